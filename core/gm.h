@@ -1,0 +1,115 @@
+/* Guest physical memory: the only way device code touches guest RAM.
+ *
+ * Every access is overflow-checked (gpa + len may not wrap) and must lie
+ * wholly inside RAM regions (it may span adjacent regions); anything else
+ * returns -EFAULT and copies nothing.  Devices copy in and out ("copy, don't
+ * alias"): a guest can rewrite bytes under a pointer at any time.  The one
+ * raw path, gm_map(), is for bulk data and returns NULL on any doubt.
+ *
+ * Regions are added at machine build time, before any vCPU or device runs;
+ * lookups afterwards are lock-free reads of an immutable table. */
+#ifndef VMM_CORE_GM_H
+#define VMM_CORE_GM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 32
+
+enum gm_flags {
+	GM_READONLY = 1u << 0, /* guest may read; gm_write/gm_map(writable) fail */
+	GM_ROM = 1u << 1,      /* firmware/ROM image (implies GM_READONLY) */
+	GM_PMEM = 1u << 2,     /* nvdimm backing (persistent memory) */
+};
+
+/* How a region's host memory was obtained; gm_free() releases it to match. */
+enum gm_backing {
+	GM_BACKING_EXTERNAL, /* caller owns host memory */
+	GM_BACKING_HEAP,     /* calloc'd (simulator) */
+	GM_BACKING_MMAP,     /* mmap'd (anonymous, memfd, file, hugetlbfs) */
+};
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+	unsigned flags;
+	enum gm_backing backing;
+	int fd;              /* backing fd for memfd/file mappings, else -1 */
+	uint64_t fd_offset;
+	char name[32];
+};
+
+/* Fault injection (simulator and tests): a range that fails reads and/or
+ * writes with -EFAULT as if it were a hole. */
+enum gm_fault_kind { GM_FAULT_READ = 1, GM_FAULT_WRITE = 2 };
+#define GM_MAX_FAULTS 8
+
+struct gm;
+
+struct gm *gm_new(void);
+void gm_free(struct gm *gm);
+
+/* Add a region backed by caller-owned host memory.  Returns 0, -EINVAL for
+ * zero size / wrapping range / unaligned host pointer misuse, -EEXIST if it
+ * overlaps an existing region, -ENOSPC when the table is full. */
+int gm_add_region(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
+		  unsigned flags, const char *name);
+/* Allocate zeroed host memory (heap) for a region: the simulator's backend. */
+int gm_add_heap(struct gm *gm, uint64_t gpa, uint64_t size, unsigned flags,
+		const char *name);
+
+/* mmap-backed regions for the KVM backend. */
+enum gm_mmap_kind {
+	GM_MMAP_ANON,     /* MAP_PRIVATE|MAP_ANONYMOUS */
+	GM_MMAP_MEMFD,    /* memfd_create, MAP_SHARED (shareable with vhost etc.) */
+	GM_MMAP_FILE,     /* a file: MAP_SHARED if share, else MAP_PRIVATE */
+	GM_MMAP_HUGETLBFS /* a temp file in a hugetlbfs directory (path) */
+};
+struct gm_mmap_spec {
+	enum gm_mmap_kind kind;
+	const char *path;  /* FILE: the file; HUGETLBFS: the mount directory */
+	bool share;        /* FILE: MAP_SHARED so guest writes reach the file */
+	bool readonly;     /* FILE: O_RDONLY + PROT_READ; region is GM_READONLY */
+};
+/* Returns 0 or -errno; on error nothing is left mapped. */
+int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
+		const struct gm_mmap_spec *spec, unsigned flags, const char *name);
+
+/* Copy between guest and a host buffer.  0 or -EFAULT; zero length is 0 for
+ * any gpa (nothing is touched). */
+int gm_read(const struct gm *gm, uint64_t gpa, void *buf, size_t len);
+int gm_write(const struct gm *gm, uint64_t gpa, const void *buf, size_t len);
+int gm_fill(const struct gm *gm, uint64_t gpa, int byte, size_t len);
+
+int gm_read_u8(const struct gm *gm, uint64_t gpa, uint8_t *v);
+int gm_read_u16le(const struct gm *gm, uint64_t gpa, uint16_t *v);
+int gm_read_u32le(const struct gm *gm, uint64_t gpa, uint32_t *v);
+int gm_read_u64le(const struct gm *gm, uint64_t gpa, uint64_t *v);
+int gm_write_u8(const struct gm *gm, uint64_t gpa, uint8_t v);
+int gm_write_u16le(const struct gm *gm, uint64_t gpa, uint16_t v);
+int gm_write_u32le(const struct gm *gm, uint64_t gpa, uint32_t v);
+int gm_write_u64le(const struct gm *gm, uint64_t gpa, uint64_t v);
+
+/* Host pointer for [gpa, gpa+len) when it lies inside ONE region, has no
+ * injected fault and (if writable) is not read-only; NULL otherwise.  The
+ * guest may change the bytes at any time: never validate then reuse. */
+void *gm_map(const struct gm *gm, uint64_t gpa, size_t len, bool writable);
+
+/* True when [gpa, gpa+len) is wholly RAM (any flags). */
+bool gm_range_valid(const struct gm *gm, uint64_t gpa, size_t len);
+
+/* Region table, for the KVM backend (memory slots), e820 and ACPI. */
+unsigned gm_region_count(const struct gm *gm);
+const struct gm_region *gm_region_at(const struct gm *gm, unsigned idx);
+const struct gm_region *gm_region_find(const struct gm *gm, uint64_t gpa);
+
+/* Fault injection.  Returns 0, -ENOSPC when the fault table is full. */
+int gm_inject_fault(struct gm *gm, uint64_t gpa, uint64_t len, unsigned kinds);
+void gm_clear_faults(struct gm *gm);
+
+/* msync every shared file-backed region (nvdimm share=on flush/shutdown). */
+int gm_sync(const struct gm *gm);
+
+#endif
