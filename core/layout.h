@@ -1,0 +1,88 @@
+/* The x86 machine's address map and resource assignment, computed once
+ * from the configuration by a pure function so that the boot code (e820,
+ * boot_params), the ACPI builder, the device tree dump, the board builder
+ * and the simulator all agree on where everything is.
+ *
+ *   0x0000_0000  RAM (low)                      up to LAYOUT_LOW_RAM_END
+ *     0x0009_fc00 - 0x000f_ffff  reserved: EBDA, ACPI tables (RSDP at
+ *                                LAYOUT_ACPI_BASE, findable by the BIOS
+ *                                area scan), boot structures below 0x9fc00
+ *   0xc000_0000  32-bit PCI/MMIO hole (1 GiB):
+ *     0xc000_0000  PCI MMIO32 window (BARs)      256 MiB
+ *     0xd000_0000  virtio-mmio devices, 4 KiB each (512 slots)
+ *     0xe000_0000  PCIe ECAM (q35)               256 MiB (buses 0-255)
+ *     0xfec0_0000  IOAPIC, 0xfee0_0000 LAPIC
+ *   0x1_0000_0000 RAM (high), the rest of -m
+ *   then, 1 GiB aligned: device memory window (nvdimms), maxmem - m
+ *   then: PCI MMIO64 window
+ */
+#ifndef VMM_CORE_LAYOUT_H
+#define VMM_CORE_LAYOUT_H
+
+#include <stdint.h>
+#include "config.h"
+
+#define LAYOUT_LOW_RAM_END 0xc0000000ull
+#define LAYOUT_HOLE_END 0x100000000ull
+#define LAYOUT_EBDA_START 0x9fc00ull
+#define LAYOUT_BIOS_END 0x100000ull
+#define LAYOUT_ACPI_BASE 0xe0000ull        /* RSDP here, tables follow */
+#define LAYOUT_ACPI_SIZE 0x20000ull
+#define LAYOUT_PCI_MMIO32_BASE 0xc0000000ull
+#define LAYOUT_PCI_MMIO32_SIZE 0x10000000ull
+#define LAYOUT_VIRTIO_MMIO_BASE 0xd0000000ull
+#define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ull
+#define LAYOUT_ECAM_BASE 0xe0000000ull
+#define LAYOUT_ECAM_SIZE 0x10000000ull
+#define LAYOUT_IOAPIC_BASE 0xfec00000ull
+#define LAYOUT_LAPIC_BASE 0xfee00000ull
+#define LAYOUT_PCI_IO_BASE 0x6000u          /* PCI I/O BARs */
+#define LAYOUT_PCI_IO_SIZE 0xa000u
+#define LAYOUT_PMEM_ALIGN (1ull << 30)      /* device memory window */
+#define LAYOUT_NVDIMM_ALIGN (2ull << 20)    /* each nvdimm: 2 MiB for DAX */
+
+/* Legacy ISA interrupts (8259/IOAPIC pins as on a PC). */
+#define LAYOUT_GSI_PIT 0
+#define LAYOUT_GSI_KBD 1
+#define LAYOUT_GSI_COM2 3
+#define LAYOUT_GSI_COM1 4
+#define LAYOUT_GSI_RTC 8
+#define LAYOUT_GSI_ACPI_SCI 9
+#define LAYOUT_GSI_PCI_INTX 16  /* INTA..INTD -> 16..19 after swizzle */
+#define LAYOUT_IOAPIC_PINS 24
+
+#define LAYOUT_MAX_RAM 4
+#define LAYOUT_MAX_NVDIMM 8
+
+struct layout_ram {
+	uint64_t gpa, size;
+};
+
+/* One placed device (index matches cfg->devices[]). */
+struct layout_dev {
+	int cfg_index;
+	uint64_t mmio_base, mmio_size; /* virtio-mmio: its window */
+	unsigned gsi;                  /* virtio-mmio / INTx line */
+	int pci_bus, pci_slot, pci_func;  /* -1 when not PCI */
+	uint64_t pmem_base, pmem_size; /* nvdimm */
+};
+
+struct layout {
+	struct layout_ram ram[LAYOUT_MAX_RAM];
+	unsigned nram;
+	uint64_t ram_top;               /* highest RAM byte + 1 */
+	uint64_t devmem_base, devmem_size; /* nvdimm window (maxmem - m) */
+	uint64_t mmio64_base, mmio64_size;
+	struct layout_dev devs[CFG_MAX_ITEMS];
+	unsigned ndevs;
+	unsigned ncpus;
+	bool pci;                       /* q35: host bridge + ECAM present */
+};
+
+/* Place everything.  Returns 0 or -1 with a one-line message in err
+ * (too many devices for the interrupt pins, nvdimms beyond maxmem, ...). */
+int layout_build(struct layout *l, const struct machine_config *cfg,
+		 char *err, size_t errlen);
+const struct layout_dev *layout_dev_for(const struct layout *l, int cfg_index);
+
+#endif
