@@ -1,0 +1,64 @@
+/* Block backends (raw file, O_DIRECT, read-only, in-memory) as virtio-blk
+ * sees them.  Byte offsets; every call is synchronous and bounds-checked
+ * here (blockdev_*), so a backend only ever sees in-range requests.
+ *
+ * Durability contract: after blockdev_flush() returns 0, every write that
+ * returned before it is on stable storage (fdatasync for files). */
+#ifndef VMM_CORE_BLOCKDEV_H
+#define VMM_CORE_BLOCKDEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct blockdev;
+
+struct blockdev_ops {
+	/* Whole-buffer transfers: 0 or -errno. */
+	int (*read)(struct blockdev *bd, uint64_t off, void *buf, size_t len);
+	int (*write)(struct blockdev *bd, uint64_t off, const void *buf, size_t len);
+	int (*flush)(struct blockdev *bd);
+	/* Deallocate: afterwards the range reads as zeroes. */
+	int (*discard)(struct blockdev *bd, uint64_t off, uint64_t len);
+	/* Make the range read as zeroes; unmap allows deallocation. */
+	int (*write_zeroes)(struct blockdev *bd, uint64_t off, uint64_t len,
+			    bool unmap);
+	void (*close)(struct blockdev *bd);
+};
+
+struct blockdev {
+	const struct blockdev_ops *ops;
+	uint64_t size;     /* bytes */
+	bool readonly;
+	bool direct;       /* O_DIRECT: transfers go through aligned bounces */
+	char id[64];
+	/* Counters (host-side statistics). */
+	uint64_t nr_read, nr_write, nr_flush, nr_discard, nr_zero;
+};
+
+/* Bounds- and readonly-checked front door.  -EINVAL for a range outside the
+ * device (or wrapping), -EROFS for modifications of a read-only device. */
+int blockdev_read(struct blockdev *bd, uint64_t off, void *buf, size_t len);
+int blockdev_write(struct blockdev *bd, uint64_t off, const void *buf, size_t len);
+int blockdev_flush(struct blockdev *bd);
+int blockdev_discard(struct blockdev *bd, uint64_t off, uint64_t len);
+int blockdev_write_zeroes(struct blockdev *bd, uint64_t off, uint64_t len,
+			  bool unmap);
+void blockdev_close(struct blockdev *bd);
+
+/* A raw image file.  readonly: O_RDONLY (the file is never modified);
+ * direct: O_DIRECT, unaligned guest transfers bounced through aligned
+ * buffers.  Returns NULL with errno set. */
+struct blockdev *blockdev_file_open(const char *id, const char *path,
+				    bool readonly, bool direct);
+/* The alignment O_DIRECT transfers use (offset, length and memory). */
+#define BLOCKDEV_DIRECT_ALIGN 4096u
+
+/* In-memory disk of `size` bytes (zeroed), for tests and benchmarks. */
+struct blockdev *blockdev_mem_new(const char *id, uint64_t size, bool readonly);
+/* The backing bytes (tests inspect and seed them). */
+uint8_t *blockdev_mem_data(struct blockdev *bd);
+/* Make every subsequent operation fail with err (0 clears): error paths. */
+void blockdev_mem_fail(struct blockdev *bd, int err);
+
+#endif
