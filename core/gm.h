@@ -56,6 +56,13 @@ void gm_free(struct gm *gm);
  * overlaps an existing region, -ENOSPC when the table is full. */
 int gm_add_region(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 		  unsigned flags, const char *name);
+/* Add a region whose host memory gm takes ownership of: gm_free() releases
+ * it according to backing (free() for HEAP; munmap() and close(fd) for
+ * MMAP).  Used by the heap and mmap backends; same errors as
+ * gm_add_region (on error the caller still owns host/fd). */
+int gm_add_region_owned(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
+			unsigned flags, const char *name,
+			enum gm_backing backing, int fd, uint64_t fd_offset);
 /* Allocate zeroed host memory (heap) for a region: the simulator's backend. */
 int gm_add_heap(struct gm *gm, uint64_t gpa, uint64_t size, unsigned flags,
 		const char *name);
