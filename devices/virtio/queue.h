@@ -15,6 +15,66 @@
 
 struct gm;
 
+/* Ring layouts as the spec writes them (little-endian in guest memory).
+ * Code computes every ring offset with offsetof() on these, never by hand.
+ * Split ring: descriptor table §2.7.5, available ring §2.7.6, used ring
+ * §2.7.8.  The avail ring is followed by used_event and the used ring by
+ * avail_event (only meaningful with VIRTIO_F_EVENT_IDX, §2.7.7/§2.7.10). */
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+struct virtq_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[]; /* [size], then uint16_t used_event */
+};
+struct virtq_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+struct virtq_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct virtq_used_elem ring[]; /* [size], then uint16_t avail_event */
+};
+/* Packed ring descriptor (§2.8.13) and event suppression (§2.8.10). */
+struct pvirtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id;
+	uint16_t flags;
+};
+struct pvirtq_event_suppress {
+	uint16_t off_wrap; /* desc_event_off:15, desc_event_wrap:1 */
+	uint16_t flags;    /* RING_EVENT_FLAGS_* */
+};
+
+#define VIRTQ_DESC_F_NEXT 1u
+#define VIRTQ_DESC_F_WRITE 2u
+#define VIRTQ_DESC_F_INDIRECT 4u
+#define VIRTQ_DESC_F_AVAIL (1u << 7)  /* packed §2.8.1 */
+#define VIRTQ_DESC_F_USED (1u << 15)  /* packed §2.8.1 */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u /* §2.7.6 */
+#define VIRTQ_USED_F_NO_NOTIFY 1u     /* §2.7.8 */
+#define RING_EVENT_FLAGS_ENABLE 0u    /* §2.8.10 */
+#define RING_EVENT_FLAGS_DISABLE 1u
+#define RING_EVENT_FLAGS_DESC 2u
+#define RING_EVENT_WRAP_SHIFT 15
+
+/* Byte offsets of the event-index words that follow the split rings. */
+#define VIRTQ_USED_EVENT_OFF(size) \
+	(offsetof(struct virtq_avail, ring) + sizeof(uint16_t) * (size_t)(size))
+#define VIRTQ_AVAIL_EVENT_OFF(size)          \
+	(offsetof(struct virtq_used, ring) + \
+	 sizeof(struct virtq_used_elem) * (size_t)(size))
+/* Bytes each split ring part occupies (§2.7: Queue Size table). */
+#define VIRTQ_DESC_BYTES(size) (sizeof(struct virtq_desc) * (size_t)(size))
+#define VIRTQ_AVAIL_BYTES(size) (VIRTQ_USED_EVENT_OFF(size) + sizeof(uint16_t))
+#define VIRTQ_USED_BYTES(size) (VIRTQ_AVAIL_EVENT_OFF(size) + sizeof(uint16_t))
+
 /* Largest queue we offer (QEMU's VIRTQUEUE_MAX_SIZE): bounds every chain,
  * every indirect table and so every allocation a guest can cause. */
 #define VQ_MAX_SIZE 1024u
@@ -54,8 +114,9 @@ struct vq {
 	bool packed, event_idx, indirect;
 	/* Split ring state (§2.7). */
 	uint16_t last_avail;      /* next avail ring entry to consume */
-	uint16_t used_idx;        /* our copy of used->idx */
-	uint16_t signalled_used;  /* used idx at the last interrupt (EVENT_IDX) */
+	uint16_t used_idx;        /* split: our copy of used->idx; packed: a
+				   * free-running count of used slots */
+	uint16_t signalled_used;  /* used_idx at the last notify check */
 	bool signalled_used_valid;
 	/* Packed ring state (§2.8). */
 	uint16_t next_avail;      /* next descriptor slot to read */
@@ -65,6 +126,8 @@ struct vq {
 	/* Set when the guest broke the ring (not a chain): the transport then
 	 * raises DEVICE_NEEDS_RESET. */
 	bool broken;
+	/* vq_set_notification(false) is in force: we asked for no kicks. */
+	bool notify_off;
 	struct log_rl rl;
 };
 
@@ -83,17 +146,23 @@ void vq_reset(struct vq *vq);
  *      was rate-limited.  -EFAULT for addresses outside RAM, -EINVAL for
  *      structure errors (next >= size, loops, writable-before-readable,
  *      zero-length, length overflow, bad indirect table), -EPROTO when the
- *      ring itself is broken (avail idx more than size ahead): vq->broken
- *      is set and nothing more is popped until reset. */
+ *      ring itself is broken (avail idx more than size ahead, ring memory
+ *      unreadable): vq->broken is set; from then on vq_pop returns 0 and
+ *      vq_push -EPROTO until reset, so a device loop cannot spin on it. */
 int vq_pop(struct vq *vq, struct vq_elem *elem);
 /* Return a chain to the guest with `written` bytes written to it. */
 int vq_push(struct vq *vq, const struct vq_elem *elem, uint32_t written);
-/* Put the last popped chain back (device could not process it now). */
+/* Put the last popped chain back (device could not process it now).
+ * Only the most recently popped element, only once. */
 void vq_unpop(struct vq *vq, const struct vq_elem *elem);
-/* Should the device interrupt the driver now (flags / EVENT_IDX §2.7.10)?
- * Updates the signalled state when it returns true. */
+/* Should the device interrupt the driver now (flags / EVENT_IDX §2.7.10,
+ * packed §2.8.10)?  Records the used position checked, so call it once per
+ * batch of pushes, right before interrupting. */
 bool vq_should_notify(struct vq *vq);
-/* Ask the driver to (not) kick us (VRING_USED_F_NO_NOTIFY / avail_event). */
+/* Ask the driver to (not) kick us (VIRTQ_USED_F_NO_NOTIFY / avail_event /
+ * packed device event suppression).  After enabling, re-check
+ * vq_has_avail(): a buffer added just before the driver saw the change
+ * comes without a kick (the usual enable-then-recheck of §2.7.10). */
 void vq_set_notification(struct vq *vq, bool enable);
 bool vq_has_avail(struct vq *vq);
 
