@@ -1,0 +1,477 @@
+/* virtio-net device model (virtio 1.2 §5.1).  See net.h. */
+#include "devices/virtio/net.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/gm.h"
+#include "core/log.h"
+#include "core/netdev.h"
+#include "devices/virtio/virtio.h"
+
+#define HDR_LEN sizeof(struct virtio_net_hdr_v1)
+
+struct rxframe {
+	uint8_t *data;
+	size_t len;
+};
+
+struct vnet {
+	struct vdev vd;
+	struct netdev *nd;
+	struct log *log;
+	struct log_rl rl;
+	uint8_t mac[6];
+	bool has_mac;
+	bool link_up;
+	struct vnet_stats st;
+	struct vq_elem *txe;
+	uint8_t *txbuf;
+	/* Receive chains one frame spans (MRG_RXBUF), allocated on demand. */
+	struct vq_elem *rxe[VNET_MAX_MRG];
+	/* Frames waiting for receive buffers. */
+	struct rxframe pend[VNET_RX_QLEN];
+	unsigned pend_head, pend_count;
+};
+
+_Static_assert(sizeof(struct virtio_net_hdr_v1) == NETDEV_HDR_LEN,
+	       "the backend and the device agree on the v1 header size");
+
+static struct vnet *to_net(struct vdev *vd)
+{
+	return vd->priv;
+}
+
+static bool running(const struct vnet *n)
+{
+	return (n->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(n->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+}
+
+static bool check_pop(struct vnet *n, struct vq *vq, int r)
+{
+	if (r == -EPROTO || vq->broken) {
+		vdev_needs_reset(&n->vd, "virtio-net: broken ring");
+		return false;
+	}
+	return true;
+}
+
+/* Offloads in a header must have been negotiated by whoever receives it
+ * (§5.1.6.2): `csum`, `tso4`... are the feature bits for that direction. */
+static bool hdr_allowed(const struct vnet *n, const struct virtio_net_hdr_v1 *h,
+			unsigned csum, unsigned tso4, unsigned tso6, unsigned ecn,
+			unsigned ufo)
+{
+	const struct vdev *vd = &n->vd;
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !vdev_has(vd, csum))
+		return false;
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !vdev_has(vd, ecn))
+		return false;
+	switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return !(h->gso_type & VIRTIO_NET_HDR_GSO_ECN);
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return vdev_has(vd, tso4);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return vdev_has(vd, tso6);
+	case VIRTIO_NET_HDR_GSO_UDP:
+		return vdev_has(vd, ufo);
+	default:
+		return false;
+	}
+}
+
+/* ---- transmit ---- */
+
+static bool tx_one(struct vnet *n, const struct vq_elem *e)
+{
+	uint32_t len = e->out_len;
+	if (len < HDR_LEN || len > NETDEV_MAX_FRAME) {
+		log_rl(n->log, &n->rl, LOG_WARN,
+		       "virtio-net: tx frame of %u bytes dropped", len);
+		return false;
+	}
+	if (vq_elem_read(n->vd.gm, e, 0, n->txbuf, len))
+		return false;
+	const struct virtio_net_hdr_v1 *h = (const void *)n->txbuf;
+	if (!hdr_allowed(n, h, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4,
+			 VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_ECN,
+			 VIRTIO_NET_F_HOST_UFO)) {
+		log_rl(n->log, &n->rl, LOG_WARN,
+		       "virtio-net: tx header uses offloads not negotiated");
+		return false;
+	}
+	/* num_buffers means nothing on transmit (§5.1.6.2): clear it. */
+	memset(n->txbuf + offsetof(struct virtio_net_hdr_v1, num_buffers), 0, 2);
+	struct iovec iov = { n->txbuf, len };
+	if (netdev_send(n->nd, &iov, 1))
+		return false;
+	n->st.tx_bytes += len - HDR_LEN;
+	return true;
+}
+
+static void process_tx(struct vnet *n)
+{
+	struct vq *vq = &n->vd.vqs[VNET_TXQ];
+	bool pushed = false;
+	if (!running(n))
+		return;
+	for (;;) {
+		int r = vq_pop(vq, n->txe);
+		if (r == 0)
+			break;
+		pushed = true;
+		if (r < 0) {
+			if (!check_pop(n, vq, r))
+				return;
+			continue;
+		}
+		if (tx_one(n, n->txe))
+			n->st.tx_frames++;
+		else
+			n->st.tx_dropped++;
+		vq_push(vq, n->txe, 0);
+	}
+	if (pushed)
+		vdev_notify_queue(&n->vd, VNET_TXQ);
+}
+
+/* ---- receive ---- */
+
+static struct vq_elem *rx_elem(struct vnet *n, unsigned i)
+{
+	if (!n->rxe[i])
+		n->rxe[i] = malloc(sizeof(struct vq_elem));
+	return n->rxe[i];
+}
+
+/* 1: delivered; 0: not enough buffers (frame kept, nothing consumed);
+ * -1: frame refused (drop it). */
+static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
+{
+	struct vq *vq = &n->vd.vqs[VNET_RXQ];
+	bool mrg = vdev_has(&n->vd, VIRTIO_NET_F_MRG_RXBUF);
+	unsigned max = mrg ? VNET_MAX_MRG : 1;
+	unsigned used = 0;
+	size_t have = 0;
+
+	if (len < HDR_LEN || len > NETDEV_MAX_FRAME)
+		return -1;
+	struct virtio_net_hdr_v1 h;
+	memcpy(&h, frame, sizeof(h));
+	if (!hdr_allowed(n, &h, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
+			 VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_ECN,
+			 VIRTIO_NET_F_GUEST_UFO))
+		return -1;
+	while (have < len && used < max) {
+		struct vq_elem *e = rx_elem(n, used);
+		if (!e)
+			break;
+		int r = vq_pop(vq, e);
+		if (r == 0)
+			break;
+		if (r > 0 && e->in_len == 0) {
+			vq_push(vq, e, 0); /* no room at all: hand it back */
+			r = -EINVAL;
+		}
+		if (r < 0) {
+			if (!check_pop(n, vq, r))
+				return -1;
+			if (used == 0)
+				continue; /* bad chain already returned */
+			/* The ring moved past a consumed bad chain, so the
+			 * chains we hold can no longer be put back in order:
+			 * return them empty (the driver drops a short frame)
+			 * and drop this frame. */
+			while (used)
+				vq_push(vq, n->rxe[--used], 0);
+			return -1;
+		}
+		have += e->in_len;
+		used++;
+	}
+	if (have < len) {
+		/* Not enough room now.  Without MRG_RXBUF a single chain that
+		 * is too small never will be: drop the frame, keep the chain. */
+		bool hopeless = used == max;
+		while (used)
+			vq_unpop(vq, n->rxe[--used]);
+		return hopeless ? -1 : 0;
+	}
+	/* §5.1.6.4: num_buffers is the number of chains the frame used
+	 * (1 without MRG_RXBUF under VERSION_1). */
+	h.num_buffers = htole16((uint16_t)used);
+	size_t off = 0;
+	for (unsigned i = 0; i < used; i++) {
+		struct vq_elem *e = n->rxe[i];
+		size_t take = len - off < e->in_len ? len - off : e->in_len;
+		int r = 0;
+		size_t done = 0;
+		if (off < HDR_LEN) {
+			size_t hl = HDR_LEN - off < take ? HDR_LEN - off : take;
+			r = vq_elem_write(n->vd.gm, e, 0, (uint8_t *)&h + off, hl);
+			done = hl;
+		}
+		if (!r && take > done)
+			r = vq_elem_write(n->vd.gm, e, (uint32_t)done,
+					  frame + off + done, take - done);
+		if (r)
+			log_rl(n->log, &n->rl, LOG_WARN,
+			       "virtio-net: rx buffer not writable");
+		vq_push(vq, e, r ? 0 : (uint32_t)take);
+		off += take;
+	}
+	n->st.rx_bytes += len - HDR_LEN;
+	return 1;
+}
+
+static void pend_drop_head(struct vnet *n)
+{
+	free(n->pend[n->pend_head].data);
+	n->pend_head = (n->pend_head + 1) % VNET_RX_QLEN;
+	n->pend_count--;
+}
+
+/* Deliver waiting frames in order; true if anything was pushed. */
+static bool flush_pending(struct vnet *n)
+{
+	bool pushed = false;
+	while (n->pend_count && running(n)) {
+		struct rxframe *f = &n->pend[n->pend_head];
+		int r = rx_one(n, f->data, f->len);
+		if (r == 0)
+			break;
+		if (r > 0) {
+			n->st.rx_frames++;
+			pushed = true;
+		} else {
+			n->st.rx_dropped++;
+		}
+		pend_drop_head(n);
+	}
+	return pushed;
+}
+
+static bool net_can_receive(void *opaque)
+{
+	struct vnet *n = opaque;
+	return running(n) && n->pend_count < VNET_RX_QLEN;
+}
+
+static void net_receive(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct vnet *n = opaque;
+	if (!running(n)) {
+		n->st.rx_dropped++;
+		return;
+	}
+	if (n->pend_count == 0) {
+		int r = rx_one(n, frame, len);
+		if (r != 0) {
+			if (r > 0)
+				n->st.rx_frames++;
+			else
+				n->st.rx_dropped++;
+			if (r > 0)
+				vdev_notify_queue(&n->vd, VNET_RXQ);
+			return;
+		}
+	}
+	if (n->pend_count == VNET_RX_QLEN) {
+		n->st.rx_dropped++;
+		return;
+	}
+	uint8_t *copy = malloc(len);
+	if (!copy) {
+		n->st.rx_dropped++;
+		return;
+	}
+	memcpy(copy, frame, len);
+	struct rxframe *f = &n->pend[(n->pend_head + n->pend_count) % VNET_RX_QLEN];
+	f->data = copy;
+	f->len = len;
+	n->pend_count++;
+	n->st.rx_queued++;
+}
+
+static void process_rx(struct vnet *n)
+{
+	if (!running(n))
+		return;
+	if (flush_pending(n))
+		vdev_notify_queue(&n->vd, VNET_RXQ);
+	if (n->pend_count < VNET_RX_QLEN)
+		netdev_accept_input(n->nd);
+}
+
+/* ---- vdev_ops ---- */
+
+static uint64_t net_features(struct vdev *vd)
+{
+	struct vnet *n = to_net(vd);
+	uint64_t f = VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+		     VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+		     VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
+		     VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |
+		     VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) |
+		     VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+		     VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |
+		     VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) |
+		     VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+		     VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+	if (n->has_mac)
+		f |= VIRTIO_BIT(VIRTIO_NET_F_MAC);
+	return f;
+}
+
+static void net_config_read(struct vdev *vd, uint32_t off, void *data,
+			    unsigned len)
+{
+	struct vnet *n = to_net(vd);
+	struct virtio_net_config c;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.mac, n->mac, sizeof(c.mac));
+	c.status = htole16(n->link_up ? VIRTIO_NET_S_LINK_UP : 0);
+	c.max_virtqueue_pairs = htole16(1);
+	c.mtu = htole16(1500);
+	memcpy(data, (const uint8_t *)&c + off, len);
+}
+
+static void net_config_write(struct vdev *vd, uint32_t off, const void *data,
+			     unsigned len)
+{
+	/* §5.1.4: the mac is driver-writable only for legacy devices; a
+	 * modern driver sets it through the control queue, which we do not
+	 * offer.  Ignore. */
+	(void)data;
+	struct vnet *n = to_net(vd);
+	log_rl(n->log, &n->rl, LOG_DEBUG,
+	       "virtio-net: config write at %u len %u ignored", off, len);
+}
+
+static int net_activate(struct vdev *vd)
+{
+	struct vnet *n = to_net(vd);
+	unsigned off = 0;
+	if (vdev_has(vd, VIRTIO_NET_F_GUEST_CSUM))
+		off |= NETDEV_OFF_CSUM;
+	if (vdev_has(vd, VIRTIO_NET_F_GUEST_TSO4))
+		off |= NETDEV_OFF_TSO4;
+	if (vdev_has(vd, VIRTIO_NET_F_GUEST_TSO6))
+		off |= NETDEV_OFF_TSO6;
+	if (vdev_has(vd, VIRTIO_NET_F_GUEST_ECN))
+		off |= NETDEV_OFF_ECN;
+	if (netdev_set_offload(n->nd, off))
+		log_warn(n->log, "virtio-net: backend refused offloads %#x", off);
+	process_tx(n);
+	process_rx(n);
+	return 0;
+}
+
+static void net_notify(struct vdev *vd, unsigned q)
+{
+	struct vnet *n = to_net(vd);
+	if (q == VNET_TXQ)
+		process_tx(n);
+	else if (q == VNET_RXQ)
+		process_rx(n);
+}
+
+static void net_reset(struct vdev *vd)
+{
+	struct vnet *n = to_net(vd);
+	/* Frames queued for a driver that is gone would reach the next one
+	 * out of context: drop them. */
+	while (n->pend_count) {
+		pend_drop_head(n);
+		n->st.rx_dropped++;
+	}
+}
+
+static const struct vdev_ops net_ops = {
+	.features = net_features,
+	.config_read = net_config_read,
+	.config_write = net_config_write,
+	.activate = net_activate,
+	.notify = net_notify,
+	.reset = net_reset,
+};
+
+struct vnet *vnet_new(const struct vnet_config *cfg)
+{
+	struct vnet *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->txe = malloc(sizeof(*n->txe));
+	n->txbuf = malloc(NETDEV_MAX_FRAME);
+	if (!n->txe || !n->txbuf || !rx_elem(n, 0)) {
+		vnet_free(n);
+		return NULL;
+	}
+	n->nd = cfg->nd;
+	n->log = cfg->log;
+	memcpy(n->mac, cfg->mac, sizeof(n->mac));
+	n->has_mac = cfg->has_mac;
+	n->link_up = true;
+
+	struct vdev *vd = &n->vd;
+	vd->ops = &net_ops;
+	vd->priv = n;
+	vd->device_id = VIRTIO_ID_NET;
+	vd->config_size = sizeof(struct virtio_net_config);
+	vd->nqueues = 2;
+	vd->queue_max[VNET_RXQ] = cfg->queue_size ? cfg->queue_size : VNET_QUEUE_SIZE;
+	vd->queue_max[VNET_TXQ] = vd->queue_max[VNET_RXQ];
+	vd->gm = cfg->gm;
+	vd->log = cfg->log;
+
+	struct netdev_frontend fe = {
+		.can_receive = net_can_receive,
+		.receive = net_receive,
+		.opaque = n,
+	};
+	netdev_attach(n->nd, &fe);
+	return n;
+}
+
+void vnet_free(struct vnet *n)
+{
+	if (!n)
+		return;
+	if (n->nd && n->nd->attached && n->nd->fe.opaque == n)
+		netdev_detach(n->nd);
+	while (n->pend_count)
+		pend_drop_head(n);
+	for (unsigned i = 0; i < VNET_MAX_MRG; i++)
+		free(n->rxe[i]);
+	free(n->txe);
+	free(n->txbuf);
+	free(n);
+}
+
+struct vdev *vnet_vdev(struct vnet *n)
+{
+	return &n->vd;
+}
+
+const struct vnet_stats *vnet_get_stats(const struct vnet *n)
+{
+	return &n->st;
+}
+
+void vnet_set_link(struct vnet *n, bool up)
+{
+	if (n->link_up == up)
+		return;
+	n->link_up = up;
+	if (vdev_has(&n->vd, VIRTIO_NET_F_STATUS))
+		vdev_config_changed(&n->vd);
+}
+
+unsigned vnet_rx_pending(const struct vnet *n)
+{
+	return n->pend_count;
+}
