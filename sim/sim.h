@@ -23,7 +23,8 @@ struct sim_config {
 };
 
 /* One line per observable event, fixed-size binary record. */
-enum sim_ev_kind { SIM_EV_PIO, SIM_EV_MMIO, SIM_EV_IRQ, SIM_EV_MSI, SIM_EV_TIMER };
+enum sim_ev_kind { SIM_EV_PIO, SIM_EV_MMIO, SIM_EV_IRQ, SIM_EV_MSI, SIM_EV_TIMER,
+		   SIM_EV_REQUEST /* machine_ctl: addr = event, data = status */ };
 struct sim_event {
 	uint64_t time_ns;
 	uint32_t kind;       /* enum sim_ev_kind */
@@ -74,5 +75,13 @@ size_t sim_event_count(const struct sim *s);
 const struct sim_event *sim_events(const struct sim *s);
 /* FNV-1a over the event log and guest RAM: one number to compare runs. */
 uint64_t sim_digest(const struct sim *s);
+/* Events dropped because the log reached SIM_MAX_EVENTS (a bound so a long
+ * fuzz run cannot eat memory); part of the digest. */
+#define SIM_MAX_EVENTS (1u << 20)
+uint64_t sim_events_dropped(const struct sim *s);
+/* Forget the events recorded so far (long scenarios checking in phases). */
+void sim_events_clear(struct sim *s);
+/* Earliest armed timer's deadline, or UINT64_MAX when none is armed. */
+uint64_t sim_next_deadline(const struct sim *s);
 
 #endif

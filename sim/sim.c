@@ -1,0 +1,379 @@
+/* The simulated machine: wires heap gm, two buses, a virtual clock on a
+ * timerq, a recording interrupt controller and a recording machine_ctl into
+ * a struct machine, and logs every observable event.
+ *
+ * Determinism: time moves only in sim_clock_step; timers fire in
+ * (deadline, arm order); nothing reads the host clock or host randomness;
+ * the event log is built from values only (never pointers), so the digest
+ * is the same on every host. */
+#include "sim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/bus.h"
+#include "core/gm.h"
+#include "core/log.h"
+#include "core/timerq.h"
+
+#define SIM_DEFAULT_RAM (64ull << 20)
+
+struct sim_priv {
+	struct timerq q;
+	struct clk clk;
+	struct irq_chip chip;
+	bool record;
+	struct sim_event *ev;
+	size_t nev, cap;
+	uint64_t dropped;
+	struct log_rl bad_gsi_rl;
+};
+
+static struct sim_priv *sim_p(const struct sim *s)
+{
+	return s->priv;
+}
+
+static void sim_record(struct sim *s, uint32_t kind, uint32_t len_or_level,
+		       uint64_t addr, uint64_t data, uint32_t is_write,
+		       uint32_t rc)
+{
+	struct sim_priv *p = sim_p(s);
+	if (!p->record)
+		return;
+	if (p->nev == p->cap) {
+		if (p->cap >= SIM_MAX_EVENTS) {
+			p->dropped++;
+			return;
+		}
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		struct sim_event *e = realloc(p->ev, cap * sizeof(*e));
+		if (!e) {
+			p->dropped++;
+			return;
+		}
+		p->ev = e;
+		p->cap = cap;
+	}
+	struct sim_event *e = &p->ev[p->nev++];
+	memset(e, 0, sizeof(*e));
+	e->time_ns = s->now_ns;
+	e->kind = kind;
+	e->len_or_level = len_or_level;
+	e->addr = addr;
+	e->data = data;
+	e->is_write = is_write;
+	e->rc = rc;
+}
+
+/* ---- virtual clock ---- */
+
+static uint64_t sim_clk_now(void *opaque)
+{
+	return ((struct sim *)opaque)->now_ns;
+}
+
+static void sim_clk_arm(void *opaque, struct clk_timer *t, uint64_t deadline)
+{
+	struct sim *s = opaque;
+	/* A deadline in the past means "as soon as possible": clamp to now
+	 * so it still sorts after timers already due at now (arm order). */
+	if (deadline < s->now_ns)
+		deadline = s->now_ns;
+	if (timerq_arm(&sim_p(s)->q, t, deadline) != 0)
+		log_err(s->m.log, "sim: out of memory arming a timer");
+}
+
+static void sim_clk_cancel(void *opaque, struct clk_timer *t)
+{
+	timerq_cancel(&sim_p((struct sim *)opaque)->q, t);
+}
+
+static const struct clk_ops sim_clk_ops = {
+	.now_ns = sim_clk_now,
+	.timer_arm = sim_clk_arm,
+	.timer_cancel = sim_clk_cancel,
+};
+
+/* ---- recording interrupt controller ---- */
+
+static void sim_irq_set_level(void *opaque, unsigned gsi, int level)
+{
+	struct sim *s = opaque;
+	uint8_t lv = level ? 1 : 0;
+	sim_record(s, SIM_EV_IRQ, lv, gsi, 0, 0, 0);
+	if (gsi >= sizeof(s->gsi_level)) {
+		log_rl(s->m.log, &sim_p(s)->bad_gsi_rl, LOG_WARN,
+		       "sim: interrupt on out-of-range GSI %u", gsi);
+		return;
+	}
+	if (lv && !s->gsi_level[gsi])
+		s->gsi_edges[gsi]++;
+	s->gsi_level[gsi] = lv;
+}
+
+static int sim_irq_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct sim *s = opaque;
+	sim_record(s, SIM_EV_MSI, 0, addr, data, 0, 0);
+	s->msi_count++;
+	s->last_msi_addr = addr;
+	s->last_msi_data = data;
+	return 0;
+}
+
+static const struct irq_chip_ops sim_irq_ops = {
+	.set_level = sim_irq_set_level,
+	.msi = sim_irq_msi,
+};
+
+/* ---- machine requests and bus observer ---- */
+
+static void sim_request(void *opaque, enum machine_event ev, int status)
+{
+	struct sim *s = opaque;
+	sim_record(s, SIM_EV_REQUEST, 0, (uint64_t)ev, (uint64_t)(int64_t)status, 0, 0);
+	s->last_request = ev;
+	s->last_request_status = status;
+}
+
+static void sim_observe(void *opaque, const struct bus *bus, uint64_t addr,
+			const void *data, unsigned len, bool is_write, int rc)
+{
+	struct sim *s = opaque;
+	const uint8_t *b = data;
+	uint64_t v = 0;
+	for (unsigned i = 0; i < len && i < 8; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	sim_record(s, bus == s->m.pio ? SIM_EV_PIO : SIM_EV_MMIO, len, addr, v,
+		   is_write, (uint32_t)rc);
+}
+
+/* ---- lifecycle ---- */
+
+struct sim *sim_new(const struct sim_config *cfg)
+{
+	struct sim_config def = { 0 };
+	if (!cfg)
+		cfg = &def;
+	struct sim *s = calloc(1, sizeof(*s));
+	struct sim_priv *p = calloc(1, sizeof(*p));
+	if (!s || !p) {
+		free(s);
+		free(p);
+		return NULL;
+	}
+	s->priv = p;
+	timerq_init(&p->q);
+	p->record = cfg->record_events;
+	p->clk = (struct clk){ &sim_clk_ops, s };
+	p->chip = (struct irq_chip){ &sim_irq_ops, s };
+	s->m.log = cfg->log;
+	s->m.gm = gm_new();
+	s->m.pio = bus_new("pio", cfg->log);
+	s->m.mmio = bus_new("mmio", cfg->log);
+	uint64_t ram = cfg->ram_size ? cfg->ram_size : SIM_DEFAULT_RAM;
+	if (!s->m.gm || !s->m.pio || !s->m.mmio ||
+	    gm_add_heap(s->m.gm, 0, ram, 0, "ram") != 0) {
+		log_err(cfg->log, "sim: cannot create machine (%llu bytes of RAM)",
+			(unsigned long long)ram);
+		sim_free(s);
+		return NULL;
+	}
+	bus_set_observer(s->m.pio, sim_observe, s);
+	bus_set_observer(s->m.mmio, sim_observe, s);
+	s->m.irqchip = &p->chip;
+	s->m.clk = &p->clk;
+	s->m.loop = NULL;
+	prng_seed(&s->m.prng, cfg->seed);
+	s->m.ctl = (struct machine_ctl){ sim_request, s };
+	pthread_mutex_init(&s->m.lock, NULL);
+	s->last_request = MACHINE_RUNNING;
+	return s;
+}
+
+void sim_free(struct sim *s)
+{
+	if (!s)
+		return;
+	struct sim_priv *p = sim_p(s);
+	if (s->m.irqchip)
+		pthread_mutex_destroy(&s->m.lock);
+	timerq_destroy(&p->q);
+	bus_free(s->m.pio);
+	bus_free(s->m.mmio);
+	gm_free(s->m.gm);
+	free(p->ev);
+	free(p);
+	free(s);
+}
+
+/* ---- time ---- */
+
+void sim_clock_step(struct sim *s, uint64_t ns)
+{
+	struct sim_priv *p = sim_p(s);
+	uint64_t target = s->now_ns + ns;
+	if (target < s->now_ns)
+		target = UINT64_MAX;
+	/* Pop one at a time: a firing timer may arm or cancel others, and
+	 * any it arms for a time within this step fire in this step. */
+	struct clk_timer *t;
+	while ((t = timerq_pop_due(&p->q, target))) {
+		if (t->deadline > s->now_ns)
+			s->now_ns = t->deadline;
+		sim_record(s, SIM_EV_TIMER, 0, t->seq, t->deadline, 0, 0);
+		t->fn(t->arg, s->now_ns);
+	}
+	s->now_ns = target;
+}
+
+uint64_t sim_next_deadline(const struct sim *s)
+{
+	const struct clk_timer *t = timerq_peek(&sim_p(s)->q);
+	return t ? t->deadline : UINT64_MAX;
+}
+
+/* Step in timer-sized increments until cond holds or max_ns passed. */
+static bool sim_wait(struct sim *s, uint64_t max_ns,
+		     bool (*cond)(const struct sim *, const void *),
+		     const void *arg)
+{
+	uint64_t end = s->now_ns + max_ns;
+	if (end < s->now_ns)
+		end = UINT64_MAX;
+	for (;;) {
+		if (cond(s, arg))
+			return true;
+		if (s->now_ns >= end)
+			return false;
+		uint64_t next = sim_next_deadline(s);
+		uint64_t to = next < end ? next : end;
+		if (to < s->now_ns)
+			to = s->now_ns;
+		sim_clock_step(s, to - s->now_ns);
+	}
+}
+
+struct sim_irq_wait {
+	unsigned gsi;
+	uint64_t edges;
+};
+
+static bool sim_irq_cond(const struct sim *s, const void *arg)
+{
+	const struct sim_irq_wait *w = arg;
+	return s->gsi_level[w->gsi] || s->gsi_edges[w->gsi] != w->edges;
+}
+
+bool sim_wait_irq(struct sim *s, unsigned gsi, uint64_t max_ns)
+{
+	if (gsi >= sizeof(s->gsi_level))
+		return false;
+	struct sim_irq_wait w = { gsi, s->gsi_edges[gsi] };
+	return sim_wait(s, max_ns, sim_irq_cond, &w);
+}
+
+static bool sim_msi_cond(const struct sim *s, const void *arg)
+{
+	return s->msi_count != *(const uint64_t *)arg;
+}
+
+bool sim_wait_msi(struct sim *s, uint64_t max_ns)
+{
+	uint64_t start = s->msi_count;
+	return sim_wait(s, max_ns, sim_msi_cond, &start);
+}
+
+/* ---- guest CPU ---- */
+
+uint64_t sim_pio_read(struct sim *s, uint16_t port, unsigned len)
+{
+	return bus_read(s->m.pio, port, len);
+}
+
+void sim_pio_write(struct sim *s, uint16_t port, unsigned len, uint64_t val)
+{
+	bus_write(s->m.pio, port, len, val);
+}
+
+uint64_t sim_mmio_read(struct sim *s, uint64_t addr, unsigned len)
+{
+	return bus_read(s->m.mmio, addr, len);
+}
+
+void sim_mmio_write(struct sim *s, uint64_t addr, unsigned len, uint64_t val)
+{
+	bus_write(s->m.mmio, addr, len, val);
+}
+
+/* ---- event log and digest ---- */
+
+size_t sim_event_count(const struct sim *s)
+{
+	return sim_p(s)->nev;
+}
+
+const struct sim_event *sim_events(const struct sim *s)
+{
+	return sim_p(s)->ev;
+}
+
+uint64_t sim_events_dropped(const struct sim *s)
+{
+	return sim_p(s)->dropped;
+}
+
+void sim_events_clear(struct sim *s)
+{
+	sim_p(s)->nev = 0;
+}
+
+#define SIM_FNV_OFFSET 0xcbf29ce484222325ull
+#define SIM_FNV_PRIME 0x100000001b3ull
+
+static uint64_t sim_fnv(uint64_t h, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= SIM_FNV_PRIME;
+	}
+	return h;
+}
+
+/* Hash a value as 8 little-endian bytes so the digest does not depend on
+ * struct layout or host byte order. */
+static uint64_t sim_fnv_u64(uint64_t h, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	return sim_fnv(h, b, sizeof(b));
+}
+
+uint64_t sim_digest(const struct sim *s)
+{
+	const struct sim_priv *p = sim_p(s);
+	uint64_t h = SIM_FNV_OFFSET;
+	h = sim_fnv_u64(h, s->now_ns);
+	h = sim_fnv_u64(h, p->nev);
+	h = sim_fnv_u64(h, p->dropped);
+	for (size_t i = 0; i < p->nev; i++) {
+		const struct sim_event *e = &p->ev[i];
+		h = sim_fnv_u64(h, e->time_ns);
+		h = sim_fnv_u64(h, e->kind);
+		h = sim_fnv_u64(h, e->len_or_level);
+		h = sim_fnv_u64(h, e->addr);
+		h = sim_fnv_u64(h, e->data);
+		h = sim_fnv_u64(h, e->is_write);
+		h = sim_fnv_u64(h, e->rc);
+	}
+	for (unsigned i = 0; i < gm_region_count(s->m.gm); i++) {
+		const struct gm_region *r = gm_region_at(s->m.gm, i);
+		h = sim_fnv_u64(h, r->gpa);
+		h = sim_fnv_u64(h, r->size);
+		h = sim_fnv(h, r->host, (size_t)r->size);
+	}
+	return h;
+}
