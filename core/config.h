@@ -1,7 +1,12 @@
 /* The machine description: what the command line (QEMU/StratoVirt dialect,
- * see DESIGN.md) says to build.  config_parse() fills it and validates every
- * option and every cross-reference before anything is created; the KVM and
- * simulator backends and devices/board.c read it. */
+ * see DESIGN.md and docs/cli.md) says to build.  config_parse() fills it and
+ * validates every option and every cross-reference before anything is
+ * created; the KVM and simulator backends and devices/board.c read it.
+ *
+ * Parsing is pure: it opens no file and creates nothing.  Whether a path
+ * (-kernel, -drive file=, mem-path=, ...) exists is checked by the backend
+ * that opens it, so the error names the real open() failure and there is
+ * no check-then-use race. */
 #ifndef VMM_CORE_CONFIG_H
 #define VMM_CORE_CONFIG_H
 
@@ -9,10 +14,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define VMM_VERSION "0.1.0"
+
 #define CFG_ID_MAX 64
+#define CFG_PATH_MAX 256
+#define CFG_NAME_MAX 256    /* -name: StratoVirt allows 1-255 characters */
 #define CFG_MAX_CPUS 254
 #define CFG_MAX_ITEMS 64    /* of each kind: drives, devices, objects... */
 #define CFG_MAX_IOTHREADS 8
+#define CFG_MAX_SERIAL 4    /* COM1-COM4 */
+#define CFG_MAX_NUMA 8
+#define CFG_MAX_MEM_SLOTS 256             /* QEMU's ACPI_MAX_RAM_SLOTS */
+#define CFG_MIN_MEM (4ull << 20)          /* boot structures + a guest */
+#define CFG_MAX_MEM (512ull << 30)        /* StratoVirt: [256M, 512G] */
+#define CFG_MAX_MAXMEM (4ull << 40)
+#define CFG_MAX_IOPS 1000000u             /* throttling.iops-total */
+#define CFG_PCI_SLOTS 32
+#define CFG_PCI_FUNCS 8
 
 enum cfg_machine_type { CFG_MACHINE_MICROVM, CFG_MACHINE_Q35 };
 enum cfg_accel { CFG_ACCEL_KVM, CFG_ACCEL_SIM };
@@ -23,6 +41,8 @@ struct cfg_machine {
 	bool nvdimm;          /* nvdimm=on */
 	bool pmem_legacy;     /* pmem-legacy=on: e820 type 12 instead of NFIT */
 	bool kernel_irqchip;  /* kernel_irqchip=on (default on) */
+	bool dump_guest_core; /* dump-guest-core= (default on, stored only) */
+	bool mem_merge;       /* mem-merge= (default on): MADV_MERGEABLE */
 };
 
 struct cfg_smp {
@@ -33,7 +53,7 @@ struct cfg_mem {
 	uint64_t size;       /* -m SIZE */
 	unsigned slots;      /* -m ...,slots=N */
 	uint64_t maxmem;     /* -m ...,maxmem=M (0: none) */
-	char mem_path[256];  /* -mem-path DIR (hugetlbfs) */
+	char mem_path[CFG_PATH_MAX];  /* -mem-path DIR (hugetlbfs) */
 };
 
 enum cfg_object_type {
@@ -47,28 +67,37 @@ struct cfg_object {
 	enum cfg_object_type type;
 	char id[CFG_ID_MAX];
 	/* memory-backend-*: */
-	char mem_path[256];
+	char mem_path[CFG_PATH_MAX];
 	uint64_t size;
 	bool share, readonly;
 	/* rng-random: */
-	char filename[256];
+	char filename[CFG_PATH_MAX];  /* default /dev/urandom */
 };
+
+enum cfg_cache { CFG_CACHE_WRITEBACK, CFG_CACHE_NONE, CFG_CACHE_WRITETHROUGH,
+		 CFG_CACHE_DIRECTSYNC, CFG_CACHE_UNSAFE };
+enum cfg_aio { CFG_AIO_THREADS, CFG_AIO_NATIVE, CFG_AIO_IO_URING };
 
 struct cfg_drive {
 	char id[CFG_ID_MAX];
-	char file[256];
+	char file[CFG_PATH_MAX];
 	bool readonly;
-	bool direct;
+	bool direct;          /* O_DIRECT: direct=on, or cache=none|directsync */
 	uint64_t iops_total;  /* throttling.iops-total, 0 = unlimited */
 	char format[16];      /* "raw" only */
+	enum cfg_cache cache;
+	bool flush;           /* honour guest flushes (off for cache=unsafe) */
+	enum cfg_aio aio;
 };
 
 enum cfg_netdev_type { CFG_NETDEV_TAP, CFG_NETDEV_LOOP };
 struct cfg_netdev {
 	enum cfg_netdev_type type;
 	char id[CFG_ID_MAX];
-	char ifname[16];
-	int fd;               /* fds=N (-1: open ifname) */
+	char ifname[16];      /* IFNAMSIZ */
+	int fd;               /* fds=N / fd=N (-1: open ifname) */
+	bool vhost;           /* vhost=on: accepted, the model is userspace */
+	int vhostfd;          /* vhostfd(s)=N (-1: none), stored only */
 };
 
 enum cfg_chardev_type {
@@ -77,8 +106,9 @@ enum cfg_chardev_type {
 struct cfg_chardev {
 	enum cfg_chardev_type type;
 	char id[CFG_ID_MAX];
-	char path[256];
-	bool server, wait;
+	char path[CFG_PATH_MAX];
+	bool server, wait;    /* socket: listen; wait for a client before boot */
+	bool signal;          /* stdio: ^C raises SIGINT (default on) */
 };
 
 enum cfg_device_type {
@@ -94,54 +124,80 @@ enum cfg_device_type {
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
+#define CFG_ROOT_BUS "pcie.0"
+
 struct cfg_device {
 	enum cfg_device_type type;
 	enum cfg_transport transport;  /* -device ...-device vs ...-pci */
-	char id[CFG_ID_MAX];
-	/* PCI placement: bus=pcie.0,addr=SLOT[.FUNC],multifunction=on */
+	char id[CFG_ID_MAX];      /* "" when not given */
+	/* PCI placement: bus=pcie.0,addr=SLOT[.FUNC],multifunction=on.  bus is
+	 * "pcie.0" or the id of a pci-bridge; for virtconsole the id of its
+	 * virtio-serial controller, or "" for the first one. */
 	char bus[CFG_ID_MAX];
-	int pci_slot;        /* -1: auto */
+	/* The same, resolved by config_parse: index in devices[] of the
+	 * pci-bridge or virtio-serial this sits on; -1 for pcie.0 / none. */
+	int parent;
+	int pci_slot;        /* -1: auto (layout_build assigns) */
 	int pci_func;
 	bool multifunction;
 	/* References (validated to name something defined): */
 	char drive[CFG_ID_MAX], netdev[CFG_ID_MAX], chardev[CFG_ID_MAX];
 	char memdev[CFG_ID_MAX], rng[CFG_ID_MAX], iothread[CFG_ID_MAX];
 	/* Per-type properties: */
-	char serial[32];          /* virtio-blk serial= */
+	bool disable_modern;      /* virtio-*-pci: transitional (legacy) only */
+	bool disable_legacy;      /* virtio-*-pci: modern only */
+	char serial[21];          /* virtio-blk serial= (VIRTIO_BLK_ID_BYTES) */
 	uint8_t mac[6];           /* virtio-net mac= */
 	bool has_mac;
-	uint64_t rng_max_bytes;   /* virtio-rng max-bytes= */
-	uint64_t rng_period_ms;   /* virtio-rng period= */
+	bool mq;                  /* virtio-net mq= (stored) */
+	unsigned vectors;         /* virtio-*-pci vectors= (0: default) */
+	uint64_t rng_max_bytes;   /* virtio-rng max-bytes= (0: unlimited) */
+	uint64_t rng_period_ms;   /* virtio-rng period= (default 1000) */
 	bool deflate_on_oom;      /* virtio-balloon */
 	bool unarmed;             /* nvdimm unarmed= */
 	uint64_t label_size;      /* nvdimm label-size= */
-	uint16_t iobase, iosize;  /* isa-debug-exit */
+	uint16_t iobase, iosize;  /* isa-debug-exit (defaults 0x501, 2) */
+	unsigned chassis_nr;      /* pci-bridge chassis_nr= */
+	bool shpc;                /* pci-bridge shpc= */
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,
-		       CFG_SERIAL_FILE, CFG_SERIAL_PTY, CFG_SERIAL_SOCKET };
+		       CFG_SERIAL_FILE, CFG_SERIAL_PTY, CFG_SERIAL_SOCKET,
+		       CFG_SERIAL_NULL };
 struct cfg_serial {
 	enum cfg_serial_type type;
-	char arg[256];        /* chardev id, file path or socket path */
+	char arg[CFG_PATH_MAX];   /* chardev id, file path or socket path */
+	bool server, wait;        /* CFG_SERIAL_SOCKET */
 };
 
 enum cfg_rtc_base { CFG_RTC_UTC, CFG_RTC_LOCALTIME, CFG_RTC_DATE };
+enum cfg_rtc_clock { CFG_RTC_CLOCK_HOST, CFG_RTC_CLOCK_RT, CFG_RTC_CLOCK_VM };
 struct cfg_rtc {
 	enum cfg_rtc_base base;
 	int64_t date_epoch;   /* CFG_RTC_DATE: seconds since the epoch (UTC) */
+	enum cfg_rtc_clock clock;
+	bool driftfix_slew;   /* driftfix=slew (stored; default none) */
 };
 
 enum cfg_lost_tick { CFG_LOST_TICK_DELAY, CFG_LOST_TICK_DISCARD };
 
+/* -numa node,memdev=ID: RAM is backed by that memory backend (QEMU: the
+ * nodes' memdev sizes must add up to -m). */
+struct cfg_numa {
+	unsigned nodeid;
+	char memdev[CFG_ID_MAX];
+};
+
 struct machine_config {
-	char name[CFG_ID_MAX];
+	char name[CFG_NAME_MAX];
 	uint8_t uuid[16];
 	bool has_uuid;
 	struct cfg_machine machine;
-	char cpu_model[64];
+	char cpu_model[64];   /* "host" */
+	bool cpu_pmu;         /* -cpu host,pmu=on|off (default on) */
 	struct cfg_smp smp;
 	struct cfg_mem mem;
-	char kernel[256], initrd[256], append[4096];
+	char kernel[CFG_PATH_MAX], initrd[CFG_PATH_MAX], append[4096];
 	struct cfg_object objects[CFG_MAX_ITEMS];
 	unsigned nobjects;
 	struct cfg_drive drives[CFG_MAX_ITEMS];
@@ -152,25 +208,31 @@ struct machine_config {
 	unsigned nchardevs;
 	struct cfg_device devices[CFG_MAX_ITEMS];
 	unsigned ndevices;
-	struct cfg_serial serial[4];
-	unsigned nserial;
+	struct cfg_serial serial[CFG_MAX_SERIAL];
+	unsigned nserial;     /* 0: no 16550 (the default, and -serial none) */
+	struct cfg_numa numa[CFG_MAX_NUMA];
+	unsigned nnuma;
 	struct cfg_rtc rtc;
 	enum cfg_lost_tick lost_tick_policy;
-	char qmp_path[256];   /* -qmp unix:PATH,server,nowait */
-	char pidfile[256];
-	char logfile[256];    /* -D */
-	char dump_dtb[256];   /* -dump-dtb FILE */
-	char trace_record[256];
+	char qmp_path[CFG_PATH_MAX];   /* -qmp unix:PATH,server,nowait */
+	char pidfile[CFG_PATH_MAX];
+	char logfile[CFG_PATH_MAX];    /* -D */
+	char dump_dtb[CFG_PATH_MAX];   /* -dump-dtb FILE */
+	char trace_record[CFG_PATH_MAX];
 	bool daemonize, no_reboot, disable_seccomp;
-	uint64_t seed;        /* accel=sim: PRNG seed (-seed N) */
+	bool realtime_mlock;  /* -realtime mlock=on (default off) */
+	bool nodefaults, no_user_config, nographic;  /* accepted, stored */
+	uint64_t seed;        /* accel=sim: PRNG seed (-seed N, default 0) */
 };
 
 /* Parse argv (argv[0] is the program).  On error writes one line to `err`
- * ("vmm: -smp: '300' out of range (1-254)") and returns -1; on --help /
- * --version returns 1 after printing to stdout; 0 on success. */
+ * ("vmm: -smp: '300' is out of range (1-254)", no newline) and returns -1;
+ * on --help / --version returns 1 after printing to stdout; 0 on success.
+ * cfg is reset to config_defaults() first. */
 int config_parse(struct machine_config *cfg, int argc, char **argv,
 		 char *err, size_t errlen);
 void config_defaults(struct machine_config *cfg);
+/* stream is a FILE * (void * keeps <stdio.h> out of this header). */
 void config_usage(void *stream);
 
 /* Lookups by id (NULL if none). */
@@ -178,9 +240,16 @@ const struct cfg_object *config_object(const struct machine_config *cfg, const c
 const struct cfg_drive *config_drive(const struct machine_config *cfg, const char *id);
 const struct cfg_netdev *config_netdev(const struct machine_config *cfg, const char *id);
 const struct cfg_chardev *config_chardev(const struct machine_config *cfg, const char *id);
+const struct cfg_device *config_device(const struct machine_config *cfg, const char *id);
 
 /* Parse "512M", "1G", "4096" (bytes, or MiB for -m when no suffix, as
- * QEMU does: pass default_unit).  0 or -EINVAL / -ERANGE. */
+ * QEMU does: pass default_unit).  One suffix letter B K M G T P E
+ * (binary, either case), decimal fractions with a suffix ("1.5G").  0, -EINVAL
+ * (not a size) or -ERANGE (does not fit in 64 bits). */
 int config_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
+
+/* Names for messages and the device tree ("virtio-blk-pci", "microvm"). */
+const char *config_device_name(const struct cfg_device *dev);
+const char *config_machine_name(enum cfg_machine_type type);
 
 #endif
