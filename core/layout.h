@@ -14,11 +14,25 @@
  *     0xfec0_0000  IOAPIC, 0xfee0_0000 LAPIC
  *   0x1_0000_0000 RAM (high), the rest of -m
  *   then, 1 GiB aligned: device memory window (nvdimms), maxmem - m
- *   then: PCI MMIO64 window
+ *                 (or, without maxmem, just big enough for the nvdimms)
+ *   then, 1 GiB aligned: PCI MMIO64 window (q35)
+ *
+ * ram[0] covers [0, min(m, 3 GiB)) whole, legacy area included: the ACPI
+ * tables and boot structures live in it, so it must be guest memory; the
+ * e820 builder marks [LAYOUT_EBDA_START, LAYOUT_BIOS_END) reserved.
+ *
+ * Interrupts: virtio-mmio devices take GSIs 5,6,7,10,11,12,13,14,15 and
+ * then 20..23 in command-line order (the pins no legacy device here
+ * uses); PCI INTx goes through the usual swizzle (PCI-to-PCI Bridge
+ * Architecture 1.2 §9.1): pin on the parent = (pin + slot) % 4, and on
+ * bus 0 pin P of slot S is GSI 16 + (S + P) % 4 (layout_intx_gsi), which
+ * the ACPI _PRT must repeat.
  */
 #ifndef VMM_CORE_LAYOUT_H
 #define VMM_CORE_LAYOUT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "config.h"
 
@@ -38,6 +52,8 @@
 #define LAYOUT_LAPIC_BASE 0xfee00000ull
 #define LAYOUT_PCI_IO_BASE 0x6000u          /* PCI I/O BARs */
 #define LAYOUT_PCI_IO_SIZE 0xa000u
+#define LAYOUT_VIRTIO_MMIO_SLOTS 512u
+#define LAYOUT_MMIO64_SIZE (32ull << 30)   /* q35 only */
 #define LAYOUT_PMEM_ALIGN (1ull << 30)      /* device memory window */
 #define LAYOUT_NVDIMM_ALIGN (2ull << 20)    /* each nvdimm: 2 MiB for DAX */
 
@@ -51,6 +67,27 @@
 #define LAYOUT_GSI_PCI_INTX 16  /* INTA..INTD -> 16..19 after swizzle */
 #define LAYOUT_IOAPIC_PINS 24
 
+/* Legacy port I/O (PC/AT): COM1-COM4 use ports 0x3f8, 0x2f8, 0x3e8,
+ * 0x2e8 and GSIs 4, 3, 4, 3. */
+#define LAYOUT_PORT_PIT 0x40u
+#define LAYOUT_PORT_I8042 0x60u
+#define LAYOUT_PORT_RTC 0x70u
+#define LAYOUT_PCI_CONFIG_PORT 0xcf8u
+static inline uint16_t layout_com_port(unsigned i)
+{
+	static const uint16_t ports[4] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
+	return ports[i & 3];
+}
+static inline unsigned layout_com_gsi(unsigned i)
+{
+	return (i & 1) ? LAYOUT_GSI_COM2 : LAYOUT_GSI_COM1;
+}
+/* Bus-0 INTx routing: slot S, pin P (0 = INTA) -> GSI. */
+static inline unsigned layout_intx_gsi(unsigned slot, unsigned pin)
+{
+	return LAYOUT_GSI_PCI_INTX + (slot + pin) % 4;
+}
+
 #define LAYOUT_MAX_RAM 4
 #define LAYOUT_MAX_NVDIMM 8
 
@@ -63,8 +100,11 @@ struct layout_dev {
 	int cfg_index;
 	uint64_t mmio_base, mmio_size; /* virtio-mmio: its window */
 	unsigned gsi;                  /* virtio-mmio / INTx line */
+	bool has_gsi;                  /* false: nvdimm, virtconsole, ... */
 	int pci_bus, pci_slot, pci_func;  /* -1 when not PCI */
-	uint64_t pmem_base, pmem_size; /* nvdimm */
+	unsigned pci_pin;              /* INTx pin (0 = INTA) of the function */
+	int bridge_bus;                /* pci-bridge: its secondary bus, or -1 */
+	uint64_t pmem_base, pmem_size; /* nvdimm: guest-visible SPA range */
 };
 
 struct layout {
@@ -77,6 +117,8 @@ struct layout {
 	unsigned ndevs;
 	unsigned ncpus;
 	bool pci;                       /* q35: host bridge + ECAM present */
+	unsigned npci_buses;            /* 1 + number of pci-bridges */
+	unsigned nvirtio_mmio;          /* slots used from LAYOUT_VIRTIO_MMIO_BASE */
 };
 
 /* Place everything.  Returns 0 or -1 with a one-line message in err
