@@ -1,0 +1,106 @@
+/* ACPI table builder: RSDP, XSDT, FADT (+FACS on q35), MADT, DSDT, MCFG
+ * (q35) and NFIT (nvdimms), from the machine configuration and the address
+ * map in core/layout.h.
+ *
+ * The tables are built into one host image laid out for guest address
+ * LAYOUT_ACPI_BASE (RSDP first, so the BIOS-area scan of 0xE0000-0xFFFFF
+ * finds it; PVH boot passes ACPI_RSDP_ADDR in hvm_start_info.rsdp_paddr),
+ * each table 16-byte aligned with its checksum set.  acpi_build() copies
+ * the image into guest memory; acpi_blob_build() leaves it in a host
+ * buffer for tests and for dumping.
+ *
+ * The registers the tables point at (the ACPI PM block: PM1 event/control,
+ * PM timer, hardware-reduced sleep control/status, reset register) are
+ * emulated by acpi_pm_* below; devices/board.c registers it on the I/O bus
+ * at ACPI_PM_IO_BASE. */
+#ifndef VMM_DEVICES_ACPI_ACPI_H
+#define VMM_DEVICES_ACPI_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/clk.h"
+#include "core/layout.h"
+#include "core/machine.h"
+
+struct gm;
+struct log;
+struct machine_config;
+
+#define ACPI_RSDP_ADDR LAYOUT_ACPI_BASE
+#define ACPI_OEM_ID "VMMVMM"
+#define ACPI_OEM_TABLE_ID "VMM     "
+#define ACPI_MAX_TABLES 12
+
+/* The ACPI PM register block on the I/O bus (one 16-byte range).  q35 uses
+ * the PM1a event/control blocks and the PM timer (ACPI 6.4 §4.8.3); the
+ * hardware-reduced microvm uses the sleep control/status registers
+ * (§4.8.3.7); both use the reset register (§4.8.3.6). */
+#define ACPI_PM_IO_BASE 0x600u
+#define ACPI_PM_IO_SIZE 0x10u
+#define ACPI_PM1_EVT_OFF 0x0   /* PM1_STS (2) + PM1_EN (2) */
+#define ACPI_PM1_CNT_OFF 0x4   /* 2 bytes */
+#define ACPI_PM_TMR_OFF 0x8    /* 4 bytes, 24-bit 3.579545 MHz counter */
+#define ACPI_SLEEP_CTL_OFF 0xc /* 1 byte */
+#define ACPI_SLEEP_STS_OFF 0xd /* 1 byte */
+#define ACPI_RESET_OFF 0xe     /* 1 byte */
+#define ACPI_RESET_VALUE 0x01
+/* The \_S5 sleep type both register sets are given for soft-off. */
+#define ACPI_SLP_TYP_S5 5u
+
+/* Where each table landed in the image. */
+struct acpi_table_ref {
+	char sig[5];
+	size_t off, len;
+	uint64_t gpa;
+};
+
+struct acpi_blob {
+	uint8_t *data;          /* image of [gpa, gpa + len) */
+	size_t len;
+	uint64_t gpa;
+	struct acpi_table_ref tables[ACPI_MAX_TABLES]; /* RSDP first */
+	unsigned ntables;
+};
+
+/* Build the tables for a machine into a host buffer laid out for `gpa`,
+ * at most `max` bytes.  Returns 0, or -1 with a line in the log (too many
+ * tables for the space, AML encoding error, no memory). */
+int acpi_blob_build(struct acpi_blob *b, const struct machine_config *cfg,
+		    const struct layout *l, uint64_t gpa, size_t max,
+		    struct log *log);
+void acpi_blob_free(struct acpi_blob *b);
+const struct acpi_table_ref *acpi_blob_find(const struct acpi_blob *b,
+					    const char *sig);
+
+/* Build and write every table into guest memory at LAYOUT_ACPI_BASE
+ * (within LAYOUT_ACPI_SIZE).  0 or -1 (logged). */
+int acpi_build(const struct gm *gm, const struct machine_config *cfg,
+	       const struct layout *l, struct log *log);
+
+/* ACPI 6.4 §5.2.6: the byte that makes a table sum to zero. */
+uint8_t acpi_checksum(const void *p, size_t n);
+
+/* The APIC ID the MADT gives vCPU `index` (the KVM backend must give the
+ * vCPU the same one in its CPUID leaves and KVM_CREATE_VCPU). */
+uint32_t acpi_apic_id(const struct layout *l, unsigned index);
+
+/* ACPI PM register block device. */
+struct acpi_pm {
+	const struct clk *clk;
+	const struct machine_ctl *ctl;
+	struct log *log;
+	bool hw_reduced;
+	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	uint8_t sleep_sts;
+	uint64_t rejected;      /* guest writes we dropped */
+};
+
+void acpi_pm_init(struct acpi_pm *pm, const struct clk *clk,
+		  const struct machine_ctl *ctl, bool hw_reduced,
+		  struct log *log);
+/* bus_access_fn for [ACPI_PM_IO_BASE, +ACPI_PM_IO_SIZE). */
+int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
+		   bool is_write);
+
+#endif

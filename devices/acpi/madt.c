@@ -1,0 +1,79 @@
+/* Multiple APIC Description Table, ACPI 6.4 §5.2.12: one Local APIC per
+ * vCPU, the IOAPIC at LAYOUT_IOAPIC_BASE serving GSIs 0-23, and the
+ * interrupt source overrides of a PC: ISA IRQ0 (the PIT) arrives on GSI 2,
+ * and on q35 the SCI is level-triggered, active high (§5.2.12.5). */
+#include "acpi_int.h"
+
+uint32_t acpi_apic_id(const struct layout *l, unsigned index)
+{
+	(void)l;
+	/* Dense IDs: the CPUID topology leaves the KVM backend fills in
+	 * describe the same numbering. */
+	return index;
+}
+
+static void *madt_sub(uint8_t **p, uint8_t type, uint8_t len)
+{
+	struct acpi_madt_sub *s = (struct acpi_madt_sub *)*p;
+	s->type = type;
+	s->length = len;
+	*p += len;
+	return s;
+}
+
+uint64_t acpi_build_madt(struct acpi_builder *bld)
+{
+	const struct layout *l = bld->l;
+	bool q35 = acpi_is_q35(bld);
+	unsigned ncpus = l->ncpus ? l->ncpus : 1;
+	unsigned niso = q35 ? 2 : 1;
+	size_t len = sizeof(struct acpi_madt) +
+		     ncpus * sizeof(struct acpi_madt_lapic) +
+		     sizeof(struct acpi_madt_ioapic) +
+		     niso * sizeof(struct acpi_madt_iso) +
+		     sizeof(struct acpi_madt_lapic_nmi);
+	uint64_t gpa = 0;
+	struct acpi_madt *m = acpi_table_new(bld, "APIC", len, 5, &gpa);
+	if (!m)
+		return 0;
+	m->lapic_address = (uint32_t)LAYOUT_LAPIC_BASE;
+	/* PCAT_COMPAT: the in-kernel irqchip includes the dual 8259s, which
+	 * the OS must mask when it uses the IOAPIC. */
+	m->flags = 1;
+	uint8_t *p = (uint8_t *)(m + 1);
+
+	for (unsigned i = 0; i < ncpus; i++) {
+		struct acpi_madt_lapic *c = madt_sub(&p, ACPI_MADT_LAPIC, sizeof(*c));
+		c->processor_uid = (uint8_t)i;
+		c->apic_id = (uint8_t)acpi_apic_id(l, i);
+		c->flags = 1; /* enabled */
+	}
+
+	struct acpi_madt_ioapic *io = madt_sub(&p, ACPI_MADT_IOAPIC, sizeof(*io));
+	io->ioapic_id = 0; /* KVM's in-kernel IOAPIC resets to ID 0 */
+	io->address = (uint32_t)LAYOUT_IOAPIC_BASE;
+	io->gsi_base = 0;
+
+	struct acpi_madt_iso *iso = madt_sub(&p, ACPI_MADT_ISO, sizeof(*iso));
+	iso->bus = 0;
+	iso->source = 0;
+	iso->gsi = 2;
+	iso->flags = 0; /* conforms to the bus: ISA edge, active high */
+	if (q35) {
+		iso = madt_sub(&p, ACPI_MADT_ISO, sizeof(*iso));
+		iso->bus = 0;
+		iso->source = LAYOUT_GSI_ACPI_SCI;
+		iso->gsi = LAYOUT_GSI_ACPI_SCI;
+		iso->flags = ACPI_INTI_POLARITY_HIGH | ACPI_INTI_TRIGGER_LEVEL;
+	}
+
+	/* LINT1 of every processor is wired to NMI, as on a PC. */
+	struct acpi_madt_lapic_nmi *nmi =
+		madt_sub(&p, ACPI_MADT_LAPIC_NMI, sizeof(*nmi));
+	nmi->processor_uid = 0xff;
+	nmi->flags = 0;
+	nmi->lint = 1;
+
+	acpi_table_done(bld, m);
+	return gpa;
+}

@@ -1,0 +1,70 @@
+/* NVDIMM: a memory-backend-file mapped into the device-memory window as
+ * persistent memory, as Kata Containers boots its rootfs (DESIGN.md).
+ *
+ * The guest sees each NVDIMM through the ACPI NFIT and the ACPI0012 root
+ * device (devices/acpi); this module owns the geometry both sides agree on
+ * and the host-side mapping:
+ *   readonly=on  the file is opened O_RDONLY and mapped PROT_READ into a
+ *                GM_READONLY region (a read-only KVM memory slot), so a
+ *                guest write never reaches the file;
+ *   share=on     MAP_SHARED: guest writes reach the file; nvdimm_flush()
+ *                (gm_sync, msync) runs on every shutdown path;
+ *   share=off    MAP_PRIVATE: a copy-on-write view, the file never changes.
+ * With label-size=N the last N bytes of the mapping are the namespace label
+ * area (ACPI 6.4 §6.5.10 _LSI/_LSR/_LSW), outside the SPA range.
+ *
+ * nvdimm_describe() is a pure function of the configuration; nvdimm_map_all()
+ * (devices/nvdimm_host.c) is the only code here that touches files, and it
+ * runs at machine build time, before any vCPU. */
+#ifndef VMM_DEVICES_NVDIMM_H
+#define VMM_DEVICES_NVDIMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/layout.h"
+
+struct gm;
+struct log;
+struct machine_config;
+
+/* Linux (and QEMU) want at least 128 KiB of label space. */
+#define NVDIMM_LABEL_MIN (128u << 10)
+/* Largest _LSR/_LSW transfer the label methods accept. */
+#define NVDIMM_LABEL_MAX_XFER 4096u
+
+struct nvdimm_desc {
+	int cfg_index;            /* index in cfg->devices[] */
+	const char *id;           /* device id= */
+	const char *memdev;       /* memory-backend-file id= */
+	const char *path;         /* mem-path= */
+	uint32_t handle;          /* NFIT device handle, also the ACPI _ADR */
+	uint64_t base;            /* guest-physical start of the mapping */
+	uint64_t size;            /* whole mapping (pmem + label area) */
+	uint64_t pmem_size;       /* the SPA range the guest uses as pmem */
+	uint64_t label_size;      /* 0: no labels */
+	bool readonly, share;
+	bool unarmed;             /* unarmed=on, or forced by readonly=on */
+};
+
+/* The NVDIMMs of a configuration in device order.  Returns the count, or
+ * -1 with one line in err when the configuration is inconsistent (memdev
+ * missing or used twice, size/alignment/label/maxmem problems). */
+int nvdimm_describe(const struct machine_config *cfg, const struct layout *l,
+		    struct nvdimm_desc out[LAYOUT_MAX_NVDIMM],
+		    char *err, size_t errlen);
+
+/* Host side, machine build time: check every backing file (exists, is at
+ * least `size` bytes) and map each NVDIMM into gm as a GM_PMEM region.
+ * Returns 0, or -1 with one line in err.  Every file is checked before
+ * the first one is mapped; a failed mmap leaves earlier NVDIMMs mapped
+ * in gm, which the caller frees with the half-built machine. */
+int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
+		   const struct layout *l, struct log *log,
+		   char *err, size_t errlen);
+
+/* Shutdown (or any host-side flush point): write shared mappings back to
+ * their files.  0 or -errno. */
+int nvdimm_flush(const struct gm *gm);
+
+#endif
