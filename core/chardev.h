@@ -48,10 +48,19 @@ struct chr {
 	char id[32];
 };
 
+/* Attach a front end (a zeroed fe, or one without can_receive, detaches:
+ * the backend then holds input back).  Pending input is offered at once. */
 void chr_attach(struct chr *c, const struct chr_frontend *fe);
 size_t chr_write(struct chr *c, const uint8_t *buf, size_t len);
 void chr_accept_input(struct chr *c);
 void chr_close(struct chr *c);
+
+/* Backend side: talk to the attached front end; all are no-ops (0) when
+ * nothing is attached.  chr_fe_connected also updates c->connected. */
+size_t chr_fe_can_receive(struct chr *c);
+void chr_fe_receive(struct chr *c, const uint8_t *buf, size_t len);
+void chr_fe_writable(struct chr *c);
+void chr_fe_connected(struct chr *c, bool up);
 
 /* In-memory backend (tests, simulator): input is pushed by the test, output
  * captured up to a bound; `out_limit` models a slow host (bytes accepted
