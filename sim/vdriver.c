@@ -59,6 +59,8 @@ int vdriver_negotiate(struct vdriver *d, uint64_t want)
 	if (!(d->bus->get_status(d) & VIRTIO_STATUS_FEATURES_OK))
 		return -EPROTO;
 	d->features = f;
+	if (d->bus->config_irq_setup)
+		d->bus->config_irq_setup(d);
 	return 0;
 }
 

@@ -45,6 +45,9 @@ struct vdriver_bus {
 			    const struct vq_config *cfg);
 	bool (*queue_ready)(struct vdriver *d, unsigned q);
 	void (*kick)(struct vdriver *d, unsigned q);
+	/* Route config-change interrupts (virtio-pci with MSI-X: vector 0,
+	 * §4.1.5.1.2); NULL when the transport has nothing to set. */
+	void (*config_irq_setup)(struct vdriver *d);
 	/* Read and acknowledge the interrupt status (VDRIVER_ISR_*). */
 	uint32_t (*isr_ack)(struct vdriver *d);
 	/* Is the device's interrupt asserted (level line high or, with

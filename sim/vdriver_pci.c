@@ -119,6 +119,13 @@ static void p_kick(struct vdriver *d, unsigned q)
 	sim_mmio_write(d->sim, d->notify + (uint64_t)off * d->notify_mult, 2, q);
 }
 
+static void p_config_irq_setup(struct vdriver *d)
+{
+	/* Config changes on vector 0 (§4.1.5.1.2); a reset cleared it. */
+	if (d->msix)
+		cwr(d, C(msix_config), 2, 0);
+}
+
 static uint32_t p_isr_ack(struct vdriver *d)
 {
 	/* Reading the ISR clears it (§4.1.4.5). */
@@ -149,6 +156,7 @@ const struct vdriver_bus vdriver_pci_bus = {
 	.queue_setup = p_queue_setup,
 	.queue_ready = p_queue_ready,
 	.kick = p_kick,
+	.config_irq_setup = p_config_irq_setup,
 	.isr_ack = p_isr_ack,
 	.irq_pending = p_irq_pending,
 };
@@ -222,8 +230,6 @@ static void enable_msix(struct vdriver *d, uint8_t cap, const uint64_t bars[6])
 	vdriver_pci_cfg_write(d, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
 	d->msix = true;
 	d->msi_seen = d->sim->msi_count;
-	/* Config changes on vector 0 (§4.1.5.1.2). */
-	cwr(d, C(msix_config), 2, 0);
 }
 
 int vdriver_pci_probe(struct vdriver *d, struct sim *s, unsigned slot,
