@@ -1,0 +1,542 @@
+/* virtio-blk through the sim guest driver on virtio-mmio and virtio-pci:
+ * every request type, every feature, and every bad request the guest can
+ * make (the device must answer or drop it and carry on). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core/blockdev.h"
+#include "devices/virtio/blk.h"
+#include "vdev_fixture.h"
+
+#define DISK (1u << 20) /* 2048 sectors */
+#define QSZ 64u
+
+struct bt {
+	struct vfx *f;
+	struct blockdev *bd;
+	struct vblk *b;
+	uint32_t last_len;
+	unsigned out; /* run_load: requests in flight */
+};
+
+static struct bt *bt_new_bd(enum vfx_kind k, struct blockdev *bd, uint64_t iops,
+			    uint64_t want)
+{
+	struct bt *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	t->f = vfx_new(k);
+	t->bd = bd;
+	struct vblk_config c = {
+		.gm = vfx_gm(t->f), .log = t->f->log, .clk = vfx_clk(t->f),
+		.bd = bd, .serial = "vblk-serial-0123", .iops_total = iops,
+	};
+	t->b = vblk_new(&c);
+	assert_non_null(t->b);
+	vfx_attach(t->f, vblk_vdev(t->b));
+	vfx_start(t->f, want, 1, QSZ);
+	return t;
+}
+
+static struct bt *bt_new(enum vfx_kind k, bool ro, uint64_t iops, uint64_t want)
+{
+	struct blockdev *bd = blockdev_mem_new("d0", DISK, ro);
+	assert_non_null(bd);
+	for (unsigned i = 0; i < DISK; i++)
+		blockdev_mem_data(bd)[i] = (uint8_t)(i * 7 + i / 512);
+	return bt_new_bd(k, bd, iops, want);
+}
+
+static void bt_free(struct bt *t)
+{
+	vfx_free(t->f);
+	vblk_free(t->b);
+	blockdev_close(t->bd);
+	free(t);
+}
+
+static uint64_t hdr_at(struct bt *t, uint32_t type, uint64_t sector)
+{
+	struct virtio_blk_outhdr h = { htole32(type), 0, htole64(sector) };
+	return vfx_put(t->f, &h, sizeof(h));
+}
+
+/* Wait for the one outstanding request; returns its used length. */
+static uint32_t complete(struct bt *t)
+{
+	uint16_t id;
+	uint32_t len;
+	assert_int_equal(vfx_used(t->f, 0, &id, &len), 1);
+	t->last_len = len;
+	return len;
+}
+
+static uint8_t status_at(struct bt *t, uint64_t st)
+{
+	uint8_t s = 0xee;
+	assert_int_equal(gm_read(vfx_gm(t->f), st, &s, 1), 0);
+	return s;
+}
+
+/* A request with one data buffer (gpa, len) and a separate status byte. */
+static uint8_t req(struct bt *t, uint32_t type, uint64_t sector, uint64_t data,
+		   uint32_t len, bool data_writable)
+{
+	uint64_t st = vfx_alloc(t->f, 1);
+	assert_int_equal(gm_write_u8(vfx_gm(t->f), st, 0xee), 0);
+	struct vdq_buf b[3] = { { hdr_at(t, type, sector), 16, false } };
+	unsigned n = 1;
+	if (len)
+		b[n++] = (struct vdq_buf){ data, len, data_writable };
+	b[n++] = (struct vdq_buf){ st, 1, true };
+	vfx_add(t->f, 0, b, n);
+	complete(t);
+	return status_at(t, st);
+}
+
+static enum vfx_kind kind(void **state)
+{
+	return (enum vfx_kind)(uintptr_t)*state;
+}
+
+static void test_config_and_features(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	uint64_t f = vdriver_device_features(&t->f->d);
+	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
+	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE));
+	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	assert_int_equal(vfx_cfg(t->f, offsetof(struct virtio_blk_config, capacity), 8),
+			 DISK / 512);
+	/* Two 32-bit halves read separately give the same value. */
+	assert_int_equal(vfx_cfg(t->f, 0, 4), DISK / 512);
+	assert_int_equal(vfx_cfg(t->f, 4, 4), 0);
+	assert_int_equal(vfx_cfg(t->f, offsetof(struct virtio_blk_config, seg_max), 4),
+			 QSZ == 64 ? 254 : 0);
+	assert_int_equal(vfx_cfg(t->f, offsetof(struct virtio_blk_config, size_max), 4),
+			 VBLK_SIZE_MAX);
+	assert_int_equal(vfx_cfg(t->f, offsetof(struct virtio_blk_config, blk_size), 4),
+			 512);
+	assert_int_equal(vfx_cfg(t->f, offsetof(struct virtio_blk_config,
+						max_discard_seg), 4),
+			 VBLK_MAX_DISCARD_SEG);
+	assert_int_equal(vfx_cfg(t->f, offsetof(struct virtio_blk_config,
+						write_zeroes_may_unmap), 1), 1);
+	/* Config writes are ignored. */
+	t->f->d.bus->config_write(&t->f->d, 0, 4, 0x1234);
+	assert_int_equal(vfx_cfg(t->f, 0, 4), DISK / 512);
+	bt_free(t);
+}
+
+static void test_write_read_roundtrip(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	uint8_t buf[4096], back[4096];
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i ^ 0x5a);
+	uint64_t w = vfx_put(t->f, buf, sizeof(buf));
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 10, w, sizeof(buf), false),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(t->last_len, 1);
+	assert_memory_equal(blockdev_mem_data(t->bd) + 10 * 512, buf, sizeof(buf));
+	uint64_t r = vfx_alloc(t->f, sizeof(back));
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 10, r, sizeof(back), true),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(t->last_len, sizeof(back) + 1);
+	assert_int_equal(gm_read(vfx_gm(t->f), r, back, sizeof(back)), 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	assert_true(vfx_irq(t->f));
+	assert_int_equal(vblk_get_stats(t->b)->ok, 2);
+	bt_free(t);
+}
+
+static void test_scatter_gather(void **state)
+{
+	/* Data split over three descriptors, and the status byte sharing the
+	 * last descriptor with data (it is the last writable byte). */
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	uint64_t a = vfx_alloc(t->f, 512), b2 = vfx_alloc(t->f, 1024),
+		 c = vfx_alloc(t->f, 513);
+	struct vdq_buf b[4] = {
+		{ hdr_at(t, VIRTIO_BLK_T_IN, 3), 16, false },
+		{ a, 512, true }, { b2, 1024, true }, { c, 513, true },
+	};
+	vfx_add(t->f, 0, b, 4);
+	assert_int_equal(complete(t), 2048 + 1);
+	assert_int_equal(status_at(t, c + 512), VIRTIO_BLK_S_OK);
+	uint8_t got[2048];
+	assert_int_equal(gm_read(vfx_gm(t->f), a, got, 512), 0);
+	assert_int_equal(gm_read(vfx_gm(t->f), b2, got + 512, 1024), 0);
+	assert_int_equal(gm_read(vfx_gm(t->f), c, got + 1536, 512), 0);
+	assert_memory_equal(got, blockdev_mem_data(t->bd) + 3 * 512, 2048);
+
+	/* A write with the header and data in one readable descriptor. */
+	uint8_t hd[16 + 512];
+	struct virtio_blk_outhdr h = { htole32(VIRTIO_BLK_T_OUT), 0, htole64(7) };
+	memcpy(hd, &h, 16);
+	memset(hd + 16, 0xab, 512);
+	uint64_t st = vfx_alloc(t->f, 1);
+	struct vdq_buf w[2] = { { vfx_put(t->f, hd, sizeof(hd)), sizeof(hd), false },
+				{ st, 1, true } };
+	vfx_add(t->f, 0, w, 2);
+	complete(t);
+	assert_int_equal(status_at(t, st), VIRTIO_BLK_S_OK);
+	assert_int_equal(blockdev_mem_data(t->bd)[7 * 512 + 100], 0xab);
+	bt_free(t);
+}
+
+static void test_flush_and_get_id(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	assert_int_equal(req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+	assert_int_equal(t->bd->nr_flush, 1);
+	uint64_t id = vfx_alloc(t->f, 20);
+	assert_int_equal(req(t, VIRTIO_BLK_T_GET_ID, 0, id, 20, true),
+			 VIRTIO_BLK_S_OK);
+	char s[21] = { 0 };
+	assert_int_equal(gm_read(vfx_gm(t->f), id, s, 20), 0);
+	assert_string_equal(s, "vblk-serial-0123");
+	assert_int_equal(t->last_len, 21);
+	/* A buffer shorter than 20 bytes gets what fits. */
+	uint64_t id2 = vfx_alloc(t->f, 4);
+	assert_int_equal(req(t, VIRTIO_BLK_T_GET_ID, 0, id2, 4, true),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(gm_read(vfx_gm(t->f), id2, s, 4), 0);
+	assert_memory_equal(s, "vblk", 4);
+	/* Unknown request type. */
+	assert_int_equal(req(t, 99, 0, 0, 0, false), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(vblk_get_stats(t->b)->unsupp, 1);
+	/* Backend failure on flush is an I/O error. */
+	blockdev_mem_fail(t->bd, EIO);
+	assert_int_equal(req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false),
+			 VIRTIO_BLK_S_IOERR);
+	bt_free(t);
+}
+
+static uint8_t dwz(struct bt *t, uint32_t type,
+		   const struct virtio_blk_discard_write_zeroes *segs, unsigned n,
+		   uint32_t extra)
+{
+	size_t len = n * sizeof(*segs) + extra;
+	uint8_t *buf = calloc(1, len + 1);
+	memcpy(buf, segs, n * sizeof(*segs));
+	uint64_t d = vfx_put(t->f, buf, len);
+	free(buf);
+	return req(t, type, 0, d, (uint32_t)len, false);
+}
+
+static void test_discard_write_zeroes(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	uint8_t *disk = blockdev_mem_data(t->bd);
+	struct virtio_blk_discard_write_zeroes s[2] = {
+		{ htole64(4), htole32(2), 0 },
+		{ htole64(100), htole32(1), htole32(VIRTIO_BLK_WZ_UNMAP) },
+	};
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_WRITE_ZEROES, s, 2, 0), VIRTIO_BLK_S_OK);
+	static const uint8_t zero[1024];
+	assert_memory_equal(disk + 4 * 512, zero, 1024);
+	assert_memory_equal(disk + 100 * 512, zero, 512);
+	assert_int_not_equal(disk[6 * 512 + 1], 0);
+	/* Discard: no unmap flag allowed on it (§5.2.6.2). */
+	struct virtio_blk_discard_write_zeroes d = { htole64(20), htole32(1), 0 };
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 0), VIRTIO_BLK_S_OK);
+	assert_memory_equal(disk + 20 * 512, zero, 512);
+	d.flags = htole32(VIRTIO_BLK_WZ_UNMAP);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 0), VIRTIO_BLK_S_UNSUPP);
+	/* Reserved flag bits. */
+	d.flags = htole32(2);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_WRITE_ZEROES, &d, 1, 0),
+			 VIRTIO_BLK_S_UNSUPP);
+	/* Trailing partial segment, no segment at all, too many segments. */
+	d.flags = 0;
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 3), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(req(t, VIRTIO_BLK_T_DISCARD, 0, 0, 0, false),
+			 VIRTIO_BLK_S_UNSUPP);
+	struct virtio_blk_discard_write_zeroes many[VBLK_MAX_DISCARD_SEG + 1];
+	for (unsigned i = 0; i <= VBLK_MAX_DISCARD_SEG; i++)
+		many[i] = d;
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, many, VBLK_MAX_DISCARD_SEG + 1, 0),
+			 VIRTIO_BLK_S_UNSUPP);
+	/* Past the end, overflowing sector, too many sectors. */
+	d.sector = htole64(DISK / 512 - 1);
+	d.num_sectors = htole32(2);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 0), VIRTIO_BLK_S_IOERR);
+	d.sector = htole64(UINT64_MAX / 256);
+	d.num_sectors = htole32(1);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_WRITE_ZEROES, &d, 1, 0),
+			 VIRTIO_BLK_S_IOERR);
+	d.sector = 0;
+	d.num_sectors = htole32(VBLK_MAX_DISCARD_SECTORS + 1);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 0), VIRTIO_BLK_S_IOERR);
+	/* Backend failure. */
+	d.num_sectors = htole32(1);
+	blockdev_mem_fail(t->bd, EIO);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 0), VIRTIO_BLK_S_IOERR);
+	bt_free(t);
+}
+
+static void test_readonly(void **state)
+{
+	struct bt *t = bt_new(kind(state), true, 0, ~0ull);
+	assert_true(vdriver_device_features(&t->f->d) & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	uint8_t *copy = malloc(DISK);
+	memcpy(copy, blockdev_mem_data(t->bd), DISK);
+	uint8_t buf[512];
+	memset(buf, 0xcc, sizeof(buf));
+	uint64_t w = vfx_put(t->f, buf, sizeof(buf));
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 0, w, 512, false), VIRTIO_BLK_S_IOERR);
+	struct virtio_blk_discard_write_zeroes d = { 0, htole32(1), 0 };
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_DISCARD, &d, 1, 0), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(dwz(t, VIRTIO_BLK_T_WRITE_ZEROES, &d, 1, 0),
+			 VIRTIO_BLK_S_IOERR);
+	assert_memory_equal(copy, blockdev_mem_data(t->bd), DISK);
+	/* Reads and flushes still work. */
+	uint64_t r = vfx_alloc(t->f, 512);
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 1, r, 512, true), VIRTIO_BLK_S_OK);
+	assert_int_equal(req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+	free(copy);
+	bt_free(t);
+}
+
+static void test_hostile_ranges(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	uint64_t r = vfx_alloc(t->f, 1024);
+	/* Past the end: last sector + 1, and a range that straddles it. */
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, DISK / 512, r, 512, true),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, DISK / 512 - 1, r, 1024, true),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, DISK / 512 - 1, r, 1024, false),
+			 VIRTIO_BLK_S_IOERR);
+	/* sector * 512 overflows 64 bits; sector*512 + len wraps. */
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, UINT64_MAX / 512 + 1, r, 512, true),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, UINT64_MAX / 512, r, 512, true),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, UINT64_MAX, r, 512, false),
+			 VIRTIO_BLK_S_IOERR);
+	/* Not a whole number of sectors. */
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 0, r, 100, true), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 0, r, 513, false), VIRTIO_BLK_S_IOERR);
+	/* Exactly the last sector is fine. */
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, DISK / 512 - 1, r, 512, true),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_get_stats(t->b)->ioerr, 8);
+	bt_free(t);
+}
+
+static void test_hostile_header_and_status(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	const struct gm *gm = vfx_gm(t->f);
+	/* Header shorter than 16 bytes: IOERR. */
+	uint64_t st = vfx_alloc(t->f, 1);
+	struct vdq_buf s1[2] = { { hdr_at(t, VIRTIO_BLK_T_IN, 0), 8, false },
+				 { st, 1, true } };
+	vfx_add(t->f, 0, s1, 2);
+	complete(t);
+	assert_int_equal(status_at(t, st), VIRTIO_BLK_S_IOERR);
+	/* No readable part at all. */
+	struct vdq_buf s2[1] = { { st, 1, true } };
+	vfx_add(t->f, 0, s2, 1);
+	complete(t);
+	assert_int_equal(status_at(t, st), VIRTIO_BLK_S_IOERR);
+	/* No writable status byte: dropped, returned unwritten. */
+	uint8_t data[512] = { 1 };
+	uint64_t d = vfx_put(t->f, data, 512);
+	struct vdq_buf s3[2] = { { hdr_at(t, VIRTIO_BLK_T_OUT, 0), 16, false },
+				 { d, 512, false } };
+	uint8_t before = blockdev_mem_data(t->bd)[0];
+	vfx_add(t->f, 0, s3, 2);
+	assert_int_equal(complete(t), 0);
+	assert_int_equal(blockdev_mem_data(t->bd)[0], before);
+	assert_int_equal(vblk_get_stats(t->b)->dropped, 1);
+	/* Status byte in memory that faults on write: dropped. */
+	uint64_t bad = vfx_alloc(t->f, 4096);
+	assert_int_equal(gm_inject_fault(t->f->sim->m.gm, bad, 4096, GM_FAULT_WRITE), 0);
+	struct vdq_buf s4[2] = { { hdr_at(t, VIRTIO_BLK_T_FLUSH, 0), 16, false },
+				 { bad, 1, true } };
+	vfx_add(t->f, 0, s4, 2);
+	assert_int_equal(complete(t), 0);
+	assert_int_equal(vblk_get_stats(t->b)->dropped, 2);
+	/* Data buffer that faults (read side for OUT, write side for IN). */
+	assert_int_equal(gm_inject_fault(t->f->sim->m.gm, bad + 2048, 1024,
+					 GM_FAULT_READ), 0);
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 0, bad + 2048, 512, false),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 0, bad, 512, true),
+			 VIRTIO_BLK_S_IOERR);
+	/* Backend errors. */
+	blockdev_mem_fail(t->bd, EIO);
+	uint64_t r = vfx_alloc(t->f, 512);
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 0, r, 512, true), VIRTIO_BLK_S_IOERR);
+	blockdev_mem_fail(t->bd, 0);
+	/* And the device is unharmed. */
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 0, r, 512, true), VIRTIO_BLK_S_OK);
+	assert_false(vfx_status(t->f) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	(void)gm;
+	bt_free(t);
+}
+
+static void test_broken_ring_needs_reset(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, 0);
+	/* avail idx far ahead of what we consumed: the ring is broken. */
+	assert_int_equal(vdq_raw_avail_idx(&t->f->q[0], 1000), 0);
+	vfx_kick(t->f, 0);
+	assert_true(vfx_status(t->f) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* The driver resets and starts over: the device works again. */
+	vfx_start(t->f, 0, 1, QSZ);
+	uint64_t r = vfx_alloc(t->f, 512);
+	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 0, r, 512, true), VIRTIO_BLK_S_OK);
+	bt_free(t);
+}
+
+static void test_packed_ring(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0,
+			      VIRTIO_BIT(VIRTIO_F_RING_PACKED) |
+			      VIRTIO_BIT(VIRTIO_F_EVENT_IDX));
+	assert_true(t->f->d.features & VIRTIO_BIT(VIRTIO_F_RING_PACKED));
+	for (unsigned i = 0; i < 3 * QSZ; i++) {
+		uint64_t r = vfx_alloc(t->f, 512);
+		assert_int_equal(req(t, VIRTIO_BLK_T_IN, i % (DISK / 512), r, 512, true),
+				 VIRTIO_BLK_S_OK);
+	}
+	bt_free(t);
+}
+
+/* Keep the queue full of 512-byte reads for `ns` of virtual time in 1 ms
+ * steps; returns completed requests. */
+static uint64_t run_load(struct bt *t, uint64_t ns)
+{
+	uint64_t done = 0, st = vfx_alloc(t->f, 1), d = vfx_alloc(t->f, 512);
+	uint64_t h = hdr_at(t, VIRTIO_BLK_T_IN, 1);
+	struct vdq_buf b[3] = { { h, 16, false }, { d, 512, true }, { st, 1, true } };
+	for (uint64_t tns = 0; tns < ns; tns += 1000000) {
+		while (t->out < QSZ / 3) {
+			vfx_add_nokick(t->f, 0, b, 3);
+			t->out++;
+		}
+		vfx_kick(t->f, 0);
+		sim_clock_step(t->f->sim, 1000000);
+		uint16_t id;
+		uint32_t len;
+		while (vfx_used(t->f, 0, &id, &len)) {
+			done++;
+			t->out--;
+		}
+	}
+	return done;
+}
+
+static void test_throttle_iops(void **state)
+{
+	const uint64_t iops = 1000;
+	struct bt *t = bt_new(kind(state), false, iops, 0);
+	uint64_t secs = 3;
+	uint64_t done = run_load(t, secs * 1000000000ull);
+	/* Never above the limit on average (plus the 100 ms initial burst),
+	 * and not far below it either. */
+	assert_true(done <= iops * secs + iops / 10);
+	assert_true(done >= iops * secs * 9 / 10);
+	assert_true(vblk_get_stats(t->b)->throttled > 0);
+	/* A second window, after the burst is spent, is within the limit. */
+	uint64_t again = run_load(t, 1000000000ull);
+	assert_true(again <= iops + 1);
+	assert_true(again >= iops * 9 / 10);
+	/* Reset while parked: the timer is cancelled, nothing fires later. */
+	vdriver_reset(&t->f->d);
+	sim_clock_step(t->f->sim, 1000000000ull);
+	bt_free(t);
+}
+
+static void test_unlimited_not_throttled(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, 0);
+	uint64_t done = run_load(t, 50 * 1000000ull);
+	assert_int_equal(vblk_get_stats(t->b)->throttled, 0);
+	assert_true(done >= 50 * (QSZ / 3) - QSZ);
+	bt_free(t);
+}
+
+static char tmpl[] = "/tmp/vblk-test-XXXXXX";
+
+static void test_file_backend_durable(void **state)
+{
+	char path[sizeof(tmpl)];
+	memcpy(path, tmpl, sizeof(tmpl));
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, DISK), 0);
+	struct blockdev *bd = blockdev_file_open("f0", path, false, false);
+	assert_non_null(bd);
+	struct bt *t = bt_new_bd(kind(state), bd, 0, ~0ull);
+	assert_int_equal(vfx_cfg(t->f, 0, 8), DISK / 512);
+	uint8_t buf[1024];
+	memset(buf, 0x77, sizeof(buf));
+	uint64_t w = vfx_put(t->f, buf, sizeof(buf));
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 2, w, sizeof(buf), false),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+	uint8_t back[1024];
+	assert_int_equal(pread(fd, back, sizeof(back), 1024), (ssize_t)sizeof(back));
+	assert_memory_equal(back, buf, sizeof(buf));
+	bt_free(t);
+	/* Read-only: writes fail and the file is untouched. */
+	struct stat st0, st1;
+	assert_int_equal(fstat(fd, &st0), 0);
+	bd = blockdev_file_open("f0", path, true, false);
+	assert_non_null(bd);
+	t = bt_new_bd(kind(state), bd, 0, ~0ull);
+	memset(buf, 0x11, sizeof(buf));
+	w = vfx_put(t->f, buf, sizeof(buf));
+	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 2, w, sizeof(buf), false),
+			 VIRTIO_BLK_S_IOERR);
+	bt_free(t);
+	assert_int_equal(pread(fd, back, sizeof(back), 1024), (ssize_t)sizeof(back));
+	memset(buf, 0x77, sizeof(buf));
+	assert_memory_equal(back, buf, sizeof(buf));
+	assert_int_equal(fstat(fd, &st1), 0);
+	assert_int_equal(st0.st_mtim.tv_nsec, st1.st_mtim.tv_nsec);
+	assert_int_equal(st0.st_mtim.tv_sec, st1.st_mtim.tv_sec);
+	close(fd);
+	unlink(path);
+}
+
+#define BOTH(fn)                                                           \
+	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
+		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_config_and_features),
+		BOTH(test_write_read_roundtrip),
+		BOTH(test_scatter_gather),
+		BOTH(test_flush_and_get_id),
+		BOTH(test_discard_write_zeroes),
+		BOTH(test_readonly),
+		BOTH(test_hostile_ranges),
+		BOTH(test_hostile_header_and_status),
+		BOTH(test_broken_ring_needs_reset),
+		BOTH(test_packed_ring),
+		BOTH(test_throttle_iops),
+		BOTH(test_unlimited_not_throttled),
+		BOTH(test_file_backend_durable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
