@@ -1,6 +1,6 @@
 /* Shared by the virtqueue unit tests: a sim guest memory with a driver
  * ring (sim/vdriver_queue) and the device's struct vq on it, plus helpers
- * to read the used ring the way a driver would.  Static functions only. */
+ * to read the used ring the way a driver would.  static inline helpers only. */
 #ifndef VMM_TESTS_VQ_FIXTURE_H
 #define VMM_TESTS_VQ_FIXTURE_H
 
@@ -31,7 +31,7 @@ struct fx {
 	uint64_t features;
 };
 
-static struct fx *fx_new(uint16_t size, uint64_t features)
+static inline struct fx *fx_new(uint16_t size, uint64_t features)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct vq_config cfg;
@@ -50,7 +50,7 @@ static struct fx *fx_new(uint16_t size, uint64_t features)
 	return f;
 }
 
-static void fx_free(struct fx *f)
+static inline void fx_free(struct fx *f)
 {
 	gm_free(f->gm);
 	log_free(f->log);
@@ -58,14 +58,14 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-static const char *fx_log(const struct fx *f)
+static inline const char *fx_log(const struct fx *f)
 {
 	const char *t = log_memory_text(f->log);
 	return t ? t : "";
 }
 
 /* Split: used ring entry i as the driver sees it. */
-static void fx_used_entry(struct fx *f, uint16_t i, uint32_t *id, uint32_t *len)
+static inline void fx_used_entry(struct fx *f, uint16_t i, uint32_t *id, uint32_t *len)
 {
 	struct virtq_used_elem u;
 
@@ -77,7 +77,7 @@ static void fx_used_entry(struct fx *f, uint16_t i, uint32_t *id, uint32_t *len)
 	*len = le32toh(u.len);
 }
 
-static uint16_t fx_used_idx(struct fx *f)
+static inline uint16_t fx_used_idx(struct fx *f)
 {
 	uint16_t v;
 
@@ -88,7 +88,7 @@ static uint16_t fx_used_idx(struct fx *f)
 }
 
 /* Fill a buffer with a pattern derived from seed. */
-static void fx_pattern(struct fx *f, uint64_t gpa, uint32_t len, uint8_t seed)
+static inline void fx_pattern(struct fx *f, uint64_t gpa, uint32_t len, uint8_t seed)
 {
 	uint32_t i;
 
