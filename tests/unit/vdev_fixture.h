@@ -43,7 +43,7 @@ struct vfx {
 };
 
 /* Step 1: the machine (devices need its gm and clk to be created). */
-static struct vfx *vfx_new(enum vfx_kind kind)
+static __attribute__((unused)) struct vfx *vfx_new(enum vfx_kind kind)
 {
 	struct vfx *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -56,18 +56,18 @@ static struct vfx *vfx_new(enum vfx_kind kind)
 	return f;
 }
 
-static const struct gm *vfx_gm(struct vfx *f)
+static __attribute__((unused)) const struct gm *vfx_gm(struct vfx *f)
 {
 	return f->sim->m.gm;
 }
 
-static const struct clk *vfx_clk(struct vfx *f)
+static __attribute__((unused)) const struct clk *vfx_clk(struct vfx *f)
 {
 	return f->sim->m.clk;
 }
 
 /* Step 2: put the device on its transport and probe it. */
-static void vfx_attach(struct vfx *f, struct vdev *vd)
+static __attribute__((unused)) void vfx_attach(struct vfx *f, struct vdev *vd)
 {
 	struct sim *s = f->sim;
 	f->vd = vd;
@@ -95,7 +95,7 @@ static void vfx_attach(struct vfx *f, struct vdev *vd)
 
 /* Step 3: negotiate `want` (VERSION_1 always added), set up nq queues of
  * qsize entries, DRIVER_OK. */
-static void vfx_start(struct vfx *f, uint64_t want, unsigned nq, uint16_t qsize)
+static __attribute__((unused)) void vfx_start(struct vfx *f, uint64_t want, unsigned nq, uint16_t qsize)
 {
 	want |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	assert_int_equal(vdriver_negotiate(&f->d, want), 0);
@@ -104,7 +104,7 @@ static void vfx_start(struct vfx *f, uint64_t want, unsigned nq, uint16_t qsize)
 	vdriver_driver_ok(&f->d);
 }
 
-static void vfx_free(struct vfx *f)
+static __attribute__((unused)) void vfx_free(struct vfx *f)
 {
 	if (f->mmio) {
 		bus_unregister(f->sim->m.mmio, LAYOUT_VIRTIO_MMIO_BASE, f->mmio);
@@ -120,7 +120,7 @@ static void vfx_free(struct vfx *f)
 }
 
 /* Guest memory for data buffers (never reused within a test). */
-static uint64_t vfx_alloc(struct vfx *f, uint64_t len)
+static __attribute__((unused)) uint64_t vfx_alloc(struct vfx *f, uint64_t len)
 {
 	uint64_t a = (f->data_next + 15) & ~15ull;
 	assert_true(a + len <= VFX_DATA_BASE + VFX_DATA_SIZE);
@@ -128,7 +128,7 @@ static uint64_t vfx_alloc(struct vfx *f, uint64_t len)
 	return a;
 }
 
-static uint64_t vfx_put(struct vfx *f, const void *data, uint64_t len)
+static __attribute__((unused)) uint64_t vfx_put(struct vfx *f, const void *data, uint64_t len)
 {
 	uint64_t a = vfx_alloc(f, len);
 	assert_int_equal(gm_write(vfx_gm(f), a, data, len), 0);
@@ -136,7 +136,7 @@ static uint64_t vfx_put(struct vfx *f, const void *data, uint64_t len)
 }
 
 /* Add a chain to queue q, publish and kick (if the device wants it). */
-static int vfx_add(struct vfx *f, unsigned q, const struct vdq_buf *b,
+static __attribute__((unused)) int vfx_add(struct vfx *f, unsigned q, const struct vdq_buf *b,
 		   unsigned n)
 {
 	int id = vdq_add(&f->q[q], b, n, false);
@@ -147,7 +147,7 @@ static int vfx_add(struct vfx *f, unsigned q, const struct vdq_buf *b,
 }
 
 /* Add without kicking (batch), then vfx_kick. */
-static int vfx_add_nokick(struct vfx *f, unsigned q, const struct vdq_buf *b,
+static __attribute__((unused)) int vfx_add_nokick(struct vfx *f, unsigned q, const struct vdq_buf *b,
 			  unsigned n)
 {
 	int id = vdq_add(&f->q[q], b, n, false);
@@ -156,31 +156,31 @@ static int vfx_add_nokick(struct vfx *f, unsigned q, const struct vdq_buf *b,
 	return id;
 }
 
-static void vfx_kick(struct vfx *f, unsigned q)
+static __attribute__((unused)) void vfx_kick(struct vfx *f, unsigned q)
 {
 	vdq_kick_prepare(&f->q[q]);
 	f->d.bus->kick(&f->d, q);
 }
 
 /* Next used buffer of q: returns 1 and fills id/len, or 0. */
-static int vfx_used(struct vfx *f, unsigned q, uint16_t *id, uint32_t *len)
+static __attribute__((unused)) int vfx_used(struct vfx *f, unsigned q, uint16_t *id, uint32_t *len)
 {
 	int r = vdq_get_used(&f->q[q], id, len);
 	assert_true(r >= 0);
 	return r;
 }
 
-static uint8_t vfx_status(struct vfx *f)
+static __attribute__((unused)) uint8_t vfx_status(struct vfx *f)
 {
 	return f->d.bus->get_status(&f->d);
 }
 
-static uint64_t vfx_cfg(struct vfx *f, uint32_t off, unsigned len)
+static __attribute__((unused)) uint64_t vfx_cfg(struct vfx *f, uint32_t off, unsigned len)
 {
 	return f->d.bus->config_read(&f->d, off, len);
 }
 
-static bool vfx_irq(struct vfx *f)
+static __attribute__((unused)) bool vfx_irq(struct vfx *f)
 {
 	return f->d.bus->irq_pending(&f->d);
 }
