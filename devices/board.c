@@ -1,0 +1,112 @@
+/* The board: the order devices are created in, and their teardown. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bus.h"
+#include "core/gm.h"
+#include "core/log.h"
+#include "devices/board_int.h"
+#include "devices/nvdimm.h"
+
+int board_push(struct board *b, void (*free_fn)(void *), void *obj,
+	       char *err, size_t errlen)
+{
+	if (b->nitems >= BOARD_MAX_ITEMS) {
+		if (free_fn)
+			free_fn(obj);
+		snprintf(err, errlen, "vmm: too many devices (at most %d host objects)",
+			 BOARD_MAX_ITEMS);
+		return -1;
+	}
+	b->items[b->nitems].free = free_fn;
+	b->items[b->nitems].obj = obj;
+	b->nitems++;
+	return 0;
+}
+
+int board_register(struct board *b, struct bus *bus, uint64_t base,
+		   uint64_t size, bus_access_fn fn, void *dev, const char *name,
+		   char *err, size_t errlen)
+{
+	int r = bus_register(bus, base, size, fn, dev, name);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: %s at 0x%llx: cannot claim %s range: %s",
+			 name, (unsigned long long)base, bus_name(bus), strerror(-r));
+		return -1;
+	}
+	b->ndevices++;
+	return 0;
+}
+
+int64_t board_rtc_base(const struct machine_config *cfg,
+		       const struct board_host *host)
+{
+	switch (cfg->rtc.base) {
+	case CFG_RTC_DATE:
+		return cfg->rtc.date_epoch;
+	case CFG_RTC_LOCALTIME:
+		/* The MC146818 holds local time: what a PC BIOS keeps there
+		 * for an OS that expects it (Windows). */
+		return host->wall_epoch + host->utc_offset;
+	case CFG_RTC_UTC:
+	default:
+		return host->wall_epoch;
+	}
+}
+
+struct board *board_new(struct machine *m, const struct machine_config *cfg,
+			const struct layout *l, const struct board_host *host,
+			char *err, size_t errlen)
+{
+	static const struct board_host no_host;  /* const: no mutable state */
+	struct board *b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return NULL;
+	}
+	b->m = m;
+	b->cfg = cfg;
+	b->l = l;
+	b->host = host ? host : &no_host;
+	if (board_platform(b, err, errlen) < 0)
+		goto fail;
+	/* NVDIMMs become gm regions now, before the backend maps memory
+	 * slots and the ACPI builder describes them. */
+	if (cfg->machine.nvdimm || l->devmem_size) {
+		if (nvdimm_map_all(m->gm, cfg, l, m->log, err, errlen) < 0)
+			goto fail;
+		b->nvdimms_mapped = true;
+	}
+	if (board_virtio(b, err, errlen) < 0)
+		goto fail;
+	return b;
+fail:
+	board_free(b);
+	return NULL;
+}
+
+void board_shutdown(struct board *b)
+{
+	/* share=on nvdimms: guest writes reach the file on every way out. */
+	if (b && b->nvdimms_mapped)
+		nvdimm_flush(b->m->gm);
+}
+
+void board_free(struct board *b)
+{
+	if (!b)
+		return;
+	while (b->nitems > 0) {
+		struct board_item *it = &b->items[--b->nitems];
+		if (it->free)
+			it->free(it->obj);
+	}
+	free(b);
+}
+
+unsigned board_device_count(const struct board *b)
+{
+	return b ? b->ndevices : 0;
+}

@@ -1,0 +1,65 @@
+/* The board: from the machine description and its address map, create the
+ * devices the configuration names and attach them to a machine (buses,
+ * interrupt lines, guest memory regions).  The same code builds the KVM
+ * machine and the simulated one; only struct machine differs.
+ *
+ * Each device family lives in its own board_*.c (platform devices, virtio,
+ * nvdimm), so adding a device is adding a case in one small file. */
+#ifndef VMM_DEVICES_BOARD_H
+#define VMM_DEVICES_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/config.h"
+#include "core/layout.h"
+#include "core/machine.h"
+
+struct board;
+struct chr;
+
+struct evloop;
+
+/* Host-side inputs the board must not fetch itself (device code reads no
+ * clock and no wall time: the backend passes them in). */
+struct board_host {
+	/* Wall-clock time at machine creation, seconds since 1970 UTC, and
+	 * the host's UTC offset: the RTC base for -rtc base=utc|localtime
+	 * (base=DATE ignores both).  The simulator passes fixed values. */
+	int64_t wall_epoch;
+	int64_t utc_offset;
+	/* Backends for the COM ports, overriding -serial (tests and the
+	 * self-test pass in-memory chardevs).  NULL: from the config. */
+	struct chr *serial[CFG_MAX_SERIAL];
+	/* The host event loop for backends that watch fds (tap); NULL in
+	 * the simulator. */
+	struct evloop *loop;
+};
+
+/* The RTC's starting time for this configuration (pure). */
+int64_t board_rtc_base(const struct machine_config *cfg,
+		       const struct board_host *host);
+
+/* Create every device.  Guest RAM must already be in m->gm; nvdimm regions
+ * are added to m->gm here (so the caller maps memory slots afterwards).
+ * Returns the board, or NULL with a one-line message in err. */
+struct board *board_new(struct machine *m, const struct machine_config *cfg,
+			const struct layout *l, const struct board_host *host,
+			char *err, size_t errlen);
+void board_free(struct board *b);
+
+/* Devices that need a last word before the VMM exits (msync of shared
+ * nvdimms, flushing disk caches). */
+void board_shutdown(struct board *b);
+
+/* Number of devices the board created (tests, logging). */
+unsigned board_device_count(const struct board *b);
+
+/* accel=sim: build the same board on a struct sim and run the device
+ * self-test scenario (the guest driver library plays the guest): prints
+ * one line per check to `out`.  Returns 0 when every check passed, 1 when
+ * one failed, -1 with err when the machine could not be built. */
+int board_selftest_run(const struct machine_config *cfg, struct log *log,
+		       void *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,61 @@
+/* Shared between devices/board*.c: the board object and its teardown
+ * list.  Everything the board creates is pushed with its free function
+ * and released in reverse order, so a failure half-way leaves nothing. */
+#ifndef VMM_DEVICES_BOARD_INT_H
+#define VMM_DEVICES_BOARD_INT_H
+
+#include <stddef.h>
+#include "core/bus.h"
+#include "devices/acpi/acpi.h"
+#include "devices/board.h"
+
+#define BOARD_MAX_ITEMS 512
+
+struct pci_host;
+struct chr;
+
+struct board_item {
+	void (*free)(void *obj);
+	void *obj;
+};
+
+struct board {
+	struct machine *m;
+	const struct machine_config *cfg;
+	const struct layout *l;
+	const struct board_host *host;
+	struct board_item items[BOARD_MAX_ITEMS];
+	unsigned nitems;
+	unsigned ndevices;        /* guest-visible devices */
+	struct pci_host *pci;
+	struct acpi_pm pm;
+	bool nvdimms_mapped;
+	/* Host char backends opened so far, by -chardev id, so a chardev
+	 * named twice is opened once. */
+	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];
+	unsigned nchrs;
+};
+
+/* Remember obj for teardown.  -1 with err when the list is full (then
+ * obj is freed here). */
+int board_push(struct board *b, void (*free_fn)(void *), void *obj,
+	       char *err, size_t errlen);
+/* Claim a bus range, with the error naming the device. */
+int board_register(struct board *b, struct bus *bus, uint64_t base,
+		   uint64_t size, bus_access_fn fn, void *dev, const char *name,
+		   char *err, size_t errlen);
+
+/* The host backend for -serial number i (board_chr.c): the override
+ * from board_host, or opened from the config; *chr NULL means output
+ * discarded.  0, or -1 with err. */
+int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
+		     char *err, size_t errlen);
+/* The backend of -chardev id (opened once). */
+int board_chardev(struct board *b, const char *id, struct chr **chr,
+		  char *err, size_t errlen);
+
+/* Device families (board_platform.c, board_virtio.c). */
+int board_platform(struct board *b, char *err, size_t errlen);
+int board_virtio(struct board *b, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,280 @@
+/* Virtio devices: for each -device, its host backend, its device model,
+ * and its transport (virtio-mmio window + GSI, or a virtio-pci function
+ * on the q35 host bridge), placed where core/layout.h says. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/blockdev.h"
+#include "core/bus.h"
+#include "core/entropy.h"
+#include "core/log.h"
+#include "core/netdev.h"
+#include "devices/board_int.h"
+#include "devices/pci/pci.h"
+#include "devices/virtio/balloon.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/pci.h"
+#include "devices/virtio/rng.h"
+
+static void bv_blockdev_free(void *p) { blockdev_close(p); }
+static void bv_entropy_free(void *p) { entropy_close(p); }
+static void bv_netdev_free(void *p) { netdev_close(p); }
+static void bv_vblk_free(void *p) { vblk_free(p); }
+static void bv_vrng_free(void *p) { vrng_free(p); }
+static void bv_vnet_free(void *p) { vnet_free(p); }
+static void bv_vcon_free(void *p) { vcon_free(p); }
+static void bv_balloon_free(void *p) { balloon_free(p); }
+static void bv_mmio_free(void *p) { virtio_mmio_free(p); }
+static void bv_pci_free(void *p) { virtio_pci_free(p); }
+static void bv_host_free(void *p) { pci_host_free(p); }
+
+static int bv_oom(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "vmm: out of memory");
+	return -1;
+}
+
+static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
+			   char *err, size_t errlen)
+{
+	const struct cfg_drive *drv = config_drive(b->cfg, d->drive);
+	if (!drv) {
+		snprintf(err, errlen, "vmm: -device %s: drive '%s' not defined",
+			 config_device_name(d), d->drive);
+		return NULL;
+	}
+	struct blockdev *bd = blockdev_file_open(drv->id, drv->file, drv->readonly,
+						 drv->direct);
+	if (!bd) {
+		snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s", drv->id,
+			 drv->file, strerror(errno));
+		return NULL;
+	}
+	if (board_push(b, bv_blockdev_free, bd, err, errlen) < 0)
+		return NULL;
+	struct vblk_config vc = {
+		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk, .bd = bd,
+		.serial = d->serial[0] ? d->serial : NULL,
+		.iops_total = drv->iops_total,
+	};
+	struct vblk *v = vblk_new(&vc);
+	if (!v) {
+		bv_oom(err, errlen);
+		return NULL;
+	}
+	if (board_push(b, bv_vblk_free, v, err, errlen) < 0)
+		return NULL;
+	return vblk_vdev(v);
+}
+
+static struct vdev *bv_rng(struct board *b, const struct cfg_device *d,
+			   char *err, size_t errlen)
+{
+	const struct cfg_object *o = d->rng[0] ? config_object(b->cfg, d->rng) : NULL;
+	const char *file = o && o->filename[0] ? o->filename : "/dev/urandom";
+	struct entropy *src = entropy_file_open(o ? o->id : "rng", file);
+	if (!src) {
+		snprintf(err, errlen, "vmm: -object rng-random,filename=%s: %s",
+			 file, strerror(errno));
+		return NULL;
+	}
+	if (board_push(b, bv_entropy_free, src, err, errlen) < 0)
+		return NULL;
+	struct vrng_config rc = {
+		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk, .src = src,
+		.max_bytes = d->rng_max_bytes, .period_ms = d->rng_period_ms,
+	};
+	struct vrng *r = vrng_new(&rc);
+	if (!r) {
+		bv_oom(err, errlen);
+		return NULL;
+	}
+	if (board_push(b, bv_vrng_free, r, err, errlen) < 0)
+		return NULL;
+	return vrng_vdev(r);
+}
+
+static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
+			   char *err, size_t errlen)
+{
+	const struct cfg_netdev *nc = config_netdev(b->cfg, d->netdev);
+	if (!nc) {
+		snprintf(err, errlen, "vmm: -device %s: netdev '%s' not defined",
+			 config_device_name(d), d->netdev);
+		return NULL;
+	}
+	struct netdev *nd = nc->type == CFG_NETDEV_TAP ?
+		netdev_tap_open(nc->id, nc->ifname, nc->fd, b->host->loop, NULL, 0) :
+		netdev_loop_new(nc->id, false);
+	if (!nd) {
+		snprintf(err, errlen, "vmm: -netdev id=%s: %s%s", nc->id,
+			 strerror(errno), errno == EPERM || errno == EACCES ?
+			 " (tap needs CAP_NET_ADMIN or a pre-made tap owned by you)" : "");
+		return NULL;
+	}
+	if (board_push(b, bv_netdev_free, nd, err, errlen) < 0)
+		return NULL;
+	struct vnet_config vc = {
+		.gm = b->m->gm, .log = b->m->log, .nd = nd, .has_mac = d->has_mac,
+	};
+	memcpy(vc.mac, d->mac, sizeof(vc.mac));
+	struct vnet *n = vnet_new(&vc);
+	if (!n) {
+		bv_oom(err, errlen);
+		return NULL;
+	}
+	if (board_push(b, bv_vnet_free, n, err, errlen) < 0)
+		return NULL;
+	return vnet_vdev(n);
+}
+
+/* A virtio-serial controller and the virtconsole ports that name it. */
+static struct vdev *bv_console(struct board *b, int index, char *err,
+			       size_t errlen)
+{
+	struct vcon_config cc = {
+		.gm = b->m->gm, .log = b->m->log, .max_ports = VCON_MAX_PORTS,
+	};
+	struct vcon *c = vcon_new(&cc);
+	if (!c) {
+		bv_oom(err, errlen);
+		return NULL;
+	}
+	if (board_push(b, bv_vcon_free, c, err, errlen) < 0)
+		return NULL;
+	unsigned port = 0;
+	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
+		const struct cfg_device *p = &b->cfg->devices[i];
+		if (p->type != CFG_DEV_VIRTCONSOLE || p->parent != index)
+			continue;
+		if (port >= VCON_MAX_PORTS) {
+			snprintf(err, errlen, "vmm: -device %s: more than %u ports on "
+				 "one virtio-serial", config_device_name(p),
+				 VCON_MAX_PORTS);
+			return NULL;
+		}
+		struct chr *chr = NULL;
+		if (p->chardev[0] && board_chardev(b, p->chardev, &chr, err, errlen) < 0)
+			return NULL;
+		if (vcon_add_port(c, port, chr, true, p->id[0] ? p->id : NULL) < 0) {
+			snprintf(err, errlen, "vmm: -device %s: cannot add port",
+				 config_device_name(p));
+			return NULL;
+		}
+		port++;
+	}
+	return vcon_vdev(c);
+}
+
+static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
+			       char *err, size_t errlen)
+{
+	struct balloon_config bc = {
+		.gm = b->m->gm, .log = b->m->log,
+		.deflate_on_oom = d->deflate_on_oom, .stats = true,
+	};
+	struct balloon *bl = balloon_new(&bc);
+	if (!bl) {
+		bv_oom(err, errlen);
+		return NULL;
+	}
+	if (board_push(b, bv_balloon_free, bl, err, errlen) < 0)
+		return NULL;
+	return balloon_vdev(bl);
+}
+
+static int bv_transport(struct board *b, int index, struct vdev *vd,
+			char *err, size_t errlen)
+{
+	const struct cfg_device *d = &b->cfg->devices[index];
+	const struct layout_dev *ld = layout_dev_for(b->l, index);
+	if (d->transport == CFG_TRANSPORT_MMIO) {
+		struct virtio_mmio *t = virtio_mmio_new(b->m->gm, b->m->log,
+			irq_line(b->m->irqchip, ld->gsi), vd);
+		if (!t)
+			return bv_oom(err, errlen);
+		if (board_push(b, bv_mmio_free, t, err, errlen) < 0)
+			return -1;
+		return board_register(b, b->m->mmio, ld->mmio_base, ld->mmio_size,
+				      virtio_mmio_access, t, config_device_name(d),
+				      err, errlen);
+	}
+	if (!b->pci || ld->pci_bus != 0) {
+		snprintf(err, errlen, "vmm: -device %s: only PCI bus 0 (pcie.0) is "
+			 "populated in this version", config_device_name(d));
+		return -1;
+	}
+	struct virtio_pci *t = virtio_pci_new(b->m->gm, b->m->log, b->m->irqchip, vd);
+	if (!t)
+		return bv_oom(err, errlen);
+	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
+		return -1;
+	int r = pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
+				(unsigned)ld->pci_func);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: -device %s: PCI %02x.%x: %s",
+			 config_device_name(d), ld->pci_slot, ld->pci_func,
+			 strerror(-r));
+		return -1;
+	}
+	b->ndevices++;
+	return 0;
+}
+
+int board_virtio(struct board *b, char *err, size_t errlen)
+{
+	const struct machine_config *cfg = b->cfg;
+	if (b->l->pci) {
+		struct pci_host_windows w = {
+			.mmio32_base = LAYOUT_PCI_MMIO32_BASE,
+			.mmio32_size = LAYOUT_PCI_MMIO32_SIZE,
+			.mmio64_base = b->l->mmio64_base,
+			.mmio64_size = b->l->mmio64_size,
+			.io_base = LAYOUT_PCI_IO_BASE,
+			.io_size = LAYOUT_PCI_IO_SIZE,
+		};
+		b->pci = pci_host_new(b->m->pio, b->m->mmio, LAYOUT_ECAM_BASE, &w,
+				      b->m->irqchip, b->m->log);
+		if (!b->pci)
+			return bv_oom(err, errlen);
+		if (board_push(b, bv_host_free, b->pci, err, errlen) < 0)
+			return -1;
+		b->ndevices++;
+	}
+	for (unsigned i = 0; i < cfg->ndevices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		struct vdev *vd;
+		switch (d->type) {
+		case CFG_DEV_VIRTIO_BLK:
+			vd = bv_blk(b, d, err, errlen);
+			break;
+		case CFG_DEV_VIRTIO_NET:
+			vd = bv_net(b, d, err, errlen);
+			break;
+		case CFG_DEV_VIRTIO_RNG:
+			vd = bv_rng(b, d, err, errlen);
+			break;
+		case CFG_DEV_VIRTIO_BALLOON:
+			vd = bv_balloon(b, d, err, errlen);
+			break;
+		case CFG_DEV_VIRTIO_SERIAL:
+			vd = bv_console(b, (int)i, err, errlen);
+			break;
+		default:
+			continue;   /* not a virtio function (or a port of one) */
+		}
+		if (!vd || bv_transport(b, (int)i, vd, err, errlen) < 0)
+			return -1;
+	}
+	/* What firmware would do before the OS runs: BARs assigned from the
+	 * windows, decode and bus mastering on. */
+	if (b->pci && pci_host_assign_resources(b->pci) < 0) {
+		snprintf(err, errlen, "vmm: PCI BARs do not fit the MMIO windows");
+		return -1;
+	}
+	return 0;
+}

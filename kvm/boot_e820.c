@@ -1,0 +1,75 @@
+/* The guest's memory map, from core/layout.h: the one table both Linux
+ * protocols (boot_params.e820_table, PVH's hvm_memmap) carry. */
+#include <errno.h>
+#include <string.h>
+
+#include "kvm/boot.h"
+
+static int boot_e820_add(struct boot_e820 *out, unsigned max, unsigned *n,
+			 uint64_t addr, uint64_t size, uint32_t type)
+{
+	if (size == 0)
+		return 0;
+	if (*n >= max)
+		return -ENOSPC;
+	out[*n].addr = addr;
+	out[*n].size = size;
+	out[*n].type = type;
+	(*n)++;
+	return 0;
+}
+
+int boot_e820_build(const struct layout *l, const struct machine_config *cfg,
+		    struct boot_e820 *out, unsigned max)
+{
+	unsigned n = 0;
+	int r = 0;
+	for (unsigned i = 0; i < l->nram && r == 0; i++) {
+		uint64_t a = l->ram[i].gpa, end = a + l->ram[i].size;
+		if (a < LAYOUT_BIOS_END) {
+			/* Below 1 MiB: conventional memory up to the EBDA, then
+			 * the EBDA, VGA hole and BIOS/ACPI area (RSDP at
+			 * LAYOUT_ACPI_BASE) reserved, as on a PC. */
+			uint64_t low = end < LAYOUT_EBDA_START ? end : LAYOUT_EBDA_START;
+			r = boot_e820_add(out, max, &n, a, low - a, BOOT_E820_RAM);
+			if (r == 0 && end > LAYOUT_EBDA_START)
+				r = boot_e820_add(out, max, &n, LAYOUT_EBDA_START,
+						  LAYOUT_BIOS_END - LAYOUT_EBDA_START,
+						  BOOT_E820_RESERVED);
+			if (r == 0 && end > LAYOUT_BIOS_END)
+				r = boot_e820_add(out, max, &n, LAYOUT_BIOS_END,
+						  end - LAYOUT_BIOS_END, BOOT_E820_RAM);
+		} else {
+			r = boot_e820_add(out, max, &n, a, end - a, BOOT_E820_RAM);
+		}
+	}
+	/* PCIe ECAM must be reserved for Linux to trust the MCFG
+	 * (arch/x86/pci/mmconfig-shared.c is_mmconf_reserved). */
+	if (r == 0 && l->pci)
+		r = boot_e820_add(out, max, &n, LAYOUT_ECAM_BASE, LAYOUT_ECAM_SIZE,
+				  BOOT_E820_RESERVED);
+	if (r == 0)
+		r = boot_e820_add(out, max, &n, BOOT_KVM_PRIVATE_ADDR,
+				  BOOT_KVM_PRIVATE_SIZE, BOOT_E820_RESERVED);
+	/* NVDIMMs: described by the NFIT and absent from e820 (as QEMU does);
+	 * with pmem-legacy=on, for kernels without NFIT, e820 type 12. */
+	if (cfg && cfg->machine.pmem_legacy) {
+		for (unsigned i = 0; i < l->ndevs && r == 0; i++)
+			if (l->devs[i].pmem_size)
+				r = boot_e820_add(out, max, &n, l->devs[i].pmem_base,
+						  l->devs[i].pmem_size, BOOT_E820_PRAM);
+	}
+	if (r < 0)
+		return r;
+	/* Insertion sort by address: a handful of entries. */
+	for (unsigned i = 1; i < n; i++) {
+		struct boot_e820 e = out[i];
+		unsigned j = i;
+		while (j > 0 && out[j - 1].addr > e.addr) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = e;
+	}
+	return (int)n;
+}

@@ -1,0 +1,144 @@
+/* The KVM backend's pieces, for its own files, tests and benchmarks:
+ *   kvm_sys   /dev/kvm, API version, capabilities, supported CPUID/MSRs
+ *   kvm_vm    the VM: in-kernel irqchip, GSI routing, memory slots
+ *   kvm_irq   irq_chip over KVM_IRQ_LINE / KVM_SIGNAL_MSI, irqfd
+ *   kvm_ioeventfd  guest writes that signal an eventfd without an exit
+ *   kvm_cpuid / kvm_msr   what each vCPU is told and set up with
+ *   kvm_vcpu  vCPU fds and threads, exit dispatch to the buses
+ * Not a public interface: the rest of the VMM uses kvm/kvm.h. */
+#ifndef VMM_KVM_KVM_INT_H
+#define VMM_KVM_KVM_INT_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/irq.h"
+#include "core/log.h"
+#include "core/machine.h"
+
+struct gm;
+struct log;
+struct boot_cpu;
+
+/* ---- kvm_sys.c ---- */
+struct kvm_sys {
+	int fd;
+	int vcpu_mmap_size;
+	unsigned max_vcpus, max_vcpu_id, nr_memslots;
+	bool readonly_mem;      /* KVM_CAP_READONLY_MEM */
+	struct kvm_cpuid2 *cpuid;     /* KVM_GET_SUPPORTED_CPUID */
+	struct kvm_msr_list *msrs;    /* KVM_GET_MSR_INDEX_LIST */
+};
+/* Returns 0, or -1 with a message saying what is missing and what to do. */
+int kvm_sys_open(struct kvm_sys *s, char *err, size_t errlen);
+void kvm_sys_close(struct kvm_sys *s);
+bool kvm_sys_msr_supported(const struct kvm_sys *s, uint32_t index);
+
+/* ---- kvm_vm.c / kvm_irq.c ---- */
+#define KVM_VM_MAX_ROUTES 1024
+#define KVM_VM_FIRST_MSI_GSI 24  /* GSIs past the IOAPIC pins */
+
+struct kvm_vm {
+	const struct kvm_sys *sys;
+	int fd;
+	struct log *log;
+	unsigned nslots;
+	struct irq_chip chip;
+	/* GSI routing table as last given to KVM_SET_GSI_ROUTING. */
+	struct kvm_irq_routing *routing;
+	unsigned next_msi_gsi;
+	pthread_mutex_t route_lock;
+	struct log_rl rl;      /* interrupt injection failures */
+};
+int kvm_vm_create(struct kvm_vm *vm, const struct kvm_sys *sys,
+		  struct log *log, char *err, size_t errlen);
+void kvm_vm_destroy(struct kvm_vm *vm);
+/* One memory slot per gm region; GM_READONLY regions get KVM_MEM_READONLY
+ * (guest writes then exit as MMIO and are dropped by the bus). */
+int kvm_vm_map_gm(struct kvm_vm *vm, const struct gm *gm, char *err,
+		  size_t errlen);
+
+/* Default routing: GSI 0-15 to both PIC and IOAPIC (as a PC wires them),
+ * 16-23 to the IOAPIC only.  Called by kvm_vm_create. */
+int kvm_irq_routing_init(struct kvm_vm *vm);
+/* Route a new GSI to an MSI message (for irqfd-driven MSI).  Returns the
+ * GSI or -errno. */
+int kvm_irq_msi_route(struct kvm_vm *vm, uint64_t addr, uint32_t data);
+/* Point an existing MSI route at a new message. */
+int kvm_irq_msi_route_update(struct kvm_vm *vm, unsigned gsi, uint64_t addr,
+			     uint32_t data);
+/* An eventfd write raises gsi; with resample_fd >= 0 the line is level
+ * triggered and resample_fd is signalled at EOI. */
+int kvm_irqfd(struct kvm_vm *vm, int fd, unsigned gsi, int resample_fd,
+	      bool assign);
+
+/* ---- kvm_ioeventfd.c ---- */
+struct kvm_ioeventfd_spec {
+	uint64_t addr;
+	unsigned len;          /* 0 (any), 1, 2, 4, 8 */
+	bool pio;
+	bool datamatch;
+	uint64_t data;
+};
+int kvm_ioeventfd(struct kvm_vm *vm, const struct kvm_ioeventfd_spec *s,
+		  int fd, bool assign);
+
+/* ---- kvm_cpuid.c (pure) ---- */
+struct kvm_topo {
+	unsigned sockets, cores, threads; /* per socket / per core */
+};
+uint32_t kvm_topo_apic_id(const struct kvm_topo *t, unsigned index);
+/* Bits of an APIC id used by the level below: threads, then cores. */
+unsigned kvm_topo_thread_bits(const struct kvm_topo *t);
+unsigned kvm_topo_core_bits(const struct kvm_topo *t);
+/* Fill `out` (room for max entries) with the CPUID the vCPU `index` sees:
+ * what KVM supports, with the APIC id, topology leaves (1, 4, 0xB, 0x1F,
+ * 0x8000001E dropped) and the hypervisor bit set.  Returns the entry count,
+ * or -ENOSPC. */
+int kvm_cpuid_for_vcpu(const struct kvm_cpuid_entry2 *sup, unsigned nsup,
+		       struct kvm_cpuid_entry2 *out, unsigned max,
+		       const struct kvm_topo *t, unsigned index);
+
+/* ---- kvm_msr.c ---- */
+/* The initial MSR values a freshly reset x86 CPU (plus what firmware
+ * would set: fast strings, write-back MTRR default) should have, keeping
+ * only those in `supported`.  Returns the count (pure). */
+unsigned kvm_msr_boot_list(const struct kvm_msr_list *supported,
+			   struct kvm_msr_entry *out, unsigned max);
+/* Set them on a vCPU; an MSR the host refuses is logged and skipped,
+ * never fatal.  Returns how many were set. */
+int kvm_msr_setup(int vcpu_fd, const struct kvm_msr_list *supported,
+		  struct log *log);
+
+/* ---- kvm_vcpu.c ---- */
+struct kvm_cpu;
+struct kvm_cpus;
+
+/* What vCPU threads need from the machine. */
+struct kvm_cpu_env {
+	struct machine *m;       /* buses, big lock, ctl */
+	struct kvm_vm *vm;
+	struct log *log;
+};
+/* Create n vCPUs with APIC ids from topology t: CPUID, MSRs, LAPIC in
+ * virtual-wire mode.  vCPU 0 gets the boot register state. */
+struct kvm_cpus *kvm_cpus_create(const struct kvm_cpu_env *env, unsigned n,
+				 const struct kvm_topo *t,
+				 const struct boot_cpu *boot, char *err,
+				 size_t errlen);
+/* Start the threads. 0 or -errno. */
+int kvm_cpus_start(struct kvm_cpus *c);
+/* Ask every vCPU to leave KVM_RUN and its thread to end; thread-safe. */
+void kvm_cpus_kick(struct kvm_cpus *c);
+/* Stop (kick) and join every thread, then free. */
+void kvm_cpus_destroy(struct kvm_cpus *c);
+/* Exits handled by all vCPUs so far (benchmarks). */
+uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c);
+
+/* Load the register state `boot` describes into a vCPU (regs + sregs). */
+int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
+
+#endif

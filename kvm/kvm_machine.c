@@ -1,0 +1,310 @@
+/* One boot of a KVM machine, in the order things depend on each other:
+ *   /dev/kvm checks -> address map -> guest RAM -> event loop and buses ->
+ *   VM + irqchip -> board devices (which add nvdimm regions) -> memory
+ *   slots -> kernel/initrd/ACPI into RAM -> vCPUs -> run -> tear down.
+ * Every failure before the vCPUs start is a one-line error and exit 1;
+ * after that, the guest's fate is reported in struct kvm_result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/bus.h"
+#include "core/evloop.h"
+#include "core/gm.h"
+#include "core/layout.h"
+#include "core/log.h"
+#include "devices/acpi/acpi.h"
+#include "devices/board.h"
+#include "kvm/boot.h"
+#include "kvm/kvm.h"
+#include "kvm/kvm_int.h"
+
+struct kvm_machine {
+	struct machine m;
+	struct kvm_sys sys;
+	struct kvm_vm vm;
+	bool vm_ok;
+	struct kvm_cpus *cpus;
+	struct board *board;
+	struct layout layout;
+	struct kvm_result res;
+	bool ended;
+	int sigfd;
+};
+
+/* A host file mapped read-only (kernel, initrd). */
+struct kvm_file {
+	const uint8_t *data;
+	size_t len;
+};
+
+static int kvm_file_map(struct kvm_file *f, const char *opt, const char *path,
+			char *err, size_t errlen)
+{
+	f->data = NULL;
+	f->len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "vmm: %s '%s': %s", opt, path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "vmm: %s '%s': not a regular file", opt, path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "vmm: %s '%s': empty file", opt, path);
+		close(fd);
+		return -1;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "vmm: %s '%s': %s", opt, path, strerror(errno));
+		return -1;
+	}
+	f->data = p;
+	f->len = (size_t)st.st_size;
+	return 0;
+}
+
+static void kvm_file_unmap(struct kvm_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->len);
+	f->data = NULL;
+}
+
+/* Called by devices (debug-exit, i8042, ACPI PM) and vCPU threads, with
+ * the big lock held.  The first request decides how the run ended. */
+static void kvm_machine_request(void *opaque, enum machine_event ev, int status)
+{
+	struct kvm_machine *km = opaque;
+	if (ev == MACHINE_RUNNING)
+		return;
+	if (!km->ended) {
+		km->ended = true;
+		km->res.ev = ev;
+		km->res.status = status;
+	}
+	evloop_stop(km->m.loop, 0);
+	if (km->cpus)
+		kvm_cpus_kick(km->cpus);
+}
+
+/* SIGTERM/SIGINT/SIGHUP end the VM the orderly way (nvdimm msync, pidfile
+ * removal) instead of killing the process mid-write. */
+static void kvm_machine_on_signal(void *arg, int fd, unsigned events)
+{
+	struct kvm_machine *km = arg;
+	(void)events;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	log_info(km->m.log, "vmm: terminating on signal %u", si.ssi_signo);
+	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
+}
+
+static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
+			   char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < km->layout.nram; i++) {
+		const struct layout_ram *r = &km->layout.ram[i];
+		struct gm_mmap_spec spec = { .kind = GM_MMAP_ANON };
+		if (cfg->mem.mem_path[0]) {
+			spec.kind = GM_MMAP_HUGETLBFS;
+			spec.path = cfg->mem.mem_path;
+		}
+		char name[32];
+		snprintf(name, sizeof(name), "ram%u", i);
+		int e = gm_add_mmap(km->m.gm, r->gpa, r->size, &spec, 0, name);
+		if (e < 0) {
+			snprintf(err, errlen, "vmm: -m: cannot map %llu MiB of guest "
+				 "RAM%s%s: %s", (unsigned long long)(r->size >> 20),
+				 spec.path ? " in " : "", spec.path ? spec.path : "",
+				 strerror(-e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config *cfg,
+			    uint64_t rsdp, struct boot_cpu *cpu, char *err,
+			    size_t errlen)
+{
+	if (!cfg->kernel[0]) {
+		snprintf(err, errlen, "vmm: no -kernel given: accel=kvm needs a "
+			 "kernel (there is no firmware)");
+		return -1;
+	}
+	struct kvm_file k, i = { NULL, 0 };
+	if (kvm_file_map(&k, "-kernel", cfg->kernel, err, errlen) < 0)
+		return -1;
+	if (cfg->initrd[0] && kvm_file_map(&i, "-initrd", cfg->initrd, err, errlen) < 0) {
+		kvm_file_unmap(&k);
+		return -1;
+	}
+	struct boot_image img = {
+		.kernel = k.data, .kernel_len = k.len,
+		.initrd = i.data, .initrd_len = i.len,
+		.cmdline = cfg->append, .rsdp_addr = rsdp,
+	};
+	struct boot_info info;
+	int r = boot_load(km->m.gm, &km->layout, cfg, &img, cpu, &info, err, errlen);
+	if (r == 0)
+		log_info(km->m.log, "boot: %s entry 0x%llx kernel 0x%llx-0x%llx "
+			 "initrd 0x%llx+%llu", info.proto == BOOT_PROTO_PVH ?
+			 "PVH" : "64-bit", (unsigned long long)info.entry,
+			 (unsigned long long)info.kernel_start,
+			 (unsigned long long)info.kernel_end,
+			 (unsigned long long)info.initrd_addr,
+			 (unsigned long long)info.initrd_size);
+	kvm_file_unmap(&k);
+	kvm_file_unmap(&i);
+	return r;
+}
+
+static void kvm_machine_teardown(struct kvm_machine *km)
+{
+	/* vCPUs first: nothing may touch devices after this. */
+	kvm_cpus_destroy(km->cpus);
+	km->cpus = NULL;
+	if (km->board) {
+		board_shutdown(km->board);
+		board_free(km->board);
+	}
+	if (km->sigfd >= 0) {
+		if (km->m.loop)
+			evloop_del_fd(km->m.loop, km->sigfd);
+		close(km->sigfd);
+	}
+	if (km->m.loop)
+		evloop_free(km->m.loop);
+	if (km->vm_ok)
+		kvm_vm_destroy(&km->vm);
+	if (km->m.pio)
+		bus_free(km->m.pio);
+	if (km->m.mmio)
+		bus_free(km->m.mmio);
+	if (km->m.gm)
+		gm_free(km->m.gm);
+	kvm_sys_close(&km->sys);
+	pthread_mutex_destroy(&km->m.lock);
+}
+
+int kvm_machine_run(const struct machine_config *cfg, struct log *log,
+		    const struct kvm_run_opts *opts, struct kvm_result *res,
+		    char *err, size_t errlen)
+{
+	struct kvm_machine *km = calloc(1, sizeof(*km));
+	if (!km) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
+	km->sigfd = -1;
+	km->sys.fd = -1;
+	km->m.log = log;
+	pthread_mutex_init(&km->m.lock, NULL);
+	km->m.ctl.request = kvm_machine_request;
+	km->m.ctl.opaque = km;
+	prng_seed(&km->m.prng, cfg->seed);
+	int ret = -1;
+
+	if (kvm_sys_open(&km->sys, err, errlen) < 0)
+		goto out;
+	if (layout_build(&km->layout, cfg, err, errlen) < 0)
+		goto out;
+	km->m.gm = gm_new();
+	km->m.pio = bus_new("pio", log);
+	km->m.mmio = bus_new("mmio", log);
+	km->m.loop = evloop_new(&km->m.lock);
+	if (!km->m.gm || !km->m.pio || !km->m.mmio || !km->m.loop) {
+		snprintf(err, errlen, "vmm: out of memory");
+		goto out;
+	}
+	km->m.clk = evloop_clk(km->m.loop);
+	if (kvm_machine_ram(km, cfg, err, errlen) < 0)
+		goto out;
+	if (kvm_vm_create(&km->vm, &km->sys, log, err, errlen) < 0)
+		goto out;
+	km->vm_ok = true;
+	km->m.irqchip = &km->vm.chip;
+
+	/* Wall time enters here, in the backend, never in device code. */
+	struct board_host host = { .loop = km->m.loop };
+	time_t now = time(NULL);
+	struct tm tm;
+	host.wall_epoch = (int64_t)now;
+	if (localtime_r(&now, &tm))
+		host.utc_offset = tm.tm_gmtoff;
+	km->board = board_new(&km->m, cfg, &km->layout, &host, err, errlen);
+	if (!km->board)
+		goto out;
+	if (kvm_vm_map_gm(&km->vm, km->m.gm, err, errlen) < 0)
+		goto out;
+	uint64_t rsdp = 0;
+	if (acpi_build(km->m.gm, cfg, &km->layout, log) < 0) {
+		snprintf(err, errlen, "vmm: building the ACPI tables failed (see "
+			 "the log)");
+		goto out;
+	}
+	rsdp = ACPI_RSDP_ADDR;
+	struct boot_cpu cpu;
+	if (kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen) < 0)
+		goto out;
+
+	struct kvm_topo topo = {
+		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
+		.threads = cfg->smp.threads,
+	};
+	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
+	for (unsigned i = 0; i < ncpus; i++)
+		if (kvm_topo_apic_id(&topo, i) != acpi_apic_id(&km->layout, i))
+			log_warn(log, "kvm: vCPU %u: CPUID APIC id %u but the MADT "
+				 "says %u", i, kvm_topo_apic_id(&topo, i),
+				 acpi_apic_id(&km->layout, i));
+	struct kvm_cpu_env env = { .m = &km->m, .vm = &km->vm, .log = log };
+	km->cpus = kvm_cpus_create(&env, ncpus, &topo, &cpu, err, errlen);
+	if (!km->cpus)
+		goto out;
+
+	/* Termination signals go to the loop; the vCPU threads inherit the
+	 * blocked mask so the signal lands in the signalfd, not a thread. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	km->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (km->sigfd >= 0)
+		evloop_add_fd(km->m.loop, km->sigfd, EV_IN, kvm_machine_on_signal, km);
+
+	if (opts && opts->ready)
+		opts->ready(opts->ready_arg);
+	int e = kvm_cpus_start(km->cpus);
+	if (e < 0) {
+		snprintf(err, errlen, "vmm: starting vCPU threads: %s", strerror(-e));
+		goto out;
+	}
+	evloop_run(km->m.loop);
+	pthread_mutex_lock(&km->m.lock);
+	*res = km->ended ? km->res : (struct kvm_result){ MACHINE_ERROR, 1 };
+	pthread_mutex_unlock(&km->m.lock);
+	ret = 0;
+out:
+	kvm_machine_teardown(km);
+	free(km);
+	return ret;
+}

@@ -1,0 +1,413 @@
+/* vCPUs: creation (CPUID, MSRs, LAPIC wiring, boot registers), one thread
+ * each running KVM_RUN, and exit dispatch.  Port I/O and MMIO exits go to
+ * the machine's buses under the machine's big lock, so device models need
+ * no locks; shutdown and system events become machine requests.
+ *
+ * Stopping: kvm_cpus_kick() sets `stop`, sets kvm_run.immediate_exit on
+ * every vCPU (so one about to enter KVM_RUN returns at once) and signals
+ * each thread (so one inside KVM_RUN, even halted, returns EINTR). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/bus.h"
+#include "core/log.h"
+#include "kvm/boot.h"
+#include "kvm/kvm_int.h"
+
+/* LAPIC register offsets and LVT delivery modes (Intel SDM vol. 3 §11.5.1). */
+#define KVM_APIC_LVT0 0x350
+#define KVM_APIC_LVT1 0x360
+#define KVM_APIC_DM_NMI 0x400
+#define KVM_APIC_DM_EXTINT 0x700
+#define KVM_APIC_LVT_MASKED 0x10000
+
+struct kvm_cpu {
+	struct kvm_cpus *all;
+	unsigned index;
+	uint32_t apic_id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	_Atomic uint64_t exits;
+	struct log_rl rl;
+};
+
+struct kvm_cpus {
+	struct kvm_cpu_env env;
+	size_t run_size;
+	unsigned n;
+	atomic_bool stop;
+	struct kvm_cpu cpu[];
+};
+
+static void kvm_vcpu_sig(int sig)
+{
+	(void)sig;  /* only there to make KVM_RUN return EINTR */
+}
+
+static int kvm_vcpu_kick_signal(void)
+{
+	return SIGRTMIN;
+}
+
+static void kvm_seg_to_kvm(struct kvm_segment *k, const struct boot_seg *s)
+{
+	memset(k, 0, sizeof(*k));
+	k->base = s->base;
+	k->limit = s->limit;
+	k->selector = s->sel;
+	k->type = s->type;
+	k->present = s->present;
+	k->dpl = s->dpl;
+	k->db = s->db;
+	k->s = s->s;
+	k->l = s->l;
+	k->g = s->g;
+	k->avl = s->avl;
+	k->unusable = !s->present;
+}
+
+int kvm_vcpu_load_boot(int fd, const struct boot_cpu *b)
+{
+	struct kvm_sregs sr;
+	if (ioctl(fd, KVM_GET_SREGS, &sr) < 0)
+		return -errno;
+	kvm_seg_to_kvm(&sr.cs, &b->cs);
+	kvm_seg_to_kvm(&sr.ds, &b->ds);
+	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
+	kvm_seg_to_kvm(&sr.tr, &b->tr);
+	sr.gdt.base = b->gdt_base;
+	sr.gdt.limit = b->gdt_limit;
+	sr.cr0 = b->cr0;
+	sr.cr3 = b->cr3;
+	sr.cr4 = b->cr4;
+	sr.efer = b->efer;
+	if (ioctl(fd, KVM_SET_SREGS, &sr) < 0)
+		return -errno;
+	struct kvm_regs r;
+	memset(&r, 0, sizeof(r));
+	r.rip = b->rip;
+	r.rsp = b->rsp;
+	r.rsi = b->rsi;
+	r.rbx = b->rbx;
+	r.rflags = b->rflags | 2;   /* bit 1 is reserved, always 1 */
+	if (ioctl(fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Virtual-wire mode (MP spec §3.6.2.2): the BSP takes 8259 interrupts
+ * through LINT0 as ExtINT, every CPU takes NMI on LINT1. */
+static int kvm_vcpu_set_lint(int fd, bool bsp)
+{
+	struct kvm_lapic_state l;
+	if (ioctl(fd, KVM_GET_LAPIC, &l) < 0)
+		return -errno;
+	uint32_t lvt0 = bsp ? KVM_APIC_DM_EXTINT : KVM_APIC_LVT_MASKED;
+	uint32_t lvt1 = KVM_APIC_DM_NMI;
+	memcpy(&l.regs[KVM_APIC_LVT0], &lvt0, 4);
+	memcpy(&l.regs[KVM_APIC_LVT1], &lvt1, 4);
+	if (ioctl(fd, KVM_SET_LAPIC, &l) < 0)
+		return -errno;
+	return 0;
+}
+
+static int kvm_vcpu_set_fpu(int fd)
+{
+	/* x87 control word and MXCSR reset values (SDM vol. 1 §8.1.5, §10.2.3). */
+	struct kvm_fpu f;
+	memset(&f, 0, sizeof(f));
+	f.fcw = 0x37f;
+	f.mxcsr = 0x1f80;
+	return ioctl(fd, KVM_SET_FPU, &f) < 0 ? -errno : 0;
+}
+
+static int kvm_vcpu_setup(struct kvm_cpus *c, struct kvm_cpu *v,
+			  const struct kvm_topo *t, const struct boot_cpu *boot,
+			  char *err, size_t errlen)
+{
+	const struct kvm_sys *sys = c->env.vm->sys;
+	v->fd = ioctl(c->env.vm->fd, KVM_CREATE_VCPU, (unsigned long)v->apic_id);
+	if (v->fd < 0) {
+		snprintf(err, errlen, "vmm: KVM_CREATE_VCPU %u (APIC id %u): %s",
+			 v->index, v->apic_id, strerror(errno));
+		return -1;
+	}
+	v->run = mmap(NULL, c->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		snprintf(err, errlen, "vmm: mmap of vCPU %u state: %s", v->index,
+			 strerror(errno));
+		return -1;
+	}
+	unsigned max = sys->cpuid->nent + 8;
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) +
+					  max * sizeof(cpuid->entries[0]));
+	if (!cpuid) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
+	int n = kvm_cpuid_for_vcpu(sys->cpuid->entries, sys->cpuid->nent,
+				   cpuid->entries, max, t, v->index);
+	int r = n < 0 ? n : 0;
+	if (r == 0) {
+		cpuid->nent = (uint32_t)n;
+		if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
+			r = -errno;
+	}
+	free(cpuid);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: KVM_SET_CPUID2 on vCPU %u: %s",
+			 v->index, strerror(-r));
+		return -1;
+	}
+	kvm_msr_setup(v->fd, sys->msrs, c->env.log);
+	if ((r = kvm_vcpu_set_lint(v->fd, v->index == 0)) < 0 ||
+	    (r = kvm_vcpu_set_fpu(v->fd)) < 0) {
+		snprintf(err, errlen, "vmm: vCPU %u LAPIC/FPU set-up: %s",
+			 v->index, strerror(-r));
+		return -1;
+	}
+	/* Secondary vCPUs stay in wait-for-SIPI (the in-kernel LAPIC's reset
+	 * state for non-BSPs) until the guest starts them. */
+	if (v->index == 0 && boot && (r = kvm_vcpu_load_boot(v->fd, boot)) < 0) {
+		snprintf(err, errlen, "vmm: boot registers on vCPU 0: %s",
+			 strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+struct kvm_cpus *kvm_cpus_create(const struct kvm_cpu_env *env, unsigned n,
+				 const struct kvm_topo *t,
+				 const struct boot_cpu *boot, char *err,
+				 size_t errlen)
+{
+	const struct kvm_sys *sys = env->vm->sys;
+	if (n == 0 || n > sys->max_vcpus) {
+		snprintf(err, errlen, "vmm: -smp %u: the host KVM allows 1-%u vCPUs",
+			 n, sys->max_vcpus);
+		return NULL;
+	}
+	struct kvm_cpus *c = calloc(1, sizeof(*c) + n * sizeof(c->cpu[0]));
+	if (!c) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return NULL;
+	}
+	c->env = *env;
+	c->n = n;
+	c->run_size = (size_t)sys->vcpu_mmap_size;
+	atomic_init(&c->stop, false);
+	for (unsigned i = 0; i < n; i++) {
+		c->cpu[i].fd = -1;
+		c->cpu[i].all = c;
+		c->cpu[i].index = i;
+		c->cpu[i].apic_id = kvm_topo_apic_id(t, i);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (c->cpu[i].apic_id >= sys->max_vcpu_id) {
+			snprintf(err, errlen, "vmm: -smp: vCPU %u would have APIC id "
+				 "%u, above the host KVM's limit %u", i,
+				 c->cpu[i].apic_id, sys->max_vcpu_id - 1);
+			goto fail;
+		}
+		if (kvm_vcpu_setup(c, &c->cpu[i], t, boot, err, errlen) < 0)
+			goto fail;
+	}
+	return c;
+fail:
+	kvm_cpus_destroy(c);
+	return NULL;
+}
+
+static void kvm_vcpu_request(struct kvm_cpu *v, enum machine_event ev, int status)
+{
+	struct machine *m = v->all->env.m;
+	pthread_mutex_lock(&m->lock);
+	machine_request(&m->ctl, ev, status);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void kvm_vcpu_log_state(struct kvm_cpu *v, const char *what)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0 && ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+		log_err(v->all->env.log, "kvm: vCPU %u: %s at rip 0x%llx "
+			"(cs 0x%x cr0 0x%llx efer 0x%llx)", v->index, what,
+			(unsigned long long)r.rip, s.cs.selector,
+			(unsigned long long)s.cr0, (unsigned long long)s.efer);
+	else
+		log_err(v->all->env.log, "kvm: vCPU %u: %s", v->index, what);
+}
+
+/* Returns false when the vCPU should stop. */
+static bool kvm_vcpu_exit(struct kvm_cpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct machine *m = v->all->env.m;
+	char what[96];
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO: {
+		uint8_t *data = (uint8_t *)run + run->io.data_offset;
+		bool wr = run->io.direction == KVM_EXIT_IO_OUT;
+		pthread_mutex_lock(&m->lock);
+		/* rep ins/outs: `count` accesses of `size` bytes each. */
+		for (uint32_t i = 0; i < run->io.count; i++)
+			bus_access(m->pio, run->io.port, data + i * run->io.size,
+				   run->io.size, wr);
+		pthread_mutex_unlock(&m->lock);
+		return true;
+	}
+	case KVM_EXIT_MMIO:
+		pthread_mutex_lock(&m->lock);
+		bus_access(m->mmio, run->mmio.phys_addr, run->mmio.data,
+			   run->mmio.len, run->mmio.is_write);
+		pthread_mutex_unlock(&m->lock);
+		return true;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return true;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; ours always has one. */
+		usleep(1000);
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		/* Triple fault: a PC resets (SDM vol. 3 §6.15, #DF). */
+		log_info(v->all->env.log, "kvm: vCPU %u: triple fault, reset",
+			 v->index);
+		kvm_vcpu_request(v, MACHINE_RESET, 0);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			kvm_vcpu_request(v, MACHINE_SHUTDOWN, 0);
+			break;
+		case KVM_SYSTEM_EVENT_RESET:
+			kvm_vcpu_request(v, MACHINE_RESET, 0);
+			break;
+		default:
+			snprintf(what, sizeof(what), "system event %u",
+				 run->system_event.type);
+			kvm_vcpu_log_state(v, what);
+			kvm_vcpu_request(v, MACHINE_ERROR, 1);
+			break;
+		}
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed (reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		kvm_vcpu_log_state(v, what);
+		kvm_vcpu_request(v, MACHINE_ERROR, 1);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		/* Suberror 1 is an instruction KVM cannot emulate: on nested
+		 * hosts without VMX/SVM that ends guests using e.g. xrstor. */
+		snprintf(what, sizeof(what), "KVM internal error (suberror %u)",
+			 run->internal.suberror);
+		kvm_vcpu_log_state(v, what);
+		kvm_vcpu_request(v, MACHINE_ERROR, 1);
+		return false;
+	default:
+		snprintf(what, sizeof(what), "unexpected exit reason %u",
+			 run->exit_reason);
+		kvm_vcpu_log_state(v, what);
+		kvm_vcpu_request(v, MACHINE_ERROR, 1);
+		return false;
+	}
+}
+
+static void *kvm_vcpu_thread(void *arg)
+{
+	struct kvm_cpu *v = arg;
+	struct kvm_cpus *c = v->all;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, kvm_vcpu_kick_signal());
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (!atomic_load(&c->stop)) {
+		int r = ioctl(v->fd, KVM_RUN, 0);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			char what[64];
+			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));
+			kvm_vcpu_log_state(v, what);
+			kvm_vcpu_request(v, MACHINE_ERROR, 1);
+			break;
+		}
+		atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
+		if (!kvm_vcpu_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int kvm_cpus_start(struct kvm_cpus *c)
+{
+	/* A handler (not SIG_IGN) so the signal interrupts KVM_RUN; no
+	 * SA_RESTART so the ioctl returns EINTR.  Process-wide and
+	 * stateless, so every machine in the process can share it. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kvm_vcpu_sig;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(kvm_vcpu_kick_signal(), &sa, NULL) < 0)
+		return -errno;
+	for (unsigned i = 0; i < c->n; i++) {
+		int r = pthread_create(&c->cpu[i].thread, NULL, kvm_vcpu_thread,
+				       &c->cpu[i]);
+		if (r != 0)
+			return -r;
+		c->cpu[i].started = true;
+		char name[16];
+		snprintf(name, sizeof(name), "vcpu%u", i);
+		pthread_setname_np(c->cpu[i].thread, name);
+	}
+	return 0;
+}
+
+void kvm_cpus_kick(struct kvm_cpus *c)
+{
+	atomic_store(&c->stop, true);
+	for (unsigned i = 0; i < c->n; i++) {
+		struct kvm_cpu *v = &c->cpu[i];
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (v->started)
+			pthread_kill(v->thread, kvm_vcpu_kick_signal());
+	}
+}
+
+void kvm_cpus_destroy(struct kvm_cpus *c)
+{
+	if (!c)
+		return;
+	kvm_cpus_kick(c);
+	for (unsigned i = 0; i < c->n; i++) {
+		struct kvm_cpu *v = &c->cpu[i];
+		if (v->started)
+			pthread_join(v->thread, NULL);
+		if (v->run)
+			munmap(v->run, c->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(c);
+}
+
+uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < c->n; i++)
+		n += atomic_load_explicit(&c->cpu[i].exits, memory_order_relaxed);
+	return n;
+}
