@@ -1,0 +1,427 @@
+/* chardev_host: pipes (fds/stdio), file, unix socket server with nowait,
+ * wait and reconnects, pty; output buffering and input flow control. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "core/chardev_host.h"
+#include "core/evloop.h"
+#include "core/log.h"
+
+struct fe {
+	size_t room;
+	uint8_t got[256];
+	size_t got_len;
+	int writable_calls;
+	int up, down;
+};
+
+static size_t fe_can_receive(void *o)
+{
+	return ((struct fe *)o)->room;
+}
+
+static void fe_receive(void *o, const uint8_t *buf, size_t len)
+{
+	struct fe *f = o;
+	assert_true(len <= f->room);
+	assert_true(f->got_len + len <= sizeof(f->got));
+	memcpy(f->got + f->got_len, buf, len);
+	f->got_len += len;
+	f->room -= len;
+}
+
+static void fe_writable(void *o)
+{
+	((struct fe *)o)->writable_calls++;
+}
+
+static void fe_connected(void *o, int up)
+{
+	struct fe *f = o;
+	if (up)
+		f->up++;
+	else
+		f->down++;
+}
+
+static void attach(struct chr *c, struct fe *f)
+{
+	struct chr_frontend fe = { fe_can_receive, fe_receive, fe_writable,
+				   fe_connected, f };
+	chr_attach(c, &fe);
+}
+
+/* Run the loop until cond or ~2 s. */
+#define SPIN_UNTIL(loop, cond)                                         \
+	do {                                                           \
+		for (int i_ = 0; i_ < 200 && !(cond); i_++)            \
+			evloop_run_once((loop), 10);                   \
+		assert_true(cond);                                     \
+	} while (0)
+
+static void test_pipes_output_buffering(void **state)
+{
+	(void)state;
+	struct evloop *loop = evloop_new(NULL);
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	struct chr *c = chr_fds_new("p", -1, out[1], loop, NULL);
+	assert_non_null(c);
+	assert_true(c->connected);
+	struct fe f = { 0 };
+	attach(c, &f);
+	assert_int_equal(chr_write(c, (const uint8_t *)"abc", 3), 3);
+	char buf[8];
+	assert_int_equal(read(out[0], buf, 3), 3);
+	assert_memory_equal(buf, "abc", 3);
+	/* Fill the pipe; the backend then buffers up to CHR_OUT_BUF and
+	 * finally reports "full" without ever blocking. */
+	static uint8_t chunk[16384];
+	memset(chunk, 'x', sizeof(chunk));
+	size_t total = 0, took;
+	do {
+		took = chr_write(c, chunk, sizeof(chunk));
+		total += took;
+	} while (took == sizeof(chunk));
+	assert_int_equal(chr_host_out_pending(c), CHR_OUT_BUF);
+	assert_int_equal(chr_write(c, chunk, 1), 0);
+	assert_int_equal(f.writable_calls, 0);
+	/* The host reads everything; the loop flushes, then says writable. */
+	int fl = fcntl(out[0], F_GETFL);
+	fcntl(out[0], F_SETFL, fl | O_NONBLOCK);
+	size_t drained = 0;
+	for (int i = 0; i < 2000 && drained < total; i++) {
+		static uint8_t sink[65536];
+		ssize_t n = read(out[0], sink, sizeof(sink));
+		if (n > 0)
+			drained += (size_t)n;
+		evloop_run_once(loop, 1);
+	}
+	assert_int_equal(drained, total);
+	assert_int_equal(chr_host_out_pending(c), 0);
+	assert_true(f.writable_calls >= 1);
+	/* Reader gone: output is discarded, never fatal (SIGPIPE ignored as
+	 * the vmm main does). */
+	signal(SIGPIPE, SIG_IGN);
+	close(out[0]);
+	assert_int_equal(chr_write(c, (const uint8_t *)"zz", 2), 2);
+	assert_int_equal(chr_write(c, (const uint8_t *)"zz", 2), 2);
+	chr_close(c);
+	close(out[1]);
+	evloop_free(loop);
+}
+
+static void test_pipes_input_flow(void **state)
+{
+	(void)state;
+	struct evloop *loop = evloop_new(NULL);
+	int in[2];
+	assert_int_equal(pipe(in), 0);
+	struct chr *c = chr_fds_new("p", in[0], -1, loop, NULL);
+	struct fe f = { .room = 3 };
+	attach(c, &f);
+	assert_int_equal(write(in[1], "hello", 5), 5);
+	SPIN_UNTIL(loop, f.got_len == 3);
+	/* No room: the rest stays in the pipe, the loop stays idle. */
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(loop, 5);
+	assert_int_equal(f.got_len, 3);
+	f.room = 10;
+	chr_accept_input(c);
+	SPIN_UNTIL(loop, f.got_len == 5);
+	assert_memory_equal(f.got, "hello", 5);
+	/* Output with no output fd is swallowed. */
+	assert_int_equal(chr_write(c, (const uint8_t *)"q", 1), 1);
+	/* EOF: input stops, nothing spins. */
+	close(in[1]);
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(loop, 5);
+	assert_int_equal(f.got_len, 5);
+	chr_close(c);
+	close(in[0]);
+	evloop_free(loop);
+}
+
+static void test_unpollable_input(void **state)
+{
+	(void)state;
+	struct evloop *loop = evloop_new(NULL);
+	struct log *log = log_new_memory(LOG_DEBUG);
+	/* epoll refuses regular files: such an input is simply absent. */
+	char path[] = "/tmp/vmm-chr-reg-XXXXXX";
+	int reg = mkstemp(path);
+	struct chr *c = chr_fds_new("n", reg, -1, loop, log);
+	assert_non_null(c);
+	assert_non_null(strstr(log_memory_text(log), "not pollable"));
+	assert_int_equal(chr_write(c, (const uint8_t *)"x", 1), 1);
+	chr_close(c);
+	close(reg);
+	unlink(path);
+	log_free(log);
+	evloop_free(loop);
+}
+
+static void test_stdio(void **state)
+{
+	(void)state;
+	struct evloop *loop = evloop_new(NULL);
+	int in[2], out[2];
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	fflush(stdout);
+	int save0 = dup(0), save1 = dup(1);
+	dup2(in[0], 0);
+	dup2(out[1], 1);
+	struct chr *c = chr_stdio_new("serial0", loop, NULL);
+	struct fe f = { .room = 100 };
+	attach(c, &f);
+	assert_int_equal(chr_write(c, (const uint8_t *)"boot\n", 5), 5);
+	assert_int_equal(write(in[1], "k", 1), 1);
+	for (int i = 0; i < 200 && f.got_len == 0; i++)
+		evloop_run_once(loop, 10);
+	chr_close(c);
+	dup2(save0, 0);
+	dup2(save1, 1);
+	close(save0);
+	close(save1);
+	char buf[8] = { 0 };
+	assert_int_equal(read(out[0], buf, 5), 5);
+	assert_memory_equal(buf, "boot\n", 5);
+	assert_int_equal(f.got_len, 1);
+	assert_int_equal(f.got[0], 'k');
+	/* stdout's flags were restored (blocking again). */
+	assert_false(fcntl(1, F_GETFL) & O_NONBLOCK);
+	for (int i = 0; i < 2; i++) {
+		close(in[i]);
+		close(out[i]);
+	}
+	evloop_free(loop);
+}
+
+static void test_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/vmm-chr-file-XXXXXX";
+	int fd = mkstemp(path);
+	assert_int_equal(write(fd, "old", 3), 3);
+	close(fd);
+	struct chr *c = chr_file_new("f", path, false, NULL);
+	assert_non_null(c);
+	assert_int_equal(chr_write(c, (const uint8_t *)"new", 3), 3);
+	chr_accept_input(c); /* no input side: harmless */
+	chr_close(c);
+	c = chr_file_new("f", path, true, NULL);
+	assert_int_equal(chr_write(c, (const uint8_t *)"+more", 5), 5);
+	chr_close(c);
+	char buf[16] = { 0 };
+	fd = open(path, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "new+more");
+	close(fd);
+	unlink(path);
+	struct log *log = log_new_memory(LOG_ERROR);
+	errno = 0;
+	assert_null(chr_file_new("f", "/nonexistent/dir/x", false, log));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(log_memory_text(log), "/nonexistent/dir/x"));
+	log_free(log);
+}
+
+static int connect_to(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void test_socket_nowait_reconnect(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/console.sock", dir);
+	struct evloop *loop = evloop_new(NULL);
+	struct chr *c = chr_socket_new("c0", path, false, loop, NULL);
+	assert_non_null(c);
+	assert_false(c->connected);
+	struct fe f = { .room = 64 };
+	attach(c, &f);
+	/* Written while nobody is connected: kept for the client. */
+	assert_int_equal(chr_write(c, (const uint8_t *)"early", 5), 5);
+	assert_int_equal(chr_host_out_pending(c), 5);
+	int cl = connect_to(path);
+	SPIN_UNTIL(loop, f.up == 1);
+	assert_true(c->connected);
+	char buf[16] = { 0 };
+	assert_int_equal(read(cl, buf, 5), 5);
+	assert_memory_equal(buf, "early", 5);
+	assert_int_equal(write(cl, "in", 2), 2);
+	SPIN_UNTIL(loop, f.got_len == 2);
+	assert_memory_equal(f.got, "in", 2);
+	/* Client leaves; the next one is accepted. */
+	close(cl);
+	SPIN_UNTIL(loop, f.down == 1);
+	assert_false(c->connected);
+	assert_int_equal(chr_write(c, (const uint8_t *)"between", 7), 7);
+	cl = connect_to(path);
+	SPIN_UNTIL(loop, f.up == 2);
+	assert_int_equal(read(cl, buf, 7), 7);
+	assert_memory_equal(buf, "between", 7);
+	assert_int_equal(chr_write(c, (const uint8_t *)"live", 4), 4);
+	assert_int_equal(read(cl, buf, 4), 4);
+	assert_memory_equal(buf, "live", 4);
+	/* Peer gone while we write: disconnect, keep the bytes, no SIGPIPE. */
+	close(cl);
+	SPIN_UNTIL(loop, f.down == 2);
+	chr_close(c);
+	/* The socket file is removed on close. */
+	struct stat st;
+	assert_int_equal(stat(path, &st), -1);
+	/* A stale socket file from an earlier run is replaced. */
+	int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(stale, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(stale);
+	c = chr_socket_new("c0", path, false, loop, NULL);
+	assert_non_null(c);
+	chr_close(c);
+	rmdir(dir);
+	evloop_free(loop);
+}
+
+struct waiter {
+	const char *path;
+	int fd;
+};
+
+static void *late_client(void *arg)
+{
+	struct waiter *w = arg;
+	struct stat st;
+	for (int i = 0; i < 200 && stat(w->path, &st) != 0; i++)
+		usleep(5000);
+	usleep(10000);
+	w->fd = connect_to(w->path);
+	return NULL;
+}
+
+static void test_socket_wait_and_errors(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/wait.sock", dir);
+	struct evloop *loop = evloop_new(NULL);
+	struct waiter w = { .path = path, .fd = -1 };
+	pthread_t th;
+	pthread_create(&th, NULL, late_client, &w);
+	struct chr *c = chr_socket_new("c1", path, true, loop, NULL);
+	pthread_join(th, NULL);
+	assert_non_null(c);
+	assert_true(c->connected);
+	assert_int_equal(chr_write(c, (const uint8_t *)"hi", 2), 2);
+	char buf[4];
+	assert_int_equal(read(w.fd, buf, 2), 2);
+	/* Input held back while the front end has no room. */
+	struct fe f = { .room = 0 };
+	attach(c, &f);
+	assert_int_equal(write(w.fd, "abc", 3), 3);
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(loop, 5);
+	assert_int_equal(f.got_len, 0);
+	f.room = 3;
+	chr_accept_input(c);
+	SPIN_UNTIL(loop, f.got_len == 3);
+	close(w.fd);
+	chr_close(c);
+	/* Errors: path too long, directory missing, a non-socket file. */
+	struct log *log = log_new_memory(LOG_ERROR);
+	char lp[300];
+	memset(lp, 'a', sizeof(lp) - 1);
+	lp[sizeof(lp) - 1] = '\0';
+	assert_null(chr_socket_new("e", lp, false, loop, log));
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_null(chr_socket_new("e", NULL, false, loop, log));
+	assert_null(chr_socket_new("e", "/nonexistent/dir/s.sock", false, loop, log));
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	assert_null(chr_socket_new("e", path, false, loop, log));
+	assert_int_equal(errno, EADDRINUSE);
+	assert_non_null(strstr(log_memory_text(log), "cannot listen"));
+	unlink(path);
+	rmdir(dir);
+	log_free(log);
+	evloop_free(loop);
+}
+
+static void test_pty(void **state)
+{
+	(void)state;
+	struct evloop *loop = evloop_new(NULL);
+	struct chr *c = chr_pty_new("pty0", loop, NULL);
+	if (!c) {
+		/* Containers without /dev/pts: nothing to test here. */
+		evloop_free(loop);
+		skip();
+	}
+	const char *name = chr_pty_path(c);
+	assert_non_null(name);
+	assert_non_null(strstr(name, "/dev/pts/"));
+	struct fe f = { .room = 16 };
+	attach(c, &f);
+	int s = open(name, O_RDWR | O_NOCTTY);
+	assert_true(s >= 0);
+	assert_int_equal(chr_write(c, (const uint8_t *)"tty\n", 4), 4);
+	char buf[8] = { 0 };
+	assert_int_equal(read(s, buf, 4), 4);
+	assert_memory_equal(buf, "tty\n", 4); /* raw: no \r added */
+	assert_int_equal(write(s, "x", 1), 1);
+	SPIN_UNTIL(loop, f.got_len == 1);
+	assert_int_equal(f.got[0], 'x');
+	close(s);
+	/* Client closed; we hold the slave, so nothing breaks. */
+	for (int i = 0; i < 3; i++)
+		evloop_run_once(loop, 5);
+	assert_int_equal(chr_write(c, (const uint8_t *)"more", 4), 4);
+	chr_close(c);
+	struct chr *m = chr_fds_new("x", -1, -1, NULL, NULL);
+	assert_null(chr_pty_path(m));
+	chr_close(m);
+	evloop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipes_output_buffering),
+		cmocka_unit_test(test_pipes_input_flow),
+		cmocka_unit_test(test_unpollable_input),
+		cmocka_unit_test(test_stdio),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_socket_nowait_reconnect),
+		cmocka_unit_test(test_socket_wait_and_errors),
+		cmocka_unit_test(test_pty),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
