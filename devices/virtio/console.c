@@ -47,6 +47,7 @@ struct vcon {
 	struct vcon_port port[VCON_MAX_PORTS];
 	struct ctrl_msg ctrl[VCON_CTRL_QLEN];
 	unsigned ctrl_head, ctrl_count;
+	bool driver_ready;   /* DEVICE_READY seen: ports are announced */
 	struct vq_elem *e;   /* scratch element for control/rx queues */
 	uint8_t buf[CHUNK];
 	struct vcon_stats st;
@@ -341,6 +342,7 @@ static void ctrl_handle(struct vcon *c, const struct virtio_console_control *cc)
 			       "virtio-console: driver failed to initialise");
 			return;
 		}
+		c->driver_ready = true;
 		for (unsigned i = 0; i < c->max_ports; i++)
 			if (c->port[i].present)
 				ctrl_send(c, i, VIRTIO_CONSOLE_DEVICE_ADD, 0);
@@ -492,6 +494,7 @@ static void con_reset(struct vdev *vd)
 		c->port[i].tx_busy = false;
 	}
 	c->ctrl_head = c->ctrl_count = 0;
+	c->driver_ready = false;
 }
 
 static const struct vdev_ops con_ops = {
@@ -570,7 +573,9 @@ int vcon_add_port(struct vcon *c, unsigned id, struct chr *chr, bool console,
 		};
 		chr_attach(chr, &fe);
 	}
-	if (running(c) && multiport(c))
+	/* Hot-add: a driver past DEVICE_READY learns of it now; one before
+	 * it hears of every port in the answer to DEVICE_READY. */
+	if (running(c) && multiport(c) && c->driver_ready)
 		ctrl_send(c, id, VIRTIO_CONSOLE_DEVICE_ADD, 0);
 	return 0;
 }
