@@ -6,6 +6,16 @@
 #include <string.h>
 #include "config_priv.h"
 
+/* The type of -object/-netdev/-chardev: the implied first item or an
+ * explicit "qom-type=" / "type=" / "backend=" anywhere. */
+static const char *type_of(const struct cfg_kvlist *l, const char *key)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (!strcmp(l->kv[i].key, key) && l->kv[i].val)
+			return l->kv[i].val;
+	return "";
+}
+
 int cfg_opt_object(struct cfg_ctx *c, const char *arg)
 {
 	struct machine_config *cfg = c->cfg;
@@ -17,7 +27,7 @@ int cfg_opt_object(struct cfg_ctx *c, const char *arg)
 
 	if (cfg_kv_split(c, &l, arg, "qom-type"))
 		return -1;
-	type = l.kv[0].implied ? l.kv[0].val : "";
+	type = type_of(&l, "qom-type");
 	if (cfg->nobjects == CFG_MAX_ITEMS)
 		return cfg_error(c, "too many objects (at most %d)", CFG_MAX_ITEMS);
 	o = &cfg->objects[cfg->nobjects];
@@ -39,13 +49,15 @@ int cfg_opt_object(struct cfg_ctx *c, const char *arg)
 		return cfg_error(c, "object type '%s' is not supported (accepted: memory-backend-file, memory-backend-ram, rng-random, iothread)",
 				 type);
 	}
-	for (unsigned i = 1; i < l.n; i++) {
+	for (unsigned i = 0; i < l.n; i++) {
 		const struct cfg_kv *kv = &l.kv[i];
 		bool mem = o->type == CFG_OBJ_MEMORY_BACKEND_FILE ||
 			   o->type == CFG_OBJ_MEMORY_BACKEND_RAM;
 		int r;
 
-		if (!strcmp(kv->key, "id")) {
+		if (!strcmp(kv->key, "qom-type")) {
+			r = 0;
+		} else if (!strcmp(kv->key, "id")) {
 			r = cfg_id(c, "id", kv->val, o->id);
 		} else if (mem && !strcmp(kv->key, "size")) {
 			/* Bytes without a suffix, as QEMU's QOM size properties. */
@@ -212,7 +224,7 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 
 	if (cfg_kv_split(c, &l, arg, "type"))
 		return -1;
-	type = l.kv[0].implied ? l.kv[0].val : "";
+	type = type_of(&l, "type");
 	if (cfg->nnetdevs == CFG_MAX_ITEMS)
 		return cfg_error(c, "too many netdevs (at most %d)", CFG_MAX_ITEMS);
 	n = &cfg->netdevs[cfg->nnetdevs];
@@ -226,12 +238,14 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 	else
 		return cfg_error(c, "netdev type '%s' is not supported (accepted: tap, loop)",
 				 type);
-	for (unsigned i = 1; i < l.n; i++) {
+	for (unsigned i = 0; i < l.n; i++) {
 		const struct cfg_kv *kv = &l.kv[i];
 		bool tap = n->type == CFG_NETDEV_TAP;
 		int r;
 
-		if (!strcmp(kv->key, "id")) {
+		if (!strcmp(kv->key, "type")) {
+			r = 0;
+		} else if (!strcmp(kv->key, "id")) {
 			r = cfg_id(c, "id", kv->val, n->id);
 		} else if (tap && !strcmp(kv->key, "ifname")) {
 			r = cfg_str(c, "ifname", kv->val, n->ifname,
@@ -299,7 +313,7 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 
 	if (cfg_kv_split(c, &l, arg, "backend"))
 		return -1;
-	type = l.kv[0].implied ? l.kv[0].val : "";
+	type = type_of(&l, "backend");
 	if (cfg->nchardevs == CFG_MAX_ITEMS)
 		return cfg_error(c, "too many chardevs (at most %d)", CFG_MAX_ITEMS);
 	ch = &cfg->chardevs[cfg->nchardevs];
@@ -313,12 +327,14 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 	ch->type = types[t].type;
 	ch->wait = true;     /* QEMU: a server waits unless told otherwise */
 	ch->signal = true;
-	for (unsigned i = 1; i < l.n; i++) {
+	for (unsigned i = 0; i < l.n; i++) {
 		const struct cfg_kv *kv = &l.kv[i];
 		bool handled = false;
 		int r;
 
-		if (!strcmp(kv->key, "id")) {
+		if (!strcmp(kv->key, "backend")) {
+			r = 0;
+		} else if (!strcmp(kv->key, "id")) {
 			r = cfg_id(c, "id", kv->val, ch->id);
 		} else if ((ch->type == CFG_CHR_SOCKET ||
 			    ch->type == CFG_CHR_FILE) && !strcmp(kv->key, "path")) {
