@@ -1,7 +1,7 @@
 /* Differentiated System Description Table (ACPI 6.4 §5.2.11.1): the
  * devices an OS cannot probe.  Under \_SB:
- *   COM1 (PNP0501) and the RTC (PNP0B00) with their ISA ports and IRQs,
- *   the i8042 (PNP0303) on q35,
+ *   COM1-4 (PNP0501), the RTC (PNP0B00) and the i8042 (PNP0303) with
+ *     their ISA ports and IRQs,
  *   each virtio-mmio device as LNRO0005 with its window and interrupt,
  *     which Linux's virtio_mmio driver binds without virtio_mmio.device=,
  *   on q35 the PCIe host bridge (PNP0A08, compatible PNP0A03) with its bus,
@@ -18,7 +18,6 @@
 
 #include "devices/pci/pci.h"
 
-#define COM1_BASE 0x3f8
 #define RTC_BASE 0x70
 #define KBD_DATA 0x60
 #define KBD_CMD 0x64
@@ -41,14 +40,23 @@ static void dsdt_isa(struct acpi_builder *bld, struct aml *a)
 	struct aml rt;
 	size_t m;
 
-	/* COM1 unless the command line said -serial none. */
-	if (cfg->nserial == 0 || cfg->serial[0].type != CFG_SERIAL_NONE) {
-		m = aml_device_begin(a, "COM1");
+	/* One PNP0501 per -serial the board instantiates (devices/
+	 * board_platform.c), at the PC's COM1-COM4 ports and IRQs. */
+	static const struct { uint16_t port; uint8_t irq; } com[] = {
+		{ 0x3f8, LAYOUT_GSI_COM1 }, { 0x2f8, LAYOUT_GSI_COM2 },
+		{ 0x3e8, LAYOUT_GSI_COM1 }, { 0x2e8, LAYOUT_GSI_COM2 },
+	};
+	for (unsigned i = 0; i < cfg->nserial && i < 4; i++) {
+		if (cfg->serial[i].type == CFG_SERIAL_NONE)
+			continue;
+		char name[5];
+		snprintf(name, sizeof(name), "COM%u", i + 1);
+		m = aml_device_begin(a, name);
 		aml_name_eisaid(a, "_HID", "PNP0501");
-		aml_name_int(a, "_UID", 1);
+		aml_name_int(a, "_UID", i + 1);
 		aml_init(&rt);
-		aml_rt_io(&rt, COM1_BASE, COM1_BASE, 1, 8);
-		aml_rt_irq_noflags(&rt, LAYOUT_GSI_COM1);
+		aml_rt_io(&rt, com[i].port, com[i].port, 1, 8);
+		aml_rt_irq_noflags(&rt, com[i].irq);
 		name_crs(a, &rt);
 		aml_end(a, m);
 	}
@@ -61,7 +69,9 @@ static void dsdt_isa(struct acpi_builder *bld, struct aml *a)
 	name_crs(a, &rt);
 	aml_end(a, m);
 
-	if (acpi_is_q35(bld)) {
+	/* The board has an i8042 (keyboard controller, reset line) on
+	 * every machine type. */
+	{
 		m = aml_device_begin(a, "KBD");
 		aml_name_eisaid(a, "_HID", "PNP0303");
 		aml_init(&rt);

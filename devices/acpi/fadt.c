@@ -79,8 +79,9 @@ uint64_t acpi_build_fadt(struct acpi_builder *bld, uint64_t dsdt,
 		f->flags |= ACPI_FADT_HW_REDUCED;
 		f->sleep_control_reg = io_gas(pm + ACPI_SLEEP_CTL_OFF, 1);
 		f->sleep_status_reg = io_gas(pm + ACPI_SLEEP_STS_OFF, 1);
-		/* virtio-mmio only: no MSI-capable bus, no VGA. */
-		f->iapc_boot_arch = ACPI_IAPC_VGA_NOT_PRESENT |
+		/* virtio-mmio only: no MSI-capable bus, no VGA; the board's
+		 * i8042 is there on microvm too. */
+		f->iapc_boot_arch = ACPI_IAPC_8042 | ACPI_IAPC_VGA_NOT_PRESENT |
 				    ACPI_IAPC_MSI_NOT_SUPPORTED;
 	}
 	acpi_table_done(bld, f);

@@ -41,12 +41,14 @@ static inline struct acpi_fixture *acpi_fixture_new(const char *const *args)
 /* The machines the ACPI tests and the iasl dump use. */
 #define ACPI_FIX_MICROVM                                                      \
 	"-machine", "microvm,accel=sim", "-smp", "2", "-m", "256M",           \
+		"-serial", "stdio",                                           \
 		"-drive", "id=d0,file=/nonexistent-disk.img,readonly=on",     \
 		"-device", "virtio-blk-device,drive=d0,id=blk0",              \
 		"-drive", "id=d1,file=/nonexistent-disk1.img,readonly=on",    \
 		"-device", "virtio-blk-device,drive=d1,id=blk1", NULL
 #define ACPI_FIX_Q35                                                          \
 	"-machine", "q35,accel=sim", "-smp", "4", "-m", "1G",                 \
+		"-serial", "stdio", "-serial", "stdio",                       \
 		"-drive", "id=d0,file=/nonexistent-disk.img,readonly=on",     \
 		"-device", "virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3", \
 		NULL

@@ -1,0 +1,139 @@
+/* The ACPI PM register block the FADT points at (ACPI 6.4 §4.8):
+ *   PM1a_STS/PM1a_EN  write-1-to-clear status, enable (§4.8.3.1)
+ *   PM1a_CNT          SCI_EN reads 1 (no SMI_CMD: always ACPI mode);
+ *                     SLP_EN with SLP_TYP = S5 powers off (§4.8.3.2.1)
+ *   PM_TMR            24-bit free-running 3.579545 MHz counter (§4.8.3.3)
+ *   SLEEP_CONTROL/STATUS  the hardware-reduced equivalents (§4.8.3.7)
+ *   RESET_REG         writing RESET_VALUE resets the machine (§4.8.3.6)
+ * Registers are decoded byte by byte, so any access width works the same
+ * way.  Sleep states other than S5 are not implemented: the write is
+ * dropped and counted (a guest may try S3; it then simply keeps running). */
+#include "acpi.h"
+
+#include <string.h>
+
+#include "core/log.h"
+
+#define PM_TMR_HZ 3579545ull
+#define PM1_CNT_SCI_EN (1u << 0)
+#define PM1_CNT_SLP_TYP_SHIFT 10
+#define PM1_CNT_SLP_EN (1u << 13)
+#define SLEEP_CTL_TYP_SHIFT 2
+#define SLEEP_CTL_SLP_EN (1u << 5)
+#define SLEEP_STS_WAK (1u << 7)
+
+void acpi_pm_init(struct acpi_pm *pm, const struct clk *clk,
+		  const struct machine_ctl *ctl, bool hw_reduced,
+		  struct log *log)
+{
+	memset(pm, 0, sizeof(*pm));
+	pm->clk = clk;
+	pm->ctl = ctl;
+	pm->log = log;
+	pm->hw_reduced = hw_reduced;
+	pm->pm1_cnt = PM1_CNT_SCI_EN;
+}
+
+static uint32_t pm_timer(const struct acpi_pm *pm)
+{
+	uint64_t ns = pm->clk ? clk_now_ns(pm->clk) : 0;
+	/* Split so ns * 3579545 cannot overflow 64 bits. */
+	uint64_t ticks = (ns / 1000000000ull) * PM_TMR_HZ +
+			 (ns % 1000000000ull) * PM_TMR_HZ / 1000000000ull;
+	return (uint32_t)(ticks & 0xffffff);
+}
+
+static uint8_t pm_read_byte(const struct acpi_pm *pm, unsigned off, uint32_t tmr)
+{
+	switch (off) {
+	case ACPI_PM1_EVT_OFF: return (uint8_t)pm->pm1_sts;
+	case ACPI_PM1_EVT_OFF + 1: return (uint8_t)(pm->pm1_sts >> 8);
+	case ACPI_PM1_EVT_OFF + 2: return (uint8_t)pm->pm1_en;
+	case ACPI_PM1_EVT_OFF + 3: return (uint8_t)(pm->pm1_en >> 8);
+	case ACPI_PM1_CNT_OFF: return (uint8_t)pm->pm1_cnt;
+	case ACPI_PM1_CNT_OFF + 1: return (uint8_t)(pm->pm1_cnt >> 8);
+	case ACPI_PM_TMR_OFF:
+	case ACPI_PM_TMR_OFF + 1:
+	case ACPI_PM_TMR_OFF + 2:
+	case ACPI_PM_TMR_OFF + 3:
+		return (uint8_t)(tmr >> (8 * (off - ACPI_PM_TMR_OFF)));
+	case ACPI_SLEEP_STS_OFF: return pm->sleep_sts;
+	default: return 0; /* SLEEP_CONTROL and RESET are write-only */
+	}
+}
+
+static void pm_sleep(struct acpi_pm *pm, unsigned typ)
+{
+	if (typ == ACPI_SLP_TYP_S5) {
+		log_info(pm->log, "acpi: guest requested soft-off (S5)");
+		machine_request(pm->ctl, MACHINE_SHUTDOWN, 0);
+		return;
+	}
+	pm->rejected++;
+	if (pm->rejected == 1)
+		log_warn(pm->log, "acpi: sleep type %u not supported, ignored", typ);
+}
+
+static void pm_write_byte(struct acpi_pm *pm, unsigned off, uint8_t v)
+{
+	switch (off) {
+	case ACPI_PM1_EVT_OFF:
+		pm->pm1_sts &= (uint16_t)~v;
+		break;
+	case ACPI_PM1_EVT_OFF + 1:
+		pm->pm1_sts &= (uint16_t)~((unsigned)v << 8);
+		break;
+	case ACPI_PM1_EVT_OFF + 2:
+		pm->pm1_en = (uint16_t)((pm->pm1_en & 0xff00) | v);
+		break;
+	case ACPI_PM1_EVT_OFF + 3:
+		pm->pm1_en = (uint16_t)((pm->pm1_en & 0x00ff) | (unsigned)v << 8);
+		break;
+	case ACPI_PM1_CNT_OFF:
+		/* SCI_EN is read-only 1 here: there is no legacy mode. */
+		pm->pm1_cnt = (uint16_t)((pm->pm1_cnt & 0xff00) | v | PM1_CNT_SCI_EN);
+		break;
+	case ACPI_PM1_CNT_OFF + 1: {
+		uint16_t hi = (uint16_t)((unsigned)v << 8);
+		/* SLP_EN is write-only and never latched. */
+		pm->pm1_cnt = (uint16_t)((pm->pm1_cnt & 0x00ff) |
+					 (hi & ~PM1_CNT_SLP_EN));
+		if (hi & PM1_CNT_SLP_EN)
+			pm_sleep(pm, (hi >> PM1_CNT_SLP_TYP_SHIFT) & 7);
+		break;
+	}
+	case ACPI_SLEEP_CTL_OFF:
+		if (v & SLEEP_CTL_SLP_EN)
+			pm_sleep(pm, (v >> SLEEP_CTL_TYP_SHIFT) & 7);
+		break;
+	case ACPI_SLEEP_STS_OFF:
+		pm->sleep_sts &= (uint8_t)~(v & SLEEP_STS_WAK);
+		break;
+	case ACPI_RESET_OFF:
+		if (v == ACPI_RESET_VALUE) {
+			log_info(pm->log, "acpi: guest requested reset");
+			machine_request(pm->ctl, MACHINE_RESET, 0);
+		}
+		break;
+	default:
+		break; /* the PM timer and the gaps ignore writes */
+	}
+}
+
+int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
+		   bool is_write)
+{
+	struct acpi_pm *pm = dev;
+	uint8_t *b = data;
+	if (offset >= ACPI_PM_IO_SIZE || len > ACPI_PM_IO_SIZE - offset)
+		return -1;
+	/* One clock read per access, so a 32-bit timer read never tears. */
+	uint32_t tmr = is_write ? 0 : pm_timer(pm);
+	for (unsigned i = 0; i < len; i++) {
+		if (is_write)
+			pm_write_byte(pm, (unsigned)offset + i, b[i]);
+		else
+			b[i] = pm_read_byte(pm, (unsigned)offset + i, tmr);
+	}
+	return 0;
+}
