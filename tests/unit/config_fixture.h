@@ -14,7 +14,7 @@
 
 #include "core/config.h"
 
-#define CFGT_MAXARGS 128
+#define CFGT_MAXARGS 160
 
 /* Parse args into a fresh heap config (freed by the caller). */
 static inline int cfgt_parse(struct machine_config **out,
