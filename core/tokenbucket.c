@@ -12,6 +12,7 @@ void tokenbucket_init(struct tokenbucket *tb, uint64_t size, uint64_t refill_ns,
 	tb->refill_ns = refill_ns;
 	tb->budget = size;
 	tb->last_ns = now;
+	tb->rem = 0;
 }
 
 bool tokenbucket_unlimited(const struct tokenbucket *tb)
@@ -23,21 +24,18 @@ static void refill(struct tokenbucket *tb, uint64_t now)
 {
 	if (now <= tb->last_ns)
 		return;
-	uint64_t elapsed = now - tb->last_ns;
-	unsigned __int128 add = (unsigned __int128)elapsed * tb->size / tb->refill_ns;
-	if (add == 0)
-		return;
+	unsigned __int128 credit =
+		(unsigned __int128)(now - tb->last_ns) * tb->size + tb->rem;
+	unsigned __int128 add = credit / tb->refill_ns;
+	tb->last_ns = now;
 	if (tb->budget + add >= tb->size) {
 		/* Full: time spent full earns nothing. */
 		tb->budget = tb->size;
-		tb->last_ns = now;
+		tb->rem = 0;
 		return;
 	}
 	tb->budget += (uint64_t)add;
-	/* Advance by the time those whole tokens cost, rounded up, so the
-	 * leftover fraction never credits a token early. */
-	unsigned __int128 cost = (add * tb->refill_ns + tb->size - 1) / tb->size;
-	tb->last_ns += (uint64_t)cost;
+	tb->rem = (uint64_t)(credit % tb->refill_ns);
 }
 
 uint64_t tokenbucket_available(struct tokenbucket *tb, uint64_t now)
@@ -79,10 +77,9 @@ uint64_t tokenbucket_wait_ns(struct tokenbucket *tb, uint64_t n, uint64_t now)
 	if (n <= tb->budget)
 		return 0;
 	uint64_t need = n - tb->budget;
-	/* Time at which refill() will have credited `need` more tokens:
-	 * smallest t with floor((t - last) * size / refill) >= need. */
-	unsigned __int128 t = ((unsigned __int128)need * tb->refill_ns + tb->size - 1) /
-			      tb->size;
+	/* Smallest t with t * size + rem >= need * refill_ns. */
+	unsigned __int128 units = (unsigned __int128)need * tb->refill_ns - tb->rem;
+	unsigned __int128 t = (units + tb->size - 1) / tb->size;
 	uint64_t at = tb->last_ns + (uint64_t)t;
 	return at > now ? at - now : 1;
 }

@@ -3,9 +3,10 @@
  * clk, so the simulator's virtual clock makes throttling deterministic.
  *
  * `size` tokens refill evenly over `refill_ns`; the bucket holds at most
- * `size` (the burst).  Refill never credits more than size tokens per
- * refill_ns on average: fractional time is carried, rounded against the
- * consumer.  size 0 means unlimited. */
+ * `size` (the burst).  Refill is exact: after T ns of refilling exactly
+ * floor(T * size / refill_ns) tokens were credited (the fraction is
+ * carried), so the long-run rate is never above the limit, nor below it.
+ * size 0 means unlimited. */
 #ifndef VMM_CORE_TOKENBUCKET_H
 #define VMM_CORE_TOKENBUCKET_H
 
@@ -16,7 +17,9 @@ struct tokenbucket {
 	uint64_t size;       /* capacity and tokens per refill period; 0: off */
 	uint64_t refill_ns;  /* time to refill from empty to full */
 	uint64_t budget;     /* tokens available now */
-	uint64_t last_ns;    /* time up to which refill has been credited */
+	uint64_t last_ns;    /* time of the last refill */
+	uint64_t rem;        /* fraction of a token earned, in size*ns units
+				(< refill_ns): refill is exact, never early */
 };
 
 /* Start full at time now.  refill_ns 0 with size > 0 is a host bug. */
