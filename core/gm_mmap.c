@@ -47,14 +47,17 @@ static int gm_mmap_fd(const struct gm_mmap_spec *spec, uint64_t size,
 		if ((unsigned long)sfs.f_type == HUGETLBFS_MAGIC && sfs.f_bsize > 0 &&
 		    size % (uint64_t)sfs.f_bsize != 0)
 			return -EINVAL;
-		char tmpl[4096];
-		int n = snprintf(tmpl, sizeof(tmpl), "%s/vmm-mem-XXXXXX", spec->path);
-		if (n < 0 || (size_t)n >= sizeof(tmpl))
-			return -ENAMETOOLONG;
+		char *tmpl;
+		if (asprintf(&tmpl, "%s/vmm-mem-XXXXXX", spec->path) < 0)
+			return -ENOMEM;
 		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
+		if (fd < 0) {
+			int e = errno;
+			free(tmpl);
+			return -e;
+		}
 		unlink(tmpl);
+		free(tmpl);
 		break;
 	}
 	default:

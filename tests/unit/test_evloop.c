@@ -289,6 +289,36 @@ static void test_many_fds(void **state)
 	evloop_free(loop);
 }
 
+static void test_fd_number_reuse(void **state)
+{
+	(void)state;
+	/* Closing an fd removes it from epoll behind our back; a new fd
+	 * with the same number must still be addable. */
+	struct evloop *loop = evloop_new(NULL);
+	int p[2], q[2];
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	struct rd r = { .loop = loop, .del_fd = -1 };
+	assert_int_equal(evloop_add_fd(loop, p[0], EV_IN, on_read, &r), 0);
+	int num = p[0];
+	close(p[0]);
+	assert_int_equal(pipe2(q, O_NONBLOCK), 0);
+	if (q[0] != num) {
+		/* Get the same number back explicitly. */
+		assert_int_equal(dup2(q[0], num), num);
+		close(q[0]);
+		q[0] = num;
+	}
+	assert_int_equal(evloop_add_fd(loop, q[0], EV_IN, on_read, &r), 0);
+	assert_int_equal(write(q[1], "r", 1), 1);
+	assert_int_equal(evloop_run_once(loop, 1000), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(evloop_del_fd(loop, q[0]), 0);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	evloop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_cross_thread),
 		cmocka_unit_test(test_many_fds),
+		cmocka_unit_test(test_fd_number_reuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,9 +162,30 @@ static void test_file_errors(void **state)
 	longp[0] = '/';
 	longp[sizeof(longp) - 1] = '\0';
 	hp.path = longp;
-	int rc = gm_add_mmap(gm, 0, 4096, &hp, 0, "x");
-	assert_true(rc == -ENAMETOOLONG);
-	assert_int_equal(gm_region_count(gm), 0);
+	assert_int_equal(gm_add_mmap(gm, 0, 4096, &hp, 0, "x"), -ENAMETOOLONG);
+	/* A directory we cannot create files in. */
+	hp.path = "/proc";
+	assert_true(gm_add_mmap(gm, 0, 4096, &hp, 0, "x") < 0);
+	/* Not seekable (a FIFO) and not resizable (/dev/zero). */
+	char fifo[] = "/tmp/vmm-gm-fifo-XXXXXX";
+	int tfd = mkstemp(fifo);
+	close(tfd);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	struct gm_mmap_spec fs = { .kind = GM_MMAP_FILE, .path = fifo };
+	assert_int_equal(gm_add_mmap(gm, 0, 4096, &fs, 0, "x"), -ESPIPE);
+	unlink(fifo);
+	fs.path = "/dev/zero";
+	assert_int_equal(gm_add_mmap(gm, 0, 4096, &fs, 0, "x"), -EINVAL);
+	/* mmap itself failing: an absurd size. */
+	struct gm_mmap_spec an = { .kind = GM_MMAP_ANON };
+	assert_int_equal(gm_add_mmap(gm, 0, 1ull << 62, &an, 0, "x"), -ENOMEM);
+	assert_int_equal(gm_add_mmap(gm, 0, 1ull << 63, &an, 0, "x"), -EINVAL);
+	/* memfd overlapping an existing region: nothing left behind. */
+	assert_int_equal(gm_add_mmap(gm, 0, 4096, &an, 0, "a"), 0);
+	struct gm_mmap_spec mf = { .kind = GM_MMAP_MEMFD };
+	assert_int_equal(gm_add_mmap(gm, 0, 4096, &mf, 0, "m"), -EEXIST);
+	assert_int_equal(gm_region_count(gm), 1);
 	gm_free(gm);
 }
 
