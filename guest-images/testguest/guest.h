@@ -1,0 +1,99 @@
+/* The freestanding test guest: port and memory-mapped I/O, the serial
+ * console, and the checks.  Plain integer code only (no SSE, no x87): on
+ * nested hosts without VMX/SVM KVM emulates every guest instruction. */
+#ifndef TESTGUEST_GUEST_H
+#define TESTGUEST_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint32_t mmio_read32(uint64_t a)
+{
+	return *(volatile uint32_t *)(uintptr_t)a;
+}
+static inline uint16_t mmio_read16(uint64_t a)
+{
+	return *(volatile uint16_t *)(uintptr_t)a;
+}
+static inline uint8_t mmio_read8(uint64_t a)
+{
+	return *(volatile uint8_t *)(uintptr_t)a;
+}
+static inline void mmio_write32(uint64_t a, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)a = v;
+}
+static inline void mmio_write16(uint64_t a, uint16_t v)
+{
+	*(volatile uint16_t *)(uintptr_t)a = v;
+}
+static inline void mmio_write8(uint64_t a, uint8_t v)
+{
+	*(volatile uint8_t *)(uintptr_t)a = v;
+}
+static inline void mmio_write64(uint64_t a, uint64_t v)
+{
+	mmio_write32(a, (uint32_t)v);
+	mmio_write32(a + 4, (uint32_t)(v >> 32));
+}
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+/* Identity-mapped: the guest can reach this much physical memory. */
+#define GUEST_MAPPED_TOP (16ull << 30)
+
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+void con_putc(char c);
+void con_puts(const char *s);
+void con_hex(uint64_t v);
+void con_dec(uint64_t v);
+/* "testguest: " + text, one line. */
+void say(const char *s);
+
+/* PCI configuration mechanism #1 (0xCF8/0xCFC). */
+uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);
+uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off);
+uint16_t pci_read16(unsigned dev, unsigned fn, unsigned off);
+void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
+
+/* virtio-blk: read sector 0 into buf (512 bytes).  0 or a negative step
+ * number saying where it failed. */
+int vblk_read_mmio(uint64_t base, uint8_t *buf);
+int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
+
+#endif

@@ -1,0 +1,437 @@
+/* The test guest: checks, one line each on COM1, what a VMM must get
+ * right for a kernel to boot, then ends through the debug-exit port
+ * (isa-debug-exit,iobase=0xf4): 0x10 when every check passed (the VMM
+ * exits 33), 0x11 when one failed (35).  Without a debug-exit device it
+ * powers off through the ACPI PM block instead.
+ *
+ * Lines (tests/integration/test_kvm_*.sh check them):
+ *   testguest: hello, pvh start_info 0x... cmdline '...'
+ *   testguest: e820 N entries, ram 0x... bytes
+ *   testguest: rtc YYYY-MM-DD hh:mm:ss
+ *   testguest: pit irq0 N ticks
+ *   testguest: pci 00:DD.F vvvv:dddd            (one per function)
+ *   testguest: pci N functions
+ *   testguest: virtio-blk mmio 0x... sector0 '...'
+ *   testguest: virtio-blk pci 00:DD.F sector0 '...'
+ *   testguest: nvdimm 0x... size 0x... sig '...'
+ *   testguest: done, N failed */
+#include "guest.h"
+
+#define COM1 0x3f8
+#define DEBUG_EXIT 0xf4
+#define ACPI_PM 0x600
+#define VIRTIO_MMIO_BASE 0xd0000000ull
+#define VIRTIO_MMIO_SLOTS 8
+
+extern void irq0_stub(void);
+extern void irq_other_stub(void);
+extern void exc_stub(void);
+volatile uint64_t pit_ticks;
+
+static unsigned failed;
+static uint8_t sector[512] __attribute__((aligned(16)));
+
+void *memset(void *d, int c, size_t n)
+{
+	uint8_t *p = d;
+	while (n--)
+		*p++ = (uint8_t)c;
+	return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	uint8_t *p = d;
+	const uint8_t *q = s;
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+
+/* ---- console: 16550 on COM1, polled (LSR bit 5: THR empty) ---- */
+static void con_init(void)
+{
+	outb(COM1 + 1, 0x00);   /* no interrupts */
+	outb(COM1 + 3, 0x80);   /* DLAB */
+	outb(COM1 + 0, 0x01);   /* 115200 baud */
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x03);   /* 8N1 */
+	outb(COM1 + 2, 0x07);   /* FIFOs on, cleared */
+}
+
+void con_putc(char c)
+{
+	for (unsigned i = 0; i < 1000000 && !(inb(COM1 + 5) & 0x20); i++)
+		;
+	outb(COM1, (uint8_t)c);
+}
+
+void con_puts(const char *s)
+{
+	while (*s) {
+		if (*s == '\n')
+			con_putc('\r');
+		con_putc(*s++);
+	}
+}
+
+void con_hex(uint64_t v)
+{
+	char b[19];
+	int i = 18;
+	b[i] = 0;
+	do {
+		b[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	b[--i] = 'x';
+	b[--i] = '0';
+	con_puts(&b[i]);
+}
+
+static void con_hexn(uint64_t v, int digits)
+{
+	for (int i = digits - 1; i >= 0; i--)
+		con_putc("0123456789abcdef"[(v >> (4 * i)) & 15]);
+}
+
+void con_dec(uint64_t v)
+{
+	char b[21];
+	int i = 20;
+	b[i] = 0;
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	con_puts(&b[i]);
+}
+
+static void con_dec2(unsigned v)
+{
+	con_putc((char)('0' + (v / 10) % 10));
+	con_putc((char)('0' + v % 10));
+}
+
+/* Printable prefix of a buffer, up to n bytes or the first NUL. */
+static void con_text(const uint8_t *p, unsigned n)
+{
+	con_putc('\'');
+	for (unsigned i = 0; i < n && p[i]; i++)
+		con_putc(p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'' ? (char)p[i] : '.');
+	con_putc('\'');
+}
+
+void say(const char *s)
+{
+	con_puts("testguest: ");
+	con_puts(s);
+}
+
+/* ---- PCI configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2) ---- */
+static void pci_addr(unsigned dev, unsigned fn, unsigned off)
+{
+	outl(0xcf8, 0x80000000u | (dev << 11) | (fn << 8) | (off & 0xfc));
+}
+uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off)
+{
+	pci_addr(dev, fn, off);
+	return inl(0xcfc);
+}
+uint16_t pci_read16(unsigned dev, unsigned fn, unsigned off)
+{
+	pci_addr(dev, fn, off);
+	return inw((uint16_t)(0xcfc + (off & 2)));
+}
+uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off)
+{
+	pci_addr(dev, fn, off);
+	return inb((uint16_t)(0xcfc + (off & 3)));
+}
+void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v)
+{
+	pci_addr(dev, fn, off);
+	outw((uint16_t)(0xcfc + (off & 2)), v);
+}
+
+/* ---- checks ---- */
+
+struct start_info {   /* hvm_start_info, version 1 */
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+struct memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+
+static void check_start_info(const struct start_info *si)
+{
+	say("hello, pvh start_info ");
+	con_hex((uintptr_t)si);
+	con_puts(" cmdline ");
+	if (si->magic == 0x336ec578u && si->cmdline_paddr)
+		con_text((const uint8_t *)(uintptr_t)si->cmdline_paddr, 200);
+	else
+		con_puts("''");
+	con_puts("\n");
+	if (si->magic != 0x336ec578u) {
+		say("FAIL bad start_info magic\n");
+		failed++;
+		return;
+	}
+	uint64_t ram = 0;
+	const struct memmap_entry *m = (const void *)(uintptr_t)si->memmap_paddr;
+	for (uint32_t i = 0; si->version >= 1 && i < si->memmap_entries; i++)
+		if (m[i].type == 1)
+			ram += m[i].size;
+	say("e820 ");
+	con_dec(si->memmap_entries);
+	con_puts(" entries, ram ");
+	con_hex(ram);
+	con_puts(" bytes\n");
+	if (si->memmap_entries == 0 || ram == 0)
+		failed++;
+}
+
+static uint8_t cmos(uint8_t idx)
+{
+	outb(0x70, idx);
+	return inb(0x71);
+}
+
+/* MC146818A: read outside the update cycle (UIP clear), BCD or binary
+ * as register B says. */
+static void check_rtc(void)
+{
+	for (unsigned i = 0; i < 1000000 && (cmos(0x0a) & 0x80); i++)
+		;
+	uint8_t b = cmos(0x0b);
+	uint8_t v[7] = { cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07),
+			 cmos(0x08), cmos(0x09), cmos(0x32) };
+	unsigned n[7];
+	for (int i = 0; i < 7; i++)
+		n[i] = (b & 0x04) ? v[i] : (unsigned)((v[i] >> 4) * 10 + (v[i] & 15));
+	if (!(b & 0x02) && (v[2] & 0x80))   /* 12-hour mode, PM */
+		n[2] = (n[2] & 0x7f) % 12 + 12;
+	unsigned year = n[6] * 100 + n[5];
+	say("rtc ");
+	con_dec(year);
+	con_putc('-');
+	con_dec2(n[4]);
+	con_putc('-');
+	con_dec2(n[3]);
+	con_putc(' ');
+	con_dec2(n[2]);
+	con_putc(':');
+	con_dec2(n[1]);
+	con_putc(':');
+	con_dec2(n[0]);
+	con_puts("\n");
+	if (year < 2000 || n[4] < 1 || n[4] > 12 || n[3] < 1 || n[3] > 31)
+		failed++;
+}
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+};
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+
+static void idt_set(unsigned v, void (*fn)(void))
+{
+	uint64_t a = (uintptr_t)fn;
+	idt[v] = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
+				    (uint32_t)(a >> 32), 0 };
+}
+
+/* 8259 (ICW1-4, vectors 0x20/0x28, only IRQ0 unmasked) and the 8254's
+ * channel 0 in mode 2 at 1 kHz.  The in-kernel LAPIC takes the 8259's
+ * output through LINT0 in ExtINT mode.  Poll, never hlt. */
+static void check_pit(void)
+{
+	for (unsigned v = 0; v < 32; v++)
+		idt_set(v, exc_stub);
+	for (unsigned v = 0x20; v < 0x30; v++)
+		idt_set(v, irq_other_stub);
+	idt_set(0x20, irq0_stub);
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d = {
+		sizeof(idt) - 1, (uintptr_t)idt };
+	__asm__ volatile("lidt %0" : : "m"(d));
+	outb(0x20, 0x11); outb(0xa0, 0x11);
+	outb(0x21, 0x20); outb(0xa1, 0x28);
+	outb(0x21, 0x04); outb(0xa1, 0x02);
+	outb(0x21, 0x01); outb(0xa1, 0x01);
+	outb(0x21, 0xfe); outb(0xa1, 0xff);
+	outb(0x43, 0x34);               /* ch0, lobyte/hibyte, mode 2 */
+	outb(0x40, 1193 & 0xff);
+	outb(0x40, 1193 >> 8);
+	__asm__ volatile("sti");
+	for (unsigned long i = 0; i < 40000000ul && pit_ticks < 3; i++)
+		barrier();
+	__asm__ volatile("cli");
+	outb(0x21, 0xff);
+	say("pit irq0 ");
+	con_dec(pit_ticks);
+	con_puts(" ticks\n");
+	if (pit_ticks < 3)
+		failed++;
+}
+
+static void check_blk_result(int r)
+{
+	if (r == 0) {
+		con_puts(" sector0 ");
+		con_text(sector, 48);
+		con_puts("\n");
+	} else {
+		con_puts(" FAIL step ");
+		con_dec((uint64_t)-r);
+		con_puts("\n");
+		failed++;
+	}
+}
+
+static void check_pci(void)
+{
+	unsigned n = 0;
+	for (unsigned dev = 0; dev < 32; dev++) {
+		for (unsigned fn = 0; fn < 8; fn++) {
+			uint32_t id = pci_read32(dev, fn, 0);
+			if ((id & 0xffff) == 0xffff) {
+				if (fn == 0)
+					break;
+				continue;
+			}
+			n++;
+			say("pci 00:");
+			con_hexn(dev, 2);
+			con_putc('.');
+			con_hexn(fn, 1);
+			con_putc(' ');
+			con_hexn(id & 0xffff, 4);
+			con_putc(':');
+			con_hexn(id >> 16, 4);
+			con_puts("\n");
+			if (id == 0x10421af4u) {    /* virtio 1.x block */
+				memset(sector, 0, sizeof(sector));
+				say("virtio-blk pci 00:");
+				con_hexn(dev, 2);
+				con_putc('.');
+				con_hexn(fn, 1);
+				check_blk_result(vblk_read_pci(dev, fn, sector));
+			}
+			if (fn == 0 && !(pci_read8(dev, 0, 0x0e) & 0x80))
+				break;          /* single-function device */
+		}
+	}
+	say("pci ");
+	con_dec(n);
+	con_puts(" functions\n");
+}
+
+static void check_virtio_mmio(void)
+{
+	for (unsigned i = 0; i < VIRTIO_MMIO_SLOTS; i++) {
+		uint64_t base = VIRTIO_MMIO_BASE + 0x1000ull * i;
+		if (mmio_read32(base) != 0x74726976u)   /* "virt" */
+			continue;
+		if (mmio_read32(base + 4) != 2 || mmio_read32(base + 8) != 2)
+			continue;                       /* v2 block devices only */
+		memset(sector, 0, sizeof(sector));
+		say("virtio-blk mmio ");
+		con_hex(base);
+		check_blk_result(vblk_read_mmio(base, sector));
+	}
+}
+
+static bool sig_is(const uint8_t *p, const char *s)
+{
+	for (; *s; s++, p++)
+		if (*p != (uint8_t)*s)
+			return false;
+	return true;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* NVDIMMs through the ACPI NFIT (ACPI 6.4 §5.2.25): each SPA range
+ * structure (type 0) gives a base; read its first bytes. */
+static void check_nvdimm(const struct start_info *si)
+{
+	const uint8_t *rsdp = (const uint8_t *)(uintptr_t)si->rsdp_paddr;
+	if (!rsdp || !sig_is(rsdp, "RSD PTR ") || rsdp[15] < 2)
+		return;
+	const uint8_t *xsdt = (const uint8_t *)(uintptr_t)rd64(rsdp + 24);
+	if (!sig_is(xsdt, "XSDT"))
+		return;
+	uint32_t n = (rd32(xsdt + 4) - 36) / 8;
+	for (uint32_t i = 0; i < n && i < 32; i++) {
+		const uint8_t *t = (const uint8_t *)(uintptr_t)rd64(xsdt + 36 + 8 * i);
+		if (!sig_is(t, "NFIT"))
+			continue;
+		uint32_t len = rd32(t + 4);
+		for (uint32_t off = 40; off + 4 <= len;) {
+			uint16_t type = (uint16_t)(t[off] | t[off + 1] << 8);
+			uint16_t slen = (uint16_t)(t[off + 2] | t[off + 3] << 8);
+			if (slen < 4)
+				break;
+			if (type == 0 && slen >= 56) {
+				uint64_t base = rd64(t + off + 32), size = rd64(t + off + 40);
+				say("nvdimm ");
+				con_hex(base);
+				con_puts(" size ");
+				con_hex(size);
+				if (base + 16 <= GUEST_MAPPED_TOP) {
+					con_puts(" sig ");
+					con_text((const uint8_t *)(uintptr_t)base, 16);
+				} else {
+					con_puts(" above the mapped 16 GiB, not read");
+				}
+				con_puts("\n");
+			}
+			off += slen;
+		}
+	}
+}
+
+static void guest_exit(void)
+{
+	say("done, ");
+	con_dec(failed);
+	con_puts(" failed\n");
+	outb(DEBUG_EXIT, failed ? 0x11 : 0x10);
+	/* No debug-exit device: ACPI soft-off, hardware-reduced sleep
+	 * control (SLP_TYP 5, SLP_EN) then PM1a_CNT (ACPI 6.4 §4.8.3). */
+	outb(ACPI_PM + 0xc, (5 << 2) | 0x20);
+	outw(ACPI_PM + 0x4, (5 << 10) | 0x2000);
+}
+
+void guest_main(uint32_t start_info);
+void guest_main(uint32_t start_info)
+{
+	const struct start_info *si = (const void *)(uintptr_t)start_info;
+	con_init();
+	check_start_info(si);
+	check_rtc();
+	check_pit();
+	check_pci();
+	check_virtio_mmio();
+	check_nvdimm(si);
+	guest_exit();
+}

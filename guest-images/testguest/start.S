@@ -1,0 +1,129 @@
+/* Test guest entry: PVH (xen/include/public/arch-x86/hvm/start_info.h).
+ * We arrive in 32-bit protected mode, paging off, %ebx = hvm_start_info.
+ * Build an identity map of the low 16 GiB (2 MiB pages), enter long mode
+ * (Intel SDM vol. 3 §10.8.5) and call guest_main(start_info). */
+
+#define NPD 16              /* page directories: 16 x 1 GiB */
+
+	.section .note.pvh, "a", @note
+	.balign 4
+	.long 4                 /* namesz: "Xen\0" */
+	.long 4                 /* descsz */
+	.long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.long _start32          /* physical entry point */
+
+	.section .text.entry, "ax"
+	.code32
+	.globl _start32
+_start32:
+	cli
+	movl %ebx, %esi                 /* keep start_info */
+	movl $stack_top, %esp
+
+	/* PML4[0] -> PDPT; PDPT[i] -> PD i; PD entries map 2 MiB each. */
+	movl $pdpt, %eax
+	orl $3, %eax
+	movl %eax, pml4
+	xorl %ecx, %ecx
+1:	movl %ecx, %eax
+	shll $12, %eax
+	addl $pd, %eax
+	orl $3, %eax
+	movl %eax, pdpt(,%ecx,8)
+	incl %ecx
+	cmpl $NPD, %ecx
+	jb 1b
+	xorl %ecx, %ecx
+2:	movl %ecx, %eax
+	shll $21, %eax
+	orl $0x83, %eax                 /* present, writable, 2 MiB page */
+	movl %eax, pd(,%ecx,8)
+	movl %ecx, %eax
+	shrl $11, %eax                  /* bits 32+ of the frame address */
+	movl %eax, pd+4(,%ecx,8)
+	incl %ecx
+	cmpl $(NPD * 512), %ecx
+	jb 2b
+
+	movl %cr4, %eax
+	orl $0x20, %eax                 /* CR4.PAE */
+	movl %eax, %cr4
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $0xc0000080, %ecx          /* IA32_EFER */
+	rdmsr
+	orl $0x100, %eax                /* LME */
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80000001, %eax           /* PG | PE */
+	movl %eax, %cr0
+	lgdt gdt_desc
+	ljmp $0x08, $long_entry
+
+	.code64
+long_entry:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	movq $stack_top, %rsp
+	movl %esi, %edi                 /* guest_main(start_info) */
+	call guest_main
+3:	cli
+	hlt
+	jmp 3b
+
+/* IRQ0 (vector 0x20): count the tick, EOI the master 8259. */
+	.globl irq0_stub
+irq0_stub:
+	pushq %rax
+	lock incq pit_ticks(%rip)
+	movb $0x20, %al
+	outb %al, $0x20
+	popq %rax
+	iretq
+
+/* Other 8259 vectors: EOI both controllers (a spurious IRQ7/15 needs
+ * none, but an extra EOI to an idle 8259 is harmless). */
+	.globl irq_other_stub
+irq_other_stub:
+	pushq %rax
+	movb $0x20, %al
+	outb %al, $0xa0
+	outb %al, $0x20
+	popq %rax
+	iretq
+
+/* A CPU exception means the guest is broken: report and end. */
+	.globl exc_stub
+exc_stub:
+	movw $0x3f8, %dx
+	movb $'!', %al
+	outb %al, %dx
+	movl $0x7e, %eax                /* debug-exit status (0x7e<<1)|1 */
+	outl %eax, $0xf4
+4:	cli
+	hlt
+	jmp 4b
+
+	.section .rodata
+	.balign 8
+gdt:
+	.quad 0
+	.quad 0x00af9a000000ffff        /* 0x08: 64-bit code */
+	.quad 0x00cf92000000ffff        /* 0x10: data */
+gdt_end:
+gdt_desc:
+	.word gdt_end - gdt - 1
+	.long gdt
+
+	.section .bss
+	.balign 4096
+pml4:	.skip 4096
+pdpt:	.skip 4096
+pd:	.skip 4096 * NPD
+stack:	.skip 16384
+stack_top:
