@@ -17,6 +17,9 @@
 #include "core/timerq.h"
 
 #define SIM_DEFAULT_RAM (64ull << 20)
+/* Below the 32-bit PCI hole the machine layout starts at, and far below
+ * what any allocator can hand out: a larger request is a typo. */
+#define SIM_MAX_RAM (3ull << 30)
 
 struct sim_priv {
 	struct timerq q;
@@ -173,7 +176,7 @@ struct sim *sim_new(const struct sim_config *cfg)
 	s->m.pio = bus_new("pio", cfg->log);
 	s->m.mmio = bus_new("mmio", cfg->log);
 	uint64_t ram = cfg->ram_size ? cfg->ram_size : SIM_DEFAULT_RAM;
-	if (!s->m.gm || !s->m.pio || !s->m.mmio ||
+	if (!s->m.gm || !s->m.pio || !s->m.mmio || ram > SIM_MAX_RAM ||
 	    gm_add_heap(s->m.gm, 0, ram, 0, "ram") != 0) {
 		log_err(cfg->log, "sim: cannot create machine (%llu bytes of RAM)",
 			(unsigned long long)ram);

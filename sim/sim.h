@@ -16,7 +16,7 @@
 #include "core/machine.h"
 
 struct sim_config {
-	uint64_t ram_size;     /* RAM at gpa 0 (0: 64 MiB) */
+	uint64_t ram_size;     /* RAM at gpa 0 (0: 64 MiB; at most 3 GiB) */
 	uint64_t seed;
 	struct log *log;       /* may be NULL */
 	bool record_events;    /* keep the event log (default off for speed) */
