@@ -1,0 +1,207 @@
+/* ACPI PM register block: S5 through PM1a_CNT (any access width) and
+ * through the hardware-reduced sleep control register, other sleep types
+ * ignored, the reset register, write-1-to-clear status, the 24-bit PM
+ * timer from the passed-in clock, and hostile offsets/widths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "devices/acpi/acpi.h"
+
+struct fake {
+	uint64_t now;
+	int events[8];
+	unsigned nev;
+};
+
+static uint64_t fake_now(void *opaque)
+{
+	return ((struct fake *)opaque)->now;
+}
+
+static void fake_request(void *opaque, enum machine_event ev, int status)
+{
+	struct fake *f = opaque;
+	(void)status;
+	if (f->nev < 8)
+		f->events[f->nev++] = (int)ev;
+}
+
+static const struct clk_ops fake_ops = { .now_ns = fake_now };
+
+struct rig {
+	struct fake f;
+	struct clk clk;
+	struct machine_ctl ctl;
+	struct acpi_pm pm;
+};
+
+static void rig_init(struct rig *r, bool hw_reduced)
+{
+	memset(r, 0, sizeof(*r));
+	r->clk.ops = &fake_ops;
+	r->clk.opaque = &r->f;
+	r->ctl.request = fake_request;
+	r->ctl.opaque = &r->f;
+	acpi_pm_init(&r->pm, &r->clk, &r->ctl, hw_reduced, NULL);
+}
+
+static uint64_t rd(struct rig *r, unsigned off, unsigned len)
+{
+	uint8_t b[8] = { 0 };
+	assert_int_equal(acpi_pm_access(&r->pm, off, b, len, false), 0);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < len; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static void wr(struct rig *r, unsigned off, unsigned len, uint64_t v)
+{
+	uint8_t b[8];
+	for (unsigned i = 0; i < len; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	assert_int_equal(acpi_pm_access(&r->pm, off, b, len, true), 0);
+}
+
+static void test_s5_through_pm1_cnt(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	/* SCI_EN reads 1: always in ACPI mode. */
+	assert_int_equal(rd(&r, ACPI_PM1_CNT_OFF, 2) & 1, 1);
+	/* S5 with SLP_EN, 16-bit write as Linux does. */
+	wr(&r, ACPI_PM1_CNT_OFF, 2, (ACPI_SLP_TYP_S5 << 10) | (1u << 13));
+	assert_int_equal(r.f.nev, 1);
+	assert_int_equal(r.f.events[0], MACHINE_SHUTDOWN);
+	/* SLP_EN is write-only: it reads back 0. */
+	assert_int_equal(rd(&r, ACPI_PM1_CNT_OFF, 2) & (1u << 13), 0);
+	/* The same through a byte write of the high half. */
+	wr(&r, ACPI_PM1_CNT_OFF + 1, 1, ((ACPI_SLP_TYP_S5 << 10) | (1u << 13)) >> 8);
+	assert_int_equal(r.f.nev, 2);
+	/* SLP_TYP without SLP_EN does nothing. */
+	wr(&r, ACPI_PM1_CNT_OFF, 2, ACPI_SLP_TYP_S5 << 10);
+	assert_int_equal(r.f.nev, 2);
+}
+
+static void test_other_sleep_types_ignored(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	for (unsigned typ = 0; typ < 8; typ++) {
+		if (typ == ACPI_SLP_TYP_S5)
+			continue;
+		wr(&r, ACPI_PM1_CNT_OFF, 2, (typ << 10) | (1u << 13));
+		wr(&r, ACPI_SLEEP_CTL_OFF, 1, (typ << 2) | (1u << 5));
+	}
+	assert_int_equal(r.f.nev, 0);
+	assert_int_equal(r.pm.rejected, 14);
+}
+
+static void test_hw_reduced_sleep_control(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, true);
+	wr(&r, ACPI_SLEEP_CTL_OFF, 1, (ACPI_SLP_TYP_S5 << 2) | (1u << 5));
+	assert_int_equal(r.f.nev, 1);
+	assert_int_equal(r.f.events[0], MACHINE_SHUTDOWN);
+	/* SLEEP_CONTROL is write-only. */
+	assert_int_equal(rd(&r, ACPI_SLEEP_CTL_OFF, 1), 0);
+	/* WAK_STS is write-1-to-clear. */
+	r.pm.sleep_sts = 0x80;
+	wr(&r, ACPI_SLEEP_STS_OFF, 1, 0x00);
+	assert_int_equal(rd(&r, ACPI_SLEEP_STS_OFF, 1), 0x80);
+	wr(&r, ACPI_SLEEP_STS_OFF, 1, 0x80);
+	assert_int_equal(rd(&r, ACPI_SLEEP_STS_OFF, 1), 0);
+}
+
+static void test_reset_register(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, true);
+	wr(&r, ACPI_RESET_OFF, 1, 0x02); /* not RESET_VALUE */
+	assert_int_equal(r.f.nev, 0);
+	wr(&r, ACPI_RESET_OFF, 1, ACPI_RESET_VALUE);
+	assert_int_equal(r.f.nev, 1);
+	assert_int_equal(r.f.events[0], MACHINE_RESET);
+}
+
+static void test_pm1_status_enable(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	r.pm.pm1_sts = 0x8101;
+	wr(&r, ACPI_PM1_EVT_OFF, 2, 0x0001);     /* clear TMR_STS only */
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), 0x8100);
+	wr(&r, ACPI_PM1_EVT_OFF, 4, 0x01208000); /* clear WAK, set enables */
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), 0x0100);
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF + 2, 2), 0x0120);
+}
+
+static void test_pm_timer(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	assert_int_equal(rd(&r, ACPI_PM_TMR_OFF, 4), 0);
+	r.f.now = 1000000000ull; /* 1 s = 3579545 ticks */
+	assert_int_equal(rd(&r, ACPI_PM_TMR_OFF, 4), 3579545);
+	r.f.now = 10ull * 1000000000ull; /* wraps at 24 bits */
+	assert_int_equal(rd(&r, ACPI_PM_TMR_OFF, 4), 35795450u & 0xffffff);
+	/* Far future: no overflow in the conversion. */
+	r.f.now = UINT64_MAX;
+	uint64_t ticks = (UINT64_MAX / 1000000000ull) * 3579545ull +
+			 (UINT64_MAX % 1000000000ull) * 3579545ull / 1000000000ull;
+	assert_int_equal(rd(&r, ACPI_PM_TMR_OFF, 4), ticks & 0xffffff);
+	/* Writes to the timer are ignored. */
+	wr(&r, ACPI_PM_TMR_OFF, 4, 0);
+	assert_int_equal(rd(&r, ACPI_PM_TMR_OFF, 4), ticks & 0xffffff);
+}
+
+static void test_hostile_offsets(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	uint8_t b[8] = { 0 };
+	assert_int_equal(acpi_pm_access(&r.pm, ACPI_PM_IO_SIZE, b, 1, false), -1);
+	assert_int_equal(acpi_pm_access(&r.pm, ACPI_PM_IO_SIZE - 1, b, 2, true), -1);
+	assert_int_equal(acpi_pm_access(&r.pm, UINT64_MAX, b, 8, false), -1);
+	/* Every in-range offset/width is harmless: only S5/reset values act. */
+	for (unsigned off = 0; off < ACPI_PM_IO_SIZE; off++)
+		for (unsigned len = 1; len <= 4 && off + len <= ACPI_PM_IO_SIZE; len++) {
+			memset(b, 0, sizeof(b));
+			assert_int_equal(acpi_pm_access(&r.pm, off, b, len, true), 0);
+			assert_int_equal(acpi_pm_access(&r.pm, off, b, len, false), 0);
+		}
+	assert_int_equal(r.f.nev, 0);
+	/* Without a clock the timer reads 0 rather than crashing. */
+	struct acpi_pm pm;
+	acpi_pm_init(&pm, NULL, NULL, false, NULL);
+	assert_int_equal(acpi_pm_access(&pm, ACPI_PM_TMR_OFF, b, 4, false), 0);
+	assert_int_equal(b[0] | b[1] | b[2] | b[3], 0);
+	b[0] = ACPI_RESET_VALUE; /* no ctl: the request goes nowhere */
+	assert_int_equal(acpi_pm_access(&pm, ACPI_RESET_OFF, b, 1, true), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_s5_through_pm1_cnt),
+		cmocka_unit_test(test_other_sleep_types_ignored),
+		cmocka_unit_test(test_hw_reduced_sleep_control),
+		cmocka_unit_test(test_reset_register),
+		cmocka_unit_test(test_pm1_status_enable),
+		cmocka_unit_test(test_pm_timer),
+		cmocka_unit_test(test_hostile_offsets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
