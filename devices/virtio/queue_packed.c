@@ -115,8 +115,8 @@ int vq_packed_pop(struct vq *vq, struct vq_elem *e)
 	if (!packed_is_avail(flags, vq->avail_wrap))
 		return 0;
 	/* Acquire: the driver wrote addr/len/id of every descriptor of the
-	 * chain before the head's flags, with a write barrier (§2.8 "Updating flags");
-	 * none of them may be read before the flags above. */
+	 * chain before the head's flags, with a write barrier (§2.8,
+	 * "Updating flags"); none may be read before the flags above. */
 	vq_rmb();
 
 	e->nout = e->nin = 0;
