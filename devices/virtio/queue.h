@@ -145,7 +145,9 @@ void vq_reset(struct vq *vq);
  *      guest with 0 bytes written (so the driver does not hang), a log line
  *      was rate-limited.  -EFAULT for addresses outside RAM, -EINVAL for
  *      structure errors (next >= size, loops, writable-before-readable,
- *      zero-length, length overflow, bad indirect table), -EPROTO when the
+ *      zero-length, length overflow, bad indirect table; a split head
+ *      >= size is consumed but not returned: it names no valid id), and
+ *      elem->nout/nin are 0.  -EPROTO when the
  *      ring itself is broken (avail idx more than size ahead, ring memory
  *      unreadable): vq->broken is set; from then on vq_pop returns 0 and
  *      vq_push -EPROTO until reset, so a device loop cannot spin on it. */
