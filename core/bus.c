@@ -135,6 +135,9 @@ int bus_unregister(struct bus *bus, uint64_t base, void *dev)
 	return 0;
 }
 
+/* Info, not warn: guests probe for absent hardware all the time (Linux
+ * walks the legacy serial/parallel/VGA ports at boot), which is normal and
+ * should not be noise on stderr at the default level. */
 static void bus_note_unclaimed(struct bus *b, uint64_t addr, unsigned len,
 			       bool is_write)
 {
@@ -144,12 +147,12 @@ static void bus_note_unclaimed(struct bus *b, uint64_t addr, unsigned len,
 			return;
 	if (b->nseen < BUS_UNCLAIMED_MEMORY) {
 		b->seen[b->nseen++] = addr;
-		log_warn(b->log, "%s: unclaimed %s of %u byte(s) at 0x%llx",
+		log_info(b->log, "%s: unclaimed %s of %u byte(s) at 0x%llx",
 			 b->name, is_write ? "write" : "read", len,
 			 (unsigned long long)addr);
 		return;
 	}
-	log_rl(b->log, &b->unclaimed_rl, LOG_WARN,
+	log_rl(b->log, &b->unclaimed_rl, LOG_INFO,
 	       "%s: unclaimed %s of %u byte(s) at 0x%llx", b->name,
 	       is_write ? "write" : "read", len, (unsigned long long)addr);
 }
