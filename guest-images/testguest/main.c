@@ -14,7 +14,13 @@
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci 00:DD.F sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'
- *   testguest: done, N failed */
+ *   testguest: done, N failed
+ *
+ * With "testguest.action=X" on the command line it ends differently,
+ * right after the hello line, so the VMM's lifecycle paths get tested:
+ *   reboot       i8042 command 0xFE (pulse the reset line)
+ *   triplefault  an exception with no usable IDT
+ *   poweroff     ACPI soft-off through the PM block */
 #include "guest.h"
 
 #define COM1 0x3f8
@@ -422,12 +428,67 @@ static void guest_exit(void)
 	outw(ACPI_PM + 0x4, (5 << 10) | 0x2000);
 }
 
+/* The value of "key" in the command line, or NULL. */
+static const char *cmdline_opt(const struct start_info *si, const char *key)
+{
+	if (si->magic != 0x336ec578u || !si->cmdline_paddr)
+		return NULL;
+	const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
+	while (*c) {
+		const char *k = key, *p = c;
+		while (*k && *p == *k) {
+			k++;
+			p++;
+		}
+		if (!*k)
+			return p;
+		while (*c && *c != ' ')
+			c++;
+		while (*c == ' ')
+			c++;
+	}
+	return NULL;
+}
+
+static bool word_is(const char *p, const char *w)
+{
+	while (*w && *p == *w) {
+		p++;
+		w++;
+	}
+	return !*w && (*p == 0 || *p == ' ');
+}
+
+static void do_action(const char *a)
+{
+	say("action ");
+	for (const char *p = a; *p && *p != ' '; p++)
+		con_putc(*p);
+	con_puts("\n");
+	if (word_is(a, "reboot")) {
+		for (unsigned i = 0; i < 100000 && (inb(0x64) & 2); i++)
+			;
+		outb(0x64, 0xfe);
+	} else if (word_is(a, "triplefault")) {
+		struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d = { 0, 0 };
+		__asm__ volatile("lidt %0; int3" : : "m"(d));
+	} else if (word_is(a, "poweroff")) {
+		outb(ACPI_PM + 0xc, (5 << 2) | 0x20);
+		outw(ACPI_PM + 0x4, (5 << 10) | 0x2000);
+	}
+	for (;;)
+		barrier();     /* the VMM ends us */
+}
+
 void guest_main(uint32_t start_info);
 void guest_main(uint32_t start_info)
 {
 	const struct start_info *si = (const void *)(uintptr_t)start_info;
 	con_init();
 	check_start_info(si);
+	const char *action = cmdline_opt(si, "testguest.action=");
+	if (action)
+		do_action(action);
 	check_rtc();
 	check_pit();
 	check_pci();

@@ -1,0 +1,59 @@
+# Shared by tests/integration/test_kvm_*.sh: skip without a usable
+# /dev/kvm, find the vmm binary and the test guest, make scratch files,
+# and check guest output line by line.
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$ROOT/build}
+VMM=${VMM:-$BUILD/vmm}
+GUEST=$BUILD/guest-images/testguest.elf
+
+kvm_require() {
+	if [ ! -e /dev/kvm ]; then
+		echo "SKIP: /dev/kvm is absent (no KVM on this host); the simulator tests cover the devices"
+		exit 77
+	fi
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "SKIP: /dev/kvm is not accessible to $(id -un) (add the user to the kvm group)"
+		exit 77
+	fi
+	[ -x "$VMM" ] || { echo "FAIL: $VMM not built"; exit 1; }
+	[ -f "$GUEST" ] || { echo "FAIL: $GUEST not built (make guest-images)"; exit 1; }
+}
+
+has_hw_virt() {
+	grep -qwE 'vmx|svm' /proc/cpuinfo
+}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-kvm-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_line FILE REGEX WHAT: one line of FILE must match REGEX (ERE).
+expect_line() {
+	if grep -qE -- "$2" "$1"; then pass "$3"; else fail "$3 (no line matching /$2/)"; echo "--- output:"; cat "$1"; echo "---"; fi
+}
+expect_no_line() {
+	if grep -qE -- "$2" "$1"; then fail "$3 (unexpected /$2/)"; else pass "$3"; fi
+}
+expect_rc() {
+	if [ "$1" = "$2" ]; then pass "$3 (exit $1)"; else fail "$3: exit $1, expected $2"; fi
+}
+
+# A disk whose sector 0 starts with a known string, and a 2 MiB nvdimm
+# image with a signature.
+make_disk() {
+	printf 'VMM-TESTGUEST-DISK-SECTOR-0' >"$1"
+	truncate -s 1M "$1"
+}
+make_pmem() {
+	printf 'VMM-NVDIMM-SIG-0' >"$1"
+	truncate -s 2M "$1"
+}
+
+finish() {
+	if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
+	exit 0
+}

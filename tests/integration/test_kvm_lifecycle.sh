@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# How a VM ends, and what the exit status says: i8042 reset and ACPI
+# power-off (with and without -no-reboot), SIGTERM, -pidfile, -daemonize,
+# -D log file, and triple fault where hardware virtualization exists.
+. "$(dirname "$0")/kvm_common.sh"
+kvm_require
+
+run() { # run NAME TIMEOUT ARGS...
+	local name=$1 t=$2
+	shift 2
+	timeout "$t" "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+		-serial stdio "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+}
+
+run reboot 30 -no-reboot -append "testguest.action=reboot"
+expect_rc $? 0 "i8042 reset under -no-reboot exits 0"
+expect_line "$TMP/reboot.out" "^testguest: action reboot" "guest asked for the reset"
+
+# Without -no-reboot the machine is rebuilt and the guest boots again
+# (and resets again, until the timeout).
+run reboot2 3 -append "testguest.action=reboot"
+n=$(grep -c '^testguest: hello' "$TMP/reboot2.out")
+if [ "$n" -ge 2 ]; then pass "reset reboots the guest ($n boots in 3 s)"; else fail "reset did not reboot (boots: $n)"; fi
+
+run poweroff 30 -append "testguest.action=poweroff"
+expect_rc $? 0 "ACPI soft-off exits 0"
+
+# SIGTERM ends the VM cleanly (exit 0, pidfile removed).
+timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+	-append "testguest.action=spin" -serial file:"$TMP/spin.out" \
+	-pidfile "$TMP/vm.pid" >/dev/null 2>"$TMP/spin.err" &
+pid=$!
+for _ in $(seq 50); do grep -q 'action spin' "$TMP/spin.out" 2>/dev/null && break; sleep 0.1; done
+# $pid is timeout(1); the vmm is its child.
+vpid=$(cat "$TMP/vm.pid" 2>/dev/null)
+if [ -n "$vpid" ] && [ "$(ps -o ppid= -p "$vpid" | tr -d ' ')" = "$pid" ]; then pass "-pidfile holds the vmm pid"; else fail "-pidfile missing or wrong ('$vpid')"; fi
+expect_line "$TMP/spin.out" "^testguest: action spin" "-serial file: gets the guest output"
+kill -TERM "$pid"
+wait "$pid"
+expect_rc $? 0 "SIGTERM shuts the VM down"
+if [ ! -e "$TMP/vm.pid" ]; then pass "pidfile removed on exit"; else fail "pidfile left behind"; fi
+
+# -daemonize: the parent returns once the VM runs; the daemon keeps the
+# pidfile and writes the log given with -D.
+timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+	-append "testguest.action=spin" -serial file:"$TMP/daemon.out" \
+	-pidfile "$TMP/d.pid" -daemonize -D "$TMP/d.log" >/dev/null 2>&1
+expect_rc $? 0 "-daemonize parent exits 0"
+for _ in $(seq 50); do [ -s "$TMP/d.pid" ] && break; sleep 0.1; done
+dpid=$(cat "$TMP/d.pid" 2>/dev/null)
+if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
+	pass "daemon running (pid $dpid)"
+	kill -TERM "$dpid"
+	for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$dpid" 2>/dev/null; then fail "daemon ignored SIGTERM"; kill -KILL "$dpid"; else pass "daemon stopped on SIGTERM"; fi
+else
+	fail "no daemon after -daemonize"
+fi
+[ -f "$TMP/d.log" ] && pass "-D log file created" || fail "-D log file missing"
+
+if has_hw_virt; then
+	run triple 30 -no-reboot -append "testguest.action=triplefault"
+	expect_rc $? 0 "triple fault resets (exit 0 under -no-reboot)"
+else
+	echo "SKIP: triple-fault reset needs vmx/svm (instruction-emulated KVM cannot deliver it here)"
+fi
+finish
