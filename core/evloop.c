@@ -237,11 +237,15 @@ static int evloop_timeout(struct evloop *loop, int timeout_ms)
 	return (int)ms;
 }
 
+/* At most this many timers per iteration: a timer that keeps re-arming
+ * itself in the past must not starve fd events forever. */
+#define EVLOOP_MAX_TIMERS_PER_RUN 1024
+
 static int evloop_run_timers(struct evloop *loop)
 {
 	int n = 0;
 	uint64_t now = evloop_mono_ns();
-	for (;;) {
+	while (n < EVLOOP_MAX_TIMERS_PER_RUN) {
 		pthread_mutex_lock(&loop->mu);
 		struct clk_timer *t = timerq_pop_due(&loop->q, now);
 		pthread_mutex_unlock(&loop->mu);
@@ -250,6 +254,7 @@ static int evloop_run_timers(struct evloop *loop)
 		t->fn(t->arg, now);
 		n++;
 	}
+	return n;
 }
 
 int evloop_run_once(struct evloop *loop, int timeout_ms)

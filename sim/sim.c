@@ -213,6 +213,11 @@ void sim_free(struct sim *s)
 
 /* ---- time ---- */
 
+/* Timers firing without virtual time moving: beyond this a device is
+ * re-arming itself at "now" forever (a zero period it failed to clamp).
+ * Stop the step with an error instead of hanging the test or fuzzer. */
+#define SIM_MAX_FIRINGS_AT_ONE_TIME (1u << 20)
+
 void sim_clock_step(struct sim *s, uint64_t ns)
 {
 	struct sim_priv *p = sim_p(s);
@@ -222,9 +227,19 @@ void sim_clock_step(struct sim *s, uint64_t ns)
 	/* Pop one at a time: a firing timer may arm or cancel others, and
 	 * any it arms for a time within this step fire in this step. */
 	struct clk_timer *t;
+	unsigned same_time = 0;
 	while ((t = timerq_pop_due(&p->q, target))) {
-		if (t->deadline > s->now_ns)
+		if (t->deadline > s->now_ns) {
 			s->now_ns = t->deadline;
+			same_time = 0;
+		} else if (++same_time > SIM_MAX_FIRINGS_AT_ONE_TIME) {
+			log_err(s->m.log, "sim: timers keep firing at %llu ns without time "
+				"advancing (a zero-period timer?); step abandoned",
+				(unsigned long long)s->now_ns);
+			/* Put it back so the state stays consistent. */
+			timerq_arm(&p->q, t, s->now_ns);
+			return;
+		}
 		sim_record(s, SIM_EV_TIMER, 0, t->seq, t->deadline, 0, 0);
 		t->fn(t->arg, s->now_ns);
 	}

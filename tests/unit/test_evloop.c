@@ -289,6 +289,44 @@ static void test_many_fds(void **state)
 	evloop_free(loop);
 }
 
+struct rearm {
+	struct clk_timer t;
+	const struct clk *clk;
+	int n;
+};
+
+static void rearm_fire(void *arg, uint64_t now)
+{
+	struct rearm *r = arg;
+	(void)now;
+	r->n++;
+	clk_timer_arm(r->clk, &r->t, 0); /* always in the past */
+}
+
+static void test_timer_storm_bounded(void **state)
+{
+	(void)state;
+	/* A timer re-arming itself in the past must not wedge the loop: each
+	 * iteration fires a bounded number and fds still get served. */
+	struct evloop *loop = evloop_new(NULL);
+	struct rearm r = { .clk = evloop_clk(loop) };
+	clk_timer_init(&r.t, rearm_fire, &r);
+	clk_timer_arm(r.clk, &r.t, 0);
+	int p[2];
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	struct rd rd = { .loop = loop, .del_fd = -1 };
+	assert_int_equal(evloop_add_fd(loop, p[0], EV_IN, on_read, &rd), 0);
+	assert_int_equal(write(p[1], "s", 1), 1);
+	for (int i = 0; i < 3 && rd.calls == 0; i++)
+		evloop_run_once(loop, 0);
+	assert_int_equal(rd.calls, 1);
+	assert_true(r.n >= 1024);
+	clk_timer_cancel(r.clk, &r.t);
+	close(p[0]);
+	close(p[1]);
+	evloop_free(loop);
+}
+
 static void test_fd_number_reuse(void **state)
 {
 	(void)state;
@@ -328,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_cross_thread),
 		cmocka_unit_test(test_many_fds),
 		cmocka_unit_test(test_fd_number_reuse),
+		cmocka_unit_test(test_timer_storm_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -316,6 +316,40 @@ static void test_event_bound(void **state)
 	sim_free(s);
 }
 
+struct spinner {
+	struct clk_timer t;
+	const struct clk *clk;
+	uint64_t n;
+};
+
+static void spin_fire(void *arg, uint64_t now)
+{
+	struct spinner *sp = arg;
+	sp->n++;
+	clk_timer_arm(sp->clk, &sp->t, now); /* a device bug: period 0 */
+}
+
+static void test_livelock_guard(void **state)
+{
+	(void)state;
+	struct log *log = log_new_memory(LOG_ERROR);
+	struct sim_config cfg = { .ram_size = 4096, .log = log };
+	struct sim *s = sim_new(&cfg);
+	struct spinner sp = { .clk = s->m.clk };
+	clk_timer_init(&sp.t, spin_fire, &sp);
+	clk_timer_arm(s->m.clk, &sp.t, 50);
+	sim_clock_step(s, 1000); /* must return */
+	assert_true(sp.n > (1u << 20));
+	assert_int_equal(s->now_ns, 50); /* time stopped where it spun */
+	assert_non_null(strstr(log_memory_text(log), "without time advancing"));
+	assert_true(clk_timer_armed(&sp.t));
+	clk_timer_cancel(s->m.clk, &sp.t);
+	sim_clock_step(s, 1000);
+	assert_int_equal(s->now_ns, 1050);
+	sim_free(s);
+	log_free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_wait),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_event_bound),
+		cmocka_unit_test(test_livelock_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
