@@ -132,10 +132,40 @@ static void chr_host_flush(struct chr_host *h)
 	if (h->out_dead)
 		h->out_len = 0;
 	chr_host_update(h);
-	if (h->want_writable && h->out_len < CHR_OUT_BUF) {
+	/* Hysteresis: wake the front end when half the buffer is free, not
+	 * for every byte that trickles out. */
+	if (h->want_writable && h->out_len <= CHR_OUT_BUF / 2) {
 		h->want_writable = false;
 		chr_fe_writable(&h->c);
 	}
+}
+
+/* Output nobody may ever read: a socket with no client, or a pty (we
+ * cannot tell whether anyone has its slave open).  Stalling the guest's
+ * console on it would hang the guest, so keep the newest CHR_OUT_BUF
+ * bytes as scrollback for whoever connects and drop the oldest. */
+static bool chr_host_lossy(const struct chr_host *h)
+{
+	return (h->kind == CH_SOCKET && h->out_fd < 0) || h->kind == CH_PTY;
+}
+
+static void chr_host_keep_tail(struct chr_host *h, const uint8_t *buf, size_t len)
+{
+	size_t dropped;
+	if (len >= CHR_OUT_BUF) {
+		dropped = h->out_len + (len - CHR_OUT_BUF);
+		memcpy(h->out, buf + (len - CHR_OUT_BUF), CHR_OUT_BUF);
+		h->out_len = CHR_OUT_BUF;
+	} else {
+		size_t keep = CHR_OUT_BUF - len;
+		dropped = h->out_len - keep;
+		memmove(h->out, h->out + dropped, keep);
+		memcpy(h->out + keep, buf, len);
+		h->out_len = CHR_OUT_BUF;
+	}
+	log_rl(h->log, &h->rl, LOG_INFO,
+	       "chardev %s: nobody reading; dropped %zu byte(s) of old output",
+	       h->c.id, dropped);
 }
 
 static size_t chr_host_write(struct chr *c, const uint8_t *buf, size_t len)
@@ -160,6 +190,11 @@ static size_t chr_host_write(struct chr *c, const uint8_t *buf, size_t len)
 		done = chr_host_put(h, buf, len);
 		if (h->out_dead)
 			return len;
+	}
+	if (chr_host_lossy(h) && len - done > CHR_OUT_BUF - h->out_len) {
+		chr_host_keep_tail(h, buf + done, len - done);
+		chr_host_update(h);
+		return len;
 	}
 	size_t room = CHR_OUT_BUF - h->out_len;
 	size_t take = len - done < room ? len - done : room;

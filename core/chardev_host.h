@@ -8,6 +8,11 @@
  * chr_accept_input().  Callbacks run from the loop thread with the machine
  * lock held, the same lock device code runs under, so no extra locking.
  *
+ * Exception: output nobody may ever read (a socket with no client, a pty
+ * whose slave may not be open) never stalls the guest: once the buffer is
+ * full the oldest bytes are dropped, keeping the newest CHR_OUT_BUF bytes
+ * as scrollback for whoever connects.
+ *
  * A writer that hits a closed pipe gets SIGPIPE unless the process ignores
  * it: the vmm main program must set SIGPIPE to SIG_IGN (sockets use
  * MSG_NOSIGNAL regardless). */
@@ -33,7 +38,7 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 /* Unix socket server at path.  wait: block in here until the first client
  * connects (QEMU's default); else start disconnected (`nowait`).  When a
  * client goes away the next one is accepted; output written while nobody
- * is connected is kept (up to CHR_OUT_BUF) for the next client. */
+ * is connected is kept (the newest CHR_OUT_BUF bytes) for the next client. */
 struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 			   struct evloop *loop, struct log *log);
 /* A new pseudo-terminal; chr_pty_path() names the slave to connect to. */

@@ -472,6 +472,58 @@ static void test_socket_backpressure(void **state)
 	evloop_free(loop);
 }
 
+static void test_unread_output_never_stalls(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/late.sock", dir);
+	struct evloop *loop = evloop_new(NULL);
+	struct log *log = log_new_memory(LOG_INFO);
+	struct chr *c = chr_socket_new("late", path, false, loop, log);
+	struct fe f = { .room = 8 };
+	attach(c, &f);
+	/* 100 KiB with nobody connected: all accepted, newest 64 KiB kept. */
+	static uint8_t big[100 * 1024];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i / 1024);
+	assert_int_equal(chr_write(c, big, 30 * 1024), 30 * 1024);
+	assert_int_equal(chr_write(c, big + 30 * 1024, 70 * 1024), 70 * 1024);
+	assert_int_equal(chr_host_out_pending(c), CHR_OUT_BUF);
+	assert_non_null(strstr(log_memory_text(log), "nobody reading"));
+	/* One write bigger than the whole buffer keeps only its tail. */
+	assert_int_equal(chr_write(c, big, sizeof(big)), sizeof(big));
+	assert_int_equal(chr_host_out_pending(c), CHR_OUT_BUF);
+	int cl = connect_to(path);
+	SPIN_UNTIL(loop, f.up == 1);
+	static uint8_t got[CHR_OUT_BUF];
+	size_t n = 0;
+	fcntl(cl, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 2000 && n < CHR_OUT_BUF; i++) {
+		ssize_t r = read(cl, got + n, CHR_OUT_BUF - n);
+		if (r > 0)
+			n += (size_t)r;
+		evloop_run_once(loop, 1);
+	}
+	assert_int_equal(n, CHR_OUT_BUF);
+	assert_memory_equal(got, big + sizeof(big) - CHR_OUT_BUF, CHR_OUT_BUF);
+	close(cl);
+	chr_close(c);
+	rmdir(dir);
+
+	/* A pty nobody opened: the guest's output never reports "full". */
+	c = chr_pty_new("pty1", loop, NULL);
+	if (c) {
+		for (int i = 0; i < 4; i++)
+			assert_int_equal(chr_write(c, big, sizeof(big)), sizeof(big));
+		assert_int_equal(chr_host_out_pending(c), CHR_OUT_BUF);
+		chr_close(c);
+	}
+	log_free(log);
+	evloop_free(loop);
+}
+
 static void test_stdio_tty(void **state)
 {
 	(void)state;
@@ -522,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_pty),
 		cmocka_unit_test(test_socket_backpressure),
 		cmocka_unit_test(test_stdio_tty),
+		cmocka_unit_test(test_unread_output_never_stalls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
