@@ -3,6 +3,8 @@
  * creates nothing on disk.  Devices and backends: test_config_devices.c. */
 #include "config_fixture.h"
 
+#include "core/prng.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <unistd.h>
@@ -723,6 +725,69 @@ static void test_small_err_buffer(void **state)
 	free(cfg);
 }
 
+/* Seeded random command lines built from real option names and values
+ * mangled byte by byte: the parser must answer 0, 1 or -1 with a single
+ * terminated line, never crash or overrun (ASan runs this too). */
+static void test_random_command_lines(void **state)
+{
+	static const char *const opts[] = {
+		"-name", "-uuid", "-machine", "-M", "-cpu", "-smp", "-m", "-rtc",
+		"-object", "-drive", "-netdev", "-chardev", "-device", "-serial",
+		"-qmp", "-global", "-numa", "-realtime", "-vga", "-seed",
+		"-kernel", "-append", "-no-reboot", "-nographic",
+	};
+	static const char *const vals[] = {
+		"q35,accel=sim,nvdimm=on", "1,maxcpus=8,sockets=2", "2048M,slots=1,maxmem=4G",
+		"base=2006-06-17T16:01:21", "memory-backend-file,id=m,mem-path=x,size=2M",
+		"id=d,file=f,throttling.iops-total=200", "tap,id=n,ifname=t",
+		"socket,id=c,path=p,server,nowait", "virtio-blk-pci,drive=d,addr=3.0",
+		"virtconsole,chardev=c", "nvdimm,memdev=m,label-size=128K",
+		"virtio-rng-device,rng=r,max-bytes=64,period=1000", "unix:q,server,nowait",
+		"chardev:c", "kvm-pit.lost_tick_policy=discard", "node,memdev=m",
+		"977692f6-744c-4917-8ccd-ffad44020fe9", "host,pmu=off", "pci-bridge,id=b",
+	};
+	static const char junk[] = ",=.:x0\xff -";
+	struct prng p;
+
+	(void)state;
+	prng_seed(&p, 2026);
+	for (int iter = 0; iter < 3000; iter++) {
+		char bufs[12][96], err[160];
+		char *argv[26];
+		int argc = 1;
+		struct machine_config *cfg = malloc(sizeof(*cfg));
+		int r;
+
+		assert_non_null(cfg);
+		argv[0] = (char *)"vmm";
+		for (int a = 0; a < 12; a++) {
+			size_t len;
+
+			argv[argc++] = (char *)opts[prng_below(&p, sizeof(opts) / sizeof(opts[0]))];
+			snprintf(bufs[a], sizeof(bufs[a]), "%s",
+				 vals[prng_below(&p, sizeof(vals) / sizeof(vals[0]))]);
+			len = strlen(bufs[a]);
+			for (int k = (int)prng_below(&p, 4); k > 0 && len; k--)
+				bufs[a][prng_below(&p, len)] =
+					junk[prng_below(&p, sizeof(junk) - 1)];
+			if (prng_below(&p, 8) == 0)
+				bufs[a][prng_below(&p, len + 1)] = '\0';
+			argv[argc++] = bufs[a];
+		}
+		argc -= (int)prng_below(&p, 3);  /* sometimes a missing argument */
+		argv[argc] = NULL;
+		memset(err, 'Z', sizeof(err));
+		r = config_parse(cfg, argc, argv, err, sizeof(err));
+		assert_true(r == 0 || r == 1 || r == -1);
+		if (r == -1) {
+			assert_non_null(memchr(err, '\0', sizeof(err)));
+			assert_null(strchr(err, '\n'));
+			assert_int_equal(strncmp(err, "vmm: ", 5), 0);
+		}
+		free(cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -748,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_kata_command_line),
 		cmocka_unit_test(test_creates_nothing),
 		cmocka_unit_test(test_small_err_buffer),
+		cmocka_unit_test(test_random_command_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
