@@ -132,13 +132,14 @@ struct env {
 	struct vdq vq[2];
 };
 
-static inline struct env *env_new(enum env_kind kind)
+/* record: keep the sim event log (seed recording). */
+static inline struct env *env_new_rec(enum env_kind kind, bool record)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->kind = kind;
-	struct sim_config sc = { .ram_size = 32 << 20 };
+	struct sim_config sc = { .ram_size = 32 << 20, .record_events = record };
 	e->s = sim_new(&sc);
 	dummy_init(&e->dev, e->s->m.gm);
 	if (kind == ENV_MMIO) {
@@ -165,6 +166,11 @@ static inline struct env *env_new(enum env_kind kind)
 		}
 	}
 	return e;
+}
+
+static inline struct env *env_new(enum env_kind kind)
+{
+	return env_new_rec(kind, false);
 }
 
 static inline void env_free(struct env *e)
