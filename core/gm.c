@@ -57,26 +57,36 @@ void gm_free(struct gm *gm)
 	free(gm);
 }
 
-int gm_add_region_owned(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
-			unsigned flags, const char *name,
-			enum gm_backing backing, int fd, uint64_t fd_offset)
+int gm_can_add(const struct gm *gm, uint64_t gpa, uint64_t size)
 {
 	/* end = gpa + size must not wrap (not even to exactly 0): every
 	 * region end is then representable, which keeps the access checks
 	 * to one comparison. */
 	uint64_t end = gpa + size;
-	if (size == 0 || !host || end < gpa)
+	if (size == 0 || end < gpa)
 		return -EINVAL;
-	unsigned pos = 0;
 	for (unsigned i = 0; i < gm->nregions; i++) {
 		const struct gm_region *r = &gm->regions[i];
 		if (gpa < r->gpa + r->size && r->gpa < end)
 			return -EEXIST;
-		if (r->gpa < gpa)
-			pos = i + 1;
 	}
 	if (gm->nregions == GM_MAX_REGIONS)
 		return -ENOSPC;
+	return 0;
+}
+
+int gm_add_region_owned(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
+			unsigned flags, const char *name,
+			enum gm_backing backing, int fd, uint64_t fd_offset)
+{
+	if (!host)
+		return -EINVAL;
+	int rc = gm_can_add(gm, gpa, size);
+	if (rc)
+		return rc;
+	unsigned pos = 0;
+	while (pos < gm->nregions && gm->regions[pos].gpa < gpa)
+		pos++;
 	memmove(&gm->regions[pos + 1], &gm->regions[pos],
 		(gm->nregions - pos) * sizeof(gm->regions[0]));
 	struct gm_region *r = &gm->regions[pos];
@@ -105,13 +115,16 @@ int gm_add_region(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 int gm_add_heap(struct gm *gm, uint64_t gpa, uint64_t size, unsigned flags,
 		const char *name)
 {
-	if (size == 0 || gpa + size < gpa || size > SIZE_MAX)
+	int rc = gm_can_add(gm, gpa, size);
+	if (rc)
+		return rc;
+	if (size > SIZE_MAX)
 		return -EINVAL;
 	void *host = calloc(1, (size_t)size);
 	if (!host)
 		return -ENOMEM;
-	int rc = gm_add_region_owned(gm, gpa, size, host, flags, name,
-				     GM_BACKING_HEAP, -1, 0);
+	rc = gm_add_region_owned(gm, gpa, size, host, flags, name,
+				 GM_BACKING_HEAP, -1, 0);
 	if (rc)
 		free(host);
 	return rc;

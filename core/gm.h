@@ -63,6 +63,10 @@ int gm_add_region(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 int gm_add_region_owned(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 			unsigned flags, const char *name,
 			enum gm_backing backing, int fd, uint64_t fd_offset);
+/* 0 when a region [gpa, gpa+size) could be added now, else the error
+ * gm_add_region would return (-EINVAL, -EEXIST, -ENOSPC).  Backends check
+ * before allocating or mapping so a bad request has no side effects. */
+int gm_can_add(const struct gm *gm, uint64_t gpa, uint64_t size);
 /* Allocate zeroed host memory (heap) for a region: the simulator's backend. */
 int gm_add_heap(struct gm *gm, uint64_t gpa, uint64_t size, unsigned flags,
 		const char *name);

@@ -89,8 +89,12 @@ static int gm_mmap_fd(const struct gm_mmap_spec *spec, uint64_t size,
 int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
 		const struct gm_mmap_spec *spec, unsigned flags, const char *name)
 {
-	if (!spec || size == 0 || gpa + size < gpa || size > (uint64_t)INT64_MAX)
+	if (!spec || size > (uint64_t)INT64_MAX)
 		return -EINVAL;
+	/* Validate before creating, growing or mapping anything. */
+	int rc = gm_can_add(gm, gpa, size);
+	if (rc)
+		return rc;
 	int fd = -1;
 	int prot = PROT_READ | PROT_WRITE;
 	int mflags;
@@ -124,8 +128,8 @@ int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
 			close(fd);
 		return -e;
 	}
-	int rc = gm_add_region_owned(gm, gpa, size, host, flags, name,
-				     GM_BACKING_MMAP, fd, 0);
+	rc = gm_add_region_owned(gm, gpa, size, host, flags, name,
+				 GM_BACKING_MMAP, fd, 0);
 	if (rc) {
 		munmap(host, (size_t)size);
 		if (fd >= 0)

@@ -122,6 +122,26 @@ static void test_file_private_and_grow(void **state)
 	free(path);
 }
 
+static void test_file_overlap_no_side_effect(void **state)
+{
+	(void)state;
+	/* A refused region must not have grown the file first. */
+	char *path = tmpfile_with(4096, 0x22);
+	struct gm *gm = gm_new();
+	assert_int_equal(gm_add_heap(gm, 0, 0x10000, 0, "ram"), 0);
+	struct gm_mmap_spec sp = { .kind = GM_MMAP_FILE, .path = path, .share = true };
+	assert_int_equal(gm_add_mmap(gm, 0x8000, 0x100000, &sp, 0, "nv"), -EEXIST);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 4096);
+	assert_int_equal(gm_can_add(gm, 0x10000, 16), 0);
+	assert_int_equal(gm_can_add(gm, 0xfff0, 32), -EEXIST);
+	assert_int_equal(gm_can_add(gm, 0x10000, 0), -EINVAL);
+	gm_free(gm);
+	unlink(path);
+	free(path);
+}
+
 static void test_file_readonly(void **state)
 {
 	(void)state;
@@ -216,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_memfd),
 		cmocka_unit_test(test_file_shared_sync),
 		cmocka_unit_test(test_file_private_and_grow),
+		cmocka_unit_test(test_file_overlap_no_side_effect),
 		cmocka_unit_test(test_file_readonly),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_hugetlbfs_dir),
