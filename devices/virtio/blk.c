@@ -419,7 +419,7 @@ void vblk_free(struct vblk *b)
 {
 	if (!b)
 		return;
-	if (b->clk)
+	if (b->clk && clk_timer_armed(&b->throttle_timer))
 		clk_timer_cancel(b->clk, &b->throttle_timer);
 	free(b->elem);
 	free(b->bounce);

@@ -227,7 +227,8 @@ void vrng_free(struct vrng *r)
 {
 	if (!r)
 		return;
-	clk_timer_cancel(r->clk, &r->timer);
+	if (clk_timer_armed(&r->timer))
+		clk_timer_cancel(r->clk, &r->timer);
 	free(r->e);
 	free(r);
 }

@@ -380,8 +380,9 @@ static int tap_responder(const char *ifname, unsigned want)
 	const struct vnet_stats *st = vnet_get_stats(n);
 	printf("tap-responder: echoed %u, rx %llu tx %llu\n", echoed,
 	       (unsigned long long)st->rx_frames, (unsigned long long)st->tx_frames);
-	vfx_free(f);
+	vfx_detach(f);
 	vnet_free(n);
+	vfx_free(f);
 	netdev_close(nd);
 	return echoed >= want ? 0 : 1;
 }

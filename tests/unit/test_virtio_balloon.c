@@ -67,8 +67,9 @@ static struct blt *blt_new(enum vfx_kind k, bool hooks, uint64_t want)
 
 static void blt_free(struct blt *t)
 {
-	vfx_free(t->f);
+	vfx_detach(t->f);
 	balloon_free(t->b);
+	vfx_free(t->f);
 	free(t);
 }
 

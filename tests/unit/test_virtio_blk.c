@@ -56,8 +56,9 @@ static struct bt *bt_new(enum vfx_kind k, bool ro, uint64_t iops, uint64_t want)
 
 static void bt_free(struct bt *t)
 {
-	vfx_free(t->f);
+	vfx_detach(t->f);
 	vblk_free(t->b);
+	vfx_free(t->f);
 	blockdev_close(t->bd);
 	free(t);
 }

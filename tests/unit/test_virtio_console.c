@@ -141,8 +141,9 @@ static void handshake(struct ct *t)
 
 static void ct_free(struct ct *t)
 {
-	vfx_free(t->f);
+	vfx_detach(t->f);
 	vcon_free(t->c);
+	vfx_free(t->f);
 	for (unsigned i = 0; i < NPORTS; i++)
 		if (t->chr[i])
 			chr_close(t->chr[i]);

@@ -42,8 +42,9 @@ static struct nt *nt_new(enum vfx_kind k, bool loopback, uint64_t want)
 
 static void nt_free(struct nt *t)
 {
-	vfx_free(t->f);
+	vfx_detach(t->f);
 	vnet_free(t->n);
+	vfx_free(t->f);
 	netdev_close(t->nd);
 	free(t);
 }

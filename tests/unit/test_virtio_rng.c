@@ -50,8 +50,9 @@ static struct rt *rt_new(enum vfx_kind k, uint64_t max_bytes, uint64_t period)
 
 static void rt_free(struct rt *t)
 {
-	vfx_free(t->f);
+	vfx_detach(t->f);
 	vrng_free(t->r);
+	vfx_free(t->f);
 	entropy_close(t->src);
 	free(t);
 }

@@ -104,16 +104,28 @@ static __attribute__((unused)) void vfx_start(struct vfx *f, uint64_t want, unsi
 	vdriver_driver_ok(&f->d);
 }
 
-static __attribute__((unused)) void vfx_free(struct vfx *f)
+/* Take the transport down (before the device model is freed). */
+static __attribute__((unused)) void vfx_detach(struct vfx *f)
 {
 	if (f->mmio) {
 		bus_unregister(f->sim->m.mmio, LAYOUT_VIRTIO_MMIO_BASE, f->mmio);
 		virtio_mmio_free(f->mmio);
+		f->mmio = NULL;
 	}
-	if (f->pci)
+	if (f->pci) {
 		virtio_pci_free(f->pci);
-	if (f->host)
+		f->pci = NULL;
+	}
+	if (f->host) {
 		pci_host_free(f->host);
+		f->host = NULL;
+	}
+}
+
+/* Free the machine: after the device model (it holds the sim's clock). */
+static __attribute__((unused)) void vfx_free(struct vfx *f)
+{
+	vfx_detach(f);
 	sim_free(f->sim);
 	log_free(f->log);
 	free(f);
