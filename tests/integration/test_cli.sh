@@ -20,7 +20,7 @@ out=$("$VMM" --version); rc=$?
 for opt in -name -uuid -machine -cpu -smp -m -kernel -initrd -append -drive \
 	-device -object -netdev -chardev -serial -rtc -qmp -pidfile -daemonize \
 	-D -disable-seccomp -mem-path -no-reboot -dump-dtb; do
-	grep -qE -- "(^|[ |])$opt([ ,[]|$)" "$TMP/help" || fail "--help does not list $opt"
+	grep -qE -- "(^|[ |])$opt([ ,[|]|$)" "$TMP/help" || fail "--help does not list $opt"
 done
 pass "--help checked for every option"
 
