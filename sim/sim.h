@@ -73,7 +73,8 @@ void sim_mmio_write(struct sim *s, uint64_t addr, unsigned len, uint64_t val);
 /* The event log (record_events on). */
 size_t sim_event_count(const struct sim *s);
 const struct sim_event *sim_events(const struct sim *s);
-/* FNV-1a over the event log and guest RAM: one number to compare runs. */
+/* FNV-1a over the event log and guest RAM (non-zero pages, tagged with
+ * their offsets): one number to compare runs. */
 uint64_t sim_digest(const struct sim *s);
 /* Events dropped because the log reached SIM_MAX_EVENTS (a bound so a long
  * fuzz run cannot eat memory); part of the digest. */

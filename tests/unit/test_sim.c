@@ -298,6 +298,24 @@ static void test_digest(void **state)
 	assert_int_not_equal(sim_digest(a), sim_digest(b));
 	assert_int_equal(gm_write_u8(b->m.gm, 0x1234, 1), 0);
 	assert_int_equal(sim_digest(a), sim_digest(b));
+	/* Same bytes at a different offset give a different digest. */
+	assert_int_equal(gm_write_u8(a->m.gm, 0x5000, 9), 0);
+	assert_int_equal(gm_write_u8(b->m.gm, 0x6000, 9), 0);
+	assert_int_not_equal(sim_digest(a), sim_digest(b));
+	assert_int_equal(gm_write_u8(a->m.gm, 0x5000, 0), 0);
+	assert_int_equal(gm_write_u8(b->m.gm, 0x6000, 0), 0);
+	assert_int_equal(sim_digest(a), sim_digest(b));
+	/* The last byte of RAM (a partial tail page elsewhere) counts. */
+	assert_int_equal(gm_write_u8(a->m.gm, (1 << 20) - 1, 1), 0);
+	assert_int_not_equal(sim_digest(a), sim_digest(b));
+	assert_int_equal(gm_write_u8(a->m.gm, (1 << 20) - 1, 0), 0);
+	/* A RAM size that is not whole pages: the tail counts too. */
+	struct sim_config odd = { .ram_size = 5000 };
+	struct sim *o = sim_new(&odd);
+	uint64_t d0 = sim_digest(o);
+	assert_int_equal(gm_write_u8(o->m.gm, 4999, 1), 0);
+	assert_int_not_equal(sim_digest(o), d0);
+	sim_free(o);
 	/* So is time. */
 	sim_clock_step(a, 1);
 	assert_int_not_equal(sim_digest(a), sim_digest(b));
