@@ -81,8 +81,14 @@ int acpi_build(const struct gm *gm, const struct machine_config *cfg,
 /* ACPI 6.4 §5.2.6: the byte that makes a table sum to zero. */
 uint8_t acpi_checksum(const void *p, size_t n);
 
-/* The APIC ID the MADT gives vCPU `index` (the KVM backend must give the
- * vCPU the same one in its CPUID leaves and KVM_CREATE_VCPU). */
+/* The APIC ID the MADT gives vCPU `index` for the -smp shape: thread,
+ * core and package fields of ceil(log2(threads)), ceil(log2(cores)) bits
+ * (Intel SDM Vol. 3A §9.9.1), as the KVM backend's CPUID leaves describe.
+ * IDs above 254 are listed as Local x2APIC structures (ACPI 6.4 §5.2.12.12). */
+struct cfg_smp;
+uint32_t acpi_apic_id_smp(const struct cfg_smp *smp, unsigned index);
+/* Dense IDs (== index): equal to acpi_apic_id_smp() whenever threads and
+ * cores are powers of two, e.g. for plain -smp N.  Prefer the _smp form. */
 uint32_t acpi_apic_id(const struct layout *l, unsigned index);
 
 /* ACPI PM register block device. */

@@ -152,6 +152,7 @@ struct acpi_madt_sub {
 #define ACPI_MADT_IOAPIC 1
 #define ACPI_MADT_ISO 2
 #define ACPI_MADT_LAPIC_NMI 4
+#define ACPI_MADT_X2APIC 9
 
 /* §5.2.12.2 Processor Local APIC Structure. */
 struct acpi_madt_lapic {
@@ -159,6 +160,15 @@ struct acpi_madt_lapic {
 	uint8_t processor_uid;
 	uint8_t apic_id;
 	uint32_t flags;           /* bit 0 enabled, bit 1 online capable */
+} ACPI_PACKED;
+
+/* §5.2.12.12 Processor Local x2APIC Structure. */
+struct acpi_madt_x2apic {
+	struct acpi_madt_sub s;
+	uint16_t reserved;
+	uint32_t x2apic_id;
+	uint32_t flags;
+	uint32_t processor_uid;
 } ACPI_PACKED;
 
 /* §5.2.12.3 I/O APIC Structure. */
@@ -313,6 +323,7 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "FACS is 64 bytes");
 _Static_assert(sizeof(struct acpi_madt) == 44, "MADT header");
 _Static_assert(sizeof(struct acpi_madt_lapic) == 8, "LAPIC entry");
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "IOAPIC entry");
+_Static_assert(sizeof(struct acpi_madt_x2apic) == 16, "x2APIC entry");
 _Static_assert(sizeof(struct acpi_madt_iso) == 10, "ISO entry");
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "LAPIC NMI entry");
 _Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG header");

@@ -50,7 +50,7 @@ static void dsdt_isa(struct acpi_builder *bld, struct aml *a)
 		if (cfg->serial[i].type == CFG_SERIAL_NONE)
 			continue;
 		char name[5];
-		snprintf(name, sizeof(name), "COM%u", i + 1);
+		snprintf(name, sizeof(name), "COM%u", (i & 3u) + 1);
 		m = aml_device_begin(a, name);
 		aml_name_eisaid(a, "_HID", "PNP0501");
 		aml_name_int(a, "_UID", i + 1);
@@ -98,7 +98,7 @@ static void dsdt_virtio_mmio(struct acpi_builder *bld, struct aml *a)
 			return;
 		}
 		char name[5];
-		snprintf(name, sizeof(name), "VR%02X", n);
+		snprintf(name, sizeof(name), "VR%02X", n & 0xffu);
 		size_t m = aml_device_begin(a, name);
 		aml_name_string(a, "_HID", "LNRO0005");
 		aml_name_int(a, "_UID", n);

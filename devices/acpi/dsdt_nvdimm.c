@@ -207,7 +207,7 @@ void acpi_dsdt_nvdimm(struct acpi_builder *bld, struct aml *a)
 	for (unsigned i = 0; i < bld->nnv; i++) {
 		const struct nvdimm_desc *d = &bld->nv[i];
 		char name[5];
-		snprintf(name, sizeof(name), "NV%02X", i);
+		snprintf(name, sizeof(name), "NV%02X", i & 0xffu);
 		size_t m = aml_device_begin(a, name);
 		aml_name_int(a, "_ADR", d->handle);
 		acpi_dsm_fn0_only(a, NFIT_DIMM_DSM_UUID);

@@ -1,5 +1,5 @@
 /* Multiple APIC Description Table, ACPI 6.4 §5.2.12: one Local APIC per
- * vCPU, the IOAPIC at LAYOUT_IOAPIC_BASE serving GSIs 0-23, and the
+ * vCPU (x2APIC form for IDs past 254), the IOAPIC at LAYOUT_IOAPIC_BASE serving GSIs 0-23, and the
  * interrupt source overrides of a PC: ISA IRQ0 (the PIT) arrives on GSI 2,
  * and on q35 the SCI is level-triggered, active high (§5.2.12.5). */
 #include "acpi_int.h"
@@ -7,9 +7,26 @@
 uint32_t acpi_apic_id(const struct layout *l, unsigned index)
 {
 	(void)l;
-	/* Dense IDs: the CPUID topology leaves the KVM backend fills in
-	 * describe the same numbering. */
 	return index;
+}
+
+static unsigned field_bits(unsigned n)
+{
+	unsigned b = 0;
+	while (b < 31 && (1u << b) < n)
+		b++;
+	return b;
+}
+
+uint32_t acpi_apic_id_smp(const struct cfg_smp *smp, unsigned index)
+{
+	unsigned threads = smp && smp->threads ? smp->threads : 1;
+	unsigned cores = smp && smp->cores ? smp->cores : 1;
+	unsigned tb = field_bits(threads), cb = field_bits(cores);
+	unsigned thread = index % threads;
+	unsigned core = (index / threads) % cores;
+	unsigned pkg = index / (threads * cores);
+	return (pkg << (tb + cb)) | (core << tb) | thread;
 }
 
 static void *madt_sub(uint8_t **p, uint8_t type, uint8_t len)
@@ -27,8 +44,12 @@ uint64_t acpi_build_madt(struct acpi_builder *bld)
 	bool q35 = acpi_is_q35(bld);
 	unsigned ncpus = l->ncpus ? l->ncpus : 1;
 	unsigned niso = q35 ? 2 : 1;
-	size_t len = sizeof(struct acpi_madt) +
-		     ncpus * sizeof(struct acpi_madt_lapic) +
+	size_t cpus_len = 0;
+	for (unsigned i = 0; i < ncpus; i++)
+		cpus_len += acpi_apic_id_smp(&bld->cfg->smp, i) < 0xff ?
+			    sizeof(struct acpi_madt_lapic) :
+			    sizeof(struct acpi_madt_x2apic);
+	size_t len = sizeof(struct acpi_madt) + cpus_len +
 		     sizeof(struct acpi_madt_ioapic) +
 		     niso * sizeof(struct acpi_madt_iso) +
 		     sizeof(struct acpi_madt_lapic_nmi);
@@ -43,10 +64,22 @@ uint64_t acpi_build_madt(struct acpi_builder *bld)
 	uint8_t *p = (uint8_t *)(m + 1);
 
 	for (unsigned i = 0; i < ncpus; i++) {
-		struct acpi_madt_lapic *c = madt_sub(&p, ACPI_MADT_LAPIC, sizeof(*c));
-		c->processor_uid = (uint8_t)i;
-		c->apic_id = (uint8_t)acpi_apic_id(l, i);
-		c->flags = 1; /* enabled */
+		uint32_t id = acpi_apic_id_smp(&bld->cfg->smp, i);
+		/* 0xff is the xAPIC broadcast ID: it and anything above need
+		 * the x2APIC form. */
+		if (id < 0xff) {
+			struct acpi_madt_lapic *c =
+				madt_sub(&p, ACPI_MADT_LAPIC, sizeof(*c));
+			c->processor_uid = (uint8_t)i;
+			c->apic_id = (uint8_t)id;
+			c->flags = 1; /* enabled */
+		} else {
+			struct acpi_madt_x2apic *c =
+				madt_sub(&p, ACPI_MADT_X2APIC, sizeof(*c));
+			c->x2apic_id = id;
+			c->processor_uid = i;
+			c->flags = 1;
+		}
 	}
 
 	struct acpi_madt_ioapic *io = madt_sub(&p, ACPI_MADT_IOAPIC, sizeof(*io));

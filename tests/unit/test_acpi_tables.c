@@ -173,13 +173,14 @@ static void test_q35_tables(void **state)
 }
 
 /* Walk every MADT entry; lengths must tile the table exactly. */
-static void check_madt(const struct built *x, unsigned ncpus, bool q35)
+/* Returns how many CPUs were x2APIC entries. */
+static unsigned check_madt(const struct built *x, unsigned ncpus, bool q35)
 {
 	const struct acpi_madt *m = table(x, "APIC");
 	assert_int_equal(m->lapic_address, LAYOUT_LAPIC_BASE);
 	assert_int_equal(m->flags, 1);
 	const uint8_t *p = (const uint8_t *)(m + 1), *end = (const uint8_t *)m + m->h.length;
-	unsigned ncpu = 0, nio = 0, niso = 0, nnmi = 0;
+	unsigned ncpu = 0, nio = 0, niso = 0, nnmi = 0, nx2 = 0;
 	bool irq0 = false, sci = false;
 	while (p < end) {
 		const struct acpi_madt_sub *s = (const void *)p;
@@ -189,9 +190,22 @@ static void check_madt(const struct built *x, unsigned ncpus, bool q35)
 			const struct acpi_madt_lapic *c = (const void *)p;
 			assert_int_equal(s->length, 8);
 			assert_int_equal(c->processor_uid, ncpu);
-			assert_int_equal(c->apic_id, acpi_apic_id(&x->f->l, ncpu));
+			assert_int_equal(c->apic_id, acpi_apic_id_smp(&x->f->cfg.smp, ncpu));
+			assert_true(c->apic_id < 0xff);
 			assert_int_equal(c->flags, 1);
 			ncpu++;
+			break;
+		}
+		case ACPI_MADT_X2APIC: {
+			const struct acpi_madt_x2apic *c = (const void *)p;
+			assert_int_equal(s->length, 16);
+			assert_int_equal(c->reserved, 0);
+			assert_int_equal(c->processor_uid, ncpu);
+			assert_int_equal(c->x2apic_id, acpi_apic_id_smp(&x->f->cfg.smp, ncpu));
+			assert_true(c->x2apic_id >= 0xff);
+			assert_int_equal(c->flags, 1);
+			ncpu++;
+			nx2++;
 			break;
 		}
 		case ACPI_MADT_IOAPIC: {
@@ -240,6 +254,7 @@ static void check_madt(const struct built *x, unsigned ncpus, bool q35)
 	assert_true(irq0);
 	assert_int_equal(sci, q35);
 	assert_int_equal(niso, q35 ? 2 : 1);
+	return nx2;
 }
 
 static void test_madt_entries(void **state)
@@ -251,6 +266,39 @@ static void test_madt_entries(void **state)
 	x = build(fix_q35);
 	check_madt(x, 4, true);
 	done(x);
+}
+
+static void test_madt_topology_ids(void **state)
+{
+	(void)state;
+	/* 3 cores per socket: the core field is 2 bits wide, so IDs skip 3
+	 * (Intel SDM Vol. 3A §9.9.1), as the CPUID leaves say. */
+	static const char *const odd[] = { "-machine", "microvm,accel=sim", "-smp",
+					   "6,sockets=2,cores=3,threads=1", NULL };
+	struct built *x = build(odd);
+	assert_int_equal(check_madt(x, 6, false), 0);
+	static const uint32_t want[6] = { 0, 1, 2, 4, 5, 6 };
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(acpi_apic_id_smp(&x->f->cfg.smp, i), want[i]);
+	done(x);
+
+	/* 50 sockets x 5 cores: IDs reach 49 << 3 | 4 = 396, past the 8-bit
+	 * xAPIC field, so those CPUs are x2APIC entries. */
+	static const char *const big[] = { "-machine", "microvm,accel=sim", "-smp",
+					   "250,sockets=50,cores=5,threads=1", NULL };
+	x = build(big);
+	unsigned nx2 = check_madt(x, 250, false);
+	unsigned want_x2 = 0;
+	for (unsigned i = 0; i < 250; i++)
+		want_x2 += acpi_apic_id_smp(&x->f->cfg.smp, i) >= 0xff;
+	assert_true(want_x2 > 0);
+	assert_int_equal(nx2, want_x2);
+	assert_int_equal(acpi_apic_id_smp(&x->f->cfg.smp, 249), 396);
+	done(x);
+	/* Plain -smp N: dense IDs, equal to acpi_apic_id(). */
+	struct cfg_smp smp = { .cpus = 8, .sockets = 8, .cores = 1, .threads = 1 };
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(acpi_apic_id_smp(&smp, i), acpi_apic_id(NULL, i));
 }
 
 static unsigned count_bytes(const struct built *x, const char *sig,
@@ -378,8 +426,12 @@ static void test_build_into_guest_memory(void **state)
 
 static int dump(const char *dir)
 {
+	/* 250 vCPUs in 50 x 5: MADT with x2APIC entries. */
+	static const char *const fix_big[] = { "-machine", "q35,accel=sim", "-smp",
+					       "250,sockets=50,cores=5,threads=1", NULL };
 	static const struct { const char *name; const char *const *args; } m[] = {
 		{ "microvm", fix_microvm }, { "q35", fix_q35 }, { "nvdimm", fix_nvdimm },
+		{ "smp250", fix_big },
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		struct acpi_fixture *f = acpi_fixture_new(m[i].args);
@@ -411,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_microvm_tables),
 		cmocka_unit_test(test_q35_tables),
 		cmocka_unit_test(test_madt_entries),
+		cmocka_unit_test(test_madt_topology_ids),
 		cmocka_unit_test(test_dsdt_devices),
 		cmocka_unit_test(test_serial_none_drops_com1),
 		cmocka_unit_test(test_too_small_space_fails),
