@@ -114,6 +114,7 @@ static void log_mem_append(struct log *l, const char *s, size_t n)
 	l->mem[l->mem_len] = '\0';
 }
 
+__attribute__((format(printf, 4, 0)))
 static void log_vmsg(struct log *log, enum log_level level, const char *suffix,
 		     const char *fmt, va_list ap)
 {
