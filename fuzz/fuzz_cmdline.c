@@ -1,0 +1,66 @@
+/* libFuzzer target: the command line.  The input is split at NUL and
+ * newline bytes into argv; whatever parses must also lay out and describe
+ * itself as a DTB without error, since the backends rely on a parsed
+ * config being buildable.  Seeds in fuzz/corpus/cmdline are real command
+ * lines (DESIGN.md's Kata-style one among them). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/config.h"
+#include "core/fdt_desc.h"
+#include "core/layout.h"
+
+#define FUZZ_MAX_ARGS 256
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 16384)
+		return 0;
+	char *text = malloc(size + 1);
+	char *argv[FUZZ_MAX_ARGS + 1];
+	int argc = 0;
+	argv[argc++] = "vmm";
+	memcpy(text, data, size);
+	text[size] = '\0';
+	char *p = text;
+	for (size_t i = 0; i <= size && argc < FUZZ_MAX_ARGS; i++) {
+		if (text[i] == '\n' || text[i] == '\0') {
+			text[i] = '\0';
+			argv[argc++] = p;
+			p = &text[i + 1];
+		}
+	}
+	argv[argc] = NULL;
+
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	char err[512];
+	/* --help/--version print to stdout: keep the fuzzer's output quiet. */
+	FILE *saved = stdout;
+	stdout = fopen("/dev/null", "w");
+	int rc = config_parse(cfg, argc, argv, err, sizeof(err));
+	fclose(stdout);
+	stdout = saved;
+	if (rc == 0) {
+		/* A config that parsed names only things that exist, so the
+		 * layout either succeeds or explains itself in one line. */
+		struct layout *l = calloc(1, sizeof(*l));
+		if (layout_build(l, cfg, err, sizeof(err)) == 0) {
+			void *dtb = malloc(FDT_DESC_MAX);
+			int n = fdt_desc_build(cfg, l, dtb, FDT_DESC_MAX);
+			if (n <= 0)
+				abort(); /* FDT_DESC_MAX is documented to fit all */
+			free(dtb);
+		} else if (err[0] == '\0') {
+			abort();
+		}
+		free(l);
+	} else if (rc < 0 && err[0] == '\0') {
+		abort(); /* every refusal must say why */
+	}
+	free(cfg);
+	free(text);
+	return 0;
+}
