@@ -2,7 +2,7 @@
  *
  * An irq_chip is the machine's interrupt controller seen from a device:
  * the KVM backend implements it with KVM_IRQ_LINE / irqfd / KVM_SIGNAL_MSI,
- * the simulator with a recorder (sim/sim_irq.h).  A device holds a
+ * the simulator with a recorder (sim/sim.c).  A device holds a
  * `struct irq` (chip + line) by value for its pin and the chip for MSI. */
 #ifndef VMM_CORE_IRQ_H
 #define VMM_CORE_IRQ_H
