@@ -161,7 +161,7 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, unsigned len)
 	d->cfg[off + PCI_CAP_LIST_ID] = id;
 	d->cfg[off + PCI_CAP_LIST_NEXT] = 0;
 	pci_cfg_set16(d, PCI_STATUS, pci_cfg_get16(d, PCI_STATUS) | PCI_STATUS_CAP_LIST);
-	d->cap_end = (uint8_t)(off + len);
+	d->cap_end = (uint16_t)(off + len);
 	return (int)off;
 }
 

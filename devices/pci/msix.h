@@ -30,7 +30,6 @@ struct msix {
 	uint32_t table_off, pba_off; /* inside the BAR */
 	struct msix_entry table[MSIX_MAX_VECTORS];
 	uint64_t pending;            /* one bit per vector */
-	bool was_enabled, was_fmask; /* last seen control bits */
 	uint64_t delivered;          /* messages sent (tests, stats) */
 	struct log_rl rl;
 };

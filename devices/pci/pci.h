@@ -88,7 +88,7 @@ struct pci_dev {
 	unsigned devfn;
 	struct irq intx;               /* GSI after the host's swizzle */
 	bool intx_asserted;            /* the device's view */
-	uint8_t cap_end;               /* next free offset for a capability */
+	uint16_t cap_end;              /* next free offset for a capability */
 };
 
 /* Fill the type 0 header.  The whole struct is zeroed first. */

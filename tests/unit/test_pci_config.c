@@ -218,6 +218,14 @@ static void test_capability_list(void **state)
 	while (pci_dev_add_cap(d, PCI_CAP_ID_VNDR, 16) > 0)
 		;
 	assert_true(d->cap_end <= PCI_CFG_LEGACY_SIZE);
+	/* Filling config space to exactly 256 bytes must not wrap the
+	 * free-space cursor back into the header. */
+	struct pci_dev *d2 = calloc(1, sizeof(*d2));
+	pci_dev_init(d2, &info, "full", NULL);
+	assert_int_equal(pci_dev_add_cap(d2, PCI_CAP_ID_VNDR, 0xc0), 0x40);
+	assert_int_equal(pci_dev_add_cap(d2, PCI_CAP_ID_VNDR, 4), -ENOSPC);
+	assert_int_equal(pci_cfg_read(d2, PCI_VENDOR_ID, 2), 0x1234);
+	free(d2);
 }
 
 /* Every width at every offset: aligned-within-a-dword accesses return the
