@@ -10,7 +10,9 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "core/blockdev.h"
 #include "devices/virtio/blk.h"
@@ -518,6 +520,46 @@ static void test_file_backend_durable(void **state)
 	unlink(path);
 }
 
+static void test_killed_after_flush(void **state)
+{
+	/* A VMM killed right after a completed FLUSH keeps every write the
+	 * guest saw complete: the child writes and flushes through the
+	 * device, then dies by SIGKILL; the file has the data. */
+	char path[sizeof(tmpl)];
+	memcpy(path, tmpl, sizeof(tmpl));
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, DISK), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct blockdev *bd = blockdev_file_open("k", path, false, false);
+		struct bt *t = bt_new_bd(kind(state), bd, 0, ~0ull);
+		uint8_t buf[4096];
+		for (unsigned i = 0; i < 4; i++) {
+			memset(buf, 0x10 + i, sizeof(buf));
+			uint64_t w = vfx_put(t->f, buf, sizeof(buf));
+			if (req(t, VIRTIO_BLK_T_OUT, i * 8, w, sizeof(buf), false))
+				_exit(2);
+		}
+		if (req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false))
+			_exit(3);
+		raise(SIGKILL);
+		_exit(4);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	uint8_t back[4096], want[4096];
+	for (unsigned i = 0; i < 4; i++) {
+		memset(want, 0x10 + i, sizeof(want));
+		assert_int_equal(pread(fd, back, sizeof(back), i * 4096), 4096);
+		assert_memory_equal(back, want, sizeof(want));
+	}
+	close(fd);
+	unlink(path);
+}
+
 #define BOTH(fn)                                                           \
 	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
 		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
@@ -538,6 +580,7 @@ int main(void)
 		BOTH(test_throttle_iops),
 		BOTH(test_unlimited_not_throttled),
 		BOTH(test_file_backend_durable),
+		BOTH(test_killed_after_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
