@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/gm.h"
+#include "core/log.h"
 
 #define PAGE_4K 4096u
 
@@ -120,4 +121,33 @@ int nvdimm_describe(const struct machine_config *cfg, const struct layout *l,
 int nvdimm_flush(const struct gm *gm)
 {
 	return gm_sync(gm);
+}
+
+void nvdimm_flusher_init(struct nvdimm_flusher *f, const struct gm *gm,
+			 struct log *log)
+{
+	memset(f, 0, sizeof(*f));
+	f->gm = gm;
+	f->log = log;
+}
+
+int nvdimm_flush_access(void *dev, uint64_t offset, void *data, unsigned len,
+			bool is_write)
+{
+	struct nvdimm_flusher *f = dev;
+	(void)offset;
+	if (!is_write) {
+		memset(data, 0, len);
+		return 0;
+	}
+	/* Any write to any hint is a flush of every shared mapping: the
+	 * value and width carry no meaning (§5.2.25.8). */
+	f->flushes++;
+	int rc = gm_sync(f->gm);
+	if (rc < 0) {
+		f->errors++;
+		log_rl(f->log, &f->rl, LOG_ERROR, "nvdimm: flush (msync) failed: %s",
+		       strerror(-rc));
+	}
+	return 0;
 }

@@ -7,8 +7,9 @@
  *   readonly=on  the file is opened O_RDONLY and mapped PROT_READ into a
  *                GM_READONLY region (a read-only KVM memory slot), so a
  *                guest write never reaches the file;
- *   share=on     MAP_SHARED: guest writes reach the file; nvdimm_flush()
- *                (gm_sync, msync) runs on every shutdown path;
+ *   share=on     MAP_SHARED: guest writes reach the file; gm_sync (msync)
+ *                runs when the guest writes a flush hint (below) and, via
+ *                nvdimm_flush(), on every shutdown path;
  *   share=off    MAP_PRIVATE: a copy-on-write view, the file never changes.
  * With label-size=N the last N bytes of the mapping are the namespace label
  * area (ACPI 6.4 §6.5.10 _LSI/_LSR/_LSW), outside the SPA range.
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/layout.h"
+#include "core/log.h"
 
 struct gm;
 struct log;
@@ -66,5 +68,24 @@ int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 /* Shutdown (or any host-side flush point): write shared mappings back to
  * their files.  0 or -errno. */
 int nvdimm_flush(const struct gm *gm);
+
+/* Flush hints (ACPI 6.4 §5.2.25.8): one 4 KiB MMIO page per NVDIMM in the
+ * free stretch of the 32-bit hole below the IOAPIC.  Linux's nvdimm_flush()
+ * writes to it on REQ_PREFLUSH/FUA (fsync), which is the guest's "make it
+ * durable"; we answer with gm_sync().  Reads return 0. */
+#define NVDIMM_FLUSH_BASE 0xfe000000ull
+#define NVDIMM_FLUSH_STRIDE 0x1000ull
+
+struct nvdimm_flusher {
+	const struct gm *gm;
+	struct log *log;
+	struct log_rl rl;
+	uint64_t flushes, errors;
+};
+void nvdimm_flusher_init(struct nvdimm_flusher *f, const struct gm *gm,
+			 struct log *log);
+/* bus_access_fn for [NVDIMM_FLUSH_BASE, + n * NVDIMM_FLUSH_STRIDE). */
+int nvdimm_flush_access(void *dev, uint64_t offset, void *data, unsigned len,
+			bool is_write);
 
 #endif

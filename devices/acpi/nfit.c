@@ -5,7 +5,9 @@
  *     handle to that range, whose state flags carry NOT_ARMED for
  *     unarmed=on or readonly=on (Linux then makes the region read-only),
  *   an NVDIMM Control Region Structure (§5.2.25.6) identifying the DIMM
- *     (byte-addressable, no block windows).
+ *     (byte-addressable, no block windows),
+ *   a Flush Hint Address Structure (§5.2.25.8) with its hint page, which
+ *     the guest writes to make its pmem writes durable (nvdimm.h).
  * Structure indices are 1-based (0 means "none" in the mapping fields). */
 #include "acpi_int.h"
 
@@ -19,14 +21,14 @@
  * paravirtual device vendor the other virtual devices here use. */
 #define NFIT_DCR_VENDOR 0x1af4
 #define NFIT_DCR_DEVICE 0x0001
-/* §5.2.25.6 Valid Fields bit 0: manufacturing location/date are valid. */
 #define NFIT_DCR_SERIAL_BASE 0x564d4d00u /* "VMM" + index */
 
 uint64_t acpi_build_nfit(struct acpi_builder *bld)
 {
 	size_t per = sizeof(struct acpi_nfit_spa) +
 		     sizeof(struct acpi_nfit_memdev) +
-		     sizeof(struct acpi_nfit_dcr);
+		     sizeof(struct acpi_nfit_dcr) +
+		     sizeof(struct acpi_nfit_flush);
 	size_t len = sizeof(struct acpi_nfit) + bld->nnv * per;
 	uint64_t gpa = 0;
 	uint8_t guid[16];
@@ -93,6 +95,15 @@ uint64_t acpi_build_nfit(struct acpi_builder *bld)
 		dcr->code = NFIT_DCR_CODE_BYTE;
 		dcr->windows = 0;
 		p += sizeof(*dcr);
+	}
+	for (unsigned i = 0; i < bld->nnv; i++) {
+		struct acpi_nfit_flush *fl = (struct acpi_nfit_flush *)p;
+		fl->type = ACPI_NFIT_TYPE_FLUSH;
+		fl->length = sizeof(*fl);
+		fl->device_handle = bld->nv[i].handle;
+		fl->hint_count = 1;
+		fl->hint_address[0] = NVDIMM_FLUSH_BASE + i * NVDIMM_FLUSH_STRIDE;
+		p += sizeof(*fl);
 	}
 	acpi_table_done(bld, n);
 	return gpa;

@@ -76,24 +76,36 @@ done
 cd "$dir" || exit 1
 tables=(nvdimm-DSDT.dat nvdimm-FACP.dat nvdimm-APIC.dat nvdimm-NFIT.dat)
 root_uuid='(a4 e7 10 2f 91 9e e4 11 89 d3 12 3b 93 f7 5c ba)'
-cmds="evaluate \\_SB.NVDR._DSM $root_uuid 1 0 0"
-cmds+=";evaluate \\_SB.NVDR.NV01._LSI"
-cmds+=";evaluate \\_SB.NVDR.NV01._LSW 0x10 4 (de ad be ef)"
-cmds+=";evaluate \\_SB.NVDR.NV01._LSR 0xe 8"
-cmds+=";evaluate \\_SB.NVDR.NV01._LSR 0x1fffe 8"
-cmds+=";evaluate \\_SB.NVDR.NV00._LSI"
-out=$(timeout 60 acpiexec -b "$cmds" "${tables[@]}" 2>&1)
-echo "$out" >acpiexec.log
-check() {
-	if ! grep -qE "$1" <<<"$out"; then echo "FAIL: acpiexec: $2"; fail=1; fi
+dimm_uuid='(30 ac 09 43 11 0d e4 11 91 91 08 00 20 0c 9a 66)'
+L='\_SB.NVDR.NV01'
+# ev "COMMANDS" REGEX WHAT: run acpiexec, the output must match REGEX.
+ev() {
+	local out
+	out=$(timeout 60 acpiexec -b "$1" "${tables[@]}" 2>&1)
+	echo "$out" >>acpiexec.log
+	if ! grep -qE "$2" <<<"$out"; then echo "FAIL: acpiexec: $3"; echo "$out" | tail -8; fail=1; fi
+	if grep -E 'ACPI Error|AE_AML' <<<"$out" >/dev/null && [ "${4:-}" != may-fail ]; then
+		echo "FAIL: acpiexec: AML error in: $1"; grep -E 'ACPI Error|AE_AML' <<<"$out"; fail=1
+	fi
 }
-check 'Buffer\] Length 01 = +0000: 00 ' "root _DSM function 0 must return Buffer{0}"
-check 'Integer\] = 0000000000020000' "_LSI must report the 128 KiB label area"
-check '00 00 DE AD BE EF 00 00' "_LSR must read back what _LSW wrote"
-check 'Integer\] = 0000000000000001' "_LSR past the label area must fail with status 1"
-check 'NV00._LSI.*(not found|AE_NOT_FOUND)|AE_NOT_FOUND.*NV00|Could not find' "nv0 has no label-size: no _LSI"
-if grep -E 'ACPI Error|AE_AML' <<<"$out" | grep -v NV00 >/dev/null; then
-	echo "FAIL: acpiexec reported AML errors"; grep -E 'ACPI Error|AE_AML' <<<"$out"; fail=1
-fi
+: >acpiexec.log
+int() { printf 'Integer\\] = %016X' "$1"; }
+ev "evaluate \\_SB.NVDR._DSM $root_uuid 1 0 0" 'Buffer\] Length 01 = +0000: 00 ' \
+	"root _DSM function 0 must return Buffer{0} (no functions)"
+ev "evaluate \\_SB.NVDR._DSM $dimm_uuid 1 0 0" 'Buffer\] Length 01 = +0000: 00 ' \
+	"root _DSM with a foreign UUID must return Buffer{0}"
+ev "evaluate \\_SB.NVDR.NV00._DSM $dimm_uuid 1 0 0" 'Buffer\] Length 01 = +0000: 00 ' \
+	"DIMM _DSM function 0 must return Buffer{0}"
+ev "evaluate $L._LSI" "$(int 0x20000)" "_LSI must report the 128 KiB label area"
+ev "evaluate $L._LSW 0x10 4 (de ad be ef);evaluate $L._LSR 0xe 8" \
+	'00 00 DE AD BE EF 00 00' "_LSR must read back what _LSW wrote"
+ev "evaluate $L._LSW 0x1fffc 4 (01 02 03 04);evaluate $L._LSR 0x1fffc 4" \
+	'01 02 03 04' "a write at the very end of the label area must land"
+ev "evaluate $L._LSR 0x1fffe 8" "$(int 1)" "_LSR past the label area must fail"
+ev "evaluate $L._LSR 0xffffffffffffffff 2" "$(int 1)" "_LSR with a huge offset must fail"
+ev "evaluate $L._LSR 0 0x1001" "$(int 1)" "_LSR above the max transfer must fail"
+ev "evaluate $L._LSW 0x1fffe 4 (01 02 03 04)" "$(int 1)" "_LSW past the end must fail"
+ev "evaluate $L._LSW 0 8 (01 02)" "$(int 1)" "_LSW with a short buffer must fail"
+ev "evaluate \\_SB.NVDR.NV00._LSI" 'AE_NOT_FOUND' "nv0 has no label-size: no _LSI" may-fail
 [ $fail -eq 0 ] && echo "acpiexec: _DSM and label methods behave"
 exit $fail

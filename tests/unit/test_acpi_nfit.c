@@ -1,6 +1,6 @@
 /* The NFIT (ACPI 6.4 §5.2.25) decoded field by field for the nvdimm
  * fixture: nv0 = 256 MiB read-only backend with unarmed=on, nv1 = 64 MiB
- * of pmem + a 128 KiB label area, share=on.  Also: which configurations
+ * of pmem + a 128 KiB label area, share=on; each with a flush hint.  Also: which configurations
  * get no NFIT at all, and that the ACPI0012 _ADR values match handles. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "acpi_fixture.h"
 #include "devices/acpi/acpi.h"
 #include "devices/acpi/acpi_spec.h"
+#include "devices/nvdimm.h"
 
 static const char *const fix_nvdimm[] = { ACPI_FIX_NVDIMM };
 
@@ -43,7 +44,7 @@ static void test_nfit_fields(void **state)
 
 	/* Header: signature, revision 1, length, checksum, reserved. */
 	assert_memory_equal(t, "NFIT", 4);
-	size_t want_len = 40 + 2 * (56 + 48 + 80);
+	size_t want_len = 40 + 2 * (56 + 48 + 80 + 24);
 	assert_int_equal(F32(t, struct acpi_header, length), want_len);
 	assert_int_equal(r->len, want_len);
 	assert_int_equal(t[offsetof(struct acpi_header, revision)], 1);
@@ -117,6 +118,17 @@ static void test_nfit_fields(void **state)
 		else
 			assert_int_not_equal(serial, serial0);
 	}
+	/* Flush Hint Address Structures: one hint page per DIMM. */
+	for (unsigned i = 0; i < 2; i++, p += 24) {
+		assert_int_equal(F16(p, struct acpi_nfit_flush, type), 6);
+		assert_int_equal(F16(p, struct acpi_nfit_flush, length), 24);
+		assert_int_equal(F32(p, struct acpi_nfit_flush, device_handle), i + 1);
+		assert_int_equal(F16(p, struct acpi_nfit_flush, hint_count), 1);
+		for (unsigned k = 0; k < 6; k++)
+			assert_int_equal(p[offsetof(struct acpi_nfit_flush, reserved) + k], 0);
+		assert_int_equal(F64(p, struct acpi_nfit_flush, hint_address),
+				 NVDIMM_FLUSH_BASE + i * NVDIMM_FLUSH_STRIDE);
+	}
 	assert_ptr_equal(p, t + want_len);
 
 	/* The ACPI0012 children carry the same handles as _ADR. */
@@ -169,7 +181,7 @@ static void test_readonly_forces_not_armed(void **state)
 	assert_int_equal(acpi_blob_build(&b, &f->cfg, &f->l, LAYOUT_ACPI_BASE,
 					 LAYOUT_ACPI_SIZE, NULL), 0);
 	const struct acpi_table_ref *r = acpi_blob_find(&b, "NFIT");
-	const uint8_t *md = b.data + r->off + 40 + 56;
+	const uint8_t *md = b.data + r->off + 40 + sizeof(struct acpi_nfit_spa);
 	assert_int_equal(F16(md, struct acpi_nfit_memdev, type), 1);
 	assert_true(F16(md, struct acpi_nfit_memdev, flags) & ACPI_NFIT_MEM_NOT_ARMED);
 	acpi_blob_free(&b);

@@ -152,6 +152,41 @@ static void test_share_off_is_private(void **state)
 	tmp_gone(&t);
 }
 
+static void test_flush_hint_syncs_shared_mapping(void **state)
+{
+	(void)state;
+	struct tmp t;
+	tmp_file(&t, 4 * MiB, 6);
+	struct acpi_fixture *f = one(t.path, "size=4M,share=on", "");
+	assert_non_null(f);
+	struct gm *gm = gm_new();
+	char err[256] = "";
+	assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err, sizeof(err)), 0);
+	const struct layout_dev *ld = layout_dev_for(&f->l, 0);
+	struct nvdimm_flusher fl;
+	nvdimm_flusher_init(&fl, gm, NULL);
+	static const char msg[] = "flushed";
+	assert_int_equal(gm_write(gm, ld->pmem_base + 4096, msg, sizeof(msg)), 0);
+	/* The guest's flush: any width, any value, any offset in the page. */
+	uint8_t v[8] = { 1 };
+	assert_int_equal(nvdimm_flush_access(&fl, 0, v, 8, true), 0);
+	assert_int_equal(nvdimm_flush_access(&fl, 4095, v, 1, true), 0);
+	assert_int_equal(fl.flushes, 2);
+	assert_int_equal(fl.errors, 0);
+	char got[sizeof(msg)];
+	file_read(t.path, 4096, got, sizeof(got));
+	assert_memory_equal(got, msg, sizeof(msg));
+	/* Reads are harmless zeros and flush nothing. */
+	memset(v, 0xff, sizeof(v));
+	assert_int_equal(nvdimm_flush_access(&fl, 8, v, 4, false), 0);
+	assert_int_equal(v[0] | v[1] | v[2] | v[3], 0);
+	assert_int_equal(v[4], 0xff);
+	assert_int_equal(fl.flushes, 2);
+	gm_free(gm);
+	free(f);
+	tmp_gone(&t);
+}
+
 static void test_size_larger_than_file(void **state)
 {
 	(void)state;
@@ -292,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_never_changes_file),
 		cmocka_unit_test(test_share_on_writes_reach_file),
 		cmocka_unit_test(test_share_off_is_private),
+		cmocka_unit_test(test_flush_hint_syncs_shared_mapping),
 		cmocka_unit_test(test_size_larger_than_file),
 		cmocka_unit_test(test_missing_file_and_directory),
 		cmocka_unit_test(test_describe_geometry_and_label),
