@@ -135,42 +135,67 @@ static void rtc_parse(struct rtc *rtc)
 }
 
 /* Alarm (datasheet "Alarm"): each of hours/minutes/seconds matches the
- * time register, or is a don't-care code (two high bits set). */
-static bool rtc_alarm_match(const struct rtc *rtc, int64_t t)
+ * time register, or is a don't-care code (two high bits set).  Returns
+ * the value (0..lim-1) a byte matches, -1 for don't care, -2 for a byte
+ * no time can show (invalid BCD, out of range): that alarm never fires. */
+static int rtc_alarm_field(uint8_t want, uint8_t b, unsigned lim, bool hour)
+{
+	if ((want & ALARM_DONT_CARE) == ALARM_DONT_CARE)
+		return -1;
+	for (unsigned v = 0; v < lim; v++) {
+		uint8_t enc = hour ? rtc_time_hour_to_reg(v, b) : rtc_time_to_reg(v, b);
+
+		if (enc == want)
+			return (int)v;
+	}
+	return -2;
+}
+
+/* The first second after `after` at which the alarm matches, or
+ * INT64_MAX.  The alarm sees only the time of day, so the answer is at
+ * most a day away; computed directly so neither long gaps nor a timer
+ * waiting for the alarm cost a wake-up per second. */
+static int64_t rtc_alarm_next(const struct rtc *rtc, int64_t after)
 {
 	uint8_t b = rtc->cmos[RTC_REG_B];
-	int64_t tod = t - floor_div64(t, 86400) * 86400;
-	uint8_t want[3] = { rtc->cmos[RTC_SECONDS_ALARM],
-			    rtc->cmos[RTC_MINUTES_ALARM],
-			    rtc->cmos[RTC_HOURS_ALARM] };
-	uint8_t have[3] = { rtc_time_to_reg((unsigned)(tod % 60), b),
-			    rtc_time_to_reg((unsigned)(tod / 60 % 60), b),
-			    rtc_time_hour_to_reg((unsigned)(tod / 3600), b) };
+	int fs = rtc_alarm_field(rtc->cmos[RTC_SECONDS_ALARM], b, 60, false);
+	int fm = rtc_alarm_field(rtc->cmos[RTC_MINUTES_ALARM], b, 60, false);
+	int fh = rtc_alarm_field(rtc->cmos[RTC_HOURS_ALARM], b, 24, true);
+	int64_t day = floor_div64(after, 86400), tod = after - day * 86400;
 
-	for (int i = 0; i < 3; i++) {
-		if ((want[i] & ALARM_DONT_CARE) == ALARM_DONT_CARE)
-			continue;
-		if (want[i] != have[i])
-			return false;
+	if (fs == -2 || fm == -2 || fh == -2)
+		return INT64_MAX;
+	/* Today after tod, else the first match of tomorrow. */
+	for (int pass = 0; pass < 2; pass++, day++, tod = -1) {
+		for (int h = fh < 0 ? 0 : fh; h <= (fh < 0 ? 23 : fh); h++) {
+			if ((h + 1) * 3600 - 1 <= tod)
+				continue;
+			for (int m = fm < 0 ? 0 : fm; m <= (fm < 0 ? 59 : fm); m++) {
+				if (h * 3600 + (m + 1) * 60 - 1 <= tod)
+					continue;
+				for (int sec = fs < 0 ? 0 : fs;
+				     sec <= (fs < 0 ? 59 : fs); sec++) {
+					int64_t t = h * 3600 + m * 60 + sec;
+
+					if (t > tod)
+						return day * 86400 + t;
+				}
+			}
+		}
 	}
-	return true;
+	return INT64_MAX;
 }
 
 /* n update cycles happened: advance the time, set UF, and AF if any of
- * the new seconds matched the alarm.  The alarm only sees the time of day,
- * so after a day-long gap one day of seconds covers every case. */
+ * the new seconds matched the alarm. */
 static void rtc_advance(struct rtc *rtc, int64_t n)
 {
-	int64_t from = n > 86400 ? rtc->sec + n - 86400 + 1 : rtc->sec + 1;
+	int64_t old = rtc->sec;
 
 	rtc->sec += n;
 	rtc->cmos[RTC_REG_C] |= RTC_C_UF;
-	for (int64_t t = from; t <= rtc->sec; t++) {
-		if (rtc_alarm_match(rtc, t)) {
-			rtc->cmos[RTC_REG_C] |= RTC_C_AF;
-			break;
-		}
-	}
+	if (rtc_alarm_next(rtc, old) <= rtc->sec)
+		rtc->cmos[RTC_REG_C] |= RTC_C_AF;
 }
 
 static void rtc_sync(struct rtc *rtc, int64_t now)
@@ -223,12 +248,23 @@ static void rtc_rearm(struct rtc *rtc, int64_t now)
 
 		if (p && (b & RTC_B_PIE) && !(c & RTC_C_PF))
 			deadline = rtc_per_time(rtc, rtc_per_index(rtc, now, p) + 1, p);
-		if (rtc->counting && (((b & RTC_B_UIE) && !(c & RTC_C_UF)) ||
-				      ((b & RTC_B_AIE) && !(c & RTC_C_AF)))) {
+		if (rtc->counting && (b & RTC_B_UIE) && !(c & RTC_C_UF)) {
 			int64_t t = rtc_next_update(rtc, now);
 
 			if (t < deadline)
 				deadline = t;
+		}
+		if (rtc->counting && (b & RTC_B_AIE) && !(c & RTC_C_AF)) {
+			int64_t m = rtc_alarm_next(rtc, rtc->sec);
+
+			/* The update that makes the time read m. */
+			if (m != INT64_MAX) {
+				int64_t t = rtc_next_update(rtc, now) +
+					    (m - rtc->sec - 1) * NS_PER_SEC;
+
+				if (t < deadline)
+					deadline = t;
+			}
 		}
 	}
 	if (deadline == INT64_MAX)

@@ -337,6 +337,34 @@ static void test_alarm_dont_care(void **state)
 	assert_int_equal(f->rec.n, n);
 }
 
+static void test_alarm_wakes_once(void **state)
+{
+	struct fx *f = *state;
+	size_t timers = 0;
+
+	fx_free(f);
+	*state = f = fx_new(T_2026_11_22_134530, true);
+	wr(f, RTC_REG_A, 0x20);
+	/* An hour away: the clock sleeps until then, no 1 Hz polling. */
+	wr(f, RTC_HOURS_ALARM, 0x14);
+	wr(f, RTC_MINUTES_ALARM, 0x45);
+	wr(f, RTC_SECONDS_ALARM, 0x30);
+	wr(f, RTC_REG_B, RTC_B_AIE | RTC_B_24H);
+	rd(f, RTC_REG_C);
+	step_to(f, 3600 * SEC);
+	assert_int_equal(f->rec.n, 1);
+	assert_int_equal(f->rec.t[0], 3600 * SEC);
+	for (size_t i = 0; i < sim_event_count(f->s); i++)
+		timers += sim_events(f->s)[i].kind == SIM_EV_TIMER;
+	assert_int_equal(timers, 1);
+	/* Tomorrow's 14:45:30 when today's has passed. */
+	rd(f, RTC_REG_C);
+	step_to(f, (3600 + 86400) * SEC - 1);
+	assert_int_equal(f->rec.n, 1);
+	step_to(f, (3600 + 86400) * SEC);
+	assert_int_equal(f->rec.n, 2);
+}
+
 static void test_alarm_flag_after_long_gap(void **state)
 {
 	struct fx *f = *state;
@@ -647,6 +675,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_update_ended_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alarm_exact_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alarm_dont_care, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alarm_wakes_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alarm_flag_after_long_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_bit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_divider_reset, setup, teardown),
