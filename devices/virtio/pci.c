@@ -278,6 +278,11 @@ static int regs_access(void *opaque, uint64_t off, void *data, unsigned len,
 		uint64_t n = off - VIRTIO_PCI_NOTIFY_OFF;
 		if (!is_write)
 			memset(data, 0, len);
+		else if (!pci_bus_master(&p->pci))
+			/* Without Bus Master Enable the function may not touch
+			 * memory (PCI 3.0 §6.2.2), so a kick cannot start DMA. */
+			log_rl(p->t.log, &p->rl, LOG_WARN,
+			       "virtio-pci: kick with bus mastering off ignored");
 		else if (n % VIRTIO_PCI_NOTIFY_MULT == 0)
 			vtransport_kick(&p->t, (unsigned)(n / VIRTIO_PCI_NOTIFY_MULT));
 		else

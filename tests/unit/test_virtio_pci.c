@@ -310,6 +310,14 @@ static void test_notify_region(void **state)
 	assert_int_equal(sim_mmio_read(e->s, e->drv.notify, 2), 0);
 	sim_mmio_write(e->s, e->drv.notify + 4, 2, 1);
 	assert_int_equal(e->dev.notifies[1], 1);
+	/* With bus mastering off the device may not DMA: kicks are dropped. */
+	uint32_t cmd = cfg(e, PCI_COMMAND, 2);
+	vdriver_pci_cfg_write(&e->drv, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+	sim_mmio_write(e->s, e->drv.notify + 4, 2, 1);
+	assert_int_equal(e->dev.notifies[1], 1);
+	vdriver_pci_cfg_write(&e->drv, PCI_COMMAND, 2, cmd);
+	sim_mmio_write(e->s, e->drv.notify + 4, 2, 1);
+	assert_int_equal(e->dev.notifies[1], 2);
 }
 
 static void test_free_detaches_and_limits(void **state)
