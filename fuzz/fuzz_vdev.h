@@ -32,11 +32,13 @@
 #include "sim/vdriver.h"
 #include "sim/vdriver_queue.h"
 
-#define FV_RAM (4u << 20)
-#define FV_RING_BASE (1u << 20)
-#define FV_RING_SIZE (1u << 20)
-#define FV_DATA_BASE (2u << 20)
-#define FV_DATA_SIZE (1u << 20)
+/* Small RAM: every input builds a fresh machine, and page faults on a big
+ * one would dominate the run time. */
+#define FV_RAM (1u << 20)
+#define FV_RING_BASE 0x10000u
+#define FV_RING_SIZE 0x30000u
+#define FV_DATA_BASE 0x40000u
+#define FV_DATA_SIZE 0xb0000u
 #define FV_FAULT_GPA (FV_RAM - 4096u)
 #define FV_MAX_BUF 8191u
 #define FV_QSIZE 16u
