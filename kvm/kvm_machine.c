@@ -170,6 +170,19 @@ static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config 
 			 (unsigned long long)info.kernel_end,
 			 (unsigned long long)info.initrd_addr,
 			 (unsigned long long)info.initrd_size);
+	if (r == 0) {
+		/* The map we gave, in Linux's own format, so a test can
+		 * compare it with the kernel's "BIOS-e820:" lines. */
+		struct boot_e820 map[BOOT_E820_MAX];
+		int n = boot_e820_build(&km->layout, cfg, map, BOOT_E820_MAX);
+		for (int e = 0; e < n; e++)
+			log_info(km->m.log, "boot: e820: [mem 0x%016llx-0x%016llx] %s",
+				 (unsigned long long)map[e].addr,
+				 (unsigned long long)(map[e].addr + map[e].size - 1),
+				 map[e].type == BOOT_E820_RAM ? "usable" :
+				 map[e].type == BOOT_E820_PRAM ? "persistent (type 12)" :
+				 map[e].type == BOOT_E820_ACPI ? "ACPI data" : "reserved");
+	}
 	kvm_file_unmap(&k);
 	kvm_file_unmap(&i);
 	return r;
