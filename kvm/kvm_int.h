@@ -122,6 +122,9 @@ struct kvm_cpu_env {
 	struct machine *m;       /* buses, big lock, ctl */
 	struct kvm_vm *vm;
 	struct log *log;
+	/* Benchmarks (VMM_BENCH_TIMESTAMPS set): vCPU 0 prints the
+	 * wall-clock time of its first KVM_RUN to stderr. */
+	bool report_first_run;
 };
 /* Create n vCPUs with APIC ids from topology t: CPUID, MSRs, LAPIC in
  * virtual-wire mode.  vCPU 0 gets the boot register state. */

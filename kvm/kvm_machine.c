@@ -287,7 +287,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 			log_warn(log, "kvm: vCPU %u: CPUID APIC id %u but the MADT "
 				 "says %u", i, kvm_topo_apic_id(&topo, i),
 				 acpi_apic_id(&km->layout, i));
-	struct kvm_cpu_env env = { .m = &km->m, .vm = &km->vm, .log = log };
+	struct kvm_cpu_env env = {
+		.m = &km->m, .vm = &km->vm, .log = log,
+		.report_first_run = getenv("VMM_BENCH_TIMESTAMPS") != NULL,
+	};
 	km->cpus = kvm_cpus_create(&env, ncpus, &topo, &cpu, err, errlen);
 	if (!km->cpus)
 		goto out;
