@@ -21,11 +21,30 @@ _start32:
 	movl %ebx, %esi                 /* keep start_info */
 	movl $stack_top, %esp
 
-	/* PML4[0] -> PDPT; PDPT[i] -> PD i; PD entries map 2 MiB each. */
+	/* PML4[0] -> PDPT.  With 1 GiB pages (CPUID 0x80000001 EDX bit 26)
+	 * the PDPT maps everything in 16 entries; else PDPT[i] -> PD i with
+	 * 2 MiB pages.  Fewer stores matter: on hosts without VMX/SVM every
+	 * instruction here is emulated. */
 	movl $pdpt, %eax
 	orl $3, %eax
 	movl %eax, pml4
+	movl $0x80000001, %eax
+	cpuid
+	btl $26, %edx
+	jnc 5f
 	xorl %ecx, %ecx
+6:	movl %ecx, %eax
+	shll $30, %eax
+	orl $0x83, %eax                 /* present, writable, 1 GiB page */
+	movl %eax, pdpt(,%ecx,8)
+	movl %ecx, %eax
+	shrl $2, %eax
+	movl %eax, pdpt+4(,%ecx,8)
+	incl %ecx
+	cmpl $NPD, %ecx
+	jb 6b
+	jmp 7f
+5:	xorl %ecx, %ecx
 1:	movl %ecx, %eax
 	shll $12, %eax
 	addl $pd, %eax
@@ -45,7 +64,7 @@ _start32:
 	incl %ecx
 	cmpl $(NPD * 512), %ecx
 	jb 2b
-
+7:
 	movl %cr4, %eax
 	orl $0x20, %eax                 /* CR4.PAE */
 	movl %eax, %cr4
