@@ -1,0 +1,132 @@
+/* QMP, the QEMU Machine Protocol, as Kata's runtime (govmm), libvirt and
+ * qmp-shell speak it to QEMU 7.2 (docs/interop/qmp-spec.txt; our subset
+ * and the exact replies are in docs/qmp.md).
+ *
+ * Two layers:
+ *  - struct qmp_session: the protocol, transport-free.  Bytes in
+ *    (qmp_session_input), bytes out (qmp_session_output/consume).  It
+ *    frames JSON messages the way QEMU's json-streamer does (by balancing
+ *    braces, not by lines), enforces capabilities negotiation, dispatches
+ *    commands to the machine ops and formats replies and events.  It never
+ *    reads a clock: event timestamps are passed in.  Unit tests and the
+ *    fuzzer drive it directly.
+ *  - struct qmp_server: the unix listening socket (-qmp unix:PATH,server,
+ *    nowait) on the machine's evloop, one session per connected client.
+ *
+ * Events come from the machine, not from the commands: the machine's stop
+ * op (or a guest shutdown on a vCPU thread) calls qmp_server_emit_event()
+ * with "STOP", "SHUTDOWN", ...  Called synchronously from inside an op, the
+ * event is sent before the command's reply, which is QEMU's order.
+ *
+ * Threads: everything runs on the evloop thread or with the machine's big
+ * lock held (the lock the evloop was created with). */
+#ifndef VMM_CORE_QMP_H
+#define VMM_CORE_QMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct evloop;
+struct log;
+
+/* What we claim to be: QEMU 7.2.0, the QMP dialect we implement. */
+#define QMP_QEMU_MAJOR 7
+#define QMP_QEMU_MINOR 2
+#define QMP_QEMU_MICRO 0
+
+/* One message (one JSON value) may be at most this long; a longer one
+ * gets an error reply and the client is disconnected, since there is no
+ * safe place to resynchronise inside a half-read value. */
+#define QMP_MAX_MESSAGE (64u * 1024)
+/* Replies and events queued for a client that does not read: past this
+ * the client is dropped rather than buffered without bound. */
+#define QMP_MAX_OUTPUT (1u << 20)
+/* Connected clients at once; more wait in the listen backlog. */
+#define QMP_MAX_CLIENTS 8
+/* query-cpus-fast lists at most this many CPUs. */
+#define QMP_MAX_CPUS 1024
+
+struct qmp_cpu_info {
+	int64_t thread_id; /* host TID of the vCPU thread */
+	unsigned socket_id, core_id, thread_id_in_core;
+};
+
+/* Filled in by the machine.  Any op may be NULL: the command then fails
+ * with a GenericError "... not supported" (balloon ops: QEMU's
+ * DeviceNotActive "No balloon device has been activated").  Ops return 0
+ * or a negative errno.  The struct and its strings must outlive every
+ * session/server using them. */
+struct qmp_machine_ops {
+	/* Identity. */
+	const char *name;    /* -name; NULL: query-name returns {} */
+	const char *uuid;    /* -uuid; NULL: the all-zero UUID */
+	unsigned ncpus;      /* boot vCPUs, for query-cpus-fast */
+	bool kvm_enabled;    /* accel=kvm (query-kvm "enabled") */
+	bool kvm_present;    /* /dev/kvm usable (query-kvm "present") */
+
+	int (*stop)(void *opaque);      /* pause vCPUs; emit STOP */
+	int (*cont)(void *opaque);      /* resume; emit RESUME */
+	int (*powerdown)(void *opaque); /* ACPI power button; emit POWERDOWN */
+	int (*reset)(void *opaque);     /* emit RESET {guest:false,...} */
+	int (*quit)(void *opaque);      /* emit SHUTDOWN, stop the loop */
+	/* Balloon target in bytes (> 0).  err gets a reason on failure. */
+	int (*balloon_set)(void *opaque, uint64_t bytes, char *err, size_t errlen);
+	int (*balloon_get)(void *opaque, uint64_t *actual);
+	/* QEMU RunState name: "running", "paused", "shutdown", ...  NULL op:
+	 * "running". */
+	const char *(*status)(void *opaque);
+	/* CPU index < ncpus.  NULL op: thread-id 0, core-id = index. */
+	int (*cpu_info)(void *opaque, unsigned index, struct qmp_cpu_info *out);
+	/* Wall-clock time for event timestamps (the server's; sessions get
+	 * it as an argument).  NULL: CLOCK_REALTIME. */
+	uint64_t (*realtime_ns)(void *opaque);
+};
+
+/* ---- the protocol, without a transport -------------------------------- */
+
+struct qmp_session;
+
+/* The greeting is queued as the first output.  NULL on allocation
+ * failure. */
+struct qmp_session *qmp_session_new(const struct qmp_machine_ops *ops, void *opaque);
+void qmp_session_free(struct qmp_session *s);
+
+/* Feed client bytes (any split: several messages per call, one message
+ * across calls).  Every complete message gets exactly one reply (error
+ * replies included).  Returns 0, or -1 once the session is closing
+ * (oversized message, output overflow): flush the output, then close. */
+int qmp_session_input(struct qmp_session *s, const void *data, size_t len);
+/* Pending output (NUL-terminated text, lines end in "\r\n" as QEMU's). */
+const char *qmp_session_output(const struct qmp_session *s, size_t *len);
+void qmp_session_consume(struct qmp_session *s, size_t n);
+bool qmp_session_closing(const struct qmp_session *s);
+bool qmp_session_negotiated(const struct qmp_session *s);
+
+/* Queue an event: {"timestamp": {...}, "event": name, "data": data}.
+ * data_json is a JSON object text or NULL (no "data").  Dropped silently
+ * before negotiation, as QEMU does.  -EINVAL for a bad name or data. */
+int qmp_session_event(struct qmp_session *s, const char *name,
+		      const char *data_json, uint64_t realtime_ns);
+
+/* ---- the unix socket server -------------------------------------------- */
+
+struct qmp_server;
+
+/* Listen on path.  A stale socket file there is replaced; any other kind
+ * of file is an error (we never delete a user's regular file).  log may
+ * be NULL.  NULL with a message in err on failure. */
+struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
+				  const struct qmp_machine_ops *ops, void *opaque,
+				  struct log *log, char *err, size_t errlen);
+/* Flushes what it can without blocking, closes every client and removes
+ * the socket file (if it is still ours). */
+void qmp_server_free(struct qmp_server *srv);
+
+/* Send an event to every negotiated client.  -EINVAL on bad arguments
+ * (a host programming error: data_json must be an object). */
+int qmp_server_emit_event(struct qmp_server *srv, const char *name,
+			  const char *data_json);
+unsigned qmp_server_nclients(const struct qmp_server *srv);
+
+#endif

@@ -1,0 +1,316 @@
+/* The QMP unix socket: -qmp unix:PATH,server,nowait.  A nonblocking
+ * listener on the machine's evloop, up to QMP_MAX_CLIENTS sessions at
+ * once (QEMU's chardev serves one; more do no harm and let a debugging
+ * qmp-shell sit next to the Kata runtime).
+ *
+ * A client is never freed while its session is running a command: an op
+ * may emit an event, which flushes every client, and a failed write there
+ * only marks the client dead; the fd callback closes it afterwards. */
+#include "qmp_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include "evloop.h"
+#include "log.h"
+
+struct qmp_client {
+	struct qmp_server *srv;
+	int fd;
+	struct qmp_session *sess;
+	bool dead;     /* write error or hangup: close at the next chance */
+	unsigned mask; /* events armed on fd */
+};
+
+struct qmp_server {
+	struct evloop *loop;
+	int lfd;
+	bool listening;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	const struct qmp_machine_ops *ops;
+	void *opaque;
+	struct log *log;
+	struct log_rl rl;
+	struct qmp_client *clients[QMP_MAX_CLIENTS];
+};
+
+#define QMP_READ_CHUNK 4096
+/* Reads per readiness event: a client flooding us must not starve the
+ * loop (level-triggered epoll calls us again). */
+#define QMP_READS_PER_EVENT 16
+
+static void qmp_listen_fn(void *arg, int fd, unsigned events);
+
+static void qmp_set_listening(struct qmp_server *srv, bool on)
+{
+	if (on == srv->listening)
+		return;
+	if (on)
+		srv->listening = evloop_add_fd(srv->loop, srv->lfd, EV_IN, qmp_listen_fn, srv) == 0;
+	else {
+		evloop_del_fd(srv->loop, srv->lfd);
+		srv->listening = false;
+	}
+}
+
+static void qmp_client_close(struct qmp_client *cl)
+{
+	struct qmp_server *srv = cl->srv;
+	for (unsigned i = 0; i < QMP_MAX_CLIENTS; i++)
+		if (srv->clients[i] == cl)
+			srv->clients[i] = NULL;
+	evloop_del_fd(srv->loop, cl->fd);
+	close(cl->fd);
+	qmp_session_free(cl->sess);
+	log_info(srv->log, "qmp: client disconnected");
+	free(cl);
+	qmp_set_listening(srv, true); /* a slot is free again */
+}
+
+/* Write what the socket takes.  Never frees the client. */
+static void qmp_client_flush(struct qmp_client *cl)
+{
+	size_t len;
+	const char *out;
+	while (!cl->dead && (out = qmp_session_output(cl->sess, &len), len > 0)) {
+		/* MSG_NOSIGNAL: a client gone away is EPIPE, not SIGPIPE. */
+		ssize_t w = send(cl->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			qmp_session_consume(cl->sess, (size_t)w);
+		} else if (w < 0 && errno == EINTR) {
+			continue;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		} else {
+			cl->dead = true;
+		}
+	}
+	qmp_session_output(cl->sess, &len);
+	/* A closing session reads no more input (level-triggered EV_IN would
+	 * spin on a client that keeps writing): only drain it. */
+	unsigned mask = (qmp_session_closing(cl->sess) ? 0 : EV_IN) |
+			(cl->dead || len > 0 ? EV_OUT : 0);
+	if (mask != cl->mask && evloop_mod_fd(cl->srv->loop, cl->fd, mask) == 0)
+		cl->mask = mask;
+}
+
+static bool qmp_client_done(struct qmp_client *cl)
+{
+	size_t len;
+	qmp_session_output(cl->sess, &len);
+	return cl->dead || (qmp_session_closing(cl->sess) && len == 0);
+}
+
+static void qmp_client_fn(void *arg, int fd, unsigned events)
+{
+	struct qmp_client *cl = arg;
+	char buf[QMP_READ_CHUNK];
+	if ((events & EV_IN) && !qmp_session_closing(cl->sess)) {
+		for (int i = 0; i < QMP_READS_PER_EVENT && !cl->dead; i++) {
+			ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r > 0) {
+				if (qmp_session_input(cl->sess, buf, (size_t)r) != 0) {
+					log_rl(cl->srv->log, &cl->srv->rl, LOG_WARN,
+					       "qmp: dropping client (oversized message or unread output)");
+					break;
+				}
+				continue;
+			}
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			cl->dead = true; /* EOF (client gone mid-command or not) or error */
+		}
+	}
+	if (events & EV_ERR)
+		cl->dead = true;
+	qmp_client_flush(cl);
+	if (qmp_client_done(cl))
+		qmp_client_close(cl);
+}
+
+static void qmp_listen_fn(void *arg, int fd, unsigned events)
+{
+	struct qmp_server *srv = arg;
+	(void)events;
+	for (;;) {
+		unsigned slot = 0;
+		while (slot < QMP_MAX_CLIENTS && srv->clients[slot])
+			slot++;
+		if (slot == QMP_MAX_CLIENTS) {
+			/* Full: leave the rest in the backlog until one leaves. */
+			qmp_set_listening(srv, false);
+			return;
+		}
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_rl(srv->log, &srv->rl, LOG_WARN, "qmp: accept: %s", strerror(errno));
+			return;
+		}
+		struct qmp_client *cl = calloc(1, sizeof(*cl));
+		if (cl)
+			cl->sess = qmp_session_new(srv->ops, srv->opaque);
+		if (!cl || !cl->sess || evloop_add_fd(srv->loop, cfd, EV_IN, qmp_client_fn, cl) != 0) {
+			log_rl(srv->log, &srv->rl, LOG_WARN, "qmp: cannot set up a client");
+			if (cl)
+				qmp_session_free(cl->sess);
+			free(cl);
+			close(cfd);
+			return;
+		}
+		cl->srv = srv;
+		cl->fd = cfd;
+		cl->mask = EV_IN;
+		srv->clients[slot] = cl;
+		log_info(srv->log, "qmp: client connected");
+		qmp_client_flush(cl); /* the greeting */
+		if (qmp_client_done(cl))
+			qmp_client_close(cl);
+	}
+}
+
+/* Make room for the socket: a leftover socket file from an earlier run is
+ * removed; anything else at path is the user's and an error. */
+static int qmp_clear_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : (snprintf(err, errlen, "qmp: %s: %s", path,
+						       strerror(errno)), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "qmp: %s exists and is not a socket", path);
+		return -1;
+	}
+	if (unlink(path) != 0) {
+		snprintf(err, errlen, "qmp: cannot remove stale socket %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
+				  const struct qmp_machine_ops *ops, void *opaque,
+				  struct log *log, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	if (!loop || !path || !ops) {
+		snprintf(err, errlen, "qmp: missing loop, path or machine ops");
+		return NULL;
+	}
+	if (!path[0] || strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "qmp: socket path must be 1..%zu bytes: %s",
+			 sizeof(sa.sun_path) - 1, path);
+		return NULL;
+	}
+	struct qmp_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "qmp: out of memory");
+		return NULL;
+	}
+	srv->loop = loop;
+	srv->ops = ops;
+	srv->opaque = opaque;
+	srv->log = log;
+	strcpy(srv->path, path); /* length checked above */
+	strcpy(sa.sun_path, path);
+	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->lfd < 0) {
+		snprintf(err, errlen, "qmp: socket: %s", strerror(errno));
+		free(srv);
+		return NULL;
+	}
+	if (qmp_clear_path(path, err, errlen) != 0)
+		goto fail;
+	if (bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(srv->lfd, QMP_MAX_CLIENTS) != 0) {
+		snprintf(err, errlen, "qmp: cannot listen on %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* Remember which file is ours, so free() removes only that one. */
+	if (stat(path, &st) == 0) {
+		srv->dev = st.st_dev;
+		srv->ino = st.st_ino;
+	}
+	qmp_set_listening(srv, true);
+	if (!srv->listening) {
+		snprintf(err, errlen, "qmp: cannot watch the listening socket");
+		unlink(path);
+		goto fail;
+	}
+	log_info(log, "qmp: listening on %s", path);
+	return srv;
+fail:
+	close(srv->lfd);
+	free(srv);
+	return NULL;
+}
+
+void qmp_server_free(struct qmp_server *srv)
+{
+	struct stat st;
+	if (!srv)
+		return;
+	for (unsigned i = 0; i < QMP_MAX_CLIENTS; i++) {
+		struct qmp_client *cl = srv->clients[i];
+		if (!cl)
+			continue;
+		qmp_client_flush(cl); /* e.g. quit's reply and SHUTDOWN */
+		qmp_client_close(cl);
+	}
+	qmp_set_listening(srv, false);
+	close(srv->lfd);
+	if (lstat(srv->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == srv->dev && st.st_ino == srv->ino)
+		unlink(srv->path);
+	free(srv);
+}
+
+static uint64_t qmp_realtime_ns(const struct qmp_server *srv)
+{
+	if (srv->ops->realtime_ns)
+		return srv->ops->realtime_ns(srv->opaque);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int qmp_server_emit_event(struct qmp_server *srv, const char *name, const char *data_json)
+{
+	/* Checked even with no client connected, so a host bug shows. */
+	int rc = qmp_event_validate(name, data_json);
+	if (rc != 0)
+		return rc;
+	uint64_t now = qmp_realtime_ns(srv);
+	for (unsigned i = 0; i < QMP_MAX_CLIENTS; i++) {
+		struct qmp_client *cl = srv->clients[i];
+		if (!cl)
+			continue;
+		rc = qmp_session_event(cl->sess, name, data_json, now);
+		if (rc != 0)
+			return rc;
+		/* Flush now, but leave closing to the fd callback: we may be
+		 * inside this very client's command. */
+		qmp_client_flush(cl);
+	}
+	return rc;
+}
+
+unsigned qmp_server_nclients(const struct qmp_server *srv)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < QMP_MAX_CLIENTS; i++)
+		n += srv->clients[i] != NULL;
+	return n;
+}
