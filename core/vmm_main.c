@@ -95,6 +95,16 @@ static int vmm_daemonize(struct vmm_proc *p)
 	close(pfd[0]);
 	if (setsid() < 0)
 		return -1;
+	/* The daemon never reads or writes the terminal: with -serial stdio
+	 * the console goes nowhere, and the terminal is never put in raw
+	 * mode behind the shell's back.  stderr stays until the VM runs so
+	 * set-up errors still reach the user through the waiting parent. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return -1;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	close(null);
 	p->ready_fd = pfd[1];
 	if (chdir("/") < 0)
 		return -1;

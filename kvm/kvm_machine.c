@@ -21,6 +21,7 @@
 #include "core/gm.h"
 #include "core/layout.h"
 #include "core/log.h"
+#include "core/qmp.h"
 #include "devices/acpi/acpi.h"
 #include "devices/board.h"
 #include "kvm/boot.h"
@@ -38,6 +39,11 @@ struct kvm_machine {
 	struct kvm_result res;
 	bool ended;
 	int sigfd;
+	/* -qmp: the control socket, and what it reports about us. */
+	struct qmp_server *qmp;
+	struct qmp_machine_ops qops;
+	char uuid[37];
+	bool no_reboot;
 };
 
 /* A host file mapped read-only (kernel, initrd). */
@@ -96,10 +102,57 @@ static void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 		km->ended = true;
 		km->res.ev = ev;
 		km->res.status = status;
+		/* QEMU's SHUTDOWN event for guest-initiated ends (a reset
+		 * only ends the VM under -no-reboot). */
+		if (km->qmp && (ev == MACHINE_SHUTDOWN || ev == MACHINE_EXIT ||
+				(ev == MACHINE_RESET && km->no_reboot)))
+			qmp_server_emit_event(km->qmp, "SHUTDOWN", ev == MACHINE_RESET ?
+				"{\"guest\": true, \"reason\": \"guest-reset\"}" :
+				"{\"guest\": true, \"reason\": \"guest-shutdown\"}");
 	}
 	evloop_stop(km->m.loop, 0);
 	if (km->cpus)
 		kvm_cpus_kick(km->cpus);
+}
+
+/* QMP quit: runs on the loop thread with the big lock held. */
+static int kvm_qmp_quit(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->ended) {
+		km->ended = true;
+		km->res.ev = MACHINE_SHUTDOWN;
+		km->res.status = 0;
+		qmp_server_emit_event(km->qmp, "SHUTDOWN",
+			"{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
+	}
+	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
+	return 0;
+}
+
+static int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
+			   char *err, size_t errlen)
+{
+	if (!cfg->qmp_path[0])
+		return 0;
+	if (cfg->has_uuid) {
+		const uint8_t *u = cfg->uuid;
+		snprintf(km->uuid, sizeof(km->uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+			 "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+			 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+			 u[13], u[14], u[15]);
+	}
+	km->qops = (struct qmp_machine_ops){
+		.name = cfg->name[0] ? cfg->name : NULL,
+		.uuid = cfg->has_uuid ? km->uuid : NULL,
+		.ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1,
+		.kvm_enabled = true,
+		.kvm_present = true,
+		.quit = kvm_qmp_quit,
+	};
+	km->qmp = qmp_server_new(km->m.loop, cfg->qmp_path, &km->qops, km,
+				 km->m.log, err, errlen);
+	return km->qmp ? 0 : -1;
 }
 
 /* SIGTERM/SIGINT/SIGHUP end the VM the orderly way (nvdimm msync, pidfile
@@ -193,6 +246,8 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	/* vCPUs first: nothing may touch devices after this. */
 	kvm_cpus_destroy(km->cpus);
 	km->cpus = NULL;
+	if (km->qmp)
+		qmp_server_free(km->qmp);
 	if (km->board) {
 		board_shutdown(km->board);
 		board_free(km->board);
@@ -236,6 +291,15 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 
 	if (kvm_sys_open(&km->sys, err, errlen) < 0)
 		goto out;
+	/* The in-kernel irqchip is the only interrupt controller there is;
+	 * CPUID is always the host's, filtered to what KVM supports. */
+	if (!cfg->machine.kernel_irqchip)
+		log_warn(log, "vmm: kernel_irqchip=off is not supported; using the "
+			 "in-kernel irqchip");
+	if (cfg->cpu_model[0] && strcmp(cfg->cpu_model, "host") &&
+	    strcmp(cfg->cpu_model, "max"))
+		log_warn(log, "vmm: -cpu %s: only 'host' is modelled; the guest sees "
+			 "the host CPU as KVM supports it", cfg->cpu_model);
 	if (layout_build(&km->layout, cfg, err, errlen) < 0)
 		goto out;
 	km->m.gm = gm_new();
@@ -307,6 +371,9 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (km->sigfd >= 0)
 		evloop_add_fd(km->m.loop, km->sigfd, EV_IN, kvm_machine_on_signal, km);
 
+	km->no_reboot = cfg->no_reboot;
+	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
+		goto out;
 	if (opts && opts->ready)
 		opts->ready(opts->ready_arg);
 	int e = kvm_cpus_start(km->cpus);

@@ -58,6 +58,35 @@ else
 fi
 [ -f "$TMP/d.log" ] && pass "-D log file created" || fail "-D log file missing"
 
+# QMP: the control socket answers and "quit" ends the VM with exit 0
+# after a SHUTDOWN event, as with QEMU.
+timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+	-append "testguest.action=spin" -serial none \
+	-qmp unix:"$TMP/qmp.sock",server,nowait >/dev/null 2>"$TMP/qmp.err" &
+qpid=$!
+timeout 20 python3 - "$TMP/qmp.sock" >"$TMP/qmp.out" 2>&1 <<'PY'
+import json, socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
+    except OSError:
+        time.sleep(0.1)
+f = s.makefile('rw')
+print("greeting", "QMP" in json.loads(f.readline()))
+for cmd in ('qmp_capabilities', 'query-status', 'quit'):
+    f.write(json.dumps({'execute': cmd}) + '\n'); f.flush()
+    while True:
+        m = json.loads(f.readline())
+        print(json.dumps(m, sort_keys=True))
+        if 'return' in m or 'error' in m:
+            break
+PY
+wait "$qpid"
+expect_rc $? 0 "QMP quit ends the VM"
+expect_line "$TMP/qmp.out" '^greeting True' "QMP greeting"
+expect_line "$TMP/qmp.out" '"status": "running"' "QMP query-status"
+expect_line "$TMP/qmp.out" '"event": "SHUTDOWN"' "QMP SHUTDOWN event on quit"
+
 if has_hw_virt; then
 	run triple 30 -no-reboot -append "testguest.action=triplefault"
 	expect_rc $? 0 "triple fault resets (exit 0 under -no-reboot)"
