@@ -195,7 +195,8 @@ uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 
 	uint64_t gpa = 0;
 	if (a.err || bld->err) {
-		log_err(bld->log, "acpi: DSDT AML encoding failed");
+		if (a.err)
+			log_err(bld->log, "acpi: DSDT AML encoding failed");
 		bld->err = true;
 		aml_free(&a);
 		return 0;

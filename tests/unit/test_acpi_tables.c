@@ -16,6 +16,7 @@
 
 #include "acpi_fixture.h"
 #include "core/gm.h"
+#include "core/log.h"
 #include "devices/acpi/acpi.h"
 #include "devices/acpi/acpi_spec.h"
 
@@ -396,6 +397,18 @@ static void test_too_small_space_fails(void **state)
 		assert_int_equal(acpi_blob_build(&b, &f->cfg, &f->l, LAYOUT_ACPI_BASE,
 						 max, NULL), -1);
 	assert_null(b.data);
+	/* The reason is logged, once, and names the space problem. */
+	struct log *log = log_new_memory(LOG_DEBUG);
+	assert_non_null(log);
+	assert_int_equal(acpi_blob_build(&b, &f->cfg, &f->l, LAYOUT_ACPI_BASE, 300,
+					 log), -1);
+	const char *text = log_memory_text(log);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "tables exceed 300 bytes"));
+	assert_null(strstr(text, "encoding"));
+	/* Only one line: the first failure latches, the rest stay quiet. */
+	assert_null(strchr(strchr(text, '\n') + 1, '\n'));
+	log_free(log);
 	free(f);
 }
 
