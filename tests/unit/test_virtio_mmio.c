@@ -216,6 +216,33 @@ static void test_two_devices_coexist(void **state)
 	env_free(e2);
 }
 
+/* A guest hammering bad accesses gets a few log lines, not thousands. */
+static void test_guest_errors_rate_limited(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(NULL);
+	struct log *log = log_new_memory(LOG_DEBUG);
+	struct dummy d;
+	dummy_init(&d, s->m.gm);
+	struct virtio_mmio *m = virtio_mmio_new(s->m.gm, log,
+						irq_line(s->m.irqchip, 5), &d.vd);
+	for (unsigned i = 0; i < 5000; i++) {
+		uint16_t v = 1;
+		virtio_mmio_access(m, VIRTIO_MMIO_STATUS, &v, 2, true);
+	}
+	const char *text = log_memory_text(log);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "2-byte access at 0x70"));
+	unsigned lines = 0;
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	assert_true(lines >= 8 && lines <= 16);
+	assert_int_equal(d.vd.status, 0);
+	virtio_mmio_free(m);
+	log_free(log);
+	sim_free(s);
+}
+
 /* ---- seed corpus for fuzz/fuzz_virtio_mmio.c ----
  * Real driver scenarios recorded from the sim event log into the fuzzer's
  * record format (ring memory first, as pokes), replayed through the
@@ -394,6 +421,7 @@ int main(void)
 		T(test_interrupt_ack_partial),
 		T(test_reset_clears_selectors),
 		T(test_two_devices_coexist),
+		cmocka_unit_test(test_guest_errors_rate_limited),
 		cmocka_unit_test(test_seed_split),
 		cmocka_unit_test(test_seed_packed),
 		cmocka_unit_test(test_seed_hostile),

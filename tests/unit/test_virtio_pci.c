@@ -500,6 +500,34 @@ static void test_seed_hostile(void **state)
 	free(sd.bytes);
 }
 
+/* Two virtio functions in one slot: function 0 advertises multifunction,
+ * both are probed (their BARs in separate places) and work with MSI-X. */
+static void test_multifunction_virtio(void **state)
+{
+	struct env *e = *state;
+	struct dummy d2;
+	dummy_init(&d2, e->s->m.gm);
+	struct virtio_pci *p2 = virtio_pci_new(e->s->m.gm, NULL, e->s->m.irqchip, &d2.vd);
+	assert_int_equal(pci_host_attach(e->host, virtio_pci_dev(p2), DUMMY_SLOT, 1), 0);
+	assert_int_equal(cfg(e, PCI_HEADER_TYPE, 1), 0x80);
+	struct vdriver drv2;
+	assert_int_equal(vdriver_pci_probe(&drv2, e->s, DUMMY_SLOT, 1, true), 0);
+	assert_int_equal(vdriver_pci_probe(&e->drv, e->s, DUMMY_SLOT, 0, true), 0);
+	assert_true(drv2.common != e->drv.common);
+	assert_int_equal(env_start(e, 0), 0);
+	struct vdq q;
+	assert_int_equal(vdriver_negotiate(&drv2, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
+	assert_int_equal(vdriver_setup_queue(&drv2, 1, &q, 8), 0);
+	vdriver_driver_ok(&drv2);
+	drv2.bus->kick(&drv2, 1);
+	assert_int_equal(d2.notifies[1], 1);
+	assert_int_equal(e->dev.notifies[1], 0);
+	d2.vd.tops->notify_queue(d2.vd.transport, 1);
+	assert_true(drv2.bus->irq_pending(&drv2));
+	assert_int_equal(e->s->last_msi_data, VDRIVER_MSI_DATA(2));
+	virtio_pci_free(p2);
+}
+
 #define TI(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&intx)
 #define TM(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&msi)
 
@@ -515,6 +543,7 @@ int main(void)
 		TI(test_pci_cfg_window),
 		TI(test_notify_region),
 		TI(test_free_detaches_and_limits),
+		TI(test_multifunction_virtio),
 		cmocka_unit_test(test_seed_intx),
 		cmocka_unit_test(test_seed_msix),
 		cmocka_unit_test(test_seed_hostile),
