@@ -1,0 +1,182 @@
+/* The KVM backend's pieces on the real /dev/kvm (skipped without it):
+ * capability checks, GSI/MSI routing, irqfd, ioeventfd argument checks,
+ * memory slots (read-only ones too), and a vCPU running a few PVH
+ * instructions whose MMIO and port-I/O exits reach our buses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/bus.h"
+#include "core/gm.h"
+#include "kvm/boot.h"
+#include "kvm/kvm_int.h"
+
+static int kvm_usable(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+#define NEED_KVM()                                                     \
+	do {                                                           \
+		if (!kvm_usable()) {                                   \
+			print_message("no usable /dev/kvm: skipped\n"); \
+			skip();                                        \
+		}                                                      \
+	} while (0)
+
+static void test_sys_and_routing(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	char err[256];
+	struct kvm_sys sys;
+	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
+	assert_true(sys.cpuid->nent > 0);
+	assert_true(sys.msrs->nmsrs > 0);
+	assert_true(sys.vcpu_mmap_size >= (int)sizeof(struct kvm_run));
+	assert_false(kvm_sys_msr_supported(&sys, 0xdeadbeef));
+	struct kvm_vm vm;
+	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
+	/* MSI routes take GSIs after the 24 IOAPIC pins. */
+	assert_int_equal(kvm_irq_msi_route(&vm, 0xfee00000, 0x41), KVM_VM_FIRST_MSI_GSI);
+	assert_int_equal(kvm_irq_msi_route(&vm, 0xfee00000, 0x42), KVM_VM_FIRST_MSI_GSI + 1);
+	assert_int_equal(kvm_irq_msi_route_update(&vm, KVM_VM_FIRST_MSI_GSI, 0xfee01000, 0x43), 0);
+	assert_int_equal(kvm_irq_msi_route_update(&vm, 5, 0xfee00000, 0x43), -ENOENT);
+	/* irqfd on an edge GSI, then a level one with a resample fd. */
+	int efd = eventfd(0, EFD_CLOEXEC), rfd = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(kvm_irqfd(&vm, efd, KVM_VM_FIRST_MSI_GSI, -1, true), 0);
+	assert_int_equal(kvm_irqfd(&vm, efd, KVM_VM_FIRST_MSI_GSI, -1, false), 0);
+	assert_int_equal(kvm_irqfd(&vm, efd, 5, rfd, true), 0);
+	assert_int_equal(kvm_irqfd(&vm, efd, 5, rfd, false), 0);
+	/* ioeventfd: widths KVM accepts, duplicates refused. */
+	struct kvm_ioeventfd_spec s = { .addr = 0xd0000050, .len = 3 };
+	assert_int_equal(kvm_ioeventfd(&vm, &s, efd, true), -EINVAL);
+	s.len = 0;
+	s.pio = true;
+	assert_int_equal(kvm_ioeventfd(&vm, &s, efd, true), -EINVAL);
+	s = (struct kvm_ioeventfd_spec){ .addr = 0xd0000050, .len = 4,
+					 .datamatch = true, .data = 0 };
+	assert_int_equal(kvm_ioeventfd(&vm, &s, efd, true), 0);
+	assert_int_equal(kvm_ioeventfd(&vm, &s, efd, true), -EEXIST);
+	assert_int_equal(kvm_ioeventfd(&vm, &s, efd, false), 0);
+	/* The irq_chip devices use. */
+	irq_set_level(&(struct irq){ &vm.chip, 4 }, 1);
+	irq_set_level(&(struct irq){ &vm.chip, 4 }, 0);
+	close(efd);
+	close(rfd);
+	kvm_vm_destroy(&vm);
+	kvm_sys_close(&sys);
+}
+
+struct vcpu_fix {
+	struct machine m;
+	uint32_t mmio_val;
+	uint8_t pio_val;
+	int done;
+};
+
+static int fix_mmio(void *dev, uint64_t off, void *data, unsigned len, bool wr)
+{
+	struct vcpu_fix *f = dev;
+	if (wr && off == 0 && len == 4)
+		memcpy(&f->mmio_val, data, 4);
+	return 0;
+}
+
+static int fix_pio(void *dev, uint64_t off, void *data, unsigned len, bool wr)
+{
+	struct vcpu_fix *f = dev;
+	(void)off;
+	if (wr && len == 1) {
+		f->pio_val = *(uint8_t *)data;
+		machine_request(&f->m.ctl, MACHINE_EXIT, f->pio_val);
+	}
+	return 0;
+}
+
+static void fix_request(void *opaque, enum machine_event ev, int status)
+{
+	struct vcpu_fix *f = opaque;
+	(void)status;
+	if (ev == MACHINE_EXIT)
+		__atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_vcpu_exits_reach_buses(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	char err[256];
+	struct kvm_sys sys;
+	struct kvm_vm vm;
+	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
+	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
+	struct vcpu_fix *f = calloc(1, sizeof(*f));
+	pthread_mutex_init(&f->m.lock, NULL);
+	f->m.gm = gm_new();
+	f->m.pio = bus_new("pio", NULL);
+	f->m.mmio = bus_new("mmio", NULL);
+	f->m.ctl = (struct machine_ctl){ fix_request, f };
+	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
+	assert_int_equal(gm_add_mmap(f->m.gm, 0, 4u << 20, &anon, 0, "ram"), 0);
+	/* A read-only region (as for readonly=on nvdimms). */
+	assert_int_equal(gm_add_mmap(f->m.gm, 8u << 20, 2u << 20, &anon, GM_READONLY,
+				     "rom"), 0);
+	assert_int_equal(kvm_vm_map_gm(&vm, f->m.gm, err, sizeof(err)), 0);
+	assert_int_equal(vm.nslots, 2);
+	assert_int_equal(bus_register(f->m.mmio, 0xd0000000, 4, fix_mmio, f, "t"), 0);
+	assert_int_equal(bus_register(f->m.pio, 0xf4, 1, fix_pio, f, "t"), 0);
+	/* 32-bit code at 1 MiB: MMIO store, port write, spin. */
+	static const uint8_t code[] = {
+		0xb8, 0x78, 0x56, 0x34, 0x12,        /* mov $0x12345678, %eax */
+		0xa3, 0x00, 0x00, 0x00, 0xd0,        /* mov %eax, 0xd0000000 */
+		0xb0, 0x42,                          /* mov $0x42, %al */
+		0xe6, 0xf4,                          /* out %al, $0xf4 */
+		0xeb, 0xfe,                          /* jmp . */
+	};
+	assert_int_equal(gm_write(f->m.gm, 0x100000, code, sizeof(code)), 0);
+	struct boot_cpu cpu;
+	assert_int_equal(boot_common(f->m.gm, &cpu, err, sizeof(err)), 0);
+	boot_cpu_pvh(&cpu, 0x100000, 0);
+	struct kvm_topo t = { 1, 1, 1 };
+	struct kvm_cpu_env env = { .m = &f->m, .vm = &vm };
+	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
+	assert_non_null(c);
+	/* With a LAPIC to receive it, an MSI is delivered (or blocked while
+	 * the guest has interrupts off): never an error. */
+	assert_true(irq_msi(&vm.chip, 0xfee00000, 0x30) >= 0);
+	assert_int_equal(kvm_cpus_start(c), 0);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&f->done, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	assert_int_equal(f->done, 1);
+	assert_int_equal(f->mmio_val, 0x12345678);
+	assert_int_equal(f->pio_val, 0x42);
+	assert_true(kvm_cpus_exit_count(c) >= 2);
+	kvm_cpus_destroy(c);   /* the spinning vCPU is kicked out and joined */
+	/* Too many vCPUs for the host: a clear error, nothing created. */
+	assert_null(kvm_cpus_create(&env, sys.max_vcpus + 1, &t, &cpu, err, sizeof(err)));
+	assert_non_null(strstr(err, "vCPUs"));
+	bus_free(f->m.pio);
+	bus_free(f->m.mmio);
+	kvm_vm_destroy(&vm);
+	gm_free(f->m.gm);
+	pthread_mutex_destroy(&f->m.lock);
+	free(f);
+	kvm_sys_close(&sys);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sys_and_routing),
+		cmocka_unit_test(test_vcpu_exits_reach_buses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
