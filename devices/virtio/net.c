@@ -205,6 +205,7 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 	 * (1 without MRG_RXBUF under VERSION_1). */
 	h.num_buffers = htole16((uint16_t)used);
 	size_t off = 0;
+	uint32_t written[VNET_MAX_MRG];
 	for (unsigned i = 0; i < used; i++) {
 		struct vq_elem *e = n->rxe[i];
 		size_t take = len - off < e->in_len ? len - off : e->in_len;
@@ -221,9 +222,11 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 		if (r)
 			log_rl(n->log, &n->rl, LOG_WARN,
 			       "virtio-net: rx buffer not writable");
-		vq_push(vq, e, r ? 0 : (uint32_t)take);
+		written[i] = r ? 0 : (uint32_t)take;
 		off += take;
 	}
+	/* All chains of the frame become visible to the driver together. */
+	vq_push_batch(vq, n->rxe, written, used);
 	n->st.rx_bytes += len - HDR_LEN;
 	return 1;
 }

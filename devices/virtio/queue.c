@@ -94,6 +94,24 @@ int vq_push(struct vq *vq, const struct vq_elem *elem, uint32_t written)
 			  : vq_split_push(vq, elem, written);
 }
 
+int vq_push_batch(struct vq *vq, struct vq_elem *const *elems,
+		  const uint32_t *written, unsigned n)
+{
+	uint32_t w[VQ_MAX_SIZE];
+
+	if (!vq_live(vq) || n > vq->cfg.size)
+		return -EINVAL;
+	if (vq->broken)
+		return -EPROTO;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		w[i] = written[i] > elems[i]->in_len ? elems[i]->in_len
+						     : written[i];
+	return vq->packed ? vq_packed_push_batch(vq, elems, w, n)
+			  : vq_split_push_batch(vq, elems, w, n);
+}
+
 void vq_unpop(struct vq *vq, const struct vq_elem *elem)
 {
 	if (!vq_live(vq) || vq->broken)

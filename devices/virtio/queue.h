@@ -154,6 +154,13 @@ void vq_reset(struct vq *vq);
 int vq_pop(struct vq *vq, struct vq_elem *elem);
 /* Return a chain to the guest with `written` bytes written to it. */
 int vq_push(struct vq *vq, const struct vq_elem *elem, uint32_t written);
+/* Return n chains at once: the driver sees all of them or none (one used
+ * idx store for split rings; for packed rings the first descriptor's flags
+ * are written last).  A frame spread over several receive buffers
+ * (virtio-net MRG_RXBUF, §5.1.6.4) must be published this way, or a driver
+ * polling in between sees num_buffers chains that are not all there yet. */
+int vq_push_batch(struct vq *vq, struct vq_elem *const *elems,
+		  const uint32_t *written, unsigned n);
 /* Put the last popped chain back (device could not process it now).
  * Only the most recently popped element, only once. */
 void vq_unpop(struct vq *vq, const struct vq_elem *elem);

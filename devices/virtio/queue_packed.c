@@ -166,30 +166,59 @@ int vq_packed_pop(struct vq *vq, struct vq_elem *e)
 
 int vq_packed_push(struct vq *vq, const struct vq_elem *e, uint32_t written)
 {
-	uint64_t at = packed_slot(vq, vq->next_used);
-	uint16_t flags = 0;
+	/* A single push is a batch of one; the batch never writes elems. */
+	struct vq_elem *one = (struct vq_elem *)e;
+	return vq_packed_push_batch(vq, &one, &written, 1);
+}
 
-	if (e->ndesc == 0 || e->ndesc > vq->cfg.size)
+int vq_packed_push_batch(struct vq *vq, struct vq_elem *const *e,
+			 const uint32_t *written, unsigned n)
+{
+	uint16_t pos[VQ_MAX_SIZE], flags[VQ_MAX_SIZE];
+	uint16_t at = vq->next_used;
+	bool wrap = vq->used_wrap;
+	unsigned total = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (e[i]->ndesc == 0 || e[i]->ndesc > vq->cfg.size)
+			return -EINVAL;
+		total += e[i]->ndesc;
+	}
+	if (total > vq->cfg.size)
 		return -EINVAL;
-	/* §2.8.1: a used descriptor has AVAIL and USED both equal to the
-	 * device's used wrap counter; WRITE says the device wrote to it. */
-	if (vq->used_wrap)
-		flags = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
-	if (written)
-		flags |= VIRTQ_DESC_F_WRITE;
-	if (gm_write_u16le(vq->gm, at + offsetof(struct pvirtq_desc, id), e->id) ||
-	    gm_write_u32le(vq->gm, at + offsetof(struct pvirtq_desc, len),
-			   written))
-		return vq_break(vq, "descriptor ring unwritable");
-	/* Release: buffer data, id and len must be visible before the flags
-	 * hand the descriptor back to the driver (§2.8.1). */
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t slot = packed_slot(vq, at);
+		pos[i] = at;
+		flags[i] = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+		if (written[i])
+			flags[i] |= VIRTQ_DESC_F_WRITE;
+		if (gm_write_u16le(vq->gm, slot + offsetof(struct pvirtq_desc, id),
+				   e[i]->id) ||
+		    gm_write_u32le(vq->gm, slot + offsetof(struct pvirtq_desc, len),
+				   written[i]))
+			return vq_break(vq, "descriptor ring unwritable");
+		packed_advance(&at, &wrap, e[i]->ndesc, vq->cfg.size);
+	}
+	/* Release: data, ids and lengths before any flags.  Then the flags of
+	 * all but the first, and the first one last after another barrier:
+	 * the driver walks used descriptors in order from the first, so it
+	 * sees the batch only once all of it is there (§2.8.6, as Linux's
+	 * and QEMU's packed flush do). */
 	vq_wmb();
-	if (gm_write_u16le(vq->gm, at + offsetof(struct pvirtq_desc, flags),
-			   flags))
+	for (unsigned i = n; i-- > 1;)
+		if (gm_write_u16le(vq->gm,
+				   packed_slot(vq, pos[i]) +
+					   offsetof(struct pvirtq_desc, flags),
+				   flags[i]))
+			return vq_break(vq, "descriptor ring unwritable");
+	vq_wmb();
+	if (gm_write_u16le(vq->gm,
+			   packed_slot(vq, pos[0]) + offsetof(struct pvirtq_desc, flags),
+			   flags[0]))
 		return vq_break(vq, "descriptor ring unwritable");
-	/* The driver skips as many slots as the chain took (§2.8.6). */
-	packed_advance(&vq->next_used, &vq->used_wrap, e->ndesc, vq->cfg.size);
-	vq->used_idx += e->ndesc;
+	vq->next_used = at;
+	vq->used_wrap = wrap;
+	vq->used_idx = (uint16_t)(vq->used_idx + total);
 	return 0;
 }
 

@@ -41,6 +41,8 @@ static inline bool vq_need_event(uint16_t event, uint16_t new_idx,
 
 int vq_split_pop(struct vq *vq, struct vq_elem *e);
 int vq_split_push(struct vq *vq, const struct vq_elem *e, uint32_t written);
+int vq_split_push_batch(struct vq *vq, struct vq_elem *const *e,
+			const uint32_t *written, unsigned n);
 void vq_split_unpop(struct vq *vq, const struct vq_elem *e);
 bool vq_split_should_notify(struct vq *vq);
 void vq_split_set_notification(struct vq *vq, bool enable);
@@ -48,6 +50,8 @@ bool vq_split_has_avail(struct vq *vq);
 
 int vq_packed_pop(struct vq *vq, struct vq_elem *e);
 int vq_packed_push(struct vq *vq, const struct vq_elem *e, uint32_t written);
+int vq_packed_push_batch(struct vq *vq, struct vq_elem *const *e,
+			 const uint32_t *written, unsigned n);
 void vq_packed_unpop(struct vq *vq, const struct vq_elem *e);
 bool vq_packed_should_notify(struct vq *vq);
 void vq_packed_set_notification(struct vq *vq, bool enable);

@@ -150,22 +150,34 @@ int vq_split_pop(struct vq *vq, struct vq_elem *e)
 
 int vq_split_push(struct vq *vq, const struct vq_elem *e, uint32_t written)
 {
+	/* A single push is a batch of one; the batch never writes elems. */
+	struct vq_elem *one = (struct vq_elem *)e;
+	return vq_split_push_batch(vq, &one, &written, 1);
+}
+
+int vq_split_push_batch(struct vq *vq, struct vq_elem *const *e,
+			const uint32_t *written, unsigned n)
+{
 	uint64_t used = vq->cfg.device;
 	struct virtq_used_elem u;
 
-	if (e->id >= vq->cfg.size)
-		return -EINVAL;
-	u.id = htole32(e->id);
-	u.len = htole32(written);
-	if (gm_write(vq->gm,
-		     used + offsetof(struct virtq_used, ring) +
-			     sizeof(u) * (vq->used_idx % vq->cfg.size),
-		     &u, sizeof(u)))
-		return vq_break(vq, "used ring unwritable");
-	/* Release: the buffer contents and the used element must be visible
-	 * before the driver can see idx move past it (§2.7.8, §2.7.14). */
+	for (unsigned i = 0; i < n; i++)
+		if (e[i]->id >= vq->cfg.size)
+			return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		u.id = htole32(e[i]->id);
+		u.len = htole32(written[i]);
+		uint16_t slot = (uint16_t)(vq->used_idx + i) % vq->cfg.size;
+		if (gm_write(vq->gm,
+			     used + offsetof(struct virtq_used, ring) +
+				     sizeof(u) * slot,
+			     &u, sizeof(u)))
+			return vq_break(vq, "used ring unwritable");
+	}
+	/* Release, once for the whole batch: every element must be visible
+	 * before idx moves past any of them (§2.7.8). */
 	vq_wmb();
-	vq->used_idx++;
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
 	if (gm_write_u16le(vq->gm, used + offsetof(struct virtq_used, idx),
 			   vq->used_idx))
 		return vq_break(vq, "used idx unwritable");
