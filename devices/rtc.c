@@ -21,6 +21,7 @@
 #define NS_PER_SEC 1000000000LL
 #define RTC_XTAL_HZ 32768u
 #define ALARM_DONT_CARE 0xc0
+#define RTC_MAX_EPOCH (1ll << 40)
 
 struct rtc {
 	struct rtc_config cfg;
@@ -502,7 +503,13 @@ struct rtc *rtc_new(const struct rtc_config *cfg)
 	rtc->cmos[RTC_REG_A] = 0x26;
 	rtc->cmos[RTC_REG_B] = RTC_B_24H;
 	rtc->counting = true;
+	/* +-2^40 s is +-34,800 years: every date a base can sensibly name,
+	 * and far from where second counting could overflow an int64. */
 	rtc->sec = cfg->base_epoch;
+	if (rtc->sec > RTC_MAX_EPOCH)
+		rtc->sec = RTC_MAX_EPOCH;
+	if (rtc->sec < -RTC_MAX_EPOCH)
+		rtc->sec = -RTC_MAX_EPOCH;
 	rtc->last_ns = now;
 	rtc->upd_origin = now;
 	rtc->per_origin = now;

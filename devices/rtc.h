@@ -66,7 +66,8 @@ struct rtc;
 struct rtc_config {
 	const struct clk *clk;
 	struct irq irq;         /* IRQ8 */
-	int64_t base_epoch;     /* guest time at rtc_new(), seconds since 1970 UTC */
+	int64_t base_epoch;     /* guest time at rtc_new(), seconds since 1970
+	                         * UTC (clamped to +-2^40) */
 	struct log *log;        /* may be NULL */
 };
 

@@ -36,9 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct in in = { data, size };
 	struct sim_config sc = { .ram_size = 1u << 16 }; /* no guest memory needed */
 	struct sim *s = sim_new(&sc);
-	int64_t base = (int64_t)((uint64_t)u8(&in) << 32 | (uint64_t)u8(&in) << 24);
+	uint64_t base = 0;
+
+	for (int i = 0; i < 8; i++)
+		base = base << 8 | u8(&in);
 	struct rtc_config cfg = { .clk = s->m.clk, .irq = irq_line(s->m.irqchip, 8),
-				  .base_epoch = (u8(&in) & 1) ? -base : base };
+				  .base_epoch = (int64_t)base };
 	struct rtc *rtc = rtc_new(&cfg);
 
 	bus_register(s->m.pio, RTC_PORT_BASE, RTC_NPORTS, rtc_access, rtc, "rtc");

@@ -621,6 +621,23 @@ static void test_calendar_roundtrip(void **state)
 	assert_int_equal(rtc_time_from_reg(0x59, RTC_B_DM_BINARY), 0x59);
 }
 
+static void test_extreme_base(void **state)
+{
+	struct fx *f = *state;
+
+	/* A base no calendar can hold is clamped, not overflowed. */
+	fx_free(f);
+	*state = f = fx_new(INT64_MAX, false);
+	assert_int_equal(rtc_now_epoch(f->rtc), 1ll << 40);
+	sim_clock_step(f->s, 5 * SEC);
+	assert_int_equal(rtc_now_epoch(f->rtc), (1ll << 40) + 5);
+	rd(f, RTC_YEAR);
+	fx_free(f);
+	*state = f = fx_new(INT64_MIN, false);
+	assert_int_equal(rtc_now_epoch(f->rtc), -(1ll << 40));
+	rd(f, RTC_CENTURY);
+}
+
 static void test_reset_pin(void **state)
 {
 	struct fx *f = *state;
@@ -684,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cmos_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_century_and_leap_rollover, setup, teardown),
 		cmocka_unit_test(test_calendar_roundtrip),
+		cmocka_unit_test_setup_teardown(test_extreme_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_pin, setup, teardown),
 		cmocka_unit_test(test_determinism),
 	};
