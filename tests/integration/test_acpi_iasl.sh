@@ -107,5 +107,14 @@ ev "evaluate $L._LSR 0 0x1001" "$(int 1)" "_LSR above the max transfer must fail
 ev "evaluate $L._LSW 0x1fffe 4 (01 02 03 04)" "$(int 1)" "_LSW past the end must fail"
 ev "evaluate $L._LSW 0 8 (01 02)" "$(int 1)" "_LSW with a short buffer must fail"
 ev "evaluate \\_SB.NVDR.NV00._LSI" 'AE_NOT_FOUND' "nv0 has no label-size: no _LSI" may-fail
-[ $fail -eq 0 ] && echo "acpiexec: _DSM and label methods behave"
+# The other machines' namespaces load and their objects evaluate.
+tables=(q35-DSDT.dat q35-FACP.dat q35-APIC.dat q35-MCFG.dat)
+ev "evaluate \\_SB.PCI0._PRT" 'Package\] Contains 128 Elements' "q35 _PRT must route 32 slots x 4 pins"
+ev "evaluate \\_SB.PCI0._CRS" 'Buffer\] Length 86 ' "q35 host bridge _CRS"
+ev "evaluate \\_SB.MRES._HID" 'Integer\] = 00000000020CD041' "ECAM reserved by a PNP0C02 device"
+tables=(microvm-DSDT.dat microvm-FACP.dat microvm-APIC.dat)
+ev "evaluate \\_SB.VR01._HID" 'String\] Length 08 = "LNRO0005"' "virtio-mmio devices are LNRO0005"
+ev "evaluate \\_SB.VR00._CRS" 'Buffer\] Length 17 ' "virtio-mmio _CRS: Memory32Fixed + Interrupt + EndTag"
+ev "evaluate \\_S5" 'Package\] Contains 4 Elements' "\\_S5 for soft-off"
+[ $fail -eq 0 ] && echo "acpiexec: _DSM, label methods, _PRT, _CRS and _S5 behave"
 exit $fail
