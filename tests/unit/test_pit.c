@@ -393,6 +393,35 @@ static void test_gate_ch2_modes_0_2(void **state)
 	assert_int_equal(latch_read(f, 2), 70);
 }
 
+/* Linux's quick_pit_calibrate: channel 2, gate on, speaker off, mode 0
+ * with 0xffff, then only the MSB is watched (LSB read and dropped); it
+ * must fall by one every 256 ticks. */
+static void test_linux_quick_calibrate(void **state)
+{
+	struct fx *f = *state;
+	uint64_t load;
+
+	out8(f, 0x61, (uint8_t)((in8(f, 0x61) & ~0x02) | 0x01));
+	out8(f, 0x43, 0xb0);
+	out8(f, 0x42, 0xff);
+	out8(f, 0x42, 0xff);
+	load = ticks_at(f->s->now_ns);
+	for (unsigned k = 0; k < 200; k++) {
+		step_to(f, tick_ns(load + 256ull * k + 1));
+		in8(f, 0x42);
+		assert_int_equal(in8(f, 0x42), 0xff - k);
+	}
+	/* pit_calibrate_tsc: OUT2 rises when the count runs out. */
+	out8(f, 0x43, 0xb0);
+	out8(f, 0x42, 11932 & 0xff);
+	out8(f, 0x42, 11932 >> 8);
+	load = ticks_at(f->s->now_ns);
+	step_to(f, tick_ns(load + 11932) - 1);
+	assert_int_equal(in8(f, 0x61) & 0x20, 0);
+	step_to(f, tick_ns(load + 11932));
+	assert_int_equal(in8(f, 0x61) & 0x20, 0x20);
+}
+
 static void test_port61_bits(void **state)
 {
 	struct fx *f = *state;
@@ -728,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode1_gate_trigger_ch2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode5_gate_strobe_ch2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gate_ch2_modes_0_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_quick_calibrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port61_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_modes, setup, teardown),

@@ -130,6 +130,27 @@ static void test_time_bcd_24h(void **state)
 	assert_int_equal(rtc_now_epoch(f->rtc), T_2026_11_22_134530 + 30);
 }
 
+/* Linux's mc146818_get_time: wait for UIP clear, read the time, check UIP
+ * did not rise meanwhile; a read started inside the window must wait. */
+static void test_linux_get_time(void **state)
+{
+	struct fx *f = *state;
+	unsigned polls = 0;
+
+	step_to(f, 7 * SEC - 100000); /* inside the UIP window */
+	while (rd(f, RTC_REG_A) & RTC_A_UIP) {
+		sim_clock_step(f->s, 20000);
+		polls++;
+	}
+	assert_int_equal(polls, 5);
+	assert_true(f->s->now_ns >= 7 * SEC);
+	uint8_t sec = rd(f, RTC_SECONDS), min = rd(f, RTC_MINUTES);
+	assert_int_equal(rd(f, RTC_REG_A) & RTC_A_UIP, 0);
+	assert_int_equal(sec, 0x37);
+	assert_int_equal(min, 0x45);
+	assert_int_equal(rd(f, RTC_REG_D) & RTC_D_VRT, RTC_D_VRT);
+}
+
 static void test_binary_and_12h(void **state)
 {
 	struct fx *f = *state;
@@ -685,6 +706,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_time_bcd_24h, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_get_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary_and_12h, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uip_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_periodic_every_rate, setup, teardown),

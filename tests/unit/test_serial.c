@@ -158,6 +158,61 @@ static void test_transmit_to_backend(void **state)
 	assert_memory_equal(buf, "hello", 5);
 }
 
+/* The probe of Linux's 8250 driver (autoconfig, autoconfig_16550a): every
+ * decision it takes must come out as "16550A with working FIFOs". */
+static void test_linux_autoconfig(void **state)
+{
+	struct fx *f = *state;
+	uint8_t scratch, scratch2;
+
+	/* IER: the low nibble is writable, nothing else. */
+	out(f, IER, 0);
+	scratch = in(f, IER) & 0x0f;
+	out(f, IER, 0x0f);
+	scratch2 = in(f, IER) & 0x0f;
+	out(f, IER, 0);
+	assert_int_equal(scratch, 0);
+	assert_int_equal(scratch2, 0x0f);
+	/* Loopback test: MCR = LOOP | OUT2 | RTS gives MSR 0x90. */
+	out(f, MCR, 0x1a);
+	assert_int_equal(in(f, MSR) & 0xf0, 0x90);
+	out(f, MCR, 0);
+	/* FIFO: IIR bits 6-7 both set means 16550A. */
+	out(f, FCR, 0x01);
+	assert_int_equal(in(f, IIR) >> 6, 3);
+	/* No EFR (LCR 0xBF / 0x80 make offset 2 read IIR, nonzero). */
+	out(f, LCR, 0xbf);
+	assert_int_not_equal(in(f, IIR), 0);
+	out(f, LCR, 0x80);
+	assert_int_not_equal(in(f, IIR), 0);
+	/* Not a 16750: the 64-byte FIFO bit never shows in IIR bit 5. */
+	out(f, LCR, 0);
+	out(f, FCR, 0x21);
+	assert_int_equal(in(f, IIR) >> 5, 6);
+	out(f, LCR, 0x80);
+	out(f, FCR, 0x21);
+	assert_int_equal(in(f, IIR) >> 5, 6);
+	out(f, LCR, 0);
+	/* Not an XScale: IER bit 6 (UUE) does not stick. */
+	out(f, IER, 0x40);
+	assert_int_equal(in(f, IER) & 0x40, 0);
+	out(f, IER, 0);
+	/* Not a SuperIO with EXCR1 at LCR 0xE0: offset 2 does not follow
+	 * MCR.LOOP. */
+	out(f, LCR, 0xe0);
+	uint8_t e1 = in(f, IIR);
+	out(f, LCR, 0);
+	out(f, MCR, 0x10);
+	out(f, LCR, 0xe0);
+	uint8_t e2 = in(f, IIR);
+	out(f, LCR, 0);
+	out(f, MCR, 0);
+	assert_int_equal((e1 ^ e2) & 0x10, 0);
+	/* Scratch works (8250 vs 16450 test). */
+	out(f, SCR, 0xa5);
+	assert_int_equal(in(f, SCR), 0xa5);
+}
+
 static void test_thre_interrupt_rules(void **state)
 {
 	struct fx *f = *state;
@@ -589,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_and_dlab, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transmit_to_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_autoconfig, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thre_interrupt_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thre_after_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_backend_loss_free, setup, teardown),
