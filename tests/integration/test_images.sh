@@ -48,6 +48,10 @@ for d in dev proc sys tmp etc; do
 done
 dbg "cat /etc/vmm-rootfs-release" | grep -q 'vmm nvdimm rootfs' || bad "rootfs: no release file"
 grep -q 'VMM-ROOTFS-MARKER' "$tmp/init" || bad "rootfs: init prints no marker"
+# Both init scripts run under busybox sh in the guest: they must parse.
+for s in rootfs-init.sh initramfs-init.sh; do
+	busybox sh -n "$ROOT/guest-images/$s" || bad "$s: busybox sh cannot parse it"
+done
 
 # --- reproducible: the same inputs give the same bytes
 bash "$ROOT/guest-images/mk-rootfs.sh" "$tmp/again.img" >/dev/null
