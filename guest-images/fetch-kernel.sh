@@ -16,8 +16,16 @@ out=$(cd "$out" && pwd)
 
 deb=$(ls "$out"/linux-image-*-cloud-amd64_*.deb 2>/dev/null | head -n 1 || true)
 if [ -z "$deb" ]; then
-	pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-	      sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n 1)
+	resolve() {
+		apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n 1
+	}
+	pkg=$(resolve)
+	# A fresh machine may have no package lists yet.
+	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+		timeout 300 apt-get update -q >"$out/update.log" 2>&1 || true
+		pkg=$(resolve)
+	fi
 	if [ -z "$pkg" ]; then
 		echo "linux: unavailable: apt knows no linux-image-cloud-amd64 (apt-get update?)"
 		exit 0
