@@ -6,6 +6,7 @@ pkgs=(
 	build-essential libcmocka-dev libfdt-dev libseccomp-dev
 	clang libclang-rt-14-dev lcov device-tree-compiler acpica-tools
 	busybox-static e2fsprogs fdisk iproute2 python3 cpio
+	kmod lz4 xz-utils zstd
 )
 missing=()
 for p in "${pkgs[@]}"; do
