@@ -181,8 +181,14 @@ static int json_write_depth(struct json_buf *b, const struct json *v, int depth)
 		double d = json_get_double(v);
 		if (!isfinite(d))
 			return -1;
-		/* %.17g round-trips every double, as QEMU's writer does. */
-		json_buf_printf(b, "%.17g", d);
+		/* %.17g round-trips every double, as QEMU's writer does; unlike
+		 * QEMU, an integral double keeps a ".0" so it reads back as a
+		 * double (and -0.0 keeps its sign). */
+		char num[32];
+		snprintf(num, sizeof(num), "%.17g", d);
+		json_buf_puts(b, num);
+		if (!strpbrk(num, ".eE"))
+			json_buf_puts(b, ".0");
 		return 0;
 	}
 	case JSON_STRING:

@@ -341,6 +341,8 @@ static void test_round_trip(void **state)
 		"[-1, 0, 1.5, -9223372036854775808, true, false, null, \"\\u00E9\"]",
 		"{\"a\": {\"b\": {\"c\": [[], {}]}}}",
 		"1.5000000000000001e+300",
+		/* Integral doubles stay doubles, -0.0 keeps its sign. */
+		"[-0.0, 1.0, 1e+20, 9.2233720368547758e+18]",
 	};
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		struct json *v = parse(docs[i]);
