@@ -106,6 +106,11 @@ void board_free(struct board *b)
 	free(b);
 }
 
+struct balloon *board_balloon(const struct board *b)
+{
+	return b ? b->balloon : NULL;
+}
+
 unsigned board_device_count(const struct board *b)
 {
 	return b ? b->ndevices : 0;

@@ -34,6 +34,10 @@ struct board_host {
 	/* The host event loop for backends that watch fds (tap); NULL in
 	 * the simulator. */
 	struct evloop *loop;
+	/* virtio-balloon: give inflated guest pages back to the host (KVM:
+	 * madvise).  NULL: the balloon's bitmap is the only record. */
+	void (*balloon_release)(void *opaque, uint64_t gpa, uint64_t len);
+	void *balloon_opaque;
 };
 
 /* The RTC's starting time for this configuration (pure). */
@@ -51,6 +55,10 @@ void board_free(struct board *b);
 /* Devices that need a last word before the VMM exits (msync of shared
  * nvdimms, flushing disk caches). */
 void board_shutdown(struct board *b);
+
+struct balloon;
+/* The first virtio-balloon, or NULL (QMP balloon/query-balloon). */
+struct balloon *board_balloon(const struct board *b);
 
 /* Number of devices the board created (tests, logging). */
 unsigned board_device_count(const struct board *b);

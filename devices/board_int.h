@@ -28,6 +28,7 @@ struct board {
 	unsigned nitems;
 	unsigned ndevices;        /* guest-visible devices */
 	struct pci_host *pci;
+	struct balloon *balloon;
 	struct acpi_pm pm;
 	bool nvdimms_mapped;
 	/* Host char backends opened so far, by -chardev id, so a chardev

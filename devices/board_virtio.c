@@ -176,6 +176,8 @@ static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
 	struct balloon_config bc = {
 		.gm = b->m->gm, .log = b->m->log,
 		.deflate_on_oom = d->deflate_on_oom, .stats = true,
+		.release = b->host->balloon_release,
+		.opaque = b->host->balloon_opaque,
 	};
 	struct balloon *bl = balloon_new(&bc);
 	if (!bl) {
@@ -184,6 +186,8 @@ static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
 	}
 	if (board_push(b, bv_balloon_free, bl, err, errlen) < 0)
 		return NULL;
+	if (!b->balloon)
+		b->balloon = bl;
 	return balloon_vdev(bl);
 }
 

@@ -138,6 +138,8 @@ int kvm_cpus_start(struct kvm_cpus *c);
 void kvm_cpus_kick(struct kvm_cpus *c);
 /* Stop (kick) and join every thread, then free. */
 void kvm_cpus_destroy(struct kvm_cpus *c);
+/* Host thread id of vCPU index (0 until its thread runs). */
+int64_t kvm_cpus_thread_id(const struct kvm_cpus *c, unsigned index);
 /* Exits handled by all vCPUs so far (benchmarks). */
 uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c);
 

@@ -24,6 +24,7 @@
 #include "core/qmp.h"
 #include "devices/acpi/acpi.h"
 #include "devices/board.h"
+#include "devices/virtio/balloon.h"
 #include "kvm/boot.h"
 #include "kvm/kvm.h"
 #include "kvm/kvm_int.h"
@@ -44,6 +45,7 @@ struct kvm_machine {
 	struct qmp_machine_ops qops;
 	char uuid[37];
 	bool no_reboot;
+	struct kvm_topo topo;
 };
 
 /* A host file mapped read-only (kernel, initrd). */
@@ -115,6 +117,67 @@ static void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 		kvm_cpus_kick(km->cpus);
 }
 
+/* virtio-balloon inflate: the guest gave these pages up; drop them from
+ * the process (anonymous private RAM reads back as zeroes, which is what
+ * a deflated page may hold, virtio 1.2 §5.5.6). */
+static void kvm_balloon_release(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct kvm_machine *km = opaque;
+	void *p = gm_map(km->m.gm, gpa, len, true);
+	if (p)
+		madvise(p, len, MADV_DONTNEED);
+}
+
+static uint64_t kvm_ram_size(const struct kvm_machine *km)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < km->layout.nram; i++)
+		n += km->layout.ram[i].size;
+	return n;
+}
+
+/* QMP "balloon": the guest should end up with `bytes` of RAM, so the
+ * balloon holds the rest (QEMU's semantics). */
+static int kvm_qmp_balloon_set(void *opaque, uint64_t bytes, char *err,
+			       size_t errlen)
+{
+	struct kvm_machine *km = opaque;
+	struct balloon *bl = board_balloon(km->board);
+	(void)err;
+	(void)errlen;
+	if (!bl)
+		return -ENODEV;
+	uint64_t ram = kvm_ram_size(km);
+	uint64_t pages = bytes >= ram ? 0 : (ram - bytes) >> 12;
+	balloon_set_target(bl, pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);
+	return 0;
+}
+
+static int kvm_qmp_balloon_get(void *opaque, uint64_t *actual)
+{
+	struct kvm_machine *km = opaque;
+	struct balloon *bl = board_balloon(km->board);
+	if (!bl)
+		return -ENODEV;
+	uint64_t held = (uint64_t)balloon_get_actual(bl) << 12, ram = kvm_ram_size(km);
+	*actual = held >= ram ? 0 : ram - held;
+	return 0;
+}
+
+static int kvm_qmp_cpu_info(void *opaque, unsigned index, struct qmp_cpu_info *out)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->cpus)
+		return -ENODEV;
+	unsigned threads = km->topo.threads ? km->topo.threads : 1;
+	unsigned cores = km->topo.cores ? km->topo.cores : 1;
+	out->thread_id = kvm_cpus_thread_id(km->cpus, index);
+	out->thread_id_in_core = index % threads;
+	out->core_id = (index / threads) % cores;
+	out->socket_id = index / (threads * cores);
+	return 0;
+}
+
 /* QMP quit: runs on the loop thread with the big lock held. */
 static int kvm_qmp_quit(void *opaque)
 {
@@ -149,6 +212,9 @@ static int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *
 		.kvm_enabled = true,
 		.kvm_present = true,
 		.quit = kvm_qmp_quit,
+		.balloon_set = kvm_qmp_balloon_set,
+		.balloon_get = kvm_qmp_balloon_get,
+		.cpu_info = kvm_qmp_cpu_info,
 	};
 	km->qmp = qmp_server_new(km->m.loop, cfg->qmp_path, &km->qops, km,
 				 km->m.log, err, errlen);
@@ -319,7 +385,11 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	km->m.irqchip = &km->vm.chip;
 
 	/* Wall time enters here, in the backend, never in device code. */
-	struct board_host host = { .loop = km->m.loop };
+	struct board_host host = {
+		.loop = km->m.loop,
+		.balloon_release = kvm_balloon_release,
+		.balloon_opaque = km,
+	};
 	time_t now = time(NULL);
 	struct tm tm;
 	host.wall_epoch = (int64_t)now;
@@ -341,21 +411,22 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen) < 0)
 		goto out;
 
-	struct kvm_topo topo = {
+	km->topo = (struct kvm_topo){
 		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
 		.threads = cfg->smp.threads,
 	};
+	const struct kvm_topo *topo_p = &km->topo;
 	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
 	for (unsigned i = 0; i < ncpus; i++)
-		if (kvm_topo_apic_id(&topo, i) != acpi_apic_id(&km->layout, i))
+		if (kvm_topo_apic_id(topo_p, i) != acpi_apic_id(&km->layout, i))
 			log_warn(log, "kvm: vCPU %u: CPUID APIC id %u but the MADT "
-				 "says %u", i, kvm_topo_apic_id(&topo, i),
+				 "says %u", i, kvm_topo_apic_id(topo_p, i),
 				 acpi_apic_id(&km->layout, i));
 	struct kvm_cpu_env env = {
 		.m = &km->m, .vm = &km->vm, .log = log,
 		.report_first_run = getenv("VMM_BENCH_TIMESTAMPS") != NULL,
 	};
-	km->cpus = kvm_cpus_create(&env, ncpus, &topo, &cpu, err, errlen);
+	km->cpus = kvm_cpus_create(&env, ncpus, topo_p, &cpu, err, errlen);
 	if (!km->cpus)
 		goto out;
 

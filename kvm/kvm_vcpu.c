@@ -37,6 +37,7 @@ struct kvm_cpu {
 	pthread_t thread;
 	bool started;
 	_Atomic uint64_t exits;
+	_Atomic int64_t tid;
 	struct log_rl rl;
 };
 
@@ -330,6 +331,7 @@ static void *kvm_vcpu_thread(void *arg)
 {
 	struct kvm_cpu *v = arg;
 	struct kvm_cpus *c = v->all;
+	atomic_store(&v->tid, (int64_t)gettid());
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, kvm_vcpu_kick_signal());
@@ -411,6 +413,11 @@ void kvm_cpus_destroy(struct kvm_cpus *c)
 			close(v->fd);
 	}
 	free(c);
+}
+
+int64_t kvm_cpus_thread_id(const struct kvm_cpus *c, unsigned index)
+{
+	return index < c->n ? atomic_load(&c->cpu[index].tid) : 0;
 }
 
 uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c)

@@ -60,8 +60,8 @@ fi
 
 # QMP: the control socket answers and "quit" ends the VM with exit 0
 # after a SHUTDOWN event, as with QEMU.
-timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
-	-append "testguest.action=spin" -serial none \
+timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST" \
+	-append "testguest.action=spin" -serial none -device virtio-balloon-device \
 	-qmp unix:"$TMP/qmp.sock",server,nowait >/dev/null 2>"$TMP/qmp.err" &
 qpid=$!
 timeout 20 python3 - "$TMP/qmp.sock" >"$TMP/qmp.out" 2>&1 <<'PY'
@@ -73,7 +73,8 @@ for _ in range(100):
         time.sleep(0.1)
 f = s.makefile('rw')
 print("greeting", "QMP" in json.loads(f.readline()))
-for cmd in ('qmp_capabilities', 'query-status', 'quit'):
+for cmd in ('qmp_capabilities', 'query-status', 'query-cpus-fast',
+            'query-balloon', 'quit'):
     f.write(json.dumps({'execute': cmd}) + '\n'); f.flush()
     while True:
         m = json.loads(f.readline())
@@ -86,6 +87,8 @@ expect_rc $? 0 "QMP quit ends the VM"
 expect_line "$TMP/qmp.out" '^greeting True' "QMP greeting"
 expect_line "$TMP/qmp.out" '"status": "running"' "QMP query-status"
 expect_line "$TMP/qmp.out" '"event": "SHUTDOWN"' "QMP SHUTDOWN event on quit"
+expect_line "$TMP/qmp.out" '"cpu-index": 1.*"thread-id": [1-9]' "QMP query-cpus-fast: both vCPU threads"
+expect_line "$TMP/qmp.out" '"actual": 67108864' "QMP query-balloon: all 64 MiB with the balloon empty"
 
 if has_hw_virt; then
 	run triple 30 -no-reboot -append "testguest.action=triplefault"

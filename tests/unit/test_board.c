@@ -138,6 +138,7 @@ static void test_devices_answer(void **state)
 	assert_int_equal(gm_read(s->m.gm, nv->pmem_base, sig, 10), 0);
 	assert_string_equal(sig, "BOARD-PMEM");
 	assert_true(board_device_count(f->b) >= 9);
+	assert_null(board_balloon(f->b));
 	done(f);
 }
 
@@ -156,6 +157,16 @@ static void test_machine_requests(void **state)
 		      (ACPI_SLP_TYP_S5 << 10) | (1u << 13));
 	assert_int_equal(s->last_request, MACHINE_SHUTDOWN);
 	board_shutdown(f->b);
+	done(f);
+}
+
+static void test_balloon_found(void **state)
+{
+	(void)state;
+	struct bfix *f = calloc(1, sizeof(*f));
+	assert_int_equal(PARSE(f, "-machine", "microvm,accel=sim", "-m", "32M",
+			       "-device", "virtio-balloon-device"), 0);
+	assert_non_null(board_balloon(f->b));
 	done(f);
 }
 
@@ -225,6 +236,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_devices_answer),
 		cmocka_unit_test(test_machine_requests),
+		cmocka_unit_test(test_balloon_found),
 		cmocka_unit_test(test_bad_backends),
 		cmocka_unit_test(test_rtc_base),
 		cmocka_unit_test(test_selftest),
