@@ -8,7 +8,8 @@
  *       machine shaped like `qemu-system-x86_64 -M none` (no CPUs, no
  *       balloon), until "quit";
  *   test_qmp_server --client PATH < commands  send each line, print the
- *       shape (keys, types, error class) of the events and reply. */
+ *       shape (keys, types, error class and text) of the events and
+ *       reply. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -429,7 +430,8 @@ static int serve(const char *path, const char *name, const char *uuid)
 	return rc;
 }
 
-/* Keys (sorted), types and error classes: what must match QEMU. */
+/* Keys (sorted), types, error classes and messages, event names and
+ * run states: what must match QEMU. */
 static void shape(struct json_buf *b, const struct json *v, const char *key)
 {
 	switch (json_type(v)) {
@@ -459,7 +461,8 @@ static void shape(struct json_buf *b, const struct json *v, const char *key)
 		json_buf_puts(b, "]");
 		break;
 	case JSON_STRING:
-		if (key && (!strcmp(key, "class") || !strcmp(key, "event") || !strcmp(key, "status")))
+		if (key && (!strcmp(key, "class") || !strcmp(key, "event") ||
+			    !strcmp(key, "status") || !strcmp(key, "desc")))
 			json_buf_printf(b, "%s", json_get_str(v));
 		else
 			json_buf_puts(b, "string");
