@@ -70,7 +70,8 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 	b->cfg = cfg;
 	b->l = l;
 	b->host = host ? host : &no_host;
-	if (board_platform(b, err, errlen) < 0)
+	if (board_iothreads_create(b, err, errlen) < 0 ||
+	    board_platform(b, err, errlen) < 0)
 		goto fail;
 	/* NVDIMMs become gm regions now, before the backend maps memory
 	 * slots and the ACPI builder describes them. */
@@ -80,6 +81,9 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 		b->nvdimms_mapped = true;
 	}
 	if (board_virtio(b, err, errlen) < 0)
+		goto fail;
+	/* In the simulator nothing is attached to them: they stay idle. */
+	if (b->host->ioeventfd && board_iothreads_start(b, err, errlen) < 0)
 		goto fail;
 	return b;
 fail:
@@ -98,6 +102,7 @@ void board_free(struct board *b)
 {
 	if (!b)
 		return;
+	board_iothreads_stop(b);
 	while (b->nitems > 0) {
 		struct board_item *it = &b->items[--b->nitems];
 		if (it->free)

@@ -38,6 +38,14 @@ struct board_host {
 	 * madvise).  NULL: the balloon's bitmap is the only record. */
 	void (*balloon_release)(void *opaque, uint64_t gpa, uint64_t len);
 	void *balloon_opaque;
+	/* KVM: make a guest write of `len` bytes equal to `data` at MMIO
+	 * address addr signal eventfd fd instead of exiting (ioeventfd), so
+	 * devices placed on an iothread (iothread=) get their queue kicks
+	 * there.  NULL (simulator): iothread= is accepted and has no effect,
+	 * everything stays on the deterministic event queue.  0 or -errno. */
+	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, uint64_t data,
+			 int fd, bool assign);
+	void *ioeventfd_opaque;
 };
 
 /* The RTC's starting time for this configuration (pure). */

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include "core/bus.h"
+#include "core/iothread.h"
 #include "devices/acpi/acpi.h"
 #include "devices/board.h"
 
@@ -13,6 +14,7 @@
 
 struct pci_host;
 struct chr;
+struct virtio_pci;
 
 struct board_item {
 	void (*free)(void *obj);
@@ -31,6 +33,13 @@ struct board {
 	struct balloon *balloon;
 	struct acpi_pm pm;
 	bool nvdimms_mapped;
+	/* I/O threads (-object iothread), and virtio-pci functions whose
+	 * notify ioeventfds wait for BAR assignment. */
+	struct { const char *id; struct iothread *it; } iothreads[IOTHREAD_MAX];
+	unsigned niothreads;
+	struct { const struct cfg_device *d; struct virtio_pci *t; unsigned nq; }
+		pci_iothread[CFG_MAX_ITEMS];
+	unsigned npci_iothread;
 	/* Host char backends opened so far, by -chardev id, so a chardev
 	 * named twice is opened once. */
 	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];
@@ -54,6 +63,16 @@ int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
 /* The backend of -chardev id (opened once). */
 int board_chardev(struct board *b, const char *id, struct chr **chr,
 		  char *err, size_t errlen);
+
+/* I/O threads (board_iothread.c): create them from the config; route a
+ * device's queue notifications (nq queues, queue q's doorbell at base +
+ * q * stride, a width-byte write of q) to its iothread; start; stop. */
+int board_iothreads_create(struct board *b, char *err, size_t errlen);
+int board_iothread_attach(struct board *b, const struct cfg_device *d,
+			  uint64_t base, unsigned stride, unsigned width,
+			  unsigned nq, char *err, size_t errlen);
+int board_iothreads_start(struct board *b, char *err, size_t errlen);
+void board_iothreads_stop(struct board *b);
 
 /* Device families (board_platform.c, board_virtio.c). */
 int board_platform(struct board *b, char *err, size_t errlen);

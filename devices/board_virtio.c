@@ -203,9 +203,14 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 			return bv_oom(err, errlen);
 		if (board_push(b, bv_mmio_free, t, err, errlen) < 0)
 			return -1;
-		return board_register(b, b->m->mmio, ld->mmio_base, ld->mmio_size,
-				      virtio_mmio_access, t, config_device_name(d),
-				      err, errlen);
+		if (board_register(b, b->m->mmio, ld->mmio_base, ld->mmio_size,
+				   virtio_mmio_access, t, config_device_name(d),
+				   err, errlen) < 0)
+			return -1;
+		/* QueueNotify (virtio 1.2 §4.2.2, offset 0x50): a 32-bit write
+		 * of the queue index. */
+		return board_iothread_attach(b, d, ld->mmio_base + 0x50, 0, 4,
+					     vd->nqueues, err, errlen);
 	}
 	if (!b->pci || ld->pci_bus != 0) {
 		snprintf(err, errlen, "vmm: -device %s: only PCI bus 0 (pcie.0) is "
@@ -226,6 +231,13 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return -1;
 	}
 	b->ndevices++;
+	if (d->iothread[0] && b->npci_iothread < CFG_MAX_ITEMS) {
+		/* Its doorbells are known once the BARs are assigned. */
+		b->pci_iothread[b->npci_iothread].d = d;
+		b->pci_iothread[b->npci_iothread].t = t;
+		b->pci_iothread[b->npci_iothread].nq = vd->nqueues;
+		b->npci_iothread++;
+	}
 	return 0;
 }
 
@@ -279,6 +291,18 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 	if (b->pci && pci_host_assign_resources(b->pci) < 0) {
 		snprintf(err, errlen, "vmm: PCI BARs do not fit the MMIO windows");
 		return -1;
+	}
+	/* virtio-pci notify: queue q at BAR 4 + notify offset + 4q, a 16-bit
+	 * write of q (§4.1.4.4, notify_off_multiplier 4).  A guest that moves
+	 * the BAR still works: its kicks then exit to the bus as usual. */
+	for (unsigned i = 0; i < b->npci_iothread; i++) {
+		struct pci_dev *pd = virtio_pci_dev(b->pci_iothread[i].t);
+		uint64_t base = pci_bar_addr(pd, VIRTIO_PCI_BAR_REGS) +
+				VIRTIO_PCI_NOTIFY_OFF;
+		if (board_iothread_attach(b, b->pci_iothread[i].d, base,
+					  VIRTIO_PCI_NOTIFY_MULT, 2,
+					  b->pci_iothread[i].nq, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -136,6 +136,17 @@ static uint64_t kvm_ram_size(const struct kvm_machine *km)
 	return n;
 }
 
+/* Board hook: virtqueue doorbells as ioeventfds (iothread=). */
+static int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
+			       uint64_t data, int fd, bool assign)
+{
+	struct kvm_machine *km = opaque;
+	struct kvm_ioeventfd_spec s = {
+		.addr = addr, .len = len, .datamatch = true, .data = data,
+	};
+	return kvm_ioeventfd(&km->vm, &s, fd, assign);
+}
+
 /* QMP "balloon": the guest should end up with `bytes` of RAM, so the
  * balloon holds the rest (QEMU's semantics). */
 static int kvm_qmp_balloon_set(void *opaque, uint64_t bytes, char *err,
@@ -389,6 +400,8 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		.loop = km->m.loop,
 		.balloon_release = kvm_balloon_release,
 		.balloon_opaque = km,
+		.ioeventfd = kvm_board_ioeventfd,
+		.ioeventfd_opaque = km,
 	};
 	time_t now = time(NULL);
 	struct tm tm;

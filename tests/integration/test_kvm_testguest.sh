@@ -47,6 +47,20 @@ expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUES
 expect_line "$out" "^testguest: nvdimm 0x[0-9a-f]+ size 0x200000 sig 'VMM-NVDIMM-SIG-0'" "q35: nvdimm signature through the NFIT"
 expect_line "$out" "^testguest: done, 0 failed" "q35: done line"
 
+# --- the same disks on an I/O thread: kicks arrive through ioeventfds ---
+out=$TMP/iothread.out
+timeout 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
+	-object iothread,id=io0 \
+	-drive id=d0,file="$TMP/disk.img",readonly=on \
+	-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3,iothread=io0 \
+	-drive id=d1,file="$TMP/disk.img",readonly=on \
+	-device virtio-blk-device,drive=d1,iothread=io0 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-serial stdio >"$out" 2>"$TMP/iothread.err"
+expect_rc $? 33 "iothread: guest passed its checks"
+expect_line "$out" "^testguest: virtio-blk pci 00:03.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-pci read"
+expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-mmio read"
+
 # --- two vCPUs: the AP waits for INIT/SIPI, the BSP runs the checks ---
 out=$TMP/smp.out
 timeout 60 "$VMM" -machine microvm,accel=kvm -smp 2 -m 64M -kernel "$GUEST" \
