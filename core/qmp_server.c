@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "clk.h"
 #include "evloop.h"
 #include "log.h"
 
@@ -28,8 +29,26 @@ struct qmp_client {
 	unsigned mask; /* events armed on fd */
 };
 
+/* QEMU rate-limits events a guest can trigger at will (monitor.c
+ * monitor_qapi_event_conf: BALLOON_CHANGE, RTC_CHANGE, ... at most one a
+ * second), keeping only the latest in between.  Without it a guest
+ * flapping its balloon could fill QMP_MAX_OUTPUT and get the management
+ * client dropped. */
+#define QMP_THROTTLE_NS 1000000000ull
+#define QMP_NTHROTTLE 2
+
+struct qmp_throttle {
+	const char *name;
+	struct qmp_server *srv;
+	struct clk_timer timer; /* armed: the rate window is open */
+	char *pending;          /* latest data held back in the window */
+	bool have_pending;
+	uint64_t pending_time;  /* its realtime timestamp */
+};
+
 struct qmp_server {
 	struct evloop *loop;
+	struct qmp_throttle throttle[QMP_NTHROTTLE];
 	int lfd;
 	bool listening;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -48,6 +67,7 @@ struct qmp_server {
 #define QMP_READS_PER_EVENT 16
 
 static void qmp_listen_fn(void *arg, int fd, unsigned events);
+static void qmp_throttle_init(struct qmp_server *srv);
 
 static void qmp_set_listening(struct qmp_server *srv, bool on)
 {
@@ -224,6 +244,7 @@ struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
 	srv->opaque = opaque;
 	srv->log = log;
 	strcpy(srv->path, path); /* length checked above */
+	qmp_throttle_init(srv);
 	strcpy(sa.sun_path, path);
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->lfd < 0) {
@@ -270,6 +291,10 @@ void qmp_server_free(struct qmp_server *srv)
 		qmp_client_close(cl);
 	}
 	qmp_set_listening(srv, false);
+	for (unsigned i = 0; i < QMP_NTHROTTLE; i++) {
+		clk_timer_cancel(evloop_clk(srv->loop), &srv->throttle[i].timer);
+		free(srv->throttle[i].pending);
+	}
 	close(srv->lfd);
 	if (lstat(srv->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
 	    st.st_dev == srv->dev && st.st_ino == srv->ino)
@@ -286,6 +311,43 @@ static uint64_t qmp_realtime_ns(const struct qmp_server *srv)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Queue the event to every client; nothing is validated here. */
+static void qmp_broadcast(struct qmp_server *srv, const char *name,
+			  const char *data_json, uint64_t now)
+{
+	for (unsigned i = 0; i < QMP_MAX_CLIENTS; i++) {
+		struct qmp_client *cl = srv->clients[i];
+		if (!cl)
+			continue;
+		qmp_session_event(cl->sess, name, data_json, now);
+		/* Flush now, but leave closing to the fd callback: we may be
+		 * inside this very client's command. */
+		qmp_client_flush(cl);
+	}
+}
+
+static void qmp_throttle_fire(void *arg, uint64_t now_ns)
+{
+	struct qmp_throttle *t = arg;
+	if (!t->have_pending)
+		return; /* window over, nothing held back: next one goes at once */
+	qmp_broadcast(t->srv, t->name, t->pending, t->pending_time);
+	free(t->pending);
+	t->pending = NULL;
+	t->have_pending = false;
+	clk_timer_arm(evloop_clk(t->srv->loop), &t->timer, now_ns + QMP_THROTTLE_NS);
+}
+
+static void qmp_throttle_init(struct qmp_server *srv)
+{
+	static const char *const names[QMP_NTHROTTLE] = { "BALLOON_CHANGE", "RTC_CHANGE" };
+	for (unsigned i = 0; i < QMP_NTHROTTLE; i++) {
+		srv->throttle[i].name = names[i];
+		srv->throttle[i].srv = srv;
+		clk_timer_init(&srv->throttle[i].timer, qmp_throttle_fire, &srv->throttle[i]);
+	}
+}
+
 int qmp_server_emit_event(struct qmp_server *srv, const char *name, const char *data_json)
 {
 	/* Checked even with no client connected, so a host bug shows. */
@@ -293,18 +355,26 @@ int qmp_server_emit_event(struct qmp_server *srv, const char *name, const char *
 	if (rc != 0)
 		return rc;
 	uint64_t now = qmp_realtime_ns(srv);
-	for (unsigned i = 0; i < QMP_MAX_CLIENTS; i++) {
-		struct qmp_client *cl = srv->clients[i];
-		if (!cl)
+	for (unsigned i = 0; i < QMP_NTHROTTLE; i++) {
+		struct qmp_throttle *t = &srv->throttle[i];
+		if (strcmp(t->name, name) != 0)
 			continue;
-		rc = qmp_session_event(cl->sess, name, data_json, now);
-		if (rc != 0)
-			return rc;
-		/* Flush now, but leave closing to the fd callback: we may be
-		 * inside this very client's command. */
-		qmp_client_flush(cl);
+		const struct clk *clk = evloop_clk(srv->loop);
+		if (!clk_timer_armed(&t->timer)) {
+			clk_timer_arm(clk, &t->timer, clk_now_ns(clk) + QMP_THROTTLE_NS);
+			break; /* first in the window: send now */
+		}
+		char *copy = data_json ? strdup(data_json) : NULL;
+		if (data_json && !copy)
+			return -ENOMEM;
+		free(t->pending);
+		t->pending = copy;
+		t->have_pending = true;
+		t->pending_time = now;
+		return 0;
 	}
-	return rc;
+	qmp_broadcast(srv, name, data_json, now);
+	return 0;
 }
 
 unsigned qmp_server_nclients(const struct qmp_server *srv)

@@ -342,6 +342,42 @@ static void test_server_quit(void **state)
 	conn_close(c);
 }
 
+static void test_server_throttle(void **state)
+{
+	struct env *e = *state;
+	struct conn *c = conn_negotiated(e);
+	/* A guest flapping its balloon: the first change goes out at once,
+	 * then at most one a second, the latest one (QEMU's rate limit). */
+	assert_int_equal(qmp_server_emit_event(e->f.srv, "BALLOON_CHANGE", "{\"actual\": 1}"), 0);
+	expect_line(e, c, "{\"timestamp\": {\"seconds\": 42, \"microseconds\": 0}, "
+		    "\"event\": \"BALLOON_CHANGE\", \"data\": {\"actual\": 1}}");
+	for (int i = 2; i <= 50; i++) {
+		char data[64];
+		snprintf(data, sizeof(data), "{\"actual\": %d}", i);
+		assert_int_equal(qmp_server_emit_event(e->f.srv, "BALLOON_CHANGE", data), 0);
+	}
+	/* Other events are not held back. */
+	assert_int_equal(qmp_server_emit_event(e->f.srv, "POWERDOWN", NULL), 0);
+	expect_line(e, c, "{\"timestamp\": {\"seconds\": 42, \"microseconds\": 0}, \"event\": \"POWERDOWN\"}");
+	/* Within the window: nothing more. */
+	pump(e, 5);
+	conn_pull(c);
+	assert_int_equal(c->len, 0);
+	/* When it closes, only the latest value. */
+	c->buf[c->len] = '\0';
+	for (int i = 0; i < 300 && !strstr(c->buf, "\r\n"); i++) {
+		evloop_run_once(e->loop, 10);
+		conn_pull(c);
+		c->buf[c->len] = '\0';
+	}
+	expect_line(e, c, "{\"timestamp\": {\"seconds\": 42, \"microseconds\": 0}, "
+		    "\"event\": \"BALLOON_CHANGE\", \"data\": {\"actual\": 50}}");
+	pump(e, 5);
+	conn_pull(c);
+	assert_int_equal(c->len, 0);
+	conn_close(c);
+}
+
 static void test_server_paths(void **state)
 {
 	(void)state;
@@ -554,6 +590,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_server_oversize, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_client_limit, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_quit, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_server_throttle, env_setup, env_teardown),
 		cmocka_unit_test(test_server_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
