@@ -19,7 +19,20 @@
  * event is sent before the command's reply, which is QEMU's order.
  *
  * Threads: everything runs on the evloop thread or with the machine's big
- * lock held (the lock the evloop was created with). */
+ * lock held (the lock the evloop was created with).  Ops are called from
+ * the loop's fd callback, so with that lock held; an op must not free the
+ * server (quit: evloop_stop(), then free after evloop_run returns).
+ *
+ * Wiring (vmm_main):
+ *     struct qmp_machine_ops ops = { .name = cfg->name, .uuid = ...,
+ *         .ncpus = ..., .kvm_enabled = true, .stop = vm_stop, ... };
+ *     if (cfg->qmp_path[0] &&
+ *         !(srv = qmp_server_new(loop, cfg->qmp_path, &ops, vm, log,
+ *                                err, sizeof(err))))
+ *             fail(err);
+ *     ... evloop_run(loop) ...; qmp_server_free(srv);
+ * and the machine calls qmp_server_emit_event(srv, "SHUTDOWN", "{...}")
+ * etc. where QEMU would (docs/qmp.md lists them). */
 #ifndef VMM_CORE_QMP_H
 #define VMM_CORE_QMP_H
 
@@ -123,8 +136,10 @@ struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
  * the socket file (if it is still ours). */
 void qmp_server_free(struct qmp_server *srv);
 
-/* Send an event to every negotiated client.  -EINVAL on bad arguments
- * (a host programming error: data_json must be an object). */
+/* Send an event to every negotiated client.  BALLOON_CHANGE and
+ * RTC_CHANGE are rate-limited like QEMU's (one a second, the latest held
+ * back).  -EINVAL on bad arguments (a host programming error: data_json
+ * must be an object). */
 int qmp_server_emit_event(struct qmp_server *srv, const char *name,
 			  const char *data_json);
 unsigned qmp_server_nclients(const struct qmp_server *srv);
