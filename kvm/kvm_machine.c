@@ -366,6 +366,16 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	prng_seed(&km->m.prng, cfg->seed);
 	int ret = -1;
 
+	/* Termination signals go to the loop (a signalfd, below).  Blocked
+	 * before any thread exists (I/O threads, vCPUs) so every thread
+	 * inherits the mask and none of them is picked to die of it. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
 	if (kvm_sys_open(&km->sys, err, errlen) < 0)
 		goto out;
 	/* The in-kernel irqchip is the only interrupt controller there is;
@@ -443,14 +453,6 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (!km->cpus)
 		goto out;
 
-	/* Termination signals go to the loop; the vCPU threads inherit the
-	 * blocked mask so the signal lands in the signalfd, not a thread. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	km->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (km->sigfd >= 0)
 		evloop_add_fd(km->m.loop, km->sigfd, EV_IN, kvm_machine_on_signal, km);
