@@ -33,14 +33,16 @@ struct vmm_proc {
 };
 
 /* -dump-dtb: the machine description as a device tree, with the address
- * map the machine would get; nothing is created. */
+ * map the machine would get; nothing is created.  Exit status: 0, 2 when
+ * the machine cannot be laid out (a configuration error), 1 when the file
+ * cannot be written. */
 static int vmm_dump_dtb(const struct machine_config *cfg, char *err,
 			size_t errlen)
 {
 	struct layout l;
 	if (layout_build(&l, cfg, err, errlen) < 0)
-		return -1;
-	return fdt_desc_dump(cfg, &l, cfg->dump_dtb, err, errlen);
+		return 2;
+	return fdt_desc_dump(cfg, &l, cfg->dump_dtb, err, errlen) < 0 ? 1 : 0;
 }
 
 static int vmm_write_pidfile(struct vmm_proc *p, const char *path, char *err,
@@ -204,10 +206,10 @@ int main(int argc, char **argv)
 
 	if (cfg->dump_dtb[0]) {
 		int r = vmm_dump_dtb(cfg, err, sizeof(err));
-		if (r < 0)
+		if (r)
 			fprintf(stderr, "%s\n", err);
 		free(cfg);
-		return r < 0 ? 2 : 0;
+		return r;
 	}
 
 	struct log *log = log_new(cfg->logfile[0] ? cfg->logfile : NULL, LOG_WARN);
