@@ -61,6 +61,30 @@ expect_rc $? 33 "iothread: guest passed its checks"
 expect_line "$out" "^testguest: virtio-blk pci 00:03.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-pci read"
 expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-mmio read"
 
+# --- DESIGN.md's Kata-style command line (without the tap netdev, which
+# needs a host interface), the test guest in place of the kernel ---
+printf 'KATA-ROOTFS' >"$TMP/rootfs.img"
+truncate -s 256M "$TMP/rootfs.img"
+out=$TMP/kata.out
+timeout 60 "$VMM" -name sandbox-1 -uuid 977692f6-744c-4917-8ccd-ffad44020fe9 \
+	-machine microvm,accel=kvm,nvdimm=on -cpu host -smp 1,maxcpus=8 \
+	-m 512M,slots=10,maxmem=16811M -kernel "$GUEST" \
+	-append "console=ttyS0 root=/dev/pmem0p1 rootflags=dax ro" \
+	-object memory-backend-file,id=mem0,mem-path="$TMP/rootfs.img",size=256M,readonly=on \
+	-device nvdimm,id=nv0,memdev=mem0,unarmed=on \
+	-drive id=d0,file="$TMP/disk.img",readonly=off,direct=off,throttling.iops-total=200 \
+	-device virtio-blk-device,drive=d0,id=blk0 \
+	-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-device,rng=rng0 \
+	-chardev socket,id=c0,path="$TMP/console.sock",server,nowait \
+	-device virtio-serial-device -device virtconsole,chardev=c0 \
+	-serial stdio -rtc base=utc -qmp unix:"$TMP/vmm.sock",server,nowait \
+	-nodefaults -no-user-config -nographic -vga none -realtime mlock=off \
+	-global kvm-pit.lost_tick_policy=discard -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 >"$out" 2>"$TMP/kata.err"
+expect_rc $? 33 "Kata-style command line: guest passed its checks"
+expect_line "$out" "^testguest: nvdimm 0x[0-9a-f]+ size 0x10000000 sig 'KATA-ROOTFS'" "Kata-style: rootfs nvdimm readable"
+expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "Kata-style: virtio-blk"
+
 # --- two vCPUs: the AP waits for INIT/SIPI, the BSP runs the checks ---
 out=$TMP/smp.out
 timeout 60 "$VMM" -machine microvm,accel=kvm -smp 2 -m 64M -kernel "$GUEST" \
