@@ -149,6 +149,11 @@ int boot_load_elf(struct gm *gm, const struct layout *l,
 	info->kernel_start = lo;
 	info->kernel_end = hi;
 	if (pvh) {
+		if (pvh_entry < lo || pvh_entry >= hi) {
+			snprintf(err, errlen, "vmm: -kernel '%s': PVH entry point 0x%x "
+				 "is not inside the loaded image", path, pvh_entry);
+			return -1;
+		}
 		info->entry = pvh_entry;
 		return boot_pvh_setup(gm, l, cfg, img, cpu, info, err, errlen);
 	}

@@ -174,6 +174,9 @@ static void test_hostile_elf(void **state)
 	len = bt_make_elf(k, KADDR, 64, 0x10, true, 0, 8);
 	k[0x300 + 16 + 4] = 1;
 	expect_refused(t, k, len, "entry point");
+	/* PVH entry outside every loaded segment. */
+	len = bt_make_elf(k, KADDR, 64, KADDR, true, 0x100, 4);
+	expect_refused(t, k, len, "PVH entry point");
 	/* Wrong note name ("Xe?"). */
 	len = bt_make_elf(k, KADDR, 64, 0x10, true, KADDR, 4);
 	k[0x300 + 14] = '?';
