@@ -115,9 +115,11 @@ static void qmp_client_flush(struct qmp_client *cl)
 	}
 	qmp_session_output(cl->sess, &len);
 	/* A closing session reads no more input (level-triggered EV_IN would
-	 * spin on a client that keeps writing): only drain it. */
-	unsigned mask = (qmp_session_closing(cl->sess) ? 0 : EV_IN) |
-			(cl->dead || len > 0 ? EV_OUT : 0);
+	 * spin on a client that keeps writing): only drain it.  EV_OUT stays
+	 * armed while it is closing or dead, so the fd callback comes round
+	 * to close it even when an event flush (not a callback) drained it. */
+	bool closing = qmp_session_closing(cl->sess);
+	unsigned mask = (closing ? 0 : EV_IN) | (cl->dead || closing || len > 0 ? EV_OUT : 0);
 	if (mask != cl->mask && evloop_mod_fd(cl->srv->loop, cl->fd, mask) == 0)
 		cl->mask = mask;
 }
