@@ -26,6 +26,7 @@ struct qmp_client {
 	int fd;
 	struct qmp_session *sess;
 	bool dead;     /* write error or hangup: close at the next chance */
+	bool busy;     /* inside qmp_client_fn: only that may free it */
 	unsigned mask; /* events armed on fd */
 };
 
@@ -108,6 +109,10 @@ static void qmp_client_flush(struct qmp_client *cl)
 		} else if (w < 0 && errno == EINTR) {
 			continue;
 		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* Closing (e.g. it let QMP_MAX_OUTPUT pile up) and still
+			 * not reading: waiting for it would hold a slot forever. */
+			if (qmp_session_closing(cl->sess))
+				cl->dead = true;
 			break;
 		} else {
 			cl->dead = true;
@@ -135,6 +140,7 @@ static void qmp_client_fn(void *arg, int fd, unsigned events)
 {
 	struct qmp_client *cl = arg;
 	char buf[QMP_READ_CHUNK];
+	cl->busy = true;
 	if ((events & EV_IN) && !qmp_session_closing(cl->sess)) {
 		for (int i = 0; i < QMP_READS_PER_EVENT && !cl->dead; i++) {
 			ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -153,6 +159,7 @@ static void qmp_client_fn(void *arg, int fd, unsigned events)
 			cl->dead = true; /* EOF (client gone mid-command or not) or error */
 		}
 	}
+	cl->busy = false;
 	if (events & EV_ERR)
 		cl->dead = true;
 	qmp_client_flush(cl);
@@ -322,9 +329,11 @@ static void qmp_broadcast(struct qmp_server *srv, const char *name,
 		if (!cl)
 			continue;
 		qmp_session_event(cl->sess, name, data_json, now);
-		/* Flush now, but leave closing to the fd callback: we may be
-		 * inside this very client's command. */
 		qmp_client_flush(cl);
+		/* A client that stopped reading is dropped here, unless we are
+		 * inside its own command (its fd callback closes it then). */
+		if (!cl->busy && qmp_client_done(cl))
+			qmp_client_close(cl);
 	}
 }
 

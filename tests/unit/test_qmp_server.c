@@ -378,6 +378,34 @@ static void test_server_throttle(void **state)
 	conn_close(c);
 }
 
+static void test_server_unread_events(void **state)
+{
+	struct env *e = *state;
+	struct conn *c = conn_negotiated(e);
+	struct conn *reader = conn_negotiated(e);
+	/* c never reads again: after the socket buffer and QMP_MAX_OUTPUT
+	 * fill up it is dropped; the client that reads is not. */
+	int i;
+	for (i = 0; i < 200000 && qmp_server_nclients(e->f.srv) == 2; i++) {
+		assert_int_equal(qmp_server_emit_event(e->f.srv, "POWERDOWN", NULL), 0);
+		if (i % 64 == 0) {
+			reader->len = 0;
+			conn_pull(reader);
+		}
+	}
+	assert_int_equal(qmp_server_nclients(e->f.srv), 1);
+	/* It was c: what reached its socket ends in EOF. */
+	for (int n = 0; n < 100000 && !c->eof; n++) {
+		c->len = 0;
+		conn_pull(c);
+	}
+	assert_true(c->eof);
+	conn_close(c);
+	conn_close(reader);
+	pump(e, 5);
+	assert_int_equal(qmp_server_nclients(e->f.srv), 0);
+}
+
 static void test_server_paths(void **state)
 {
 	(void)state;
@@ -591,6 +619,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_server_client_limit, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_quit, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_throttle, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_server_unread_events, env_setup, env_teardown),
 		cmocka_unit_test(test_server_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
