@@ -83,7 +83,9 @@ struct qmp_machine_ops {
 	int (*powerdown)(void *opaque); /* ACPI power button; emit POWERDOWN */
 	int (*reset)(void *opaque);     /* emit RESET {guest:false,...} */
 	int (*quit)(void *opaque);      /* emit SHUTDOWN, stop the loop */
-	/* Balloon target in bytes (> 0).  err gets a reason on failure. */
+	/* Balloon target in bytes (> 0).  err gets a reason on failure.
+	 * Both return -ENODEV when the machine has no balloon device: the
+	 * reply is then DeviceNotActive, as with NULL ops. */
 	int (*balloon_set)(void *opaque, uint64_t bytes, char *err, size_t errlen);
 	int (*balloon_get)(void *opaque, uint64_t *actual);
 	/* QEMU RunState name: "running", "paused", "shutdown", ...  NULL op:

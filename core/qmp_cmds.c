@@ -186,7 +186,9 @@ static void cmd_balloon(struct qmp_call *c)
 	}
 	char err[160] = "";
 	int rc = c->ops->balloon_set(c->opaque, (uint64_t)target, err, sizeof(err));
-	if (rc != 0)
+	if (rc == -ENODEV)
+		qmp_no_balloon(c); /* ops exist, but this machine has no balloon */
+	else if (rc != 0)
 		qmp_call_error(c, QMP_ERR_GENERIC, "%s",
 			       err[0] ? err : (rc < 0 ? strerror(-rc) : "balloon failed"));
 }
@@ -199,6 +201,10 @@ static void cmd_query_balloon(struct qmp_call *c)
 		return;
 	}
 	int rc = c->ops->balloon_get(c->opaque, &actual);
+	if (rc == -ENODEV) {
+		qmp_no_balloon(c);
+		return;
+	}
 	if (rc != 0) {
 		qmp_op_result(c, "query-balloon", rc < 0 ? rc : -EIO);
 		return;

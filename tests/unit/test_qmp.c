@@ -290,6 +290,12 @@ static void test_balloon(void **state)
 	expect(s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 1, \"value2\": 1}}",
 	       GENERIC("Parameter 'value2' is unexpected"));
 	assert_true(f.balloon_bytes == INT64_MAX);
+	/* -ENODEV: the ops exist but this machine has no balloon. */
+	f.fail = -ENODEV;
+	expect(s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 4096}}",
+	       ERR("DeviceNotActive", "No balloon device has been activated"));
+	expect(s, "{\"execute\": \"query-balloon\"}",
+	       ERR("DeviceNotActive", "No balloon device has been activated"));
 	f.fail = -EBUSY;
 	expect(s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 4096}}",
 	       GENERIC("balloon is busy"));
