@@ -17,7 +17,10 @@
 #include <stdint.h>
 #include "core/irq.h"
 #include "core/log.h"
+#include "core/layout.h"
 #include "core/machine.h"
+#include "core/qmp.h"
+#include "kvm/kvm.h"
 
 struct gm;
 struct log;
@@ -136,6 +139,11 @@ struct kvm_cpus *kvm_cpus_create(const struct kvm_cpu_env *env, unsigned n,
 int kvm_cpus_start(struct kvm_cpus *c);
 /* Ask every vCPU to leave KVM_RUN and its thread to end; thread-safe. */
 void kvm_cpus_kick(struct kvm_cpus *c);
+/* QMP stop/cont: vCPUs leave KVM_RUN and wait until resumed (a vCPU in
+ * the middle of an exit finishes it first).  Thread-safe. */
+void kvm_cpus_pause(struct kvm_cpus *c);
+void kvm_cpus_resume(struct kvm_cpus *c);
+bool kvm_cpus_paused(const struct kvm_cpus *c);
 /* Stop (kick) and join every thread, then free. */
 void kvm_cpus_destroy(struct kvm_cpus *c);
 /* Host thread id of vCPU index (0 until its thread runs). */
@@ -145,5 +153,40 @@ uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c);
 
 /* Load the register state `boot` describes into a vCPU (regs + sregs). */
 int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
+
+/* ---- kvm_machine.c / kvm_qmp.c ---- */
+struct board;
+struct machine_config;
+
+/* One boot of a KVM machine (kvm/kvm.h kvm_machine_run). */
+struct kvm_machine {
+	struct machine m;
+	struct kvm_sys sys;
+	struct kvm_vm vm;
+	bool vm_ok;
+	struct kvm_cpus *cpus;
+	struct board *board;
+	struct layout layout;
+	struct kvm_result res;
+	bool ended;
+	int sigfd;
+	/* -qmp: the control socket, and what it reports about us. */
+	struct qmp_server *qmp;
+	struct qmp_machine_ops qops;
+	char uuid[37];
+	bool no_reboot;
+	struct kvm_topo topo;
+};
+
+/* The machine's ctl.request: the first request decides how the run ends
+ * (big lock held). */
+void kvm_machine_request(void *opaque, enum machine_event ev, int status);
+/* -qmp: start the control socket (no-op without one).  0 or -1 + err. */
+int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
+		    char *err, size_t errlen);
+/* Board hooks (struct board_host). */
+void kvm_balloon_release(void *opaque, uint64_t gpa, uint64_t len);
+int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
+			uint64_t data, int fd, bool assign);
 
 #endif

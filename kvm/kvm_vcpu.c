@@ -5,7 +5,9 @@
  *
  * Stopping: kvm_cpus_kick() sets `stop`, sets kvm_run.immediate_exit on
  * every vCPU (so one about to enter KVM_RUN returns at once) and signals
- * each thread (so one inside KVM_RUN, even halted, returns EINTR). */
+ * each thread (so one inside KVM_RUN, even halted, returns EINTR).
+ * Pausing (QMP stop) kicks the same way but the threads park on a
+ * condition variable until resumed; nothing else changes. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +48,10 @@ struct kvm_cpus {
 	size_t run_size;
 	unsigned n;
 	atomic_bool stop;
+	/* Pause: `paused` is read unlocked as a hint, then under pause_lock. */
+	atomic_bool paused;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
 	struct kvm_cpu cpu[];
 };
 
@@ -208,6 +214,9 @@ struct kvm_cpus *kvm_cpus_create(const struct kvm_cpu_env *env, unsigned n,
 	c->n = n;
 	c->run_size = (size_t)sys->vcpu_mmap_size;
 	atomic_init(&c->stop, false);
+	atomic_init(&c->paused, false);
+	pthread_mutex_init(&c->pause_lock, NULL);
+	pthread_cond_init(&c->pause_cond, NULL);
 	for (unsigned i = 0; i < n; i++) {
 		c->cpu[i].fd = -1;
 		c->cpu[i].all = c;
@@ -345,6 +354,16 @@ static void *kvm_vcpu_thread(void *arg)
 			(long long)ts.tv_sec, ts.tv_nsec / 1000);
 	}
 	while (!atomic_load(&c->stop)) {
+		if (atomic_load(&c->paused)) {
+			pthread_mutex_lock(&c->pause_lock);
+			while (atomic_load(&c->paused) && !atomic_load(&c->stop))
+				pthread_cond_wait(&c->pause_cond, &c->pause_lock);
+			pthread_mutex_unlock(&c->pause_lock);
+			/* Re-arm: a pause that lands from here on sets it again
+			 * before we test `paused` at the top of the loop. */
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -386,9 +405,8 @@ int kvm_cpus_start(struct kvm_cpus *c)
 	return 0;
 }
 
-void kvm_cpus_kick(struct kvm_cpus *c)
+static void kvm_cpus_interrupt(struct kvm_cpus *c)
 {
-	atomic_store(&c->stop, true);
 	for (unsigned i = 0; i < c->n; i++) {
 		struct kvm_cpu *v = &c->cpu[i];
 		if (v->run)
@@ -396,6 +414,34 @@ void kvm_cpus_kick(struct kvm_cpus *c)
 		if (v->started)
 			pthread_kill(v->thread, kvm_vcpu_kick_signal());
 	}
+}
+
+void kvm_cpus_kick(struct kvm_cpus *c)
+{
+	atomic_store(&c->stop, true);
+	pthread_mutex_lock(&c->pause_lock);
+	pthread_cond_broadcast(&c->pause_cond);
+	pthread_mutex_unlock(&c->pause_lock);
+	kvm_cpus_interrupt(c);
+}
+
+void kvm_cpus_pause(struct kvm_cpus *c)
+{
+	atomic_store(&c->paused, true);
+	kvm_cpus_interrupt(c);
+}
+
+void kvm_cpus_resume(struct kvm_cpus *c)
+{
+	pthread_mutex_lock(&c->pause_lock);
+	atomic_store(&c->paused, false);
+	pthread_cond_broadcast(&c->pause_cond);
+	pthread_mutex_unlock(&c->pause_lock);
+}
+
+bool kvm_cpus_paused(const struct kvm_cpus *c)
+{
+	return atomic_load(&c->paused);
 }
 
 void kvm_cpus_destroy(struct kvm_cpus *c)
@@ -412,6 +458,8 @@ void kvm_cpus_destroy(struct kvm_cpus *c)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
+	pthread_cond_destroy(&c->pause_cond);
+	pthread_mutex_destroy(&c->pause_lock);
 	free(c);
 }
 

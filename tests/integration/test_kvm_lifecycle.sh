@@ -74,7 +74,7 @@ for _ in range(100):
 f = s.makefile('rw')
 print("greeting", "QMP" in json.loads(f.readline()))
 for cmd in ('qmp_capabilities', 'query-status', 'query-cpus-fast',
-            'query-balloon', 'quit'):
+            'query-balloon', 'stop', 'query-status', 'cont', 'quit'):
     f.write(json.dumps({'execute': cmd}) + '\n'); f.flush()
     while True:
         m = json.loads(f.readline())
@@ -86,6 +86,9 @@ wait "$qpid"
 expect_rc $? 0 "QMP quit ends the VM"
 expect_line "$TMP/qmp.out" '^greeting True' "QMP greeting"
 expect_line "$TMP/qmp.out" '"status": "running"' "QMP query-status"
+expect_line "$TMP/qmp.out" '"event": "STOP"' "QMP stop pauses (STOP event)"
+expect_line "$TMP/qmp.out" '"status": "paused"' "QMP query-status while stopped"
+expect_line "$TMP/qmp.out" '"event": "RESUME"' "QMP cont resumes (RESUME event)"
 expect_line "$TMP/qmp.out" '"event": "SHUTDOWN"' "QMP SHUTDOWN event on quit"
 expect_line "$TMP/qmp.out" '"cpu-index": 1.*"thread-id": [1-9]' "QMP query-cpus-fast: both vCPU threads"
 expect_line "$TMP/qmp.out" '"actual": 67108864' "QMP query-balloon: all 64 MiB with the balloon empty"

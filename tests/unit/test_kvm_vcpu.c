@@ -172,11 +172,76 @@ static void test_vcpu_exits_reach_buses(void **state)
 	kvm_sys_close(&sys);
 }
 
+static uint32_t counter(struct gm *gm)
+{
+	uint32_t v = 0;
+	assert_int_equal(gm_read_u32le(gm, 0x200000, &v), 0);
+	return v;
+}
+
+/* QMP stop/cont underneath: a paused vCPU stops counting, a resumed one
+ * goes on, and a paused machine still shuts down. */
+static void test_vcpu_pause_resume(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	char err[256];
+	struct kvm_sys sys;
+	struct kvm_vm vm;
+	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
+	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
+	struct machine m;
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_init(&m.lock, NULL);
+	m.gm = gm_new();
+	m.pio = bus_new("pio", NULL);
+	m.mmio = bus_new("mmio", NULL);
+	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
+	assert_int_equal(gm_add_mmap(m.gm, 0, 4u << 20, &anon, 0, "ram"), 0);
+	assert_int_equal(kvm_vm_map_gm(&vm, m.gm, err, sizeof(err)), 0);
+	static const uint8_t code[] = {
+		0xff, 0x05, 0x00, 0x00, 0x20, 0x00,  /* 1: incl 0x200000 */
+		0xeb, 0xf8,                          /* jmp 1b */
+	};
+	assert_int_equal(gm_write(m.gm, 0x100000, code, sizeof(code)), 0);
+	struct boot_cpu cpu;
+	assert_int_equal(boot_common(m.gm, &cpu, err, sizeof(err)), 0);
+	boot_cpu_pvh(&cpu, 0x100000, 0);
+	struct kvm_topo t = { 1, 1, 1 };
+	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
+	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(kvm_cpus_start(c), 0);
+	for (int i = 0; i < 500 && counter(m.gm) == 0; i++)
+		usleep(10000);
+	assert_true(counter(m.gm) > 0);
+	kvm_cpus_pause(c);
+	assert_true(kvm_cpus_paused(c));
+	usleep(100000);                      /* let it park */
+	uint32_t a = counter(m.gm);
+	usleep(100000);
+	assert_int_equal(counter(m.gm), a);
+	kvm_cpus_resume(c);
+	assert_false(kvm_cpus_paused(c));
+	for (int i = 0; i < 500 && counter(m.gm) == a; i++)
+		usleep(10000);
+	assert_true(counter(m.gm) != a);
+	kvm_cpus_pause(c);
+	kvm_cpus_destroy(c);                 /* joins a parked vCPU */
+	bus_free(m.pio);
+	bus_free(m.mmio);
+	kvm_vm_destroy(&vm);
+	gm_free(m.gm);
+	pthread_mutex_destroy(&m.lock);
+	kvm_sys_close(&sys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sys_and_routing),
 		cmocka_unit_test(test_vcpu_exits_reach_buses),
+		cmocka_unit_test(test_vcpu_pause_resume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,166 @@
+/* What the KVM machine offers beyond running the guest: the QMP control
+ * socket's machine operations (quit, stop/cont, status, vCPU threads,
+ * balloon), and the host hooks the board's devices use (balloon page
+ * release, ioeventfd doorbells for I/O threads). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core/gm.h"
+#include "core/qmp.h"
+#include "devices/board.h"
+#include "devices/virtio/balloon.h"
+#include "kvm/kvm_int.h"
+
+/* virtio-balloon inflate: the guest gave these pages up; drop them from
+ * the process (anonymous private RAM reads back as zeroes, which is what
+ * a deflated page may hold, virtio 1.2 §5.5.6). */
+void kvm_balloon_release(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct kvm_machine *km = opaque;
+	void *p = gm_map(km->m.gm, gpa, len, true);
+	if (p)
+		madvise(p, len, MADV_DONTNEED);
+}
+
+static uint64_t kvm_ram_size(const struct kvm_machine *km)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < km->layout.nram; i++)
+		n += km->layout.ram[i].size;
+	return n;
+}
+
+/* Board hook: virtqueue doorbells as ioeventfds (iothread=). */
+int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
+			       uint64_t data, int fd, bool assign)
+{
+	struct kvm_machine *km = opaque;
+	struct kvm_ioeventfd_spec s = {
+		.addr = addr, .len = len, .datamatch = true, .data = data,
+	};
+	return kvm_ioeventfd(&km->vm, &s, fd, assign);
+}
+
+/* QMP "balloon": the guest should end up with `bytes` of RAM, so the
+ * balloon holds the rest (QEMU's semantics). */
+static int kvm_qmp_balloon_set(void *opaque, uint64_t bytes, char *err,
+			       size_t errlen)
+{
+	struct kvm_machine *km = opaque;
+	struct balloon *bl = board_balloon(km->board);
+	(void)err;
+	(void)errlen;
+	if (!bl)
+		return -ENODEV;
+	uint64_t ram = kvm_ram_size(km);
+	uint64_t pages = bytes >= ram ? 0 : (ram - bytes) >> 12;
+	balloon_set_target(bl, pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);
+	return 0;
+}
+
+static int kvm_qmp_balloon_get(void *opaque, uint64_t *actual)
+{
+	struct kvm_machine *km = opaque;
+	struct balloon *bl = board_balloon(km->board);
+	if (!bl)
+		return -ENODEV;
+	uint64_t held = (uint64_t)balloon_get_actual(bl) << 12, ram = kvm_ram_size(km);
+	*actual = held >= ram ? 0 : ram - held;
+	return 0;
+}
+
+static int kvm_qmp_cpu_info(void *opaque, unsigned index, struct qmp_cpu_info *out)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->cpus)
+		return -ENODEV;
+	unsigned threads = km->topo.threads ? km->topo.threads : 1;
+	unsigned cores = km->topo.cores ? km->topo.cores : 1;
+	out->thread_id = kvm_cpus_thread_id(km->cpus, index);
+	out->thread_id_in_core = index % threads;
+	out->core_id = (index / threads) % cores;
+	out->socket_id = index / (threads * cores);
+	return 0;
+}
+
+/* QMP stop/cont: the vCPUs park; devices and timers keep running, as
+ * with QEMU's stop apart from the guest clock. */
+static int kvm_qmp_stop(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->cpus)
+		return -ENODEV;
+	if (!kvm_cpus_paused(km->cpus)) {
+		kvm_cpus_pause(km->cpus);
+		qmp_server_emit_event(km->qmp, "STOP", NULL);
+	}
+	return 0;
+}
+
+static int kvm_qmp_cont(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->cpus)
+		return -ENODEV;
+	if (kvm_cpus_paused(km->cpus)) {
+		kvm_cpus_resume(km->cpus);
+		qmp_server_emit_event(km->qmp, "RESUME", NULL);
+	}
+	return 0;
+}
+
+static const char *kvm_qmp_status(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (km->ended)
+		return "shutdown";
+	return km->cpus && kvm_cpus_paused(km->cpus) ? "paused" : "running";
+}
+
+/* QMP quit: runs on the loop thread with the big lock held. */
+static int kvm_qmp_quit(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->ended) {
+		km->ended = true;
+		km->res.ev = MACHINE_SHUTDOWN;
+		km->res.status = 0;
+		qmp_server_emit_event(km->qmp, "SHUTDOWN",
+			"{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
+	}
+	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
+	return 0;
+}
+
+int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
+			   char *err, size_t errlen)
+{
+	if (!cfg->qmp_path[0])
+		return 0;
+	if (cfg->has_uuid) {
+		const uint8_t *u = cfg->uuid;
+		snprintf(km->uuid, sizeof(km->uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+			 "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+			 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+			 u[13], u[14], u[15]);
+	}
+	km->qops = (struct qmp_machine_ops){
+		.name = cfg->name[0] ? cfg->name : NULL,
+		.uuid = cfg->has_uuid ? km->uuid : NULL,
+		.ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1,
+		.kvm_enabled = true,
+		.kvm_present = true,
+		.quit = kvm_qmp_quit,
+		.stop = kvm_qmp_stop,
+		.cont = kvm_qmp_cont,
+		.status = kvm_qmp_status,
+		.balloon_set = kvm_qmp_balloon_set,
+		.balloon_get = kvm_qmp_balloon_get,
+		.cpu_info = kvm_qmp_cpu_info,
+	};
+	km->qmp = qmp_server_new(km->m.loop, cfg->qmp_path, &km->qops, km,
+				 km->m.log, err, errlen);
+	return km->qmp ? 0 : -1;
+}
