@@ -39,6 +39,8 @@ unsigned kvm_topo_core_bits(const struct kvm_topo *t)
 
 uint32_t kvm_topo_apic_id(const struct kvm_topo *t, unsigned index)
 {
+	if (t->apic_ids && index < t->napic_ids)
+		return t->apic_ids[index];
 	unsigned threads = kvm_topo_val(t->threads), cores = kvm_topo_val(t->cores);
 	unsigned tb = kvm_topo_thread_bits(t), cb = kvm_topo_core_bits(t);
 	unsigned thread = index % threads;

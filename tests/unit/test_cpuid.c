@@ -55,11 +55,11 @@ static const struct kvm_cpuid_entry2 *find(const struct kvm_cpuid_entry2 *e,
 static void test_apic_ids(void **state)
 {
 	(void)state;
-	struct kvm_topo flat = { 4, 1, 1 };
+	struct kvm_topo flat = { .sockets = 4, .cores = 1, .threads = 1 };
 	for (unsigned i = 0; i < 4; i++)
 		assert_int_equal(kvm_topo_apic_id(&flat, i), i);
 	/* 2 threads x 3 cores: core field 2 bits wide, ids leave gaps. */
-	struct kvm_topo t = { 2, 3, 2 };
+	struct kvm_topo t = { .sockets = 2, .cores = 3, .threads = 2 };
 	assert_int_equal(kvm_topo_thread_bits(&t), 1);
 	assert_int_equal(kvm_topo_core_bits(&t), 2);
 	assert_int_equal(kvm_topo_apic_id(&t, 0), 0);
@@ -69,7 +69,7 @@ static void test_apic_ids(void **state)
 	assert_int_equal(kvm_topo_apic_id(&t, 6), 8);   /* socket 1 */
 	assert_int_equal(kvm_topo_apic_id(&t, 11), 13);
 	/* Zeros (unset) count as one. */
-	struct kvm_topo z = { 0, 0, 0 };
+	struct kvm_topo z = { .sockets = 0, .cores = 0, .threads = 0 };
 	assert_int_equal(kvm_topo_apic_id(&z, 3), 3);
 }
 
@@ -78,7 +78,7 @@ static void test_leaf1_and_topology(void **state)
 	(void)state;
 	struct kvm_cpuid_entry2 sup[32], out[40];
 	unsigned ns = sup_intel(sup);
-	struct kvm_topo t = { 1, 4, 2 };        /* 8 threads in one package */
+	struct kvm_topo t = { .sockets = 1, .cores = 4, .threads = 2 };        /* 8 threads in one package */
 	int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &t, 5);
 	assert_true(n > 0);
 	uint32_t apic = kvm_topo_apic_id(&t, 5);
@@ -128,7 +128,7 @@ static void test_single_cpu_no_htt(void **state)
 	(void)state;
 	struct kvm_cpuid_entry2 sup[32], out[40];
 	unsigned ns = sup_intel(sup);
-	struct kvm_topo t = { 1, 1, 1 };
+	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
 	int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &t, 0);
 	const struct kvm_cpuid_entry2 *l1 = find(out, n, 1, 0);
 	assert_false(l1->edx & (1u << 28));
@@ -144,7 +144,7 @@ static void test_amd_leaves(void **state)
 	sup[0].ebx = 0x68747541;                     /* "Auth" enticAMD */
 	sup[ns++] = (struct kvm_cpuid_entry2){ .function = 0x8000001e, .eax = 0x77,
 		.ebx = 0x1ff, .ecx = 0x303 };
-	struct kvm_topo t = { 2, 2, 2 };
+	struct kvm_topo t = { .sockets = 2, .cores = 2, .threads = 2 };
 	int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &t, 7);
 	const struct kvm_cpuid_entry2 *x8 = find(out, n, 0x80000008, 0);
 	assert_int_equal(x8->ecx & 0xff, 3);         /* 4 threads per package - 1 */
@@ -156,12 +156,30 @@ static void test_amd_leaves(void **state)
 	assert_int_equal(x1e->ecx, 0);
 }
 
+/* The machine's APIC ids (the MADT's) override the shape-derived ones in
+ * every leaf that reports one. */
+static void test_apic_id_override(void **state)
+{
+	(void)state;
+	struct kvm_cpuid_entry2 sup[32], out[40];
+	unsigned ns = sup_intel(sup);
+	static const uint32_t ids[] = { 0, 1, 2, 3, 4, 5 };
+	struct kvm_topo t = { .sockets = 2, .cores = 3, .threads = 1,
+			      .apic_ids = ids, .napic_ids = 6 };   /* 2 sockets x 3 cores */
+	assert_int_equal(kvm_topo_apic_id(&t, 4), 4);
+	assert_int_equal(kvm_topo_apic_id(&t, 6), 8);   /* past the table */
+	int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &t, 4);
+	assert_int_equal(find(out, n, 1, 0)->ebx >> 24, 4);
+	assert_int_equal(find(out, n, 0xb, 0)->edx, 4);
+	assert_int_equal(find(out, n, 0xb, 1)->ebx, 3);
+}
+
 static void test_no_room(void **state)
 {
 	(void)state;
 	struct kvm_cpuid_entry2 sup[32], out[40];
 	unsigned ns = sup_intel(sup);
-	struct kvm_topo t = { 1, 1, 1 };
+	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
 	assert_int_equal(kvm_cpuid_for_vcpu(sup, ns, out, 3, &t, 0), -ENOSPC);
 	assert_int_equal(kvm_cpuid_for_vcpu(sup, ns, out, 0, &t, 0), -ENOSPC);
 	/* Room for everything but the regenerated 0x1F levels. */
@@ -211,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_leaf1_and_topology),
 		cmocka_unit_test(test_single_cpu_no_htt),
 		cmocka_unit_test(test_amd_leaves),
+		cmocka_unit_test(test_apic_id_override),
 		cmocka_unit_test(test_no_room),
 		cmocka_unit_test(test_msr_filter),
 	};

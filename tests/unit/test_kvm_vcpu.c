@@ -145,7 +145,7 @@ static void test_vcpu_exits_reach_buses(void **state)
 	struct boot_cpu cpu;
 	assert_int_equal(boot_common(f->m.gm, &cpu, err, sizeof(err)), 0);
 	boot_cpu_pvh(&cpu, 0x100000, 0);
-	struct kvm_topo t = { 1, 1, 1 };
+	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
 	struct kvm_cpu_env env = { .m = &f->m, .vm = &vm };
 	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
 	assert_non_null(c);
@@ -207,7 +207,7 @@ static void test_vcpu_pause_resume(void **state)
 	struct boot_cpu cpu;
 	assert_int_equal(boot_common(m.gm, &cpu, err, sizeof(err)), 0);
 	boot_cpu_pvh(&cpu, 0x100000, 0);
-	struct kvm_topo t = { 1, 1, 1 };
+	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
 	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
 	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
 	assert_non_null(c);
