@@ -86,8 +86,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 guest-images:
 -include guest-images/rules.mk
 
+# Debian's kernel is fetched with apt-get download (a few seconds) so the
+# PVH boot and ACPI checks run here; without the Debian registry those
+# tests print SKIP instead of failing the build.
 test: deps
 	@$(MAKE) --no-print-directory all guest-images
+	@$(MAKE) --no-print-directory linux-images || \
+		echo "SKIP: linux-images could not be built (no Debian registry?); Linux boot tests will skip"
 	@bash ci/run-tests.sh $(BUILD)
 
 test-unit: all
