@@ -8,7 +8,6 @@
 #include "core/gm.h"
 #include "core/log.h"
 #include "devices/board_int.h"
-#include "devices/nvdimm.h"
 
 int board_push(struct board *b, void (*free_fn)(void *), void *obj,
 	       char *err, size_t errlen)
@@ -75,12 +74,7 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 		goto fail;
 	/* NVDIMMs become gm regions now, before the backend maps memory
 	 * slots and the ACPI builder describes them. */
-	if (cfg->machine.nvdimm || l->devmem_size) {
-		if (nvdimm_map_all(m->gm, cfg, l, m->log, err, errlen) < 0)
-			goto fail;
-		b->nvdimms_mapped = true;
-	}
-	if (board_virtio(b, err, errlen) < 0)
+	if (board_nvdimm(b, err, errlen) < 0 || board_virtio(b, err, errlen) < 0)
 		goto fail;
 	/* In the simulator nothing is attached to them: they stay idle. */
 	if (b->host->ioeventfd && board_iothreads_start(b, err, errlen) < 0)
@@ -94,8 +88,8 @@ fail:
 void board_shutdown(struct board *b)
 {
 	/* share=on nvdimms: guest writes reach the file on every way out. */
-	if (b && b->nvdimms_mapped)
-		nvdimm_flush(b->m->gm);
+	if (b)
+		board_nvdimm_shutdown(b);
 }
 
 void board_free(struct board *b)

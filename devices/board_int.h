@@ -9,12 +9,22 @@
 #include "core/iothread.h"
 #include "devices/acpi/acpi.h"
 #include "devices/board.h"
+#include "devices/nvdimm.h"
 
 #define BOARD_MAX_ITEMS 512
 
 struct pci_host;
 struct chr;
 struct virtio_pci;
+
+/* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
+struct board_nvro {
+	const struct gm *gm;
+	struct log *log;
+	const char *id;
+	uint64_t base;
+	uint64_t dropped;        /* guest writes dropped */
+};
 
 struct board_item {
 	void (*free)(void *obj);
@@ -33,6 +43,12 @@ struct board {
 	struct balloon *balloon;
 	struct acpi_pm pm;
 	bool nvdimms_mapped;
+	/* NVDIMM flush hints and read-only ranges (board_nvdimm.c). */
+	struct nvdimm_flusher flusher;
+	bool flush_hints;
+	struct board_nvro nvro[LAYOUT_MAX_NVDIMM];
+	unsigned nnvro;
+	unsigned nshared;        /* share=on, writable */
 	/* I/O threads (-object iothread), and virtio-pci functions whose
 	 * notify ioeventfds wait for BAR assignment. */
 	struct { const char *id; struct iothread *it; } iothreads[IOTHREAD_MAX];
@@ -77,5 +93,9 @@ void board_iothreads_stop(struct board *b);
 /* Device families (board_platform.c, board_virtio.c). */
 int board_platform(struct board *b, char *err, size_t errlen);
 int board_virtio(struct board *b, char *err, size_t errlen);
+/* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
+ * ranges; at the end, write shared mappings back. */
+int board_nvdimm(struct board *b, char *err, size_t errlen);
+void board_nvdimm_shutdown(struct board *b);
 
 #endif

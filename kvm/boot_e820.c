@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devices/nvdimm.h"
 #include "kvm/boot.h"
 
 static int boot_e820_add(struct boot_e820 *out, unsigned max, unsigned *n,
@@ -17,6 +18,18 @@ static int boot_e820_add(struct boot_e820 *out, unsigned max, unsigned *n,
 	out[*n].type = type;
 	(*n)++;
 	return 0;
+}
+
+/* Flush-hint pages the NFIT points at (one per NVDIMM, devices/nvdimm.h):
+ * only when an NFIT is built, i.e. nvdimm=on without pmem-legacy=on. */
+static uint64_t boot_e820_flush_hints(const struct machine_config *cfg)
+{
+	if (!cfg || !cfg->machine.nvdimm || cfg->machine.pmem_legacy)
+		return 0;
+	uint64_t n = 0;
+	for (unsigned i = 0; i < cfg->ndevices; i++)
+		n += cfg->devices[i].type == CFG_DEV_NVDIMM;
+	return n * NVDIMM_FLUSH_STRIDE;
 }
 
 int boot_e820_build(const struct layout *l, const struct machine_config *cfg,
@@ -51,6 +64,13 @@ int boot_e820_build(const struct layout *l, const struct machine_config *cfg,
 	if (r == 0)
 		r = boot_e820_add(out, max, &n, BOOT_KVM_PRIVATE_ADDR,
 				  BOOT_KVM_PRIVATE_SIZE, BOOT_E820_RESERVED);
+	/* The flush hints are MMIO in the 32-bit hole: reserved, so Linux
+	 * neither counts them as a gap for PCI windows nor places a BAR over
+	 * them (arch/x86/kernel/e820.c e820__setup_pci_gap, and the reserved
+	 * resources e820__reserve_resources inserts). */
+	if (r == 0)
+		r = boot_e820_add(out, max, &n, NVDIMM_FLUSH_BASE,
+				  boot_e820_flush_hints(cfg), BOOT_E820_RESERVED);
 	/* NVDIMMs: described by the NFIT and absent from e820 (as QEMU does);
 	 * with pmem-legacy=on, for kernels without NFIT, e820 type 12. */
 	if (cfg && cfg->machine.pmem_legacy) {

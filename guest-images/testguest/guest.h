@@ -84,6 +84,24 @@ void con_hex(uint64_t v);
 void con_dec(uint64_t v);
 /* "testguest: " + text, one line. */
 void say(const char *s);
+/* 'printable prefix' of p, up to n bytes or the first NUL. */
+void con_text(const uint8_t *p, unsigned n);
+
+/* PVH hvm_start_info, version 1 (xen/include/public/arch-x86/hvm/start_info.h). */
+#define START_INFO_MAGIC 0x336ec578u
+struct start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+struct memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+
+/* NVDIMMs through the NFIT or e820 type 12 (nvdimm.c); with write_text,
+ * write it to the first one and flush.  Returns the number of failures. */
+unsigned check_nvdimm(const struct start_info *si, const char *write_text);
 
 /* PCI configuration mechanism #1 (0xCF8/0xCFC). */
 uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);

@@ -13,7 +13,7 @@
  *   testguest: pci N functions
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci 00:DD.F sector0 '...'
- *   testguest: nvdimm 0x... size 0x... sig '...'
+ *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
  *   testguest: done, N failed
  *
  * With "testguest.action=X" on the command line it ends differently,
@@ -22,6 +22,10 @@
  *   triplefault  an exception with no usable IDT
  *   poweroff     ACPI soft-off through the PM block
  *   spin         nothing more (the VMM is stopped from outside)
+ *   nvdimm       only the nvdimm lines, then the debug-exit as above
+ * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
+ * nvdimm and writes its flush hints, right after the hello line (before
+ * any action), and prints what it reads back.
  * and for benchmarks, before anything else (no console output at all):
  *   exit         debug-exit 0x10 at once (startup cost)
  *   pio:N        N writes to port 0x80, then debug-exit 0x10 (exit cost) */
@@ -124,7 +128,7 @@ static void con_dec2(unsigned v)
 }
 
 /* Printable prefix of a buffer, up to n bytes or the first NUL. */
-static void con_text(const uint8_t *p, unsigned n)
+void con_text(const uint8_t *p, unsigned n)
 {
 	con_putc('\'');
 	for (unsigned i = 0; i < n && p[i]; i++)
@@ -166,27 +170,17 @@ void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v)
 
 /* ---- checks ---- */
 
-struct start_info {   /* hvm_start_info, version 1 */
-	uint32_t magic, version, flags, nr_modules;
-	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
-	uint32_t memmap_entries, reserved;
-};
-struct memmap_entry {
-	uint64_t addr, size;
-	uint32_t type, reserved;
-};
-
 static void check_start_info(const struct start_info *si)
 {
 	say("hello, pvh start_info ");
 	con_hex((uintptr_t)si);
 	con_puts(" cmdline ");
-	if (si->magic == 0x336ec578u && si->cmdline_paddr)
+	if (si->magic == START_INFO_MAGIC && si->cmdline_paddr)
 		con_text((const uint8_t *)(uintptr_t)si->cmdline_paddr, 200);
 	else
 		con_puts("''");
 	con_puts("\n");
-	if (si->magic != 0x336ec578u) {
+	if (si->magic != START_INFO_MAGIC) {
 		say("FAIL bad start_info magic\n");
 		failed++;
 		return;
@@ -358,68 +352,6 @@ static void check_virtio_mmio(void)
 	}
 }
 
-static bool sig_is(const uint8_t *p, const char *s)
-{
-	for (; *s; s++, p++)
-		if (*p != (uint8_t)*s)
-			return false;
-	return true;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* NVDIMMs through the ACPI NFIT (ACPI 6.4 §5.2.25): each SPA range
- * structure (type 0) gives a base; read its first bytes. */
-static void check_nvdimm(const struct start_info *si)
-{
-	const uint8_t *rsdp = (const uint8_t *)(uintptr_t)si->rsdp_paddr;
-	if (!rsdp || !sig_is(rsdp, "RSD PTR ") || rsdp[15] < 2)
-		return;
-	const uint8_t *xsdt = (const uint8_t *)(uintptr_t)rd64(rsdp + 24);
-	if (!sig_is(xsdt, "XSDT"))
-		return;
-	uint32_t n = (rd32(xsdt + 4) - 36) / 8;
-	for (uint32_t i = 0; i < n && i < 32; i++) {
-		const uint8_t *t = (const uint8_t *)(uintptr_t)rd64(xsdt + 36 + 8 * i);
-		if (!sig_is(t, "NFIT"))
-			continue;
-		uint32_t len = rd32(t + 4);
-		for (uint32_t off = 40; off + 4 <= len;) {
-			uint16_t type = (uint16_t)(t[off] | t[off + 1] << 8);
-			uint16_t slen = (uint16_t)(t[off + 2] | t[off + 3] << 8);
-			if (slen < 4)
-				break;
-			if (type == 0 && slen >= 56) {
-				uint64_t base = rd64(t + off + 32), size = rd64(t + off + 40);
-				say("nvdimm ");
-				con_hex(base);
-				con_puts(" size ");
-				con_hex(size);
-				if (base + 16 <= GUEST_MAPPED_TOP) {
-					con_puts(" sig ");
-					con_text((const uint8_t *)(uintptr_t)base, 16);
-				} else {
-					con_puts(" above the mapped 16 GiB, not read");
-				}
-				con_puts("\n");
-			}
-			off += slen;
-		}
-	}
-}
-
 static void guest_exit(void)
 {
 	say("done, ");
@@ -435,7 +367,7 @@ static void guest_exit(void)
 /* The value of "key" in the command line, or NULL. */
 static const char *cmdline_opt(const struct start_info *si, const char *key)
 {
-	if (si->magic != 0x336ec578u || !si->cmdline_paddr)
+	if (si->magic != START_INFO_MAGIC || !si->cmdline_paddr)
 		return NULL;
 	const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
 	while (*c) {
@@ -509,16 +441,27 @@ void guest_main(uint32_t start_info)
 {
 	const struct start_info *si = (const void *)(uintptr_t)start_info;
 	const char *action = cmdline_opt(si, "testguest.action=");
+	const char *nvwrite = cmdline_opt(si, "testguest.nvdimm-write=");
 	if (action)
 		bench_action(action);
 	con_init();
 	check_start_info(si);
+	/* The nvdimm write comes first so that every lifecycle action
+	 * below can end a VM whose shared nvdimm holds guest data. */
+	if (nvwrite || (action && word_is(action, "nvdimm"))) {
+		failed += check_nvdimm(si, nvwrite);
+		if (action && word_is(action, "nvdimm")) {
+			guest_exit();
+			for (;;)
+				barrier();     /* the VMM ends us */
+		}
+	}
 	if (action)
 		do_action(action);
 	check_rtc();
 	check_pit();
 	check_pci();
 	check_virtio_mmio();
-	check_nvdimm(si);
+	failed += check_nvdimm(si, NULL);
 	guest_exit();
 }

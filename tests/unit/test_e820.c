@@ -1,6 +1,7 @@
 /* The guest memory map: RAM around the 32-bit hole and the legacy area,
  * reserved ranges, nvdimms only with pmem-legacy=on. */
 #include "boot_fixture.h"
+#include "devices/nvdimm.h"
 
 static void check_sorted_disjoint(const struct boot_e820 *e, int n)
 {
@@ -122,6 +123,54 @@ static void test_nvdimm_only_with_pmem_legacy(void **state)
 	}
 }
 
+/* The NFIT's flush hints (one 4 KiB page per nvdimm at NVDIMM_FLUSH_BASE)
+ * are reserved in e820 whenever the NFIT points at them, and only then:
+ * no nvdimm=on, or pmem-legacy=on (no NFIT), leaves the page out. */
+static void test_flush_hints_reserved(void **state)
+{
+	(void)state;
+	const char *args[] = { "-m", "128M,slots=3,maxmem=1G",
+		"-object", "memory-backend-file,id=m0,mem-path=/nonexistent,size=2M",
+		"-device", "nvdimm,id=nv0,memdev=m0",
+		"-object", "memory-backend-file,id=m1,mem-path=/nonexistent,size=2M",
+		"-device", "nvdimm,id=nv1,memdev=m1", "-machine", NULL, NULL };
+	static const struct { const char *machine; uint64_t size; } cases[] = {
+		{ "q35,nvdimm=on", 2 * NVDIMM_FLUSH_STRIDE },
+		{ "microvm,nvdimm=on", 2 * NVDIMM_FLUSH_STRIDE },
+		{ "microvm,nvdimm=on,pmem-legacy=on", 0 },
+	};
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		args[11] = cases[c].machine;
+		struct bt *t = bt_new_v(args);
+		struct boot_e820 e[BOOT_E820_MAX];
+		int n = boot_e820_build(&t->l, &t->cfg, e, BOOT_E820_MAX);
+		assert_true(n > 0);
+		check_sorted_disjoint(e, n);
+		bool found = false;
+		for (int i = 0; i < n; i++) {
+			bool in_hints = e[i].addr < NVDIMM_FLUSH_BASE + 2 * NVDIMM_FLUSH_STRIDE &&
+					NVDIMM_FLUSH_BASE < e[i].addr + e[i].size;
+			if (e[i].addr == NVDIMM_FLUSH_BASE) {
+				assert_int_equal(e[i].size, cases[c].size);
+				assert_int_equal(e[i].type, BOOT_E820_RESERVED);
+				found = true;
+			} else {
+				/* Nothing else (RAM least of all) covers them. */
+				assert_false(in_hints);
+			}
+		}
+		assert_int_equal(found, cases[c].size != 0);
+		bt_free(t);
+	}
+	/* No nvdimm at all: no flush-hint entry. */
+	struct bt *t = BT_NEW("-machine", "q35", "-m", "128M");
+	struct boot_e820 e[BOOT_E820_MAX];
+	int n = boot_e820_build(&t->l, &t->cfg, e, BOOT_E820_MAX);
+	for (int i = 0; i < n; i++)
+		assert_true(e[i].addr != NVDIMM_FLUSH_BASE);
+	bt_free(t);
+}
+
 static void test_table_too_small(void **state)
 {
 	(void)state;
@@ -139,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_ram_split_around_hole),
 		cmocka_unit_test(test_q35_reserves_ecam),
 		cmocka_unit_test(test_nvdimm_only_with_pmem_legacy),
+		cmocka_unit_test(test_flush_hints_reserved),
 		cmocka_unit_test(test_table_too_small),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
