@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/config.h"
+#include "fuzz_argv.h"
 #include "core/layout.h"
 #include "devices/acpi/acpi.h"
 #include "devices/acpi/acpi_spec.h"
 
-#define FUZZ_MAX_ARGS 256
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,30 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 8192)
 		return 0;
-	char *text = malloc(size + 1);
-	char *argv[FUZZ_MAX_ARGS + 1];
-	int argc = 0;
-	argv[argc++] = "vmm";
-	memcpy(text, data, size);
-	text[size] = '\0';
-	char *p = text;
-	for (size_t i = 0; i <= size && argc < FUZZ_MAX_ARGS; i++) {
-		if (text[i] == '\n' || text[i] == '\0') {
-			text[i] = '\0';
-			argv[argc++] = p;
-			p = &text[i + 1];
-		}
-	}
-	argv[argc] = NULL;
+	struct fuzz_argv a;
+
+	fuzz_argv_split(&a, data, size);
 
 	struct machine_config *cfg = calloc(1, sizeof(*cfg));
 	struct layout *l = calloc(1, sizeof(*l));
 	char err[512];
-	FILE *saved = stdout;
-	stdout = fopen("/dev/null", "w");
-	int rc = config_parse(cfg, argc, argv, err, sizeof(err));
-	fclose(stdout);
-	stdout = saved;
+	int rc = fuzz_argv_parse(&a, cfg, err, sizeof(err));
 	if (rc == 0 && layout_build(l, cfg, err, sizeof(err)) == 0) {
 		struct acpi_blob b;
 		if (acpi_blob_build(&b, cfg, l, LAYOUT_ACPI_BASE, LAYOUT_ACPI_SIZE,
@@ -88,6 +72,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(l);
 	free(cfg);
-	free(text);
+	fuzz_argv_free(&a);
 	return 0;
 }

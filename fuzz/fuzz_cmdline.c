@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/config.h"
+#include "fuzz_argv.h"
 #include "core/fdt_desc.h"
 #include "core/layout.h"
 
-#define FUZZ_MAX_ARGS 256
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,30 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 16384)
 		return 0;
-	char *text = malloc(size + 1);
-	char *argv[FUZZ_MAX_ARGS + 1];
-	int argc = 0;
-	argv[argc++] = "vmm";
-	memcpy(text, data, size);
-	text[size] = '\0';
-	char *p = text;
-	for (size_t i = 0; i <= size && argc < FUZZ_MAX_ARGS; i++) {
-		if (text[i] == '\n' || text[i] == '\0') {
-			text[i] = '\0';
-			argv[argc++] = p;
-			p = &text[i + 1];
-		}
-	}
-	argv[argc] = NULL;
+	struct fuzz_argv a;
+
+	fuzz_argv_split(&a, data, size);
 
 	struct machine_config *cfg = calloc(1, sizeof(*cfg));
 	char err[512];
-	/* --help/--version print to stdout: keep the fuzzer's output quiet. */
-	FILE *saved = stdout;
-	stdout = fopen("/dev/null", "w");
-	int rc = config_parse(cfg, argc, argv, err, sizeof(err));
-	fclose(stdout);
-	stdout = saved;
+	int rc = fuzz_argv_parse(&a, cfg, err, sizeof(err));
 	if (rc == 0) {
 		/* A config that parsed names only things that exist, so the
 		 * layout either succeeds or explains itself in one line. */
@@ -61,6 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* every refusal must say why */
 	}
 	free(cfg);
-	free(text);
+	fuzz_argv_free(&a);
 	return 0;
 }

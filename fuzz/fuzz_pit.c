@@ -9,40 +9,28 @@
 #include "core/bus.h"
 #include "devices/pit.h"
 #include "sim/sim.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
+	struct fuzz_in in = { data, size };
 	struct sim_config sc = { .ram_size = 1u << 16 }; /* no guest memory needed */
 	struct sim *s = sim_new(&sc);
 	struct pit_config cfg = { .clk = s->m.clk, .irq = irq_line(s->m.irqchip, 0),
-				  .lost_tick_policy = u8(&in) & 1 ?
+				  .lost_tick_policy = fuzz_u8(&in) & 1 ?
 					PIT_LOST_TICK_DISCARD : PIT_LOST_TICK_DELAY };
 	struct pit *pit = pit_new(&cfg);
 
 	bus_register(s->m.pio, PIT_PORT_BASE, PIT_NPORTS, pit_access, pit, "pit");
 	bus_register(s->m.pio, PIT_PORT61, 1, pit_port61_access, pit, "port61");
 	while (in.n) {
-		uint8_t op = u8(&in), a = u8(&in);
+		uint8_t op = fuzz_u8(&in), a = fuzz_u8(&in);
 
 		switch (op % 6) {
 		case 0:
-			sim_pio_write(s, (uint16_t)(PIT_PORT_BASE + (a & 3)), 1, u8(&in));
+			sim_pio_write(s, (uint16_t)(PIT_PORT_BASE + (a & 3)), 1, fuzz_u8(&in));
 			break;
 		case 1:
 			sim_pio_read(s, (uint16_t)(PIT_PORT_BASE + (a & 3)), 1);
@@ -52,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sim_pio_read(s, PIT_PORT61, 1);
 			break;
 		case 3: { /* time passes: up to ~16 ms, edges bounded by the cap */
-			uint64_t ns = (uint64_t)a << (u8(&in) & 16);
+			uint64_t ns = (uint64_t)a << (fuzz_u8(&in) & 16);
 			uint64_t before = s->gsi_edges[0];
 
 			sim_clock_step(s, ns);
@@ -62,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 4: { /* wide accesses */
-			uint8_t v = u8(&in);
+			uint8_t v = fuzz_u8(&in);
 
 			if (a & 0x80)
 				sim_pio_write(s, (uint16_t)(PIT_PORT_BASE + (a & 3)),

@@ -9,21 +9,9 @@
 #include "core/bus.h"
 #include "devices/rtc.h"
 #include "sim/sim.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static uint8_t rd(struct sim *s, uint8_t idx)
 {
@@ -33,13 +21,13 @@ static uint8_t rd(struct sim *s, uint8_t idx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
+	struct fuzz_in in = { data, size };
 	struct sim_config sc = { .ram_size = 1u << 16 }; /* no guest memory needed */
 	struct sim *s = sim_new(&sc);
 	uint64_t base = 0;
 
 	for (int i = 0; i < 8; i++)
-		base = base << 8 | u8(&in);
+		base = base << 8 | fuzz_u8(&in);
 	struct rtc_config cfg = { .clk = s->m.clk, .irq = irq_line(s->m.irqchip, 8),
 				  .base_epoch = (int64_t)base };
 	struct rtc *rtc = rtc_new(&cfg);
@@ -47,11 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_register(s->m.pio, RTC_PORT_BASE, RTC_NPORTS, rtc_access, rtc, "rtc");
 	rtc_cmos_set(rtc, 0x7f, 0xa5);
 	while (in.n) {
-		uint8_t op = u8(&in), a = u8(&in), v;
+		uint8_t op = fuzz_u8(&in), a = fuzz_u8(&in), v;
 
 		switch (op % 6) {
 		case 0: /* write a register (0x7f is the board's: skip it) */
-			v = u8(&in);
+			v = fuzz_u8(&in);
 			if ((a & 0x7f) == 0x7f)
 				a = RTC_REG_B;
 			sim_pio_write(s, 0x70, 1, a);
@@ -61,14 +49,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rd(s, a);
 			break;
 		case 2: /* wide or stray accesses */
-			v = u8(&in);
+			v = fuzz_u8(&in);
 			if (a & 0x80)
 				sim_pio_read(s, (uint16_t)(0x70 + (a & 1)), 1u << (v & 3));
 			else if (((v << 8 | a) & 0x7f00) != 0x7f00)
 				sim_pio_write(s, 0x70, 2, (uint64_t)v << 8 | (a & 0x7e));
 			break;
 		case 3: /* time passes: ns to ~days */
-			v = u8(&in);
+			v = fuzz_u8(&in);
 			sim_clock_step(s, (uint64_t)a << (v % 48));
 			break;
 		case 4:

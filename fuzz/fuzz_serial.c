@@ -12,30 +12,18 @@
 #include "core/chardev.h"
 #include "devices/serial.h"
 #include "sim/sim.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_TX 8192
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
+	struct fuzz_in in = { data, size };
 	struct sim_config sc = { .ram_size = 1u << 16 }; /* no guest memory needed */
 	struct sim *s = sim_new(&sc);
-	struct chr *chr = chr_mem_new("fz", 1 + (u8(&in) & 31));
+	struct chr *chr = chr_mem_new("fz", 1 + (fuzz_u8(&in) & 31));
 	struct serial_config cfg = { .clk = s->m.clk,
 				     .irq = irq_line(s->m.irqchip, 4),
 				     .chr = chr };
@@ -48,11 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_register(s->m.pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_access,
 		     ser, "com1");
 	while (in.n) {
-		uint8_t op = u8(&in), a = u8(&in), v;
+		uint8_t op = fuzz_u8(&in), a = fuzz_u8(&in), v;
 
 		switch (op % 6) {
 		case 0: /* guest write */
-			v = u8(&in);
+			v = fuzz_u8(&in);
 			sim_pio_write(s, SERIAL_COM1_BASE + (a & 7), 1, v);
 			if ((a & 7) == 3)
 				lcr = v;
@@ -67,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2: /* wide or stray access (writes spare THR/LCR/MCR,
 			 * which the invariant tracks byte by byte) */
-			v = u8(&in);
+			v = fuzz_u8(&in);
 			if (a & 0x80)
 				sim_pio_write(s, (uint16_t)(SERIAL_COM1_BASE + 5 + (a & 15) % 11),
 					      1u << (v & 3), (uint64_t)v * 0x0101010101010101ull);
@@ -76,14 +64,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     1u << (v & 3));
 			break;
 		case 3: /* time passes: up to ~16 ms */
-			sim_clock_step(s, (uint64_t)a << (u8(&in) & 16));
+			sim_clock_step(s, (uint64_t)a << (fuzz_u8(&in) & 16));
 			break;
 		case 4: { /* host types */
 			uint8_t buf[32];
 			unsigned n = a & 31;
 
 			for (unsigned i = 0; i < n; i++)
-				buf[i] = u8(&in);
+				buf[i] = fuzz_u8(&in);
 			chr_mem_push_input(chr, buf, n);
 			break;
 		}
