@@ -51,6 +51,8 @@ FUZZ_C := $(wildcard fuzz/fuzz_*.c)
 .PHONY: all deps test test-unit test-integration check-asan coverage bench \
 	fuzz fuzz-build run guest-images clean slow-test
 .DEFAULT_GOAL := all
+# Objects reached through pattern chains are not throw-away intermediates.
+.SECONDARY:
 
 all: $(LIB) $(PROGS) $(UNIT_BIN) $(BENCH_BIN)
 
