@@ -25,7 +25,15 @@ struct gm {
 	unsigned nregions;
 	struct gm_fault faults[GM_MAX_FAULTS];
 	unsigned nfaults;
+	gm_observer_fn obs;   /* trace record/replay, see gm_set_observer */
+	void *obs_opaque;
 };
+
+void gm_set_observer(struct gm *gm, gm_observer_fn fn, void *opaque)
+{
+	gm->obs = fn;
+	gm->obs_opaque = opaque;
+}
 
 struct gm *gm_new(void)
 {
@@ -213,6 +221,8 @@ int gm_read(const struct gm *gm, uint64_t gpa, void *buf, size_t len)
 	if (i < 0)
 		return -EFAULT;
 	uint8_t *out = buf;
+	uint64_t gpa0 = gpa;
+	size_t len0 = len;
 	for (const struct gm_region *r = &gm->regions[i]; len; r++) {
 		uint64_t off = gpa - r->gpa;
 		size_t n = r->size - off < len ? (size_t)(r->size - off) : len;
@@ -221,6 +231,8 @@ int gm_read(const struct gm *gm, uint64_t gpa, void *buf, size_t len)
 		gpa += n;
 		len -= n;
 	}
+	if (gm->obs)
+		gm->obs(gm->obs_opaque, GM_OBS_READ, gpa0, buf, len0);
 	return 0;
 }
 
@@ -232,6 +244,8 @@ int gm_write(const struct gm *gm, uint64_t gpa, const void *buf, size_t len)
 	if (i < 0)
 		return -EFAULT;
 	const uint8_t *in = buf;
+	uint64_t gpa0 = gpa;
+	size_t len0 = len;
 	for (const struct gm_region *r = &gm->regions[i]; len; r++) {
 		uint64_t off = gpa - r->gpa;
 		size_t n = r->size - off < len ? (size_t)(r->size - off) : len;
@@ -240,6 +254,8 @@ int gm_write(const struct gm *gm, uint64_t gpa, const void *buf, size_t len)
 		gpa += n;
 		len -= n;
 	}
+	if (gm->obs)
+		gm->obs(gm->obs_opaque, GM_OBS_WRITE, gpa0, (void *)buf, len0);
 	return 0;
 }
 
@@ -250,12 +266,23 @@ int gm_fill(const struct gm *gm, uint64_t gpa, int byte, size_t len)
 	int i = gm_check(gm, gpa, len, GM_FAULT_WRITE);
 	if (i < 0)
 		return -EFAULT;
+	uint64_t gpa0 = gpa;
+	size_t len0 = len;
 	for (const struct gm_region *r = &gm->regions[i]; len; r++) {
 		uint64_t off = gpa - r->gpa;
 		size_t n = r->size - off < len ? (size_t)(r->size - off) : len;
 		memset(r->host + off, byte, n);
 		gpa += n;
 		len -= n;
+	}
+	if (gm->obs) {
+		uint8_t chunk[256];
+		memset(chunk, byte, sizeof(chunk));
+		for (size_t done = 0; done < len0;) {
+			size_t n = len0 - done < sizeof(chunk) ? len0 - done : sizeof(chunk);
+			gm->obs(gm->obs_opaque, GM_OBS_WRITE, gpa0 + done, chunk, n);
+			done += n;
+		}
 	}
 	return 0;
 }
@@ -337,7 +364,8 @@ int gm_write_u64le(const struct gm *gm, uint64_t gpa, uint64_t v)
 
 void *gm_map(const struct gm *gm, uint64_t gpa, size_t len, bool writable)
 {
-	if (len == 0)
+	/* An observed gm has no raw path: the copy fallback is observed. */
+	if (len == 0 || gm->obs)
 		return NULL;
 	int i = gm_check(gm, gpa, len, writable ? GM_FAULT_WRITE : GM_FAULT_READ);
 	if (i < 0)

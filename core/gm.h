@@ -120,6 +120,18 @@ const struct gm_region *gm_region_find(const struct gm *gm, uint64_t gpa);
 int gm_inject_fault(struct gm *gm, uint64_t gpa, uint64_t len, unsigned kinds);
 void gm_clear_faults(struct gm *gm);
 
+/* Observer for trace record/replay (core/trace.h): called after every
+ * successful gm_read/gm_write/gm_fill (and so the typed helpers) with the
+ * bytes moved; gm_fill reports its bytes in chunks.  A read observer may
+ * rewrite buf: replay serves the recorded bytes that way.  While an
+ * observer is set gm_map() returns NULL ("NULL on any doubt"), so bulk
+ * paths fall back to the observed copies and nothing escapes the trace.
+ * Set it before devices run; NULL fn removes it. */
+enum gm_obs_op { GM_OBS_READ, GM_OBS_WRITE };
+typedef void (*gm_observer_fn)(void *opaque, enum gm_obs_op op, uint64_t gpa,
+			       void *buf, size_t len);
+void gm_set_observer(struct gm *gm, gm_observer_fn fn, void *opaque);
+
 /* msync every shared file-backed region (nvdimm share=on flush/shutdown). */
 int gm_sync(const struct gm *gm);
 
