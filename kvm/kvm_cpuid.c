@@ -5,48 +5,48 @@
  *
  * APIC ids are built the way Intel SDM vol. 3 §9.9.1 (and AMD APM vol. 3
  * appendix E.5) describe: thread id in the low bits, then core id, then
- * package id, each field as wide as the next power of two requires. */
+ * package id, each field as wide as the next power of two requires.  The
+ * formula is acpi_apic_id_smp()'s, the MADT's, so the ids the guest reads
+ * from CPUID, from its LAPIC and from ACPI are the same numbers. */
 #include <errno.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "devices/acpi/acpi.h"
 #include "kvm/kvm_int.h"
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
-
-static unsigned kvm_cpuid_bits(unsigned n)
-{
-	unsigned b = 0;
-	while ((1u << b) < n)
-		b++;
-	return b;
-}
 
 static unsigned kvm_topo_val(unsigned v)
 {
 	return v ? v : 1;
 }
 
+/* The shape as the ACPI builder sees it: one function computes APIC ids
+ * for the MADT, the vCPUs and these leaves (devices/acpi/acpi.h). */
+static struct cfg_smp kvm_topo_smp(const struct kvm_topo *t)
+{
+	return (struct cfg_smp){ .sockets = t->sockets, .cores = t->cores,
+				 .threads = t->threads };
+}
+
 unsigned kvm_topo_thread_bits(const struct kvm_topo *t)
 {
-	return kvm_cpuid_bits(kvm_topo_val(t->threads));
+	struct cfg_smp smp = kvm_topo_smp(t);
+	return acpi_apic_id_thread_bits(&smp);
 }
 
 unsigned kvm_topo_core_bits(const struct kvm_topo *t)
 {
-	return kvm_cpuid_bits(kvm_topo_val(t->cores));
+	struct cfg_smp smp = kvm_topo_smp(t);
+	return acpi_apic_id_core_bits(&smp);
 }
 
 uint32_t kvm_topo_apic_id(const struct kvm_topo *t, unsigned index)
 {
-	if (t->apic_ids && index < t->napic_ids)
-		return t->apic_ids[index];
-	unsigned threads = kvm_topo_val(t->threads), cores = kvm_topo_val(t->cores);
-	unsigned tb = kvm_topo_thread_bits(t), cb = kvm_topo_core_bits(t);
-	unsigned thread = index % threads;
-	unsigned core = (index / threads) % cores;
-	unsigned pkg = index / (threads * cores);
-	return (pkg << (tb + cb)) | (core << tb) | thread;
+	struct cfg_smp smp = kvm_topo_smp(t);
+	return acpi_apic_id_smp(&smp, index);
 }
 
 static bool kvm_cpuid_is_amd(const struct kvm_cpuid_entry2 *sup, unsigned nsup)

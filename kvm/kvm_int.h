@@ -92,12 +92,8 @@ int kvm_ioeventfd(struct kvm_vm *vm, const struct kvm_ioeventfd_spec *s,
 /* ---- kvm_cpuid.c (pure) ---- */
 struct kvm_topo {
 	unsigned sockets, cores, threads; /* per socket / per core */
-	/* The machine's APIC ids by vCPU index (the MADT's, acpi_apic_id),
-	 * when given; else derived from the shape (thread, core, package
-	 * fields).  The topology leaves describe the shape either way. */
-	const uint32_t *apic_ids;
-	unsigned napic_ids;
 };
+/* vCPU index -> APIC id: acpi_apic_id_smp() of the shape, the MADT's. */
 uint32_t kvm_topo_apic_id(const struct kvm_topo *t, unsigned index);
 /* Bits of an APIC id used by the level below: threads, then cores. */
 unsigned kvm_topo_thread_bits(const struct kvm_topo *t);
@@ -181,7 +177,6 @@ struct kvm_machine {
 	char uuid[37];
 	bool no_reboot;
 	struct kvm_topo topo;
-	uint32_t apic_ids[CFG_MAX_CPUS];
 };
 
 /* The machine's ctl.request: the first request decides how the run ends

@@ -301,23 +301,16 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen) < 0)
 		goto out;
 
-	/* APIC ids are the MADT's (one source of truth: acpi_apic_id); the
-	 * CPUID topology leaves describe the -smp shape. */
+	/* The vCPUs' APIC ids and CPUID topology leaves come from the
+	 * -smp shape through acpi_apic_id_smp(), the function the MADT is
+	 * built with: one formula, so the guest's ACPI, LAPIC and CPUID
+	 * views agree for any shape (sparse ids when a level is not a power
+	 * of two, as on real hardware). */
 	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
 	km->topo = (struct kvm_topo){
 		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
 		.threads = cfg->smp.threads,
 	};
-	bool dense_ok = true;
-	for (unsigned i = 0; i < ncpus && i < CFG_MAX_CPUS; i++) {
-		km->apic_ids[i] = acpi_apic_id(&km->layout, i);
-		dense_ok &= km->apic_ids[i] == kvm_topo_apic_id(&km->topo, i);
-	}
-	if (!dense_ok)
-		log_info(log, "kvm: -smp shape is not a power of two per level: APIC "
-			 "ids follow the MADT, topology leaves are approximate");
-	km->topo.apic_ids = km->apic_ids;
-	km->topo.napic_ids = ncpus;
 	const struct kvm_topo *topo_p = &km->topo;
 	struct kvm_cpu_env env = {
 		.m = &km->m, .vm = &km->vm, .log = log,

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/clk.h"
+#include "core/irq.h"
 #include "core/layout.h"
 #include "core/machine.h"
 
@@ -45,6 +46,18 @@ struct machine_config;
 #define ACPI_SLEEP_STS_OFF 0xd /* 1 byte */
 #define ACPI_RESET_OFF 0xe     /* 1 byte */
 #define ACPI_RESET_VALUE 0x01
+/* microvm's Generic Event Device event selector (1 byte, read clears):
+ * the DSDT's GED _EVT method reads it to learn which event fired (QEMU's
+ * microvm GED design, on a port of the PM block instead of MMIO). */
+#define ACPI_GED_SEL_OFF 0xf
+#define ACPI_GED_EVT_PWR_DOWN 0x02  /* the power button was pressed */
+/* PM1 status/enable bits (ACPI 6.4 §4.8.3.1.1, Tables 4.11/4.12). */
+#define ACPI_PM1_TMR (1u << 0)
+#define ACPI_PM1_GBL (1u << 5)
+#define ACPI_PM1_PWRBTN (1u << 8)
+#define ACPI_PM1_SLPBTN (1u << 9)
+#define ACPI_PM1_RTC (1u << 10)
+#define ACPI_PM1_WAK_STS (1u << 15)
 /* The \_S5 sleep type both register sets are given for soft-off. */
 #define ACPI_SLP_TYP_S5 5u
 
@@ -81,14 +94,22 @@ int acpi_build(const struct gm *gm, const struct machine_config *cfg,
 /* ACPI 6.4 §5.2.6: the byte that makes a table sum to zero. */
 uint8_t acpi_checksum(const void *p, size_t n);
 
-/* The APIC ID the MADT gives vCPU `index` for the -smp shape: thread,
- * core and package fields of ceil(log2(threads)), ceil(log2(cores)) bits
- * (Intel SDM Vol. 3A §9.9.1), as the KVM backend's CPUID leaves describe.
+/* The APIC ID of vCPU `index` for the -smp shape: thread, core and
+ * package fields of ceil(log2(threads)), ceil(log2(cores)) bits (Intel SDM
+ * Vol. 3A §9.9.1).  The one source of APIC ids: the MADT lists them, the
+ * KVM backend creates its vCPUs with them and its CPUID topology leaves
+ * (kvm/kvm_cpuid.c) report them and the field widths below, so all three
+ * agree for any shape (-smp 6,sockets=2,cores=3 gives 0,1,2,4,5,6).
  * IDs above 254 are listed as Local x2APIC structures (ACPI 6.4 §5.2.12.12). */
 struct cfg_smp;
 uint32_t acpi_apic_id_smp(const struct cfg_smp *smp, unsigned index);
-/* Dense IDs (== index): equal to acpi_apic_id_smp() whenever threads and
- * cores are powers of two, e.g. for plain -smp N.  Prefer the _smp form. */
+/* Width in bits of the thread and core fields of those ids (CPUID leaf
+ * 0xB/0x1F shift counts). */
+unsigned acpi_apic_id_thread_bits(const struct cfg_smp *smp);
+unsigned acpi_apic_id_core_bits(const struct cfg_smp *smp);
+/* Dense IDs (== index): equal to acpi_apic_id_smp() only when threads and
+ * cores are powers of two.  Nothing that builds a machine may use it (a
+ * dense id disagrees with the MADT and CPUID for -smp 6,sockets=2,cores=3). */
 uint32_t acpi_apic_id(const struct layout *l, unsigned index);
 
 /* ACPI PM register block device. */
@@ -99,12 +120,24 @@ struct acpi_pm {
 	bool hw_reduced;
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	uint8_t sleep_sts;
+	uint8_t ged_sel;        /* GED events not yet read by _EVT */
+	struct irq sci;         /* SCI / GED interrupt; no chip: none */
+	bool sci_level;         /* what the line was last driven to */
 	uint64_t rejected;      /* guest writes we dropped */
 };
 
 void acpi_pm_init(struct acpi_pm *pm, const struct clk *clk,
 		  const struct machine_ctl *ctl, bool hw_reduced,
 		  struct log *log);
+/* The interrupt the block raises: the FADT's SCI_INT on q35, the GED's
+ * _CRS interrupt on microvm (both LAYOUT_GSI_ACPI_SCI, level, active
+ * high).  Until set, events latch in the registers without an interrupt. */
+void acpi_pm_set_sci(struct acpi_pm *pm, struct irq sci);
+/* The power button was pressed (QMP system_powerdown): q35 latches
+ * PWRBTN_STS (§4.8.3.1.1) and raises the SCI while PWRBTN_EN is set;
+ * microvm latches ACPI_GED_EVT_PWR_DOWN in the GED selector and raises
+ * the GED interrupt until _EVT reads the selector. */
+void acpi_pm_power_button(struct acpi_pm *pm);
 /* bus_access_fn for [ACPI_PM_IO_BASE, +ACPI_PM_IO_SIZE). */
 int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 		   bool is_write);

@@ -18,11 +18,31 @@ static unsigned field_bits(unsigned n)
 	return b;
 }
 
+static unsigned smp_threads(const struct cfg_smp *smp)
+{
+	return smp && smp->threads ? smp->threads : 1;
+}
+
+static unsigned smp_cores(const struct cfg_smp *smp)
+{
+	return smp && smp->cores ? smp->cores : 1;
+}
+
+unsigned acpi_apic_id_thread_bits(const struct cfg_smp *smp)
+{
+	return field_bits(smp_threads(smp));
+}
+
+unsigned acpi_apic_id_core_bits(const struct cfg_smp *smp)
+{
+	return field_bits(smp_cores(smp));
+}
+
 uint32_t acpi_apic_id_smp(const struct cfg_smp *smp, unsigned index)
 {
-	unsigned threads = smp && smp->threads ? smp->threads : 1;
-	unsigned cores = smp && smp->cores ? smp->cores : 1;
-	unsigned tb = field_bits(threads), cb = field_bits(cores);
+	unsigned threads = smp_threads(smp), cores = smp_cores(smp);
+	unsigned tb = acpi_apic_id_thread_bits(smp);
+	unsigned cb = acpi_apic_id_core_bits(smp);
 	unsigned thread = index % threads;
 	unsigned core = (index / threads) % cores;
 	unsigned pkg = index / (threads * cores);

@@ -1,5 +1,6 @@
-/* CPUID for each vCPU (pure filtering of KVM_GET_SUPPORTED_CPUID) and the
- * boot MSR list (only MSRs the host lists). */
+/* CPUID for each vCPU (pure filtering of KVM_GET_SUPPORTED_CPUID), APIC
+ * ids that agree with the MADT for any -smp shape, and the boot MSR list
+ * (only MSRs the host lists). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
+#include "core/config.h"
+#include "core/layout.h"
+#include "devices/acpi/acpi.h"
+#include "devices/acpi/acpi_spec.h"
 #include "kvm/kvm_int.h"
 
 #define F_IDX KVM_CPUID_FLAG_SIGNIFCANT_INDEX
@@ -156,22 +163,105 @@ static void test_amd_leaves(void **state)
 	assert_int_equal(x1e->ecx, 0);
 }
 
-/* The machine's APIC ids (the MADT's) override the shape-derived ones in
- * every leaf that reports one. */
-static void test_apic_id_override(void **state)
+/* The MADT's Local APIC / x2APIC ids, by processor uid, from the tables
+ * the machine would get (ACPI 6.4 §5.2.12.2, §5.2.12.12). */
+static unsigned madt_ids(const struct machine_config *cfg, const struct layout *l,
+			 uint32_t *ids, unsigned max)
+{
+	struct acpi_blob b;
+	assert_int_equal(acpi_blob_build(&b, cfg, l, LAYOUT_ACPI_BASE,
+					 LAYOUT_ACPI_SIZE, NULL), 0);
+	const struct acpi_table_ref *t = acpi_blob_find(&b, "APIC");
+	assert_non_null(t);
+	const uint8_t *p = b.data + t->off + sizeof(struct acpi_madt);
+	const uint8_t *end = b.data + t->off + t->len;
+	unsigned n = 0;
+	while (p < end) {
+		const struct acpi_madt_sub *sub = (const void *)p;
+		assert_true(sub->length >= 2);
+		if (sub->type == ACPI_MADT_LAPIC) {
+			const struct acpi_madt_lapic *c = (const void *)p;
+			assert_int_equal(c->processor_uid, n);
+			assert_true(n < max);
+			ids[n++] = c->apic_id;
+		} else if (sub->type == ACPI_MADT_X2APIC) {
+			const struct acpi_madt_x2apic *c = (const void *)p;
+			assert_int_equal(c->processor_uid, n);
+			assert_true(n < max);
+			ids[n++] = c->x2apic_id;
+		}
+		p += sub->length;
+	}
+	acpi_blob_free(&b);
+	return n;
+}
+
+/* One formula for the MADT, the vCPU (its KVM id, hence its LAPIC id) and
+ * every CPUID leaf that reports an APIC id or field width: for shapes
+ * whose levels are not powers of two the ids are sparse, and a dense
+ * numbering anywhere would make Linux's SMP bring-up and topology
+ * detection disagree with ACPI. */
+static void test_apic_ids_agree_with_madt(void **state)
 {
 	(void)state;
+	static const struct {
+		const char *smp;
+		unsigned n;
+		uint32_t want[8];
+		unsigned tb, cb;
+	} shapes[] = {
+		{ "6,sockets=2,cores=3", 6, { 0, 1, 2, 4, 5, 6 }, 0, 2 },
+		{ "4,threads=2", 4, { 0, 1, 2, 3 }, 1, 1 },
+		{ "6,sockets=1,cores=3,threads=2", 6, { 0, 1, 2, 3, 4, 5 }, 1, 2 },
+		{ "6,sockets=3,cores=1,threads=2", 6, { 0, 1, 2, 3, 4, 5 }, 1, 0 },
+		{ "8,sockets=2,cores=2,threads=2", 8, { 0, 1, 2, 3, 4, 5, 6, 7 }, 1, 1 },
+		{ "3", 3, { 0, 1, 2 }, 0, 2 },
+		{ "4,maxcpus=6,sockets=2,cores=3", 4, { 0, 1, 2, 4 }, 0, 2 },
+	};
 	struct kvm_cpuid_entry2 sup[32], out[40];
 	unsigned ns = sup_intel(sup);
-	static const uint32_t ids[] = { 0, 1, 2, 3, 4, 5 };
-	struct kvm_topo t = { .sockets = 2, .cores = 3, .threads = 1,
-			      .apic_ids = ids, .napic_ids = 6 };   /* 2 sockets x 3 cores */
-	assert_int_equal(kvm_topo_apic_id(&t, 4), 4);
-	assert_int_equal(kvm_topo_apic_id(&t, 6), 8);   /* past the table */
-	int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &t, 4);
-	assert_int_equal(find(out, n, 1, 0)->ebx >> 24, 4);
-	assert_int_equal(find(out, n, 0xb, 0)->edx, 4);
-	assert_int_equal(find(out, n, 0xb, 1)->ebx, 3);
+	for (unsigned s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		struct machine_config *cfg = calloc(1, sizeof(*cfg));
+		char smp[64], err[256];
+		snprintf(smp, sizeof(smp), "%s", shapes[s].smp);
+		char *argv[] = { "vmm", "-machine", "microvm", "-smp", smp, NULL };
+		assert_int_equal(config_parse(cfg, 5, argv, err, sizeof(err)), 0);
+		struct layout l;
+		assert_int_equal(layout_build(&l, cfg, err, sizeof(err)), 0);
+		uint32_t madt[CFG_MAX_CPUS];
+		unsigned nm = madt_ids(cfg, &l, madt, CFG_MAX_CPUS);
+		assert_int_equal(nm, shapes[s].n);
+		/* What kvm_machine.c passes to kvm_cpus_create. */
+		struct kvm_topo t = { .sockets = cfg->smp.sockets,
+				      .cores = cfg->smp.cores,
+				      .threads = cfg->smp.threads };
+		assert_int_equal(kvm_topo_thread_bits(&t), shapes[s].tb);
+		assert_int_equal(kvm_topo_core_bits(&t), shapes[s].cb);
+		for (unsigned i = 0; i < nm; i++) {
+			uint32_t id = kvm_topo_apic_id(&t, i);
+			assert_int_equal(id, shapes[s].want[i]);
+			assert_int_equal(madt[i], id);
+			assert_int_equal(acpi_apic_id_smp(&cfg->smp, i), id);
+			int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &t, i);
+			assert_true(n > 0);
+			assert_int_equal(find(out, n, 1, 0)->ebx >> 24, id);
+			assert_int_equal(find(out, n, 0xb, 0)->edx, id);
+			assert_int_equal(find(out, n, 0xb, 1)->edx, id);
+			assert_int_equal(find(out, n, 0x1f, 0)->edx, id);
+			/* Shift counts: SMT level, then core level. */
+			assert_int_equal(find(out, n, 0xb, 0)->eax, shapes[s].tb);
+			assert_int_equal(find(out, n, 0xb, 1)->eax,
+					 shapes[s].tb + shapes[s].cb);
+			/* The id's package field is what the shifts leave. */
+			assert_int_equal(id >> (shapes[s].tb + shapes[s].cb),
+					 i / (cfg->smp.threads * cfg->smp.cores));
+		}
+		/* Ids are distinct. */
+		for (unsigned i = 0; i < nm; i++)
+			for (unsigned j = i + 1; j < nm; j++)
+				assert_int_not_equal(madt[i], madt[j]);
+		free(cfg);
+	}
 }
 
 static void test_no_room(void **state)
@@ -229,7 +319,7 @@ int main(void)
 		cmocka_unit_test(test_leaf1_and_topology),
 		cmocka_unit_test(test_single_cpu_no_htt),
 		cmocka_unit_test(test_amd_leaves),
-		cmocka_unit_test(test_apic_id_override),
+		cmocka_unit_test(test_apic_ids_agree_with_madt),
 		cmocka_unit_test(test_no_room),
 		cmocka_unit_test(test_msr_filter),
 	};
