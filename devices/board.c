@@ -110,6 +110,12 @@ struct balloon *board_balloon(const struct board *b)
 	return b ? b->balloon : NULL;
 }
 
+void board_power_button(struct board *b)
+{
+	if (b)
+		acpi_pm_power_button(&b->pm);
+}
+
 unsigned board_device_count(const struct board *b)
 {
 	return b ? b->ndevices : 0;

@@ -68,6 +68,11 @@ struct balloon;
 /* The first virtio-balloon, or NULL (QMP balloon/query-balloon). */
 struct balloon *board_balloon(const struct board *b);
 
+/* Press the ACPI power button (QMP system_powerdown): the guest's ACPI
+ * driver sees a fixed power-button event (q35) or a GED notification of
+ * the PNP0C0C button (microvm).  Call with the machine's big lock held. */
+void board_power_button(struct board *b);
+
 /* Number of devices the board created (tests, logging). */
 unsigned board_device_count(const struct board *b);
 

@@ -199,6 +199,8 @@ int board_platform(struct board *b, char *err, size_t errlen)
 	 * register reach the machine through its ctl. */
 	acpi_pm_init(&b->pm, b->m->clk, &b->m->ctl,
 		     b->cfg->machine.type == CFG_MACHINE_MICROVM, b->m->log);
+	/* The SCI (q35) or GED interrupt (microvm): the power button. */
+	acpi_pm_set_sci(&b->pm, irq_line(b->m->irqchip, LAYOUT_GSI_ACPI_SCI));
 	return board_register(b, b->m->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_SIZE,
 			      acpi_pm_access, &b->pm, "acpi-pm", err, errlen);
 }

@@ -5,6 +5,11 @@
  *   PM_TMR            24-bit free-running 3.579545 MHz counter (§4.8.3.3)
  *   SLEEP_CONTROL/STATUS  the hardware-reduced equivalents (§4.8.3.7)
  *   RESET_REG         writing RESET_VALUE resets the machine (§4.8.3.6)
+ *   GED selector      microvm's Generic Event Device (§5.6.9): which
+ *                     events fired; reading it clears them
+ * The SCI (q35: PM1_STS & PM1_EN; microvm: the GED selector non-zero) is
+ * a level line (§4.8.3.1: the SCI stays asserted until the OS clears the
+ * status bit), so an event the guest has not acknowledged is never lost.
  * Registers are decoded byte by byte, so any access width works the same
  * way.  Sleep states other than S5 are not implemented: the write is
  * dropped and counted (a guest may try S3; it then simply keeps running). */
@@ -34,6 +39,37 @@ void acpi_pm_init(struct acpi_pm *pm, const struct clk *clk,
 	pm->pm1_cnt = PM1_CNT_SCI_EN;
 }
 
+/* The PM1 events that signal the SCI when enabled (Table 4.12). */
+#define PM1_SCI_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
+			ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
+
+static void pm_update_sci(struct acpi_pm *pm)
+{
+	bool level = pm->hw_reduced ? pm->ged_sel != 0 :
+		     (pm->pm1_sts & pm->pm1_en & PM1_SCI_EVENTS) != 0;
+	if (level == pm->sci_level)
+		return;
+	pm->sci_level = level;
+	irq_set_level(&pm->sci, level);
+}
+
+void acpi_pm_set_sci(struct acpi_pm *pm, struct irq sci)
+{
+	pm->sci = sci;
+	pm->sci_level = false;
+	pm_update_sci(pm);
+}
+
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+	if (pm->hw_reduced)
+		pm->ged_sel |= ACPI_GED_EVT_PWR_DOWN;
+	else
+		pm->pm1_sts |= ACPI_PM1_PWRBTN;
+	log_info(pm->log, "acpi: power button pressed");
+	pm_update_sci(pm);
+}
+
 static uint32_t pm_timer(const struct acpi_pm *pm)
 {
 	uint64_t ns = pm->clk ? clk_now_ns(pm->clk) : 0;
@@ -58,6 +94,7 @@ static uint8_t pm_read_byte(const struct acpi_pm *pm, unsigned off, uint32_t tmr
 	case ACPI_PM_TMR_OFF + 3:
 		return (uint8_t)(tmr >> (8 * (off - ACPI_PM_TMR_OFF)));
 	case ACPI_SLEEP_STS_OFF: return pm->sleep_sts;
+	case ACPI_GED_SEL_OFF: return pm->ged_sel; /* cleared by the caller */
 	default: return 0; /* SLEEP_CONTROL and RESET are write-only */
 	}
 }
@@ -116,7 +153,7 @@ static void pm_write_byte(struct acpi_pm *pm, unsigned off, uint8_t v)
 		}
 		break;
 	default:
-		break; /* the PM timer and the gaps ignore writes */
+		break; /* the PM timer, the GED selector and gaps ignore writes */
 	}
 }
 
@@ -130,10 +167,17 @@ int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 	/* One clock read per access, so a 32-bit timer read never tears. */
 	uint32_t tmr = is_write ? 0 : pm_timer(pm);
 	for (unsigned i = 0; i < len; i++) {
-		if (is_write)
-			pm_write_byte(pm, (unsigned)offset + i, b[i]);
-		else
-			b[i] = pm_read_byte(pm, (unsigned)offset + i, tmr);
+		unsigned off = (unsigned)offset + i;
+		if (is_write) {
+			pm_write_byte(pm, off, b[i]);
+		} else {
+			b[i] = pm_read_byte(pm, off, tmr);
+			/* _EVT reads the selector once per interrupt: what
+			 * it read is handled, the line may drop. */
+			if (off == ACPI_GED_SEL_OFF)
+				pm->ged_sel = 0;
+		}
 	}
+	pm_update_sci(pm);
 	return 0;
 }

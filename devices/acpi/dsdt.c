@@ -8,6 +8,9 @@
  *     I/O and memory windows and an INTx routing table, plus a PNP0C02
  *     device reserving the ECAM range so Linux trusts the MCFG,
  *   the NVDIMM root device (dsdt_nvdimm.c),
+ *   on microvm (hardware-reduced: no fixed power button, no GPE blocks)
+ *     a Generic Event Device (ACPI0013) and the power button (PNP0C0C)
+ *     its _EVT method notifies,
  * and \_S5 for soft-off through the ACPI PM block. */
 #include "acpi_int.h"
 
@@ -170,6 +173,56 @@ static void dsdt_pci(struct acpi_builder *bld, struct aml *a)
 	aml_end(a, m);
 }
 
+/* AML opcodes aml.h has no helper for (ACPI 6.4 §20.2.5.4). */
+#define AML_AND_OP 0x7b     /* Operand Operand Target */
+#define AML_NOTIFY_OP 0x86  /* NotifyObject NotifyValue */
+/* Notify value for a control-method power button: "button pressed"
+ * (ACPI 6.4 §4.8.3.1.1.2 / Table 5.166, 0x80 on PNP0C0C). */
+#define ACPI_NOTIFY_BUTTON_PRESSED 0x80
+
+/* microvm: hardware-reduced ACPI signals events through a Generic Event
+ * Device (§5.6.9): its interrupt (GSI 9, level, active high, held while
+ * the selector is non-zero) makes the OS run _EVT, which reads the event
+ * selector in the PM block (read clears, devices/acpi/acpi_pm.c) and
+ * notifies the power button device: QMP system_powerdown. */
+static void dsdt_ged(struct aml *a)
+{
+	size_t m = aml_device_begin(a, "PWRB");
+	aml_name_eisaid(a, "_HID", "PNP0C0C");
+	aml_name_int(a, "_UID", 0);
+	aml_end(a, m);
+
+	m = aml_device_begin(a, "GED");
+	aml_name_string(a, "_HID", "ACPI0013");
+	aml_name_int(a, "_UID", 0);
+	struct aml rt;
+	aml_init(&rt);
+	aml_rt_interrupt(&rt, LAYOUT_GSI_ACPI_SCI, true, false, false, false);
+	name_crs(a, &rt);
+	aml_opregion(a, "EREG", AML_REGION_SYSTEM_IO,
+		     ACPI_PM_IO_BASE + ACPI_GED_SEL_OFF, 1);
+	aml_field1(a, "EREG", "ESEL", 8);
+
+	/* Method (_EVT, 1, Serialized) {
+	 *     Local0 = ESEL
+	 *     If (Local0 & ACPI_GED_EVT_PWR_DOWN) { Notify (PWRB, 0x80) } } */
+	size_t mm = aml_method_begin(a, "_EVT", 1, true);
+	aml_store(a);
+	aml_name(a, "ESEL");
+	aml_local(a, 0);
+	size_t i = aml_if_begin(a);
+	aml_byte(a, AML_AND_OP);
+	aml_local(a, 0);
+	aml_int(a, ACPI_GED_EVT_PWR_DOWN);
+	aml_null_target(a);
+	aml_byte(a, AML_NOTIFY_OP);
+	aml_name(a, "\\_SB.PWRB");
+	aml_int(a, ACPI_NOTIFY_BUTTON_PRESSED);
+	aml_end(a, i);
+	aml_end(a, mm);
+	aml_end(a, m);
+}
+
 uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 {
 	struct aml a;
@@ -180,6 +233,8 @@ uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 	dsdt_virtio_mmio(bld, &a);
 	if (acpi_is_q35(bld))
 		dsdt_pci(bld, &a);
+	else
+		dsdt_ged(&a);
 	if (bld->nnv)
 		acpi_dsdt_nvdimm(bld, &a);
 	aml_end(&a, sb);

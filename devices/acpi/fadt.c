@@ -59,6 +59,10 @@ uint64_t acpi_build_fadt(struct acpi_builder *bld, uint64_t dsdt,
 	f->reset_value = ACPI_RESET_VALUE;
 
 	if (acpi_is_q35(bld)) {
+		/* The fixed-feature power button (PWR_BUTTON clear, Table
+		 * 5.10): PWRBTN_STS/EN in PM1 and the SCI, which QMP
+		 * system_powerdown presses (devices/acpi/acpi_pm.c). */
+		f->flags &= ~(uint32_t)ACPI_FADT_PWR_BUTTON;
 		f->sci_int = LAYOUT_GSI_ACPI_SCI;
 		f->pm1a_evt_blk = pm + ACPI_PM1_EVT_OFF;
 		f->pm1a_cnt_blk = pm + ACPI_PM1_CNT_OFF;

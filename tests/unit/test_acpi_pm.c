@@ -1,7 +1,9 @@
 /* ACPI PM register block: S5 through PM1a_CNT (any access width) and
  * through the hardware-reduced sleep control register, other sleep types
  * ignored, the reset register, write-1-to-clear status, the 24-bit PM
- * timer from the passed-in clock, and hostile offsets/widths. */
+ * timer from the passed-in clock, and hostile offsets/widths; the power
+ * button (QMP system_powerdown) through PM1 + SCI on q35 and through the
+ * GED selector + interrupt on microvm, and a guest poking those bits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,7 +17,24 @@ struct fake {
 	uint64_t now;
 	int events[8];
 	unsigned nev;
+	/* The recording interrupt controller: every set_level call. */
+	unsigned gsi_seen;
+	int level;
+	unsigned nlevel;      /* set_level calls */
+	unsigned nrise;       /* 0 -> 1 transitions */
 };
+
+static void fake_set_level(void *opaque, unsigned gsi, int level)
+{
+	struct fake *f = opaque;
+	f->gsi_seen = gsi;
+	if (level && !f->level)
+		f->nrise++;
+	f->level = level;
+	f->nlevel++;
+}
+
+static const struct irq_chip_ops fake_irq_ops = { .set_level = fake_set_level };
 
 static uint64_t fake_now(void *opaque)
 {
@@ -36,6 +55,7 @@ struct rig {
 	struct fake f;
 	struct clk clk;
 	struct machine_ctl ctl;
+	struct irq_chip chip;
 	struct acpi_pm pm;
 };
 
@@ -47,6 +67,9 @@ static void rig_init(struct rig *r, bool hw_reduced)
 	r->ctl.request = fake_request;
 	r->ctl.opaque = &r->f;
 	acpi_pm_init(&r->pm, &r->clk, &r->ctl, hw_reduced, NULL);
+	r->chip.ops = &fake_irq_ops;
+	r->chip.opaque = &r->f;
+	acpi_pm_set_sci(&r->pm, irq_line(&r->chip, LAYOUT_GSI_ACPI_SCI));
 }
 
 static uint64_t rd(struct rig *r, unsigned off, unsigned len)
@@ -192,6 +215,113 @@ static void test_hostile_offsets(void **state)
 	assert_int_equal(acpi_pm_access(&pm, ACPI_RESET_OFF, b, 1, true), 0);
 }
 
+/* q35: the fixed power button (ACPI 6.4 §4.8.3.1.1).  PWRBTN_STS latches
+ * even while disabled; the SCI is a level that follows STS & EN. */
+static void test_power_button_q35(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	assert_int_equal(r.f.level, 0);
+	acpi_pm_power_button(&r.pm);
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(r.f.level, 0); /* PWRBTN_EN still clear */
+	/* The OS enables the event: the pending press interrupts now. */
+	wr(&r, ACPI_PM1_EVT_OFF + 2, 2, ACPI_PM1_PWRBTN);
+	assert_int_equal(r.f.level, 1);
+	assert_int_equal(r.f.gsi_seen, LAYOUT_GSI_ACPI_SCI);
+	assert_int_equal(r.f.nrise, 1);
+	/* A second press before the OS acknowledged: still one level. */
+	acpi_pm_power_button(&r.pm);
+	assert_int_equal(r.f.level, 1);
+	assert_int_equal(r.f.nrise, 1);
+	/* Reads and unrelated writes leave it asserted. */
+	rd(&r, ACPI_PM1_EVT_OFF, 4);
+	wr(&r, ACPI_PM1_EVT_OFF, 2, ACPI_PM1_TMR);
+	assert_int_equal(r.f.level, 1);
+	/* Write-1-to-clear PWRBTN_STS: the SCI drops. */
+	wr(&r, ACPI_PM1_EVT_OFF, 2, ACPI_PM1_PWRBTN);
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), 0);
+	assert_int_equal(r.f.level, 0);
+	/* Press again: a new edge of the level. */
+	acpi_pm_power_button(&r.pm);
+	assert_int_equal(r.f.level, 1);
+	assert_int_equal(r.f.nrise, 2);
+	/* Disabling the event also drops the line; STS stays latched. */
+	wr(&r, ACPI_PM1_EVT_OFF + 2, 2, 0);
+	assert_int_equal(r.f.level, 0);
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), ACPI_PM1_PWRBTN);
+	/* The GED selector means nothing on q35: the press went to PM1. */
+	assert_int_equal(rd(&r, ACPI_GED_SEL_OFF, 1), 0);
+	/* The button only notifies: nothing asked the machine to stop. */
+	assert_int_equal(r.f.nev, 0);
+}
+
+/* A guest cannot raise its own SCI: status bits are write-1-to-clear
+ * only, and enabling everything with nothing pending asserts nothing. */
+static void test_sci_guest_cannot_set_status(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, false);
+	wr(&r, ACPI_PM1_EVT_OFF, 4, 0xffffffff);
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), 0);
+	assert_int_equal(r.f.level, 0);
+	assert_int_equal(r.f.nlevel, 0); /* the line was never touched */
+	/* Enable bits the block never sets: still no SCI. */
+	wr(&r, ACPI_PM1_EVT_OFF + 2, 2, 0xffff);
+	assert_int_equal(r.f.level, 0);
+	wr(&r, ACPI_GED_SEL_OFF, 1, 0xff); /* the selector ignores writes */
+	assert_int_equal(rd(&r, ACPI_GED_SEL_OFF, 1), 0);
+	assert_int_equal(r.f.level, 0);
+}
+
+/* microvm: the GED (ACPI 6.4 §5.6.9).  The interrupt stays up until
+ * _EVT reads the selector; the read returns the event and clears it. */
+static void test_power_button_ged(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_init(&r, true);
+	acpi_pm_power_button(&r.pm);
+	assert_int_equal(r.f.level, 1);
+	assert_int_equal(r.f.gsi_seen, LAYOUT_GSI_ACPI_SCI);
+	/* PM1 is not where hardware-reduced events go. */
+	assert_int_equal(rd(&r, ACPI_PM1_EVT_OFF, 2), 0);
+	assert_int_equal(r.f.level, 1);
+	/* _EVT: Local0 = ESEL, then Notify(PWRB) for bit 1. */
+	assert_int_equal(rd(&r, ACPI_GED_SEL_OFF, 1), ACPI_GED_EVT_PWR_DOWN);
+	assert_int_equal(r.f.level, 0);
+	assert_int_equal(rd(&r, ACPI_GED_SEL_OFF, 1), 0);
+	/* Two presses before _EVT runs are one event, one interrupt. */
+	acpi_pm_power_button(&r.pm);
+	acpi_pm_power_button(&r.pm);
+	assert_int_equal(r.f.nrise, 2);
+	/* A wide read covering the selector clears it too. */
+	assert_int_equal(rd(&r, ACPI_SLEEP_STS_OFF, 3) >> 16, ACPI_GED_EVT_PWR_DOWN);
+	assert_int_equal(r.f.level, 0);
+	assert_int_equal(r.f.nev, 0);
+}
+
+/* Without an interrupt line (a board that never set one), presses latch
+ * and nothing crashes; setting the line later raises what is pending. */
+static void test_power_button_without_sci(void **state)
+{
+	(void)state;
+	struct fake f = { 0 };
+	struct irq_chip chip = { &fake_irq_ops, &f };
+	struct acpi_pm pm;
+	acpi_pm_init(&pm, NULL, NULL, true, NULL);
+	acpi_pm_power_button(&pm);
+	assert_int_equal(f.nlevel, 0);
+	acpi_pm_set_sci(&pm, irq_line(&chip, LAYOUT_GSI_ACPI_SCI));
+	assert_int_equal(f.level, 1);
+	uint8_t b = 0;
+	assert_int_equal(acpi_pm_access(&pm, ACPI_GED_SEL_OFF, &b, 1, false), 0);
+	assert_int_equal(b, ACPI_GED_EVT_PWR_DOWN);
+	assert_int_equal(f.level, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +332,10 @@ int main(void)
 		cmocka_unit_test(test_pm1_status_enable),
 		cmocka_unit_test(test_pm_timer),
 		cmocka_unit_test(test_hostile_offsets),
+		cmocka_unit_test(test_power_button_q35),
+		cmocka_unit_test(test_sci_guest_cannot_set_status),
+		cmocka_unit_test(test_power_button_ged),
+		cmocka_unit_test(test_power_button_without_sci),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
