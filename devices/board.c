@@ -39,6 +39,16 @@ int board_register(struct board *b, struct bus *bus, uint64_t base,
 	return 0;
 }
 
+int board_backend(struct board *b, int kind, const char *id, void *opened,
+		  void **out, char *err, size_t errlen)
+{
+	*out = opened;
+	if (!b->host->backend)
+		return 0;
+	return b->host->backend(b->host->backend_opaque, kind, id, opened, out,
+				err, errlen);
+}
+
 int64_t board_rtc_base(const struct machine_config *cfg,
 		       const struct board_host *host)
 {

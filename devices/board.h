@@ -46,6 +46,16 @@ struct board_host {
 	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, uint64_t data,
 			 int fd, bool assign);
 	void *ioeventfd_opaque;
+	/* Record/replay (core/trace.h): every host backend a device is given
+	 * passes through backend() (kind is a TRACE_BK_* value, id names the
+	 * -drive/-netdev/-chardev/serialN/rngN).  Recording wraps what the
+	 * board opened; with backend_replace (replay) the board opens nothing
+	 * and takes the stand-in (opened is NULL).  *out NULL: no backend.
+	 * The board never closes what it returns.  0, or -1 with err. */
+	int (*backend)(void *opaque, int kind, const char *id, void *opened,
+		       void **out, char *err, size_t errlen);
+	void *backend_opaque;
+	bool backend_replace;
 };
 
 /* The RTC's starting time for this configuration (pure). */

@@ -8,6 +8,7 @@
 
 #include "core/chardev_host.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "devices/board_int.h"
 
 static void board_chr_free(void *p) { chr_close(p); }
@@ -68,12 +69,19 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
 		snprintf(err, errlen, "vmm: chardev '%s' not defined", id);
 		return -1;
 	}
-	if (c->type == CFG_CHR_NULL || (board_chr_needs_loop(c->type) && !b->host->loop))
-		return 0;
-	struct chr *h = board_chr_make(b, c->id, c->type, c->path,
-				       c->server && c->wait);
-	if (board_chr_opened(b, h, "-chardev", c->id, err, errlen) < 0)
+	struct chr *h = NULL;
+	if (!b->host->backend_replace) {
+		if (c->type == CFG_CHR_NULL ||
+		    (board_chr_needs_loop(c->type) && !b->host->loop))
+			return 0;
+		h = board_chr_make(b, c->id, c->type, c->path, c->server && c->wait);
+		if (board_chr_opened(b, h, "-chardev", c->id, err, errlen) < 0)
+			return -1;
+	}
+	void *hooked;
+	if (board_backend(b, TRACE_BK_CHR, c->id, h, &hooked, err, errlen) < 0)
 		return -1;
+	h = hooked;
 	if (b->nchrs < CFG_MAX_ITEMS) {
 		b->chrs[b->nchrs].id = c->id;
 		b->chrs[b->nchrs].chr = h;
@@ -87,11 +95,17 @@ int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
 		     char *err, size_t errlen)
 {
 	const struct cfg_serial *s = &b->cfg->serial[i];
-	*chr = b->host->serial[i];
-	if (*chr)
-		return 0;
 	char id[16];
 	snprintf(id, sizeof(id), "serial%u", i);
+	void *hooked;
+	*chr = b->host->serial[i];
+	if (*chr || (b->host->backend_replace && s->type != CFG_SERIAL_CHARDEV &&
+		     s->type != CFG_SERIAL_NULL)) {
+		if (board_backend(b, TRACE_BK_CHR, id, *chr, &hooked, err, errlen) < 0)
+			return -1;
+		*chr = hooked;
+		return 0;
+	}
 	enum cfg_chardev_type t;
 	switch (s->type) {
 	case CFG_SERIAL_CHARDEV:
@@ -116,6 +130,8 @@ int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
 	struct chr *h = board_chr_make(b, id, t, s->arg, s->server && s->wait);
 	if (board_chr_opened(b, h, "-serial", s->arg[0] ? s->arg : id, err, errlen) < 0)
 		return -1;
-	*chr = h;
+	if (board_backend(b, TRACE_BK_CHR, id, h, &hooked, err, errlen) < 0)
+		return -1;
+	*chr = hooked;
 	return 0;
 }

@@ -92,6 +92,10 @@ void board_iothreads_stop(struct board *b);
 
 /* Device families (board_platform.c, board_virtio.c). */
 int board_platform(struct board *b, char *err, size_t errlen);
+/* Pass a backend through board_host.backend (record/replay); without a
+ * hook *out = opened.  0, or -1 with err. */
+int board_backend(struct board *b, int kind, const char *id, void *opened,
+		  void **out, char *err, size_t errlen);
 int board_virtio(struct board *b, char *err, size_t errlen);
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */

@@ -10,6 +10,7 @@
 #include "core/entropy.h"
 #include "core/log.h"
 #include "core/netdev.h"
+#include "core/trace.h"
 #include "devices/board_int.h"
 #include "devices/pci/pci.h"
 #include "devices/virtio/balloon.h"
@@ -47,15 +48,26 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 			 config_device_name(d), d->drive);
 		return NULL;
 	}
-	struct blockdev *bd = blockdev_file_open(drv->id, drv->file, drv->readonly,
-						 drv->direct);
-	if (!bd) {
-		snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s", drv->id,
-			 drv->file, strerror(errno));
+	struct blockdev *bd = NULL;
+	if (!b->host->backend_replace) {
+		bd = blockdev_file_open(drv->id, drv->file, drv->readonly,
+					drv->direct);
+		if (!bd) {
+			snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s", drv->id,
+				 drv->file, strerror(errno));
+			return NULL;
+		}
+		if (board_push(b, bv_blockdev_free, bd, err, errlen) < 0)
+			return NULL;
+	}
+	void *hooked;
+	if (board_backend(b, TRACE_BK_BLOCK, drv->id, bd, &hooked, err, errlen) < 0)
+		return NULL;
+	if (!hooked) {
+		snprintf(err, errlen, "vmm: -drive id=%s: no backend to replay", drv->id);
 		return NULL;
 	}
-	if (board_push(b, bv_blockdev_free, bd, err, errlen) < 0)
-		return NULL;
+	bd = hooked;
 	struct vblk_config vc = {
 		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk, .bd = bd,
 		.serial = d->serial[0] ? d->serial : NULL,
@@ -76,14 +88,28 @@ static struct vdev *bv_rng(struct board *b, const struct cfg_device *d,
 {
 	const struct cfg_object *o = d->rng[0] ? config_object(b->cfg, d->rng) : NULL;
 	const char *file = o && o->filename[0] ? o->filename : "/dev/urandom";
-	struct entropy *src = entropy_file_open(o ? o->id : "rng", file);
-	if (!src) {
-		snprintf(err, errlen, "vmm: -object rng-random,filename=%s: %s",
-			 file, strerror(errno));
+	struct entropy *src = NULL;
+	if (!b->host->backend_replace) {
+		src = entropy_file_open(o ? o->id : "rng", file);
+		if (!src) {
+			snprintf(err, errlen, "vmm: -object rng-random,filename=%s: %s",
+				 file, strerror(errno));
+			return NULL;
+		}
+		if (board_push(b, bv_entropy_free, src, err, errlen) < 0)
+			return NULL;
+	}
+	char id[16];
+	snprintf(id, sizeof(id), "rng%u", (unsigned)(d - b->cfg->devices));
+	void *hooked;
+	if (board_backend(b, TRACE_BK_ENTROPY, id, src, &hooked, err, errlen) < 0)
+		return NULL;
+	if (!hooked) {
+		snprintf(err, errlen, "vmm: -device %s: no entropy source to replay",
+			 config_device_name(d));
 		return NULL;
 	}
-	if (board_push(b, bv_entropy_free, src, err, errlen) < 0)
-		return NULL;
+	src = hooked;
 	struct vrng_config rc = {
 		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk, .src = src,
 		.max_bytes = d->rng_max_bytes, .period_ms = d->rng_period_ms,
@@ -107,17 +133,30 @@ static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 			 config_device_name(d), d->netdev);
 		return NULL;
 	}
-	struct netdev *nd = nc->type == CFG_NETDEV_TAP ?
-		netdev_tap_open(nc->id, nc->ifname, nc->fd, b->host->loop, NULL, 0) :
-		netdev_loop_new(nc->id, false);
-	if (!nd) {
-		snprintf(err, errlen, "vmm: -netdev id=%s: %s%s", nc->id,
-			 strerror(errno), errno == EPERM || errno == EACCES ?
-			 " (tap needs CAP_NET_ADMIN or a pre-made tap owned by you)" : "");
+	struct netdev *nd = NULL;
+	if (!b->host->backend_replace) {
+		nd = nc->type == CFG_NETDEV_TAP ?
+			netdev_tap_open(nc->id, nc->ifname, nc->fd, b->host->loop,
+					NULL, 0) :
+			netdev_loop_new(nc->id, false);
+		if (!nd) {
+			snprintf(err, errlen, "vmm: -netdev id=%s: %s%s", nc->id,
+				 strerror(errno), errno == EPERM || errno == EACCES ?
+				 " (tap needs CAP_NET_ADMIN or a pre-made tap owned by "
+				 "you)" : "");
+			return NULL;
+		}
+		if (board_push(b, bv_netdev_free, nd, err, errlen) < 0)
+			return NULL;
+	}
+	void *hooked;
+	if (board_backend(b, TRACE_BK_NET, nc->id, nd, &hooked, err, errlen) < 0)
+		return NULL;
+	if (!hooked) {
+		snprintf(err, errlen, "vmm: -netdev id=%s: no backend to replay", nc->id);
 		return NULL;
 	}
-	if (board_push(b, bv_netdev_free, nd, err, errlen) < 0)
-		return NULL;
+	nd = hooked;
 	struct vnet_config vc = {
 		.gm = b->m->gm, .log = b->m->log, .nd = nd, .has_mac = d->has_mac,
 	};
