@@ -157,6 +157,9 @@ struct machine_config;
 struct board_host;
 struct trace_rec;
 
+/* 0 when cfg can be recorded; -1 with a message otherwise (iothread=
+ * devices: their order under the big lock is not deterministic). */
+int trace_rec_check(const struct machine_config *cfg, char *err, size_t errlen);
 /* Open the trace: the header gets the description of cfg (and argv as
  * "vmm,argv").  Refuses iothread= devices (their order under the big lock
  * is not deterministic).  NULL with a one-line message. */

@@ -90,10 +90,7 @@ done:
 	return ret;
 }
 
-struct trace_rec *trace_rec_open(const char *path, int argc, char **argv,
-				 const struct machine_config *cfg, bool kvm,
-				 uint64_t limit, struct log *log, char *err,
-				 size_t errlen)
+int trace_rec_check(const struct machine_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < cfg->ndevices; i++)
 		if (cfg->devices[i].iothread[0]) {
@@ -101,8 +98,18 @@ struct trace_rec *trace_rec_open(const char *path, int argc, char **argv,
 				 "iothread= (-device %s): I/O threads run devices in an "
 				 "order a trace cannot reproduce",
 				 config_device_name(&cfg->devices[i]));
-			return NULL;
+			return -1;
 		}
+	return 0;
+}
+
+struct trace_rec *trace_rec_open(const char *path, int argc, char **argv,
+				 const struct machine_config *cfg, bool kvm,
+				 uint64_t limit, struct log *log, char *err,
+				 size_t errlen)
+{
+	if (trace_rec_check(cfg, err, errlen) < 0)
+		return NULL;
 	struct trace_rec *tr = calloc(1, sizeof(*tr));
 	if (!tr) {
 		snprintf(err, errlen, "vmm: -trace-record: out of memory");

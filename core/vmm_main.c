@@ -21,6 +21,7 @@
 #include "core/fdt_desc.h"
 #include "core/layout.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "devices/board.h"
 #include "kvm/kvm.h"
 
@@ -160,9 +161,10 @@ static int vmm_exit_status(const struct kvm_result *r)
 }
 
 static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
-		       struct vmm_proc *p)
+		       struct vmm_proc *p, struct trace_rec *tr)
 {
-	struct kvm_run_opts opts = { .ready = vmm_ready, .ready_arg = p };
+	struct kvm_run_opts opts = { .ready = vmm_ready, .ready_arg = p,
+				     .trace = tr };
 	for (;;) {
 		char err[512] = "";
 		struct kvm_result res = { MACHINE_ERROR, 1 };
@@ -177,6 +179,11 @@ static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
 		if (res.ev == MACHINE_RESET && !cfg->no_reboot) {
 			log_info(log, "guest reset: rebooting");
 			opts.ready = NULL;
+			/* A trace holds one boot: replay builds one machine. */
+			if (opts.trace)
+				log_warn(log, "trace: the guest reset; the trace ends "
+					 "with the first boot");
+			opts.trace = NULL;
 			continue;
 		}
 		log_info(log, "guest ended: event %d status %d", (int)res.ev,
@@ -227,7 +234,27 @@ int main(int argc, char **argv)
 	 * not process death. */
 	signal(SIGPIPE, SIG_IGN);
 
+	/* -trace-record: opened before -daemonize changes directory, so a
+	 * relative path means what the user meant. */
+	struct trace_rec *tr = NULL;
 	struct vmm_proc proc = { .ready_fd = -1, .pidfile_fd = -1 };
+	if (cfg->trace_record[0]) {
+		if (trace_rec_check(cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			rc = 2;
+			goto out;
+		}
+		const char *lim = getenv("VMM_TRACE_LIMIT");
+		tr = trace_rec_open(cfg->trace_record, argc, argv, cfg,
+				    cfg->machine.accel == CFG_ACCEL_KVM,
+				    lim ? strtoull(lim, NULL, 0) : 0, log, err,
+				    sizeof(err));
+		if (!tr) {
+			fprintf(stderr, "%s\n", err);
+			rc = 1;
+			goto out;
+		}
+	}
 	if (cfg->daemonize && vmm_daemonize(&proc) < 0) {
 		fprintf(stderr, "vmm: -daemonize: %s\n", strerror(errno));
 		rc = 1;
@@ -242,15 +269,24 @@ int main(int argc, char **argv)
 
 	if (cfg->machine.accel == CFG_ACCEL_SIM) {
 		vmm_ready(&proc);
-		rc = board_selftest_run(cfg, log, stdout, err, sizeof(err));
+		rc = board_selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err);
 			rc = 1;
 		}
 	} else {
-		rc = vmm_run_kvm(cfg, log, &proc);
+		rc = vmm_run_kvm(cfg, log, &proc, tr);
 	}
 out:
+	if (tr) {
+		char terr[512] = "";
+		if (trace_rec_close(tr, terr, sizeof(terr)) < 0 && rc == 0)
+			rc = 1;
+		if (terr[0]) {
+			fprintf(stderr, "%s\n", terr);
+			log_warn(log, "%s", terr);
+		}
+	}
 	vmm_cleanup(&proc);
 	log_free(log);
 	free(cfg);

@@ -92,5 +92,18 @@ unsigned board_device_count(const struct board *b);
  * one failed, -1 with err when the machine could not be built. */
 int board_selftest_run(const struct machine_config *cfg, struct log *log,
 		       void *out, char *err, size_t errlen);
+/* The same, recording every device input and effect into tr (core/trace.h;
+ * NULL: no recording).  The scenario's own guest-memory accesses go
+ * through an unobserved view of the same RAM: only device accesses are
+ * recorded, as under KVM where the guest CPU bypasses gm. */
+struct trace_rec;
+int board_selftest_run_trace(const struct machine_config *cfg, struct log *log,
+			     void *out, struct trace_rec *tr, char *err,
+			     size_t errlen);
+/* What the self-test changes in the configuration before building (COM1
+ * always exists), so vmm-replay builds the board it recorded. */
+void board_selftest_config(struct machine_config *c);
+/* The self-test's wall clock (RTC base for base=utc). */
+#define BOARD_SELFTEST_EPOCH 1767225600ll
 
 #endif

@@ -13,6 +13,7 @@
 #include "core/chardev.h"
 #include "core/gm.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "devices/board.h"
 #include "devices/rtc.h"
 #include "devices/virtio/blk.h"
@@ -21,7 +22,7 @@
 #include "sim/vdriver.h"
 
 /* 2026-01-01T00:00:00Z: the simulator's wall clock for base=utc. */
-#define SELFTEST_EPOCH 1767225600ll
+#define SELFTEST_EPOCH BOARD_SELFTEST_EPOCH
 
 struct selftest {
 	FILE *out;
@@ -201,8 +202,37 @@ static void st_nvdimm(struct selftest *t)
 	}
 }
 
+void board_selftest_config(struct machine_config *c)
+{
+	if (c->nserial == 0) {
+		c->nserial = 1;
+		c->serial[0].type = CFG_SERIAL_STDIO;
+	}
+}
+
+/* The scenario's view of guest RAM: the same host memory, no observer. */
+static struct gm *st_alias_gm(const struct gm *gm)
+{
+	struct gm *a = gm_new();
+	for (unsigned i = 0; a && i < gm_region_count(gm); i++) {
+		const struct gm_region *r = gm_region_at(gm, i);
+		if (gm_add_region(a, r->gpa, r->size, r->host, 0, r->name) < 0) {
+			gm_free(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
 int board_selftest_run(const struct machine_config *cfg, struct log *log,
 		       void *out, char *err, size_t errlen)
+{
+	return board_selftest_run_trace(cfg, log, out, NULL, err, errlen);
+}
+
+int board_selftest_run_trace(const struct machine_config *cfg, struct log *log,
+			     void *out, struct trace_rec *tr, char *err,
+			     size_t errlen)
 {
 	struct layout l;
 	if (layout_build(&l, cfg, err, errlen) < 0)
@@ -232,11 +262,22 @@ int board_selftest_run(const struct machine_config *cfg, struct log *log,
 		return -1;
 	}
 	*c = *cfg;
-	if (c->nserial == 0) {
-		c->nserial = 1;
-		c->serial[0].type = CFG_SERIAL_STDIO;
+	board_selftest_config(c);
+	struct board *b = NULL;
+	struct gm *dev_gm = s->m.gm, *alias = NULL;
+	if (!tr || trace_rec_attach(tr, &s->m, &host, err, errlen) == 0)
+		b = board_new(&s->m, c, &l, &host, err, errlen);
+	if (b && tr) {
+		trace_rec_start(tr);
+		alias = st_alias_gm(dev_gm);
+		if (alias) {
+			s->m.gm = alias;
+		} else {
+			snprintf(err, errlen, "vmm: out of memory");
+			board_free(b);
+			b = NULL;
+		}
 	}
-	struct board *b = board_new(&s->m, c, &l, &host, err, errlen);
 	int ret = -1;
 	if (b) {
 		struct selftest t = { .out = out, .sim = s, .cfg = c, .l = &l };
@@ -251,9 +292,13 @@ int board_selftest_run(const struct machine_config *cfg, struct log *log,
 		fprintf(t.out, "selftest: %u checks, %u failed\n", t.checks, t.failed);
 		fflush(t.out);
 		ret = t.failed ? 1 : 0;
+		trace_rec_finish(tr);
 		board_shutdown(b);
 		board_free(b);
 	}
+	s->m.gm = dev_gm;
+	gm_set_observer(dev_gm, NULL, NULL);
+	gm_free(alias);
 	sim_free(s);
 	chr_close(com1);
 	free(c);

@@ -27,6 +27,9 @@ struct kvm_run_opts {
 	 * the first vCPU runs (daemonize: the parent may exit now). */
 	void (*ready)(void *arg);
 	void *ready_arg;
+	/* -trace-record: wrap the machine's interfaces into this recording
+	 * (core/trace.h); NULL: none. */
+	struct trace_rec *trace;
 };
 
 /* Open /dev/kvm and check the API version and every capability the backend

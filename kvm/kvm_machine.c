@@ -22,6 +22,7 @@
 #include "core/layout.h"
 #include "core/log.h"
 #include "core/qmp.h"
+#include "core/trace.h"
 #include "devices/acpi/acpi.h"
 #include "devices/board.h"
 #include "devices/virtio/balloon.h"
@@ -285,6 +286,9 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	host.wall_epoch = (int64_t)now;
 	if (localtime_r(&now, &tm))
 		host.utc_offset = tm.tm_gmtoff;
+	if (opts && opts->trace &&
+	    trace_rec_attach(opts->trace, &km->m, &host, err, errlen) < 0)
+		goto out;
 	km->board = board_new(&km->m, cfg, &km->layout, &host, err, errlen);
 	if (!km->board)
 		goto out;
@@ -327,6 +331,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	km->no_reboot = cfg->no_reboot;
 	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
 		goto out;
+	/* Recording of guest-memory accesses starts here, after the kernel
+	 * and ACPI tables went in: those are not device effects. */
+	if (opts && opts->trace)
+		trace_rec_start(opts->trace);
 	if (opts && opts->ready)
 		opts->ready(opts->ready_arg);
 	int e = kvm_cpus_start(km->cpus);
@@ -340,6 +348,8 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	pthread_mutex_unlock(&km->m.lock);
 	ret = 0;
 out:
+	if (opts)
+		trace_rec_finish(opts->trace);  /* teardown is not recorded */
 	kvm_machine_teardown(km);
 	free(km);
 	return ret;
