@@ -20,6 +20,7 @@
 #include "core/layout.h"
 #include "core/machine.h"
 #include "core/qmp.h"
+#include "devices/board.h"
 #include "kvm/kvm.h"
 
 struct gm;
@@ -159,7 +160,10 @@ int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
 struct board;
 struct machine_config;
 
-/* One boot of a KVM machine (kvm/kvm.h kvm_machine_run). */
+/* A KVM machine (kvm/kvm.h kvm_machine_run).  A reset rebuilds the
+ * per-boot part (guest RAM, buses, VM, board, vCPUs) from the
+ * description; the big lock, the event loop, /dev/kvm, the signalfd and
+ * the QMP server with its clients live across resets. */
 struct kvm_machine {
 	struct machine m;
 	struct kvm_sys sys;
@@ -170,18 +174,30 @@ struct kvm_machine {
 	struct layout layout;
 	struct kvm_result res;
 	bool ended;
+	/* This boot ends in a reset asked for over QMP (system_reset): the
+	 * RESET or SHUTDOWN event says guest: false. */
+	bool host_reset;
+	bool sandboxed;        /* the seccomp filter is in */
+	/* What this boot's board was given; the board keeps a pointer. */
+	struct board_host host;
 	int sigfd;
 	/* -qmp: the control socket, and what it reports about us. */
 	struct qmp_server *qmp;
 	struct qmp_machine_ops qops;
 	char uuid[37];
 	bool no_reboot;
+	/* system_powerdown presses the button from the next loop iteration,
+	 * after the reply went out (QEMU's order: reply, then POWERDOWN). */
+	struct clk_timer powerdown;
 	struct kvm_topo topo;
 };
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */
 void kvm_machine_request(void *opaque, enum machine_event ev, int status);
+/* QMP events for how a boot ended in a reset (after the loop stopped,
+ * big lock not held): RESET, or SHUTDOWN under -no-reboot. */
+void kvm_machine_reset_event(struct kvm_machine *km);
 /* -qmp: start the control socket (no-op without one).  0 or -1 + err. */
 int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		    char *err, size_t errlen);

@@ -1,7 +1,9 @@
-/* One boot of a KVM machine, in the order things depend on each other:
- *   /dev/kvm checks -> address map -> guest RAM -> event loop and buses ->
- *   VM + irqchip -> board devices (which add nvdimm regions) -> memory
- *   slots -> kernel/initrd/ACPI into RAM -> vCPUs -> run -> tear down.
+/* A KVM machine, in the order things depend on each other:
+ *   /dev/kvm checks -> event loop, signalfd, QMP (these live across
+ *   resets) -> per boot: address map -> guest RAM -> buses -> VM +
+ *   irqchip -> board devices (which add nvdimm regions) -> memory slots ->
+ *   kernel/initrd/ACPI into RAM -> vCPUs -> (first boot: seccomp) -> run
+ *   -> tear the boot down; a reset without -no-reboot builds it again.
  * Every failure before the vCPUs start is a one-line error and exit 1;
  * after that, the guest's fate is reported in struct kvm_result. */
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include "kvm/boot.h"
 #include "kvm/kvm.h"
 #include "kvm/kvm_int.h"
+#include "kvm/seccomp.h"
 
 
 /* A host file mapped read-only (kernel, initrd). */
@@ -89,8 +92,9 @@ void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 		km->res.status = status;
 		/* QEMU's SHUTDOWN event for guest-initiated ends (a reset
 		 * only ends the VM under -no-reboot). */
-		if (km->qmp && (ev == MACHINE_SHUTDOWN || ev == MACHINE_EXIT ||
-				(ev == MACHINE_RESET && km->no_reboot)))
+		if (km->qmp && !km->host_reset &&
+		    (ev == MACHINE_SHUTDOWN || ev == MACHINE_EXIT ||
+		     (ev == MACHINE_RESET && km->no_reboot)))
 			qmp_server_emit_event(km->qmp, "SHUTDOWN", ev == MACHINE_RESET ?
 				"{\"guest\": true, \"reason\": \"guest-reset\"}" :
 				"{\"guest\": true, \"reason\": \"guest-shutdown\"}");
@@ -186,17 +190,38 @@ static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config 
 	return r;
 }
 
-static void kvm_machine_teardown(struct kvm_machine *km)
+/* Everything one boot built; the machine can be built again afterwards. */
+static void kvm_machine_unbuild(struct kvm_machine *km)
 {
 	/* vCPUs first: nothing may touch devices after this. */
 	kvm_cpus_destroy(km->cpus);
 	km->cpus = NULL;
-	if (km->qmp)
-		qmp_server_free(km->qmp);
+	if (km->m.loop)
+		clk_timer_cancel(evloop_clk(km->m.loop), &km->powerdown);
 	if (km->board) {
 		board_shutdown(km->board);
 		board_free(km->board);
+		km->board = NULL;
 	}
+	if (km->vm_ok)
+		kvm_vm_destroy(&km->vm);
+	km->vm_ok = false;
+	km->m.irqchip = NULL;
+	if (km->m.pio)
+		bus_free(km->m.pio);
+	if (km->m.mmio)
+		bus_free(km->m.mmio);
+	if (km->m.gm)
+		gm_free(km->m.gm);
+	km->m.pio = km->m.mmio = NULL;
+	km->m.gm = NULL;
+}
+
+static void kvm_machine_teardown(struct kvm_machine *km)
+{
+	kvm_machine_unbuild(km);
+	if (km->qmp)
+		qmp_server_free(km->qmp);
 	if (km->sigfd >= 0) {
 		if (km->m.loop)
 			evloop_del_fd(km->m.loop, km->sigfd);
@@ -204,16 +229,128 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	}
 	if (km->m.loop)
 		evloop_free(km->m.loop);
-	if (km->vm_ok)
-		kvm_vm_destroy(&km->vm);
-	if (km->m.pio)
-		bus_free(km->m.pio);
-	if (km->m.mmio)
-		bus_free(km->m.mmio);
-	if (km->m.gm)
-		gm_free(km->m.gm);
 	kvm_sys_close(&km->sys);
 	pthread_mutex_destroy(&km->m.lock);
+}
+
+/* One boot's machine, from the description, up to vCPUs ready to run. */
+static int kvm_machine_build(struct kvm_machine *km, const struct machine_config *cfg,
+			     struct trace_rec *tr, char *err, size_t errlen)
+{
+	struct log *log = km->m.log;
+	km->ended = false;
+	km->host_reset = false;
+	km->res = (struct kvm_result){ MACHINE_ERROR, 1 };
+	km->m.ctl.request = kvm_machine_request;
+	km->m.ctl.opaque = km;
+	prng_seed(&km->m.prng, cfg->seed);
+	if (layout_build(&km->layout, cfg, err, errlen) < 0)
+		return -1;
+	km->m.gm = gm_new();
+	km->m.pio = bus_new("pio", log);
+	km->m.mmio = bus_new("mmio", log);
+	if (!km->m.gm || !km->m.pio || !km->m.mmio) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
+	km->m.clk = evloop_clk(km->m.loop);
+	if (kvm_machine_ram(km, cfg, err, errlen) < 0)
+		return -1;
+	if (kvm_vm_create(&km->vm, &km->sys, log, err, errlen) < 0)
+		return -1;
+	km->vm_ok = true;
+	km->m.irqchip = &km->vm.chip;
+	/* Wall time enters here, in the backend, never in device code. */
+	km->host = (struct board_host){
+		.loop = km->m.loop,
+		.balloon_release = kvm_balloon_release,
+		.balloon_opaque = km,
+		.ioeventfd = kvm_board_ioeventfd,
+		.ioeventfd_opaque = km,
+	};
+	time_t now = time(NULL);
+	struct tm tm;
+	km->host.wall_epoch = (int64_t)now;
+	if (localtime_r(&now, &tm))
+		km->host.utc_offset = tm.tm_gmtoff;
+	if (tr && trace_rec_attach(tr, &km->m, &km->host, err, errlen) < 0)
+		return -1;
+	km->board = board_new(&km->m, cfg, &km->layout, &km->host, err, errlen);
+	if (!km->board)
+		return -1;
+	if (kvm_vm_map_gm(&km->vm, km->m.gm, err, errlen) < 0)
+		return -1;
+	uint64_t rsdp = 0;
+	if (acpi_build(km->m.gm, cfg, &km->layout, log) < 0) {
+		snprintf(err, errlen, "vmm: building the ACPI tables failed (see "
+			 "the log)");
+		return -1;
+	}
+	rsdp = ACPI_RSDP_ADDR;
+	struct boot_cpu cpu;
+	if (kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen) < 0)
+		return -1;
+
+	/* The vCPUs' APIC ids and CPUID topology leaves come from the
+	 * -smp shape through acpi_apic_id_smp(), the function the MADT is
+	 * built with: one formula, so the guest's ACPI, LAPIC and CPUID
+	 * views agree for any shape (sparse ids when a level is not a power
+	 * of two, as on real hardware). */
+	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
+	km->topo = (struct kvm_topo){
+		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
+		.threads = cfg->smp.threads,
+	};
+	const struct kvm_topo *topo_p = &km->topo;
+	struct kvm_cpu_env env = {
+		.m = &km->m, .vm = &km->vm, .log = log,
+		.report_first_run = getenv("VMM_BENCH_TIMESTAMPS") != NULL,
+	};
+	km->cpus = kvm_cpus_create(&env, ncpus, topo_p, &cpu, err, errlen);
+	if (!km->cpus)
+		return -1;
+	return 0;
+}
+
+/* First boot only, before any vCPU runs and before the loop serves the
+ * guest: from here on the process keeps to the seccomp allowlist. */
+static int kvm_machine_sandbox(struct kvm_machine *km,
+			       const struct machine_config *cfg, char *err,
+			       size_t errlen)
+{
+	if (cfg->disable_seccomp || km->sandboxed) {
+		if (!km->sandboxed)
+			log_info(km->m.log, "seccomp: disabled (-disable-seccomp)");
+		return 0;
+	}
+	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot };
+	char msg[256] = "";
+	int r = kvm_seccomp_install(&so, msg, sizeof(msg));
+	if (r < 0) {
+		snprintf(err, errlen, "%s", msg);
+		return -1;
+	}
+	km->sandboxed = r == 0;
+	log_info(km->m.log, "%s", msg);
+	return 0;
+}
+
+/* Run the loop until this boot ends (kvm_machine_request).  evloop_stop
+ * only wakes the loop here: the loop itself outlives the boot. */
+static void kvm_machine_loop(struct kvm_machine *km)
+{
+	for (;;) {
+		pthread_mutex_lock(&km->m.lock);
+		bool ended = km->ended;
+		pthread_mutex_unlock(&km->m.lock);
+		if (ended)
+			return;
+		if (evloop_run_once(km->m.loop, -1) < 0) {
+			pthread_mutex_lock(&km->m.lock);
+			kvm_machine_request(km, MACHINE_ERROR, 1);
+			pthread_mutex_unlock(&km->m.lock);
+		}
+	}
 }
 
 int kvm_machine_run(const struct machine_config *cfg, struct log *log,
@@ -229,10 +366,8 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	km->sys.fd = -1;
 	km->m.log = log;
 	pthread_mutex_init(&km->m.lock, NULL);
-	km->m.ctl.request = kvm_machine_request;
-	km->m.ctl.opaque = km;
-	prng_seed(&km->m.prng, cfg->seed);
 	int ret = -1;
+	struct trace_rec *tr = opts ? opts->trace : NULL;
 
 	/* Termination signals go to the loop (a signalfd, below).  Blocked
 	 * before any thread exists (I/O threads, vCPUs) so every thread
@@ -255,101 +390,60 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	    strcmp(cfg->cpu_model, "max"))
 		log_warn(log, "vmm: -cpu %s: only 'host' is modelled; the guest sees "
 			 "the host CPU as KVM supports it", cfg->cpu_model);
-	if (layout_build(&km->layout, cfg, err, errlen) < 0)
-		goto out;
-	km->m.gm = gm_new();
-	km->m.pio = bus_new("pio", log);
-	km->m.mmio = bus_new("mmio", log);
 	km->m.loop = evloop_new(&km->m.lock);
-	if (!km->m.gm || !km->m.pio || !km->m.mmio || !km->m.loop) {
+	if (!km->m.loop) {
 		snprintf(err, errlen, "vmm: out of memory");
 		goto out;
 	}
-	km->m.clk = evloop_clk(km->m.loop);
-	if (kvm_machine_ram(km, cfg, err, errlen) < 0)
-		goto out;
-	if (kvm_vm_create(&km->vm, &km->sys, log, err, errlen) < 0)
-		goto out;
-	km->vm_ok = true;
-	km->m.irqchip = &km->vm.chip;
-
-	/* Wall time enters here, in the backend, never in device code. */
-	struct board_host host = {
-		.loop = km->m.loop,
-		.balloon_release = kvm_balloon_release,
-		.balloon_opaque = km,
-		.ioeventfd = kvm_board_ioeventfd,
-		.ioeventfd_opaque = km,
-	};
-	time_t now = time(NULL);
-	struct tm tm;
-	host.wall_epoch = (int64_t)now;
-	if (localtime_r(&now, &tm))
-		host.utc_offset = tm.tm_gmtoff;
-	if (opts && opts->trace &&
-	    trace_rec_attach(opts->trace, &km->m, &host, err, errlen) < 0)
-		goto out;
-	km->board = board_new(&km->m, cfg, &km->layout, &host, err, errlen);
-	if (!km->board)
-		goto out;
-	if (kvm_vm_map_gm(&km->vm, km->m.gm, err, errlen) < 0)
-		goto out;
-	uint64_t rsdp = 0;
-	if (acpi_build(km->m.gm, cfg, &km->layout, log) < 0) {
-		snprintf(err, errlen, "vmm: building the ACPI tables failed (see "
-			 "the log)");
-		goto out;
-	}
-	rsdp = ACPI_RSDP_ADDR;
-	struct boot_cpu cpu;
-	if (kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen) < 0)
-		goto out;
-
-	/* The vCPUs' APIC ids and CPUID topology leaves come from the
-	 * -smp shape through acpi_apic_id_smp(), the function the MADT is
-	 * built with: one formula, so the guest's ACPI, LAPIC and CPUID
-	 * views agree for any shape (sparse ids when a level is not a power
-	 * of two, as on real hardware). */
-	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
-	km->topo = (struct kvm_topo){
-		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
-		.threads = cfg->smp.threads,
-	};
-	const struct kvm_topo *topo_p = &km->topo;
-	struct kvm_cpu_env env = {
-		.m = &km->m, .vm = &km->vm, .log = log,
-		.report_first_run = getenv("VMM_BENCH_TIMESTAMPS") != NULL,
-	};
-	km->cpus = kvm_cpus_create(&env, ncpus, topo_p, &cpu, err, errlen);
-	if (!km->cpus)
-		goto out;
-
 	km->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (km->sigfd >= 0)
 		evloop_add_fd(km->m.loop, km->sigfd, EV_IN, kvm_machine_on_signal, km);
-
 	km->no_reboot = cfg->no_reboot;
 	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
 		goto out;
-	/* Recording of guest-memory accesses starts here, after the kernel
-	 * and ACPI tables went in: those are not device effects. */
-	if (opts && opts->trace)
-		trace_rec_start(opts->trace);
-	if (opts && opts->ready)
-		opts->ready(opts->ready_arg);
-	int e = kvm_cpus_start(km->cpus);
-	if (e < 0) {
-		snprintf(err, errlen, "vmm: starting vCPU threads: %s", strerror(-e));
-		goto out;
+
+	for (bool first = true;; first = false) {
+		if (kvm_machine_build(km, cfg, tr, err, errlen) < 0)
+			goto out;
+		/* Recording of guest-memory accesses starts here, after the
+		 * kernel and ACPI tables went in: those are not device effects. */
+		if (tr)
+			trace_rec_start(tr);
+		if (first && opts && opts->ready)
+			opts->ready(opts->ready_arg);
+		if (first && kvm_machine_sandbox(km, cfg, err, errlen) < 0)
+			goto out;
+		int e = kvm_cpus_start(km->cpus);
+		if (e < 0) {
+			snprintf(err, errlen, "vmm: starting vCPU threads: %s",
+				 strerror(-e));
+			goto out;
+		}
+		kvm_machine_loop(km);
+		pthread_mutex_lock(&km->m.lock);
+		*res = km->res;
+		pthread_mutex_unlock(&km->m.lock);
+		bool traced = tr != NULL;
+		if (tr)
+			trace_rec_finish(tr);  /* teardown is not recorded */
+		tr = NULL;
+		kvm_machine_reset_event(km);
+		kvm_machine_unbuild(km);
+		/* A reset rebuilds the whole machine from the description:
+		 * the state a power cycle gives, with no device needing a
+		 * reset path of its own.  -no-reboot turns it into an exit. */
+		if (res->ev != MACHINE_RESET || km->no_reboot)
+			break;
+		log_info(log, "guest reset: rebooting");
+		/* A trace holds one boot: replay builds one machine. */
+		if (traced)
+			log_warn(log, "trace: the guest reset; the trace ends with "
+				 "the first boot");
 	}
-	evloop_run(km->m.loop);
-	pthread_mutex_lock(&km->m.lock);
-	*res = km->ended ? km->res : (struct kvm_result){ MACHINE_ERROR, 1 };
-	pthread_mutex_unlock(&km->m.lock);
 	ret = 0;
 out:
-	if (opts)
-		trace_rec_finish(opts->trace);  /* teardown is not recorded */
+	if (tr)
+		trace_rec_finish(tr);
 	kvm_machine_teardown(km);
 	free(km);
 	return ret;

@@ -1,12 +1,14 @@
 /* What the KVM machine offers beyond running the guest: the QMP control
- * socket's machine operations (quit, stop/cont, status, vCPU threads,
- * balloon), and the host hooks the board's devices use (balloon page
- * release, ioeventfd doorbells for I/O threads). */
+ * socket's machine operations (quit, stop/cont, system_reset,
+ * system_powerdown, status, vCPU threads, balloon), and the host hooks the
+ * board's devices use (balloon page release, ioeventfd doorbells for I/O
+ * threads). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/evloop.h"
 #include "core/gm.h"
 #include "core/qmp.h"
 #include "devices/board.h"
@@ -134,9 +136,60 @@ static int kvm_qmp_quit(void *opaque)
 	return 0;
 }
 
+/* QMP system_reset: end this boot with a reset request; kvm_machine_run
+ * rebuilds the machine (or, under -no-reboot, exits as QEMU does) and
+ * then emits the event, so the client reads the reply first (QEMU's
+ * order).  The QMP server and its clients are not part of the rebuild. */
+static int kvm_qmp_reset(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->ended)
+		km->host_reset = true;
+	kvm_machine_request(km, MACHINE_RESET, 0);
+	return 0;
+}
+
+void kvm_machine_reset_event(struct kvm_machine *km)
+{
+	if (!km->qmp || km->res.ev != MACHINE_RESET)
+		return;
+	pthread_mutex_lock(&km->m.lock);
+	if (km->host_reset)
+		qmp_server_emit_event(km->qmp, km->no_reboot ? "SHUTDOWN" : "RESET",
+			"{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
+	else if (!km->no_reboot) /* -no-reboot: SHUTDOWN went out already */
+		qmp_server_emit_event(km->qmp, "RESET",
+			"{\"guest\": true, \"reason\": \"guest-reset\"}");
+	pthread_mutex_unlock(&km->m.lock);
+}
+
+/* Timer callback on the loop thread, big lock held. */
+static void kvm_qmp_powerdown_fire(void *arg, uint64_t now_ns)
+{
+	struct kvm_machine *km = arg;
+	(void)now_ns;
+	if (!km->board || km->ended)
+		return;
+	qmp_server_emit_event(km->qmp, "POWERDOWN", NULL);
+	board_power_button(km->board);
+}
+
+/* QMP system_powerdown: the ACPI power button; what the guest does with
+ * it (usually an orderly S5) is its business, as on real hardware. */
+static int kvm_qmp_powerdown(void *opaque)
+{
+	struct kvm_machine *km = opaque;
+	if (!km->board)
+		return -ENODEV;
+	const struct clk *clk = evloop_clk(km->m.loop);
+	clk_timer_arm(clk, &km->powerdown, clk_now_ns(clk));
+	return 0;
+}
+
 int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 			   char *err, size_t errlen)
 {
+	clk_timer_init(&km->powerdown, kvm_qmp_powerdown_fire, km);
 	if (!cfg->qmp_path[0])
 		return 0;
 	if (cfg->has_uuid) {
@@ -153,6 +206,8 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		.kvm_enabled = true,
 		.kvm_present = true,
 		.quit = kvm_qmp_quit,
+		.reset = kvm_qmp_reset,
+		.powerdown = kvm_qmp_powerdown,
 		.stop = kvm_qmp_stop,
 		.cont = kvm_qmp_cont,
 		.status = kvm_qmp_status,
