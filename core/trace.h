@@ -167,14 +167,19 @@ struct trace_rec *trace_rec_open(const char *path, int argc, char **argv,
 				 const struct machine_config *cfg, bool kvm,
 				 uint64_t limit, struct log *log, char *err,
 				 size_t errlen);
-/* Wrap m's irqchip, clock, buses and machine_ctl, and host's backend hook,
- * before board_new().  Records host->wall_epoch/utc_offset. */
+/* Wrap m's irqchip, clock, buses and machine_ctl, and host's backend hook
+ * (chaining one already set), before board_new().  Records
+ * host->wall_epoch/utc_offset. */
 int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 		     struct board_host *host, char *err, size_t errlen);
-/* The board is built and guest RAM loaded: from now on guest-memory
- * accesses are recorded and held-back backend input flows. */
+/* The board is built and guest RAM loaded: from now on the devices'
+ * guest-memory accesses are recorded and held-back backend input flows.
+ * m->gm becomes an unobserved view of the same RAM (devices keep the
+ * observed one), so code playing the guest or the host is not recorded.
+ * NULL tr: nothing. */
 void trace_rec_start(struct trace_rec *tr);
-/* Stop recording (the machine is ending); wrappers keep forwarding. */
+/* Stop recording (the machine is ending) and give m->gm back; wrappers
+ * keep forwarding.  NULL tr: nothing. */
 void trace_rec_finish(struct trace_rec *tr);
 /* Finish if not yet, close the file and free everything.  Call after the
  * board is freed.  0, or -1 with a message. */

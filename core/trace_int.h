@@ -34,6 +34,13 @@ struct trace_rec {
 	struct clk clk;
 	const struct clk *inner_clk;
 	struct machine_ctl inner_ctl;
+	/* The backend hook this one chains (the self-test's stand-ins). */
+	int (*inner_backend)(void *opaque, int kind, const char *id, void *opened,
+			     void **out, char *err, size_t errlen);
+	void *inner_backend_opaque;
+	/* gm the devices hold (observed) and the unobserved view of the
+	 * same RAM m->gm points at while recording. */
+	struct gm *dev_gm, *view_gm;
 	struct trace_timer timers[TRACE_MAX_TIMERS];
 	unsigned ntimers;
 	/* Backend wrappers (trace_rec_backend.c), freed on close. */

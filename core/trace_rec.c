@@ -284,21 +284,49 @@ int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 	m->ctl = (struct machine_ctl){ tr_request, tr };
 	bus_set_observer(m->pio, tr_bus, tr);
 	bus_set_observer(m->mmio, tr_bus, tr);
+	/* Chain whatever hook the backend set (the self-test stands in for
+	 * host backends); backend_replace stays as it set it. */
+	tr->inner_backend = host->backend;
+	tr->inner_backend_opaque = host->backend_opaque;
 	host->backend = trace_rec_backend;
 	host->backend_opaque = tr;
-	host->backend_replace = false;
 	struct trace_ev e = { .kind = TR_HOST, .a = (uint64_t)host->wall_epoch,
 			      .b = (uint64_t)host->utc_offset };
 	trace_rec_emit(tr, &e, NULL, 0);
 	return 0;
 }
 
+/* The same RAM without the observer (and with the same flags), for code
+ * that plays the guest or the host rather than a device. */
+static struct gm *tr_view(const struct gm *gm)
+{
+	struct gm *v = gm_new();
+	for (unsigned i = 0; v && i < gm_region_count(gm); i++) {
+		const struct gm_region *r = gm_region_at(gm, i);
+		if (gm_add_region(v, r->gpa, r->size, r->host, r->flags, r->name) < 0) {
+			gm_free(v);
+			v = NULL;
+		}
+	}
+	return v;
+}
+
 void trace_rec_start(struct trace_rec *tr)
 {
+	if (!tr)
+		return;
 	struct trace_ev e = { .kind = TR_START };
 	trace_rec_emit(tr, &e, NULL, 0);
+	tr->dev_gm = tr->m->gm;
+	tr->view_gm = tr_view(tr->dev_gm);
+	if (!tr->view_gm) {
+		log_err(tr->log, "trace: out of memory; recording stops");
+		tr->done = true;
+		return;
+	}
 	tr->live = true;
-	gm_set_observer(tr->m->gm, tr_gm, tr);
+	gm_set_observer(tr->dev_gm, tr_gm, tr);
+	tr->m->gm = tr->view_gm;
 	trace_rec_backends_start(tr);
 }
 
@@ -308,6 +336,12 @@ void trace_rec_finish(struct trace_rec *tr)
 		return;
 	tr->live = false;
 	tr->done = true;
+	if (tr->dev_gm) {
+		gm_set_observer(tr->dev_gm, NULL, NULL);
+		tr->m->gm = tr->dev_gm;
+		gm_free(tr->view_gm);
+		tr->dev_gm = tr->view_gm = NULL;
+	}
 }
 
 int trace_rec_close(struct trace_rec *tr, char *err, size_t errlen)

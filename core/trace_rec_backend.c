@@ -347,6 +347,13 @@ int trace_rec_backend(void *opaque, int kind, const char *id, void *opened,
 {
 	struct trace_rec *tr = opaque;
 	*out = NULL;
+	if (tr->inner_backend) {
+		void *in = NULL;
+		if (tr->inner_backend(tr->inner_backend_opaque, kind, id, opened, &in,
+				      err, errlen) < 0)
+			return -1;
+		opened = in;
+	}
 	if (!opened)
 		return 0;   /* no backend: nothing to record */
 	if (tr->nbackends == TRACE_MAX_BACKENDS) {

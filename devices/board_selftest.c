@@ -210,20 +210,6 @@ void board_selftest_config(struct machine_config *c)
 	}
 }
 
-/* The scenario's view of guest RAM: the same host memory, no observer. */
-static struct gm *st_alias_gm(const struct gm *gm)
-{
-	struct gm *a = gm_new();
-	for (unsigned i = 0; a && i < gm_region_count(gm); i++) {
-		const struct gm_region *r = gm_region_at(gm, i);
-		if (gm_add_region(a, r->gpa, r->size, r->host, 0, r->name) < 0) {
-			gm_free(a);
-			a = NULL;
-		}
-	}
-	return a;
-}
-
 int board_selftest_run(const struct machine_config *cfg, struct log *log,
 		       void *out, char *err, size_t errlen)
 {
@@ -264,20 +250,11 @@ int board_selftest_run_trace(const struct machine_config *cfg, struct log *log,
 	*c = *cfg;
 	board_selftest_config(c);
 	struct board *b = NULL;
-	struct gm *dev_gm = s->m.gm, *alias = NULL;
 	if (!tr || trace_rec_attach(tr, &s->m, &host, err, errlen) == 0)
 		b = board_new(&s->m, c, &l, &host, err, errlen);
-	if (b && tr) {
+	/* From here s->m.gm is an unobserved view: the scenario is the guest. */
+	if (b)
 		trace_rec_start(tr);
-		alias = st_alias_gm(dev_gm);
-		if (alias) {
-			s->m.gm = alias;
-		} else {
-			snprintf(err, errlen, "vmm: out of memory");
-			board_free(b);
-			b = NULL;
-		}
-	}
 	int ret = -1;
 	if (b) {
 		struct selftest t = { .out = out, .sim = s, .cfg = c, .l = &l };
@@ -296,9 +273,7 @@ int board_selftest_run_trace(const struct machine_config *cfg, struct log *log,
 		board_shutdown(b);
 		board_free(b);
 	}
-	s->m.gm = dev_gm;
-	gm_set_observer(dev_gm, NULL, NULL);
-	gm_free(alias);
+
 	sim_free(s);
 	chr_close(com1);
 	free(c);
