@@ -1,0 +1,522 @@
+/* Replay engine: rebuild the recorded machine on the simulator and walk
+ * the trace, dispatching each recorded bus access, timer firing and
+ * backend delivery while checkers in place of the interrupt chip, clock,
+ * machine requests and guest memory take the records the device caused.
+ * See sim/replay.h for the model. */
+#include "sim/replay.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/gm.h"
+#include "core/layout.h"
+#include "devices/board.h"
+#include "sim/replay_int.h"
+#include "sim/sim.h"
+
+const uint8_t *replay_payload(const struct replay *rp, const struct trace_ev *e)
+{
+	return rp->r->payload[e - rp->r->ev];
+}
+
+static uint64_t rp_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n && i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+void replay_describe(const struct trace_reader *r, size_t i, char *buf,
+		     size_t len)
+{
+	const struct trace_ev *e = &r->ev[i];
+	const uint8_t *p = r->payload[i];
+	const char *k = trace_kind_name(e->kind);
+	switch (e->kind) {
+	case TR_BUS:
+		snprintf(buf, len, "%s %s 0x%llx %s %llu byte(s) 0x%llx rc %lld",
+			 k, e->unit ? "mmio" : "pio", (unsigned long long)e->a,
+			 e->d ? "write" : "read", (unsigned long long)e->b,
+			 (unsigned long long)rp_le(p, e->size), (long long)e->c);
+		break;
+	case TR_GM_READ:
+	case TR_GM_WRITE:
+		snprintf(buf, len, "%s 0x%llx+%u (first bytes 0x%llx)", k,
+			 (unsigned long long)e->a, e->size,
+			 (unsigned long long)rp_le(p, e->size));
+		break;
+	case TR_IRQ:
+		snprintf(buf, len, "irq gsi %llu level %llu", (unsigned long long)e->a,
+			 (unsigned long long)e->b);
+		break;
+	case TR_MSI:
+		snprintf(buf, len, "msi address 0x%llx data 0x%llx",
+			 (unsigned long long)e->a, (unsigned long long)e->b);
+		break;
+	case TR_CLK_READ:
+		snprintf(buf, len, "clock read %llu ns", (unsigned long long)e->a);
+		break;
+	case TR_TIMER_ARM:
+	case TR_TIMER_BEGIN:
+		snprintf(buf, len, "%s timer %llu at %llu ns", k,
+			 (unsigned long long)e->a, (unsigned long long)e->b);
+		break;
+	case TR_CHR_WRITE:
+	case TR_CHR_IN_BEGIN:
+		snprintf(buf, len, "%s backend %u, %u byte(s) first 0x%02x", k,
+			 e->unit, e->size, e->size ? p[0] : 0);
+		break;
+	case TR_BLK_READ:
+	case TR_BLK_WRITE:
+	case TR_BLK_DISCARD:
+	case TR_BLK_ZEROES:
+		snprintf(buf, len, "%s backend %u offset %llu length %llu rc %lld", k,
+			 e->unit, (unsigned long long)e->a, (unsigned long long)e->b,
+			 (long long)e->c);
+		break;
+	case TR_REQUEST:
+		snprintf(buf, len, "machine request %llu status %lld",
+			 (unsigned long long)e->a, (long long)e->b);
+		break;
+	default:
+		snprintf(buf, len, "%s (unit %u, 0x%llx, 0x%llx)", k, e->unit,
+			 (unsigned long long)e->a, (unsigned long long)e->b);
+		break;
+	}
+}
+
+void replay_diverge(struct replay *rp, size_t idx, const char *fmt, ...)
+{
+	if (rp->stop)
+		return;
+	rp->stop = true;
+	rp->res->diverged = true;
+	rp->res->event = idx;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rp->res->msg, sizeof(rp->res->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Declarations are read at load; the stream skips them. */
+static void rp_skip_decls(struct replay *rp)
+{
+	while (rp->cur < rp->limit && (rp->r->ev[rp->cur].kind == TR_HOST ||
+				       rp->r->ev[rp->cur].kind == TR_BACKEND))
+		rp->cur++;
+}
+
+const struct trace_ev *replay_take(struct replay *rp, unsigned kind,
+				   const char *got, ...)
+{
+	if (rp->stop)
+		return NULL;
+	rp_skip_decls(rp);
+	char gbuf[256];
+	va_list ap;
+	if (rp->cur >= rp->limit || rp->r->ev[rp->cur].kind != kind) {
+		va_start(ap, got);
+		vsnprintf(gbuf, sizeof(gbuf), got, ap);
+		va_end(ap);
+		char ebuf[256];
+		if (rp->cur >= rp->limit)
+			snprintf(ebuf, sizeof(ebuf), "no further effect");
+		else
+			replay_describe(rp->r, rp->cur, ebuf, sizeof(ebuf));
+		replay_diverge(rp, rp->cur, "expected %s, got %s", ebuf, gbuf);
+		return NULL;
+	}
+	return &rp->r->ev[rp->cur++];
+}
+
+/* ---- the machine's interfaces, as checkers ---- */
+
+static void rp_set_level(void *opaque, unsigned gsi, int level)
+{
+	struct replay *rp = opaque;
+	const struct trace_ev *e = replay_take(rp, TR_IRQ, "irq gsi %u level %d",
+					       gsi, level);
+	if (e && (e->a != gsi || e->b != (uint64_t)(level ? 1 : 0)))
+		replay_diverge(rp, (size_t)(e - rp->r->ev), "expected irq gsi %llu "
+			       "level %llu, got irq gsi %u level %d",
+			       (unsigned long long)e->a, (unsigned long long)e->b,
+			       gsi, level);
+}
+
+static int rp_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct replay *rp = opaque;
+	const struct trace_ev *e = replay_take(rp, TR_MSI, "msi address 0x%llx "
+					       "data 0x%x", (unsigned long long)addr,
+					       data);
+	if (!e)
+		return 0;
+	if (e->a != addr || e->b != data)
+		replay_diverge(rp, (size_t)(e - rp->r->ev), "expected msi address "
+			       "0x%llx data 0x%llx, got msi address 0x%llx data 0x%x",
+			       (unsigned long long)e->a, (unsigned long long)e->b,
+			       (unsigned long long)addr, data);
+	return (int)(int64_t)e->c;
+}
+
+static const struct irq_chip_ops rp_chip_ops = { rp_set_level, rp_msi };
+
+static uint64_t rp_now(void *opaque)
+{
+	struct replay *rp = opaque;
+	const struct trace_ev *e = replay_take(rp, TR_CLK_READ, "a clock read");
+	if (e)
+		rp->now = e->a;
+	return rp->now;
+}
+
+static int rp_timer_id(const struct replay *rp, const struct clk_timer *t)
+{
+	for (unsigned i = 0; i < TRACE_MAX_TIMERS; i++)
+		if (rp->timers[i] == t)
+			return (int)i;
+	return -1;
+}
+
+static void rp_timer_arm(void *opaque, struct clk_timer *t, uint64_t deadline)
+{
+	struct replay *rp = opaque;
+	t->deadline = deadline;
+	t->heap_idx = 0;
+	const struct trace_ev *e = replay_take(rp, TR_TIMER_ARM, "a timer armed "
+					       "for %llu ns",
+					       (unsigned long long)deadline);
+	if (!e)
+		return;
+	size_t idx = (size_t)(e - rp->r->ev);
+	int have = rp_timer_id(rp, t);
+	if ((have >= 0 && (uint64_t)have != e->a) ||
+	    (have < 0 && rp->timers[e->a])) {
+		replay_diverge(rp, idx, "expected timer %llu armed, got another "
+			       "timer (%d) armed", (unsigned long long)e->a, have);
+		return;
+	}
+	rp->timers[e->a] = t;
+	if (e->b != deadline)
+		replay_diverge(rp, idx, "expected timer %llu armed for %llu ns, got "
+			       "%llu ns", (unsigned long long)e->a,
+			       (unsigned long long)e->b, (unsigned long long)deadline);
+}
+
+static void rp_timer_cancel(void *opaque, struct clk_timer *t)
+{
+	struct replay *rp = opaque;
+	t->heap_idx = -1;
+	int id = rp_timer_id(rp, t);
+	if (id < 0)
+		return;   /* never armed: the recorder did not see it either */
+	const struct trace_ev *e = replay_take(rp, TR_TIMER_CANCEL,
+					       "timer %d cancelled", id);
+	if (e && e->a != (uint64_t)id)
+		replay_diverge(rp, (size_t)(e - rp->r->ev), "expected timer %llu "
+			       "cancelled, got timer %d cancelled",
+			       (unsigned long long)e->a, id);
+}
+
+static const struct clk_ops rp_clk_ops = { rp_now, rp_timer_arm, rp_timer_cancel };
+
+static void rp_request(void *opaque, enum machine_event ev, int status)
+{
+	struct replay *rp = opaque;
+	const struct trace_ev *e = replay_take(rp, TR_REQUEST, "machine request "
+					       "%d status %d", (int)ev, status);
+	if (e && (e->a != (uint64_t)ev || (int64_t)e->b != status))
+		replay_diverge(rp, (size_t)(e - rp->r->ev), "expected machine "
+			       "request %llu status %lld, got %d status %d",
+			       (unsigned long long)e->a, (long long)e->b, (int)ev,
+			       status);
+}
+
+static void rp_gm(void *opaque, enum gm_obs_op op, uint64_t gpa, void *buf,
+		  size_t len)
+{
+	struct replay *rp = opaque;
+	bool rd = op == GM_OBS_READ;
+	const struct trace_ev *e = replay_take(rp, rd ? TR_GM_READ : TR_GM_WRITE,
+					       "%s 0x%llx+%zu", rd ? "gm-read" :
+					       "gm-write", (unsigned long long)gpa,
+					       len);
+	if (!e)
+		return;
+	size_t idx = (size_t)(e - rp->r->ev);
+	const uint8_t *p = replay_payload(rp, e);
+	if (e->a != gpa || e->size != len) {
+		replay_diverge(rp, idx, "expected %s 0x%llx+%u, got %s 0x%llx+%zu",
+			       trace_kind_name(e->kind), (unsigned long long)e->a,
+			       e->size, trace_kind_name(e->kind),
+			       (unsigned long long)gpa, len);
+		return;
+	}
+	if (rd) {
+		/* The bytes the device saw when it ran: serve them. */
+		memcpy(buf, p, len);
+		return;
+	}
+	const uint8_t *got = buf;
+	for (size_t i = 0; i < len; i++)
+		if (got[i] != p[i]) {
+			replay_diverge(rp, idx, "expected gm-write 0x%llx+%zu with byte "
+				       "%zu = 0x%02x, got 0x%02x", (unsigned long long)gpa,
+				       len, i, p[i], got[i]);
+			return;
+		}
+}
+
+/* ---- walking the trace ---- */
+
+static bool rp_end_kind(unsigned k)
+{
+	return k == TR_EOF || k == TR_STOP;
+}
+
+void replay_deliver(struct replay *rp, size_t i)
+{
+	const struct trace_reader *r = rp->r;
+	size_t end = r->match[i];
+	if (end == SIZE_MAX) {   /* the recording ended inside it */
+		rp->res->partial = true;
+		rp->stop = true;
+		return;
+	}
+	size_t saved = rp->limit;
+	rp->cur = i + 1;
+	rp->limit = end;
+	rp->res->deliveries++;
+	const struct trace_ev *e = &r->ev[i];
+	if (e->kind == TR_TIMER_BEGIN) {
+		struct clk_timer *t = rp->timers[e->a];
+		if (!t || t->heap_idx < 0) {
+			replay_diverge(rp, i, "expected timer %llu to be armed when it "
+				       "fired at %llu ns, got it not armed",
+				       (unsigned long long)e->a, (unsigned long long)e->b);
+		} else {
+			t->heap_idx = -1;
+			rp->now = e->b;
+			rp->s->now_ns = e->b;
+			t->fn(t->arg, e->b);
+		}
+	} else {
+		replay_backend_deliver(rp, e, r->payload[i]);
+	}
+	rp_skip_decls(rp);
+	if (!rp->stop && rp->cur != end) {
+		char ebuf[256];
+		replay_describe(r, rp->cur, ebuf, sizeof(ebuf));
+		replay_diverge(rp, rp->cur, "expected %s during %s (record %zu), got "
+			       "nothing more", ebuf, trace_kind_name(e->kind), i);
+	}
+	rp->cur = end + 1;
+	rp->limit = saved;
+}
+
+void replay_drain(struct replay *rp)
+{
+	while (!rp->stop && rp->cur < rp->limit &&
+	       trace_kind_is_begin(rp->r->ev[rp->cur].kind))
+		replay_deliver(rp, rp->cur);
+}
+
+/* One recorded bus access: the records from cur up to its TR_BUS are
+ * what the device did during it. */
+static void rp_access(struct replay *rp, size_t j)
+{
+	const struct trace_reader *r = rp->r;
+	const struct trace_ev *e = &r->ev[j];
+	uint8_t data[8] = { 0 };
+	if (e->d)
+		memcpy(data, r->payload[j], e->size);
+	rp->limit = j;
+	struct bus *bus = e->unit ? rp->s->m.mmio : rp->s->m.pio;
+	int rc = bus_access(bus, e->a, data, (unsigned)e->b, e->d != 0);
+	rp->res->accesses++;
+	rp_skip_decls(rp);
+	if (rp->stop)
+		return;
+	if (rp->cur != j) {
+		char ebuf[256];
+		replay_describe(r, rp->cur, ebuf, sizeof(ebuf));
+		replay_diverge(rp, rp->cur, "expected %s during the access at record "
+			       "%zu, got nothing more", ebuf, j);
+		return;
+	}
+	if ((int64_t)e->c != rc || (!e->d && memcmp(data, r->payload[j], e->size))) {
+		char ebuf[256];
+		replay_describe(r, j, ebuf, sizeof(ebuf));
+		replay_diverge(rp, j, "expected %s, got 0x%llx rc %d", ebuf,
+			       (unsigned long long)rp_le(data, e->size), rc);
+		return;
+	}
+	rp->cur = j + 1;
+}
+
+static void rp_walk(struct replay *rp)
+{
+	const struct trace_reader *r = rp->r;
+	while (!rp->stop && rp->cur < r->nev) {
+		size_t i = rp->cur;
+		unsigned k = r->ev[i].kind;
+		rp->limit = r->nev;
+		if (rp_end_kind(k)) {
+			rp->res->partial = k == TR_STOP;
+			break;
+		}
+		if (k == TR_HOST || k == TR_BACKEND || k == TR_START) {
+			rp->cur++;
+			continue;
+		}
+		if (trace_kind_is_begin(k)) {
+			replay_deliver(rp, i);
+			continue;
+		}
+		/* Find the access these records belong to. */
+		size_t j = i;
+		while (j < r->nev && r->ev[j].kind != TR_BUS && !rp_end_kind(r->ev[j].kind))
+			j = trace_kind_is_begin(r->ev[j].kind) ?
+				(r->match[j] == SIZE_MAX ? r->nev : r->match[j] + 1) : j + 1;
+		if (j >= r->nev || r->ev[j].kind != TR_BUS) {
+			/* The recording ended while an access was in flight. */
+			rp->res->partial = true;
+			break;
+		}
+		rp_access(rp, j);
+	}
+	rp->res->events = rp->stop && rp->res->diverged ? rp->res->event : rp->cur;
+}
+
+/* ---- building the machine ---- */
+
+static int rp_load(struct replay *rp, int64_t *wall, int64_t *utc, size_t *start,
+		   char *err, size_t errlen)
+{
+	const struct trace_reader *r = rp->r;
+	*start = SIZE_MAX;
+	for (size_t i = 0; i < r->nev && *start == SIZE_MAX; i++) {
+		const struct trace_ev *e = &r->ev[i];
+		if (e->kind == TR_HOST) {
+			*wall = (int64_t)e->a;
+			*utc = (int64_t)e->b;
+		} else if (e->kind == TR_BACKEND) {
+			rp->decl[rp->ndecl] = e;
+			rp->decl_id[rp->ndecl] = (const char *)r->payload[i];
+			rp->ndecl++;
+		} else if (e->kind == TR_START) {
+			*start = i;
+		}
+	}
+	if (*start == SIZE_MAX) {
+		snprintf(err, errlen, "vmm-replay: the trace has no start record (the "
+			 "machine was never built)");
+		return -1;
+	}
+	return 0;
+}
+
+#define RP_MAX_ARGS 512
+
+int replay_run(const struct trace_reader *r, struct log *log,
+	       struct replay_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	char *argv[RP_MAX_ARGS];
+	int argc = trace_reader_argv(r, argv, RP_MAX_ARGS, err, errlen);
+	if (argc < 0)
+		return -1;
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	struct replay *rp = calloc(1, sizeof(*rp));
+	struct layout *l = calloc(1, sizeof(*l));
+	struct sim *s = NULL;
+	struct board *b = NULL;
+	int ret = -1;
+	char e2[512] = "";
+	if (!cfg || !rp || !l) {
+		snprintf(err, errlen, "vmm-replay: out of memory");
+		goto out;
+	}
+	rp->r = r;
+	rp->res = res;
+	if (config_parse(cfg, argc, argv, e2, sizeof(e2)) != 0) {
+		snprintf(err, errlen, "vmm-replay: the recorded command line does not "
+			 "parse: %s", e2);
+		goto out;
+	}
+	if (!(r->flags & TRACE_F_KVM))
+		board_selftest_config(cfg);
+	if (layout_build(l, cfg, e2, sizeof(e2)) < 0) {
+		snprintf(err, errlen, "vmm-replay: %s", e2);
+		goto out;
+	}
+	int64_t wall = 0, utc = 0;
+	size_t start;
+	if (rp_load(rp, &wall, &utc, &start, err, errlen) < 0)
+		goto out;
+	struct sim_config sc = { .ram_size = l->ram[0].size, .seed = cfg->seed,
+				 .log = log };
+	s = sim_new(&sc);
+	for (unsigned i = 1; s && i < l->nram; i++)
+		if (gm_add_heap(s->m.gm, l->ram[i].gpa, l->ram[i].size, 0, "ram-high")) {
+			sim_free(s);
+			s = NULL;
+		}
+	if (!s) {
+		snprintf(err, errlen, "vmm-replay: cannot create the simulated machine "
+			 "(%llu MiB of RAM)", (unsigned long long)(l->ram_top >> 20));
+		goto out;
+	}
+	rp->s = s;
+	rp->chip = (struct irq_chip){ &rp_chip_ops, rp };
+	rp->clk = (struct clk){ &rp_clk_ops, rp };
+	s->m.irqchip = &rp->chip;
+	s->m.clk = &rp->clk;
+	s->m.ctl = (struct machine_ctl){ rp_request, rp };
+	struct board_host host = {
+		.wall_epoch = wall, .utc_offset = utc,
+		.backend = replay_backend, .backend_opaque = rp,
+		.backend_replace = true,
+	};
+	/* Construction: the board must do what the recorded one did. */
+	rp->cur = 0;
+	rp->limit = start;
+	b = board_new(&s->m, cfg, l, &host, e2, sizeof(e2));
+	if (!b) {
+		snprintf(err, errlen, "vmm-replay: cannot rebuild the machine: %s", e2);
+		goto out;
+	}
+	rp_skip_decls(rp);
+	if (!rp->stop && rp->cur != start) {
+		char ebuf[256];
+		replay_describe(r, rp->cur, ebuf, sizeof(ebuf));
+		replay_diverge(rp, rp->cur, "expected %s while building the machine, "
+			       "got nothing more", ebuf);
+	}
+	if (!rp->stop) {
+		gm_set_observer(s->m.gm, rp_gm, rp);
+		rp->cur = start + 1;
+		rp_walk(rp);
+	}
+	ret = 0;
+out:
+	/* Teardown effects are not part of the recording. */
+	if (rp)
+		rp->stop = true;
+	board_free(b);
+	if (s)
+		gm_set_observer(s->m.gm, NULL, NULL);
+	if (rp)
+		replay_backends_free(rp);
+	sim_free(s);
+	free(l);
+	free(rp);
+	free(cfg);
+	return ret;
+}
