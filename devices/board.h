@@ -92,6 +92,12 @@ unsigned board_device_count(const struct board *b);
  * one failed, -1 with err when the machine could not be built. */
 int board_selftest_run(const struct machine_config *cfg, struct log *log,
 		       void *out, char *err, size_t errlen);
+/* The same on a simulated machine the caller made (sim/sim.h; its RAM
+ * from gpa 0 must cover the layout's ram[0]), so tests can inject guest
+ * memory faults before the checks run. */
+struct sim;
+int board_selftest_sim(struct sim *s, const struct machine_config *cfg,
+		       struct log *log, void *out, char *err, size_t errlen);
 /* The same, recording every device input and effect into tr (core/trace.h;
  * NULL: no recording).  The scenario's own guest-memory accesses go
  * through an unobserved view of the same RAM: only device accesses are

@@ -1,0 +1,302 @@
+/* Self-test of the PC platform devices, driven as Linux drives them: the
+ * 8250 driver's THRE interrupt and transmit path, the CMOS clock read,
+ * the PIT as the periodic tick and as pit_calibrate_tsc()'s channel-2
+ * one-shot behind port 0x61, the i8042 probe and reset line, PCI
+ * enumeration through configuration mechanism #1, and isa-debug-exit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/chardev.h"
+#include "core/trace.h"
+#include "devices/board_selftest_int.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/pit.h"
+#include "devices/rtc.h"
+#include "devices/serial.h"
+
+/* NS16550A register offsets and bits (datasheet, Table 2). */
+#define UART_IER 1
+#define UART_IIR 2
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_SCR 7
+#define UART_IER_THRI 0x02
+#define UART_IIR_ID 0x0f
+#define UART_IIR_THRI 0x02
+#define UART_MCR_OUT2 0x08
+#define UART_LSR_THRE 0x20
+
+/* The in-memory backend standing in for COM port i's (or NULL). */
+static struct chr *st_com_chr(struct selftest *t, unsigned i)
+{
+	const struct cfg_serial *s = &t->cfg->serial[i];
+	char id[16];
+	snprintf(id, sizeof(id), "serial%u", i);
+	struct st_backend *e = st_backend_find(t, TRACE_BK_CHR,
+					       s->type == CFG_SERIAL_CHARDEV ?
+					       s->arg : id);
+	return e ? e->obj : NULL;
+}
+
+/* One COM port: scratch register, the THRE interrupt on its ISA line
+ * (IER bit 1, with OUT2 set as Linux does), then a line through THR that
+ * must reach the host backend in order. */
+static void st_com(struct selftest *t, unsigned i)
+{
+	struct sim *s = t->sim;
+	uint16_t base = layout_com_port(i);
+	unsigned gsi = layout_com_gsi(i);
+	char msg[48];
+	int mlen = snprintf(msg, sizeof(msg), "vmm self-test: COM%u ok\r\n", i + 1);
+	sim_pio_write(s, base + UART_SCR, 1, 0xa5);
+	bool scr = sim_pio_read(s, base + UART_SCR, 1) == 0xa5;
+	sim_pio_write(s, base + UART_MCR, 1, UART_MCR_OUT2);
+	sim_pio_write(s, base + UART_IER, 1, UART_IER_THRI);
+	bool irq = s->gsi_level[gsi] &&
+		   (sim_pio_read(s, base + UART_IIR, 1) & UART_IIR_ID) == UART_IIR_THRI;
+	sim_pio_write(s, base + UART_IER, 1, 0);
+	for (int k = 0; k < mlen; k++) {
+		unsigned spins = 0;
+		while (!(sim_pio_read(s, base + UART_LSR, 1) & UART_LSR_THRE) &&
+		       spins++ < 1000)
+			sim_clock_step(s, 100000);
+		sim_pio_write(s, base, 1, (uint8_t)msg[k]);
+	}
+	struct chr *chr = st_com_chr(t, i);
+	char got[64] = "";
+	size_t n = chr ? chr_mem_take_output(chr, (uint8_t *)got, sizeof(got) - 1) : 0;
+	if (!chr) {
+		/* -serial null: the port exists, its output goes nowhere. */
+		st_report(t, scr && irq, "serial: COM%u at 0x%x: scratch, THRE "
+			  "interrupt on GSI %u; output discarded (no backend)",
+			  i + 1, base, gsi);
+		return;
+	}
+	st_report(t, scr && irq && n == (size_t)mlen && !memcmp(got, msg, n),
+		  "serial: COM%u at 0x%x: scratch %s, THRE interrupt on GSI %u %s, "
+		  "%zu of %d bytes transmitted", i + 1, base, scr ? "ok" : "BAD",
+		  gsi, irq ? "ok" : "MISSING", n, mlen);
+}
+
+void st_serial(struct selftest *t)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < t->cfg->nserial && i < CFG_MAX_SERIAL; i++)
+		if (t->cfg->serial[i].type != CFG_SERIAL_NONE) {
+			st_com(t, i);
+			n++;
+		}
+	if (n == 0) {
+		/* No -serial: nothing may answer at COM1 (an 8250 probe reads
+		 * all-ones from an empty ISA port). */
+		uint64_t lsr = sim_pio_read(t->sim, 0x3f8 + UART_LSR, 1);
+		st_report(t, lsr == 0xff, "serial: none configured, COM1 port "
+			  "reads 0x%02llx", (unsigned long long)lsr);
+	}
+}
+
+static uint8_t st_cmos(struct selftest *t, unsigned idx)
+{
+	sim_pio_write(t->sim, 0x70, 1, idx);
+	return (uint8_t)sim_pio_read(t->sim, 0x71, 1);
+}
+
+/* The RTC shows the configured base, and one second later has ticked. */
+void st_rtc(struct selftest *t, int64_t base)
+{
+	sim_clock_step(t->sim, 600000000ull);  /* past the first update */
+	uint8_t b = st_cmos(t, RTC_REG_B);
+	struct rtc_regs r = {
+		.sec = st_cmos(t, RTC_SECONDS), .min = st_cmos(t, RTC_MINUTES),
+		.hour = st_cmos(t, RTC_HOURS), .mday = st_cmos(t, RTC_DAY_OF_MONTH),
+		.mon = st_cmos(t, RTC_MONTH), .year = st_cmos(t, RTC_YEAR),
+		.century = st_cmos(t, RTC_CENTURY),
+	};
+	int64_t now = rtc_time_decode(&r, b);
+	sim_clock_step(t->sim, 1000000000ull);
+	uint8_t sec2 = st_cmos(t, RTC_SECONDS);
+	struct rtc_tm tm;
+	rtc_time_from_epoch(now, &tm);
+	st_report(t, now >= base && now <= base + 2 && sec2 != r.sec,
+		  "rtc: %04lld-%02d-%02d %02d:%02d:%02d (base %lld), ticking",
+		  (long long)tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
+		  (long long)base);
+}
+
+#define PIT_DIVISOR 1193u   /* 1193182 Hz / 1193: the 1000 Hz tick */
+#define PIT_EDGES 10u
+#define PIT_CAL_COUNT 11932u /* channel 2: 10 ms, as pit_calibrate_tsc */
+#define P61_GATE2 0x01
+#define P61_SPEAKER 0x02
+#define P61_OUT2 0x20
+
+/* Virtual time of the tick count k on the 8254's clock grid
+ * (devices/pit.h: tick k at ceil(k * 1e9 / PIT_FREQ_HZ) ns). */
+static uint64_t pit_ns(uint64_t ticks)
+{
+	return (ticks * 1000000000ull + PIT_FREQ_HZ - 1) / PIT_FREQ_HZ;
+}
+
+/* Channel 2 as Linux's TSC calibration uses it: gate through port 0x61
+ * with the speaker off, mode 0, count 10 ms; OUT2 (port 0x61 bit 5) rises
+ * when the count runs out, and not while the gate holds it. */
+static bool st_pit_ch2(struct selftest *t, char *why, size_t wlen)
+{
+	struct sim *s = t->sim;
+	uint8_t p61 = (uint8_t)sim_pio_read(s, PIT_PORT61, 1);
+	sim_pio_write(s, PIT_PORT61, 1, p61 & ~(P61_GATE2 | P61_SPEAKER));
+	sim_pio_write(s, 0x43, 1, 0xb0);   /* ch 2, lobyte/hibyte, mode 0 */
+	sim_pio_write(s, 0x42, 1, PIT_CAL_COUNT & 0xff);
+	sim_pio_write(s, 0x42, 1, PIT_CAL_COUNT >> 8);
+	sim_clock_step(s, 2 * pit_ns(PIT_CAL_COUNT));
+	if (sim_pio_read(s, PIT_PORT61, 1) & P61_OUT2) {
+		snprintf(why, wlen, "OUT2 rose with the gate low");
+		return false;
+	}
+	sim_pio_write(s, PIT_PORT61, 1, (p61 & ~P61_SPEAKER) | P61_GATE2);
+	uint64_t start = s->now_ns;
+	sim_clock_step(s, pit_ns(PIT_CAL_COUNT) - 20000);
+	if (sim_pio_read(s, PIT_PORT61, 1) & P61_OUT2) {
+		snprintf(why, wlen, "OUT2 rose early, at %llu ns",
+			 (unsigned long long)(s->now_ns - start));
+		return false;
+	}
+	sim_clock_step(s, 40000);
+	bool high = sim_pio_read(s, PIT_PORT61, 1) & P61_OUT2;
+	sim_pio_write(s, PIT_PORT61, 1, p61 & ~(P61_GATE2 | P61_SPEAKER));
+	if (!high)
+		snprintf(why, wlen, "OUT2 still low 10 ms after the gate opened");
+	return high;
+}
+
+/* Channel 0 as the kernel's periodic tick: mode 2, divisor 1193; IRQ0
+ * edges must come every 999847-999848 ns of virtual time (1193 ticks of
+ * the 1.193182 MHz clock), PIT_EDGES of them adding up exactly. */
+void st_pit(struct selftest *t)
+{
+	struct sim *s = t->sim;
+	sim_pio_write(s, 0x43, 1, 0x34);   /* ch 0, lobyte/hibyte, mode 2 */
+	sim_pio_write(s, 0x40, 1, PIT_DIVISOR & 0xff);
+	sim_pio_write(s, 0x40, 1, PIT_DIVISOR >> 8);
+	uint64_t lo = UINT64_MAX, hi = 0, first = 0, last = 0;
+	unsigned edges = 0;
+	const uint64_t period = pit_ns(PIT_DIVISOR);
+	for (; edges <= PIT_EDGES; edges++) {
+		if (!sim_wait_irq(s, LAYOUT_GSI_PIT, 3 * period))
+			break;
+		if (edges == 0) {
+			first = s->now_ns;
+		} else {
+			uint64_t d = s->now_ns - last;
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		last = s->now_ns;
+	}
+	/* Back to the BIOS's 18.2 Hz so the other checks step less. */
+	sim_pio_write(s, 0x43, 1, 0x36);
+	sim_pio_write(s, 0x40, 1, 0);
+	sim_pio_write(s, 0x40, 1, 0);
+	char why[80] = "";
+	bool ch2 = st_pit_ch2(t, why, sizeof(why));
+	uint64_t span = last - first;
+	/* Edges sit on the tick grid: the span of N periods is N * divisor
+	 * ticks, to the rounding of one tick edge. */
+	uint64_t want = pit_ns(PIT_EDGES * PIT_DIVISOR);
+	bool ok0 = edges == PIT_EDGES + 1 && lo >= 999000 && hi <= 1001000 &&
+		   span + 1 >= want && span <= want + 1;
+	st_report(t, ok0 && ch2, "pit: IRQ0 mode 2 divisor %u: %u edges, "
+		  "intervals %llu-%llu ns, %u periods in %llu ns; channel 2 gate "
+		  "and OUT2 via port 0x61 %s%s", PIT_DIVISOR, edges,
+		  (unsigned long long)(lo == UINT64_MAX ? 0 : lo),
+		  (unsigned long long)hi, PIT_EDGES, (unsigned long long)span,
+		  ch2 ? "ok" : "FAILED: ", why);
+}
+
+/* i8042 probe as Linux's i8042_controller_check/selftest: controller
+ * self-test 0xAA answers 0x55, keyboard interface test 0xAB answers 0;
+ * then the reset line (0xFE) reaches the machine as a reset request. */
+void st_i8042(struct selftest *t)
+{
+	struct sim *s = t->sim;
+	sim_pio_write(s, I8042_CMD_PORT, 1, 0xaa);
+	bool obf = sim_pio_read(s, I8042_CMD_PORT, 1) & I8042_STR_OBF;
+	uint8_t self = (uint8_t)sim_pio_read(s, I8042_DATA_PORT, 1);
+	sim_pio_write(s, I8042_CMD_PORT, 1, 0xab);
+	uint8_t kbd = (uint8_t)sim_pio_read(s, I8042_DATA_PORT, 1);
+	s->last_request = MACHINE_RUNNING;
+	sim_pio_write(s, I8042_CMD_PORT, 1, 0xfe);
+	bool reset = s->last_request == MACHINE_RESET;
+	s->last_request = MACHINE_RUNNING;
+	st_report(t, obf && self == 0x55 && kbd == 0 && reset,
+		  "i8042: self-test 0x%02x, keyboard interface test 0x%02x, "
+		  "reset line %s", self, kbd, reset ? "requests a reset" : "DEAD");
+}
+
+static uint32_t st_pci_cfg(struct selftest *t, unsigned dev, unsigned fn,
+			   unsigned reg)
+{
+	sim_pio_write(t->sim, 0xcf8, 4,
+		      0x80000000u | (dev << 11) | (fn << 8) | (reg & 0xfc));
+	return (uint32_t)sim_pio_read(t->sim, 0xcfc, 4);
+}
+
+/* PCI configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2): every
+ * function on bus 0, and each configured virtio-pci function at the slot
+ * the layout gave it with the modern device ID 0x1040 + virtio ID. */
+void st_pci(struct selftest *t)
+{
+	unsigned found = 0, virtio = 0, want = 0, placed = 0;
+	for (unsigned dev = 0; dev < 32; dev++) {
+		for (unsigned fn = 0; fn < 8; fn++) {
+			uint32_t id = st_pci_cfg(t, dev, fn, 0);
+			if ((id & 0xffff) == 0xffff) {
+				if (fn == 0)
+					break;
+				continue;
+			}
+			found++;
+			virtio += (id & 0xffff) == 0x1af4;
+			fprintf(t->out, "selftest:   pci 00:%02x.%x %04x:%04x\n", dev,
+				fn, id & 0xffff, id >> 16);
+			/* Header type bit 7: more functions (§6.2.1). */
+			if (fn == 0 && !(st_pci_cfg(t, dev, 0, 0x0c) & 0x800000u))
+				break;
+		}
+	}
+	for (unsigned i = 0; i < t->cfg->ndevices; i++) {
+		const struct layout_dev *ld = layout_dev_for(t->l, (int)i);
+		if (t->cfg->devices[i].transport != CFG_TRANSPORT_PCI || !ld ||
+		    ld->pci_bus != 0)
+			continue;
+		want++;
+		uint32_t id = st_pci_cfg(t, (unsigned)ld->pci_slot,
+					 (unsigned)ld->pci_func, 0);
+		placed += (id & 0xffff) == 0x1af4 && (id >> 16) >= 0x1040;
+	}
+	st_report(t, found >= 1 && placed == want && virtio == want,
+		  "pci: %u functions on bus 0, %u virtio, %u of %u configured "
+		  "where the layout put them", found, virtio, placed, want);
+}
+
+/* isa-debug-exit: a write of v asks for exit status (v << 1) | 1 (QEMU's
+ * convention).  The simulator records the request instead of ending. */
+void st_debug_exit(struct selftest *t)
+{
+	struct sim *s = t->sim;
+	for (unsigned i = 0; i < t->cfg->ndevices; i++) {
+		const struct cfg_device *d = &t->cfg->devices[i];
+		if (d->type != CFG_DEV_ISA_DEBUG_EXIT)
+			continue;
+		uint16_t port = d->iobase ? d->iobase : DEBUG_EXIT_DEFAULT_IOBASE;
+		s->last_request = MACHINE_RUNNING;
+		sim_pio_write(s, port, 1, 0x10);
+		bool ok = s->last_request == MACHINE_EXIT &&
+			  s->last_request_status == 0x21;
+		st_report(t, ok, "isa-debug-exit at 0x%x: writing 0x10 requests "
+			  "exit status %d (recorded, not obeyed)", port,
+			  s->last_request == MACHINE_EXIT ? s->last_request_status : -1);
+		s->last_request = MACHINE_RUNNING;
+	}
+}
