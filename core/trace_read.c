@@ -130,8 +130,8 @@ int trace_reader_parse(struct trace_reader *r, const void *buf, size_t len,
 	}
 	if (h.dtb_size > TRACE_MAX_DTB || h.dtb_size < sizeof(struct fdt_header) ||
 	    tr_pad8(h.dtb_size) > len - sizeof(h)) {
-		snprintf(err, errlen, "trace: machine description of %u bytes does "
-			 "not fit the file", h.dtb_size);
+		snprintf(err, errlen, "trace: truncated or damaged: the machine "
+			 "description (%u bytes) does not fit the file", h.dtb_size);
 		return -1;
 	}
 	const uint8_t *dtb = d + sizeof(h);

@@ -3,7 +3,7 @@
  *
  *   vmm-replay FILE              replay; exit 0 on a match, 1 on a divergence
  *   vmm-replay --dump-dtb FILE OUT   write the machine description (dtc -I dtb)
- *   vmm-replay --list FILE       print every record, one per line
+ *   vmm-replay --list FILE       print every record: number, @offset, what
  *
  * Exit 2: bad usage, or a trace that is unreadable or malformed (the
  * message says what and where), or a machine that cannot be rebuilt. */
@@ -55,12 +55,16 @@ static int rm_dump_dtb(const struct trace_reader *r, const char *out)
 	return 0;
 }
 
+/* One line per record: number, file offset of its header (the payload
+ * follows the 40-byte header), description. */
 static void rm_list(const struct trace_reader *r)
 {
 	char buf[300];
+	size_t off = sizeof(struct trace_file_hdr) + ((r->dtb_size + 7u) & ~7u);
 	for (size_t i = 0; i < r->nev; i++) {
 		replay_describe(r, i, buf, sizeof(buf));
-		printf("%zu %s\n", i, buf);
+		printf("%zu @%zu %s\n", i, off, buf);
+		off += sizeof(struct trace_ev) + ((r->ev[i].size + 7u) & ~7u);
 	}
 }
 
