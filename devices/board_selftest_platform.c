@@ -266,10 +266,20 @@ void st_pci(struct selftest *t)
 		}
 	}
 	for (unsigned i = 0; i < t->cfg->ndevices; i++) {
+		const struct cfg_device *cd = &t->cfg->devices[i];
 		const struct layout_dev *ld = layout_dev_for(t->l, (int)i);
-		if (t->cfg->devices[i].transport != CFG_TRANSPORT_PCI || !ld ||
-		    ld->pci_bus != 0)
+		if (cd->transport != CFG_TRANSPORT_PCI || !ld || ld->pci_bus != 0)
 			continue;
+		if (cd->type == CFG_DEV_PCI_BRIDGE) {
+			/* Class 06.04, PCI-to-PCI bridge (PCI 3.0 Appendix D). */
+			uint32_t cls = st_pci_cfg(t, (unsigned)ld->pci_slot,
+						  (unsigned)ld->pci_func, 0x08) >> 16;
+			st_report(t, cls == 0x0604, "pci-bridge %s at 00:%02x.%x: "
+				  "class %04x%s", cd->id, ld->pci_slot, ld->pci_func,
+				  cls, cls == 0x0604 ? "" :
+				  " (no bridge function answers there)");
+			continue;
+		}
 		want++;
 		uint32_t id = st_pci_cfg(t, (unsigned)ld->pci_slot,
 					 (unsigned)ld->pci_func, 0);
