@@ -86,6 +86,8 @@ enum trace_kind {
 	TR_ENT_READ,      /* unit, a len asked, c rc; payload bytes */
 	TR_STOP,          /* recording stopped at the size limit */
 	TR_EOF,           /* a number of records before it: clean end */
+	TR_CALL_BEGIN,    /* a BOARD_CALL_* (power button, balloon target),
+			   * b argument ... TR_END */
 	TR_KIND_MAX
 };
 

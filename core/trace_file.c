@@ -40,6 +40,7 @@ static const char *const trace_names[TR_KIND_MAX] = {
 	[TR_NET_SEND] = "net-send", [TR_NET_OFFLOAD] = "net-offload",
 	[TR_NET_ACCEPT] = "net-accept", [TR_NET_RX_BEGIN] = "net-rx",
 	[TR_ENT_READ] = "entropy-read", [TR_STOP] = "stop", [TR_EOF] = "eof",
+	[TR_CALL_BEGIN] = "host-call",
 };
 
 const char *trace_kind_name(unsigned kind)
@@ -53,7 +54,7 @@ bool trace_kind_is_begin(unsigned kind)
 {
 	return kind == TR_TIMER_BEGIN || kind == TR_CHR_IN_BEGIN ||
 	       kind == TR_CHR_WRITABLE_BEGIN || kind == TR_CHR_CONN_BEGIN ||
-	       kind == TR_NET_RX_BEGIN;
+	       kind == TR_NET_RX_BEGIN || kind == TR_CALL_BEGIN;
 }
 
 uint64_t trace_fnv1a(uint64_t h, const void *buf, size_t len)

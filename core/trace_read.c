@@ -40,6 +40,8 @@ static const char *tr_check_ev(const struct trace_ev *e, unsigned nbackends)
 		return NULL;
 	case TR_IRQ:
 		return e->b > 1 ? "interrupt level is not 0/1" : NULL;
+	case TR_CALL_BEGIN:
+		return e->a < 1 || e->a > 2 ? "unknown host call" : NULL;
 	case TR_TIMER_ARM:
 	case TR_TIMER_CANCEL:
 	case TR_TIMER_BEGIN:

@@ -268,6 +268,15 @@ static void tr_gm(void *opaque, enum gm_obs_op op, uint64_t gpa, void *buf,
 	trace_rec_emit(tr, &e, buf, len);
 }
 
+/* board_host.call: management-plane calls into devices. */
+static void tr_call(void *opaque, int what, uint64_t arg, bool begin)
+{
+	struct trace_rec *tr = opaque;
+	struct trace_ev e = { .kind = begin ? TR_CALL_BEGIN : TR_END,
+			      .a = begin ? (uint64_t)what : 0, .b = begin ? arg : 0 };
+	trace_rec_emit(tr, &e, NULL, 0);
+}
+
 int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 		     struct board_host *host, char *err, size_t errlen)
 {
@@ -290,6 +299,8 @@ int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 	tr->inner_backend_opaque = host->backend_opaque;
 	host->backend = trace_rec_backend;
 	host->backend_opaque = tr;
+	host->call = tr_call;
+	host->call_opaque = tr;
 	struct trace_ev e = { .kind = TR_HOST, .a = (uint64_t)host->wall_epoch,
 			      .b = (uint64_t)host->utc_offset };
 	trace_rec_emit(tr, &e, NULL, 0);

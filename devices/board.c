@@ -8,6 +8,7 @@
 #include "core/gm.h"
 #include "core/log.h"
 #include "devices/board_int.h"
+#include "devices/virtio/balloon.h"
 
 int board_push(struct board *b, void (*free_fn)(void *), void *obj,
 	       char *err, size_t errlen)
@@ -120,10 +121,30 @@ struct balloon *board_balloon(const struct board *b)
 	return b ? b->balloon : NULL;
 }
 
+/* Bracket a management-plane call for record/replay (board_host.call). */
+static void board_call(struct board *b, int what, uint64_t arg, bool begin)
+{
+	if (b->host->call)
+		b->host->call(b->host->call_opaque, what, arg, begin);
+}
+
 void board_power_button(struct board *b)
 {
-	if (b)
-		acpi_pm_power_button(&b->pm);
+	if (!b)
+		return;
+	board_call(b, BOARD_CALL_POWER_BUTTON, 0, true);
+	acpi_pm_power_button(&b->pm);
+	board_call(b, BOARD_CALL_POWER_BUTTON, 0, false);
+}
+
+int board_balloon_set_target(struct board *b, uint32_t pages)
+{
+	if (!b || !b->balloon)
+		return -ENODEV;
+	board_call(b, BOARD_CALL_BALLOON_TARGET, pages, true);
+	balloon_set_target(b->balloon, pages);
+	board_call(b, BOARD_CALL_BALLOON_TARGET, pages, false);
+	return 0;
 }
 
 unsigned board_device_count(const struct board *b)

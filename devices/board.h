@@ -56,7 +56,15 @@ struct board_host {
 		       void **out, char *err, size_t errlen);
 	void *backend_opaque;
 	bool backend_replace;
+	/* Record/replay: management-plane calls into devices (the
+	 * board_*() calls below marked "recorded") are inputs too; the board
+	 * brackets them with call(..., begin true) and call(..., false) so a
+	 * trace can repeat them.  NULL: none. */
+	void (*call)(void *opaque, int what, uint64_t arg, bool begin);
+	void *call_opaque;
 };
+/* board_host.call `what` values. */
+enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2 };
 
 /* The RTC's starting time for this configuration (pure). */
 int64_t board_rtc_base(const struct machine_config *cfg,
@@ -77,11 +85,14 @@ void board_shutdown(struct board *b);
 struct balloon;
 /* The first virtio-balloon, or NULL (QMP balloon/query-balloon). */
 struct balloon *board_balloon(const struct board *b);
+/* Set the first balloon's target in pages (QMP balloon); recorded.
+ * -ENODEV when there is no balloon. */
+int board_balloon_set_target(struct board *b, uint32_t pages);
 
 /* Press the ACPI power button (QMP system_powerdown): the guest's ACPI
  * driver sees a fixed power-button event (q35) or a GED notification of
  * the PNP0C0C button (microvm).  Call with the machine's big lock held. */
-void board_power_button(struct board *b);
+void board_power_button(struct board *b);   /* recorded */
 
 /* Number of devices the board created (tests, logging). */
 unsigned board_device_count(const struct board *b);

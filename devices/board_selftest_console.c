@@ -198,7 +198,7 @@ void st_balloon(struct selftest *t, struct vdriver *d, const char *where)
 		gm_write_u32le(gm, pfns + 4 * k, (uint32_t)(pfn0 + k));
 	(void)d->bus->irq_pending(d);   /* forget interrupts so far */
 	d->bus->isr_ack(d);
-	balloon_set_target(bl, PAGES);
+	board_balloon_set_target(t->b, PAGES);   /* recorded in a trace */
 	bool cfg_irq = d->bus->irq_pending(d);
 	d->bus->isr_ack(d);
 	uint32_t target = st_cfg32(d, offsetof(struct virtio_balloon_config, num_pages));
@@ -212,7 +212,7 @@ void st_balloon(struct selftest *t, struct vdriver *d, const char *where)
 	d->bus->config_write(d, offsetof(struct virtio_balloon_config, actual), 4, PAGES);
 	bool actual = balloon_get_actual(bl) == PAGES;
 	uint64_t released = t->released_pages - rel0;
-	balloon_set_target(bl, 0);
+	board_balloon_set_target(t->b, 0);
 	cfg_irq = cfg_irq && d->bus->irq_pending(d);
 	d->bus->isr_ack(d);
 	int rd = st_vq_run(t, d, BALLOON_DEFLATEQ, &def, &b, 1, &len);

@@ -58,7 +58,9 @@ static int kvm_qmp_balloon_set(void *opaque, uint64_t bytes, char *err,
 		return -ENODEV;
 	uint64_t ram = kvm_ram_size(km);
 	uint64_t pages = bytes >= ram ? 0 : (ram - bytes) >> 12;
-	balloon_set_target(bl, pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);
+	/* Through the board so -trace-record sees it. */
+	board_balloon_set_target(km->board, pages > UINT32_MAX ? UINT32_MAX :
+				 (uint32_t)pages);
 	return 0;
 }
 

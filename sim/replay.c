@@ -306,6 +306,13 @@ void replay_deliver(struct replay *rp, size_t i)
 			rp->s->now_ns = e->b;
 			t->fn(t->arg, e->b);
 		}
+	} else if (e->kind == TR_CALL_BEGIN) {
+		/* The management plane's call, repeated on the rebuilt board. */
+		if (e->a == BOARD_CALL_POWER_BUTTON)
+			board_power_button(rp->b);
+		else if (board_balloon_set_target(rp->b, (uint32_t)e->b) < 0)
+			replay_diverge(rp, i, "expected a balloon to set the target "
+				       "of, got none in the rebuilt machine");
 	} else {
 		replay_backend_deliver(rp, e, r->payload[i]);
 	}
@@ -488,6 +495,7 @@ int replay_run(const struct trace_reader *r, struct log *log,
 	rp->cur = 0;
 	rp->limit = start;
 	b = board_new(&s->m, cfg, l, &host, e2, sizeof(e2));
+	rp->b = b;
 	if (!b) {
 		snprintf(err, errlen, "vmm-replay: cannot rebuild the machine: %s", e2);
 		goto out;

@@ -9,6 +9,7 @@
 #include "sim/replay.h"
 
 struct sim;
+struct board;
 
 struct replay {
 	const struct trace_reader *r;
@@ -19,6 +20,7 @@ struct replay {
 	bool stop;            /* diverged or reached the end of the recording */
 	uint64_t now;
 	struct sim *s;
+	struct board *b;
 	struct irq_chip chip;
 	struct clk clk;
 	struct clk_timer *timers[TRACE_MAX_TIMERS];   /* by recorded id */
