@@ -52,6 +52,25 @@ timeout 60 "$VMM" -machine q35,accel=sim -m 64M \
 	-trace-record "$TMP/q35.trace" >"$TMP/q35.out" 2>&1 || fail "sim q35: record failed"
 replay_ok "$TMP/q35.trace" "sim q35 (virtio-pci) replay"
 
+# Every device type the self-test drives (virtio net, rng, console and
+# balloon, both transports, nvdimms, two COM ports, debug-exit).
+printf 'SIM-SELFTEST-PMEM' >"$TMP/pmem.img"
+truncate -s 2M "$TMP/pmem.img"
+timeout 60 "$VMM" -machine q35,accel=sim,nvdimm=on -m 256M,slots=2,maxmem=1G -seed 11 \
+	-serial stdio -serial file:"$TMP/com2.txt" \
+	-drive id=d0,file="$TMP/disk.img" -device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3,serial=S0 \
+	-drive id=d1,file="$TMP/disk.img",readonly=on -device virtio-blk-device,drive=d1 \
+	-netdev tap,id=n0,ifname=vmmtrace0 -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 \
+	-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-pci,rng=rng0 \
+	-chardev socket,id=c0,path="$TMP/console.sock",server,nowait \
+	-device virtio-serial-pci,id=vs0 -device virtconsole,chardev=c0,id=vc0 \
+	-device virtio-balloon-pci \
+	-object memory-backend-file,id=mem0,mem-path="$TMP/pmem.img",size=2M,readonly=on \
+	-device nvdimm,id=nv0,memdev=mem0 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-trace-record "$TMP/all.trace" >"$TMP/all.out" 2>&1 || fail "sim every device: record failed"
+replay_ok "$TMP/all.trace" "sim every device type replay"
+
 # The header: a device tree with the original command line.
 if "$REPLAY" --dump-dtb "$TMP/sim.trace" "$TMP/sim.dtb"; then
 	if command -v dtc >/dev/null; then
