@@ -28,6 +28,8 @@ struct st_con {
 	/* Events seen per port: bit e for event e (VIRTIO_CONSOLE_*). */
 	uint32_t seen[VCON_MAX_PORTS];
 	uint32_t opened_by_host;      /* ports with PORT_OPEN value 1 */
+	uint32_t named;               /* ports whose PORT_NAME matched */
+	const char *name[VCON_MAX_PORTS];  /* virtconsole id= ("" none) */
 	bool bad;                     /* a message for a port that is not there */
 };
 
@@ -58,6 +60,16 @@ static void st_con_drain(struct st_con *c, unsigned nports)
 				c->seen[m.id] |= 1u << m.event;
 				if (m.event == VIRTIO_CONSOLE_PORT_OPEN && m.value)
 					c->opened_by_host |= 1u << m.id;
+				/* The name follows the header, its length is
+				 * the buffer's (§5.3.6.2). */
+				char nm[VCON_NAME_MAX + 1] = "";
+				size_t nl = len - sizeof(m) < VCON_NAME_MAX ?
+					    len - sizeof(m) : VCON_NAME_MAX;
+				if (m.event == VIRTIO_CONSOLE_PORT_NAME &&
+				    gm_read(gm, buf + sizeof(m), nm, nl) == 0 &&
+				    nl == strlen(c->name[m.id]) &&
+				    !memcmp(nm, c->name[m.id], nl))
+					c->named |= 1u << m.id;
 			} else {
 				c->bad = true;
 			}
@@ -84,7 +96,8 @@ static bool st_con_send(struct st_con *c, uint32_t id, uint16_t event,
 }
 
 /* hvc writes a line on the port's transmit queue; it must reach the
- * port's chardev (the in-memory stand-in) byte for byte. */
+ * port's chardev (the in-memory stand-in) byte for byte.  Then input the
+ * chardev receives must land in a buffer posted on the receive queue. */
 static bool st_con_write(struct st_con *c, unsigned port, const char *chardev,
 			 char *what, size_t wlen)
 {
@@ -106,20 +119,45 @@ static bool st_con_write(struct st_con *c, unsigned port, const char *chardev,
 	snprintf(what + used, wlen - used, "; port %u: %d bytes %s", port, n,
 		 !bk ? "written (no chardev: discarded)" : ok ?
 		 "reached the chardev" : r != 1 ? "NOT completed" : "LOST");
-	return ok;
+	if (!bk)
+		return ok;
+	/* Host -> guest: what the chardev receives lands in a buffer the
+	 * driver posted on the port's receive queue. */
+	static const char in[] = "hello guest\n";
+	q = port == 0 ? 0 : 2 + 2 * port;
+	uint64_t rb = vdriver_alloc(c->d, 64, 16);
+	struct vdq_buf rbuf = { rb, 64, true };
+	int head = rb ? vdq_add(&c->vq[q], &rbuf, 1, false) : -1;
+	vdq_publish(&c->vq[q]);
+	vdriver_kick(c->d, q, &c->vq[q]);
+	chr_mem_push_input(bk->obj, (const uint8_t *)in, sizeof(in) - 1);
+	uint16_t id = 0;
+	len = 0;
+	int rr = head >= 0 ? st_vq_wait(c->t, c->d, &c->vq[q], &id, &len) : -1;
+	bool rx = rr == 1 && id == (uint16_t)head && len == sizeof(in) - 1 &&
+		  gm_read(c->t->sim->m.gm, rb, got, len) == 0 &&
+		  !memcmp(got, in, len);
+	used = strlen(what);
+	snprintf(what + used, wlen - used, ", %zu bytes back %s", sizeof(in) - 1,
+		 rx ? "received" : "NOT RECEIVED");
+	return ok && rx;
 }
 
 void st_console(struct selftest *t, unsigned i, struct vdriver *d,
 		const char *where)
 {
-	const char *chardev[VCON_MAX_PORTS];
+	const char *chardev[VCON_MAX_PORTS], *name[VCON_MAX_PORTS] = { 0 };
 	unsigned nports = 0;
 	for (unsigned k = 0; k < t->cfg->ndevices && nports < VCON_MAX_PORTS; k++) {
 		const struct cfg_device *p = &t->cfg->devices[k];
-		if (p->type == CFG_DEV_VIRTCONSOLE && p->parent == (int)i)
+		if (p->type == CFG_DEV_VIRTCONSOLE && p->parent == (int)i) {
+			name[nports] = p->id;
 			chardev[nports++] = p->chardev;
+		}
 	}
 	struct st_con *c = calloc(1, sizeof(*c));
+	if (c)
+		memcpy(c->name, name, sizeof(name));
 	int r = c ? vdriver_negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 				      VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT)) : -1;
 	uint32_t max = r == 0 ? st_cfg32(d, offsetof(struct virtio_console_config,
@@ -153,20 +191,23 @@ void st_console(struct selftest *t, unsigned i, struct vdriver *d,
 		sent = sent && st_con_send(c, p, VIRTIO_CONSOLE_PORT_READY, 1, nports);
 	for (unsigned p = 0; p < nports; p++)
 		sent = sent && st_con_send(c, p, VIRTIO_CONSOLE_PORT_OPEN, 1, nports);
-	unsigned added = 0, consoles = 0, open = 0;
+	unsigned added = 0, consoles = 0, open = 0, names = 0, named = 0;
 	for (unsigned p = 0; p < nports; p++) {
 		added += !!(c->seen[p] & (1u << VIRTIO_CONSOLE_DEVICE_ADD));
 		consoles += !!(c->seen[p] & (1u << VIRTIO_CONSOLE_CONSOLE_PORT));
 		open += !!(c->opened_by_host & (1u << p));
+		names += c->name[p][0] != '\0';
+		named += !!(c->named & (1u << p));
 	}
-	char what[256] = "";
+	char what[384] = "";
 	bool ok = sent && !c->bad && added == nports && consoles == nports &&
-		  open == nports;
+		  open == nports && named == names;
 	for (unsigned p = 0; p < nports; p++)
 		ok = st_con_write(c, p, chardev[p], what, sizeof(what)) && ok;
 	st_report(t, ok, "virtio-console over %s: %u port(s): DEVICE_READY, "
-		  "PORT_ADD %u, PORT_READY, CONSOLE_PORT %u, PORT_OPEN %u%s%s", where,
-		  nports, added, consoles, open, c->bad ? ", UNKNOWN PORT" : "",
+		  "PORT_ADD %u, PORT_READY, CONSOLE_PORT %u, PORT_NAME %u of %u, "
+		  "PORT_OPEN %u%s%s", where, nports, added, consoles, named, names,
+		  open, c->bad ? ", UNKNOWN PORT" : "",
 		  nports ? what : "; no virtconsole on it");
 	free(c);
 }

@@ -21,9 +21,12 @@
 #define UART_MCR 4
 #define UART_LSR 5
 #define UART_SCR 7
+#define UART_IER_RDI 0x01
 #define UART_IER_THRI 0x02
 #define UART_IIR_ID 0x0f
+#define UART_IIR_RDI 0x04
 #define UART_IIR_THRI 0x02
+#define UART_LSR_DR 0x01
 #define UART_MCR_OUT2 0x08
 #define UART_LSR_THRE 0x20
 
@@ -40,8 +43,8 @@ static struct chr *st_com_chr(struct selftest *t, unsigned i)
 }
 
 /* One COM port: scratch register, the THRE interrupt on its ISA line
- * (IER bit 1, with OUT2 set as Linux does), then a line through THR that
- * must reach the host backend in order. */
+ * (IER bit 1, with OUT2 set as Linux does), a line through THR that must
+ * reach the host backend in order, and a byte back from the host. */
 static void st_com(struct selftest *t, unsigned i)
 {
 	struct sim *s = t->sim;
@@ -66,6 +69,19 @@ static void st_com(struct selftest *t, unsigned i)
 	struct chr *chr = st_com_chr(t, i);
 	char got[64] = "";
 	size_t n = chr ? chr_mem_take_output(chr, (uint8_t *)got, sizeof(got) - 1) : 0;
+	/* Receive: a byte from the host raises the data-ready interrupt
+	 * (IER bit 0) and reads back from RBR. */
+	bool rx = false;
+	if (chr) {
+		sim_pio_write(s, base + UART_IER, 1, UART_IER_RDI);
+		chr_mem_push_input(chr, (const uint8_t *)"x", 1);
+		rx = s->gsi_level[gsi] &&
+		     (sim_pio_read(s, base + UART_IIR, 1) & UART_IIR_ID) == UART_IIR_RDI &&
+		     (sim_pio_read(s, base + UART_LSR, 1) & UART_LSR_DR) &&
+		     sim_pio_read(s, base, 1) == 'x' &&
+		     !(sim_pio_read(s, base + UART_LSR, 1) & UART_LSR_DR);
+		sim_pio_write(s, base + UART_IER, 1, 0);
+	}
 	if (!chr) {
 		/* -serial null: the port exists, its output goes nowhere. */
 		st_report(t, scr && irq, "serial: COM%u at 0x%x: scratch, THRE "
@@ -73,10 +89,11 @@ static void st_com(struct selftest *t, unsigned i)
 			  i + 1, base, gsi);
 		return;
 	}
-	st_report(t, scr && irq && n == (size_t)mlen && !memcmp(got, msg, n),
+	st_report(t, scr && irq && rx && n == (size_t)mlen && !memcmp(got, msg, n),
 		  "serial: COM%u at 0x%x: scratch %s, THRE interrupt on GSI %u %s, "
-		  "%zu of %d bytes transmitted", i + 1, base, scr ? "ok" : "BAD",
-		  gsi, irq ? "ok" : "MISSING", n, mlen);
+		  "%zu of %d bytes transmitted, receive with interrupt %s", i + 1,
+		  base, scr ? "ok" : "BAD", gsi, irq ? "ok" : "MISSING", n, mlen,
+		  rx ? "ok" : "FAILED");
 }
 
 void st_serial(struct selftest *t)

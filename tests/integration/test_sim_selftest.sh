@@ -72,12 +72,16 @@ expect q35 \
 	"virtio-blk over virtio-mmio: sector 0 \"SIM-SELFTEST-DISK" \
 	"virtio-net over virtio-pci: netdev n0 (tap replaced by an in-memory loop" \
 	"virtio-rng over virtio-pci: read 64+64 bytes" \
-	"virtio-console over virtio-pci: 1 port(s)" \
+	"virtio-console over virtio-pci: 1 port(s): DEVICE_READY, PORT_ADD 1, PORT_READY, CONSOLE_PORT 1, PORT_NAME 1 of 1, PORT_OPEN 1; port 0: 37 bytes reached the chardev, 12 bytes back received" \
 	"virtio-balloon over virtio-pci: target 4 pages" \
 	"nvdimm at 0x100000000: \"SIM-SELFTEST-PME" "nvdimm at 0x100200000" \
 	"isa-debug-exit at 0xf4: writing 0x10 requests exit status 33"
 grep -qF 'GET_ID "VMM-SIM-0", write+flush+read back of sector 2047 ok' "$TMP/q35.out" ||
 	fail "q35: virtio-blk write/GET_ID line"
+for p in 'channel 2 gate and OUT2 via port 0x61 ok' \
+	'bytes transmitted, receive with interrupt ok'; do
+	grep -qF -- "$p" "$TMP/q35.out" || fail "q35: no '$p'"
+done
 grep -qF 'share=on: no store' "$TMP/q35.out" || fail "q35: share=on nvdimm written?"
 n=$(grep -c '^selftest: ok: ' "$TMP/q35.out")
 [ "$n" -eq 16 ] || fail "q35: $n ok lines, want 16"
