@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/gm.h"
+#include "devices/acpi/acpi.h"
 #include "devices/acpi/acpi_spec.h"
 #include "devices/board_int.h"
 #include "devices/board_selftest_int.h"
@@ -150,6 +151,24 @@ void st_acpi(struct selftest *t, int built)
 	st_report(t, !why[0], "acpi: RSDP at 0x%llx, XSDT lists %u tables [%s]"
 		  "%s%s", (unsigned long long)LAYOUT_ACPI_BASE, ntables, list,
 		  why[0] ? ": " : ", checksums ok", why);
+}
+
+/* q35's ACPI PM timer (ACPI 6.4 §4.8.3.3), what Linux's acpi_pm
+ * clocksource reads: a 24-bit count at 3.579545 MHz, so 10 ms of virtual
+ * time is 35795 counts (to rounding).  microvm is hardware-reduced and
+ * has none (§4.1). */
+void st_acpi_pm(struct selftest *t)
+{
+	if (t->cfg->machine.type == CFG_MACHINE_MICROVM)
+		return;
+	uint16_t port = ACPI_PM_IO_BASE + ACPI_PM_TMR_OFF;
+	uint32_t a = (uint32_t)sim_pio_read(t->sim, port, 4);
+	sim_clock_step(t->sim, 10000000ull);
+	uint32_t b = (uint32_t)sim_pio_read(t->sim, port, 4);
+	uint32_t d = (b - a) & 0xffffff;
+	st_report(t, d >= 35794 && d <= 35797 && !((a | b) >> 24),
+		  "acpi-pm: PM timer at 0x%x counted %u in 10 ms (3.579545 MHz)",
+		  port, d);
 }
 
 /* One NVDIMM: the file's first bytes at its guest address; read-only:

@@ -79,6 +79,7 @@ void st_pci(struct selftest *t);
 void st_debug_exit(struct selftest *t);
 /* ACPI tables and NVDIMMs (board_selftest_acpi.c). */
 void st_acpi(struct selftest *t, int built);
+void st_acpi_pm(struct selftest *t);
 void st_nvdimm(struct selftest *t);
 
 /* Virtio (board_selftest_virtio.c): every virtio function in the config. */

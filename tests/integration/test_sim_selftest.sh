@@ -68,6 +68,7 @@ expect q35 \
 	"pit: IRQ0 mode 2 divisor 1193: 11 edges, intervals 999847-999848 ns" \
 	"i8042: self-test 0x55" "pci: 6 functions on bus 0, 5 virtio, 5 of 5" \
 	"acpi: RSDP at 0xe0000, XSDT lists 4 tables [FACP APIC MCFG NFIT], checksums ok" \
+	"acpi-pm: PM timer at 0x608" \
 	"virtio-blk over virtio-pci: sector 0 \"SIM-SELFTEST-DISK" \
 	"virtio-blk over virtio-mmio: sector 0 \"SIM-SELFTEST-DISK" \
 	"virtio-net over virtio-pci: netdev n0 (tap replaced by an in-memory loop" \
@@ -84,9 +85,9 @@ for p in 'channel 2 gate and OUT2 via port 0x61 ok' \
 done
 grep -qF 'share=on: no store' "$TMP/q35.out" || fail "q35: share=on nvdimm written?"
 n=$(grep -c '^selftest: ok: ' "$TMP/q35.out")
-[ "$n" -eq 16 ] || fail "q35: $n ok lines, want 16"
+[ "$n" -eq 17 ] || fail "q35: $n ok lines, want 17"
 grep -q 'FAIL' "$TMP/q35.out" && fail "q35: a check failed: $(grep FAIL "$TMP/q35.out")"
-grep -qF 'selftest: 16 checks, 0 failed' "$TMP/q35.out" || fail "q35: summary line"
+grep -qF 'selftest: 17 checks, 0 failed' "$TMP/q35.out" || fail "q35: summary line"
 [ $fails -eq 0 ] && pass "q35: every device type checked, exit 0"
 
 # Same seed: byte-identical report.
