@@ -222,3 +222,10 @@ int trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
 	free(w);
 	return rc;
 }
+
+/* The on-disk layout docs/trace-format.md documents: changing any of
+ * these is a new TRACE_VERSION. */
+_Static_assert(sizeof(struct trace_file_hdr) == 32, "trace header layout");
+_Static_assert(sizeof(struct trace_ev) == 40, "trace record header layout");
+_Static_assert(TR_BUS == 4 && TR_END == 13 && TR_ENT_READ == 29 &&
+	       TR_EOF == 31 && TR_CALL_BEGIN == 32, "trace record kind numbers");
