@@ -118,8 +118,8 @@ int trace_writer_add2(struct trace_writer *w, const struct trace_ev *ev,
 		      const void *p1, size_t n1, const void *p2, size_t n2);
 bool trace_writer_stopped(const struct trace_writer *w);
 uint64_t trace_writer_count(const struct trace_writer *w);
-/* Write TR_EOF, flush, fsync, close.  0, or -1 with a message (a write
- * error, or that the size limit was hit, which is reported but is 0). */
+/* Write TR_EOF, flush, fsync, close.  0, or -1 with a message naming
+ * the file and the write error. */
 int trace_writer_close(struct trace_writer *w, char *err, size_t errlen);
 
 /* ---- reading (an input parser: every byte is untrusted) ---- */

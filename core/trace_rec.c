@@ -360,13 +360,10 @@ int trace_rec_close(struct trace_rec *tr, char *err, size_t errlen)
 	if (!tr)
 		return 0;
 	trace_rec_finish(tr);
-	bool limited = trace_writer_stopped(tr->w);
+	/* (Reaching the size limit was logged when it happened.) */
 	int rc = trace_writer_close(tr->w, err, errlen);
 	for (unsigned i = 0; i < tr->nbackends; i++)
 		tr->backend_free[i](tr->backends[i]);
 	free(tr);
-	if (rc == 0 && limited)
-		snprintf(err, errlen, "vmm: -trace-record: the trace reached its "
-			 "size limit; it is complete up to there");
 	return rc;
 }

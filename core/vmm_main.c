@@ -280,11 +280,10 @@ int main(int argc, char **argv)
 out:
 	if (tr) {
 		char terr[512] = "";
-		if (trace_rec_close(tr, terr, sizeof(terr)) < 0 && rc == 0)
-			rc = 1;
-		if (terr[0]) {
+		if (trace_rec_close(tr, terr, sizeof(terr)) < 0) {
 			fprintf(stderr, "%s\n", terr);
-			log_warn(log, "%s", terr);
+			if (rc == 0)
+				rc = 1;
 		}
 	}
 	vmm_cleanup(&proc);

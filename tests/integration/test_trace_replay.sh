@@ -124,6 +124,25 @@ rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q 'bad magic'; then pass "not a trace: refused"
 else fail "not a trace: exit $rc: $out"; fi
 
+# The size bound: recording stops with a log line, the trace replays up
+# to there and says so.
+VMM_TRACE_LIMIT=10000 timeout 60 "$VMM" -machine microvm,accel=sim -m 64M -serial stdio \
+	-trace-record "$TMP/lim.trace" >/dev/null 2>"$TMP/lim.err"
+size=$(stat -c %s "$TMP/lim.trace")
+out=$("$REPLAY" "$TMP/lim.trace" 2>&1)
+if [ "$size" -le 10000 ] && grep -q 'size limit' "$TMP/lim.err" &&
+   echo "$out" | grep -q 'match: .*stopped early'; then
+	pass "size limit: $size bytes, replayed up to the stop"
+else
+	fail "size limit: $size bytes, log '$(cat "$TMP/lim.err")', replay '$out'"
+fi
+
+# A write error is an error (exit 1) naming the file.
+out=$("$VMM" -machine microvm,accel=sim -m 64M -trace-record /dev/full 2>&1 >/dev/null)
+rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "writing '/dev/full'"; then pass "write error reported"
+else fail "write error: exit $rc: $out"; fi
+
 # iothread= is refused (its ordering is not reproducible).
 out=$("$VMM" -machine microvm,accel=sim -object iothread,id=io0 \
 	-drive id=d0,file="$TMP/disk.img" -device virtio-blk-device,drive=d0,iothread=io0 \
