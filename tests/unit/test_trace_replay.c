@@ -409,6 +409,77 @@ static void test_divergence_irq(void **state)
 	assert_non_null(strstr(res.msg, "expected irq gsi 13"));
 }
 
+/* A timer firing for a timer no device armed under that id. */
+static void patch_timer(struct trace_reader *r, uint8_t *buf, void *arg)
+{
+	size_t *idx = arg;
+	*idx = find_kind(r, TR_TIMER_BEGIN, find_kind(r, TR_START, 0));
+	assert_true(*idx != SIZE_MAX);
+	uint64_t id = 200;
+	memcpy(buf + rec_file_off(r, *idx) + offsetof(struct trace_ev, a), &id,
+	       sizeof(id));
+}
+
+static void test_divergence_timer(void **state)
+{
+	struct fix *f = *state;
+	record(f, 0);
+	size_t idx = SIZE_MAX;
+	struct replay_result res = replay_patched(f, patch_timer, &idx);
+	assert_true(res.diverged);
+	assert_int_equal(res.event, idx);
+	assert_non_null(strstr(res.msg, "timer 200 to be armed"));
+}
+
+/* While the board is built: the recording's first clock read turned
+ * into an interrupt the device never raises. */
+static void patch_construction(struct trace_reader *r, uint8_t *buf, void *arg)
+{
+	size_t *idx = arg;
+	*idx = find_kind(r, TR_CLK_READ, 0);
+	assert_true(*idx < find_kind(r, TR_START, 0));
+	uint16_t kind = TR_IRQ;
+	uint64_t zero = 0;
+	size_t off = rec_file_off(r, *idx);
+	memcpy(buf + off + offsetof(struct trace_ev, kind), &kind, sizeof(kind));
+	memcpy(buf + off + offsetof(struct trace_ev, a), &zero, sizeof(zero));
+}
+
+static void test_divergence_construction(void **state)
+{
+	struct fix *f = *state;
+	record(f, 0);
+	size_t idx = SIZE_MAX;
+	struct replay_result res = replay_patched(f, patch_construction, &idx);
+	assert_true(res.diverged);
+	assert_int_equal(res.event, idx);
+	assert_non_null(strstr(res.msg, "expected irq gsi 0 level 0, got a clock read"));
+}
+
+/* The trace declares its drive under another id: the rebuilt machine
+ * cannot get its backend, and replay says so instead of running. */
+static void test_backend_missing(void **state)
+{
+	struct fix *f = *state;
+	char err[512];
+	record(f, 0);
+	struct trace_reader r;
+	assert_int_equal(trace_reader_open(&r, f->trace, err, sizeof(err)), 0);
+	uint8_t *buf = malloc(r.len);
+	memcpy(buf, r.data, r.len);
+	for (size_t i = 0; i < r.nev; i++)
+		if (r.ev[i].kind == TR_BACKEND && r.ev[i].a == TRACE_BK_BLOCK)
+			buf[r.payload[i] - r.data] = 'x';
+	struct trace_reader p;
+	assert_int_equal(trace_reader_parse(&p, buf, r.len, err, sizeof(err)), 0);
+	struct replay_result res;
+	assert_int_equal(replay_run(&p, NULL, &res, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-drive id=d0: no backend to replay"));
+	trace_reader_close(&p);
+	trace_reader_close(&r);
+	free(buf);
+}
+
 /* Recording cut short by the size limit: replay checks up to there. */
 static void test_limit_partial(void **state)
 {
@@ -436,6 +507,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_divergence_device_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_divergence_bus_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_divergence_irq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_divergence_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_divergence_construction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_partial, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
