@@ -5,6 +5,7 @@
  * enumeration through configuration mechanism #1, and isa-debug-exit. */
 #include <stdio.h>
 #include <string.h>
+#include <linux/pci_regs.h>
 
 #include "core/chardev.h"
 #include "core/trace.h"
@@ -251,12 +252,60 @@ void st_i8042(struct selftest *t)
 		  "reset line %s", self, kbd, reset ? "requests a reset" : "DEAD");
 }
 
+static uint32_t st_pci_cfg_bus(struct selftest *t, unsigned bus, unsigned dev,
+			       unsigned fn, unsigned reg)
+{
+	sim_pio_write(t->sim, 0xcf8, 4, 0x80000000u | (bus & 0xff) << 16 |
+		      (dev << 11) | (fn << 8) | (reg & 0xfc));
+	return (uint32_t)sim_pio_read(t->sim, 0xcfc, 4);
+}
+
 static uint32_t st_pci_cfg(struct selftest *t, unsigned dev, unsigned fn,
 			   unsigned reg)
 {
-	sim_pio_write(t->sim, 0xcf8, 4,
-		      0x80000000u | (dev << 11) | (fn << 8) | (reg & 0xfc));
-	return (uint32_t)sim_pio_read(t->sim, 0xcfc, 4);
+	return st_pci_cfg_bus(t, 0, dev, fn, reg);
+}
+
+/* A pci-bridge as Linux's pci_scan_bridge reads it: class 06.04 with a
+ * type 1 header (PCI-to-PCI Bridge 1.2 §3.2), primary 0 and the layout's
+ * secondary bus, the Slot ID capability with chassis_nr (§13.4), and every
+ * function configured behind it answering type 1 requests for that bus. */
+static void st_bridge(struct selftest *t, unsigned i)
+{
+	const struct cfg_device *cd = &t->cfg->devices[i];
+	const struct layout_dev *ld = layout_dev_for(t->l, (int)i);
+	unsigned slot = (unsigned)ld->pci_slot, fn = (unsigned)ld->pci_func;
+	uint32_t cls = st_pci_cfg(t, slot, fn, PCI_CLASS_REVISION) >> 16;
+	unsigned hdr = (st_pci_cfg(t, slot, fn, PCI_CACHE_LINE_SIZE) >> 16) & 0x7f;
+	uint32_t buses = st_pci_cfg(t, slot, fn, PCI_PRIMARY_BUS);
+	unsigned sec = (buses >> 8) & 0xff;
+	int chassis = -1;
+	unsigned c = st_pci_cfg(t, slot, fn, PCI_CAPABILITY_LIST) & 0xfc;
+	for (unsigned n = 0; c && n < 48; n++) {
+		uint32_t w = st_pci_cfg(t, slot, fn, c);
+		if ((w & 0xff) == PCI_CAP_ID_SLOTID)
+			chassis = (int)(w >> 24);
+		c = (w >> 8) & 0xfc;
+	}
+	unsigned behind = 0, reached = 0;
+	for (unsigned j = 0; j < t->cfg->ndevices; j++) {
+		const struct layout_dev *cl = layout_dev_for(t->l, (int)j);
+		if (t->cfg->devices[j].parent != (int)i || !cl || cl->pci_slot < 0 ||
+		    t->cfg->devices[j].transport != CFG_TRANSPORT_PCI)
+			continue;
+		behind++;
+		uint32_t id = st_pci_cfg_bus(t, sec, (unsigned)cl->pci_slot,
+					     (unsigned)cl->pci_func, PCI_VENDOR_ID);
+		reached += (id & 0xffff) == 0x1af4 && cl->pci_bus == (int)sec;
+	}
+	bool ok = cls == 0x0604 && hdr == PCI_HEADER_TYPE_BRIDGE &&
+		  (buses & 0xff) == 0 && (int)sec == ld->bridge_bus &&
+		  ((buses >> 16) & 0xff) >= sec && chassis == (int)cd->chassis_nr &&
+		  reached == behind;
+	st_report(t, ok, "pci-bridge %s at 00:%02x.%x: class %04x header type %u, "
+		  "buses %02x/%02x/%02x, chassis %d, %u of %u functions behind it "
+		  "answer on bus %02x", cd->id, slot, fn, cls, hdr, buses & 0xff,
+		  sec, (buses >> 16) & 0xff, chassis, reached, behind, sec);
 }
 
 /* PCI configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2): every
@@ -288,13 +337,7 @@ void st_pci(struct selftest *t)
 		if (cd->transport != CFG_TRANSPORT_PCI || !ld || ld->pci_bus != 0)
 			continue;
 		if (cd->type == CFG_DEV_PCI_BRIDGE) {
-			/* Class 06.04, PCI-to-PCI bridge (PCI 3.0 Appendix D). */
-			uint32_t cls = st_pci_cfg(t, (unsigned)ld->pci_slot,
-						  (unsigned)ld->pci_func, 0x08) >> 16;
-			st_report(t, cls == 0x0604, "pci-bridge %s at 00:%02x.%x: "
-				  "class %04x%s", cd->id, ld->pci_slot, ld->pci_func,
-				  cls, cls == 0x0604 ? "" :
-				  " (no bridge function answers there)");
+			st_bridge(t, i);
 			continue;
 		}
 		want++;

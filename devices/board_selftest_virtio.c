@@ -31,13 +31,18 @@ int st_vprobe(struct selftest *t, unsigned i, struct vdriver *d, char *where,
 			st_report(t, false, "%s: no virtio-mmio device at 0x%llx",
 				  config_device_name(cd),
 				  (unsigned long long)ld->mmio_base);
-	} else if (ld && cd->transport == CFG_TRANSPORT_PCI && ld->pci_bus == 0) {
-		snprintf(where, wlen, "virtio-pci");
-		r = vdriver_pci_probe(d, t->sim, (unsigned)ld->pci_slot,
-				      (unsigned)ld->pci_func, true);
+	} else if (ld && cd->transport == CFG_TRANSPORT_PCI && ld->pci_bus >= 0) {
+		/* Behind a pci-bridge the driver reaches it with type 1
+		 * config requests and through the bridge's memory window. */
+		snprintf(where, wlen, ld->pci_bus ? "virtio-pci behind a bridge" :
+			 "virtio-pci");
+		r = vdriver_pci_probe_bus(d, t->sim, (unsigned)ld->pci_bus,
+					  (unsigned)ld->pci_slot,
+					  (unsigned)ld->pci_func, true);
 		if (r < 0)
-			st_report(t, false, "%s: no virtio-pci function at 00:%02x.%x",
-				  config_device_name(cd), ld->pci_slot, ld->pci_func);
+			st_report(t, false, "%s: no virtio-pci function at %02x:%02x.%x",
+				  config_device_name(cd), ld->pci_bus, ld->pci_slot,
+				  ld->pci_func);
 	} else {
 		st_report(t, false, "%s: not placed on a populated transport",
 			  config_device_name(cd));

@@ -12,6 +12,7 @@
 #include "core/netdev.h"
 #include "core/trace.h"
 #include "devices/board_int.h"
+#include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
@@ -32,6 +33,7 @@ static void bv_balloon_free(void *p) { balloon_free(p); }
 static void bv_mmio_free(void *p) { virtio_mmio_free(p); }
 static void bv_pci_free(void *p) { virtio_pci_free(p); }
 static void bv_host_free(void *p) { pci_host_free(p); }
+static void bv_bridge_free(void *p) { pci_bridge_free(p); }
 
 static int bv_oom(char *err, size_t errlen)
 {
@@ -251,9 +253,18 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return board_iothread_attach(b, d, ld->mmio_base + 0x50, 0, 4,
 					     vd->nqueues, err, errlen);
 	}
-	if (!b->pci || ld->pci_bus != 0) {
-		snprintf(err, errlen, "vmm: -device %s: only PCI bus 0 (pcie.0) is "
-			 "populated in this version", config_device_name(d));
+	/* Behind a pci-bridge: the bridge function bv_bridges put where
+	 * the layout placed the parent. */
+	struct pci_bridge *br = NULL;
+	if (b->pci && d->parent >= 0) {
+		const struct layout_dev *pl = layout_dev_for(b->l, d->parent);
+		struct pci_dev *bd = pl ? pci_host_dev(b->pci, (unsigned)pl->pci_slot,
+						       (unsigned)pl->pci_func) : NULL;
+		br = bd ? bd->bridge : NULL;
+	}
+	if (!b->pci || (ld->pci_bus != 0 && !br)) {
+		snprintf(err, errlen, "vmm: -device %s: PCI bus %d has no bridge "
+			 "function", config_device_name(d), ld->pci_bus);
 		return -1;
 	}
 	struct virtio_pci *t = virtio_pci_new(b->m->gm, b->m->log, b->m->irqchip, vd);
@@ -261,12 +272,14 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return bv_oom(err, errlen);
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
 		return -1;
-	int r = pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
-				(unsigned)ld->pci_func);
+	int r = br ? pci_bridge_attach(br, virtio_pci_dev(t), (unsigned)ld->pci_slot,
+				       (unsigned)ld->pci_func)
+		   : pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
+				     (unsigned)ld->pci_func);
 	if (r < 0) {
-		snprintf(err, errlen, "vmm: -device %s: PCI %02x.%x: %s",
-			 config_device_name(d), ld->pci_slot, ld->pci_func,
-			 strerror(-r));
+		snprintf(err, errlen, "vmm: -device %s: PCI %02x:%02x.%x: %s",
+			 config_device_name(d), ld->pci_bus, ld->pci_slot,
+			 ld->pci_func, strerror(-r));
 		return -1;
 	}
 	b->ndevices++;
@@ -276,6 +289,37 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		b->pci_iothread[b->npci_iothread].t = t;
 		b->pci_iothread[b->npci_iothread].nq = vd->nqueues;
 		b->npci_iothread++;
+	}
+	return 0;
+}
+
+/* -device pci-bridge: a bridge function at its bus 0 slot with its bus
+ * numbers set as firmware would (bridge.h), before anything goes behind
+ * it. */
+static int bv_bridges(struct board *b, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
+		const struct cfg_device *d = &b->cfg->devices[i];
+		const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
+		if (d->type != CFG_DEV_PCI_BRIDGE || !ld || ld->bridge_bus < 0)
+			continue;
+		struct pci_bridge *br = pci_bridge_new((uint8_t)d->chassis_nr,
+						       d->shpc, d->id[0] ? d->id :
+						       "pci-bridge", b->m->log);
+		if (!br)
+			return bv_oom(err, errlen);
+		if (board_push(b, bv_bridge_free, br, err, errlen) < 0)
+			return -1;
+		int r = pci_host_attach(b->pci, pci_bridge_dev(br),
+					(unsigned)ld->pci_slot, (unsigned)ld->pci_func);
+		if (r < 0) {
+			snprintf(err, errlen, "vmm: -device pci-bridge: PCI %02x.%x: %s",
+				 ld->pci_slot, ld->pci_func, strerror(-r));
+			return -1;
+		}
+		pci_bridge_set_buses(br, 0, (uint8_t)ld->bridge_bus,
+				     (uint8_t)ld->bridge_bus);
+		b->ndevices++;
 	}
 	return 0;
 }
@@ -299,6 +343,8 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 		if (board_push(b, bv_host_free, b->pci, err, errlen) < 0)
 			return -1;
 		b->ndevices++;
+		if (bv_bridges(b, err, errlen) < 0)
+			return -1;
 	}
 	for (unsigned i = 0; i < cfg->ndevices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];

@@ -90,6 +90,12 @@ int vdriver_mmio_probe(struct vdriver *d, struct sim *s, uint64_t base,
  * VDRIVER_MSI_DATA(v).  0, -ENODEV or -EPROTO (capabilities missing). */
 int vdriver_pci_probe(struct vdriver *d, struct sim *s, unsigned slot,
 		      unsigned func, bool use_msix);
+/* The same for a function on the secondary bus of a bus 0 PCI-to-PCI
+ * bridge: the driver opens that bridge's memory window on the bridge
+ * slot's slice and places the BARs inside it.  -ENODEV also when no
+ * bridge leads to bus. */
+int vdriver_pci_probe_bus(struct vdriver *d, struct sim *s, unsigned bus,
+			  unsigned slot, unsigned func, bool use_msix);
 /* ECAM config access for the probed function. */
 uint32_t vdriver_pci_cfg_read(struct vdriver *d, uint32_t off, unsigned len);
 void vdriver_pci_cfg_write(struct vdriver *d, uint32_t off, unsigned len,

@@ -161,19 +161,23 @@ const struct vdriver_bus vdriver_pci_bus = {
 	.irq_pending = p_irq_pending,
 };
 
-/* Each function gets its own slice of the windows so several probed
- * devices never overlap: 1 MiB of MMIO32 and 64 bytes of I/O per devfn. */
+/* Each bus 0 function gets its own slice of the windows so several
+ * probed devices never overlap: 1 MiB of MMIO32 and 64 bytes of I/O per
+ * devfn.  A bridge has no BARs, so its slot's 8 MiB hold the memory
+ * window for its secondary bus, 32 KiB per function there; I/O behind a
+ * bridge is not assigned (its window is 4 KiB granular). */
 #define MEM_SLICE 0x100000ull
 #define IO_SLICE 0x40ull
+#define BRIDGE_WINDOW (MEM_SLICE * 8)
+#define CHILD_SLICE (BRIDGE_WINDOW / 256)
 
 /* Size and place every BAR as an OS does (PCI 3.0 §6.2.5.1): write
  * all-ones, read back the size, program a naturally aligned address from
- * the function's slice.  bars[i] receives each BAR's address (0: none). */
-static void assign_bars(struct vdriver *d, uint64_t bars[6])
+ * [mem, mem_end) / [io, io_end).  bars[i] receives each BAR's address
+ * (0: none). */
+static void assign_bars(struct vdriver *d, uint64_t bars[6], uint64_t mem,
+			uint64_t mem_end, uint64_t io, uint64_t io_end)
 {
-	uint64_t mem = LAYOUT_PCI_MMIO32_BASE + d->devfn * MEM_SLICE;
-	uint64_t io = LAYOUT_PCI_IO_BASE + d->devfn * IO_SLICE;
-	uint64_t mem_end = mem + MEM_SLICE, io_end = io + IO_SLICE;
 	for (unsigned i = 0; i < 6; i++) {
 		uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * i;
 		uint32_t orig = vdriver_pci_cfg_read(d, reg, 4);
@@ -232,18 +236,64 @@ static void enable_msix(struct vdriver *d, uint8_t cap, const uint64_t bars[6])
 	d->msi_seen = d->sim->msi_count;
 }
 
+static uint64_t ecam_of(unsigned bus, unsigned devfn)
+{
+	return LAYOUT_ECAM_BASE + ((uint64_t)bus << 20) + ((uint64_t)devfn << 12);
+}
+
+/* Find the bus 0 bridge (header type 1) whose secondary bus is bus, open
+ * its memory window on its slot's slice and turn on memory decode and bus
+ * mastering, as Linux's pci_enable_bridge does for a child.  The window
+ * base, or 0 when no bridge leads there. */
+static uint64_t open_bridge(struct sim *s, unsigned bus)
+{
+	for (unsigned devfn = 8; devfn < 256; devfn++) {
+		uint64_t e = ecam_of(0, devfn);
+		if ((sim_mmio_read(s, e + PCI_VENDOR_ID, 2) & 0xffff) == 0xffff ||
+		    (sim_mmio_read(s, e + PCI_HEADER_TYPE, 1) & 0x7f) !=
+			    PCI_HEADER_TYPE_BRIDGE ||
+		    sim_mmio_read(s, e + PCI_SECONDARY_BUS, 1) != bus)
+			continue;
+		uint64_t base = LAYOUT_PCI_MMIO32_BASE + (devfn & ~7u) * MEM_SLICE;
+		uint64_t limit = base + BRIDGE_WINDOW - 1;
+		sim_mmio_write(s, e + PCI_MEMORY_BASE, 2, (base >> 16) & 0xfff0);
+		sim_mmio_write(s, e + PCI_MEMORY_LIMIT, 2, (limit >> 16) & 0xfff0);
+		uint16_t cmd = (uint16_t)sim_mmio_read(s, e + PCI_COMMAND, 2);
+		sim_mmio_write(s, e + PCI_COMMAND, 2,
+			       cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		return base;
+	}
+	return 0;
+}
+
 int vdriver_pci_probe(struct vdriver *d, struct sim *s, unsigned slot,
 		      unsigned func, bool use_msix)
 {
+	return vdriver_pci_probe_bus(d, s, 0, slot, func, use_msix);
+}
+
+int vdriver_pci_probe_bus(struct vdriver *d, struct sim *s, unsigned bus,
+			  unsigned slot, unsigned func, bool use_msix)
+{
 	*d = (struct vdriver){ .bus = &vdriver_pci_bus, .sim = s,
-			       .devfn = (slot << 3) | func };
-	d->ecam = LAYOUT_ECAM_BASE + ((uint64_t)d->devfn << 12);
+			       .devfn = ((slot << 3) | func) & 0xff };
+	d->ecam = ecam_of(bus & 0xff, d->devfn);
 	uint32_t id = vdriver_pci_cfg_read(d, PCI_VENDOR_ID, 4);
 	if ((id & 0xffff) != VIRTIO_PCI_VENDOR || (id >> 16) < VIRTIO_PCI_DEVICE_BASE)
 		return -ENODEV;
 	uint64_t bars[6];
 	vdriver_pci_cfg_write(d, PCI_COMMAND, 2, 0);
-	assign_bars(d, bars);
+	if (bus == 0) {
+		uint64_t mem = LAYOUT_PCI_MMIO32_BASE + d->devfn * MEM_SLICE;
+		uint64_t io = LAYOUT_PCI_IO_BASE + d->devfn * IO_SLICE;
+		assign_bars(d, bars, mem, mem + MEM_SLICE, io, io + IO_SLICE);
+	} else {
+		uint64_t win = open_bridge(s, bus);
+		if (!win)
+			return -ENODEV;
+		uint64_t mem = win + d->devfn * CHILD_SLICE;
+		assign_bars(d, bars, mem, mem + CHILD_SLICE, 0, 0);
+	}
 	d->gsi = vdriver_pci_cfg_read(d, PCI_INTERRUPT_LINE, 1);
 	uint8_t msix_cap = 0;
 	/* Walk the capability list (bounded: a hostile device could loop). */

@@ -2,11 +2,14 @@
  * through configuration mechanism #1 (0xCF8 address / 0xCFC data, PCI 3.0
  * §3.2.2.3.2) and through PCIe ECAM (PCIe Base 4.0 §7.2.2: bus << 20 |
  * device << 15 | function << 12 | register), BAR placement on the machine
- * buses, and INTx routing with the standard swizzle. */
+ * buses, and INTx routing with the standard swizzle.  Requests for other
+ * buses go to the PCI-to-PCI bridge on bus 0 whose bus range holds them
+ * (bridge.h), and a BAR behind a bridge decodes only through its windows. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/layout.h"
+#include "bridge.h"
 #include "pci.h"
 
 #define CF8_PORT 0xcf8
@@ -42,22 +45,44 @@ static uint32_t all_ones(unsigned len)
 	return len >= 4 ? 0xffffffffu : (1u << (8 * len)) - 1;
 }
 
+struct irq pci_host_intx_line(struct pci_host *h, unsigned gsi)
+{
+	return irq_line(h->chip, gsi);
+}
+
+/* Who answers a config request: bus 0 directly (type 0), any other bus
+ * through the first bridge whose secondary..subordinate range holds it
+ * (type 1, PCI-to-PCI Bridge 1.2 §3.1.2.1).  NULL: master abort. */
+static struct pci_dev *cfg_target(struct pci_host *h, unsigned bus,
+				  unsigned devfn)
+{
+	if (devfn >= PCI_SLOTS * PCI_FUNCS)
+		return NULL;
+	if (bus == 0)
+		return h->devs[devfn];
+	for (unsigned i = 0; i < PCI_SLOTS * PCI_FUNCS; i++) {
+		struct pci_dev *b = h->devs[i];
+		if (b && b->bridge && pci_bridge_claims_bus(b->bridge, bus))
+			return pci_bridge_route(b->bridge, bus, devfn);
+	}
+	return NULL;
+}
+
 uint32_t pci_host_cfg_read(struct pci_host *h, unsigned bus, unsigned devfn,
 			   uint32_t off, unsigned len)
 {
-	/* Absent functions (and every bus but 0) terminate with a master
-	 * abort: all-ones, which is how the OS sees "no device". */
-	if (bus != 0 || devfn >= PCI_SLOTS * PCI_FUNCS || !h->devs[devfn])
-		return all_ones(len);
-	return pci_cfg_read(h->devs[devfn], off, len);
+	/* Absent functions (and buses no bridge claims) terminate with a
+	 * master abort: all-ones, which is how the OS sees "no device". */
+	struct pci_dev *d = cfg_target(h, bus, devfn);
+	return d ? pci_cfg_read(d, off, len) : all_ones(len);
 }
 
 void pci_host_cfg_write(struct pci_host *h, unsigned bus, unsigned devfn,
 			uint32_t off, unsigned len, uint32_t val)
 {
-	if (bus != 0 || devfn >= PCI_SLOTS * PCI_FUNCS || !h->devs[devfn])
-		return;
-	pci_cfg_write(h->devs[devfn], off, len, val);
+	struct pci_dev *d = cfg_target(h, bus, devfn);
+	if (d)
+		pci_cfg_write(d, off, len, val);
 }
 
 static void put_le(void *data, unsigned len, uint32_t v)
@@ -235,15 +260,36 @@ int pci_host_attach(struct pci_host *h, struct pci_dev *d, unsigned slot,
 	return 0;
 }
 
-void pci_host_detach(struct pci_host *h, struct pci_dev *d)
+static void drop_host_side(struct pci_dev *d)
 {
-	if (d->host != h || h->devs[d->devfn] != d || d == &h->bridge)
-		return;
 	unmap_all(d);
 	bool was = d->intx_asserted;
 	d->intx_asserted = false;
 	if (was)
 		pci_host_intx_changed(d);
+}
+
+void pci_host_detach(struct pci_host *h, struct pci_dev *d)
+{
+	if (!h || d->host != h || d == &h->bridge)
+		return;
+	if (d->parent) {
+		/* Behind a bridge: the bridge keeps the slot table. */
+		drop_host_side(d);
+		pci_bridge_unlink(d->parent, d);
+		d->parent = NULL;
+		d->host = NULL;
+		return;
+	}
+	if (h->devs[d->devfn] != d)
+		return;
+	if (d->bridge)
+		for (unsigned i = 0; i < PCI_SLOTS * PCI_FUNCS; i++) {
+			struct pci_dev *c = pci_bridge_child(d->bridge, i);
+			if (c)
+				pci_host_detach(h, c);
+		}
+	drop_host_side(d);
 	h->devs[d->devfn] = NULL;
 	d->host = NULL;
 }
@@ -255,6 +301,13 @@ struct pci_dev *pci_host_dev(struct pci_host *h, unsigned slot, unsigned func)
 	return h->devs[PCI_DEVFN(slot, func)];
 }
 
+static int drives_line(const struct pci_dev *o, unsigned gsi)
+{
+	return o->intx.gsi == gsi && o->intx_asserted &&
+	       pci_cfg_get8(o, PCI_INTERRUPT_PIN) &&
+	       !(pci_cfg_get16(o, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
+}
+
 void pci_host_intx_changed(struct pci_dev *d)
 {
 	struct pci_host *h = d->host;
@@ -263,12 +316,19 @@ void pci_host_intx_changed(struct pci_dev *d)
 	unsigned gsi = d->intx.gsi;
 	if (gsi < LAYOUT_GSI_PCI_INTX || gsi >= LAYOUT_GSI_PCI_INTX + NUM_INTX)
 		return;
+	/* Wired-OR of every function on the line, behind bridges too: a
+	 * bridge forwards INTx whatever its command register says. */
 	int level = 0;
 	for (unsigned i = 0; i < PCI_SLOTS * PCI_FUNCS && !level; i++) {
 		struct pci_dev *o = h->devs[i];
-		level = o && o->intx.gsi == gsi && o->intx_asserted &&
-			pci_cfg_get8(o, PCI_INTERRUPT_PIN) &&
-			!(pci_cfg_get16(o, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
+		if (!o)
+			continue;
+		level = drives_line(o, gsi);
+		for (unsigned j = 0; o->bridge && j < PCI_SLOTS * PCI_FUNCS &&
+				     !level; j++) {
+			struct pci_dev *c = pci_bridge_child(o->bridge, j);
+			level = c && drives_line(c, gsi);
+		}
 	}
 	int *last = &h->line_level[gsi - LAYOUT_GSI_PCI_INTX];
 	if (level != *last) {
@@ -292,6 +352,9 @@ static bool bar_target(const struct pci_dev *d, unsigned i, uint64_t *addr)
 	uint64_t a = pci_bar_addr(d, i);
 	*addr = a;
 	if (a == 0)
+		return false;
+	if (d->parent && !pci_bridge_forwards(d->parent, b->kind == PCI_BAR_IO,
+					      a, b->size))
 		return false;
 	if (b->kind == PCI_BAR_IO)
 		return pci_io_enabled(d) && in_window(a, b->size, w->io_base, w->io_size);
@@ -352,6 +415,13 @@ void pci_host_update_mappings(struct pci_dev *d)
 		b->mapped = true;
 		b->mapped_addr = addr;
 	}
+	/* A bridge's windows or decode enables changed: what its children
+	 * decode may have too. */
+	for (unsigned i = 0; d->bridge && i < PCI_SLOTS * PCI_FUNCS; i++) {
+		struct pci_dev *c = pci_bridge_child(d->bridge, i);
+		if (c)
+			pci_host_update_mappings(c);
+	}
 }
 
 static int alloc_from(uint64_t *next, uint64_t end, uint64_t size, uint64_t *out)
@@ -364,43 +434,111 @@ static int alloc_from(uint64_t *next, uint64_t end, uint64_t size, uint64_t *out
 	return 0;
 }
 
+/* Allocation cursors over the host's windows. */
+struct cursors {
+	uint64_t io, io_end, m32, m32_end, m64, m64_end;
+};
+
+/* BARs of d from the cursors, then decode and bus mastering on.  Behind a
+ * bridge only its 32-bit memory window can carry a non-prefetchable BAR
+ * (the prefetchable window is the only 64-bit one, §3.2.5.9), so a 64-bit
+ * BAR goes above 4 GiB there only when it is prefetchable. */
+static int assign_dev(struct pci_dev *d, struct cursors *c, bool has64)
+{
+	uint16_t cmd = PCI_COMMAND_MASTER;
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		struct pci_bar *b = &d->bars[i];
+		uint64_t a;
+		int rc;
+		if (b->kind == PCI_BAR_NONE)
+			continue;
+		if (b->kind == PCI_BAR_IO) {
+			rc = alloc_from(&c->io, c->io_end, b->size, &a);
+			cmd |= PCI_COMMAND_IO;
+		} else {
+			rc = -ENOSPC;
+			if (b->kind == PCI_BAR_MEM64 && has64 &&
+			    (!d->parent || b->prefetch))
+				rc = alloc_from(&c->m64, c->m64_end, b->size, &a);
+			if (rc)
+				rc = alloc_from(&c->m32, c->m32_end, b->size, &a);
+			cmd |= PCI_COMMAND_MEMORY;
+		}
+		if (rc)
+			return rc;
+		uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * i;
+		pci_cfg_write(d, reg, 4, (uint32_t)a);
+		if (b->kind == PCI_BAR_MEM64)
+			pci_cfg_write(d, reg + 4, 4, (uint32_t)(a >> 32));
+	}
+	pci_cfg_write(d, PCI_COMMAND, 2, pci_cfg_get16(d, PCI_COMMAND) | cmd);
+	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* A bridge as SeaBIOS sets one up: each window starts on its granularity,
+ * the children's BARs are packed inside, the window ends rounded up; a
+ * window with nothing behind it stays closed (base > limit). */
+static int assign_bridge(struct pci_bridge *br, struct cursors *c, bool has64)
+{
+	struct cursors start;
+	c->io = align_up(c->io, PCI_BRIDGE_IO_ALIGN);
+	c->m32 = align_up(c->m32, PCI_BRIDGE_MEM_ALIGN);
+	c->m64 = align_up(c->m64, PCI_BRIDGE_MEM_ALIGN);
+	start = *c;
+	for (unsigned fn = 0; fn < PCI_SLOTS * PCI_FUNCS; fn++) {
+		struct pci_dev *d = pci_bridge_child(br, fn);
+		int rc = d ? assign_dev(d, c, has64) : 0;
+		if (rc)
+			return rc;
+	}
+	c->io = align_up(c->io, PCI_BRIDGE_IO_ALIGN);
+	c->m32 = align_up(c->m32, PCI_BRIDGE_MEM_ALIGN);
+	c->m64 = align_up(c->m64, PCI_BRIDGE_MEM_ALIGN);
+	if (c->io > c->io_end || c->m32 > c->m32_end || c->m64 > c->m64_end)
+		return -ENOSPC;
+	struct pci_bridge_windows w = {
+		.io_base = start.io, .io_limit = c->io - 1,
+		.mem_base = start.m32, .mem_limit = c->m32 - 1,
+		.pref_base = start.m64, .pref_limit = c->m64 - 1,
+	};
+	/* Empty windows: base > limit. */
+	if (c->io == start.io)
+		w.io_base = 1, w.io_limit = 0;
+	if (c->m32 == start.m32)
+		w.mem_base = 1, w.mem_limit = 0;
+	if (c->m64 == start.m64)
+		w.pref_base = 1, w.pref_limit = 0;
+	pci_bridge_set_windows(br, &w);
+	struct pci_dev *bd = pci_bridge_dev(br);
+	pci_cfg_write(bd, PCI_COMMAND, 2, pci_cfg_get16(bd, PCI_COMMAND) |
+		      PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	return 0;
+}
+
 int pci_host_assign_resources(struct pci_host *h)
 {
-	uint64_t io = h->win.io_base, m32 = h->win.mmio32_base,
-		 m64 = h->win.mmio64_base;
-	uint64_t io_end = h->win.io_base + h->win.io_size;
-	uint64_t m32_end = h->win.mmio32_base + h->win.mmio32_size;
-	uint64_t m64_end = h->win.mmio64_base + h->win.mmio64_size;
+	struct cursors c = {
+		.io = h->win.io_base, .io_end = h->win.io_base + h->win.io_size,
+		.m32 = h->win.mmio32_base,
+		.m32_end = h->win.mmio32_base + h->win.mmio32_size,
+		.m64 = h->win.mmio64_base,
+		.m64_end = h->win.mmio64_base + h->win.mmio64_size,
+	};
+	bool has64 = h->win.mmio64_size != 0;
 	for (unsigned fn = 1; fn < PCI_SLOTS * PCI_FUNCS; fn++) {
 		struct pci_dev *d = h->devs[fn];
-		if (!d)
-			continue;
-		uint16_t cmd = PCI_COMMAND_MASTER;
-		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
-			struct pci_bar *b = &d->bars[i];
-			uint64_t a;
-			int rc;
-			if (b->kind == PCI_BAR_NONE)
-				continue;
-			if (b->kind == PCI_BAR_IO) {
-				rc = alloc_from(&io, io_end, b->size, &a);
-				cmd |= PCI_COMMAND_IO;
-			} else {
-				rc = -ENOSPC;
-				if (b->kind == PCI_BAR_MEM64 && h->win.mmio64_size)
-					rc = alloc_from(&m64, m64_end, b->size, &a);
-				if (rc)
-					rc = alloc_from(&m32, m32_end, b->size, &a);
-				cmd |= PCI_COMMAND_MEMORY;
-			}
-			if (rc)
-				return rc;
-			uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * i;
-			pci_cfg_write(d, reg, 4, (uint32_t)a);
-			if (b->kind == PCI_BAR_MEM64)
-				pci_cfg_write(d, reg + 4, 4, (uint32_t)(a >> 32));
-		}
-		pci_cfg_write(d, PCI_COMMAND, 2, pci_cfg_get16(d, PCI_COMMAND) | cmd);
+		int rc = 0;
+		if (d && d->bridge)
+			rc = assign_bridge(d->bridge, &c, has64);
+		else if (d)
+			rc = assign_dev(d, &c, has64);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

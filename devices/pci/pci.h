@@ -52,6 +52,7 @@ struct pci_bar {
 struct pci_dev;
 struct msix;
 struct pci_host;
+struct pci_bridge;
 
 /* Optional device hooks into config space. */
 struct pci_dev_ops {
@@ -89,6 +90,11 @@ struct pci_dev {
 	struct irq intx;               /* GSI after the host's swizzle */
 	bool intx_asserted;            /* the device's view */
 	uint16_t cap_end;              /* next free offset for a capability */
+	/* devices/pci/bridge.h: the bridge this function is (NULL for a
+	 * type 0 function), and the bridge whose secondary bus it sits on
+	 * (NULL on bus 0). */
+	struct pci_bridge *bridge;
+	struct pci_bridge *parent;
 };
 
 /* Fill the type 0 header.  The whole struct is zeroed first. */
@@ -184,5 +190,9 @@ int pci_host_assign_resources(struct pci_host *h);
 /* The GSI an INTx pin of slot routes to: LAYOUT_GSI_PCI_INTX +
  * ((pin - 1 + slot) % 4), the usual swizzle (PCI-to-PCI Bridge Arch §9.1). */
 unsigned pci_host_intx_gsi(unsigned slot, unsigned pin);
+
+/* The host's interrupt line for gsi (for bridges routing their
+ * children's INTx). */
+struct irq pci_host_intx_line(struct pci_host *h, unsigned gsi);
 
 #endif
