@@ -39,7 +39,8 @@ static void bridge_reset_children(struct pci_bridge *br)
 }
 
 /* Writes the generic code does not already act on: the upper halves of
- * the prefetchable window move children in or out of it; Secondary Bus
+ * the prefetchable window and ISA Enable move children's BARs in or out
+ * of what the bridge forwards; Secondary Bus
  * Reset resets every function behind the bridge as the bit goes 0 -> 1
  * (Linux's pci_reset_secondary_bus sets it, waits, clears it). */
 static void bridge_cfg_written(struct pci_dev *d, uint32_t off, unsigned len)
@@ -53,6 +54,8 @@ static void bridge_cfg_written(struct pci_dev *d, uint32_t off, unsigned len)
 		if (reset && !br->in_reset)
 			bridge_reset_children(br);
 		br->in_reset = reset;
+		/* ISA Enable changes which I/O the bridge forwards. */
+		pci_host_update_mappings(d);
 	}
 }
 
