@@ -306,6 +306,67 @@ static void test_pci_bridge(void **state)
 	free(cfg);
 }
 
+/* Kata's seed command line (/work/shared/seeds/kata-qemu-command-line.txt):
+ * the pci-bridge at pcie.0 slot 2 with shpc=on and the cold-plugged
+ * functions on pcie.0, plus what Kata hot-plugs as bus=pci-bridge-0,addr=N
+ * (a block device and an rng here): the bridge owns bus 1, bus 0 slots skip
+ * its slot, the functions behind it sit at their addr= on bus 1, and their
+ * INTx goes through both swizzles as Linux's pci_swizzle_interrupt_pin
+ * then the bus 0 _PRT resolve it. */
+static void test_kata_bridge(void **state)
+{
+	struct machine_config *cfg = CFG_OK(
+		"-machine", "q35,accel=kvm,kernel_irqchip=on,nvdimm=on",
+		"-m", "2048M,slots=10,maxmem=16811M",
+		"-device", "pci-bridge,bus=pcie.0,id=pci-bridge-0,chassis_nr=1,shpc=on,addr=2",
+		"-device", "virtio-serial-pci,disable-modern=true,id=serial0",
+		"-device", "virtconsole,chardev=charconsole0,id=console0",
+		"-chardev", "socket,id=charconsole0,path=/tmp/console.sock,server=on,wait=off",
+		"-object", "rng-random,id=rng0,filename=/dev/urandom",
+		"-device", "virtio-rng-pci,rng=rng0",
+		"-netdev", "tap,id=network-0,vhost=on,vhostfds=4,fds=5",
+		"-device", "driver=virtio-net-pci,netdev=network-0,mac=2a:2b:c6:b9:b8:28,disable-modern=true,mq=on,vectors=4",
+		"-object", "memory-backend-file,id=mem0,mem-path=/kata.img,size=268435456,readonly=on",
+		"-device", "nvdimm,id=nv0,memdev=mem0,unarmed=on",
+		"-drive", "id=drive-0,file=/c.img,if=none,format=raw",
+		"-device", "virtio-blk-pci,drive=drive-0,bus=pci-bridge-0,addr=1",
+		"-object", "rng-random,id=rng1,filename=/dev/urandom",
+		"-device", "virtio-rng-pci,rng=rng1,bus=pci-bridge-0,addr=3");
+	struct layout *l = lay(cfg);
+
+	(void)state;
+	assert_int_equal(cfg->devices[0].type, CFG_DEV_PCI_BRIDGE);
+	assert_int_equal(l->npci_buses, 2);
+	assert_int_equal(l->devs[0].pci_bus, 0);
+	assert_int_equal(l->devs[0].pci_slot, 2);
+	assert_int_equal(l->devs[0].bridge_bus, 1);
+	/* pcie.0: serial0 slot 1, rng slot 3 (2 is the bridge), net slot 4. */
+	assert_int_equal(l->devs[1].pci_slot, 1);
+	assert_int_equal(l->devs[3].pci_slot, 3);
+	assert_int_equal(l->devs[4].pci_slot, 4);
+	for (unsigned i = 1; i <= 4; i++)
+		if (cfg->devices[i].transport == CFG_TRANSPORT_PCI)
+			assert_int_equal(l->devs[i].pci_bus, 0);
+	/* Behind the bridge. */
+	assert_int_equal(cfg->devices[6].parent, 0);
+	assert_int_equal(l->devs[6].pci_bus, 1);
+	assert_int_equal(l->devs[6].pci_slot, 1);
+	assert_int_equal(l->devs[6].pci_func, 0);
+	assert_int_equal(l->devs[6].bridge_bus, -1);
+	assert_int_equal(l->devs[7].pci_bus, 1);
+	assert_int_equal(l->devs[7].pci_slot, 3);
+	/* INTA at slot 1 -> INTB on the bridge -> 16 + (2 + 1) % 4; slot 3
+	 * -> INTD -> 16 + (2 + 3) % 4. */
+	assert_true(l->devs[6].has_gsi && l->devs[7].has_gsi);
+	assert_int_equal(l->devs[6].gsi, 19);
+	assert_int_equal(l->devs[7].gsi, 17);
+	assert_int_equal(l->devs[6].gsi, layout_intx_gsi(2, (0 + 1) % 4));
+	/* Bus 0 functions keep the single swizzle. */
+	assert_int_equal(l->devs[3].gsi, layout_intx_gsi(3, 0));
+	free(l);
+	free(cfg);
+}
+
 static void test_pci_full(void **state)
 {
 	const char *args[80];
@@ -374,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_virtio_mmio_gsis),
 		cmocka_unit_test(test_pci_slots),
 		cmocka_unit_test(test_pci_bridge),
+		cmocka_unit_test(test_kata_bridge),
 		cmocka_unit_test(test_pci_full),
 		cmocka_unit_test(test_pci_on_microvm),
 		cmocka_unit_test(test_legacy_helpers),
