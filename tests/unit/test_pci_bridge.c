@@ -13,7 +13,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "core/config.h"
 #include "core/layout.h"
+#include "devices/board.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "sim/sim.h"
@@ -610,6 +613,57 @@ static void test_virtio_behind_bridge_intx(void **state)
 	virtio_behind(false);
 }
 
+/* The board (devices/board_virtio.c) with Kata's pci-bridge line and
+ * functions behind it, run through the accel=sim self-test: the bridge
+ * line is an ok line naming its header and the functions it reaches, the
+ * disk and rng behind it are driven through it, and nothing FAILs. */
+static void test_board_kata_bridge(void **state)
+{
+	(void)state;
+	char disk[] = "/tmp/vmm-bridge-disk.XXXXXX";
+	int fd = mkstemp(disk);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "BRIDGED", 7), 7);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	char drive[128];
+	snprintf(drive, sizeof(drive), "id=drive-0,file=%s,if=none,format=raw", disk);
+	char *argv[] = {
+		"vmm", "-machine", "q35,accel=sim", "-m", "256M",
+		"-device", "pci-bridge,bus=pcie.0,id=pci-bridge-0,chassis_nr=1,shpc=on,addr=2",
+		"-object", "rng-random,id=rng0,filename=/dev/urandom",
+		"-device", "virtio-rng-pci,rng=rng0",
+		"-drive", drive,
+		"-device", "virtio-blk-pci,drive=drive-0,bus=pci-bridge-0,addr=1",
+		"-object", "rng-random,id=rng1,filename=/dev/urandom",
+		"-device", "virtio-rng-pci,rng=rng1,bus=pci-bridge-0,addr=3",
+		NULL,
+	};
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	char err[256] = "";
+	assert_int_equal(config_parse(cfg, (int)(sizeof(argv) / sizeof(argv[0])) - 1,
+				      argv, err, sizeof(err)), 0);
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *m = open_memstream(&out, &outlen);
+	int rc = board_selftest_run(cfg, NULL, m, err, sizeof(err));
+	fclose(m);
+	unlink(disk);
+	if (rc != 0)
+		print_message("%s\n%s\n", out, err);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "ok: pci-bridge pci-bridge-0 at 00:02.0: class 0604 "
+			       "header type 1, buses 00/01/01, chassis 1, 2 of 2 "
+			       "functions behind it answer on bus 01"));
+	assert_non_null(strstr(out, "ok: virtio-blk over virtio-pci behind a bridge: "
+			       "sector 0 \"BRIDGED"));
+	assert_non_null(strstr(out, "ok: virtio-rng over virtio-pci behind a bridge"));
+	assert_non_null(strstr(out, "ok: virtio-rng over virtio-pci: "));
+	assert_null(strstr(out, "FAIL"));
+	free(out);
+	free(cfg);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -628,6 +682,7 @@ int main(void)
 		T(test_free_order),
 		cmocka_unit_test(test_virtio_behind_bridge_msix),
 		cmocka_unit_test(test_virtio_behind_bridge_intx),
+		cmocka_unit_test(test_board_kata_bridge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
