@@ -9,10 +9,11 @@
  *   testguest: e820 N entries, ram 0x... bytes
  *   testguest: rtc YYYY-MM-DD hh:mm:ss
  *   testguest: pit irq0 N ticks
- *   testguest: pci 00:DD.F vvvv:dddd            (one per function)
- *   testguest: pci N functions
+ *   testguest: pci BB:DD.F vvvv:dddd            (one per function)
+ *   testguest: pci-bridge 00:DD.F bus BB         (it numbered a bridge)
+ *   testguest: pci N functions                   (all buses)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
- *   testguest: virtio-blk pci 00:DD.F sector0 '...'
+ *   testguest: virtio-blk pci BB:DD.F sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
  *   testguest: done, N failed
  *
@@ -299,10 +300,17 @@ static void check_blk_result(int r)
 	}
 }
 
-static void check_pci(void)
+/* Scan one bus; devices are numbered bus << 5 | slot, which the 0xCF8
+ * address takes as is (bus in bits 23:16, device in 15:11).  Bridges
+ * found on bus 0 are numbered here, as firmware does before the OS
+ * (PCI-to-PCI Bridge 1.2 §3.2.5.2-5): primary 0, secondary = subordinate
+ * = the next free bus, in slot order; their windows stay as the VMM's
+ * resource assignment left them. */
+static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 {
 	unsigned n = 0;
-	for (unsigned dev = 0; dev < 32; dev++) {
+	for (unsigned slot = 0; slot < 32; slot++) {
+		unsigned dev = bus << 5 | slot;
 		for (unsigned fn = 0; fn < 8; fn++) {
 			uint32_t id = pci_read32(dev, fn, 0);
 			if ((id & 0xffff) == 0xffff) {
@@ -311,8 +319,10 @@ static void check_pci(void)
 				continue;
 			}
 			n++;
-			say("pci 00:");
-			con_hexn(dev, 2);
+			say("pci ");
+			con_hexn(bus, 2);
+			con_putc(':');
+			con_hexn(slot, 2);
 			con_putc('.');
 			con_hexn(fn, 1);
 			con_putc(' ');
@@ -322,16 +332,41 @@ static void check_pci(void)
 			con_puts("\n");
 			if (id == 0x10421af4u) {    /* virtio 1.x block */
 				memset(sector, 0, sizeof(sector));
-				say("virtio-blk pci 00:");
-				con_hexn(dev, 2);
+				say("virtio-blk pci ");
+				con_hexn(bus, 2);
+				con_putc(':');
+				con_hexn(slot, 2);
 				con_putc('.');
 				con_hexn(fn, 1);
 				check_blk_result(vblk_read_pci(dev, fn, sector));
+			}
+			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
+			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
+			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {
+				unsigned sec = (*next_bus)++;
+				pci_addr(dev, fn, 0x18);
+				outl(0xcfc, sec << 16 | sec << 8);
+				say("pci-bridge 00:");
+				con_hexn(slot, 2);
+				con_putc('.');
+				con_hexn(fn, 1);
+				con_puts(" bus ");
+				con_hexn(pci_read8(dev, fn, 0x19), 2);
+				con_puts("\n");
 			}
 			if (fn == 0 && !(pci_read8(dev, 0, 0x0e) & 0x80))
 				break;          /* single-function device */
 		}
 	}
+	return n;
+}
+
+static void check_pci(void)
+{
+	unsigned next_bus = 1;
+	unsigned n = scan_bus(0, &next_bus);
+	for (unsigned bus = 1; bus < next_bus; bus++)
+		n += scan_bus(bus, &next_bus);
 	say("pci ");
 	con_dec(n);
 	con_puts(" functions\n");
