@@ -146,7 +146,12 @@ static void dsdt_pci(struct acpi_builder *bld, struct aml *a)
 	name_crs(a, &rt);
 
 	/* _PRT (ACPI 6.4 §6.2.13): every slot's INTA-D straight to IOAPIC
-	 * GSIs (Source = 0), with the swizzle devices/pci/host.c drives. */
+	 * GSIs (Source = 0), with the swizzle devices/pci/host.c drives.
+	 * Bus 0 only: a pci-bridge has no ACPI device object, so the OS
+	 * finds it natively and swizzles its children's pins through the
+	 * bridge's slot onto these entries (PCI-to-PCI Bridge 1.2 §9.1),
+	 * which is what devices/pci/bridge.c drives.  _CRS above already
+	 * spans every bus number ECAM decodes. */
 	aml_name_decl(a, "_PRT");
 	size_t pk = aml_package_begin(a, PCI_SLOTS * 4);
 	for (unsigned slot = 0; slot < PCI_SLOTS; slot++)
