@@ -47,6 +47,7 @@ static const int kvm_seccomp_always[] = {
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
 	SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getpid),
 	SCMP_SYS(gettid), SCMP_SYS(getrandom),
+	SCMP_SYS(sched_getaffinity), /* sanitizers' pthread_create */
 	SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mremap),
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack),
@@ -63,7 +64,6 @@ static const int kvm_seccomp_rebuild[] = {
 	SCMP_SYS(epoll_create1), SCMP_SYS(signalfd4), SCMP_SYS(bind),
 	SCMP_SYS(listen), SCMP_SYS(connect), SCMP_SYS(statfs),
 	SCMP_SYS(fstatfs), SCMP_SYS(dup), SCMP_SYS(dup3),
-	SCMP_SYS(sched_getaffinity),
 };
 
 /* ioctl requests after boot: the vCPU run loop and its register dumps on
