@@ -11,7 +11,11 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "core/layout.h"
 #include "devices/acpi/acpi.h"
+#include "devices/board.h"
+#include "sim/sim.h"
 
 struct fake {
 	uint64_t now;
@@ -322,6 +326,80 @@ static void test_power_button_without_sci(void **state)
 	assert_int_equal(f.level, 0);
 }
 
+/* The whole board in the simulator: the button press reaches GSI 9 of the
+ * machine's interrupt controller, and the guest's register accesses on
+ * the I/O bus (as Linux's ACPI driver makes them) acknowledge it. */
+struct simrig {
+	struct machine_config cfg;
+	struct layout l;
+	struct board_host host;   /* the board keeps a pointer to it */
+	struct sim *sim;
+	struct board *b;
+};
+
+static void simrig_new(struct simrig *r, const char *machine)
+{
+	memset(r, 0, sizeof(*r));
+	char *argv[] = { (char *)"vmm", (char *)"-machine", (char *)machine,
+			 (char *)"-m", (char *)"64M", NULL };
+	char err[256];
+	assert_int_equal(config_parse(&r->cfg, 5, argv, err, sizeof(err)), 0);
+	assert_int_equal(layout_build(&r->l, &r->cfg, err, sizeof(err)), 0);
+	struct sim_config sc = { .ram_size = r->l.ram[0].size, .seed = 1 };
+	r->sim = sim_new(&sc);
+	assert_non_null(r->sim);
+	r->host.wall_epoch = 1767225600;
+	r->b = board_new(&r->sim->m, &r->cfg, &r->l, &r->host, err, sizeof(err));
+	assert_non_null(r->b);
+}
+
+static void simrig_free(struct simrig *r)
+{
+	board_free(r->b);
+	sim_free(r->sim);
+}
+
+static void test_sim_q35_power_button(void **state)
+{
+	(void)state;
+	struct simrig r;
+	simrig_new(&r, "q35,accel=sim");
+	struct sim *s = r.sim;
+	const uint16_t pm = ACPI_PM_IO_BASE;
+	board_power_button(r.b);
+	assert_int_equal(s->gsi_level[LAYOUT_GSI_ACPI_SCI], 0); /* not enabled */
+	/* The OS enables the power button event, takes the SCI, reads and
+	 * clears the status (ACPI 6.4 §4.8.3.1). */
+	sim_pio_write(s, pm + ACPI_PM1_EVT_OFF + 2, 2, ACPI_PM1_PWRBTN);
+	assert_int_equal(s->gsi_level[LAYOUT_GSI_ACPI_SCI], 1);
+	assert_int_equal(sim_pio_read(s, pm + ACPI_PM1_EVT_OFF, 2), ACPI_PM1_PWRBTN);
+	sim_pio_write(s, pm + ACPI_PM1_EVT_OFF, 2, ACPI_PM1_PWRBTN);
+	assert_int_equal(s->gsi_level[LAYOUT_GSI_ACPI_SCI], 0);
+	assert_int_equal(sim_pio_read(s, pm + ACPI_PM1_EVT_OFF, 2), 0);
+	/* Pressed again with the event enabled: straight to the SCI. */
+	board_power_button(r.b);
+	assert_int_equal(s->gsi_level[LAYOUT_GSI_ACPI_SCI], 1);
+	simrig_free(&r);
+}
+
+static void test_sim_microvm_power_button(void **state)
+{
+	(void)state;
+	struct simrig r;
+	simrig_new(&r, "microvm,accel=sim");
+	struct sim *s = r.sim;
+	board_power_button(r.b);
+	assert_int_equal(s->gsi_level[LAYOUT_GSI_ACPI_SCI], 1);
+	/* _EVT: Local0 = ESEL (the read clears it), Notify (PWRB). */
+	assert_int_equal(sim_pio_read(s, ACPI_PM_IO_BASE + ACPI_GED_SEL_OFF, 1),
+			 ACPI_GED_EVT_PWR_DOWN);
+	assert_int_equal(s->gsi_level[LAYOUT_GSI_ACPI_SCI], 0);
+	assert_int_equal(sim_pio_read(s, ACPI_PM_IO_BASE + ACPI_GED_SEL_OFF, 1), 0);
+	/* NULL board (no machine yet): nothing happens. */
+	board_power_button(NULL);
+	simrig_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +414,8 @@ int main(void)
 		cmocka_unit_test(test_sci_guest_cannot_set_status),
 		cmocka_unit_test(test_power_button_ged),
 		cmocka_unit_test(test_power_button_without_sci),
+		cmocka_unit_test(test_sim_q35_power_button),
+		cmocka_unit_test(test_sim_microvm_power_button),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
