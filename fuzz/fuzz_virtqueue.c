@@ -3,7 +3,7 @@
  * of device operations (pop, push, unpop, notify checks, data copies) with
  * the guest rewriting ring bytes in between.  See fuzz_virtqueue.h for the
  * format and the invariants checked; seeds in fuzz/corpus/virtqueue are
- * written by tests/unit/test_queue_split.c. */
+ * written by tests/unit/test_queue_seeds.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include "fuzz_virtqueue.h"

@@ -1,7 +1,8 @@
 /* Packed virtqueue (virtio 1.2 §2.8): wrap counters, AVAIL/USED flags,
- * chains skipping ndesc slots, buffer ids, indirect tables (§2.8.7), event
- * suppression (§2.8.10) both ways, every walker rule, ring faults and a
- * randomized driver/device ping-pong. */
+ * chains skipping ndesc slots, buffer ids, indirect tables (§2.8.7), every
+ * walker rule, unpop, enable validation and ring faults.  Event
+ * suppression is in test_queue_packed_event.c, the randomized ping-pong
+ * in test_queue_pingpong.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -350,124 +351,6 @@ static void test_wrap_counters(void **state)
 	fx_free(f);
 }
 
-/* Driver -> device interrupt suppression (§2.8.10). */
-static void test_driver_event_suppression(void **state)
-{
-	(void)state;
-	struct fx *f = packed_fx(SZ, EVIDX);
-	struct vdq_buf b = { FX_DATA_GPA, 8, true };
-	struct pvirtq_event_suppress ev;
-	uint16_t id;
-	uint32_t len;
-
-	for (int i = 0; i < 6; i++)
-		assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	/* DISABLE: never. */
-	vdq_intr_enable(&f->dq, false);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-	assert_false(vq_should_notify(&f->vq));
-	/* DESC at the driver's next used slot (1): due once slot 1 used. */
-	vdq_intr_enable(&f->dq, true);
-	assert_int_equal(vdq_get_used(&f->dq, &id, &len), 1);
-	gm_read(f->gm, f->dq.driver, &ev, sizeof(ev));
-	assert_int_equal(le16toh(ev.flags), RING_EVENT_FLAGS_DESC);
-	assert_int_equal(le16toh(ev.off_wrap), 1 | 1u << 15);
-	/* Event 3: slots 1 and 2 do not reach it, slot 3 does. */
-	ev.off_wrap = htole16(3 | 1u << 15);
-	gm_write(f->gm, f->dq.driver, &ev, sizeof(ev));
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(vq_pop(&f->vq, f->e), 1);
-		assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-		assert_false(vq_should_notify(&f->vq));
-	}
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-	assert_true(vq_should_notify(&f->vq));
-	/* An event in the other lap (wrap bit 0 != used wrap 1) counts as
-	 * long passed: not crossed again, no interrupt. */
-	ev.off_wrap = htole16(7);
-	gm_write(f->gm, f->dq.driver, &ev, sizeof(ev));
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-	assert_false(vq_should_notify(&f->vq));
-	/* ENABLE and the reserved value 3: always. */
-	ev.flags = htole16(RING_EVENT_FLAGS_ENABLE);
-	gm_write(f->gm, f->dq.driver, &ev, sizeof(ev));
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-	assert_true(vq_should_notify(&f->vq));
-	ev.flags = htole16(3);
-	gm_write(f->gm, f->dq.driver, &ev, sizeof(ev));
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-	assert_true(vq_should_notify(&f->vq));
-	fx_free(f);
-}
-
-static void test_desc_mode_without_event_idx(void **state)
-{
-	(void)state;
-	struct fx *f = packed_fx(SZ, 0);
-	struct vdq_buf b = { FX_DATA_GPA, 8, true };
-	struct pvirtq_event_suppress ev = { htole16(5 | 1u << 15),
-					    htole16(RING_EVENT_FLAGS_DESC) };
-
-	/* DESC needs EVENT_IDX; without it the device treats it as ENABLE. */
-	gm_write(f->gm, f->dq.driver, &ev, sizeof(ev));
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_push(&f->vq, f->e, 1), 0);
-	assert_true(vq_should_notify(&f->vq));
-	/* Driver side: our DISABLE suppresses kicks, ENABLE restores. */
-	vq_set_notification(&f->vq, false);
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_false(vdq_kick_prepare(&f->dq));
-	vq_set_notification(&f->vq, true);
-	gm_read(f->gm, f->dq.device, &ev, sizeof(ev));
-	assert_int_equal(le16toh(ev.flags), RING_EVENT_FLAGS_ENABLE);
-	assert_true(vq_has_avail(&f->vq));
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_true(vdq_kick_prepare(&f->dq));
-	fx_free(f);
-}
-
-/* Device -> driver kick suppression with event index (§2.8.10). */
-static void test_device_event_suppression(void **state)
-{
-	(void)state;
-	struct fx *f = packed_fx(SZ, EVIDX);
-	struct vdq_buf b = { FX_DATA_GPA, 8, true };
-	struct pvirtq_event_suppress ev;
-
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_true(vdq_kick_prepare(&f->dq)); /* ENABLE initially */
-	vq_set_notification(&f->vq, false);
-	gm_read(f->gm, f->dq.device, &ev, sizeof(ev));
-	assert_int_equal(le16toh(ev.flags), RING_EVENT_FLAGS_DISABLE);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_false(vdq_kick_prepare(&f->dq));
-	vq_set_notification(&f->vq, true);
-	gm_read(f->gm, f->dq.device, &ev, sizeof(ev));
-	assert_int_equal(le16toh(ev.flags), RING_EVENT_FLAGS_DESC);
-	assert_int_equal(le16toh(ev.off_wrap), 1 | 1u << 15);
-	assert_true(vq_has_avail(&f->vq));
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	gm_read(f->gm, f->dq.device, &ev, sizeof(ev));
-	assert_int_equal(le16toh(ev.off_wrap), 3 | 1u << 15);
-	/* Next add reaches slot 3: kick.  Then another without the device
-	 * popping: slot 4 is past the event already, no kick. */
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_true(vdq_kick_prepare(&f->dq));
-	assert_true(vdq_add(&f->dq, &b, 1, false) >= 0);
-	assert_false(vdq_kick_prepare(&f->dq));
-	fx_free(f);
-}
-
 static void test_unpop(void **state)
 {
 	(void)state;
@@ -599,100 +482,6 @@ static void test_ring_faults(void **state)
 	fx_free(f);
 }
 
-static void pingpong(uint64_t features, uint16_t size, uint64_t seed)
-{
-	struct fx *f = fx_new(size, features);
-	struct prng p;
-	struct vq_elem *held = calloc(8, sizeof(*held));
-	unsigned nheld = 0, done = 0, added = 0;
-	uint32_t expect_len[VQ_MAX_SIZE];
-	uint8_t buf[256];
-
-	assert_non_null(held);
-	prng_seed(&p, seed);
-	for (unsigned round = 0; round < 3000; round++) {
-		unsigned op = (unsigned)prng_below(&p, 4);
-
-		if (op <= 1) {
-			struct vdq_buf b[4];
-			unsigned n = 1 + (unsigned)prng_below(&p, 4);
-			unsigned nout = (unsigned)prng_below(&p, n + 1);
-			uint64_t base = FX_DATA_GPA + (uint64_t)(added % 128) * 0x1000;
-			uint32_t in = 0;
-			int id;
-
-			for (unsigned j = 0; j < n; j++) {
-				b[j].gpa = base + j * 0x400;
-				b[j].len = 1 + (uint32_t)prng_below(&p, 0x3ff);
-				b[j].write = j >= nout;
-				if (b[j].write)
-					in += b[j].len;
-				else
-					fx_pattern(f, b[j].gpa, b[j].len,
-						   (uint8_t)added);
-			}
-			id = vdq_add(&f->dq, b, n, prng_below(&p, 3) == 0);
-			if (id == -ENOSPC)
-				continue;
-			assert_true(id >= 0);
-			expect_len[id] = in < 32 ? in : 32;
-			added++;
-			vdq_kick_prepare(&f->dq);
-		} else if (op == 2) {
-			while (nheld < 8) {
-				struct vq_elem *e = &held[nheld];
-				int r = vq_pop(&f->vq, e);
-				uint32_t l;
-
-				assert_true(r >= 0);
-				if (r == 0)
-					break;
-				l = e->out_len < 256 ? e->out_len : 256;
-				assert_int_equal(vq_elem_read(f->gm, e, 0, buf, l), 0);
-				for (uint32_t k = 1; k < l && k < e->seg[0].len; k++)
-					assert_int_equal(buf[k],
-							 (uint8_t)(buf[0] + k * 7));
-				nheld++;
-				if (prng_below(&p, 2))
-					break;
-			}
-		} else if (nheld) {
-			unsigned k = (unsigned)prng_below(&p, nheld);
-			struct vq_elem *e = &held[k];
-			uint32_t w = e->in_len < 32 ? e->in_len : 32;
-
-			memset(buf, 0x77, w);
-			assert_int_equal(vq_elem_write(f->gm, e, 0, buf, w), 0);
-			assert_int_equal(vq_push(&f->vq, e, w), 0);
-			vq_should_notify(&f->vq);
-			held[k] = held[--nheld];
-		}
-		for (;;) {
-			uint16_t id;
-			uint32_t len;
-			int r = vdq_get_used(&f->dq, &id, &len);
-
-			assert_true(r >= 0);
-			if (r == 0)
-				break;
-			assert_int_equal(len, expect_len[id]);
-			done++;
-		}
-	}
-	assert_true(done > 300);
-	assert_false(f->vq.broken);
-	free(held);
-	fx_free(f);
-}
-
-static void test_pingpong(void **state)
-{
-	(void)state;
-	pingpong(FX_PACKED_FEATURES, 16, 11);
-	pingpong(FX_PACKED_FEATURES | EVIDX, 7, 12);
-	pingpong(FX_PACKED_FEATURES, 100, 13);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,13 +498,9 @@ int main(void)
 		cmocka_unit_test(test_indirect_bad),
 		cmocka_unit_test(test_indirect_not_negotiated),
 		cmocka_unit_test(test_wrap_counters),
-		cmocka_unit_test(test_driver_event_suppression),
-		cmocka_unit_test(test_desc_mode_without_event_idx),
-		cmocka_unit_test(test_device_event_suppression),
 		cmocka_unit_test(test_unpop),
 		cmocka_unit_test(test_enable_validation),
 		cmocka_unit_test(test_ring_faults),
-		cmocka_unit_test(test_pingpong),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
