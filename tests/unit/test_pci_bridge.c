@@ -3,25 +3,22 @@
  * config routing through 0xCF8 and ECAM by bus number, BAR decode gated
  * by the windows and the bridge's command register, ISA enable, the
  * double INTx swizzle, secondary bus reset, firmware-style resource
- * assignment, hostile bus numbers, and a virtio-pci function behind the
- * bridge driven end to end by the sim driver with MSI-X and with INTx. */
+ * assignment and hostile bus numbers.  A virtio-pci function behind the
+ * bridge is in test_pci_bridge_virtio.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include "core/config.h"
 #include "core/layout.h"
-#include "devices/board.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "sim/sim.h"
-#include "sim/vdriver_queue.h"
-#include "vdev_dummy.h"
+#include "pci_fixture.h"
 
 #define BR_SLOT 2u
 #define BR_DEVFN PCI_DEVFN(BR_SLOT, 0)
@@ -97,34 +94,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t ecam(unsigned bus, unsigned devfn, uint32_t off)
-{
-	return LAYOUT_ECAM_BASE + ((uint64_t)bus << 20) + ((uint64_t)devfn << 12) + off;
-}
-
-static uint32_t cf8_read(struct sim *s, unsigned bus, unsigned devfn,
-			 uint32_t off, unsigned len)
-{
-	sim_pio_write(s, 0xcf8, 4, 0x80000000u | bus << 16 | devfn << 8 | (off & 0xfc));
-	return (uint32_t)sim_pio_read(s, (uint16_t)(0xcfc + (off & 3)), len);
-}
-
-static void cf8_write(struct sim *s, unsigned bus, unsigned devfn, uint32_t off,
-		      unsigned len, uint32_t v)
-{
-	sim_pio_write(s, 0xcf8, 4, 0x80000000u | bus << 16 | devfn << 8 | (off & 0xfc));
-	sim_pio_write(s, (uint16_t)(0xcfc + (off & 3)), len, v);
-}
-
 /* The bridge's registers as the guest writes them (bus 0, ECAM). */
 static uint32_t brd(struct fix *f, uint32_t off, unsigned len)
 {
-	return (uint32_t)sim_mmio_read(f->s, ecam(0, BR_DEVFN, off), len);
+	return (uint32_t)sim_mmio_read(f->s, pcifx_ecam(0, BR_DEVFN, off), len);
 }
 
 static void bwr(struct fix *f, uint32_t off, unsigned len, uint32_t v)
 {
-	sim_mmio_write(f->s, ecam(0, BR_DEVFN, off), len, v);
+	sim_mmio_write(f->s, pcifx_ecam(0, BR_DEVFN, off), len, v);
 }
 
 static void test_header(void **state)
@@ -207,36 +185,36 @@ static void test_config_routing(void **state)
 	assert_int_equal(pci_bridge_attach(f->br, &f->a.pci, 1, 0), 0);
 	assert_int_equal(pci_bridge_attach(f->br, &f->b.pci, 4, 3), 0);
 	/* Secondary 0: nothing routes (bus 0 is the host's). */
-	assert_int_equal(sim_mmio_read(f->s, ecam(1, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
-	assert_int_equal(cf8_read(f->s, 1, PCI_DEVFN(1, 0), 0, 4), 0xffffffff);
-	assert_int_equal(sim_mmio_read(f->s, ecam(0, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(1, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
+	assert_int_equal(pcifx_cf8_read(f->s, 1, PCI_DEVFN(1, 0), 0, 4), 0xffffffff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
 	/* Linux (or firmware) numbers the bridge 0/1/1. */
-	cf8_write(f->s, 0, BR_DEVFN, PCI_PRIMARY_BUS, 4, 0x00010100);
-	assert_int_equal(sim_mmio_read(f->s, ecam(1, PCI_DEVFN(1, 0), 0), 4), 0x000a1b36);
-	assert_int_equal(cf8_read(f->s, 1, PCI_DEVFN(1, 0), 0, 4), 0x000a1b36);
-	assert_int_equal(cf8_read(f->s, 1, PCI_DEVFN(4, 3), 2, 2), 0x000b);
+	pcifx_cf8_write(f->s, 0, BR_DEVFN, PCI_PRIMARY_BUS, 4, 0x00010100);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(1, PCI_DEVFN(1, 0), 0), 4), 0x000a1b36);
+	assert_int_equal(pcifx_cf8_read(f->s, 1, PCI_DEVFN(1, 0), 0, 4), 0x000a1b36);
+	assert_int_equal(pcifx_cf8_read(f->s, 1, PCI_DEVFN(4, 3), 2, 2), 0x000b);
 	/* Slot 4 function 0 absent: function 3 answers anyway, 0 reads
 	 * all-ones, and function 0 of slot 1 has no multifunction bit. */
-	assert_int_equal(cf8_read(f->s, 1, PCI_DEVFN(4, 0), 0, 4), 0xffffffff);
-	assert_int_equal(cf8_read(f->s, 1, PCI_DEVFN(1, 0), PCI_HEADER_TYPE, 1), 0);
-	assert_int_equal(cf8_read(f->s, 2, PCI_DEVFN(1, 0), 0, 4), 0xffffffff);
+	assert_int_equal(pcifx_cf8_read(f->s, 1, PCI_DEVFN(4, 0), 0, 4), 0xffffffff);
+	assert_int_equal(pcifx_cf8_read(f->s, 1, PCI_DEVFN(1, 0), PCI_HEADER_TYPE, 1), 0);
+	assert_int_equal(pcifx_cf8_read(f->s, 2, PCI_DEVFN(1, 0), 0, 4), 0xffffffff);
 	/* Writes reach the child: type 1 converted to type 0. */
-	cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1, 0x33);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1, 0x33);
 	assert_int_equal(pci_cfg_get8(&f->a.pci, PCI_INTERRUPT_LINE), 0x33);
-	sim_mmio_write(f->s, ecam(1, PCI_DEVFN(1, 0), PCI_CACHE_LINE_SIZE), 1, 0x10);
+	sim_mmio_write(f->s, pcifx_ecam(1, PCI_DEVFN(1, 0), PCI_CACHE_LINE_SIZE), 1, 0x10);
 	assert_int_equal(pci_cfg_get8(&f->a.pci, PCI_CACHE_LINE_SIZE), 0x10);
 	/* Renumbered: the children follow the secondary bus. */
 	bwr(f, PCI_SECONDARY_BUS, 1, 5);
 	bwr(f, PCI_SUBORDINATE_BUS, 1, 9);
-	assert_int_equal(sim_mmio_read(f->s, ecam(1, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
-	assert_int_equal(sim_mmio_read(f->s, ecam(5, PCI_DEVFN(1, 0), 0), 4), 0x000a1b36);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(1, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(5, PCI_DEVFN(1, 0), 0), 4), 0x000a1b36);
 	/* Buses 6..9 would be behind a bridge behind this one: none, so a
 	 * master abort; bus 10 is nobody's. */
 	for (unsigned bus = 6; bus <= 10; bus++)
-		assert_int_equal(cf8_read(f->s, bus, PCI_DEVFN(1, 0), 0, 4), 0xffffffff);
+		assert_int_equal(pcifx_cf8_read(f->s, bus, PCI_DEVFN(1, 0), 0, 4), 0xffffffff);
 	/* Config forwarding ignores the bridge's command register. */
 	bwr(f, PCI_COMMAND, 2, 0);
-	assert_int_equal(cf8_read(f->s, 5, PCI_DEVFN(1, 0), 0, 2), 0x1b36);
+	assert_int_equal(pcifx_cf8_read(f->s, 5, PCI_DEVFN(1, 0), 0, 2), 0x1b36);
 	/* Attach errors. */
 	assert_int_equal(pci_bridge_attach(f->br, &f->c.pci, 1, 0), -EEXIST);
 	assert_int_equal(pci_bridge_attach(f->br, &f->c.pci, 32, 0), -EINVAL);
@@ -248,7 +226,7 @@ static void test_config_routing(void **state)
 	/* Detach: the function vanishes from the bus. */
 	pci_bridge_detach(f->br, &f->a.pci);
 	assert_null(f->a.pci.host);
-	assert_int_equal(sim_mmio_read(f->s, ecam(5, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(5, PCI_DEVFN(1, 0), 0), 4), 0xffffffff);
 	pci_bridge_detach(f->br, &f->a.pci);   /* twice: harmless */
 }
 
@@ -259,11 +237,11 @@ static void program_child(struct fix *f)
 	assert_int_equal(pci_bridge_attach(f->br, &f->a.pci, 1, 0), 0);
 	pci_bridge_set_buses(f->br, 0, 1, 1);
 	unsigned fn = PCI_DEVFN(1, 0);
-	cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_0, 4, 0xc0100000);
-	cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_1, 4, 0x7100);
-	cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_2, 4, (uint32_t)(MMIO64_BASE + 0x100000));
-	cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_3, 4, (uint32_t)(MMIO64_BASE >> 32));
-	cf8_write(f->s, 1, fn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
+	pcifx_cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_0, 4, 0xc0100000);
+	pcifx_cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_1, 4, 0x7100);
+	pcifx_cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_2, 4, (uint32_t)(MMIO64_BASE + 0x100000));
+	pcifx_cf8_write(f->s, 1, fn, PCI_BASE_ADDRESS_3, 4, (uint32_t)(MMIO64_BASE >> 32));
+	pcifx_cf8_write(f->s, 1, fn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
 }
 
 static bool mem_hit(struct fix *f, uint64_t a)
@@ -312,7 +290,7 @@ static void test_windows_gate_decode(void **state)
 	bwr(f, PCI_MEMORY_BASE, 4, 0xc010c010);
 	assert_true(mem_hit(f, 0xc0100000));
 	/* The window's last page decodes; limit below base closes it. */
-	cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_BASE_ADDRESS_0, 4, 0xc01ff000);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_BASE_ADDRESS_0, 4, 0xc01ff000);
 	assert_true(mem_hit(f, 0xc01ff000));
 	bwr(f, PCI_MEMORY_BASE, 4, 0xc000c010);   /* limit 0xc00fffff < base */
 	assert_false(mem_hit(f, 0xc01ff000));
@@ -329,10 +307,10 @@ static void test_windows_gate_decode(void **state)
 	 * so not forwarded; 0x7400 (first 256 bytes) is. */
 	bwr(f, PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_ISA);
 	assert_false(io_hit(f, 0x7100));
-	cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_BASE_ADDRESS_1, 4, 0x7400);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_BASE_ADDRESS_1, 4, 0x7400);
 	assert_true(io_hit(f, 0x7400));
 	bwr(f, PCI_BRIDGE_CONTROL, 2, 0);
-	cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_BASE_ADDRESS_1, 4, 0x7100);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_BASE_ADDRESS_1, 4, 0x7100);
 	assert_true(io_hit(f, 0x7100));
 	/* Bridge decode off again: all of it gone. */
 	bwr(f, PCI_COMMAND, 2, 0);
@@ -421,10 +399,10 @@ static void test_secondary_bus_reset(void **state)
 	assert_false(mem_hit(f, 0xc0100000));
 	/* Held in reset, re-writing the bit does not reset again; a second
 	 * 0 -> 1 edge does. */
-	cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1, 0x42);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1, 0x42);
 	bwr(f, PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_BUS_RESET);
-	assert_int_equal(cf8_read(f->s, 1, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1), 0x42);
-	cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(pcifx_cf8_read(f->s, 1, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1), 0x42);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	bwr(f, PCI_BRIDGE_CONTROL, 2, 0);
 	assert_int_equal(pci_cfg_get16(&f->a.pci, PCI_COMMAND), PCI_COMMAND_MEMORY);
 	bwr(f, PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_BUS_RESET);
@@ -500,7 +478,7 @@ static void test_hostile_bus_numbers(void **state)
 		/* Bus 0 device 2 is always the bridge itself. */
 		assert_int_equal(brd(f, PCI_VENDOR_ID, 2), 0x1b36);
 		for (unsigned bus = 1; bus < 256; bus++) {
-			uint32_t v = cf8_read(f->s, bus, 0, 0, 4);
+			uint32_t v = pcifx_cf8_read(f->s, bus, 0, 0, 4);
 			bool want = bus == sec && sec <= sub;
 			assert_int_equal(v, want ? 0x000a1b36u : 0xffffffffu);
 		}
@@ -530,159 +508,20 @@ static void test_free_order(void **state)
 	assert_null(pci_host_dev(f->h, 4, 0));
 }
 
-/* virtio-pci behind the bridge, found and driven by the sim driver (type 1
- * config, BARs in the bridge window it opens), a request completed with
- * an MSI-X message or an INTx level on the double-swizzled GSI. */
-static void virtio_behind(bool msix)
-{
-	struct sim_config sc = { .ram_size = 32 << 20 };
-	struct sim *s = sim_new(&sc);
-	struct pci_host *h = pci_host_new(s->m.pio, s->m.mmio, LAYOUT_ECAM_BASE,
-					  NULL, s->m.irqchip, NULL);
-	struct pci_bridge *br = pci_bridge_new(1, true, "br", NULL);
-	assert_int_equal(pci_host_attach(h, pci_bridge_dev(br), BR_SLOT, 0), 0);
-	pci_bridge_set_buses(br, 0, 1, 1);
-	struct dummy dev;
-	dummy_init(&dev, s->m.gm);
-	dev.complete_on_kick = true;
-	struct virtio_pci *vp = virtio_pci_new(s->m.gm, NULL, s->m.irqchip, &dev.vd);
-	assert_int_equal(pci_bridge_attach(br, virtio_pci_dev(vp), DUMMY_SLOT, 0), 0);
-	/* Not on bus 0, and no bridge leads to bus 2. */
-	struct vdriver drv;
-	assert_int_equal(vdriver_pci_probe(&drv, s, DUMMY_SLOT, 0, msix), -ENODEV);
-	assert_int_equal(vdriver_pci_probe_bus(&drv, s, 2, DUMMY_SLOT, 0, msix), -ENODEV);
-	assert_int_equal(vdriver_pci_probe_bus(&drv, s, 1, DUMMY_SLOT, 0, msix), 0);
-	assert_int_equal(drv.msix, msix);
-	struct pci_bridge_windows w;
-	pci_bridge_get_windows(br, &w);
-	assert_true(drv.common >= w.mem_base && drv.common <= w.mem_limit);
-	unsigned gsi = LAYOUT_GSI_PCI_INTX + (BR_SLOT + DUMMY_SLOT) % 4;
-	assert_int_equal(drv.gsi, gsi);
-
-	vdriver_set_memory(&drv, 0x100000, 0x100000);
-	assert_int_equal(vdriver_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
-	struct vdq vq;
-	assert_int_equal(vdriver_setup_queue(&drv, 0, &vq, 16), 0);
-	vdriver_driver_ok(&drv);
-	uint64_t buf = vdriver_alloc(&drv, 64, 16);
-	struct vdq_buf b = { .gpa = buf, .len = 64, .write = true };
-	assert_true(vdq_add(&vq, &b, 1, false) >= 0);
-	vdq_publish(&vq);
-	uint64_t msis = s->msi_count;
-	assert_true(vdriver_kick(&drv, 0, &vq));
-	assert_int_equal(dev.completed, 1);
-	uint16_t id;
-	uint32_t len;
-	assert_int_equal(vdq_get_used(&vq, &id, &len), 1);
-	assert_int_equal(len, 4);
-	uint8_t mark[4];
-	assert_int_equal(gm_read(s->m.gm, buf, mark, 4), 0);
-	assert_int_equal(mark[0], 0xd0);
-	if (msix) {
-		assert_true(s->msi_count > msis);
-		assert_int_equal(s->gsi_level[gsi], 0);
-	} else {
-		assert_int_equal(s->gsi_level[gsi], 1);
-		assert_true(drv.bus->isr_ack(&drv) & 1);
-		assert_int_equal(s->gsi_level[gsi], 0);
-	}
-	/* The bridge stops forwarding memory: the device is unreachable and
-	 * its doorbell goes nowhere; re-enabled, it answers again. */
-	uint64_t be = ecam(0, BR_DEVFN, PCI_COMMAND);
-	uint16_t cmd = (uint16_t)sim_mmio_read(s, be, 2);
-	sim_mmio_write(s, be, 2, cmd & ~PCI_COMMAND_MEMORY);
-	assert_int_equal(sim_mmio_read(s, drv.common, 4), 0xffffffff);
-	sim_mmio_write(s, be, 2, cmd);
-	assert_int_not_equal(sim_mmio_read(s, drv.common, 4), 0xffffffff);
-	vdriver_reset(&drv);
-	virtio_pci_free(vp);
-	pci_bridge_free(br);
-	pci_host_free(h);
-	sim_free(s);
-}
-
-static void test_virtio_behind_bridge_msix(void **state)
-{
-	(void)state;
-	virtio_behind(true);
-}
-
-static void test_virtio_behind_bridge_intx(void **state)
-{
-	(void)state;
-	virtio_behind(false);
-}
-
-/* The board (devices/board_virtio.c) with Kata's pci-bridge line and
- * functions behind it, run through the accel=sim self-test: the bridge
- * line is an ok line naming its header and the functions it reaches, the
- * disk and rng behind it are driven through it, and nothing FAILs. */
-static void test_board_kata_bridge(void **state)
-{
-	(void)state;
-	char disk[] = "/tmp/vmm-bridge-disk.XXXXXX";
-	int fd = mkstemp(disk);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "BRIDGED", 7), 7);
-	assert_int_equal(ftruncate(fd, 1 << 20), 0);
-	close(fd);
-	char drive[128];
-	snprintf(drive, sizeof(drive), "id=drive-0,file=%s,if=none,format=raw", disk);
-	char *argv[] = {
-		"vmm", "-machine", "q35,accel=sim", "-m", "256M",
-		"-device", "pci-bridge,bus=pcie.0,id=pci-bridge-0,chassis_nr=1,shpc=on,addr=2",
-		"-object", "rng-random,id=rng0,filename=/dev/urandom",
-		"-device", "virtio-rng-pci,rng=rng0",
-		"-drive", drive,
-		"-device", "virtio-blk-pci,drive=drive-0,bus=pci-bridge-0,addr=1",
-		"-object", "rng-random,id=rng1,filename=/dev/urandom",
-		"-device", "virtio-rng-pci,rng=rng1,bus=pci-bridge-0,addr=3",
-		NULL,
-	};
-	struct machine_config *cfg = calloc(1, sizeof(*cfg));
-	char err[256] = "";
-	assert_int_equal(config_parse(cfg, (int)(sizeof(argv) / sizeof(argv[0])) - 1,
-				      argv, err, sizeof(err)), 0);
-	char *out = NULL;
-	size_t outlen = 0;
-	FILE *m = open_memstream(&out, &outlen);
-	int rc = board_selftest_run(cfg, NULL, m, err, sizeof(err));
-	fclose(m);
-	unlink(disk);
-	if (rc != 0)
-		print_message("%s\n%s\n", out, err);
-	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, "ok: pci-bridge pci-bridge-0 at 00:02.0: class 0604 "
-			       "header type 1, buses 00/01/01, chassis 1, 2 of 2 "
-			       "functions behind it answer on bus 01"));
-	assert_non_null(strstr(out, "ok: virtio-blk over virtio-pci behind a bridge: "
-			       "sector 0 \"BRIDGED"));
-	assert_non_null(strstr(out, "ok: virtio-rng over virtio-pci behind a bridge"));
-	assert_non_null(strstr(out, "ok: virtio-rng over virtio-pci: "));
-	assert_null(strstr(out, "FAIL"));
-	free(out);
-	free(cfg);
-}
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_header),
-		T(test_slot_id_cap),
-		T(test_config_routing),
-		T(test_windows_gate_decode),
-		T(test_forwards_edges),
-		T(test_intx_swizzle),
-		T(test_secondary_bus_reset),
-		T(test_firmware_assignment),
-		T(test_empty_bridge_windows_closed),
-		T(test_hostile_bus_numbers),
-		T(test_free_order),
-		cmocka_unit_test(test_virtio_behind_bridge_msix),
-		cmocka_unit_test(test_virtio_behind_bridge_intx),
-		cmocka_unit_test(test_board_kata_bridge),
+		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slot_id_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_windows_gate_decode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forwards_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_swizzle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secondary_bus_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_firmware_assignment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_bridge_windows_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_bus_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_order, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

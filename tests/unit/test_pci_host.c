@@ -13,6 +13,7 @@
 #include "core/layout.h"
 #include "devices/pci/pci.h"
 #include "sim/sim.h"
+#include "pci_fixture.h"
 
 struct tdev {
 	struct pci_dev pci;
@@ -83,30 +84,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t ecam_addr(unsigned bus, unsigned devfn, uint32_t off)
-{
-	return LAYOUT_ECAM_BASE + ((uint64_t)bus << 20) + ((uint64_t)devfn << 12) + off;
-}
-
-static uint32_t cf8_read(struct sim *s, unsigned bus, unsigned devfn,
-			 uint32_t off, unsigned len)
-{
-	sim_pio_write(s, 0xcf8, 4, 0x80000000u | bus << 16 | devfn << 8 | (off & 0xfc));
-	return (uint32_t)sim_pio_read(s, (uint16_t)(0xcfc + (off & 3)), len);
-}
-
-static void cf8_write(struct sim *s, unsigned bus, unsigned devfn, uint32_t off,
-		      unsigned len, uint32_t v)
-{
-	sim_pio_write(s, 0xcf8, 4, 0x80000000u | bus << 16 | devfn << 8 | (off & 0xfc));
-	sim_pio_write(s, (uint16_t)(0xcfc + (off & 3)), len, v);
-}
-
 static void test_host_bridge_identity(void **state)
 {
 	struct fix *f = *state;
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(0, 0, 0), 4), 0x29c08086);
-	assert_int_equal(cf8_read(f->s, 0, 0, PCI_CLASS_DEVICE, 2), 0x0600);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, 0, 0), 4), 0x29c08086);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, 0, PCI_CLASS_DEVICE, 2), 0x0600);
 	/* The bridge's slot is taken. */
 	assert_int_equal(pci_host_attach(f->h, &f->a.pci, 0, 0), -EINVAL);
 	assert_non_null(pci_host_dev(f->h, 0, 0));
@@ -123,37 +105,37 @@ static void test_ecam_and_cf8_agree(void **state)
 		for (unsigned len = 1; len <= 4; len *= 2) {
 			if ((off & 3) + len > 4)
 				continue;
-			uint32_t e = (uint32_t)sim_mmio_read(f->s, ecam_addr(0, devfn, off), len);
-			uint32_t c = cf8_read(f->s, 0, devfn, off, len);
+			uint32_t e = (uint32_t)sim_mmio_read(f->s, pcifx_ecam(0, devfn, off), len);
+			uint32_t c = pcifx_cf8_read(f->s, 0, devfn, off, len);
 			assert_int_equal(e, c);
 			assert_int_equal(e, pci_host_cfg_read(f->h, 0, devfn, off, len));
 		}
 	/* A write through one is seen through the other. */
-	cf8_write(f->s, 0, devfn, PCI_INTERRUPT_LINE, 1, 0x0b);
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(0, devfn, PCI_INTERRUPT_LINE), 1), 0x0b);
-	sim_mmio_write(f->s, ecam_addr(0, devfn, PCI_CACHE_LINE_SIZE), 1, 0x10);
-	assert_int_equal(cf8_read(f->s, 0, devfn, PCI_CACHE_LINE_SIZE, 1), 0x10);
+	pcifx_cf8_write(f->s, 0, devfn, PCI_INTERRUPT_LINE, 1, 0x0b);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, devfn, PCI_INTERRUPT_LINE), 1), 0x0b);
+	sim_mmio_write(f->s, pcifx_ecam(0, devfn, PCI_CACHE_LINE_SIZE), 1, 0x10);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, devfn, PCI_CACHE_LINE_SIZE, 1), 0x10);
 	/* ECAM reaches the extended space (reads 0 here), CF8 cannot. */
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(0, devfn, 0x100), 4), 0);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, devfn, 0x100), 4), 0);
 	/* Crossing a dword through ECAM: all-ones. */
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(0, devfn, 3), 2), 0xffff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, devfn, 3), 2), 0xffff);
 	/* 8-byte ECAM accesses are refused. */
-	assert_true(sim_mmio_read(f->s, ecam_addr(0, devfn, 0), 8) == ~0ull);
-	sim_mmio_write(f->s, ecam_addr(0, devfn, PCI_INTERRUPT_LINE), 8, 0);
-	assert_int_equal(cf8_read(f->s, 0, devfn, PCI_INTERRUPT_LINE, 1), 0x0b);
+	assert_true(sim_mmio_read(f->s, pcifx_ecam(0, devfn, 0), 8) == ~0ull);
+	sim_mmio_write(f->s, pcifx_ecam(0, devfn, PCI_INTERRUPT_LINE), 8, 0);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, devfn, PCI_INTERRUPT_LINE, 1), 0x0b);
 }
 
 static void test_absent_reads_all_ones(void **state)
 {
 	struct fix *f = *state;
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(0, PCI_DEVFN(7, 0), 0), 4), 0xffffffff);
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(0, PCI_DEVFN(7, 0), 0), 2), 0xffff);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(31, 7), 0, 1), 0xff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, PCI_DEVFN(7, 0), 0), 4), 0xffffffff);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(0, PCI_DEVFN(7, 0), 0), 2), 0xffff);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(31, 7), 0, 1), 0xff);
 	/* Only bus 0 exists. */
-	assert_int_equal(sim_mmio_read(f->s, ecam_addr(1, 0, 0), 4), 0xffffffff);
-	assert_int_equal(cf8_read(f->s, 9, 0, 0, 4), 0xffffffff);
-	sim_mmio_write(f->s, ecam_addr(3, 0, PCI_COMMAND), 2, 7);
-	cf8_write(f->s, 3, 0, PCI_COMMAND, 2, 7);
+	assert_int_equal(sim_mmio_read(f->s, pcifx_ecam(1, 0, 0), 4), 0xffffffff);
+	assert_int_equal(pcifx_cf8_read(f->s, 9, 0, 0, 4), 0xffffffff);
+	sim_mmio_write(f->s, pcifx_ecam(3, 0, PCI_COMMAND), 2, 7);
+	pcifx_cf8_write(f->s, 3, 0, PCI_COMMAND, 2, 7);
 	pci_host_cfg_write(f->h, 0, PCI_DEVFN(9, 0), PCI_COMMAND, 2, 7);
 	assert_int_equal(pci_host_cfg_read(f->h, 0, 256, 0, 4), 0xffffffff);
 	pci_host_cfg_write(f->h, 0, 256, 0, 4, 0);
@@ -177,12 +159,12 @@ static void test_cf8_register(void **state)
 	assert_int_equal(sim_pio_read(f->s, 0xcfc, 4), 0xffffffff);
 	sim_pio_write(f->s, 0xcf8, 4, PCI_DEVFN(2, 0) << 8 | PCI_INTERRUPT_LINE);
 	sim_pio_write(f->s, 0xcfc, 1, 0x33);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(2, 0), PCI_INTERRUPT_LINE, 1),
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(2, 0), PCI_INTERRUPT_LINE, 1),
 			 pci_host_intx_gsi(2, 1));
 	/* Data port accesses at every byte lane. */
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(2, 0), 1, 1), 0x1b);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(2, 0), 2, 2), 2);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(2, 0), 3, 1), 0);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(2, 0), 1, 1), 0x1b);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(2, 0), 2, 2), 2);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(2, 0), 3, 1), 0);
 	/* 4 bytes at 0xCFE straddle the data port: unclaimed (all-ones). */
 	sim_pio_write(f->s, 0xcf8, 4, 0x80000000u | PCI_DEVFN(2, 0) << 8);
 	assert_int_equal(sim_pio_read(f->s, 0xcfe, 4), 0xffffffff);
@@ -198,17 +180,17 @@ static void test_attach_rules_and_multifunction(void **state)
 	assert_int_equal(pci_host_attach(f->h, &f->b.pci, 6, 0), -EINVAL); /* twice */
 	/* Function 0 arriving after function 1 still gets the bit. */
 	assert_int_equal(pci_host_attach(f->h, &f->a.pci, 4, 0), 0);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(4, 0), PCI_HEADER_TYPE, 1), 0x80);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(4, 1), PCI_HEADER_TYPE, 1), 0);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(4, 1), PCI_DEVICE_ID, 2), 2);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(4, 0), PCI_HEADER_TYPE, 1), 0x80);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(4, 1), PCI_HEADER_TYPE, 1), 0);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(4, 1), PCI_DEVICE_ID, 2), 2);
 	/* A lone function 0 elsewhere has no bit. */
 	assert_int_equal(pci_host_attach(f->h, &f->c.pci, 31, 0), 0);
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(31, 0), PCI_HEADER_TYPE, 1), 0);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(31, 0), PCI_HEADER_TYPE, 1), 0);
 	assert_ptr_equal(pci_host_dev(f->h, 4, 1), &f->b.pci);
 	/* Detach frees the slot. */
 	pci_host_detach(f->h, &f->b.pci);
 	assert_null(pci_host_dev(f->h, 4, 1));
-	assert_int_equal(cf8_read(f->s, 0, PCI_DEVFN(4, 1), 0, 4), 0xffffffff);
+	assert_int_equal(pcifx_cf8_read(f->s, 0, PCI_DEVFN(4, 1), 0, 4), 0xffffffff);
 	pci_host_detach(f->h, &f->b.pci);  /* again: no-op */
 }
 
@@ -219,43 +201,43 @@ static void test_bar_mapping_follows_guest(void **state)
 	unsigned fn = PCI_DEVFN(6, 0);
 	pci_host_attach(f->h, &f->a.pci, 6, 0);
 	uint64_t m = LAYOUT_PCI_MMIO32_BASE + 0x10000;
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_0), 4, m);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_0), 4, m);
 	/* Not decoded until memory space is enabled. */
 	assert_int_equal(sim_mmio_read(s, m, 4), 0xffffffff);
 	assert_int_equal(f->a.hits, 0);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_COMMAND), 2, PCI_COMMAND_MEMORY);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_COMMAND), 2, PCI_COMMAND_MEMORY);
 	assert_int_equal(sim_mmio_read(s, m + 0x10, 4), 0x5a5a5a5a);
 	assert_int_equal(f->a.last_off, 0x10);
 	assert_true(f->a.pci.bars[0].mapped);
 	/* Moving the BAR moves the mapping. */
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_0), 4, m + 0x1000);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_0), 4, m + 0x1000);
 	assert_int_equal(sim_mmio_read(s, m, 4), 0xffffffff);
 	assert_int_equal(sim_mmio_read(s, m + 0x1000, 4), 0x5a5a5a5a);
 	/* Sizing with decode on: all-ones is outside the window, unmapped. */
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_0), 4, 0xffffffff);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_0), 4, 0xffffffff);
 	assert_false(f->a.pci.bars[0].mapped);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_0), 4, m);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_0), 4, m);
 	assert_true(f->a.pci.bars[0].mapped);
 	/* Disabling decode unmaps. */
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_COMMAND), 2, 0);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_COMMAND), 2, 0);
 	assert_int_equal(sim_mmio_read(s, m, 4), 0xffffffff);
 	/* I/O BAR needs I/O decode, lands on the port bus. */
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_1), 4, LAYOUT_PCI_IO_BASE + 0x100);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_COMMAND), 2, PCI_COMMAND_MEMORY);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_1), 4, LAYOUT_PCI_IO_BASE + 0x100);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_COMMAND), 2, PCI_COMMAND_MEMORY);
 	assert_int_equal(sim_pio_read(s, LAYOUT_PCI_IO_BASE + 0x100, 1), 0xff);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_COMMAND), 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_COMMAND), 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
 	sim_pio_write(s, LAYOUT_PCI_IO_BASE + 0x104, 2, 0xbeef);
 	assert_int_equal(f->a.reg, 0xbeef);
 	assert_int_equal(f->a.last_off, 4);
 	/* An I/O BAR outside the I/O window is not decoded. */
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_1), 4, 0x3f0);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_1), 4, 0x3f0);
 	assert_false(f->a.pci.bars[1].mapped);
 	/* 64-bit BAR: in the 64-bit window, or below 4 GiB in the 32-bit one. */
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_2), 4, (uint32_t)MMIO64_BASE);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_3), 4, (uint32_t)(MMIO64_BASE >> 32));
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_2), 4, (uint32_t)MMIO64_BASE);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_3), 4, (uint32_t)(MMIO64_BASE >> 32));
 	assert_int_equal(sim_mmio_read(s, MMIO64_BASE + 8, 2), 0x5a5a);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_3), 4, 0);
-	sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_2), 4,
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_3), 4, 0);
+	sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_2), 4,
 		       LAYOUT_PCI_MMIO32_BASE + 0x20000);
 	assert_int_equal(sim_mmio_read(s, LAYOUT_PCI_MMIO32_BASE + 0x20000, 2), 0x5a5a);
 	assert_int_equal(sim_mmio_read(s, MMIO64_BASE + 8, 2), 0xffff);
@@ -264,10 +246,10 @@ static void test_bar_mapping_follows_guest(void **state)
 	static const uint64_t bad[] = { 0x1000, LAYOUT_ECAM_BASE, 0xfffff000,
 					LAYOUT_PCI_MMIO32_BASE - 0x1000 };
 	for (unsigned i = 0; i < 4; i++) {
-		sim_mmio_write(s, ecam_addr(0, fn, PCI_BASE_ADDRESS_0), 4, bad[i]);
+		sim_mmio_write(s, pcifx_ecam(0, fn, PCI_BASE_ADDRESS_0), 4, bad[i]);
 		assert_false(f->a.pci.bars[0].mapped);
 	}
-	assert_int_equal(sim_mmio_read(s, ecam_addr(0, fn, PCI_VENDOR_ID), 2), 0x1b36);
+	assert_int_equal(sim_mmio_read(s, pcifx_ecam(0, fn, PCI_VENDOR_ID), 2), 0x1b36);
 	/* Detach unmaps everything. */
 	pci_host_detach(f->h, &f->a.pci);
 	assert_int_equal(sim_mmio_read(s, LAYOUT_PCI_MMIO32_BASE + 0x20000, 2), 0xffff);
