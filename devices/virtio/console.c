@@ -1,6 +1,8 @@
-/* virtio-serial device model with multiport (virtio 1.2 §5.3).  See
- * console.h for the flow-control contract. */
-#include "devices/virtio/console.h"
+/* virtio-serial device model with multiport (virtio 1.2 §5.3): the port
+ * data path (receiveq/transmitq per port), the vdev ops and the public
+ * API.  The control queues are in console_ctrl.c.  See console.h for the
+ * flow-control contract. */
+#include "devices/virtio/console_priv.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -12,146 +14,22 @@
 #include "core/log.h"
 #include "devices/virtio/virtio.h"
 
-#define CHUNK 4096u
-
-struct vcon;
-
-struct vcon_port {
-	struct vcon *c;
-	unsigned id;
-	bool present, console;
-	char name[VCON_NAME_MAX];
-	struct chr *chr;
-	bool guest_ready, guest_open;
-	/* guest -> host: the chain being written out. */
-	struct vq_elem *txe;
-	bool tx_busy, in_tx;
-	uint32_t tx_off;
-	/* host -> guest ring buffer. */
-	uint8_t rxbuf[VCON_RXBUF];
-	unsigned rx_head, rx_len;
-	bool in_accept;
-};
-
-struct ctrl_msg {
-	uint32_t id;
-	uint16_t event, value;
-};
-
-struct vcon {
-	struct vdev vd;
-	struct log *log;
-	struct log_rl rl;
-	unsigned max_ports;
-	uint16_t cols, rows;
-	struct vcon_port port[VCON_MAX_PORTS];
-	struct ctrl_msg ctrl[VCON_CTRL_QLEN];
-	unsigned ctrl_head, ctrl_count;
-	bool driver_ready;   /* DEVICE_READY seen: ports are announced */
-	struct vq_elem *e;   /* scratch element for control/rx queues */
-	uint8_t buf[CHUNK];
-	struct vcon_stats st;
-};
-
-static struct vcon *to_con(struct vdev *vd)
+/* The next chain the driver made available on vq, into e: 1 when there
+ * is one, 0 when there is none, -1 when the ring is broken and needs a
+ * reset (stop touching it).  A bad chain the queue layer already returned
+ * as used is skipped, and *pushed set so the caller notifies. */
+int vcon_pop_next(struct vcon *c, struct vq *vq, struct vq_elem *e, bool *pushed)
 {
-	return vd->priv;
-}
-
-static bool running(const struct vcon *c)
-{
-	return (c->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(c->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-}
-
-static bool multiport(const struct vcon *c)
-{
-	return vdev_has(&c->vd, VIRTIO_CONSOLE_F_MULTIPORT);
-}
-
-static unsigned rxq_of(unsigned id)
-{
-	return id == 0 ? 0 : 2 + 2 * id;
-}
-
-static unsigned txq_of(unsigned id)
-{
-	return id == 0 ? 1 : 3 + 2 * id;
-}
-
-/* Bad pops: the queue layer returned the chain; a broken ring needs a
- * reset.  Returns false when processing must stop. */
-static bool pop_failed(struct vcon *c, struct vq *vq, int r)
-{
-	if (r == -EPROTO || vq->broken) {
-		vdev_needs_reset(&c->vd, "virtio-console: broken ring");
-		return false;
-	}
-	return true;
-}
-
-/* ---- control messages to the driver (§5.3.6.2) ---- */
-
-static void ctrl_flush(struct vcon *c)
-{
-	struct vq *vq = &c->vd.vqs[VCON_CTRL_RXQ];
-	bool pushed = false;
-	if (!running(c) || !multiport(c))
-		return;
-	while (c->ctrl_count) {
-		int r = vq_pop(vq, c->e);
-		if (r == 0)
-			break;
-		pushed = true;
-		if (r < 0) {
-			if (!pop_failed(c, vq, r))
-				return;
-			continue;
+	for (;;) {
+		int r = vq_pop(vq, e);
+		if (r >= 0)
+			return r > 0;
+		*pushed = true;
+		if (r == -EPROTO || vq->broken) {
+			vdev_needs_reset(&c->vd, "virtio-console: broken ring");
+			return -1;
 		}
-		const struct ctrl_msg *m = &c->ctrl[c->ctrl_head];
-		struct virtio_console_control cc = {
-			.id = htole32(m->id),
-			.event = htole16(m->event),
-			.value = htole16(m->value),
-		};
-		const char *name = c->port[m->id].name;
-		size_t nlen = m->event == VIRTIO_CONSOLE_PORT_NAME ? strlen(name) : 0;
-		uint32_t written = 0;
-		/* The name follows the header, not NUL-terminated: the
-		 * driver takes the buffer length as its length. */
-		if (c->e->in_len < sizeof(cc) + nlen ||
-		    vq_elem_write(c->vd.gm, c->e, 0, &cc, sizeof(cc)) ||
-		    vq_elem_write(c->vd.gm, c->e, sizeof(cc), name, nlen)) {
-			log_rl(c->log, &c->rl, LOG_WARN,
-			       "virtio-console: control buffer unusable, event %u lost",
-			       m->event);
-			c->st.ctrl_dropped++;
-		} else {
-			written = (uint32_t)(sizeof(cc) + nlen);
-		}
-		vq_push(vq, c->e, written);
-		c->ctrl_head = (c->ctrl_head + 1) % VCON_CTRL_QLEN;
-		c->ctrl_count--;
 	}
-	if (pushed)
-		vdev_notify_queue(&c->vd, VCON_CTRL_RXQ);
-}
-
-static void ctrl_send(struct vcon *c, unsigned id, uint16_t event, uint16_t value)
-{
-	if (c->ctrl_count == VCON_CTRL_QLEN) {
-		/* Only a driver that floods us with requests gets here. */
-		log_rl(c->log, &c->rl, LOG_WARN,
-		       "virtio-console: control queue full, event %u dropped", event);
-		c->st.ctrl_dropped++;
-		return;
-	}
-	struct ctrl_msg *m = &c->ctrl[(c->ctrl_head + c->ctrl_count) % VCON_CTRL_QLEN];
-	m->id = id;
-	m->event = event;
-	m->value = value;
-	c->ctrl_count++;
-	ctrl_flush(c);
 }
 
 /* ---- host -> guest ---- */
@@ -167,25 +45,22 @@ static void port_accept(struct vcon_port *p)
 	p->in_accept = false;
 }
 
-static void rx_flush(struct vcon_port *p)
+void vcon_rx_flush(struct vcon_port *p)
 {
 	struct vcon *c = p->c;
-	struct vq *vq = &c->vd.vqs[rxq_of(p->id)];
+	struct vq *vq = &c->vd.vqs[vcon_rxq_of(p->id)];
 	bool pushed = false;
 	/* Data for a port the guest has not opened waits (Linux would
 	 * discard it). */
-	if (!running(c) || !p->guest_open)
+	if (!vcon_running(c) || !p->guest_open)
 		return;
 	while (p->rx_len) {
-		int r = vq_pop(vq, c->e);
+		int r = vcon_pop_next(c, vq, c->e, &pushed);
+		if (r < 0)
+			return;
 		if (r == 0)
 			break;
 		pushed = true;
-		if (r < 0) {
-			if (!pop_failed(c, vq, r))
-				return;
-			continue;
-		}
 		uint32_t n = c->e->in_len < p->rx_len ? c->e->in_len : p->rx_len;
 		uint32_t first = VCON_RXBUF - p->rx_head;
 		if (first > n)
@@ -206,7 +81,7 @@ static void rx_flush(struct vcon_port *p)
 		c->st.rx_bytes += n;
 	}
 	if (pushed)
-		vdev_notify_queue(&c->vd, rxq_of(p->id));
+		vdev_notify_queue(&c->vd, vcon_rxq_of(p->id));
 	port_accept(p);
 }
 
@@ -235,39 +110,32 @@ static void port_receive(void *opaque, const uint8_t *buf, size_t len)
 		p->rx_len += (unsigned)n;
 		i += n;
 	}
-	rx_flush(p);
+	vcon_rx_flush(p);
 }
 
 /* ---- guest -> host ---- */
 
-static void tx_process(struct vcon_port *p)
+void vcon_tx_process(struct vcon_port *p)
 {
 	struct vcon *c = p->c;
-	struct vq *vq = &c->vd.vqs[txq_of(p->id)];
+	struct vq *vq = &c->vd.vqs[vcon_txq_of(p->id)];
 	bool pushed = false;
 	/* A backend may call `writable` from inside chr_write. */
-	if (!running(c) || p->in_tx)
+	if (!vcon_running(c) || p->in_tx)
 		return;
 	p->in_tx = true;
 	for (;;) {
 		if (!p->tx_busy) {
-			int r = vq_pop(vq, p->txe);
-			if (r == 0)
+			if (vcon_pop_next(c, vq, p->txe, &pushed) <= 0)
 				break;
-			if (r < 0) {
-				pushed = true;
-				if (!pop_failed(c, vq, r))
-					break;
-				continue;
-			}
 			p->tx_busy = true;
 			p->tx_off = 0;
 		}
 		bool stalled = false;
 		while (p->tx_off < p->txe->out_len) {
 			uint32_t n = p->txe->out_len - p->tx_off;
-			if (n > CHUNK)
-				n = CHUNK;
+			if (n > VCON_CHUNK)
+				n = VCON_CHUNK;
 			if (vq_elem_read(c->vd.gm, p->txe, p->tx_off, c->buf, n)) {
 				log_rl(c->log, &c->rl, LOG_WARN,
 				       "virtio-console: port %u tx buffer unreadable",
@@ -298,115 +166,19 @@ static void tx_process(struct vcon_port *p)
 	}
 	p->in_tx = false;
 	if (pushed)
-		vdev_notify_queue(&c->vd, txq_of(p->id));
+		vdev_notify_queue(&c->vd, vcon_txq_of(p->id));
 }
 
 static void port_writable(void *opaque)
 {
-	tx_process(opaque);
+	vcon_tx_process(opaque);
 }
 
 static void port_connected(void *opaque, int up)
 {
 	struct vcon_port *p = opaque;
-	if (running(p->c) && multiport(p->c) && p->guest_ready)
-		ctrl_send(p->c, p->id, VIRTIO_CONSOLE_PORT_OPEN, up ? 1 : 0);
-}
-
-/* ---- control messages from the driver ---- */
-
-static void port_announce(struct vcon *c, struct vcon_port *p)
-{
-	/* What QEMU's virtio-serial does on PORT_READY: console first, so
-	 * the driver hooks up hvc before the port opens. */
-	if (p->console)
-		ctrl_send(c, p->id, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
-	if (p->name[0])
-		ctrl_send(c, p->id, VIRTIO_CONSOLE_PORT_NAME, 1);
-	if (!p->chr || p->chr->connected)
-		ctrl_send(c, p->id, VIRTIO_CONSOLE_PORT_OPEN, 1);
-}
-
-static void ctrl_handle(struct vcon *c, const struct virtio_console_control *cc)
-{
-	uint32_t id = le32toh(cc->id);
-	uint16_t event = le16toh(cc->event), value = le16toh(cc->value);
-	struct vcon_port *p = id < c->max_ports && c->port[id].present
-				      ? &c->port[id] : NULL;
-
-	c->st.ctrl_in++;
-	switch (event) {
-	case VIRTIO_CONSOLE_DEVICE_READY:
-		if (!value) {
-			log_rl(c->log, &c->rl, LOG_WARN,
-			       "virtio-console: driver failed to initialise");
-			return;
-		}
-		c->driver_ready = true;
-		for (unsigned i = 0; i < c->max_ports; i++)
-			if (c->port[i].present)
-				ctrl_send(c, i, VIRTIO_CONSOLE_DEVICE_ADD, 0);
-		return;
-	case VIRTIO_CONSOLE_PORT_READY:
-		if (!p)
-			break;
-		if (!value) {
-			log_rl(c->log, &c->rl, LOG_WARN,
-			       "virtio-console: driver failed to add port %u", id);
-			return;
-		}
-		p->guest_ready = true;
-		port_announce(c, p);
-		return;
-	case VIRTIO_CONSOLE_PORT_OPEN:
-		if (!p)
-			break;
-		p->guest_open = value != 0;
-		if (p->guest_open) {
-			rx_flush(p);
-			tx_process(p);
-		}
-		return;
-	default:
-		break;
-	}
-	c->st.ctrl_bad++;
-	log_rl(c->log, &c->rl, LOG_WARN,
-	       "virtio-console: bad control message id %u event %u", id, event);
-}
-
-static void ctrl_tx_process(struct vcon *c)
-{
-	struct vq *vq = &c->vd.vqs[VCON_CTRL_TXQ];
-	bool pushed = false;
-	if (!running(c) || !multiport(c))
-		return;
-	for (;;) {
-		int r = vq_pop(vq, c->e);
-		if (r == 0)
-			break;
-		pushed = true;
-		if (r < 0) {
-			if (!pop_failed(c, vq, r))
-				return;
-			continue;
-		}
-		struct virtio_console_control cc;
-		if (c->e->out_len < sizeof(cc) ||
-		    vq_elem_read(c->vd.gm, c->e, 0, &cc, sizeof(cc))) {
-			c->st.ctrl_bad++;
-			log_rl(c->log, &c->rl, LOG_WARN,
-			       "virtio-console: short control message (%u bytes)",
-			       c->e->out_len);
-			vq_push(vq, c->e, 0);
-			continue;
-		}
-		/* Push first: handling may reuse the scratch element. */
-		vq_push(vq, c->e, 0);
-		ctrl_handle(c, &cc);
-	}
-	if (pushed)
-		vdev_notify_queue(&c->vd, VCON_CTRL_TXQ);
+	if (vcon_running(p->c) && vcon_multiport(p->c) && p->guest_ready)
+		vcon_ctrl_send(p->c, p->id, VIRTIO_CONSOLE_PORT_OPEN, up ? 1 : 0);
 }
 
 /* ---- vdev_ops ---- */
@@ -421,7 +193,7 @@ static uint64_t con_features(struct vdev *vd)
 static void con_config_read(struct vdev *vd, uint32_t off, void *data,
 			    unsigned len)
 {
-	struct vcon *c = to_con(vd);
+	struct vcon *c = vcon_of(vd);
 	struct virtio_console_config cfg = {
 		.cols = htole16(c->cols),
 		.rows = htole16(c->rows),
@@ -434,7 +206,7 @@ static void con_config_read(struct vdev *vd, uint32_t off, void *data,
 static void con_config_write(struct vdev *vd, uint32_t off, const void *data,
 			     unsigned len)
 {
-	struct vcon *c = to_con(vd);
+	struct vcon *c = vcon_of(vd);
 	/* §5.3.4: a write to emerg_wr outputs one character on port 0,
 	 * even before the driver is up. */
 	if (off == offsetof(struct virtio_console_config, emerg_wr) && len >= 1 &&
@@ -450,42 +222,42 @@ static void con_config_write(struct vdev *vd, uint32_t off, const void *data,
 
 static int con_activate(struct vdev *vd)
 {
-	struct vcon *c = to_con(vd);
+	struct vcon *c = vcon_of(vd);
 	/* Without MULTIPORT there is only port 0 and it is always open. */
-	if (!multiport(c) && c->port[0].present)
+	if (!vcon_multiport(c) && c->port[0].present)
 		c->port[0].guest_open = true;
 	for (unsigned i = 0; i < c->max_ports; i++) {
 		if (!c->port[i].present)
 			continue;
-		rx_flush(&c->port[i]);
-		tx_process(&c->port[i]);
+		vcon_rx_flush(&c->port[i]);
+		vcon_tx_process(&c->port[i]);
 	}
 	return 0;
 }
 
 static void con_notify(struct vdev *vd, unsigned q)
 {
-	struct vcon *c = to_con(vd);
+	struct vcon *c = vcon_of(vd);
 	if (q == VCON_CTRL_TXQ) {
-		ctrl_tx_process(c);
+		vcon_ctrl_tx_process(c);
 		return;
 	}
 	if (q == VCON_CTRL_RXQ) {
-		ctrl_flush(c);
+		vcon_ctrl_flush(c);
 		return;
 	}
 	unsigned id = q < 2 ? 0 : (q - 2) / 2;
 	if (id >= c->max_ports || !c->port[id].present)
 		return;
-	if (q == rxq_of(id))
-		rx_flush(&c->port[id]);
+	if (q == vcon_rxq_of(id))
+		vcon_rx_flush(&c->port[id]);
 	else
-		tx_process(&c->port[id]);
+		vcon_tx_process(&c->port[id]);
 }
 
 static void con_reset(struct vdev *vd)
 {
-	struct vcon *c = to_con(vd);
+	struct vcon *c = vcon_of(vd);
 	/* Chains in flight belong to the old rings; host->guest bytes not
 	 * yet delivered stay for the next driver. */
 	for (unsigned i = 0; i < c->max_ports; i++) {
@@ -575,8 +347,8 @@ int vcon_add_port(struct vcon *c, unsigned id, struct chr *chr, bool console,
 	}
 	/* Hot-add: a driver past DEVICE_READY learns of it now; one before
 	 * it hears of every port in the answer to DEVICE_READY. */
-	if (running(c) && multiport(c) && c->driver_ready)
-		ctrl_send(c, id, VIRTIO_CONSOLE_DEVICE_ADD, 0);
+	if (vcon_running(c) && vcon_multiport(c) && c->driver_ready)
+		vcon_ctrl_send(c, id, VIRTIO_CONSOLE_DEVICE_ADD, 0);
 	return 0;
 }
 
