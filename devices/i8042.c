@@ -284,50 +284,43 @@ static uint8_t i8042_read_data(struct i8042 *k)
 	return b;
 }
 
-int i8042_data_access(void *dev, uint64_t offset, void *data, unsigned len,
-		      bool is_write)
+/* The data (0x60) and command/status (0x64) ports are one byte each: the
+ * bytes of a wider access beyond it read as 0xff and are dropped on
+ * write.  CMDDAT in the status register records which of the two ports
+ * the last write went to (the controller's A2 input). */
+static int port_access(struct i8042 *k, uint64_t offset, uint8_t *p,
+		       unsigned len, bool is_write, bool cmd)
 {
-	struct i8042 *k = dev;
-	uint8_t *p = data;
-
 	for (unsigned i = 0; i < len; i++) {
 		if (offset + i != 0) {
 			if (!is_write)
 				p[i] = 0xff;
 			continue;
 		}
-		if (is_write) {
+		if (is_write && cmd) {
+			k->status_flags |= I8042_STR_CMDDAT;
+			i8042_command(k, p[i]);
+		} else if (is_write) {
 			k->status_flags &= (uint8_t)~I8042_STR_CMDDAT;
 			i8042_data_write(k, p[i]);
 		} else {
-			p[i] = i8042_read_data(k);
+			p[i] = cmd ? i8042_status(k) : i8042_read_data(k);
 		}
 	}
 	i8042_update_irq(k);
 	return 0;
 }
 
+int i8042_data_access(void *dev, uint64_t offset, void *data, unsigned len,
+		      bool is_write)
+{
+	return port_access(dev, offset, data, len, is_write, false);
+}
+
 int i8042_cmd_access(void *dev, uint64_t offset, void *data, unsigned len,
 		     bool is_write)
 {
-	struct i8042 *k = dev;
-	uint8_t *p = data;
-
-	for (unsigned i = 0; i < len; i++) {
-		if (offset + i != 0) {
-			if (!is_write)
-				p[i] = 0xff;
-			continue;
-		}
-		if (is_write) {
-			k->status_flags |= I8042_STR_CMDDAT;
-			i8042_command(k, p[i]);
-		} else {
-			p[i] = i8042_status(k);
-		}
-	}
-	i8042_update_irq(k);
-	return 0;
+	return port_access(dev, offset, data, len, is_write, true);
 }
 
 void i8042_reset(struct i8042 *k)
