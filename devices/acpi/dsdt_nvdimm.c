@@ -57,6 +57,20 @@ static void return_int_end(struct aml *a, size_t ifmark, uint64_t v)
 	aml_end(a, ifmark);
 }
 
+/* The body of a failed range check: Return (LERR), the package _LSR
+ * answers with, or the bare status integer _LSW returns (ACPI 6.4
+ * §6.5.10), either way "Invalid Input Parameters". */
+static void return_invalid_end(struct aml *a, size_t ifmark, bool pkg_result)
+{
+	if (pkg_result) {
+		aml_return(a);
+		aml_name(a, "LERR");
+		aml_end(a, ifmark);
+	} else {
+		return_int_end(a, ifmark, LS_INVALID_INPUT);
+	}
+}
+
 /* LOr(LGreater(Arg0, size), LGreater(Arg1, xfer)), then
  * LGreater(Add(Arg0, Arg1), size): offsets are checked before they are
  * added so the sum cannot wrap. */
@@ -71,13 +85,7 @@ static void label_range_checks(struct aml *a, uint64_t size, uint64_t xfer,
 	aml_op(a, AML_OP_LGREATER);
 	aml_arg(a, 1);
 	aml_int(a, xfer);
-	if (pkg_result) {
-		aml_return(a);
-		aml_name(a, "LERR");
-		aml_end(a, i);
-	} else {
-		return_int_end(a, i, LS_INVALID_INPUT);
-	}
+	return_invalid_end(a, i, pkg_result);
 	i = aml_if_begin(a);
 	aml_op(a, AML_OP_LGREATER);
 	aml_op(a, AML_OP_ADD);
@@ -85,13 +93,7 @@ static void label_range_checks(struct aml *a, uint64_t size, uint64_t xfer,
 	aml_arg(a, 1);
 	aml_null_target(a);
 	aml_int(a, size);
-	if (pkg_result) {
-		aml_return(a);
-		aml_name(a, "LERR");
-		aml_end(a, i);
-	} else {
-		return_int_end(a, i, LS_INVALID_INPUT);
-	}
+	return_invalid_end(a, i, pkg_result);
 }
 
 static void nvdimm_labels(struct aml *a, const struct nvdimm_desc *d)
