@@ -1,6 +1,6 @@
 # Shared by tests/integration/test_kvm_*.sh: skip without a usable
-# /dev/kvm, find the vmm binary and the test guest, make scratch files,
-# and check guest output line by line.
+# /dev/kvm, find the vmm binary and the test guest, run the guest, make
+# scratch files, and check guest output line by line.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
@@ -40,6 +40,20 @@ expect_no_line() {
 }
 expect_rc() {
 	if [ "$1" = "$2" ]; then pass "$3 (exit $1)"; else fail "$3: exit $1, expected $2"; fi
+}
+
+# run_guest NAME VMM-ARGS...: one VM of the test guest under a 60 s
+# timeout, with the debug-exit device it reports its verdict through
+# (exit 33 all checks passed, 35 one failed) and COM1, where it prints
+# its lines, on stdout.  Sets out=$TMP/NAME.out and rc; stderr goes to
+# $TMP/NAME.err.
+run_guest() {
+	local name=$1
+	shift
+	out=$TMP/$name.out
+	timeout 60 "$VMM" "$@" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-serial stdio >"$out" 2>"$TMP/$name.err"
+	rc=$?
 }
 
 # A disk whose sector 0 starts with a known string, and a 2 MiB nvdimm

@@ -11,17 +11,14 @@ kvm_require
 make_disk "$TMP/disk.img"
 
 # --- Kata's bridge line, a disk behind it and one on pcie.0 ---
-out=$TMP/kata.out
-timeout 60 "$VMM" -machine q35,accel=kvm -m 256M \
+run_guest kata -machine q35,accel=kvm -m 256M \
 	-kernel "$GUEST" -append "q35 bridge" \
 	-device pci-bridge,bus=pcie.0,id=pci-bridge-0,chassis_nr=1,shpc=on,addr=2 \
 	-drive id=d0,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-pci,drive=d0,bus=pci-bridge-0,addr=1 \
 	-drive id=d1,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-pci,drive=d1,addr=3 \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial stdio -no-reboot >"$out" 2>"$TMP/kata.err"
-rc=$?
+	-no-reboot
 expect_rc $rc 33 "kata bridge: guest passed its checks (debug-exit 0x10)"
 expect_line "$out" "^testguest: pci 00:02.0 1b36:0001[[:space:]]*$" "kata bridge: bridge function at 00:02.0 (Red Hat 1b36:0001)"
 expect_line "$out" "^testguest: pci-bridge 00:02.0 bus 01[[:space:]]*$" "kata bridge: guest numbered the bridge's secondary bus 1"
@@ -33,8 +30,7 @@ expect_line "$out" "^testguest: done, 0 failed" "kata bridge: done line"
 expect_no_line "$TMP/kata.err" "not mapped|refus|only PCI bus 0" "kata bridge: no BAR conflicts or refusals logged"
 
 # --- two bridges, listed against slot order ---
-out=$TMP/two.out
-timeout 60 "$VMM" -machine q35,accel=kvm -m 256M \
+run_guest two -machine q35,accel=kvm -m 256M \
 	-kernel "$GUEST" -append "q35 two bridges" \
 	-device pci-bridge,id=late,chassis_nr=2,addr=5 \
 	-device pci-bridge,id=early,chassis_nr=1,addr=2 \
@@ -42,9 +38,7 @@ timeout 60 "$VMM" -machine q35,accel=kvm -m 256M \
 	-device virtio-blk-pci,drive=d0,bus=early,addr=4 \
 	-drive id=d1,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-pci,drive=d1,bus=late,addr=7 \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial stdio -no-reboot >"$out" 2>"$TMP/two.err"
-rc=$?
+	-no-reboot
 expect_rc $rc 33 "two bridges: guest passed its checks"
 expect_line "$out" "^testguest: pci-bridge 00:02.0 bus 01[[:space:]]*$" "two bridges: slot 2 numbered bus 1 by the guest"
 expect_line "$out" "^testguest: pci-bridge 00:05.0 bus 02[[:space:]]*$" "two bridges: slot 5 numbered bus 2 by the guest"

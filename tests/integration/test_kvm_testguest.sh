@@ -6,14 +6,11 @@ kvm_require
 
 # --- microvm, virtio-blk over virtio-mmio ---
 make_disk "$TMP/disk.img"
-out=$TMP/microvm.out
-timeout 60 "$VMM" -machine microvm,accel=kvm -cpu host -m 128M -smp 1 \
+run_guest microvm -machine microvm,accel=kvm -cpu host -m 128M -smp 1 \
 	-kernel "$GUEST" -append "console=ttyS0 testguest microvm" \
 	-drive id=d0,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-device,drive=d0 \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial stdio -no-reboot >"$out" 2>"$TMP/microvm.err"
-rc=$?
+	-no-reboot
 expect_rc $rc 33 "microvm: guest passed its checks (debug-exit 0x10)"
 expect_line "$out" "^testguest: hello, pvh start_info 0x6000 cmdline 'console=ttyS0 testguest microvm'" "microvm: PVH start info and exact command line"
 # 128 MiB minus the reserved 0x9fc00-0xfffff window.
@@ -27,8 +24,7 @@ expect_line "$out" "^testguest: done, 0 failed" "microvm: done line"
 
 # --- q35: virtio-blk over virtio-pci and virtio-mmio, nvdimm ---
 make_pmem "$TMP/pmem.img"
-out=$TMP/q35.out
-timeout 60 "$VMM" -machine q35,accel=kvm,nvdimm=on -m 256M,slots=2,maxmem=1G \
+run_guest q35 -machine q35,accel=kvm,nvdimm=on -m 256M,slots=2,maxmem=1G \
 	-kernel "$GUEST" -append "q35" \
 	-drive id=d0,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3 \
@@ -36,9 +32,7 @@ timeout 60 "$VMM" -machine q35,accel=kvm,nvdimm=on -m 256M,slots=2,maxmem=1G \
 	-device virtio-blk-device,drive=d1 \
 	-object memory-backend-file,id=mem0,mem-path="$TMP/pmem.img",size=2M,readonly=on \
 	-device nvdimm,id=nv0,memdev=mem0,unarmed=on \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial stdio -no-reboot >"$out" 2>"$TMP/q35.err"
-rc=$?
+	-no-reboot
 expect_rc $rc 33 "q35: guest passed its checks"
 expect_line "$out" "^testguest: pci 00:00.0 8086:29c0" "q35: host bridge at 00:00.0"
 expect_line "$out" "^testguest: pci 00:03.0 1af4:1042" "q35: virtio-blk-pci at 00:03.0"
@@ -48,16 +42,13 @@ expect_line "$out" "^testguest: nvdimm 0x[0-9a-f]+ size 0x200000 sig 'VMM-NVDIMM
 expect_line "$out" "^testguest: done, 0 failed" "q35: done line"
 
 # --- the same disks on an I/O thread: kicks arrive through ioeventfds ---
-out=$TMP/iothread.out
-timeout 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
+run_guest iothread -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
 	-object iothread,id=io0 \
 	-drive id=d0,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3,iothread=io0 \
 	-drive id=d1,file="$TMP/disk.img",readonly=on \
-	-device virtio-blk-device,drive=d1,iothread=io0 \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial stdio >"$out" 2>"$TMP/iothread.err"
-expect_rc $? 33 "iothread: guest passed its checks"
+	-device virtio-blk-device,drive=d1,iothread=io0
+expect_rc $rc 33 "iothread: guest passed its checks"
 expect_line "$out" "^testguest: virtio-blk pci 00:03.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-pci read"
 expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-mmio read"
 
@@ -65,8 +56,7 @@ expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUES
 # needs a host interface), the test guest in place of the kernel ---
 printf 'KATA-ROOTFS' >"$TMP/rootfs.img"
 truncate -s 256M "$TMP/rootfs.img"
-out=$TMP/kata.out
-timeout 60 "$VMM" -name sandbox-1 -uuid 977692f6-744c-4917-8ccd-ffad44020fe9 \
+run_guest kata -name sandbox-1 -uuid 977692f6-744c-4917-8ccd-ffad44020fe9 \
 	-machine microvm,accel=kvm,nvdimm=on -cpu host -smp 1,maxcpus=8 \
 	-m 512M,slots=10,maxmem=16811M -kernel "$GUEST" \
 	-append "console=ttyS0 root=/dev/pmem0p1 rootflags=dax ro" \
@@ -77,28 +67,22 @@ timeout 60 "$VMM" -name sandbox-1 -uuid 977692f6-744c-4917-8ccd-ffad44020fe9 \
 	-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-device,rng=rng0 \
 	-chardev socket,id=c0,path="$TMP/console.sock",server,nowait \
 	-device virtio-serial-device -device virtconsole,chardev=c0 \
-	-serial stdio -rtc base=utc -qmp unix:"$TMP/vmm.sock",server,nowait \
+	-rtc base=utc -qmp unix:"$TMP/vmm.sock",server,nowait \
 	-nodefaults -no-user-config -nographic -vga none -realtime mlock=off \
-	-global kvm-pit.lost_tick_policy=discard -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 >"$out" 2>"$TMP/kata.err"
-expect_rc $? 33 "Kata-style command line: guest passed its checks"
+	-global kvm-pit.lost_tick_policy=discard -no-reboot
+expect_rc $rc 33 "Kata-style command line: guest passed its checks"
 expect_line "$out" "^testguest: nvdimm 0x[0-9a-f]+ size 0x10000000 sig 'KATA-ROOTFS'" "Kata-style: rootfs nvdimm readable"
 expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "Kata-style: virtio-blk"
 
 # --- two vCPUs: the AP waits for INIT/SIPI, the BSP runs the checks ---
-out=$TMP/smp.out
-timeout 60 "$VMM" -machine microvm,accel=kvm -smp 2 -m 64M -kernel "$GUEST" \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial stdio \
-	>"$out" 2>"$TMP/smp.err"
-expect_rc $? 33 "-smp 2: guest passed its checks"
+run_guest smp -machine microvm,accel=kvm -smp 2 -m 64M -kernel "$GUEST"
+expect_rc $rc 33 "-smp 2: guest passed its checks"
 
 # --- a failing check reports through debug-exit as 0x11 -> 35: a disk
 # whose sector read fails is not available, so use the RTC instead: a
 # date before 2000 fails the guest's plausibility check. ---
-out=$TMP/fail.out
-timeout 60 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
-	-rtc base=1999-12-31 -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial stdio >"$out" 2>"$TMP/fail.err"
-expect_rc $? 35 "a failed guest check gives exit 35"
+run_guest fail -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+	-rtc base=1999-12-31
+expect_rc $rc 35 "a failed guest check gives exit 35"
 expect_line "$out" "^testguest: rtc 1999-12-31" "-rtc base=DATE reaches the guest"
 finish
