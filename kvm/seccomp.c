@@ -164,6 +164,15 @@ static int kvm_seccomp_rule(scmp_filter_ctx ctx, int *n, int nr,
 	return r;
 }
 
+/* libseccomp's SCMP_An() macros leave datum_b implicit, which clang's
+ * -Wmissing-field-initializers (the fuzz build) rejects: spell it out. */
+static struct scmp_arg_cmp kvm_seccomp_cmp(unsigned arg, enum scmp_compare op,
+					   scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+	return c;
+}
+
 /* A coverage build writes its .gcda files from an exit handler: it needs
  * openat at the end even under -no-reboot.  The weak reference is NULL
  * in a normal build. */
@@ -188,7 +197,7 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 				     SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 
 	/* Never executable memory: the VMM loads no code after start. */
-	struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+	struct scmp_arg_cmp noexec = kvm_seccomp_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
 	if (!r)
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(mmap), 1, &noexec);
 	if (!r)
@@ -196,36 +205,35 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 	/* clone only for threads (pthread_create); clone3 passes its flags
 	 * in memory seccomp cannot read, so it says ENOSYS and glibc falls
 	 * back to clone. */
-	struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-					     CLONE_THREAD);
+	struct scmp_arg_cmp thread = kvm_seccomp_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 	if (!r)
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(clone), 1, &thread);
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* Signals only to our own threads (vCPU kicks, raise). */
-	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	struct scmp_arg_cmp self = kvm_seccomp_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 	if (!r)
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(tgkill), 1, &self);
 	/* Thread names (the calling thread's own) and the seccomp probe. */
 	static const int prctls[] = { PR_SET_NAME, PR_GET_NAME, PR_GET_SECCOMP };
 	for (size_t i = 0; i < KVM_SECCOMP_N(prctls) && !r; i++) {
-		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctls[i]);
+		struct scmp_arg_cmp c = kvm_seccomp_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)prctls[i], 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(prctl), 1, &c);
 	}
 	/* Unix sockets only: chardev sockets of a rebuilt machine. */
 	if (o->allow_rebuild && !r) {
-		struct scmp_arg_cmp unix_ = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+		struct scmp_arg_cmp unix_ = kvm_seccomp_cmp(0, SCMP_CMP_EQ, AF_UNIX, 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(socket), 1, &unix_);
 	}
 	/* ioctl: one rule per request (their OR). */
 	for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_ioctl_run) && !r; i++) {
-		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, kvm_seccomp_ioctl_run[i]);
+		struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, kvm_seccomp_ioctl_run[i], 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
 	}
 	if (o->allow_rebuild)
 		for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_ioctl_build) && !r; i++) {
 			struct scmp_arg_cmp c =
-				SCMP_A1(SCMP_CMP_EQ, kvm_seccomp_ioctl_build[i]);
+				kvm_seccomp_cmp(1, SCMP_CMP_EQ, kvm_seccomp_ioctl_build[i], 0);
 			r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
 		}
 	if (r) {
