@@ -70,103 +70,125 @@ static struct acpi_fixture *one(const char *path, const char *objprops,
 	return acpi_fixture_new(args);
 }
 
+/* One nvdimm on a fresh temp file, mapped by nvdimm_map_all into a fresh
+ * gm: the steps every mapping test shares. */
+struct pm {
+	struct tmp t;
+	struct acpi_fixture *f;
+	struct gm *gm;
+	const struct layout_dev *ld;
+	char err[256];
+};
+
+static void pm_file(struct pm *p, uint64_t size, uint8_t seed)
+{
+	memset(p, 0, sizeof(*p));
+	tmp_file(&p->t, size, seed);
+}
+
+/* Returns nvdimm_map_all's result; p->err holds its message. */
+static int pm_map(struct pm *p, const char *path, const char *objprops)
+{
+	p->f = one(path, objprops, "");
+	assert_non_null(p->f);
+	p->gm = gm_new();
+	p->err[0] = '\0';
+	int rc = nvdimm_map_all(p->gm, &p->f->cfg, &p->f->l, NULL, p->err,
+				sizeof(p->err));
+	p->ld = layout_dev_for(&p->f->l, 0);
+	return rc;
+}
+
+/* Drops the guest mapping (munmap: shared writes are in the file after). */
+static void pm_unmap(struct pm *p)
+{
+	if (p->gm)
+		gm_free(p->gm);
+	p->gm = NULL;
+	free(p->f);
+	p->f = NULL;
+}
+
+static void pm_done(struct pm *p)
+{
+	pm_unmap(p);
+	tmp_gone(&p->t);
+}
+
 static void test_readonly_never_changes_file(void **state)
 {
 	(void)state;
-	struct tmp t;
-	tmp_file(&t, 4 * MiB, 1);
+	struct pm p;
+	pm_file(&p, 4 * MiB, 1);
 	uint8_t before[4096], after[4096], g[4096];
-	file_read(t.path, 0, before, sizeof(before));
-	struct acpi_fixture *f = one(t.path, "size=4M,readonly=on", "");
-	assert_non_null(f);
-	struct gm *gm = gm_new();
-	char err[256] = "";
-	assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err, sizeof(err)), 0);
-	const struct layout_dev *ld = layout_dev_for(&f->l, 0);
-	const struct gm_region *r = gm_region_find(gm, ld->pmem_base);
+	file_read(p.t.path, 0, before, sizeof(before));
+	assert_int_equal(pm_map(&p, p.t.path, "size=4M,readonly=on"), 0);
+	const struct gm_region *r = gm_region_find(p.gm, p.ld->pmem_base);
 	assert_non_null(r);
 	assert_true(r->flags & GM_READONLY);
 	assert_true(r->flags & GM_PMEM);
 	assert_int_equal(r->size, 4 * MiB);
 	/* The guest sees the file's bytes ... */
-	assert_int_equal(gm_read(gm, ld->pmem_base, g, sizeof(g)), 0);
+	assert_int_equal(gm_read(p.gm, p.ld->pmem_base, g, sizeof(g)), 0);
 	assert_memory_equal(g, before, sizeof(g));
 	/* ... and cannot write them, by copy or by mapping. */
-	assert_int_equal(gm_write_u32le(gm, ld->pmem_base, 0xdeadbeef), -EFAULT);
-	assert_null(gm_map(gm, ld->pmem_base, 4096, true));
-	assert_int_equal(nvdimm_flush(gm), 0);
-	gm_free(gm);
-	file_read(t.path, 0, after, sizeof(after));
+	assert_int_equal(gm_write_u32le(p.gm, p.ld->pmem_base, 0xdeadbeef), -EFAULT);
+	assert_null(gm_map(p.gm, p.ld->pmem_base, 4096, true));
+	assert_int_equal(nvdimm_flush(p.gm), 0);
+	pm_unmap(&p);
+	file_read(p.t.path, 0, after, sizeof(after));
 	assert_memory_equal(before, after, sizeof(after));
-	free(f);
-	tmp_gone(&t);
+	pm_done(&p);
 }
 
 static void test_share_on_writes_reach_file(void **state)
 {
 	(void)state;
-	struct tmp t;
-	tmp_file(&t, 4 * MiB, 2);
-	struct acpi_fixture *f = one(t.path, "size=4M,share=on", "");
-	assert_non_null(f);
-	struct gm *gm = gm_new();
-	char err[256] = "";
-	assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err, sizeof(err)), 0);
-	const struct layout_dev *ld = layout_dev_for(&f->l, 0);
+	struct pm p;
+	pm_file(&p, 4 * MiB, 2);
+	assert_int_equal(pm_map(&p, p.t.path, "size=4M,share=on"), 0);
 	static const char msg[] = "written by the guest";
-	assert_int_equal(gm_write(gm, ld->pmem_base + 3 * MiB + 5, msg, sizeof(msg)), 0);
-	assert_int_equal(nvdimm_flush(gm), 0);
+	assert_int_equal(gm_write(p.gm, p.ld->pmem_base + 3 * MiB + 5, msg, sizeof(msg)), 0);
+	assert_int_equal(nvdimm_flush(p.gm), 0);
 	char got[sizeof(msg)];
-	file_read(t.path, 3 * MiB + 5, got, sizeof(got));
+	file_read(p.t.path, 3 * MiB + 5, got, sizeof(got));
 	assert_memory_equal(got, msg, sizeof(msg));
-	gm_free(gm);
-	file_read(t.path, 3 * MiB + 5, got, sizeof(got));
+	pm_unmap(&p);
+	file_read(p.t.path, 3 * MiB + 5, got, sizeof(got));
 	assert_memory_equal(got, msg, sizeof(msg));
-	free(f);
-	tmp_gone(&t);
+	pm_done(&p);
 }
 
 static void test_share_off_is_private(void **state)
 {
 	(void)state;
-	struct tmp t;
-	tmp_file(&t, 4 * MiB, 3);
+	struct pm p;
+	pm_file(&p, 4 * MiB, 3);
 	uint8_t before[64], after[64];
-	file_read(t.path, 0, before, sizeof(before));
-	struct acpi_fixture *f = one(t.path, "size=4M,share=off", "");
-	assert_non_null(f);
-	struct gm *gm = gm_new();
-	char err[256] = "";
-	assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err, sizeof(err)), 0);
-	const struct layout_dev *ld = layout_dev_for(&f->l, 0);
-	assert_int_equal(gm_fill(gm, ld->pmem_base, 0x5a, sizeof(before)), 0);
+	file_read(p.t.path, 0, before, sizeof(before));
+	assert_int_equal(pm_map(&p, p.t.path, "size=4M,share=off"), 0);
+	assert_int_equal(gm_fill(p.gm, p.ld->pmem_base, 0x5a, sizeof(before)), 0);
 	uint8_t g[64];
-	assert_int_equal(gm_read(gm, ld->pmem_base, g, sizeof(g)), 0);
+	assert_int_equal(gm_read(p.gm, p.ld->pmem_base, g, sizeof(g)), 0);
 	for (size_t i = 0; i < sizeof(g); i++)
 		assert_int_equal(g[i], 0x5a);
-	assert_int_equal(nvdimm_flush(gm), 0);
-	gm_free(gm);
-	file_read(t.path, 0, after, sizeof(after));
+	assert_int_equal(nvdimm_flush(p.gm), 0);
+	pm_unmap(&p);
+	file_read(p.t.path, 0, after, sizeof(after));
 	assert_memory_equal(before, after, sizeof(after));
-	free(f);
-	tmp_gone(&t);
+	pm_done(&p);
 }
 
 static void test_flush_hint_syncs_shared_mapping(void **state)
 {
 	(void)state;
-	struct tmp t;
-	tmp_file(&t, 4 * MiB, 6);
-	struct acpi_fixture *f = one(t.path, "size=4M,share=on", "");
-	assert_non_null(f);
-	struct gm *gm = gm_new();
-	char err[256] = "";
-	assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err, sizeof(err)), 0);
-	const struct layout_dev *ld = layout_dev_for(&f->l, 0);
+	struct pm p;
+	pm_file(&p, 4 * MiB, 6);
+	assert_int_equal(pm_map(&p, p.t.path, "size=4M,share=on"), 0);
 	struct nvdimm_flusher fl;
-	nvdimm_flusher_init(&fl, gm, NULL);
+	nvdimm_flusher_init(&fl, p.gm, NULL);
 	static const char msg[] = "flushed";
-	assert_int_equal(gm_write(gm, ld->pmem_base + 4096, msg, sizeof(msg)), 0);
+	assert_int_equal(gm_write(p.gm, p.ld->pmem_base + 4096, msg, sizeof(msg)), 0);
 	/* The guest's flush: any width, any value, any offset in the page. */
 	uint8_t v[8] = { 1 };
 	assert_int_equal(nvdimm_flush_access(&fl, 0, v, 8, true), 0);
@@ -174,7 +196,7 @@ static void test_flush_hint_syncs_shared_mapping(void **state)
 	assert_int_equal(fl.flushes, 2);
 	assert_int_equal(fl.errors, 0);
 	char got[sizeof(msg)];
-	file_read(t.path, 4096, got, sizeof(got));
+	file_read(p.t.path, 4096, got, sizeof(got));
 	assert_memory_equal(got, msg, sizeof(msg));
 	/* Reads are harmless zeros and flush nothing. */
 	memset(v, 0xff, sizeof(v));
@@ -182,50 +204,36 @@ static void test_flush_hint_syncs_shared_mapping(void **state)
 	assert_int_equal(v[0] | v[1] | v[2] | v[3], 0);
 	assert_int_equal(v[4], 0xff);
 	assert_int_equal(fl.flushes, 2);
-	gm_free(gm);
-	free(f);
-	tmp_gone(&t);
+	pm_done(&p);
 }
 
 static void test_size_larger_than_file(void **state)
 {
 	(void)state;
-	struct tmp t;
-	tmp_file(&t, 2 * MiB, 4);
-	struct acpi_fixture *f = one(t.path, "size=4M", "");
-	assert_non_null(f);
-	struct gm *gm = gm_new();
-	char err[256] = "";
-	assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "larger than"));
-	assert_int_equal(gm_region_count(gm), 0); /* nothing mapped */
-	gm_free(gm);
-	free(f);
-	tmp_gone(&t);
+	struct pm p;
+	pm_file(&p, 2 * MiB, 4);
+	assert_int_equal(pm_map(&p, p.t.path, "size=4M"), -1);
+	assert_non_null(strstr(p.err, "larger than"));
+	assert_int_equal(gm_region_count(p.gm), 0); /* nothing mapped */
+	pm_done(&p);
 }
 
 static void test_missing_file_and_directory(void **state)
 {
 	(void)state;
-	struct tmp t;
-	tmp_file(&t, 2 * MiB, 5);
+	struct pm p;
+	pm_file(&p, 2 * MiB, 5);
 	char missing[128];
-	snprintf(missing, sizeof(missing), "%s/nope.img", t.dir);
-	const char *paths[] = { missing, t.dir };
+	snprintf(missing, sizeof(missing), "%s/nope.img", p.t.dir);
+	const char *paths[] = { missing, p.t.dir };
 	const char *want[] = { "No such file", "not a regular file" };
 	for (int i = 0; i < 2; i++) {
-		struct acpi_fixture *f = one(paths[i], "size=2M", "");
-		assert_non_null(f);
-		struct gm *gm = gm_new();
-		char err[256] = "";
-		assert_int_equal(nvdimm_map_all(gm, &f->cfg, &f->l, NULL, err,
-						sizeof(err)), -1);
-		assert_non_null(strstr(err, want[i]));
-		assert_int_equal(gm_region_count(gm), 0);
-		gm_free(gm);
-		free(f);
+		assert_int_equal(pm_map(&p, paths[i], "size=2M"), -1);
+		assert_non_null(strstr(p.err, want[i]));
+		assert_int_equal(gm_region_count(p.gm), 0);
+		pm_unmap(&p);
 	}
-	tmp_gone(&t);
+	pm_done(&p);
 }
 
 static void test_describe_geometry_and_label(void **state)
