@@ -187,18 +187,27 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(err, "cannot create"));
 }
 
-/* Apply fn to a copy of a good trace and expect rejection with `msg`. */
-static void expect_reject(const struct tbuf *good, size_t len,
-			  void (*fn)(uint8_t *p, size_t dtb_end), const char *msg)
+/* Where the first record starts: after the header and the padded DTB. */
+static size_t dtb_end_of(const uint8_t *p)
+{
+	struct trace_file_hdr h;
+	memcpy(&h, p, sizeof(h));
+	return sizeof(h) + ((h.dtb_size + 7u) & ~7u);
+}
+
+/* A copy of a good trace with 64 zero bytes of slack after it. */
+static uint8_t *good_copy(const struct tbuf *good, size_t *dtb_end)
 {
 	uint8_t *p = malloc(good->len + 64);
 	memcpy(p, good->p, good->len);
 	memset(p + good->len, 0, 64);
-	struct trace_file_hdr h;
-	memcpy(&h, p, sizeof(h));
-	size_t dtb_end = sizeof(h) + ((h.dtb_size + 7u) & ~7u);
-	if (fn)
-		fn(p, dtb_end);
+	*dtb_end = dtb_end_of(p);
+	return p;
+}
+
+/* Parse the first len bytes of p, expect rejection with `msg`; frees p. */
+static void parse_must_fail(uint8_t *p, size_t len, const char *msg)
+{
 	char err[256] = "";
 	struct trace_reader r;
 	int rc = trace_reader_parse(&r, p, len, err, sizeof(err));
@@ -206,6 +215,17 @@ static void expect_reject(const struct tbuf *good, size_t len,
 		fail_msg("expected rejection '%s', got rc %d '%s'", msg, rc, err);
 	assert_null(r.ev);
 	free(p);
+}
+
+/* Apply fn to a copy of a good trace and expect rejection with `msg`. */
+static void expect_reject(const struct tbuf *good, size_t len,
+			  void (*fn)(uint8_t *p, size_t dtb_end), const char *msg)
+{
+	size_t dtb_end;
+	uint8_t *p = good_copy(good, &dtb_end);
+	if (fn)
+		fn(p, dtb_end);
+	parse_must_fail(p, len, msg);
 }
 
 /* Record k (0-based) of the good trace starts at this offset: records
@@ -219,92 +239,55 @@ static size_t rec_off(size_t dtb_end, unsigned k)
 	return off;
 }
 
-static void set_kind(uint8_t *p, size_t off, uint16_t kind)
-{
-	memcpy(p + off + offsetof(struct trace_ev, kind), &kind, 2);
-}
-
 static void m_magic(uint8_t *p, size_t d) { (void)d; p[0] = 'X'; }
-static void m_version(uint8_t *p, size_t d)
-{
-	(void)d;
-	uint32_t v = 99;
-	memcpy(p + offsetof(struct trace_file_hdr, version), &v, 4);
-}
-static void m_hdrsize(uint8_t *p, size_t d)
-{
-	(void)d;
-	uint32_t v = 16;
-	memcpy(p + offsetof(struct trace_file_hdr, hdr_size), &v, 4);
-}
-static void m_dtbsize(uint8_t *p, size_t d)
-{
-	(void)d;
-	uint32_t v = 0x7fffffff;
-	memcpy(p + offsetof(struct trace_file_hdr, dtb_size), &v, 4);
-}
 static void m_dtb(uint8_t *p, size_t d)
 {
 	(void)d;
 	memset(p + sizeof(struct trace_file_hdr), 0xee, 8);
 }
-static void m_kind(uint8_t *p, size_t d) { set_kind(p, rec_off(d, 2), 200); }
-static void m_kind0(uint8_t *p, size_t d) { set_kind(p, rec_off(d, 2), 0); }
-static void m_end_first(uint8_t *p, size_t d) { set_kind(p, rec_off(d, 2), TR_END); }
-static void m_payload(uint8_t *p, size_t d)
+
+/* One hostile value in one field: of the file header (rec HDR) or of
+ * record `rec` of the good trace (see rec_off for the record order). */
+enum { HDR = -1 };
+struct bad_field {
+	int rec;
+	size_t off, width;
+	uint64_t v;
+	const char *msg;
+};
+#define HDR_F(m) offsetof(struct trace_file_hdr, m), \
+	sizeof(((struct trace_file_hdr *)0)->m)
+#define EV_F(m) offsetof(struct trace_ev, m), sizeof(((struct trace_ev *)0)->m)
+
+static const struct bad_field bad_fields[] = {
+	{ HDR, HDR_F(version), 99, "version 99 is not supported" },
+	{ HDR, HDR_F(hdr_size), 16, "header size" },
+	{ HDR, HDR_F(dtb_size), 0x7fffffff, "does not fit" },
+	{ 2, EV_F(kind), 200, "unknown record kind (record 2)" },
+	{ 2, EV_F(kind), 0, "unknown record kind" },
+	{ 2, EV_F(kind), TR_END, "end record without a beginning" },
+	{ 3, EV_F(size), 1u << 23, "runs past the end" },
+	{ 3, EV_F(size), 0xffffffffu, "runs past the end" },
+	{ 4, EV_F(b), 9, "1..8" },                      /* bus length */
+	{ 4, EV_F(unit), 7, "pio (0) nor mmio" },        /* bus */
+	{ 6, EV_F(b), 2, "level is not 0/1" },           /* irq level */
+	{ 5, EV_F(a), TRACE_MAX_TIMERS, "timer id out of range" },
+	{ 8, EV_F(unit), 3, "backend index not declared" },
+	{ 1, EV_F(a), 77, "unknown backend kind" },
+	{ 9, EV_F(a), 1234, "count does not match" },    /* eof count */
+	{ 3, EV_F(a), UINT64_MAX - 1, "wraps" },         /* gm address */
+	/* Length no longer matches the 5 data bytes of the block read. */
+	{ 8, EV_F(b), 6, "does not match its length" },
+};
+
+static void expect_reject_field(const struct tbuf *good,
+				const struct bad_field *bf)
 {
-	uint32_t v = 1u << 23;
-	memcpy(p + rec_off(d, 3) + offsetof(struct trace_ev, size), &v, 4);
-}
-static void m_huge_payload(uint8_t *p, size_t d)
-{
-	uint32_t v = 0xffffffffu;
-	memcpy(p + rec_off(d, 3) + offsetof(struct trace_ev, size), &v, 4);
-}
-static void m_buslen(uint8_t *p, size_t d)
-{
-	uint64_t v = 9;
-	memcpy(p + rec_off(d, 4) + offsetof(struct trace_ev, b), &v, 8);
-}
-static void m_busunit(uint8_t *p, size_t d)
-{
-	uint16_t v = 7;
-	memcpy(p + rec_off(d, 4) + offsetof(struct trace_ev, unit), &v, 2);
-}
-static void m_irqlevel(uint8_t *p, size_t d)
-{
-	uint64_t v = 2;
-	memcpy(p + rec_off(d, 6) + offsetof(struct trace_ev, b), &v, 8);
-}
-static void m_timerid(uint8_t *p, size_t d)
-{
-	uint64_t v = TRACE_MAX_TIMERS;
-	memcpy(p + rec_off(d, 5) + offsetof(struct trace_ev, a), &v, 8);
-}
-static void m_unit(uint8_t *p, size_t d)
-{
-	uint16_t v = 3;
-	memcpy(p + rec_off(d, 8) + offsetof(struct trace_ev, unit), &v, 2);
-}
-static void m_backend_kind(uint8_t *p, size_t d)
-{
-	uint64_t v = 77;
-	memcpy(p + rec_off(d, 1) + offsetof(struct trace_ev, a), &v, 8);
-}
-static void m_eof_count(uint8_t *p, size_t d)
-{
-	uint64_t v = 1234;
-	memcpy(p + rec_off(d, 9) + offsetof(struct trace_ev, a), &v, 8);
-}
-static void m_gm_wrap(uint8_t *p, size_t d)
-{
-	uint64_t v = UINT64_MAX - 1;
-	memcpy(p + rec_off(d, 3) + offsetof(struct trace_ev, a), &v, 8);
-}
-static void m_blkread(uint8_t *p, size_t d)
-{
-	uint64_t v = 6;   /* length no longer matches the 5 data bytes */
-	memcpy(p + rec_off(d, 8) + offsetof(struct trace_ev, b), &v, 8);
+	size_t dtb_end;
+	uint8_t *p = good_copy(good, &dtb_end);
+	size_t at = bf->rec == HDR ? bf->off : rec_off(dtb_end, (unsigned)bf->rec) + bf->off;
+	memcpy(p + at, &bf->v, bf->width); /* little-endian, like the file */
+	parse_must_fail(p, good->len, bf->msg);
 }
 
 static void test_hostile(void **state)
@@ -313,32 +296,12 @@ static void test_hostile(void **state)
 	char path[64];
 	struct tbuf g = mk_trace(0, path, sizeof(path));
 	unlink(path);
-	size_t dtb_end;
-	{
-		struct trace_file_hdr h;
-		memcpy(&h, g.p, sizeof(h));
-		dtb_end = sizeof(h) + ((h.dtb_size + 7u) & ~7u);
-	}
+	size_t dtb_end = dtb_end_of(g.p);
 	expect_reject(&g, 10, NULL, "too short");
 	expect_reject(&g, g.len, m_magic, "bad magic");
-	expect_reject(&g, g.len, m_version, "version 99 is not supported");
-	expect_reject(&g, g.len, m_hdrsize, "header size");
-	expect_reject(&g, g.len, m_dtbsize, "does not fit");
 	expect_reject(&g, g.len, m_dtb, "not a valid device tree");
-	expect_reject(&g, g.len, m_kind, "unknown record kind (record 2)");
-	expect_reject(&g, g.len, m_kind0, "unknown record kind");
-	expect_reject(&g, g.len, m_end_first, "end record without a beginning");
-	expect_reject(&g, g.len, m_payload, "runs past the end");
-	expect_reject(&g, g.len, m_huge_payload, "runs past the end");
-	expect_reject(&g, g.len, m_buslen, "1..8");
-	expect_reject(&g, g.len, m_busunit, "pio (0) nor mmio");
-	expect_reject(&g, g.len, m_irqlevel, "level is not 0/1");
-	expect_reject(&g, g.len, m_timerid, "timer id out of range");
-	expect_reject(&g, g.len, m_unit, "backend index not declared");
-	expect_reject(&g, g.len, m_backend_kind, "unknown backend kind");
-	expect_reject(&g, g.len, m_eof_count, "count does not match");
-	expect_reject(&g, g.len, m_gm_wrap, "wraps");
-	expect_reject(&g, g.len, m_blkread, "does not match its length");
+	for (size_t i = 0; i < sizeof(bad_fields) / sizeof(bad_fields[0]); i++)
+		expect_reject_field(&g, &bad_fields[i]);
 	/* Truncations: inside a record header, inside a payload, and right
 	 * at a record boundary before the end record. */
 	expect_reject(&g, g.len - 20, NULL, "truncated record header");
