@@ -320,6 +320,23 @@ static struct replay_result replay_patched(struct fix *f,
 	return res;
 }
 
+/* Record, replay with `patch` applied (it stores the index of the record
+ * it changed in *arg), and expect replay to diverge at exactly that record
+ * with a message containing `msg`. */
+static struct replay_result diverge_at_patch(struct fix *f,
+					     void (*patch)(struct trace_reader *r,
+							   uint8_t *buf, void *arg),
+					     const char *msg)
+{
+	record(f, 0);
+	size_t idx = SIZE_MAX;
+	struct replay_result res = replay_patched(f, patch, &idx);
+	assert_true(res.diverged);
+	assert_int_equal(res.event, idx);
+	assert_non_null(strstr(res.msg, msg));
+	return res;
+}
+
 struct blk_patch {
 	size_t read_idx, write_idx;
 	unsigned byte;
@@ -367,13 +384,8 @@ static void patch_lsr(struct trace_reader *r, uint8_t *buf, void *arg)
 
 static void test_divergence_bus_read(void **state)
 {
-	struct fix *f = *state;
-	record(f, 0);
-	size_t idx = SIZE_MAX;
-	struct replay_result res = replay_patched(f, patch_lsr, &idx);
-	assert_true(res.diverged);
-	assert_int_equal(res.event, idx);
-	assert_non_null(strstr(res.msg, "expected bus pio 0x3fd read 1 byte(s) 0x61"));
+	struct replay_result res = diverge_at_patch(
+		*state, patch_lsr, "expected bus pio 0x3fd read 1 byte(s) 0x61");
 	assert_non_null(strstr(res.msg, "got 0x60"));
 }
 
@@ -386,49 +398,38 @@ static size_t rec_file_off(const struct trace_reader *r, size_t idx)
 	return off;
 }
 
+/* Set field a of the first `kind` record after start to `a`; its index. */
+static size_t set_a_after_start(struct trace_reader *r, uint8_t *buf,
+				uint16_t kind, uint64_t a)
+{
+	size_t idx = find_kind(r, kind, find_kind(r, TR_START, 0));
+	assert_true(idx != SIZE_MAX);
+	memcpy(buf + rec_file_off(r, idx) + offsetof(struct trace_ev, a), &a,
+	       sizeof(a));
+	return idx;
+}
+
 /* Make the recording say the first interrupt after start went to another
  * line: the replayed device raises the real one, at that record. */
 static void patch_irq(struct trace_reader *r, uint8_t *buf, void *arg)
 {
-	size_t *idx = arg;
-	*idx = find_kind(r, TR_IRQ, find_kind(r, TR_START, 0));
-	assert_true(*idx != SIZE_MAX);
-	uint64_t gsi = 13;
-	memcpy(buf + rec_file_off(r, *idx) + offsetof(struct trace_ev, a), &gsi,
-	       sizeof(gsi));
+	*(size_t *)arg = set_a_after_start(r, buf, TR_IRQ, 13);
 }
 
 static void test_divergence_irq(void **state)
 {
-	struct fix *f = *state;
-	record(f, 0);
-	size_t idx = SIZE_MAX;
-	struct replay_result res = replay_patched(f, patch_irq, &idx);
-	assert_true(res.diverged);
-	assert_int_equal(res.event, idx);
-	assert_non_null(strstr(res.msg, "expected irq gsi 13"));
+	diverge_at_patch(*state, patch_irq, "expected irq gsi 13");
 }
 
 /* A timer firing for a timer no device armed under that id. */
 static void patch_timer(struct trace_reader *r, uint8_t *buf, void *arg)
 {
-	size_t *idx = arg;
-	*idx = find_kind(r, TR_TIMER_BEGIN, find_kind(r, TR_START, 0));
-	assert_true(*idx != SIZE_MAX);
-	uint64_t id = 200;
-	memcpy(buf + rec_file_off(r, *idx) + offsetof(struct trace_ev, a), &id,
-	       sizeof(id));
+	*(size_t *)arg = set_a_after_start(r, buf, TR_TIMER_BEGIN, 200);
 }
 
 static void test_divergence_timer(void **state)
 {
-	struct fix *f = *state;
-	record(f, 0);
-	size_t idx = SIZE_MAX;
-	struct replay_result res = replay_patched(f, patch_timer, &idx);
-	assert_true(res.diverged);
-	assert_int_equal(res.event, idx);
-	assert_non_null(strstr(res.msg, "timer 200 to be armed"));
+	diverge_at_patch(*state, patch_timer, "timer 200 to be armed");
 }
 
 /* While the board is built: the recording's first clock read turned
@@ -447,13 +448,8 @@ static void patch_construction(struct trace_reader *r, uint8_t *buf, void *arg)
 
 static void test_divergence_construction(void **state)
 {
-	struct fix *f = *state;
-	record(f, 0);
-	size_t idx = SIZE_MAX;
-	struct replay_result res = replay_patched(f, patch_construction, &idx);
-	assert_true(res.diverged);
-	assert_int_equal(res.event, idx);
-	assert_non_null(strstr(res.msg, "expected irq gsi 0 level 0, got a clock read"));
+	diverge_at_patch(*state, patch_construction,
+			 "expected irq gsi 0 level 0, got a clock read");
 }
 
 /* The trace declares its drive under another id: the rebuilt machine
