@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -252,13 +253,43 @@ static int connect_to(const char *path)
 	return fd;
 }
 
+/* A fresh directory for one test's socket at dir/name. */
+struct sockdir {
+	char dir[32];
+	char path[128];
+};
+
+static void sockdir_make(struct sockdir *sd, const char *name)
+{
+	strcpy(sd->dir, "/tmp/vmm-chr-sock-XXXXXX");
+	assert_non_null(mkdtemp(sd->dir));
+	snprintf(sd->path, sizeof(sd->path), "%s/%s", sd->dir, name);
+}
+
+/* Read what the backend sends to client cl, running the loop between
+ * reads (the backend drains its buffer from the loop), until `want` bytes
+ * came or `tries` rounds passed; the byte count. With keep the bytes are
+ * stored at buf in order (cap >= want), else buf is scratch of cap bytes. */
+static size_t client_read_all(struct evloop *loop, int cl, uint8_t *buf,
+			      size_t cap, size_t want, bool keep, int tries)
+{
+	size_t n = 0;
+	fcntl(cl, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < tries && n < want; i++) {
+		ssize_t r = keep ? read(cl, buf + n, want - n) : read(cl, buf, cap);
+		if (r > 0)
+			n += (size_t)r;
+		evloop_run_once(loop, 1);
+	}
+	return n;
+}
+
 static void test_socket_nowait_reconnect(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/console.sock", dir);
+	struct sockdir sd;
+	sockdir_make(&sd, "console.sock");
+	const char *path = sd.path;
 	struct evloop *loop = evloop_new(NULL);
 	struct chr *c = chr_socket_new("c0", path, false, loop, NULL);
 	assert_non_null(c);
@@ -306,7 +337,7 @@ static void test_socket_nowait_reconnect(void **state)
 	c = chr_socket_new("c0", path, false, loop, NULL);
 	assert_non_null(c);
 	chr_close(c);
-	rmdir(dir);
+	rmdir(sd.dir);
 	evloop_free(loop);
 }
 
@@ -329,10 +360,9 @@ static void *late_client(void *arg)
 static void test_socket_wait_and_errors(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/wait.sock", dir);
+	struct sockdir sd;
+	sockdir_make(&sd, "wait.sock");
+	const char *path = sd.path;
 	struct evloop *loop = evloop_new(NULL);
 	struct waiter w = { .path = path, .fd = -1 };
 	pthread_t th;
@@ -365,14 +395,14 @@ static void test_socket_wait_and_errors(void **state)
 	assert_int_equal(errno, ENAMETOOLONG);
 	assert_null(chr_socket_new("e", NULL, false, loop, log));
 	assert_null(chr_socket_new("e", "/nonexistent/dir/s.sock", false, loop, log));
-	snprintf(path, sizeof(path), "%s/plain", dir);
+	snprintf(sd.path, sizeof(sd.path), "%s/plain", sd.dir);
 	int fd = open(path, O_CREAT | O_WRONLY, 0644);
 	close(fd);
 	assert_null(chr_socket_new("e", path, false, loop, log));
 	assert_int_equal(errno, EADDRINUSE);
 	assert_non_null(strstr(log_memory_text(log), "cannot listen"));
 	unlink(path);
-	rmdir(dir);
+	rmdir(sd.dir);
 	log_free(log);
 	evloop_free(loop);
 }
@@ -416,10 +446,9 @@ static void test_pty(void **state)
 static void test_socket_backpressure(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/bp.sock", dir);
+	struct sockdir sd;
+	sockdir_make(&sd, "bp.sock");
+	const char *path = sd.path;
 	struct evloop *loop = evloop_new(NULL);
 	struct chr *c = chr_socket_new("bp", path, false, loop, NULL);
 	struct fe f = { .room = 64 };
@@ -439,15 +468,8 @@ static void test_socket_backpressure(void **state)
 	assert_int_equal(write(cl, "k", 1), 1);
 	SPIN_UNTIL(loop, f.got_len == 1);
 	/* Now the client reads everything. */
-	fcntl(cl, F_SETFL, O_NONBLOCK);
-	size_t got = 0;
-	for (int i = 0; i < 4000 && got < total; i++) {
-		static uint8_t sink[65536];
-		ssize_t n = read(cl, sink, sizeof(sink));
-		if (n > 0)
-			got += (size_t)n;
-		evloop_run_once(loop, 1);
-	}
+	static uint8_t sink[65536];
+	size_t got = client_read_all(loop, cl, sink, sizeof(sink), total, false, 4000);
 	assert_int_equal(got, total);
 	assert_true(f.writable_calls >= 1);
 	/* Peer gone before the loop notices: the write itself detects it
@@ -468,17 +490,16 @@ static void test_socket_backpressure(void **state)
 	/* Closing with output still buffered and nobody connected. */
 	assert_int_equal(chr_write(c, (const uint8_t *)"bye", 3), 3);
 	chr_close(c);
-	rmdir(dir);
+	rmdir(sd.dir);
 	evloop_free(loop);
 }
 
 static void test_unread_output_never_stalls(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/vmm-chr-sock-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/late.sock", dir);
+	struct sockdir sd;
+	sockdir_make(&sd, "late.sock");
+	const char *path = sd.path;
 	struct evloop *loop = evloop_new(NULL);
 	struct log *log = log_new_memory(LOG_INFO);
 	struct chr *c = chr_socket_new("late", path, false, loop, log);
@@ -498,19 +519,12 @@ static void test_unread_output_never_stalls(void **state)
 	int cl = connect_to(path);
 	SPIN_UNTIL(loop, f.up == 1);
 	static uint8_t got[CHR_OUT_BUF];
-	size_t n = 0;
-	fcntl(cl, F_SETFL, O_NONBLOCK);
-	for (int i = 0; i < 2000 && n < CHR_OUT_BUF; i++) {
-		ssize_t r = read(cl, got + n, CHR_OUT_BUF - n);
-		if (r > 0)
-			n += (size_t)r;
-		evloop_run_once(loop, 1);
-	}
+	size_t n = client_read_all(loop, cl, got, sizeof(got), CHR_OUT_BUF, true, 2000);
 	assert_int_equal(n, CHR_OUT_BUF);
 	assert_memory_equal(got, big + sizeof(big) - CHR_OUT_BUF, CHR_OUT_BUF);
 	close(cl);
 	chr_close(c);
-	rmdir(dir);
+	rmdir(sd.dir);
 
 	/* A pty nobody opened: the guest's output never reports "full". */
 	c = chr_pty_new("pty1", loop, NULL);
