@@ -58,17 +58,28 @@ static void *mk_dtb(uint32_t *size)
 	return fdt;
 }
 
-/* A well-formed trace with one of most record shapes. */
-static struct tbuf mk_trace(uint64_t limit, char *path, size_t plen)
+/* A writer on a fresh temp file (its name in path) with mk_dtb's tree. */
+static struct trace_writer *new_writer(char *path, size_t plen, uint32_t flags,
+				       uint64_t limit)
 {
 	char err[256];
 	uint32_t dsize;
 	void *dtb = mk_dtb(&dsize);
 	tmp_path(path, plen);
-	struct trace_writer *w = trace_writer_open(path, dtb, dsize, TRACE_F_KVM,
-						   limit, err, sizeof(err));
+	struct trace_writer *w = trace_writer_open(path, dtb, dsize, flags, limit,
+						   err, sizeof(err));
 	free(dtb);
+	if (!w)
+		print_error("trace_writer_open: %s\n", err);
 	assert_non_null(w);
+	return w;
+}
+
+/* A well-formed trace with one of most record shapes. */
+static struct tbuf mk_trace(uint64_t limit, char *path, size_t plen)
+{
+	char err[256];
+	struct trace_writer *w = new_writer(path, plen, TRACE_F_KVM, limit);
 	struct trace_ev e;
 	memset(&e, 0, sizeof(e));
 	e = (struct trace_ev){ .kind = TR_HOST, .a = 1000, .b = 3600 };
@@ -146,13 +157,7 @@ static void test_limit(void **state)
 {
 	(void)state;
 	char path[64], err[256];
-	uint32_t dsize;
-	void *dtb = mk_dtb(&dsize);
-	tmp_path(path, sizeof(path));
-	struct trace_writer *w = trace_writer_open(path, dtb, dsize, 0, 2048, err,
-						   sizeof(err));
-	free(dtb);
-	assert_non_null(w);
+	struct trace_writer *w = new_writer(path, sizeof(path), 0, 2048);
 	struct trace_ev e = { .kind = TR_CLK_READ };
 	int ok = 0;
 	for (int i = 0; i < 100; i++) {
@@ -318,12 +323,7 @@ static void test_too_deep(void **state)
 {
 	(void)state;
 	char path[64], err[256];
-	uint32_t dsize;
-	void *dtb = mk_dtb(&dsize);
-	tmp_path(path, sizeof(path));
-	struct trace_writer *w = trace_writer_open(path, dtb, dsize, 0, 0, err,
-						   sizeof(err));
-	free(dtb);
+	struct trace_writer *w = new_writer(path, sizeof(path), 0, 0);
 	struct trace_ev e = { .kind = TR_TIMER_BEGIN };
 	for (unsigned i = 0; i <= TRACE_MAX_DEPTH; i++)
 		trace_writer_add(w, &e, NULL);
@@ -340,12 +340,7 @@ static void test_unclosed(void **state)
 {
 	(void)state;
 	char path[64], err[256];
-	uint32_t dsize;
-	void *dtb = mk_dtb(&dsize);
-	tmp_path(path, sizeof(path));
-	struct trace_writer *w = trace_writer_open(path, dtb, dsize, 0, 0, err,
-						   sizeof(err));
-	free(dtb);
+	struct trace_writer *w = new_writer(path, sizeof(path), 0, 0);
 	struct trace_ev e = { .kind = TR_TIMER_BEGIN };
 	trace_writer_add(w, &e, NULL);
 	assert_int_equal(trace_writer_close(w, err, sizeof(err)), 0);
