@@ -260,54 +260,61 @@ static int do_thread_violation(void)
 	return 0;
 }
 
-static void test_execve_blocked(void **state)
-{
-	(void)state;
-	expect_blocked(false, do_execve, "execve");
-	expect_blocked(true, do_execve, "execve");
-}
+/* Each blocked-call test is a list of children that must die on the
+ * filter, naming `call` in the message: a rebuild-capable filter
+ * (rebuild true) or the running one. A NULL fn ends a list. */
+struct blocked {
+	bool rebuild;
+	child_fn fn;
+	const char *call;
+};
 
-static void test_fork_blocked(void **state)
-{
-	(void)state;
-	expect_blocked(true, do_fork, "clone");
-}
-
-static void test_sockets(void **state)
-{
-	(void)state;
-	expect_blocked(true, do_inet_socket, "socket (41) argument 0x2");
+static const struct blocked execve_blocked[] = {
+	{ false, do_execve, "execve" },
+	{ true, do_execve, "execve" },
+	{ 0 },
+};
+static const struct blocked fork_blocked[] = {
+	{ true, do_fork, "clone" },
+	{ 0 },
+};
+static const struct blocked sockets[] = {
+	{ true, do_inet_socket, "socket (41) argument 0x2" },
 	/* Unix sockets only for a rebuild. */
-	expect_blocked(false, do_unix_socket, "socket");
-}
-
-static void test_exec_memory_blocked(void **state)
-{
-	(void)state;
-	expect_blocked(true, do_exec_mmap, "mmap");
-	expect_blocked(true, do_exec_mprotect, "mprotect");
-}
-
-static void test_ioctl_requests(void **state)
-{
-	(void)state;
-	expect_blocked(true, do_foreign_ioctl, "ioctl (16) request 0xdead");
+	{ false, do_unix_socket, "socket" },
+	{ 0 },
+};
+static const struct blocked exec_memory_blocked[] = {
+	{ true, do_exec_mmap, "mmap" },
+	{ true, do_exec_mprotect, "mprotect" },
+	{ 0 },
+};
+static const struct blocked ioctl_requests[] = {
+	{ true, do_foreign_ioctl, "ioctl (16) request 0xdead" },
 	/* KVM set-up requests only when the machine may be rebuilt. */
-	expect_blocked(false, do_build_ioctl, "ioctl (16) request 0xae01");
+	{ false, do_build_ioctl, "ioctl (16) request 0xae01" },
+	{ 0 },
+};
+static const struct blocked ptrace_and_signals_blocked[] = {
+	{ true, do_ptrace, "ptrace" },
+	{ true, do_kill_other, "tgkill" },
+	{ 0 },
+};
+static const struct blocked thread_inherits[] = {
+	{ false, do_thread_violation, "socket" },
+	{ 0 },
+};
+
+static void run_blocked(void **state)
+{
+	for (const struct blocked *b = *state; b->fn; b++)
+		expect_blocked(b->rebuild, b->fn, b->call);
 }
 
-static void test_ptrace_and_signals_blocked(void **state)
-{
-	(void)state;
-	expect_blocked(true, do_ptrace, "ptrace");
-	expect_blocked(true, do_kill_other, "tgkill");
-}
-
-static void test_thread_inherits(void **state)
-{
-	(void)state;
-	expect_blocked(false, do_thread_violation, "socket");
-}
+/* One cmocka test per list, named test_<list> as before. */
+#define BLOCKED_TEST(list) \
+	{ .name = "test_" #list, .test_func = run_blocked, \
+	  .initial_state = (void *)(list) }
 
 /* TSYNC: a thread that already ran before the filter gets it too. */
 struct tsync {
@@ -389,13 +396,13 @@ int main(void)
 		cmocka_unit_test(test_rule_counts),
 		cmocka_unit_test(test_allowed_running),
 		cmocka_unit_test(test_allowed_rebuild),
-		cmocka_unit_test(test_execve_blocked),
-		cmocka_unit_test(test_fork_blocked),
-		cmocka_unit_test(test_sockets),
-		cmocka_unit_test(test_exec_memory_blocked),
-		cmocka_unit_test(test_ioctl_requests),
-		cmocka_unit_test(test_ptrace_and_signals_blocked),
-		cmocka_unit_test(test_thread_inherits),
+		BLOCKED_TEST(execve_blocked),
+		BLOCKED_TEST(fork_blocked),
+		BLOCKED_TEST(sockets),
+		BLOCKED_TEST(exec_memory_blocked),
+		BLOCKED_TEST(ioctl_requests),
+		BLOCKED_TEST(ptrace_and_signals_blocked),
+		BLOCKED_TEST(thread_inherits),
 		cmocka_unit_test(test_tsync_covers_running_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
