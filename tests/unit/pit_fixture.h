@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bus.h"
 #include "devices/pit.h"
 #include "sim/sim.h"
 #include "sim_fixture.h"
@@ -24,21 +23,18 @@ struct fx {
 static inline struct fx *fx_new(enum pit_lost_tick policy, bool record)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct sim_config sc = { .record_events = record };
 
 	assert_non_null(f);
-	f->s = sim_new(&sc);
-	assert_non_null(f->s);
-	simfx_rec_init(&f->rec, f->s);
+	f->s = simfx_sim_new(&f->rec, record);
 	struct pit_config pc = { .clk = f->s->m.clk,
 				 .irq = irq_line(&f->rec.chip, 0),
 				 .lost_tick_policy = policy };
 	f->pit = pit_new(&pc);
 	assert_non_null(f->pit);
-	assert_int_equal(bus_register(f->s->m.pio, PIT_PORT_BASE, PIT_NPORTS,
-				      pit_access, f->pit, "pit"), 0);
-	assert_int_equal(bus_register(f->s->m.pio, PIT_PORT61, 1,
-				      pit_port61_access, f->pit, "port61"), 0);
+	simfx_pio_register(f->s, PIT_PORT_BASE, PIT_NPORTS, pit_access, f->pit,
+			   "pit");
+	simfx_pio_register(f->s, PIT_PORT61, 1, pit_port61_access, f->pit,
+			   "port61");
 	return f;
 }
 

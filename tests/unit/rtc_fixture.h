@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/bus.h"
 #include "devices/rtc.h"
 #include "sim/sim.h"
 #include "sim_fixture.h"
@@ -27,19 +26,16 @@ struct fx {
 static inline struct fx *fx_new(int64_t base, bool record)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct sim_config sc = { .record_events = record };
 
 	assert_non_null(f);
-	f->s = sim_new(&sc);
-	assert_non_null(f->s);
-	simfx_rec_init(&f->rec, f->s);
+	f->s = simfx_sim_new(&f->rec, record);
 	struct rtc_config rc = { .clk = f->s->m.clk,
 				 .irq = irq_line(&f->rec.chip, 8),
 				 .base_epoch = base };
 	f->rtc = rtc_new(&rc);
 	assert_non_null(f->rtc);
-	assert_int_equal(bus_register(f->s->m.pio, RTC_PORT_BASE, RTC_NPORTS,
-				      rtc_access, f->rtc, "rtc"), 0);
+	simfx_pio_register(f->s, RTC_PORT_BASE, RTC_NPORTS, rtc_access, f->rtc,
+			   "rtc");
 	return f;
 }
 

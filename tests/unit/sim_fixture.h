@@ -1,11 +1,13 @@
 /* Shared by the platform-device unit tests that run a device on the
  * simulator (test_pit*.c, test_rtc*.c): an IRQ line recorder that notes
  * the virtual time of every rising edge and forwards the line to the
- * simulator's interrupt controller, and stepping virtual time to an exact
- * instant.  static inline helpers only. */
+ * simulator's interrupt controller, the simulator such a fixture starts
+ * from, port registration, and stepping virtual time to an exact instant.
+ * static inline helpers only. */
 #ifndef VMM_TESTS_SIM_FIXTURE_H
 #define VMM_TESTS_SIM_FIXTURE_H
 
+#include "core/bus.h"
 #include "core/irq.h"
 #include "sim/sim.h"
 
@@ -41,6 +43,26 @@ static inline void simfx_rec_init(struct simfx_rec *r, struct sim *s)
 {
 	r->s = s;
 	r->chip = (struct irq_chip){ &simfx_rec_ops, r };
+}
+
+/* A new simulator (keeping its event record if `record`) whose device IRQ
+ * lines are to go through rec: the start of every platform-device fixture. */
+static inline struct sim *simfx_sim_new(struct simfx_rec *rec, bool record)
+{
+	struct sim_config sc = { .record_events = record };
+	struct sim *s = sim_new(&sc);
+
+	assert_non_null(s);
+	simfx_rec_init(rec, s);
+	return s;
+}
+
+/* Put a device's ports [base, base+n) on the simulator's I/O bus. */
+static inline void simfx_pio_register(struct sim *s, uint16_t base, uint16_t n,
+				      bus_access_fn fn, void *opaque,
+				      const char *name)
+{
+	assert_int_equal(bus_register(s->m.pio, base, n, fn, opaque, name), 0);
 }
 
 /* Advance virtual time to exactly t. */
