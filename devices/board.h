@@ -16,6 +16,7 @@
 #include "core/machine.h"
 
 struct board;
+struct board_backends;
 struct chr;
 
 struct evloop;
@@ -62,9 +63,26 @@ struct board_host {
 	 * trace can repeat them.  NULL: none. */
 	void (*call)(void *opaque, int what, uint64_t arg, bool begin);
 	void *call_opaque;
+	/* Host backends that outlive the board (board_backends_new): the
+	 * board opens a char/block/net/entropy backend only when this store
+	 * has none under the same option yet, puts what it opens here, and
+	 * never closes it; boards built one after another with the same
+	 * store (KVM's rebuild on guest reset) share one set of backends.
+	 * Front ends are detached from them when the board is freed; input
+	 * waits and buffered output stays for the next board.  NULL: the
+	 * board closes its backends with itself.  Unused with
+	 * backend_replace. */
+	struct board_backends *keep;
 };
 /* board_host.call `what` values. */
 enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2 };
+
+/* A store of host backends kept across boards (board_host.keep); free
+ * closes them all, after the last board using them was freed. */
+struct board_backends *board_backends_new(void);
+void board_backends_free(struct board_backends *k);
+/* Backends held (tests, logging). */
+unsigned board_backends_count(const struct board_backends *k);
 
 /* The RTC's starting time for this configuration (pure). */
 int64_t board_rtc_base(const struct machine_config *cfg,

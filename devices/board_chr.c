@@ -12,16 +12,9 @@
 #include "devices/board_int.h"
 
 static void board_chr_free(void *p) { chr_close(p); }
-
-static int board_chr_opened(struct board *b, struct chr *c, const char *what,
-			    const char *arg, char *err, size_t errlen)
-{
-	if (!c) {
-		snprintf(err, errlen, "vmm: %s '%s': %s", what, arg, strerror(errno));
-		return -1;
-	}
-	return board_push(b, board_chr_free, c, err, errlen);
-}
+/* A backend that outlives the board must not call into its freed front
+ * end: detached, it holds input back for the next one. */
+static void board_chr_detach(void *p) { chr_attach(p, NULL); }
 
 static struct chr *board_chr_make(struct board *b, const char *id,
 				  enum cfg_chardev_type type, const char *path,
@@ -55,6 +48,49 @@ static bool board_chr_needs_loop(enum cfg_chardev_type t)
 	return t == CFG_CHR_STDIO || t == CFG_CHR_SOCKET || t == CFG_CHR_PTY;
 }
 
+/* The host backend under key: kept from an earlier board, or opened now
+ * and owned (board_own).  *chr NULL: nothing to open here. */
+static int board_chr_get(struct board *b, const char *key, const char *id,
+			 enum cfg_chardev_type type, const char *path, bool wait,
+			 const char *what, const char *arg, struct chr **chr,
+			 char *err, size_t errlen)
+{
+	*chr = NULL;
+	if (type == CFG_CHR_NULL || (board_chr_needs_loop(type) && !b->host->loop))
+		return 0;
+	struct chr *h = board_kept(b, TRACE_BK_CHR, key);
+	if (!h) {
+		h = board_chr_make(b, id, type, path, wait);
+		if (!h) {
+			snprintf(err, errlen, "vmm: %s '%s': %s", what, arg,
+				 strerror(errno));
+			return -1;
+		}
+		if (board_own(b, TRACE_BK_CHR, key, board_chr_free, h, err, errlen) < 0)
+			return -1;
+	}
+	*chr = h;
+	return 0;
+}
+
+/* Pass an opened backend through the record/replay hook, and detach
+ * both from their front ends when the board goes (pushed before the
+ * device exists, so this runs after it is freed). */
+static int board_chr_hook(struct board *b, const char *id, struct chr *opened,
+			  struct chr **chr, char *err, size_t errlen)
+{
+	void *hooked;
+	if (board_backend(b, TRACE_BK_CHR, id, opened, &hooked, err, errlen) < 0)
+		return -1;
+	*chr = hooked;
+	if (opened && board_push(b, board_chr_detach, opened, err, errlen) < 0)
+		return -1;
+	if (*chr && *chr != opened &&
+	    board_push(b, board_chr_detach, *chr, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 int board_chardev(struct board *b, const char *id, struct chr **chr,
 		  char *err, size_t errlen)
 {
@@ -71,17 +107,17 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
 	}
 	struct chr *h = NULL;
 	if (!b->host->backend_replace) {
-		if (c->type == CFG_CHR_NULL ||
-		    (board_chr_needs_loop(c->type) && !b->host->loop))
-			return 0;
-		h = board_chr_make(b, c->id, c->type, c->path, c->server && c->wait);
-		if (board_chr_opened(b, h, "-chardev", c->id, err, errlen) < 0)
+		char key[BOARD_KEY_MAX];
+		snprintf(key, sizeof(key), "chardev:%s", c->id);
+		if (board_chr_get(b, key, c->id, c->type, c->path,
+				  c->server && c->wait, "-chardev", c->id, &h,
+				  err, errlen) < 0)
 			return -1;
+		if (!h)
+			return 0;
 	}
-	void *hooked;
-	if (board_backend(b, TRACE_BK_CHR, c->id, h, &hooked, err, errlen) < 0)
+	if (board_chr_hook(b, c->id, h, &h, err, errlen) < 0)
 		return -1;
-	h = hooked;
 	if (b->nchrs < CFG_MAX_ITEMS) {
 		b->chrs[b->nchrs].id = c->id;
 		b->chrs[b->nchrs].chr = h;
@@ -97,15 +133,10 @@ int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
 	const struct cfg_serial *s = &b->cfg->serial[i];
 	char id[16];
 	snprintf(id, sizeof(id), "serial%u", i);
-	void *hooked;
 	*chr = b->host->serial[i];
 	if (*chr || (b->host->backend_replace && s->type != CFG_SERIAL_CHARDEV &&
-		     s->type != CFG_SERIAL_NULL)) {
-		if (board_backend(b, TRACE_BK_CHR, id, *chr, &hooked, err, errlen) < 0)
-			return -1;
-		*chr = hooked;
-		return 0;
-	}
+		     s->type != CFG_SERIAL_NULL))
+		return board_chr_hook(b, id, *chr, chr, err, errlen);
 	enum cfg_chardev_type t;
 	switch (s->type) {
 	case CFG_SERIAL_CHARDEV:
@@ -125,13 +156,13 @@ int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
 	default:
 		return 0;
 	}
-	if (board_chr_needs_loop(t) && !b->host->loop)
+	char key[BOARD_KEY_MAX];
+	snprintf(key, sizeof(key), "serial:%u", i);
+	struct chr *h;
+	if (board_chr_get(b, key, id, t, s->arg, s->server && s->wait, "-serial",
+			  s->arg[0] ? s->arg : id, &h, err, errlen) < 0)
+		return -1;
+	if (!h)
 		return 0;
-	struct chr *h = board_chr_make(b, id, t, s->arg, s->server && s->wait);
-	if (board_chr_opened(b, h, "-serial", s->arg[0] ? s->arg : id, err, errlen) < 0)
-		return -1;
-	if (board_backend(b, TRACE_BK_CHR, id, h, &hooked, err, errlen) < 0)
-		return -1;
-	*chr = hooked;
-	return 0;
+	return board_chr_hook(b, id, h, chr, err, errlen);
 }

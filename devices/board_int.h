@@ -71,6 +71,17 @@ int board_register(struct board *b, struct bus *bus, uint64_t base,
 		   uint64_t size, bus_access_fn fn, void *dev, const char *name,
 		   char *err, size_t errlen);
 
+/* Backends that may outlive the board (board_backends.c).  The backend
+ * of `kind` (TRACE_BK_*) a previous board opened under key, or NULL
+ * (also always NULL without board_host.keep). */
+#define BOARD_KEY_MAX (CFG_ID_MAX + 16)   /* "chardev:" + an option id */
+void *board_kept(struct board *b, int kind, const char *key);
+/* Take ownership of a backend just opened under key: kept in
+ * board_host.keep when there is one, else closed with the board.  0, or
+ * -1 with err (obj closed). */
+int board_own(struct board *b, int kind, const char *key,
+	      void (*close_fn)(void *), void *obj, char *err, size_t errlen);
+
 /* The host backend for -serial number i (board_chr.c): the override
  * from board_host, or opened from the config; *chr NULL means output
  * discarded.  0, or -1 with err. */

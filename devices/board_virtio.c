@@ -25,6 +25,7 @@
 static void bv_blockdev_free(void *p) { blockdev_close(p); }
 static void bv_entropy_free(void *p) { entropy_close(p); }
 static void bv_netdev_free(void *p) { netdev_close(p); }
+static void bv_netdev_detach(void *p) { netdev_detach(p); }
 static void bv_vblk_free(void *p) { vblk_free(p); }
 static void bv_vrng_free(void *p) { vrng_free(p); }
 static void bv_vnet_free(void *p) { vnet_free(p); }
@@ -51,7 +52,9 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 		return NULL;
 	}
 	struct blockdev *bd = NULL;
-	if (!b->host->backend_replace) {
+	char key[BOARD_KEY_MAX];
+	snprintf(key, sizeof(key), "drive:%s", drv->id);
+	if (!b->host->backend_replace && !(bd = board_kept(b, TRACE_BK_BLOCK, key))) {
 		bd = blockdev_file_open(drv->id, drv->file, drv->readonly,
 					drv->direct);
 		if (!bd) {
@@ -59,7 +62,8 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 				 drv->file, strerror(errno));
 			return NULL;
 		}
-		if (board_push(b, bv_blockdev_free, bd, err, errlen) < 0)
+		if (board_own(b, TRACE_BK_BLOCK, key, bv_blockdev_free, bd, err,
+			      errlen) < 0)
 			return NULL;
 	}
 	void *hooked;
@@ -91,18 +95,19 @@ static struct vdev *bv_rng(struct board *b, const struct cfg_device *d,
 	const struct cfg_object *o = d->rng[0] ? config_object(b->cfg, d->rng) : NULL;
 	const char *file = o && o->filename[0] ? o->filename : "/dev/urandom";
 	struct entropy *src = NULL;
-	if (!b->host->backend_replace) {
+	char id[16];
+	snprintf(id, sizeof(id), "rng%u", (unsigned)(d - b->cfg->devices));
+	if (!b->host->backend_replace && !(src = board_kept(b, TRACE_BK_ENTROPY, id))) {
 		src = entropy_file_open(o ? o->id : "rng", file);
 		if (!src) {
 			snprintf(err, errlen, "vmm: -object rng-random,filename=%s: %s",
 				 file, strerror(errno));
 			return NULL;
 		}
-		if (board_push(b, bv_entropy_free, src, err, errlen) < 0)
+		if (board_own(b, TRACE_BK_ENTROPY, id, bv_entropy_free, src, err,
+			      errlen) < 0)
 			return NULL;
 	}
-	char id[16];
-	snprintf(id, sizeof(id), "rng%u", (unsigned)(d - b->cfg->devices));
 	void *hooked;
 	if (board_backend(b, TRACE_BK_ENTROPY, id, src, &hooked, err, errlen) < 0)
 		return NULL;
@@ -136,7 +141,9 @@ static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 		return NULL;
 	}
 	struct netdev *nd = NULL;
-	if (!b->host->backend_replace) {
+	char key[BOARD_KEY_MAX];
+	snprintf(key, sizeof(key), "netdev:%s", nc->id);
+	if (!b->host->backend_replace && !(nd = board_kept(b, TRACE_BK_NET, key))) {
 		nd = nc->type == CFG_NETDEV_TAP ?
 			netdev_tap_open(nc->id, nc->ifname, nc->fd, b->host->loop,
 					NULL, 0) :
@@ -148,9 +155,14 @@ static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 				 "you)" : "");
 			return NULL;
 		}
-		if (board_push(b, bv_netdev_free, nd, err, errlen) < 0)
+		if (board_own(b, TRACE_BK_NET, key, bv_netdev_free, nd, err,
+			      errlen) < 0)
 			return NULL;
 	}
+	/* The recorder's wrapper attaches to it: detached when the board
+	 * goes (after the device, which detaches what it was given). */
+	if (nd && board_push(b, bv_netdev_detach, nd, err, errlen) < 0)
+		return NULL;
 	void *hooked;
 	if (board_backend(b, TRACE_BK_NET, nc->id, nd, &hooked, err, errlen) < 0)
 		return NULL;

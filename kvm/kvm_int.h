@@ -180,6 +180,9 @@ struct kvm_machine {
 	bool sandboxed;        /* the seccomp filter is in */
 	/* What this boot's board was given; the board keeps a pointer. */
 	struct board_host host;
+	/* Host backends (chardevs, drives, netdevs, entropy): opened by the
+	 * first board, handed to every rebuilt one, closed at exit. */
+	struct board_backends *backends;
 	int sigfd;
 	/* -qmp: the control socket, and what it reports about us. */
 	struct qmp_server *qmp;

@@ -1,6 +1,6 @@
 /* A KVM machine, in the order things depend on each other:
- *   /dev/kvm checks -> event loop, signalfd, QMP (these live across
- *   resets) -> per boot: address map -> guest RAM -> buses -> VM +
+ *   /dev/kvm checks -> event loop, signalfd, QMP, host backends (these
+ *   live across resets; the first board opens the backends) -> per boot: address map -> guest RAM -> buses -> VM +
  *   irqchip -> board devices (which add nvdimm regions) -> memory slots ->
  *   kernel/initrd/ACPI into RAM -> vCPUs -> (first boot: seccomp) -> run
  *   -> tear the boot down; a reset without -no-reboot builds it again.
@@ -220,6 +220,10 @@ static void kvm_machine_unbuild(struct kvm_machine *km)
 static void kvm_machine_teardown(struct kvm_machine *km)
 {
 	kvm_machine_unbuild(km);
+	/* After the last board (nothing is attached to them any more) and
+	 * before the loop their fds are registered with. */
+	board_backends_free(km->backends);
+	km->backends = NULL;
 	if (km->qmp)
 		qmp_server_free(km->qmp);
 	if (km->sigfd >= 0) {
@@ -267,6 +271,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.balloon_opaque = km,
 		.ioeventfd = kvm_board_ioeventfd,
 		.ioeventfd_opaque = km,
+		.keep = km->backends,
 	};
 	time_t now = time(NULL);
 	struct tm tm;
@@ -392,6 +397,11 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 			 "the host CPU as KVM supports it", cfg->cpu_model);
 	km->m.loop = evloop_new(&km->m.lock);
 	if (!km->m.loop) {
+		snprintf(err, errlen, "vmm: out of memory");
+		goto out;
+	}
+	km->backends = board_backends_new();
+	if (!km->backends) {
 		snprintf(err, errlen, "vmm: out of memory");
 		goto out;
 	}
