@@ -517,13 +517,15 @@ struct serial *serial_new(const struct serial_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	clk_timer_init(&s->cti_timer, serial_cti_fire, s);
+	serial_reset(s);
+	/* Attach after the reset: the backend offers input it holds (typed
+	 * before a machine rebuild) at once, and a reset would clear it. */
 	if (s->cfg.chr) {
 		struct chr_frontend fe = serial_fe_template;
 
 		fe.opaque = s;
 		chr_attach(s->cfg.chr, &fe);
 	}
-	serial_reset(s);
 	return s;
 }
 
