@@ -75,13 +75,9 @@ static void test_basic(void **state)
 	assert_true(bid >= 0);
 	assert_true(vdq_kick_prepare(&f->dq));
 	assert_true(vq_has_avail(&f->vq));
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(f->e->id, bid);
-	assert_int_equal(f->e->ndesc, 3);
-	assert_int_equal(f->e->nout, 2);
-	assert_int_equal(f->e->nin, 1);
-	assert_int_equal(f->e->out_len, 128);
-	assert_int_equal(f->e->in_len, 200);
+	fx_pop_expect(f, (struct fx_shape){ .id = (uint16_t)bid, .ndesc = 3,
+					    .nout = 2, .nin = 1,
+					    .out_len = 128, .in_len = 200 });
 	assert_int_equal(vq_elem_read(f->gm, f->e, 0, in, 100), 0);
 	for (unsigned i = 0; i < 100; i++)
 		assert_int_equal(in[i], (uint8_t)(9 + i * 7));
@@ -242,12 +238,9 @@ static void test_indirect(void **state)
 	int bid = vdq_add(&f->dq, b, 4, true);
 
 	assert_true(bid >= 0);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(f->e->id, bid);
-	assert_int_equal(f->e->ndesc, 1);
-	assert_int_equal(f->e->nout, 2);
-	assert_int_equal(f->e->nin, 2);
-	assert_int_equal(f->e->in_len, 70);
+	fx_pop_expect(f, (struct fx_shape){ .id = (uint16_t)bid, .ndesc = 1,
+					    .nout = 2, .nin = 2,
+					    .out_len = 30, .in_len = 70 });
 	assert_int_equal(vq_push(&f->vq, f->e, 5), 0);
 	assert_int_equal(vdq_get_used(&f->dq, &id, &len), 1);
 	assert_int_equal(id, bid);

@@ -18,6 +18,16 @@ static void raw_chain(struct fx *f, uint16_t head)
 	vdq_publish(&f->dq);
 }
 
+/* Publish the hand-written chain at head: the device must refuse it with
+ * err (fx_split_expect_bad) and, unless msg is NULL, log msg. */
+static void bad_chain(struct fx *f, uint16_t head, int err, const char *msg)
+{
+	raw_chain(f, head);
+	fx_split_expect_bad(f, err, head);
+	if (msg)
+		assert_non_null(strstr(fx_log(f), msg));
+}
+
 static void test_basic(void **state)
 {
 	(void)state;
@@ -39,13 +49,9 @@ static void test_basic(void **state)
 	vdq_publish(&f->dq);
 	assert_true(vdq_kick_prepare(&f->dq));
 	assert_true(vq_has_avail(&f->vq));
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(f->e->id, head);
-	assert_int_equal(f->e->nout, 2);
-	assert_int_equal(f->e->nin, 1);
-	assert_int_equal(f->e->ndesc, 3);
-	assert_int_equal(f->e->out_len, 128);
-	assert_int_equal(f->e->in_len, 200);
+	fx_pop_expect(f, (struct fx_shape){ .id = (uint16_t)head, .ndesc = 3,
+					    .nout = 2, .nin = 1,
+					    .out_len = 128, .in_len = 200 });
 	assert_int_equal(f->e->seg[2].gpa, FX_DATA_GPA + 0x2000);
 	assert_int_equal(vq_elem_read(f->gm, f->e, 0, in, 128), 0);
 	for (unsigned i = 0; i < 128; i++)
@@ -86,9 +92,7 @@ static void test_next_out_of_range(void **state)
 	struct fx *f = fx_split(0);
 
 	vdq_raw_desc(&f->dq, 2, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, FX_SPLIT_SZ);
-	raw_chain(f, 2);
-	fx_split_expect_bad(f, -EINVAL, 2);
-	assert_non_null(strstr(fx_log(f), "descriptor index out of range"));
+	bad_chain(f, 2, -EINVAL, "descriptor index out of range");
 	fx_free(f);
 }
 
@@ -99,9 +103,7 @@ static void test_loop(void **state)
 
 	vdq_raw_desc(&f->dq, 0, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 1);
 	vdq_raw_desc(&f->dq, 1, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "loops"));
+	bad_chain(f, 0, -EINVAL, "loops");
 	fx_free(f);
 }
 
@@ -112,8 +114,7 @@ static void test_self_loop(void **state)
 
 	vdq_raw_desc(&f->dq, 5, FX_DATA_GPA, 8,
 		     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 5);
-	raw_chain(f, 5);
-	fx_split_expect_bad(f, -EINVAL, 5);
+	bad_chain(f, 5, -EINVAL, NULL);
 	fx_free(f);
 }
 
@@ -141,9 +142,7 @@ static void test_read_after_write(void **state)
 	vdq_raw_desc(&f->dq, 0, FX_DATA_GPA, 8,
 		     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
 	vdq_raw_desc(&f->dq, 1, FX_DATA_GPA + 8, 8, 0, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "readable descriptor after"));
+	bad_chain(f, 0, -EINVAL, "readable descriptor after");
 	fx_free(f);
 }
 
@@ -154,9 +153,7 @@ static void test_zero_length(void **state)
 
 	vdq_raw_desc(&f->dq, 3, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 4);
 	vdq_raw_desc(&f->dq, 4, FX_DATA_GPA, 0, VIRTQ_DESC_F_WRITE, 0);
-	raw_chain(f, 3);
-	fx_split_expect_bad(f, -EINVAL, 3);
-	assert_non_null(strstr(fx_log(f), "zero-length"));
+	bad_chain(f, 3, -EINVAL, "zero-length");
 	fx_free(f);
 }
 
@@ -172,9 +169,7 @@ static void test_length_overflow(void **state)
 		vdq_raw_table(&f->dq, t, i, 0, FX_RAM_SIZE,
 			      i + 1 < 512 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
 	vdq_raw_desc(&f->dq, 0, t, 512 * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "overflows 32 bits"));
+	bad_chain(f, 0, -EINVAL, "overflows 32 bits");
 	/* 511 of them stay below 2^32 and are accepted. */
 	vdq_raw_table(&f->dq, t, 510, 0, FX_RAM_SIZE - 1, 0, 0);
 	vdq_raw_desc(&f->dq, 2, t, 511 * 16, VIRTQ_DESC_F_INDIRECT, 0);
@@ -191,13 +186,10 @@ static void test_outside_ram(void **state)
 
 	/* Starts in RAM, ends past it. */
 	vdq_raw_desc(&f->dq, 0, FX_RAM_SIZE - 8, 16, 0, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EFAULT, 0);
+	bad_chain(f, 0, -EFAULT, NULL);
 	/* Wraps the 64-bit address space. */
 	vdq_raw_desc(&f->dq, 2, UINT64_MAX - 3, 16, VIRTQ_DESC_F_WRITE, 0);
-	raw_chain(f, 2);
-	fx_split_expect_bad(f, -EFAULT, 2);
-	assert_non_null(strstr(fx_log(f), "outside guest RAM"));
+	bad_chain(f, 2, -EFAULT, "outside guest RAM");
 	fx_free(f);
 }
 
@@ -216,13 +208,9 @@ static void test_indirect(void **state)
 	assert_true(head >= 0);
 	assert_int_equal(f->dq.num_free, FX_SPLIT_SZ - 1);
 	vdq_publish(&f->dq);
-	assert_int_equal(vq_pop(&f->vq, f->e), 1);
-	assert_int_equal(f->e->id, head);
-	assert_int_equal(f->e->ndesc, 1);
-	assert_int_equal(f->e->nout, 2);
-	assert_int_equal(f->e->nin, 2);
-	assert_int_equal(f->e->out_len, 30);
-	assert_int_equal(f->e->in_len, 70);
+	fx_pop_expect(f, (struct fx_shape){ .id = (uint16_t)head, .ndesc = 1,
+					    .nout = 2, .nin = 2,
+					    .out_len = 30, .in_len = 70 });
 	assert_int_equal(f->e->seg[3].gpa, FX_DATA_GPA + 300);
 	/* Written is clamped to what the chain can hold. */
 	assert_int_equal(vq_push(&f->vq, f->e, 1000), 0);
@@ -258,8 +246,7 @@ static void test_indirect_bad_length(void **state)
 	for (unsigned i = 0; i < 4; i++) {
 		vdq_raw_desc(&f->dq, (uint16_t)i, t, lens[i],
 			     VIRTQ_DESC_F_INDIRECT, 0);
-		raw_chain(f, (uint16_t)i);
-		fx_split_expect_bad(f, -EINVAL, (uint16_t)i);
+		bad_chain(f, (uint16_t)i, -EINVAL, NULL);
 		/* fx_split_expect_bad added a good chain after; drain it. */
 		assert_int_equal(vq_push(&f->vq, f->e, 0), 0);
 	}
@@ -277,9 +264,7 @@ static void test_indirect_nested(void **state)
 	vdq_raw_table(&f->dq, t, 0, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 1);
 	vdq_raw_table(&f->dq, t, 1, t2, 16, VIRTQ_DESC_F_INDIRECT, 0);
 	vdq_raw_desc(&f->dq, 0, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "nested indirect"));
+	bad_chain(f, 0, -EINVAL, "nested indirect");
 	fx_free(f);
 }
 
@@ -293,9 +278,7 @@ static void test_indirect_with_next(void **state)
 	vdq_raw_desc(&f->dq, 0, t, 16,
 		     VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
 	vdq_raw_desc(&f->dq, 1, FX_DATA_GPA, 8, 0, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "indirect descriptor with NEXT"));
+	bad_chain(f, 0, -EINVAL, "indirect descriptor with NEXT");
 	fx_free(f);
 }
 
@@ -307,9 +290,7 @@ static void test_indirect_not_negotiated(void **state)
 
 	vdq_raw_table(&f->dq, t, 0, FX_DATA_GPA, 8, 0, 0);
 	vdq_raw_desc(&f->dq, 0, t, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "not negotiated"));
+	bad_chain(f, 0, -EINVAL, "not negotiated");
 	fx_free(f);
 }
 
@@ -319,9 +300,7 @@ static void test_indirect_outside_ram(void **state)
 	struct fx *f = fx_split(0);
 
 	vdq_raw_desc(&f->dq, 0, FX_RAM_SIZE - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EFAULT, 0);
-	assert_non_null(strstr(fx_log(f), "indirect table outside"));
+	bad_chain(f, 0, -EFAULT, "indirect table outside");
 	fx_free(f);
 }
 
@@ -334,15 +313,12 @@ static void test_indirect_next_and_loop(void **state)
 	/* next indexes the table (2 entries), not the ring. */
 	vdq_raw_table(&f->dq, t, 0, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 2);
 	vdq_raw_desc(&f->dq, 0, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
+	bad_chain(f, 0, -EINVAL, NULL);
 	/* A loop inside the table. */
 	vdq_raw_table(&f->dq, t, 0, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 1);
 	vdq_raw_table(&f->dq, t, 1, FX_DATA_GPA, 8, VIRTQ_DESC_F_NEXT, 0);
 	vdq_raw_desc(&f->dq, 2, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 2);
-	fx_split_expect_bad(f, -EINVAL, 2);
-	assert_non_null(strstr(fx_log(f), "loops"));
+	bad_chain(f, 2, -EINVAL, "loops");
 	fx_free(f);
 }
 
@@ -360,9 +336,7 @@ static void test_too_many_segments(void **state)
 			      i + 1);
 	vdq_raw_desc(&f->dq, 0, FX_DATA_GPA, 4, VIRTQ_DESC_F_NEXT, 1);
 	vdq_raw_desc(&f->dq, 1, t, VQ_MAX_SIZE * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	raw_chain(f, 0);
-	fx_split_expect_bad(f, -EINVAL, 0);
-	assert_non_null(strstr(fx_log(f), "too many descriptors"));
+	bad_chain(f, 0, -EINVAL, "too many descriptors");
 	/* The full table alone is fine. */
 	vdq_raw_desc(&f->dq, 4, t, VQ_MAX_SIZE * 16, VIRTQ_DESC_F_INDIRECT, 0);
 	raw_chain(f, 4);

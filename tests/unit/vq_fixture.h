@@ -87,6 +87,24 @@ static inline uint16_t fx_used_idx(struct fx *f)
 	return v;
 }
 
+/* What a popped element must look like (struct vq_elem's counters). */
+struct fx_shape {
+	uint16_t id, ndesc, nout, nin;
+	uint32_t out_len, in_len;
+};
+
+/* The device pops one chain, and it has this shape. */
+static inline void fx_pop_expect(struct fx *f, struct fx_shape want)
+{
+	assert_int_equal(vq_pop(&f->vq, f->e), 1);
+	assert_int_equal(f->e->id, want.id);
+	assert_int_equal(f->e->ndesc, want.ndesc);
+	assert_int_equal(f->e->nout, want.nout);
+	assert_int_equal(f->e->nin, want.nin);
+	assert_int_equal(f->e->out_len, want.out_len);
+	assert_int_equal(f->e->in_len, want.in_len);
+}
+
 /* Fill a buffer with a pattern derived from seed. */
 static inline void fx_pattern(struct fx *f, uint64_t gpa, uint32_t len, uint8_t seed)
 {
