@@ -1,7 +1,9 @@
 /* Host character backends for the COM ports and virtio console ports,
  * opened from -serial / -chardev (core/chardev_host.h).  In the
  * simulator (no event loop) only file backends and the test's overrides
- * exist; anything else discards output. */
+ * exist; anything else discards output.  With board_host.keep they are
+ * opened once and shared by every board built on that store
+ * (board_backends.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
