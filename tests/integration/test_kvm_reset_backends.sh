@@ -8,6 +8,7 @@
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 export VMM_LOG_LEVEL=2   # info lines: the rebuilds and the filter
+SANITIZER='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
 
 # The guest's markers in FILE, one letter per line: h (hello), r (action
 # reboot).  Every boot prints h then r; a truncated file starts late.
@@ -76,6 +77,8 @@ PY
 	wait "$vpid"
 	boots_in_order "$TMP/s-$mode.out" "$mode: one socket client sees output of every boot"
 	expect_line "$TMP/s-$mode.err" "guest reset: rebooting" "$mode: the socket machine was rebuilt"
+	expect_no_line "$TMP/f-$mode.err" "$SANITIZER" "$mode: file run: no sanitizer report"
+	expect_no_line "$TMP/s-$mode.err" "$SANITIZER" "$mode: socket run: no sanitizer report"
 done
 
 # -trace-record wraps the backends of the first boot only (a trace holds
@@ -85,7 +88,7 @@ timeout 4 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
 	-serial file:"$TMP/t.out" >/dev/null 2>"$TMP/t.err"
 boots_in_order "$TMP/t.out" "-trace-record: the file keeps every boot's output"
 expect_line "$TMP/t.err" "the trace ends with the first boot" "-trace-record: the trace ends at the reset"
-expect_no_line "$TMP/t.err" "AddressSanitizer|LeakSanitizer" "-trace-record: no sanitizer report"
+expect_no_line "$TMP/t.err" "$SANITIZER" "-trace-record: no sanitizer report"
 
 # vCPU thread names, set by each thread itself (no /proc write, which
 # -no-reboot's filter refuses).
