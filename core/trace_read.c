@@ -137,7 +137,11 @@ int trace_reader_parse(struct trace_reader *r, const void *buf, size_t len,
 		return -1;
 	}
 	const uint8_t *dtb = d + sizeof(h);
+	/* Only the version fdt_desc writes (17): libfdt 1.6.1's
+	 * fdt_check_full() dereferences NULL on pre-16 trees with inline
+	 * property names, so older layouts are refused before it looks. */
 	if (fdt_check_header(dtb) != 0 || fdt_totalsize(dtb) > h.dtb_size ||
+	    fdt_version(dtb) < 17 || fdt_last_comp_version(dtb) > 17 ||
 	    fdt_check_full(dtb, h.dtb_size) != 0) {
 		snprintf(err, errlen, "trace: machine description is not a valid "
 			 "device tree");

@@ -245,6 +245,15 @@ static size_t rec_off(size_t dtb_end, unsigned k)
 }
 
 static void m_magic(uint8_t *p, size_t d) { (void)d; p[0] = 'X'; }
+/* A pre-16 device tree (names inline): libfdt 1.6.1's fdt_check_full()
+ * dereferences NULL on such trees, found by fuzz_trace. */
+static void m_dtb_v4(uint8_t *p, size_t d)
+{
+	(void)d;
+	uint8_t *dtb = p + sizeof(struct trace_file_hdr);
+	dtb[offsetof(struct fdt_header, version) + 3] = 4;
+	dtb[offsetof(struct fdt_header, last_comp_version) + 3] = 0;
+}
 static void m_dtb(uint8_t *p, size_t d)
 {
 	(void)d;
@@ -305,6 +314,7 @@ static void test_hostile(void **state)
 	expect_reject(&g, 10, NULL, "too short");
 	expect_reject(&g, g.len, m_magic, "bad magic");
 	expect_reject(&g, g.len, m_dtb, "not a valid device tree");
+	expect_reject(&g, g.len, m_dtb_v4, "not a valid device tree");
 	for (size_t i = 0; i < sizeof(bad_fields) / sizeof(bad_fields[0]); i++)
 		expect_reject_field(&g, &bad_fields[i]);
 	/* Truncations: inside a record header, inside a payload, and right
