@@ -7,6 +7,8 @@
 #include "chardev_host.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <pty.h>
 #include <stdio.h>
@@ -415,6 +417,36 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 	return &h->c;
 }
 
+/* Block until a client connects (wait=on), but not past a termination
+ * signal: the VMM keeps SIGTERM/SIGINT/SIGHUP blocked for its signalfd, so
+ * a plain accept() would sit through them and `kill` or Ctrl-C could not
+ * end a VMM nobody connects to.  Poll in short steps and give up with
+ * EINTR when one is pending; the signal stays pending for the loop. */
+static int chr_socket_wait_client(int listen_fd)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		sigset_t pending;
+		int r = poll(&pfd, 1, 100);
+
+		if (r > 0) {
+			int fd = accept4(listen_fd, NULL, NULL,
+					 SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd >= 0 || (errno != EINTR && errno != EAGAIN))
+				return fd;
+		} else if (r < 0 && errno != EINTR) {
+			return -1;
+		}
+		if (sigpending(&pending) == 0 &&
+		    (sigismember(&pending, SIGTERM) == 1 ||
+		     sigismember(&pending, SIGINT) == 1 ||
+		     sigismember(&pending, SIGHUP) == 1)) {
+			errno = EINTR;
+			return -1;
+		}
+	}
+}
+
 struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 			   struct evloop *loop, struct log *log)
 {
@@ -451,10 +483,7 @@ struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 	}
 	if (wait) {
 		log_info(log, "chardev %s: waiting for connection on %s", h->c.id, path);
-		int fd;
-		do {
-			fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		} while (fd < 0 && errno == EINTR);
+		int fd = chr_socket_wait_client(h->listen_fd);
 		if (fd < 0) {
 			e = errno;
 			goto fail;

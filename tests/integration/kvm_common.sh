@@ -51,7 +51,7 @@ run_guest() {
 	local name=$1
 	shift
 	out=$TMP/$name.out
-	timeout 60 "$VMM" "$@" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	timeout -k 5 60 "$VMM" "$@" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-serial stdio >"$out" 2>"$TMP/$name.err"
 	rc=$?
 }

@@ -7,7 +7,7 @@ kvm_require
 bad() { # bad NAME REGEX ARGS...
 	local name=$1 re=$2
 	shift 2
-	timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -serial stdio "$@" \
+	timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -serial stdio "$@" \
 		>"$TMP/$name.out" 2>"$TMP/$name.err"
 	local rc=$?
 	expect_rc $rc 1 "$name: refused"

@@ -26,7 +26,7 @@ run poweroff 30 -append "testguest.action=poweroff"
 expect_rc $? 0 "ACPI soft-off exits 0"
 
 # SIGTERM ends the VM cleanly (exit 0, pidfile removed).
-timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
 	-append "testguest.action=spin" -serial file:"$TMP/spin.out" \
 	-pidfile "$TMP/vm.pid" >/dev/null 2>"$TMP/spin.err" &
 pid=$!
@@ -42,7 +42,7 @@ if [ ! -e "$TMP/vm.pid" ]; then pass "pidfile removed on exit"; else fail "pidfi
 
 # -daemonize: the parent returns once the VM runs; the daemon keeps the
 # pidfile and writes the log given with -D.
-timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
 	-append "testguest.action=spin" -serial file:"$TMP/daemon.out" \
 	-pidfile "$TMP/d.pid" -daemonize -D "$TMP/d.log" >/dev/null 2>&1
 expect_rc $? 0 "-daemonize parent exits 0"
@@ -60,7 +60,7 @@ fi
 
 # QMP: the control socket answers and "quit" ends the VM with exit 0
 # after a SHUTDOWN event, as with QEMU.
-timeout 30 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST" \
+timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST" \
 	-append "testguest.action=spin" -serial none -device virtio-balloon-device \
 	-qmp unix:"$TMP/qmp.sock",server,nowait >/dev/null 2>"$TMP/qmp.err" &
 qpid=$!

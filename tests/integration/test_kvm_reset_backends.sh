@@ -37,7 +37,7 @@ for mode in filter nofilter; do
 	# -serial file: the file is opened once; the guest resets until the
 	# timeout ends the VM.
 	printf 'stale-content-from-before\n' >"$TMP/f-$mode.out"
-	timeout 4 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+	timeout -k 2 4 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
 		-append "testguest.action=reboot" ${extra[@]+"${extra[@]}"} \
 		-serial file:"$TMP/f-$mode.out" >/dev/null 2>"$TMP/f-$mode.err"
 	boots_in_order "$TMP/f-$mode.out" "$mode: -serial file: keeps every boot's output"
@@ -47,7 +47,7 @@ for mode in filter nofilter; do
 	# A unix socket chardev with wait=on: the VMM waits for the client
 	# once; the same connection carries every boot's output.
 	sock=$TMP/s-$mode.sock
-	timeout 6 "$VMM" -machine q35,accel=kvm -m 64M -kernel "$GUEST" \
+	timeout -k 2 6 "$VMM" -machine q35,accel=kvm -m 64M -kernel "$GUEST" \
 		-append "testguest.action=reboot" ${extra[@]+"${extra[@]}"} \
 		-chardev socket,id=con0,path="$sock",server=on,wait=on \
 		-serial chardev:con0 >/dev/null 2>"$TMP/s-$mode.err" &
@@ -83,7 +83,7 @@ done
 
 # -trace-record wraps the backends of the first boot only (a trace holds
 # one boot); the rebuilt machines get the same backends unwrapped.
-timeout 4 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+timeout -k 2 4 "$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
 	-append "testguest.action=reboot" -trace-record "$TMP/t.trace" \
 	-serial file:"$TMP/t.out" >/dev/null 2>"$TMP/t.err"
 boots_in_order "$TMP/t.out" "-trace-record: the file keeps every boot's output"
@@ -96,7 +96,7 @@ for nr in reboot noreboot; do
 	extra=()
 	[ "$nr" = noreboot ] && extra=(-no-reboot)
 	rm -f "$TMP/n.pid" "$TMP/n-$nr.out"
-	timeout 20 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST" \
+	timeout -k 2 20 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST" \
 		-append "testguest.action=spin" ${extra[@]+"${extra[@]}"} \
 		-serial file:"$TMP/n-$nr.out" -pidfile "$TMP/n.pid" \
 		>/dev/null 2>"$TMP/n-$nr.err" &

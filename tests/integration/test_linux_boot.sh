@@ -74,7 +74,7 @@ fi
 INITRAMFS=$BUILD/guest-images/initramfs.cpio.gz
 if has_hw_virt && [ -f "$INITRAMFS" ]; then
 	# Full boot: the initramfs's init announces itself and powers off.
-	timeout 300 "$VMM" -machine microvm,accel=kvm -m 512M -kernel "$VMLINUX" \
+	timeout -k 5 300 "$VMM" -machine microvm,accel=kvm -m 512M -kernel "$VMLINUX" \
 		-initrd "$INITRAMFS" -append "console=ttyS0 panic=-1 reboot=k" \
 		-serial stdio -no-reboot >"$TMP/full.out" 2>"$TMP/full.err"
 	expect_rc $? 0 "full boot: guest powered off"

@@ -27,7 +27,7 @@ before=$(sha256sum <"$TMP/rootfs.img")
 
 # --- the kernel parses our tables (stops once the MADT is in)
 out=$TMP/acpi.out
-timeout 120 "$VMM" -machine q35,accel=kvm,nvdimm=on -smp 2 \
+timeout -k 5 120 "$VMM" -machine q35,accel=kvm,nvdimm=on -smp 2 \
 	-m 512M,slots=2,maxmem=2G -kernel "$VMLINUX" \
 	-append "console=ttyS0 earlyprintk=serial" \
 	-object memory-backend-file,id=mem0,mem-path="$TMP/rootfs.img",size=64M,readonly=on \
@@ -62,7 +62,7 @@ elif [ ! -f "$INITRAMFS" ]; then
 else
 	printf 'VMMDISKSIGNATURE' >"$TMP/disk.img"
 	truncate -s 1M "$TMP/disk.img"
-	timeout 300 "$VMM" -machine microvm,accel=kvm,nvdimm=on -smp 1 \
+	timeout -k 5 300 "$VMM" -machine microvm,accel=kvm,nvdimm=on -smp 1 \
 		-m 512M,slots=2,maxmem=2G -kernel "$VMLINUX" -initrd "$INITRAMFS" \
 		-append "root=/dev/pmem0p1 rootflags=dax,data=ordered,errors=remount-ro ro rootfstype=ext4 console=ttyS0 panic=1" \
 		-object memory-backend-file,id=mem0,mem-path="$TMP/rootfs.img",size=64M,readonly=on \

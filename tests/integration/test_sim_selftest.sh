@@ -30,7 +30,7 @@ before=$(sums)
 # run NAME ARGS...: the self-test, output in $TMP/NAME.out, status in rc.
 run() {
 	local name=$1; shift
-	timeout 60 "$VMM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	timeout -k 5 60 "$VMM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
 	rc=$?
 }
 

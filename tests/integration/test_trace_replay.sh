@@ -39,7 +39,7 @@ replay_ok() {
 }
 
 # ---- accel=sim ----
-timeout 60 "$VMM" -machine microvm,accel=sim -m 64M \
+timeout -k 5 60 "$VMM" -machine microvm,accel=sim -m 64M \
 	-drive id=d0,file="$TMP/disk.img" -device virtio-blk-device,drive=d0 \
 	-trace-record "$TMP/sim.trace" >"$TMP/sim.out" 2>&1
 rc=$?
@@ -47,7 +47,7 @@ if [ $rc -eq 0 ] && [ -s "$TMP/sim.trace" ]; then pass "sim: recorded the self-t
 else fail "sim: record exit $rc"; cat "$TMP/sim.out"; fi
 replay_ok "$TMP/sim.trace" "sim microvm replay"
 
-timeout 60 "$VMM" -machine q35,accel=sim -m 64M \
+timeout -k 5 60 "$VMM" -machine q35,accel=sim -m 64M \
 	-drive id=d0,file="$TMP/disk.img" -device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3 \
 	-trace-record "$TMP/q35.trace" >"$TMP/q35.out" 2>&1 || fail "sim q35: record failed"
 replay_ok "$TMP/q35.trace" "sim q35 (virtio-pci) replay"
@@ -56,7 +56,7 @@ replay_ok "$TMP/q35.trace" "sim q35 (virtio-pci) replay"
 # balloon, both transports, nvdimms, two COM ports, debug-exit).
 printf 'SIM-SELFTEST-PMEM' >"$TMP/pmem.img"
 truncate -s 2M "$TMP/pmem.img"
-timeout 60 "$VMM" -machine q35,accel=sim,nvdimm=on -m 256M,slots=2,maxmem=1G -seed 11 \
+timeout -k 5 60 "$VMM" -machine q35,accel=sim,nvdimm=on -m 256M,slots=2,maxmem=1G -seed 11 \
 	-serial stdio -serial file:"$TMP/com2.txt" \
 	-drive id=d0,file="$TMP/disk.img" -device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3,serial=S0 \
 	-drive id=d1,file="$TMP/disk.img",readonly=on -device virtio-blk-device,drive=d1 \
@@ -126,7 +126,7 @@ else fail "not a trace: exit $rc: $out"; fi
 
 # The size bound: recording stops with a log line, the trace replays up
 # to there and says so.
-VMM_TRACE_LIMIT=10000 timeout 60 "$VMM" -machine microvm,accel=sim -m 64M -serial stdio \
+VMM_TRACE_LIMIT=10000 timeout -k 5 60 "$VMM" -machine microvm,accel=sim -m 64M -serial stdio \
 	-trace-record "$TMP/lim.trace" >/dev/null 2>"$TMP/lim.err"
 size=$(stat -c %s "$TMP/lim.trace")
 out=$("$REPLAY" "$TMP/lim.trace" 2>&1)
@@ -157,7 +157,7 @@ if [ ! -e /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 elif [ ! -f "$GUEST" ]; then
 	fail "$GUEST not built (make guest-images)"
 else
-	timeout 60 "$VMM" -machine microvm,accel=kvm -cpu host -m 128M \
+	timeout -k 5 60 "$VMM" -machine microvm,accel=kvm -cpu host -m 128M \
 		-kernel "$GUEST" -append "console=ttyS0 testguest microvm" \
 		-drive id=d0,file="$TMP/disk.img",readonly=on -device virtio-blk-device,drive=d0 \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial stdio -no-reboot \
@@ -167,7 +167,7 @@ else
 	else fail "kvm microvm: exit $rc"; cat "$TMP/kvm.out"; fi
 	replay_ok "$TMP/kvm.trace" "kvm microvm replay"
 
-	timeout 60 "$VMM" -machine q35,accel=kvm -m 128M \
+	timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M \
 		-kernel "$GUEST" -append "console=ttyS0 testguest q35" \
 		-drive id=d0,file="$TMP/disk.img",readonly=on \
 		-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3 \

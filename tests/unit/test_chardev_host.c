@@ -357,6 +357,34 @@ static void *late_client(void *arg)
 	return NULL;
 }
 
+/* wait=on with nobody connecting must not outlast a termination signal:
+ * the VMM keeps SIGTERM blocked (for its signalfd), so a pending one ends
+ * the wait with EINTR instead of a VMM that `kill` cannot stop. */
+static void test_socket_wait_gives_way_to_sigterm(void **state)
+{
+	(void)state;
+	struct sockdir sd;
+	sigset_t set, old;
+	int sig;
+	struct timespec zero = { 0, 0 };
+
+	sockdir_make(&sd, "term.sock");
+	struct evloop *loop = evloop_new(NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	raise(SIGTERM); /* pending, as if `kill` came during the wait */
+	assert_null(chr_socket_new("t", sd.path, true, loop, NULL));
+	assert_int_equal(errno, EINTR);
+	/* The signal is still there for the VMM's loop to read. */
+	sig = sigtimedwait(&set, NULL, &zero);
+	assert_int_equal(sig, SIGTERM);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	evloop_free(loop);
+	unlink(sd.path);
+	rmdir(sd.dir);
+}
+
 static void test_socket_wait_and_errors(void **state)
 {
 	(void)state;
@@ -587,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_socket_wait_and_errors),
 		cmocka_unit_test(test_pty),
 		cmocka_unit_test(test_socket_backpressure),
+		cmocka_unit_test(test_socket_wait_gives_way_to_sigterm),
 		cmocka_unit_test(test_stdio_tty),
 		cmocka_unit_test(test_unread_output_never_stalls),
 	};
