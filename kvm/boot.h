@@ -68,6 +68,10 @@ struct boot_e820 {
  * the entry count, or -ENOSPC. */
 int boot_e820_build(const struct layout *l, const struct machine_config *cfg,
 		    struct boot_e820 *out, unsigned max);
+/* The same into a BOOT_E820_MAX table, for the boot protocols: the entry
+ * count, or -1 with the one-line error both protocols report. */
+int boot_e820_table(const struct layout *l, const struct machine_config *cfg,
+		    struct boot_e820 *out, char *err, size_t errlen);
 
 /* A segment register as the CPU caches it (from a GDT descriptor). */
 struct boot_seg {

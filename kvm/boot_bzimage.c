@@ -181,12 +181,9 @@ int boot_linux_params(struct gm *gm, const struct layout *l,
 	zp.hdr.ramdisk_size = (uint32_t)info->initrd_size;
 
 	struct boot_e820 map[BOOT_E820_MAX];
-	int n = boot_e820_build(l, cfg, map, BOOT_E820_MAX);
-	if (n < 0) {
-		snprintf(err, errlen, "vmm: memory map has more than %d entries",
-			 BOOT_E820_MAX);
+	int n = boot_e820_table(l, cfg, map, err, errlen);
+	if (n < 0)
 		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		zp.e820_table[i].addr = map[i].addr;
 		zp.e820_table[i].size = map[i].size;

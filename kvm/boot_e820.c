@@ -1,5 +1,6 @@
 /* The guest's memory map, from core/layout.h: the one table both Linux
  * protocols (boot_params.e820_table, PVH's hvm_memmap) carry. */
+#include <stdio.h>
 #include <errno.h>
 #include <string.h>
 
@@ -92,4 +93,14 @@ int boot_e820_build(const struct layout *l, const struct machine_config *cfg,
 		out[j] = e;
 	}
 	return (int)n;
+}
+
+int boot_e820_table(const struct layout *l, const struct machine_config *cfg,
+		    struct boot_e820 *out, char *err, size_t errlen)
+{
+	int n = boot_e820_build(l, cfg, out, BOOT_E820_MAX);
+	if (n < 0)
+		snprintf(err, errlen, "vmm: memory map has more than %d entries",
+			 BOOT_E820_MAX);
+	return n;
 }

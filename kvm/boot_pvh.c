@@ -48,12 +48,9 @@ int boot_pvh_setup(struct gm *gm, const struct layout *l,
 		   struct boot_info *info, char *err, size_t errlen)
 {
 	struct boot_e820 map[BOOT_E820_MAX];
-	int n = boot_e820_build(l, cfg, map, BOOT_E820_MAX);
-	if (n < 0) {
-		snprintf(err, errlen, "vmm: memory map has more than %d entries",
-			 BOOT_E820_MAX);
+	int n = boot_e820_table(l, cfg, map, err, errlen);
+	if (n < 0)
 		return -1;
-	}
 	if (boot_write_cmdline(gm, img->cmdline ? img->cmdline : "",
 			       BOOT_CMDLINE_MAX, info, err, errlen) < 0)
 		return -1;
