@@ -29,6 +29,17 @@ truncate -s 1M "$tmp/disk.img"
 printf 'VMM-NVDIMM-SIG-0' >"$tmp/pmem.img"
 truncate -s 2M "$tmp/pmem.img"
 
+# The devices the test guest and the simulator self-test both check.
+testdevs=(
+	-drive id=d0,file="$tmp/disk.img",readonly=on
+	-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3
+	-drive id=d1,file="$tmp/disk.img",readonly=on
+	-device virtio-blk-device,drive=d1
+	-object memory-backend-file,id=mem0,mem-path="$tmp/pmem.img",size=2M,readonly=on
+	-device nvdimm,id=nv0,memdev=mem0,unarmed=on
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+)
+
 kvm_ok=0
 [ -r /dev/kvm ] && [ -w /dev/kvm ] && kvm_ok=1
 hw_virt=0
@@ -94,13 +105,7 @@ if [ $kvm_ok = 1 ]; then
 	"$VMM" -name default-vm -machine q35,accel=kvm,nvdimm=on -cpu host -smp 1 \
 		-m 256M,slots=2,maxmem=1G -kernel "$GI/testguest.elf" \
 		-append "console=ttyS0 make-run" \
-		-drive id=d0,file="$tmp/disk.img",readonly=on \
-		-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3 \
-		-drive id=d1,file="$tmp/disk.img",readonly=on \
-		-device virtio-blk-device,drive=d1 \
-		-object memory-backend-file,id=mem0,mem-path="$tmp/pmem.img",size=2M,readonly=on \
-		-device nvdimm,id=nv0,memdev=mem0,unarmed=on \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		"${testdevs[@]}" \
 		-serial stdio -no-reboot
 	rc=$?
 	# The test guest reports through debug-exit: 0x10 -> 33 all passed.
@@ -113,10 +118,4 @@ fi
 
 echo "run: no usable /dev/kvm on this host: running the device self-test in the simulator (accel=sim)"
 "$VMM" -name default-vm -machine q35,accel=sim,nvdimm=on -m 256M,slots=2,maxmem=1G \
-	-drive id=d0,file="$tmp/disk.img",readonly=on \
-	-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3 \
-	-drive id=d1,file="$tmp/disk.img",readonly=on \
-	-device virtio-blk-device,drive=d1 \
-	-object memory-backend-file,id=mem0,mem-path="$tmp/pmem.img",size=2M,readonly=on \
-	-device nvdimm,id=nv0,memdev=mem0,unarmed=on \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+	"${testdevs[@]}"
