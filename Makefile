@@ -1,8 +1,8 @@
 # vmm — build, test, sanitize, fuzz, cover, bench.
 #
 # Sources are found by directory, so adding a module is adding a file:
-#   core/ devices/ devices/*/ kvm/ sim/   -> $(BUILD)/libvmm.a
-#   any */NAME_main.c                     -> $(BUILD)/NAME  (vmm, vmm-replay)
+#   core/ devices/ devices/*/ machine/ kvm/ sim/  -> $(BUILD)/libvmm.a
+#   programs/NAME_main.c                  -> $(BUILD)/NAME  (vmm, vmm-replay)
 #   tests/unit/test_*.c                   -> $(BUILD)/tests/test_*  (cmocka)
 #   tests/bench/bench_*.c                 -> $(BUILD)/bench/bench_*
 #   fuzz/fuzz_*.c                         -> build/fuzz/fuzz_*  (clang libFuzzer)
@@ -34,10 +34,10 @@ ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 LDLIBS := -lfdt -lseccomp -lutil -lpthread -lm
 TEST_LDLIBS := -lcmocka
 
-LIB_DIRS := core devices $(wildcard devices/*/) kvm sim
-ALL_LIB_C := $(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c))
-MAIN_C := $(filter %_main.c,$(ALL_LIB_C))
-LIB_C := $(filter-out %_main.c,$(ALL_LIB_C))
+# The layers, bottom up (ci/check-layers.sh holds which may include which).
+LIB_DIRS := core devices $(wildcard devices/*/) machine kvm sim
+LIB_C := $(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c))
+MAIN_C := $(wildcard programs/*_main.c)
 LIB_O := $(LIB_C:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libvmm.a
 
@@ -68,7 +68,7 @@ $(LIB): $(LIB_O)
 	@rm -f $@
 	ar rcs $@ $^
 
-# vmm_main.c -> vmm, replay_main.c -> vmm-replay (see PROGS).
+# vmm_main.c -> vmm, vmm_replay_main.c -> vmm-replay (see PROGS).
 define prog_rule
 $(BUILD)/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))): $(BUILD)/obj/$(1:.c=.o) $(LIB)
 	$$(CC) $$(LDFLAGS_SAN) -pthread -o $$@ $$^ $$(LDLIBS)

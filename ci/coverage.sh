@@ -47,7 +47,7 @@ if [ ! -s "$info.raw" ]; then
 	echo "coverage: lcov captured nothing" >&2
 	exit 1
 fi
-lcov_q $ign --extract "$info.raw" "$root/core/*" "$root/devices/*" "$root/kvm/*" "$root/sim/*" --output-file "$info"
+lcov_q $ign --extract "$info.raw" "$root/core/*" "$root/devices/*" "$root/machine/*" "$root/kvm/*" "$root/sim/*" "$root/programs/*" --output-file "$info"
 rm -rf "$out"
 mkdir -p "$out"
 genhtml --quiet --ignore-errors source --prefix "$root" --title vmm --output-directory "$out" "$info" >/dev/null 2>&1 ||
@@ -64,7 +64,7 @@ awk -v root="$root/" '
 	F[f] += lf; H[f] += lh
 }
 END {
-	ndirs = split("core devices devices/virtio devices/pci devices/acpi kvm sim", dirs, " ")
+	ndirs = split("core devices devices/virtio devices/pci devices/acpi machine kvm sim programs", dirs, " ")
 	printf "%-24s %8s %8s %8s\n", "directory", "lines", "hit", "cover"
 	for (i = 1; i <= ndirs; i++) {
 		d = dirs[i]; lf = lh = 0

@@ -1,7 +1,7 @@
 /* The machine description: what the command line (QEMU/StratoVirt dialect,
  * see DESIGN.md and docs/cli.md) says to build.  config_parse() fills it and
  * validates every option and every cross-reference before anything is
- * created; the KVM and simulator backends and devices/board.c read it.
+ * created; the KVM and simulator backends and machine/board.c read it.
  *
  * Parsing is pure: it opens no file and creates nothing.  Whether a path
  * (-kernel, -drive file=, mem-path=, ...) exists is checked by the backend

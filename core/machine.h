@@ -1,7 +1,7 @@
 /* What a machine is, whichever backend runs it: guest memory, the two
  * buses, the interrupt controller, a clock, a log, a seeded PRNG, and a way
  * for devices to ask for reset/shutdown/exit.  kvm/ and sim/ each build one;
- * devices/board.c populates it with the devices the configuration names. */
+ * machine/board.c populates it with the devices the configuration names. */
 #ifndef VMM_CORE_MACHINE_H
 #define VMM_CORE_MACHINE_H
 

@@ -156,7 +156,6 @@ int trace_reader_argv(const struct trace_reader *r, char **argv, int max,
 struct log;
 struct machine;
 struct machine_config;
-struct board_host;
 struct trace_rec;
 
 /* 0 when cfg can be recorded; -1 with a message otherwise (iothread=
@@ -169,11 +168,30 @@ struct trace_rec *trace_rec_open(const char *path, int argc, char **argv,
 				 const struct machine_config *cfg, bool kvm,
 				 uint64_t limit, struct log *log, char *err,
 				 size_t errlen);
-/* Wrap m's irqchip, clock, buses and machine_ctl, and host's backend hook
- * (chaining one already set), before board_new().  Records
- * host->wall_epoch/utc_offset. */
+/* Wrap m's irqchip, clock, buses and machine_ctl before the devices are
+ * built, and record the host's wall clock (wall_epoch, utc_offset: the
+ * RTC's inputs).  The machine layer hooks its host backends and
+ * management calls in with the two functions below
+ * (machine/board_trace.c). */
 int trace_rec_attach(struct trace_rec *tr, struct machine *m,
-		     struct board_host *host, char *err, size_t errlen);
+		     int64_t wall_epoch, int64_t utc_offset,
+		     char *err, size_t errlen);
+/* A host-backend hook: the backend of `kind` (TRACE_BK_*) named id that
+ * the caller opened (NULL when it opened none), and in *out the one the
+ * device gets instead (NULL: no backend).  0, or -1 with err. */
+typedef int trace_backend_fn(void *opaque, int kind, const char *id,
+			     void *opened, void **out, char *err,
+			     size_t errlen);
+/* The recording hook (opaque: the trace_rec): wraps what it is handed so
+ * the device's traffic with it is recorded, after passing it through the
+ * chained hook, if any (the self-test's stand-ins). */
+trace_backend_fn trace_rec_backend;
+void trace_rec_chain_backend(struct trace_rec *tr, trace_backend_fn *inner,
+			     void *inner_opaque);
+/* A management-plane call into devices (QMP balloon, power button):
+ * begin true before it, false after, so a replay repeats it at the same
+ * point (opaque: the trace_rec). */
+void trace_rec_call(void *opaque, int what, uint64_t arg, bool begin);
 /* The board is built and guest RAM loaded: from now on the devices'
  * guest-memory accesses are recorded and held-back backend input flows.
  * m->gm becomes an unobserved view of the same RAM (devices keep the

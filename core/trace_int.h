@@ -35,8 +35,7 @@ struct trace_rec {
 	const struct clk *inner_clk;
 	struct machine_ctl inner_ctl;
 	/* The backend hook this one chains (the self-test's stand-ins). */
-	int (*inner_backend)(void *opaque, int kind, const char *id, void *opened,
-			     void **out, char *err, size_t errlen);
+	trace_backend_fn *inner_backend;
 	void *inner_backend_opaque;
 	/* gm the devices hold (observed) and the unobserved view of the
 	 * same RAM m->gm points at while recording. */
@@ -57,9 +56,6 @@ void trace_rec_emit(struct trace_rec *tr, const struct trace_ev *e,
 void trace_rec_emit2(struct trace_rec *tr, const struct trace_ev *e,
 		     const void *p1, size_t n1, const void *p2, size_t n2);
 
-/* board_host.backend hook: wrap what the board opened. */
-int trace_rec_backend(void *opaque, int kind, const char *id, void *opened,
-		      void **out, char *err, size_t errlen);
 /* START: let held-back input flow. */
 void trace_rec_backends_start(struct trace_rec *tr);
 

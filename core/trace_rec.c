@@ -18,7 +18,6 @@
 #include "core/layout.h"
 #include "core/log.h"
 #include "core/trace_int.h"
-#include "devices/board.h"
 
 void trace_rec_emit2(struct trace_rec *tr, const struct trace_ev *e,
 		     const void *p1, size_t n1, const void *p2, size_t n2)
@@ -268,8 +267,7 @@ static void tr_gm(void *opaque, enum gm_obs_op op, uint64_t gpa, void *buf,
 	trace_rec_emit(tr, &e, buf, len);
 }
 
-/* board_host.call: management-plane calls into devices. */
-static void tr_call(void *opaque, int what, uint64_t arg, bool begin)
+void trace_rec_call(void *opaque, int what, uint64_t arg, bool begin)
 {
 	struct trace_rec *tr = opaque;
 	struct trace_ev e = { .kind = begin ? TR_CALL_BEGIN : TR_END,
@@ -277,8 +275,16 @@ static void tr_call(void *opaque, int what, uint64_t arg, bool begin)
 	trace_rec_emit(tr, &e, NULL, 0);
 }
 
+void trace_rec_chain_backend(struct trace_rec *tr, trace_backend_fn *inner,
+			     void *inner_opaque)
+{
+	tr->inner_backend = inner;
+	tr->inner_backend_opaque = inner_opaque;
+}
+
 int trace_rec_attach(struct trace_rec *tr, struct machine *m,
-		     struct board_host *host, char *err, size_t errlen)
+		     int64_t wall_epoch, int64_t utc_offset,
+		     char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
@@ -293,16 +299,8 @@ int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 	m->ctl = (struct machine_ctl){ tr_request, tr };
 	bus_set_observer(m->pio, tr_bus, tr);
 	bus_set_observer(m->mmio, tr_bus, tr);
-	/* Chain whatever hook the backend set (the self-test stands in for
-	 * host backends); backend_replace stays as it set it. */
-	tr->inner_backend = host->backend;
-	tr->inner_backend_opaque = host->backend_opaque;
-	host->backend = trace_rec_backend;
-	host->backend_opaque = tr;
-	host->call = tr_call;
-	host->call_opaque = tr;
-	struct trace_ev e = { .kind = TR_HOST, .a = (uint64_t)host->wall_epoch,
-			      .b = (uint64_t)host->utc_offset };
+	struct trace_ev e = { .kind = TR_HOST, .a = (uint64_t)wall_epoch,
+			      .b = (uint64_t)utc_offset };
 	trace_rec_emit(tr, &e, NULL, 0);
 	return 0;
 }

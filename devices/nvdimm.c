@@ -1,6 +1,6 @@
 /* NVDIMM geometry: which memory-backend-file each -device nvdimm maps,
  * where, and with which properties.  Pure: no files are touched here (see
- * nvdimm_host.c), so the ACPI builder, the simulator and the tests can
+ * nvdimm_map.c), so the ACPI builder, the simulator and the tests can
  * call it freely. */
 #include "nvdimm.h"
 

@@ -14,9 +14,9 @@
  * With label-size=N the last N bytes of the mapping are the namespace label
  * area (ACPI 6.4 §6.5.10 _LSI/_LSR/_LSW), outside the SPA range.
  *
- * nvdimm_describe() is a pure function of the configuration; nvdimm_map_all()
- * (devices/nvdimm_host.c) is the only code here that touches files, and it
- * runs at machine build time, before any vCPU. */
+ * nvdimm_describe() is a pure function of the configuration.  The files
+ * are opened and mapped by the machine layer (machine/nvdimm_map.h), at
+ * build time, before any vCPU: no device code touches a file. */
 #ifndef VMM_DEVICES_NVDIMM_H
 #define VMM_DEVICES_NVDIMM_H
 
@@ -55,15 +55,6 @@ struct nvdimm_desc {
 int nvdimm_describe(const struct machine_config *cfg, const struct layout *l,
 		    struct nvdimm_desc out[LAYOUT_MAX_NVDIMM],
 		    char *err, size_t errlen);
-
-/* Host side, machine build time: check every backing file (exists, is at
- * least `size` bytes) and map each NVDIMM into gm as a GM_PMEM region.
- * Returns 0, or -1 with one line in err.  Every file is checked before
- * the first one is mapped; a failed mmap leaves earlier NVDIMMs mapped
- * in gm, which the caller frees with the half-built machine. */
-int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
-		   const struct layout *l, struct log *log,
-		   char *err, size_t errlen);
 
 /* Shutdown (or any host-side flush point): write shared mappings back to
  * their files.  0 or -errno. */

@@ -20,7 +20,7 @@
 #include "core/layout.h"
 #include "core/machine.h"
 #include "core/qmp.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "kvm/kvm.h"
 
 struct gm;

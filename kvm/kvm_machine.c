@@ -26,7 +26,7 @@
 #include "core/qmp.h"
 #include "core/trace.h"
 #include "devices/acpi/acpi.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "devices/virtio/balloon.h"
 #include "kvm/boot.h"
 #include "kvm/kvm.h"
@@ -278,7 +278,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	km->host.wall_epoch = (int64_t)now;
 	if (localtime_r(&now, &tm))
 		km->host.utc_offset = tm.tm_gmtoff;
-	if (tr && trace_rec_attach(tr, &km->m, &km->host, err, errlen) < 0)
+	if (tr && board_trace_attach(&km->host, &km->m, tr, err, errlen) < 0)
 		return -1;
 	km->board = board_new(&km->m, cfg, &km->layout, &km->host, err, errlen);
 	if (!km->board)

@@ -11,7 +11,7 @@
 #include "core/evloop.h"
 #include "core/gm.h"
 #include "core/qmp.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "devices/virtio/balloon.h"
 #include "kvm/kvm_int.h"
 

@@ -15,9 +15,10 @@
 #include "core/config.h"
 #include "core/gm.h"
 #include "core/layout.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "sim/replay_int.h"
 #include "sim/sim.h"
+#include "sim/selftest.h"
 
 const uint8_t *replay_payload(const struct replay *rp, const struct trace_ev *e)
 {
@@ -458,7 +459,7 @@ int replay_run(const struct trace_reader *r, struct log *log,
 		goto out;
 	}
 	if (!(r->flags & TRACE_F_KVM))
-		board_selftest_config(cfg);
+		selftest_config(cfg);
 	if (layout_build(l, cfg, e2, sizeof(e2)) < 0) {
 		snprintf(err, errlen, "vmm-replay: %s", e2);
 		goto out;

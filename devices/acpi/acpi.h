@@ -11,7 +11,7 @@
  *
  * The registers the tables point at (the ACPI PM block: PM1 event/control,
  * PM timer, hardware-reduced sleep control/status, reset register) are
- * emulated by acpi_pm_* below; devices/board.c registers it on the I/O bus
+ * emulated by acpi_pm_* below; machine/board.c registers it on the I/O bus
  * at ACPI_PM_IO_BASE. */
 #ifndef VMM_DEVICES_ACPI_ACPI_H
 #define VMM_DEVICES_ACPI_ACPI_H

@@ -14,7 +14,7 @@
 #include "core/config.h"
 #include "core/layout.h"
 #include "devices/acpi/acpi.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "sim/sim.h"
 
 struct fake {

@@ -17,8 +17,9 @@
 #include "core/gm.h"
 #include "core/layout.h"
 #include "devices/acpi/acpi.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "sim/sim.h"
+#include "sim/selftest.h"
 
 struct bfix {
 	char disk[64], pmem[64];
@@ -212,10 +213,10 @@ static void test_selftest(void **state)
 	char *out1 = NULL, *out2 = NULL;
 	size_t n1 = 0, n2 = 0;
 	FILE *m = open_memstream(&out1, &n1);
-	assert_int_equal(board_selftest_run(&f->cfg, NULL, m, f->err, sizeof(f->err)), 0);
+	assert_int_equal(selftest_run(&f->cfg, NULL, m, f->err, sizeof(f->err)), 0);
 	fclose(m);
 	m = open_memstream(&out2, &n2);
-	assert_int_equal(board_selftest_run(&f->cfg, NULL, m, f->err, sizeof(f->err)), 0);
+	assert_int_equal(selftest_run(&f->cfg, NULL, m, f->err, sizeof(f->err)), 0);
 	fclose(m);
 	assert_string_equal(out1, out2);
 	assert_non_null(strstr(out1, "ok: serial"));

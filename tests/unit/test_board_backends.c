@@ -18,7 +18,7 @@
 #include "core/config.h"
 #include "core/layout.h"
 #include "core/trace.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "sim/sim.h"
 
 #define COM1 0x3f8

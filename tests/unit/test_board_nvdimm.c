@@ -1,4 +1,4 @@
-/* The board's NVDIMM wiring (devices/board_nvdimm.c) on a simulated
+/* The board's NVDIMM wiring (machine/board_nvdimm.c) on a simulated
  * machine: flush hints at NVDIMM_FLUSH_BASE answer every width and offset
  * the guest may use, a readonly=on NVDIMM's range drops writes (one log
  * line, the rest counted) and serves reads from the file, shared mappings
@@ -19,7 +19,7 @@
 #include "core/gm.h"
 #include "core/layout.h"
 #include "core/log.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "devices/nvdimm.h"
 #include "sim/sim.h"
 

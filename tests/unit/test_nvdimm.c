@@ -18,6 +18,7 @@
 #include "acpi_fixture.h"
 #include "core/gm.h"
 #include "devices/nvdimm.h"
+#include "machine/nvdimm_map.h"
 
 #define MiB (1ull << 20)
 

@@ -15,13 +15,14 @@
 #include <unistd.h>
 #include "core/config.h"
 #include "core/layout.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "sim/sim.h"
 #include "sim/vdriver_queue.h"
 #include "vdev_dummy.h"
 #include "pci_fixture.h"
+#include "sim/selftest.h"
 
 #define BR_SLOT 2u
 #define BR_DEVFN PCI_DEVFN(BR_SLOT, 0)
@@ -109,7 +110,7 @@ static void test_virtio_behind_bridge_intx(void **state)
 	virtio_behind(false);
 }
 
-/* The board (devices/board_virtio.c) with Kata's pci-bridge line and
+/* The board (machine/board_virtio.c) with Kata's pci-bridge line and
  * functions behind it, run through the accel=sim self-test: the bridge
  * line is an ok line naming its header and the functions it reaches, the
  * disk and rng behind it are driven through it, and nothing FAILs. */
@@ -142,7 +143,7 @@ static void test_board_kata_bridge(void **state)
 	char *out = NULL;
 	size_t outlen = 0;
 	FILE *m = open_memstream(&out, &outlen);
-	int rc = board_selftest_run(cfg, NULL, m, err, sizeof(err));
+	int rc = selftest_run(cfg, NULL, m, err, sizeof(err));
 	fclose(m);
 	unlink(disk);
 	if (rc != 0)

@@ -23,7 +23,7 @@
 #include "core/gm.h"
 #include "core/netdev.h"
 #include "core/trace.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "sim/sim.h"
 
 struct fe_state {
@@ -90,7 +90,7 @@ static void test_wrappers(void **state)
 				   .backend = chain_hook, .backend_opaque = &ch,
 				   .backend_replace = true };
 	struct gm *orig = s->m.gm;
-	assert_int_equal(trace_rec_attach(tr, &s->m, &host, err, sizeof(err)), 0);
+	assert_int_equal(board_trace_attach(&host, &s->m, tr, err, sizeof(err)), 0);
 	assert_ptr_not_equal(host.backend, chain_hook);
 
 	/* Backends through the hook, as the board passes them. */

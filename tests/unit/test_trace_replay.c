@@ -22,7 +22,7 @@
 #include "core/gm.h"
 #include "core/layout.h"
 #include "core/trace.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "devices/rtc.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/virtio.h"
@@ -211,7 +211,7 @@ static void record(struct fix *f, uint64_t limit)
 					      false, limit, NULL, err, sizeof(err));
 	if (!tr)
 		fail_msg("%s", err);
-	assert_int_equal(trace_rec_attach(tr, &s->m, &host, err, sizeof(err)), 0);
+	assert_int_equal(board_trace_attach(&host, &s->m, tr, err, sizeof(err)), 0);
 	struct board *b = board_new(&s->m, cfg, &l, &host, err, sizeof(err));
 	if (!b)
 		fail_msg("%s", err);

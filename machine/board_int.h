@@ -1,14 +1,14 @@
-/* Shared between devices/board*.c: the board object and its teardown
+/* Shared between machine/board*.c: the board object and its teardown
  * list.  Everything the board creates is pushed with its free function
  * and released in reverse order, so a failure half-way leaves nothing. */
-#ifndef VMM_DEVICES_BOARD_INT_H
-#define VMM_DEVICES_BOARD_INT_H
+#ifndef VMM_MACHINE_BOARD_INT_H
+#define VMM_MACHINE_BOARD_INT_H
 
 #include <stddef.h>
 #include "core/bus.h"
 #include "core/iothread.h"
 #include "devices/acpi/acpi.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "devices/nvdimm.h"
 
 #define BOARD_MAX_ITEMS 512

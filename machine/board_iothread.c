@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 
 struct board_kick {
 	struct machine *m;

@@ -6,7 +6,7 @@
 #include "core/bus.h"
 #include "core/gm.h"
 #include "core/log.h"
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "devices/pit.h"

@@ -9,7 +9,7 @@
 
 #include "core/chardev.h"
 #include "core/trace.h"
-#include "devices/board_selftest_int.h"
+#include "sim/selftest_int.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "devices/pit.h"

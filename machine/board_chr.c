@@ -11,7 +11,7 @@
 #include "core/chardev_host.h"
 #include "core/log.h"
 #include "core/trace.h"
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 
 static void board_chr_free(void *p) { chr_close(p); }
 /* A backend that outlives the board must not call into its freed front

@@ -11,7 +11,7 @@
 #include "core/log.h"
 #include "core/netdev.h"
 #include "core/trace.h"
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "devices/virtio/balloon.h"

@@ -3,15 +3,15 @@
  * without /dev/kvm.  Every device the configuration names is used the way
  * its guest driver would use it, one report line each:
  *
- *   platform  serial ports, RTC, PIT (board_selftest_platform.c), i8042,
+ *   platform  serial ports, RTC, PIT (selftest_platform.c), i8042,
  *             PCI enumeration, isa-debug-exit (last: it asks for an exit)
- *   firmware  ACPI tables, NVDIMMs (board_selftest_acpi.c)
+ *   firmware  ACPI tables, NVDIMMs (selftest_acpi.c)
  *   virtio    blk, net, rng, console, balloon on their transports
- *             (board_selftest_virtio.c, _blk.c, _console.c)
+ *             (selftest_virtio.c, _blk.c, _console.c)
  *
  * Deterministic: virtual time only, a fixed RTC base unless -rtc
  * base=DATE, entropy from the seeded PRNG (-seed), and host backends
- * replaced by in-memory stand-ins (board_selftest_backend.c) so a run
+ * replaced by in-memory stand-ins (selftest_backend.c) so a run
  * writes no disk image, opens no tap and reads no host randomness. */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,11 +22,9 @@
 #include "core/log.h"
 #include "core/trace.h"
 #include "devices/acpi/acpi.h"
-#include "devices/board.h"
-#include "devices/board_selftest_int.h"
-
-/* 2026-01-01T00:00:00Z: the simulator's wall clock for base=utc. */
-#define SELFTEST_EPOCH BOARD_SELFTEST_EPOCH
+#include "machine/board.h"
+#include "sim/selftest_int.h"
+#include "sim/selftest.h"
 
 void st_report(struct selftest *t, bool ok, const char *fmt, ...)
 {
@@ -106,7 +104,7 @@ static int st_main(struct sim *s, const struct machine_config *cfg,
 		.backend_replace = true,
 	};
 	/* Recording wraps the stand-ins (it chains the hook set above). */
-	if (tr && trace_rec_attach(tr, &s->m, &host, err, errlen) < 0)
+	if (tr && board_trace_attach(&host, &s->m, tr, err, errlen) < 0)
 		goto out;
 	struct board *b = board_new(&s->m, cfg, l, &host, err, errlen);
 	if (!b)
@@ -129,13 +127,13 @@ out:
 	return ret;
 }
 
-int board_selftest_sim(struct sim *s, const struct machine_config *cfg,
+int selftest_sim(struct sim *s, const struct machine_config *cfg,
 		       struct log *log, void *out, char *err, size_t errlen)
 {
 	return st_main(s, cfg, log, out, NULL, err, errlen);
 }
 
-void board_selftest_config(struct machine_config *c)
+void selftest_config(struct machine_config *c)
 {
 	/* Nothing: the self-test builds exactly the configured machine (a
 	 * COM1 it added could take ports a -device wants), so vmm-replay
@@ -143,13 +141,13 @@ void board_selftest_config(struct machine_config *c)
 	(void)c;
 }
 
-int board_selftest_run(const struct machine_config *cfg, struct log *log,
+int selftest_run(const struct machine_config *cfg, struct log *log,
 		       void *out, char *err, size_t errlen)
 {
-	return board_selftest_run_trace(cfg, log, out, NULL, err, errlen);
+	return selftest_run_trace(cfg, log, out, NULL, err, errlen);
 }
 
-int board_selftest_run_trace(const struct machine_config *cfg, struct log *log,
+int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 			     void *out, struct trace_rec *tr, char *err,
 			     size_t errlen)
 {

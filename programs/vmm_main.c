@@ -22,8 +22,9 @@
 #include "core/layout.h"
 #include "core/log.h"
 #include "core/trace.h"
-#include "devices/board.h"
+#include "machine/board.h"
 #include "kvm/kvm.h"
+#include "sim/selftest.h"
 
 
 /* What -daemonize and -pidfile leave behind for the exit path. */
@@ -269,7 +270,7 @@ int main(int argc, char **argv)
 
 	if (cfg->machine.accel == CFG_ACCEL_SIM) {
 		vmm_ready(&proc);
-		rc = board_selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
+		rc = selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err);
 			rc = 1;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 
 struct board_kept_be {
 	int kind;

@@ -1,4 +1,4 @@
-/* The accel=sim self-test (devices/board_selftest*.c): every device type
+/* The accel=sim self-test (sim/selftest*.c): every device type
  * on both machines gets its "ok" line and the run passes, deterministic
  * for a seed; broken devices (guest-memory faults under the drivers'
  * rings, the ACPI tables or an nvdimm; an empty disk) give FAIL lines and
@@ -20,9 +20,10 @@
 #include "core/gm.h"
 #include "core/layout.h"
 #include "core/trace.h"
-#include "devices/board.h"
-#include "devices/board_selftest_int.h"
+#include "machine/board.h"
+#include "sim/selftest_int.h"
 #include "sim/sim.h"
+#include "sim/selftest.h"
 
 struct fx {
 	char disk[64], pmem[64], empty[64], dir[64];
@@ -94,7 +95,7 @@ static int fx_run(struct fx *f, const struct fault *fault)
 	f->out = NULL;
 	FILE *m = open_memstream(&f->out, &f->outlen);
 	assert_non_null(m);
-	int rc = board_selftest_sim(s, &f->cfg, NULL, m, f->err, sizeof(f->err));
+	int rc = selftest_sim(s, &f->cfg, NULL, m, f->err, sizeof(f->err));
 	fclose(m);
 	sim_free(s);
 	return rc;

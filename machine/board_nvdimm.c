@@ -10,8 +10,9 @@
 #include "core/bus.h"
 #include "core/gm.h"
 #include "core/log.h"
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 #include "devices/nvdimm.h"
+#include "machine/nvdimm_map.h"
 
 /* A write to a KVM_MEM_READONLY slot leaves KVM_RUN as an MMIO exit at the
  * written address (Documentation/virt/kvm/api.rst, KVM_SET_USER_MEMORY_REGION);
@@ -110,4 +111,25 @@ void board_nvdimm_shutdown(struct board *b)
 			log_info(b->m->log, "nvdimm %s: %" PRIu64 " guest write(s) "
 				 "to read-only memory dropped", b->nvro[i].id,
 				 b->nvro[i].dropped);
+}
+
+bool board_nvdimm_ro_dropped(const struct board *b, uint64_t base,
+			     uint64_t *dropped)
+{
+	for (unsigned i = 0; i < b->nnvro; i++)
+		if (b->nvro[i].base == base) {
+			*dropped = b->nvro[i].dropped;
+			return true;
+		}
+	return false;
+}
+
+bool board_nvdimm_flushes(const struct board *b, uint64_t *flushes,
+			  uint64_t *errors)
+{
+	if (!b->flush_hints)
+		return false;
+	*flushes = b->flusher.flushes;
+	*errors = b->flusher.errors;
+	return true;
 }

@@ -22,7 +22,7 @@
 #include "core/entropy.h"
 #include "core/netdev.h"
 #include "core/trace.h"
-#include "devices/board_selftest_int.h"
+#include "sim/selftest_int.h"
 
 /* Sectors of guest writes an overlay holds: the self-test writes one; a
  * bound so nothing can make it grow without limit. */

@@ -10,8 +10,8 @@
 #include "core/gm.h"
 #include "devices/acpi/acpi.h"
 #include "devices/acpi/acpi_spec.h"
-#include "devices/board_int.h"
-#include "devices/board_selftest_int.h"
+#include "machine/board.h"
+#include "sim/selftest_int.h"
 #include "devices/nvdimm.h"
 
 /* Read a whole table at gpa into a fresh buffer and check its length
@@ -189,18 +189,18 @@ static void st_nvdimm_one(struct selftest *t, const struct nvdimm_desc *nv,
 	uint64_t orig = 0, v = 0;
 	ok = ok && gm_read_u64le(gm, probe, &orig) == 0;
 	if (nv->readonly) {
-		const struct board_nvro *ro = NULL;
-		for (unsigned i = 0; i < t->b->nnvro; i++)
-			if (t->b->nvro[i].base == nv->base)
-				ro = &t->b->nvro[i];
-		uint64_t dropped = ro ? ro->dropped : 0;
+		uint64_t before = 0, after = 0;
+		bool has_ro = board_nvdimm_ro_dropped(t->b, nv->base, &before);
 		bool refused = gm_write_u64le(gm, probe, ~orig) < 0;
 		sim_mmio_write(t->sim, probe, 8, ~orig);
 		bool kept = gm_read_u64le(gm, probe, &v) == 0 && v == orig;
-		ok = ok && refused && kept && ro && ro->dropped == dropped + 1;
+		bool dropped = has_ro &&
+			       board_nvdimm_ro_dropped(t->b, nv->base, &after) &&
+			       after == before + 1;
+		ok = ok && refused && kept && dropped;
 		snprintf(what, sizeof(what), "readonly: gm write %s, guest store %s",
 			 refused ? "refused" : "ACCEPTED",
-			 kept && ro && ro->dropped == dropped + 1 ? "dropped" : "NOT DROPPED");
+			 kept && dropped ? "dropped" : "NOT DROPPED");
 	} else if (!nv->share) {
 		uint64_t pat = 0x766d6d2d73656c66ull;   /* "fles-mmv" */
 		bool w = gm_write_u64le(gm, probe, pat) == 0 &&
@@ -213,12 +213,12 @@ static void st_nvdimm_one(struct selftest *t, const struct nvdimm_desc *nv,
 		snprintf(what, sizeof(what), "share=on: no store (it would "
 			 "change the file)");
 	}
-	if (t->b->flush_hints) {
-		uint64_t before = t->b->flusher.flushes, errs = t->b->flusher.errors;
+	uint64_t before, errs, after, errs_after;
+	if (board_nvdimm_flushes(t->b, &before, &errs)) {
 		sim_mmio_write(t->sim, NVDIMM_FLUSH_BASE + idx * NVDIMM_FLUSH_STRIDE,
 			       8, 1);
-		bool f = t->b->flusher.flushes == before + 1 &&
-			 t->b->flusher.errors == errs;
+		bool f = board_nvdimm_flushes(t->b, &after, &errs_after) &&
+			 after == before + 1 && errs_after == errs;
 		ok = ok && f;
 		size_t n = strlen(what);
 		snprintf(what + n, sizeof(what) - n, ", flush hint %s",

@@ -2,7 +2,7 @@
  * it: capacity from config space, a read of sector 0, GET_ID against
  * serial=, and on a writable drive a write, FLUSH and read-back of the
  * last sector.  The drive is the self-test's copy-on-write stand-in
- * (board_selftest_backend.c): the write stays in memory, and the check
+ * (selftest_backend.c): the write stays in memory, and the check
  * also confirms the image file still holds its old bytes.  A readonly=on
  * drive must offer VIRTIO_BLK_F_RO and fail a write with IOERR. */
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "core/gm.h"
 #include "core/prng.h"
 #include "core/trace.h"
-#include "devices/board_selftest_int.h"
+#include "sim/selftest_int.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/virtio.h"
 

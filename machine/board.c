@@ -7,7 +7,7 @@
 #include "core/bus.h"
 #include "core/gm.h"
 #include "core/log.h"
-#include "devices/board_int.h"
+#include "machine/board_int.h"
 #include "devices/virtio/balloon.h"
 
 int board_push(struct board *b, void (*free_fn)(void *), void *obj,

@@ -2,7 +2,7 @@
  * check each backing file and map it into guest memory.  This is the only
  * NVDIMM code that looks at files; guest accesses afterwards go through gm
  * like any RAM (a read-only slot for readonly=on). */
-#include "nvdimm.h"
+#include "machine/nvdimm_map.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/gm.h"
 #include "core/log.h"
+#include "devices/nvdimm.h"
 
 static int check_file(const struct nvdimm_desc *d, char *err, size_t errlen)
 {

@@ -5,8 +5,8 @@
  *
  * Each device family lives in its own board_*.c (platform devices, virtio,
  * nvdimm), so adding a device is adding a case in one small file. */
-#ifndef VMM_DEVICES_BOARD_H
-#define VMM_DEVICES_BOARD_H
+#ifndef VMM_MACHINE_BOARD_H
+#define VMM_MACHINE_BOARD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/layout.h"
 #include "core/machine.h"
+#include "core/trace.h"
 
 struct board;
 struct board_backends;
@@ -53,8 +54,7 @@ struct board_host {
 	 * board opened; with backend_replace (replay) the board opens nothing
 	 * and takes the stand-in (opened is NULL).  *out NULL: no backend.
 	 * The board never closes what it returns.  0, or -1 with err. */
-	int (*backend)(void *opaque, int kind, const char *id, void *opened,
-		       void **out, char *err, size_t errlen);
+	trace_backend_fn *backend;
 	void *backend_opaque;
 	bool backend_replace;
 	/* Record/replay: management-plane calls into devices (the
@@ -84,6 +84,13 @@ void board_backends_free(struct board_backends *k);
 /* Backends held (tests, logging). */
 unsigned board_backends_count(const struct board_backends *k);
 
+/* Record this machine into tr (core/trace.h): wrap m's interrupts, clock
+ * and buses, and route host's backend hook (chaining the one set) and
+ * management calls through the recording.  Call before board_new().
+ * 0, or -1 with err. */
+int board_trace_attach(struct board_host *host, struct machine *m,
+		       struct trace_rec *tr, char *err, size_t errlen);
+
 /* The RTC's starting time for this configuration (pure). */
 int64_t board_rtc_base(const struct machine_config *cfg,
 		       const struct board_host *host);
@@ -112,33 +119,15 @@ int board_balloon_set_target(struct board *b, uint32_t pages);
  * the PNP0C0C button (microvm).  Call with the machine's big lock held. */
 void board_power_button(struct board *b);   /* recorded */
 
+/* NVDIMM counters (self-test, logging): guest writes dropped by the
+ * readonly=on NVDIMM mapped at gpa `base` (false: none there), and guest
+ * flushes through the flush hints, ok and failed (false: no hints). */
+bool board_nvdimm_ro_dropped(const struct board *b, uint64_t base,
+			     uint64_t *dropped);
+bool board_nvdimm_flushes(const struct board *b, uint64_t *flushes,
+			  uint64_t *errors);
+
 /* Number of devices the board created (tests, logging). */
 unsigned board_device_count(const struct board *b);
-
-/* accel=sim: build the same board on a struct sim and run the device
- * self-test scenario (the guest driver library plays the guest): prints
- * one line per check to `out`.  Returns 0 when every check passed, 1 when
- * one failed, -1 with err when the machine could not be built. */
-int board_selftest_run(const struct machine_config *cfg, struct log *log,
-		       void *out, char *err, size_t errlen);
-/* The same on a simulated machine the caller made (sim/sim.h; its RAM
- * from gpa 0 must cover the layout's ram[0]), so tests can inject guest
- * memory faults before the checks run. */
-struct sim;
-int board_selftest_sim(struct sim *s, const struct machine_config *cfg,
-		       struct log *log, void *out, char *err, size_t errlen);
-/* The same, recording every device input and effect into tr (core/trace.h;
- * NULL: no recording).  The scenario's own guest-memory accesses go
- * through an unobserved view of the same RAM: only device accesses are
- * recorded, as under KVM where the guest CPU bypasses gm. */
-struct trace_rec;
-int board_selftest_run_trace(const struct machine_config *cfg, struct log *log,
-			     void *out, struct trace_rec *tr, char *err,
-			     size_t errlen);
-/* What the self-test changes in the configuration before building (COM1
- * always exists), so vmm-replay builds the board it recorded. */
-void board_selftest_config(struct machine_config *c);
-/* The self-test's wall clock (RTC base for base=utc). */
-#define BOARD_SELFTEST_EPOCH 1767225600ll
 
 #endif

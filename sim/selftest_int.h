@@ -1,4 +1,4 @@
-/* Shared between devices/board_selftest*.c: the accel=sim self-test's
+/* Shared between sim/selftest*.c: the accel=sim self-test's
  * state, its report line, the host backends it stands in for the
  * configured ones, and the guest-driver helpers the checks share.
  *
@@ -6,8 +6,8 @@
  * i8042, PIT calibration, virtio drivers) against the board built on a
  * struct sim, and prints exactly one "selftest: ok: ..." or
  * "selftest: FAIL: ..." line. */
-#ifndef VMM_DEVICES_BOARD_SELFTEST_INT_H
-#define VMM_DEVICES_BOARD_SELFTEST_INT_H
+#ifndef VMM_SIM_SELFTEST_INT_H
+#define VMM_SIM_SELFTEST_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,7 +61,7 @@ void st_report(struct selftest *t, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The stand-in backend of kind/id, or NULL. */
 struct st_backend *st_backend_find(struct selftest *t, int kind, const char *id);
-/* board_host.backend for backend_replace (board_selftest_backend.c). */
+/* board_host.backend for backend_replace (selftest_backend.c). */
 int st_backend_hook(void *opaque, int kind, const char *id, void *opened,
 		    void **out, char *err, size_t errlen);
 void st_backends_close(struct selftest *t);
@@ -70,19 +70,19 @@ uint64_t st_rng_seed(const struct selftest *t, unsigned i);
 /* Printable copy of up to n bytes ('.' for the rest), NUL-terminated. */
 void st_printable(char *dst, const uint8_t *src, size_t n);
 
-/* Platform devices and buses (board_selftest_platform.c). */
+/* Platform devices and buses (selftest_platform.c). */
 void st_serial(struct selftest *t);
 void st_rtc(struct selftest *t, int64_t base);
 void st_pit(struct selftest *t);
 void st_i8042(struct selftest *t);
 void st_pci(struct selftest *t);
 void st_debug_exit(struct selftest *t);
-/* ACPI tables and NVDIMMs (board_selftest_acpi.c). */
+/* ACPI tables and NVDIMMs (selftest_acpi.c). */
 void st_acpi(struct selftest *t, int built);
 void st_acpi_pm(struct selftest *t);
 void st_nvdimm(struct selftest *t);
 
-/* Virtio (board_selftest_virtio.c): every virtio function in the config. */
+/* Virtio (selftest_virtio.c): every virtio function in the config. */
 void st_virtio(struct selftest *t);
 /* Probe device index i on its transport and give it driver memory;
  * where describes it ("virtio-mmio at 0xd0000000").  0 or -1. */
@@ -100,7 +100,7 @@ int st_vq_run(struct selftest *t, struct vdriver *d, unsigned q,
 int st_vq_wait(struct selftest *t, struct vdriver *d, struct vdq *vq,
 	       uint16_t *id, uint32_t *len);
 uint32_t st_cfg32(struct vdriver *d, uint32_t off);
-/* Device checks (board_selftest_blk.c, board_selftest_console.c). */
+/* Device checks (selftest_blk.c, selftest_console.c). */
 void st_blk(struct selftest *t, unsigned i, struct vdriver *d, const char *where);
 void st_console(struct selftest *t, unsigned i, struct vdriver *d,
 		const char *where);

@@ -13,7 +13,7 @@
 #include "core/gm.h"
 #include "core/netdev.h"
 #include "core/trace.h"
-#include "devices/board_selftest_int.h"
+#include "sim/selftest_int.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/virtio.h"
 

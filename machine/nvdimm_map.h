@@ -1,0 +1,24 @@
+/* The host side of the NVDIMMs, at machine build time: each backing file
+ * checked and mapped into guest memory (devices/nvdimm.h has the geometry).
+ * This is the one place NVDIMM files are opened; the simulator's replay
+ * never calls it (a trace names paths, and a trace is untrusted). */
+#ifndef VMM_MACHINE_NVDIMM_MAP_H
+#define VMM_MACHINE_NVDIMM_MAP_H
+
+#include <stddef.h>
+
+struct gm;
+struct layout;
+struct log;
+struct machine_config;
+
+/* Host side, machine build time: check every backing file (exists, is at
+ * least `size` bytes) and map each NVDIMM into gm as a GM_PMEM region.
+ * Returns 0, or -1 with one line in err.  Every file is checked before
+ * the first one is mapped; a failed mmap leaves earlier NVDIMMs mapped
+ * in gm, which the caller frees with the half-built machine. */
+int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
+		   const struct layout *l, struct log *log,
+		   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,40 @@
+/* The accel=sim self-test: the machine a configuration describes, built by
+ * the board (machine/board.h) on a simulated machine, with the guest driver
+ * library (sim/vdriver.h) playing the guest.  Every check drives a device
+ * the way its Linux driver would and prints one line. */
+#ifndef VMM_SIM_SELFTEST_H
+#define VMM_SIM_SELFTEST_H
+
+#include <stddef.h>
+
+struct log;
+struct machine_config;
+
+/* Build the board on a struct sim and run the device self-test scenario
+ * (the guest driver library plays the guest): prints one line per check
+ * to `out`.  Returns 0 when every check passed, 1 when
+ * one failed, -1 with err when the machine could not be built. */
+int selftest_run(const struct machine_config *cfg, struct log *log,
+		 void *out, char *err, size_t errlen);
+/* The same on a simulated machine the caller made (sim/sim.h; its RAM
+ * from gpa 0 must cover the layout's ram[0]), so tests can inject guest
+ * memory faults before the checks run. */
+struct sim;
+int selftest_sim(struct sim *s, const struct machine_config *cfg,
+		 struct log *log, void *out, char *err, size_t errlen);
+/* The same, recording every device input and effect into tr (core/trace.h;
+ * NULL: no recording).  The scenario's own guest-memory accesses go
+ * through an unobserved view of the same RAM: only device accesses are
+ * recorded, as under KVM where the guest CPU bypasses gm. */
+struct trace_rec;
+int selftest_run_trace(const struct machine_config *cfg, struct log *log,
+		       void *out, struct trace_rec *tr, char *err,
+		       size_t errlen);
+/* What the self-test changes in the configuration before building (COM1
+ * always exists), so vmm-replay builds the board it recorded. */
+void selftest_config(struct machine_config *c);
+/* The self-test's wall clock, 2026-01-01T00:00:00Z (RTC base for
+ * base=utc). */
+#define SELFTEST_EPOCH 1767225600ll
+
+#endif
