@@ -80,6 +80,12 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 	b->cfg = cfg;
 	b->l = l;
 	b->host = host ? host : &no_host;
+	if (b->host->no_host_paths && !b->host->backend_replace) {
+		/* Without stand-ins the board would open the named files. */
+		snprintf(err, errlen, "vmm: no_host_paths needs backend_replace");
+		free(b);
+		return NULL;
+	}
 	if (board_iothreads_create(b, err, errlen) < 0 ||
 	    board_platform(b, err, errlen) < 0)
 		goto fail;

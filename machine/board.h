@@ -57,6 +57,12 @@ struct board_host {
 	trace_backend_fn *backend;
 	void *backend_opaque;
 	bool backend_replace;
+	/* The configuration is untrusted (replay: it came from a trace):
+	 * the board opens, creates and maps no host path it names.  NVDIMMs
+	 * get anonymous memory of their configured size; every other host
+	 * backend comes through backend(), so this requires
+	 * backend_replace. */
+	bool no_host_paths;
 	/* Record/replay: management-plane calls into devices (the
 	 * board_*() calls below marked "recorded") are inputs too; the board
 	 * brackets them with call(..., begin true) and call(..., false) so a

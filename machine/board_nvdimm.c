@@ -51,8 +51,13 @@ int board_nvdimm(struct board *b, char *err, size_t errlen)
 	if (!cfg->machine.nvdimm && !b->l->devmem_size)
 		return 0;
 	/* NVDIMMs become gm regions now, before the backend maps memory
-	 * slots and the ACPI builder describes them. */
-	if (nvdimm_map_all(m->gm, cfg, b->l, m->log, err, errlen) < 0)
+	 * slots and the ACPI builder describes them.  A configuration from a
+	 * trace gets anonymous memory: its mem-paths name no file we were
+	 * told to open. */
+	int rc = b->host->no_host_paths ?
+		 nvdimm_map_anon(m->gm, cfg, b->l, err, errlen) :
+		 nvdimm_map_all(m->gm, cfg, b->l, m->log, err, errlen);
+	if (rc < 0)
 		return -1;
 	b->nvdimms_mapped = true;
 

@@ -1,7 +1,8 @@
 /* Host side of the NVDIMM, run once at machine build time before any vCPU:
  * check each backing file and map it into guest memory.  This is the only
  * NVDIMM code that looks at files; guest accesses afterwards go through gm
- * like any RAM (a read-only slot for readonly=on). */
+ * like any RAM (a read-only slot for readonly=on).  Replay maps anonymous
+ * memory instead (nvdimm_map_anon): its configuration is untrusted. */
 #include "machine/nvdimm_map.h"
 
 #include <errno.h>
@@ -74,6 +75,33 @@ int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 			 d->readonly ? " readonly" : "",
 			 d->share ? " shared" : " private",
 			 d->unarmed ? " unarmed" : "");
+	}
+	return 0;
+}
+
+int nvdimm_map_anon(struct gm *gm, const struct machine_config *cfg,
+		    const struct layout *l, char *err, size_t errlen)
+{
+	struct nvdimm_desc nv[LAYOUT_MAX_NVDIMM];
+	int n = nvdimm_describe(cfg, l, nv, err, errlen);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		const struct nvdimm_desc *d = &nv[i];
+		/* d->path and d->share are never looked at: the path came
+		 * from a trace, and a shared mapping of it is how a trace
+		 * would write a host file. */
+		struct gm_mmap_spec spec = { .kind = GM_MMAP_ANON };
+		unsigned flags = GM_PMEM | (d->readonly ? GM_READONLY : 0);
+		char name[32];
+		snprintf(name, sizeof(name), "nvdimm-%.24s", d->id);
+		int rc = gm_add_mmap(gm, d->base, d->size, &spec, flags, name);
+		if (rc < 0) {
+			snprintf(err, errlen, "nvdimm %s: cannot map 0x%" PRIx64
+				 " bytes of anonymous memory at 0x%" PRIx64 ": %s",
+				 d->id, d->size, d->base, strerror(-rc));
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* The host side of the NVDIMMs, at machine build time: each backing file
  * checked and mapped into guest memory (devices/nvdimm.h has the geometry).
- * This is the one place NVDIMM files are opened; the simulator's replay
- * never calls it (a trace names paths, and a trace is untrusted). */
+ * This is the one place NVDIMM files are opened.  Replay never calls
+ * nvdimm_map_all (a trace names paths, and a trace is untrusted): the
+ * board maps nvdimm_map_anon for it (board_host.no_host_paths). */
 #ifndef VMM_MACHINE_NVDIMM_MAP_H
 #define VMM_MACHINE_NVDIMM_MAP_H
 
@@ -20,5 +21,11 @@ struct machine_config;
 int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 		   const struct layout *l, struct log *log,
 		   char *err, size_t errlen);
+
+/* The same regions, the same sizes and flags, backed by anonymous memory:
+ * no mem-path is opened, looked at or written (replay).  0, or -1 with
+ * one line in err. */
+int nvdimm_map_anon(struct gm *gm, const struct machine_config *cfg,
+		    const struct layout *l, char *err, size_t errlen);
 
 #endif

@@ -491,6 +491,10 @@ int replay_run(const struct trace_reader *r, struct log *log,
 		.wall_epoch = wall, .utc_offset = utc,
 		.backend = replay_backend, .backend_opaque = rp,
 		.backend_replace = true,
+		/* Every field of a trace is hostile: the recorded command
+		 * line's paths are never opened (nvdimms get anonymous
+		 * memory, the rest stand-ins above). */
+		.no_host_paths = true,
 	};
 	/* Construction: the board must do what the recorded one did. */
 	rp->cur = 0;
