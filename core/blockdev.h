@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct blockdev;
 
@@ -51,6 +52,12 @@ void blockdev_close(struct blockdev *bd);
  * buffers.  Returns NULL with errno set. */
 struct blockdev *blockdev_file_open(const char *id, const char *path,
 				    bool readonly, bool direct);
+/* fallocate(2)'s signature: -1 with errno on failure. */
+typedef int blockdev_fallocate_fn(int fd, int mode, off_t off, off_t len);
+/* Tests: call fn in place of fallocate(2) on a file backend (a filesystem
+ * without FALLOC_FL_ZERO_RANGE or PUNCH_HOLE answers EOPNOTSUPP, and the
+ * backend falls back to writing zeroes).  NULL: fallocate(2) again. */
+void blockdev_file_set_fallocate(struct blockdev *bd, blockdev_fallocate_fn *fn);
 /* The alignment O_DIRECT transfers use (offset, length and memory). */
 #define BLOCKDEV_DIRECT_ALIGN 4096u
 

@@ -20,10 +20,22 @@
 
 #define BOUNCE_SIZE (1u << 20)
 
+/* The source of zeroes for write_zero_bytes.  Read-only memory, so no
+ * I/O path can ever write into it: the O_DIRECT bounce once doubled as
+ * it, and a read-modify-write of a partial block filled it with the
+ * file's bytes, which were then written as the "zeroes".  Aligned, so an
+ * aligned O_DIRECT write takes it without a bounce. */
+#define ZERO_SIZE (64u << 10)
+static const uint8_t file_zeroes[ZERO_SIZE]
+	__attribute__((aligned(BLOCKDEV_DIRECT_ALIGN)));
+
 struct blockdev_file {
 	struct blockdev bd;
 	int fd;
 	uint8_t *bounce; /* direct only: BOUNCE_SIZE, aligned */
+	/* fallocate(2), or a test's stand-in for a filesystem that lacks
+	 * a mode (blockdev_file_set_fallocate). */
+	blockdev_fallocate_fn *fallocate;
 };
 
 static struct blockdev_file *to_file(struct blockdev *bd)
@@ -153,37 +165,26 @@ static int file_flush(struct blockdev *bd)
 	return fdatasync(to_file(bd)->fd) < 0 ? -errno : 0;
 }
 
-/* Zero by writing when the filesystem cannot deallocate or zero ranges. */
+/* Zero by writing when the filesystem cannot deallocate or zero ranges.
+ * The zeroes come from file_zeroes, never from a buffer this backend
+ * reads into. */
 static int write_zero_bytes(struct blockdev *bd, uint64_t off, uint64_t len)
 {
-	struct blockdev_file *f = to_file(bd);
-	uint8_t *z = f->bounce;
-	bool own = false;
-	if (!z) {
-		z = calloc(1, BOUNCE_SIZE);
-		if (!z)
-			return -ENOMEM;
-		own = true;
-	} else {
-		memset(z, 0, BOUNCE_SIZE);
-	}
 	int r = 0;
 	while (len && !r) {
-		size_t n = len < BOUNCE_SIZE ? (size_t)len : BOUNCE_SIZE;
-		r = file_write(bd, off, z, n);
+		size_t n = len < ZERO_SIZE ? (size_t)len : ZERO_SIZE;
+		r = file_write(bd, off, file_zeroes, n);
 		off += n;
 		len -= n;
 	}
-	if (own)
-		free(z);
 	return r;
 }
 
 static int file_discard(struct blockdev *bd, uint64_t off, uint64_t len)
 {
 	struct blockdev_file *f = to_file(bd);
-	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)off, (off_t)len) == 0)
+	if (f->fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 (off_t)off, (off_t)len) == 0)
 		return 0;
 	if (errno == EOPNOTSUPP || errno == ENOSYS)
 		return write_zero_bytes(bd, off, len);
@@ -196,7 +197,7 @@ static int file_write_zeroes(struct blockdev *bd, uint64_t off, uint64_t len,
 	struct blockdev_file *f = to_file(bd);
 	int mode = unmap ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 			 : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	if (fallocate(f->fd, mode, (off_t)off, (off_t)len) == 0)
+	if (f->fallocate(f->fd, mode, (off_t)off, (off_t)len) == 0)
 		return 0;
 	if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
 		return write_zero_bytes(bd, off, len);
@@ -252,10 +253,16 @@ struct blockdev *blockdev_file_open(const char *id, const char *path,
 		return NULL;
 	}
 	f->fd = fd;
+	f->fallocate = fallocate;
 	f->bd.ops = &file_ops;
 	f->bd.size = (uint64_t)size;
 	f->bd.readonly = readonly;
 	f->bd.direct = direct;
 	snprintf(f->bd.id, sizeof(f->bd.id), "%s", id ? id : path);
 	return &f->bd;
+}
+
+void blockdev_file_set_fallocate(struct blockdev *bd, blockdev_fallocate_fn *fn)
+{
+	to_file(bd)->fallocate = fn ? fn : fallocate;
 }
