@@ -49,7 +49,18 @@ void blockdev_close(struct blockdev *bd);
 
 /* A raw image file.  readonly: O_RDONLY (the file is never modified);
  * direct: O_DIRECT, unaligned guest transfers bounced through aligned
- * buffers.  Returns NULL with errno set. */
+ * buffers; share_rw: other writers may have the image too (QEMU's
+ * share-rw=on).  The image is locked as QEMU locks it (core/imglock.h):
+ * EBUSY when another process (vmm or QEMU) holds a conflicting lock.
+ * Returns NULL with errno set and one line in err (the caller names the
+ * option). */
+struct blockdev_file_opts {
+	bool readonly, direct, share_rw;
+};
+struct blockdev *blockdev_file_open_opts(const char *id, const char *path,
+					 const struct blockdev_file_opts *o,
+					 char *err, size_t errlen);
+/* The same without share_rw and without the message. */
 struct blockdev *blockdev_file_open(const char *id, const char *path,
 				    bool readonly, bool direct);
 /* fallocate(2)'s signature: -1 with errno on failure. */

@@ -6,8 +6,10 @@
  * practice), so each transfer goes through an aligned bounce buffer with
  * read-modify-write of partial head/tail blocks.  Flush is fdatasync (the
  * data and the metadata needed to read it back), discard is a punched hole,
- * write-zeroes FALLOC_FL_ZERO_RANGE (or a hole when unmap is allowed). */
+ * write-zeroes FALLOC_FL_ZERO_RANGE (or a hole when unmap is allowed).
+ * Every image is locked as QEMU locks it (core/imglock.h). */
 #include "core/blockdev.h"
+#include "core/imglock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -221,20 +223,34 @@ static const struct blockdev_ops file_ops = {
 	.close = file_close,
 };
 
-struct blockdev *blockdev_file_open(const char *id, const char *path,
-				    bool readonly, bool direct)
+struct blockdev *blockdev_file_open_opts(const char *id, const char *path,
+					 const struct blockdev_file_opts *o,
+					 char *err, size_t errlen)
 {
-	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	if (direct)
+	int flags = (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	if (o->direct)
 		flags |= O_DIRECT;
 	int fd = open(path, flags);
-	if (fd < 0)
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s", strerror(e));
+		errno = e;
 		return NULL;
+	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
 		int e = errno ? errno : EINVAL;
+		snprintf(err, errlen, "%s", strerror(e));
 		close(fd);
 		errno = e;
+		return NULL;
+	}
+	/* The image's locks, as QEMU takes them, before anything reads it:
+	 * a writer elsewhere (vmm or QEMU) is refused, not raced. */
+	int r = imglock_take(fd, !o->readonly, o->share_rw, err, errlen);
+	if (r < 0) {
+		close(fd);
+		errno = -r;
 		return NULL;
 	}
 	off_t size = S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) : st.st_size;
@@ -242,13 +258,15 @@ struct blockdev *blockdev_file_open(const char *id, const char *path,
 	if (!f || size < 0) {
 		free(f);
 		close(fd);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (direct && posix_memalign((void **)&f->bounce, BLOCKDEV_DIRECT_ALIGN,
-				     BOUNCE_SIZE)) {
+	if (o->direct && posix_memalign((void **)&f->bounce, BLOCKDEV_DIRECT_ALIGN,
+					BOUNCE_SIZE)) {
 		free(f);
 		close(fd);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -256,10 +274,18 @@ struct blockdev *blockdev_file_open(const char *id, const char *path,
 	f->fallocate = fallocate;
 	f->bd.ops = &file_ops;
 	f->bd.size = (uint64_t)size;
-	f->bd.readonly = readonly;
-	f->bd.direct = direct;
+	f->bd.readonly = o->readonly;
+	f->bd.direct = o->direct;
 	snprintf(f->bd.id, sizeof(f->bd.id), "%s", id ? id : path);
 	return &f->bd;
+}
+
+struct blockdev *blockdev_file_open(const char *id, const char *path,
+				    bool readonly, bool direct)
+{
+	struct blockdev_file_opts o = { .readonly = readonly, .direct = direct };
+	char err[160];
+	return blockdev_file_open_opts(id, path, &o, err, sizeof(err));
 }
 
 void blockdev_file_set_fallocate(struct blockdev *bd, blockdev_fallocate_fn *fn)

@@ -147,6 +147,7 @@ struct cfg_device {
 	bool disable_modern;      /* virtio-*-pci: transitional (legacy) only */
 	bool disable_legacy;      /* virtio-*-pci: modern only */
 	char serial[21];          /* virtio-blk serial= (VIRTIO_BLK_ID_BYTES) */
+	bool share_rw;            /* virtio-blk share-rw=: others may write too */
 	uint8_t mac[6];           /* virtio-net mac= */
 	bool has_mac;
 	bool mq;                  /* virtio-net mq= (stored) */

@@ -28,9 +28,9 @@ static const struct dev_kind {
 } kinds[] = {
 #define VPCI "id, bus, addr, multifunction, disable-modern, disable-legacy, vectors, "
 	{ "virtio-blk-device", CFG_DEV_VIRTIO_BLK, CFG_TRANSPORT_MMIO, P_BLK,
-	  "id, drive, serial, iothread" },
+	  "id, drive, serial, share-rw, iothread" },
 	{ "virtio-blk-pci", CFG_DEV_VIRTIO_BLK, CFG_TRANSPORT_PCI,
-	  P_PCI | P_VPCI | P_BLK, VPCI "drive, serial, iothread" },
+	  P_PCI | P_VPCI | P_BLK, VPCI "drive, serial, share-rw, iothread" },
 	{ "virtio-net-device", CFG_DEV_VIRTIO_NET, CFG_TRANSPORT_MMIO, P_NET,
 	  "id, netdev, mac, mq, iothread" },
 	{ "virtio-net-pci", CFG_DEV_VIRTIO_NET, CFG_TRANSPORT_PCI,
@@ -167,6 +167,10 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 						 kv->val);
 		return 0;
 	}
+	/* QEMU's image locking relaxed: other writers may open the image
+	 * (Kata passes it for volumes shared between sandboxes). */
+	if ((k->props & P_BLK) && !strcmp(key, "share-rw"))
+		return cfg_bool(c, kv, &d->share_rw);
 	if ((k->props & (P_BLK | P_NET)) && !strcmp(key, "iothread"))
 		return ref(c, kv, d->iothread);
 	if ((k->props & P_NET) && !strcmp(key, "netdev"))

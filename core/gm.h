@@ -83,6 +83,11 @@ struct gm_mmap_spec {
 	const char *path;  /* FILE: the file; HUGETLBFS: the mount directory */
 	bool share;        /* FILE: MAP_SHARED so guest writes reach the file */
 	bool readonly;     /* FILE: O_RDONLY + PROT_READ; region is GM_READONLY */
+	/* FILE: lock the file as QEMU locks images (core/imglock.h): a
+	 * writer (share, not readonly) excludes every other user, a reader
+	 * other writers.  -EBUSY when another process holds a conflicting
+	 * lock. */
+	bool lock;
 };
 /* Returns 0 or -errno; on error nothing is left mapped. */
 int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,

@@ -3,6 +3,7 @@
  * guest writes reach the file, or read-only) and hugetlbfs (a temp file in
  * a hugetlbfs mount, unlinked at once so nothing is left on disk). */
 #include "gm.h"
+#include "imglock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,16 @@ static int gm_mmap_fd(const struct gm_mmap_spec *spec, uint64_t size,
 		fd = open(spec->path, (spec->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
+		if (spec->lock) {
+			char why[160];
+			/* Only a shared writable mapping writes the file. */
+			int r = imglock_take(fd, spec->share && !spec->readonly,
+					     false, why, sizeof(why));
+			if (r < 0) {
+				close(fd);
+				return r;
+			}
+		}
 		break;
 	case GM_MMAP_HUGETLBFS: {
 		if (!spec->path)

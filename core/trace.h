@@ -178,7 +178,8 @@ int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 		     char *err, size_t errlen);
 /* A host-backend hook: the backend of `kind` (TRACE_BK_*) named id that
  * the caller opened (NULL when it opened none), and in *out the one the
- * device gets instead (NULL: no backend).  0, or -1 with err. */
+ * device gets instead (NULL: no backend).  0, or -1 with err (-2 when the
+ * error is the configuration's: an image another process holds). */
 typedef int trace_backend_fn(void *opaque, int kind, const char *id,
 			     void *opened, void **out, char *err,
 			     size_t errlen);

@@ -349,9 +349,10 @@ int trace_rec_backend(void *opaque, int kind, const char *id, void *opened,
 	*out = NULL;
 	if (tr->inner_backend) {
 		void *in = NULL;
-		if (tr->inner_backend(tr->inner_backend_opaque, kind, id, opened, &in,
-				      err, errlen) < 0)
-			return -1;
+		int r = tr->inner_backend(tr->inner_backend_opaque, kind, id,
+					  opened, &in, err, errlen);
+		if (r < 0)
+			return r;
 		opened = in;
 	}
 	if (!opened)

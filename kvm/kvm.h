@@ -39,7 +39,9 @@ int kvm_check(char *err, size_t errlen);
 /* Build and run one boot of the machine.  Returns 0 with *res filled when
  * the guest ran (whatever its fate), -1 with a one-line message in err when
  * the machine could not be built (bad kernel file, no KVM, ...): no vCPU
- * has run in that case. */
+ * has run in that case; -2 when that is the configuration's error (an
+ * image another process holds locked, a file of the wrong type), which
+ * the program reports as a bad configuration (exit 2). */
 int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		    const struct kvm_run_opts *opts, struct kvm_result *res,
 		    char *err, size_t errlen);

@@ -280,9 +280,10 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		km->host.utc_offset = tm.tm_gmtoff;
 	if (tr && board_trace_attach(&km->host, &km->m, tr, err, errlen) < 0)
 		return -1;
-	km->board = board_new(&km->m, cfg, &km->layout, &km->host, err, errlen);
-	if (!km->board)
-		return -1;
+	int rc = board_build(&km->m, cfg, &km->layout, &km->host, &km->board,
+			     err, errlen);
+	if (rc < 0)
+		return rc;   /* -2: the configuration's error */
 	if (kvm_vm_map_gm(&km->vm, km->m.gm, err, errlen) < 0)
 		return -1;
 	uint64_t rsdp = 0;
@@ -413,8 +414,11 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		goto out;
 
 	for (bool first = true;; first = false) {
-		if (kvm_machine_build(km, cfg, tr, err, errlen) < 0)
+		int b = kvm_machine_build(km, cfg, tr, err, errlen);
+		if (b < 0) {
+			ret = b;
 			goto out;
+		}
 		/* Recording of guest-memory accesses starts here, after the
 		 * kernel and ACPI tables went in: those are not device effects. */
 		if (tr)

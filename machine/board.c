@@ -66,15 +66,16 @@ int64_t board_rtc_base(const struct machine_config *cfg,
 	}
 }
 
-struct board *board_new(struct machine *m, const struct machine_config *cfg,
-			const struct layout *l, const struct board_host *host,
-			char *err, size_t errlen)
+int board_build(struct machine *m, const struct machine_config *cfg,
+		const struct layout *l, const struct board_host *host,
+		struct board **out, char *err, size_t errlen)
 {
 	static const struct board_host no_host;  /* const: no mutable state */
+	*out = NULL;
 	struct board *b = calloc(1, sizeof(*b));
 	if (!b) {
 		snprintf(err, errlen, "vmm: out of memory");
-		return NULL;
+		return -1;
 	}
 	b->m = m;
 	b->cfg = cfg;
@@ -84,7 +85,7 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 		/* Without stand-ins the board would open the named files. */
 		snprintf(err, errlen, "vmm: no_host_paths needs backend_replace");
 		free(b);
-		return NULL;
+		return -1;
 	}
 	if (board_iothreads_create(b, err, errlen) < 0 ||
 	    board_platform(b, err, errlen) < 0)
@@ -96,10 +97,21 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 	/* In the simulator nothing is attached to them: they stay idle. */
 	if (b->host->ioeventfd && board_iothreads_start(b, err, errlen) < 0)
 		goto fail;
-	return b;
-fail:
+	*out = b;
+	return 0;
+fail:;
+	int rc = b->config_error ? -2 : -1;
 	board_free(b);
-	return NULL;
+	return rc;
+}
+
+struct board *board_new(struct machine *m, const struct machine_config *cfg,
+			const struct layout *l, const struct board_host *host,
+			char *err, size_t errlen)
+{
+	struct board *b;
+	board_build(m, cfg, l, host, &b, err, errlen);
+	return b;
 }
 
 void board_shutdown(struct board *b)

@@ -108,6 +108,14 @@ struct board *board_new(struct machine *m, const struct machine_config *cfg,
 			const struct layout *l, const struct board_host *host,
 			char *err, size_t errlen);
 void board_free(struct board *b);
+/* board_new telling the configuration's errors apart: 0 with *out set;
+ * -2 when the configuration names something the host refuses (an image
+ * another process holds locked, a file of the wrong type), which the
+ * program reports as a bad configuration (exit 2) since it is found
+ * before the VM starts; -1 for any other failure.  err holds one line. */
+int board_build(struct machine *m, const struct machine_config *cfg,
+		const struct layout *l, const struct board_host *host,
+		struct board **out, char *err, size_t errlen);
 
 /* Devices that need a last word before the VMM exits (msync of shared
  * nvdimms, flushing disk caches). */

@@ -60,6 +60,9 @@ struct board {
 	 * named twice is opened once. */
 	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];
 	unsigned nchrs;
+	/* The failure being reported is the configuration's (board_build
+	 * returns -2): set where it is found. */
+	bool config_error;
 };
 
 /* Remember obj for teardown.  -1 with err when the list is full (then

@@ -57,8 +57,10 @@ int board_nvdimm(struct board *b, char *err, size_t errlen)
 	int rc = b->host->no_host_paths ?
 		 nvdimm_map_anon(m->gm, cfg, b->l, err, errlen) :
 		 nvdimm_map_all(m->gm, cfg, b->l, m->log, err, errlen);
-	if (rc < 0)
+	if (rc < 0) {
+		b->config_error = rc == -2;
 		return -1;
+	}
 	b->nvdimms_mapped = true;
 
 	struct nvdimm_desc nv[LAYOUT_MAX_NVDIMM];

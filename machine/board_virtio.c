@@ -55,11 +55,21 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 	char key[BOARD_KEY_MAX];
 	snprintf(key, sizeof(key), "drive:%s", drv->id);
 	if (!b->host->backend_replace && !(bd = board_kept(b, TRACE_BK_BLOCK, key))) {
-		bd = blockdev_file_open(drv->id, drv->file, drv->readonly,
-					drv->direct);
+		struct blockdev_file_opts o = {
+			.readonly = drv->readonly, .direct = drv->direct,
+			.share_rw = d->share_rw,
+		};
+		char why[256] = "";
+		bd = blockdev_file_open_opts(drv->id, drv->file, &o, why,
+					     sizeof(why));
 		if (!bd) {
-			snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s", drv->id,
-				 drv->file, strerror(errno));
+			/* Locked by another process: the configuration's to
+			 * fix, found before the VM starts. */
+			bool locked = errno == EBUSY;
+			b->config_error = locked;
+			snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s%s",
+				 drv->id, drv->file, why, locked && !d->share_rw ?
+				 " (share-rw=on on both lets writers share it)" : "");
 			return NULL;
 		}
 		if (board_own(b, TRACE_BK_BLOCK, key, bv_blockdev_free, bd, err,
@@ -67,8 +77,11 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 			return NULL;
 	}
 	void *hooked;
-	if (board_backend(b, TRACE_BK_BLOCK, drv->id, bd, &hooked, err, errlen) < 0)
+	int r = board_backend(b, TRACE_BK_BLOCK, drv->id, bd, &hooked, err, errlen);
+	if (r < 0) {
+		b->config_error = r == -2;
 		return NULL;
+	}
 	if (!hooked) {
 		snprintf(err, errlen, "vmm: -drive id=%s: no backend to replay", drv->id);
 		return NULL;

@@ -59,11 +59,19 @@ int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 			.path = d->path,
 			.share = d->share,
 			.readonly = d->readonly,
+			.lock = true,
 		};
 		unsigned flags = GM_PMEM | (d->readonly ? GM_READONLY : 0);
 		char name[32];
 		snprintf(name, sizeof(name), "nvdimm-%.24s", d->id);
 		int rc = gm_add_mmap(gm, d->base, d->size, &spec, flags, name);
+		if (rc == -EBUSY) {
+			snprintf(err, errlen, "nvdimm %s: mem-path '%s': Failed to "
+				 "get the image lock (%s): is another process (QEMU "
+				 "or vmm) using the file?", d->id, d->path,
+				 d->share && !d->readonly ? "writer" : "reader");
+			return -2;
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "nvdimm %s: cannot map '%s' at 0x%"
 				 PRIx64 ": %s", d->id, d->path, d->base,

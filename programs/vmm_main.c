@@ -6,7 +6,9 @@
  *   N   the guest wrote to the debug-exit port: (value << 1) | 1
  *   1   the VMM could not build or keep running the machine (no KVM, bad
  *       kernel file, host error) -- the message says what to do
- *   2   the command line is wrong (one-line message naming the option) */
+ *   2   the command line is wrong (one-line message naming the option),
+ *       or names something the host refuses before the VM starts (an
+ *       image another process holds locked, a file of the wrong type) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -169,10 +171,13 @@ static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
 	for (;;) {
 		char err[512] = "";
 		struct kvm_result res = { MACHINE_ERROR, 1 };
-		if (kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err)) < 0) {
+		int r = kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err));
+		if (r < 0) {
 			fprintf(stderr, "%s\n", err);
-			log_err(log, "%s", err);
-			return 1;
+			/* Into the -D log too, but printed once. */
+			if (cfg->logfile[0])
+				log_err(log, "%s", err);
+			return r == -2 ? 2 : 1;
 		}
 		/* A reset rebuilds the whole machine from the description:
 		 * the same state a power cycle gives, with no device needing a
@@ -273,7 +278,7 @@ int main(int argc, char **argv)
 		rc = selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err);
-			rc = 1;
+			rc = rc == -2 ? 2 : 1;
 		}
 	} else {
 		rc = vmm_run_kvm(cfg, log, &proc, tr);

@@ -106,9 +106,12 @@ static int st_main(struct sim *s, const struct machine_config *cfg,
 	/* Recording wraps the stand-ins (it chains the hook set above). */
 	if (tr && board_trace_attach(&host, &s->m, tr, err, errlen) < 0)
 		goto out;
-	struct board *b = board_new(&s->m, cfg, l, &host, err, errlen);
-	if (!b)
+	struct board *b;
+	int rc = board_build(&s->m, cfg, l, &host, &b, err, errlen);
+	if (rc < 0) {
+		ret = rc;   /* -2: the configuration's error */
 		goto out;
+	}
 	t->b = b;
 	/* The tables a guest finds, where the KVM backend puts them
 	 * (firmware's work: before recording starts). */

@@ -13,7 +13,8 @@ struct machine_config;
 /* Build the board on a struct sim and run the device self-test scenario
  * (the guest driver library plays the guest): prints one line per check
  * to `out`.  Returns 0 when every check passed, 1 when
- * one failed, -1 with err when the machine could not be built. */
+ * one failed, -1 with err when the machine could not be built (-2 when
+ * that is the configuration's error: board_build). */
 int selftest_run(const struct machine_config *cfg, struct log *log,
 		 void *out, char *err, size_t errlen);
 /* The same on a simulated machine the caller made (sim/sim.h; its RAM

@@ -173,10 +173,19 @@ static void *st_open(struct selftest *t, struct st_backend *e, const char *id,
 		const struct cfg_drive *drv = config_drive(t->cfg, id);
 		if (!drv)
 			break;
-		e->lower = blockdev_file_open(id, drv->file, true, drv->direct);
+		/* Read-only (nothing reaches the file), locked as a reader
+		 * sharing writers as the drive's device says (share-rw=). */
+		struct blockdev_file_opts o = { .readonly = true,
+						.direct = drv->direct };
+		for (unsigned i = 0; i < t->cfg->ndevices; i++)
+			if (!strcmp(t->cfg->devices[i].drive, id))
+				o.share_rw = t->cfg->devices[i].share_rw;
+		char why[256] = "";
+		e->lower = blockdev_file_open_opts(id, drv->file, &o, why,
+						   sizeof(why));
 		if (!e->lower) {
 			snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s", id,
-				 drv->file, strerror(errno));
+				 drv->file, why);
 			return NULL;
 		}
 		/* The overlay owns the file from here; lower stays for the
@@ -229,12 +238,16 @@ int st_backend_hook(void *opaque, int kind, const char *id, void *opened,
 	snprintf(e->id, sizeof(e->id), "%s", id);
 	if (errlen)
 		err[0] = '\0';
+	errno = 0;
 	e->obj = st_open(t, e, id, err, errlen);
 	if (!e->obj) {
+		/* An image locked by another process is the configuration's
+		 * error (exit 2), as when the board opens it. */
+		int rc = errno == EBUSY ? -2 : -1;
 		if (errlen && !err[0])
 			snprintf(err, errlen, "vmm: accel=sim: backend '%s': out of "
 				 "memory", id);
-		return -1;
+		return rc;
 	}
 	t->nbk++;
 	*out = e->obj;

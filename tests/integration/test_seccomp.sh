@@ -33,9 +33,9 @@ vmm_all() {
 		-m 256M,slots=2,maxmem=1G -smp 2 -kernel "$GUEST" -append q35 \
 		-object iothread,id=io0 \
 		-drive id=d0,file="$TMP/disk.img" \
-		-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3,iothread=io0 \
+		-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3,iothread=io0,share-rw=on \
 		-drive id=d1,file="$TMP/disk.img",readonly=on \
-		-device virtio-blk-device,drive=d1 \
+		-device virtio-blk-device,drive=d1,share-rw=on \
 		-netdev loop,id=n0 -device virtio-net-pci,netdev=n0 "${TAP[@]}" \
 		-chardev socket,id=c0,path="$TMP/$name.con",server=on,wait=${CON_WAIT:-off} \
 		-device virtconsole,chardev=c0 \

@@ -90,9 +90,13 @@ static struct bfix *q35_fixture(void)
 		 "memory-backend-file,id=m0,mem-path=%s,size=2M,readonly=on", f->pmem);
 	assert_int_equal(PARSE(f, "-machine", "q35,accel=sim,nvdimm=on",
 			       "-m", "64M,slots=2,maxmem=1G", "-serial", "stdio",
-			       "-drive", drive, "-device", "virtio-blk-device,drive=d0",
+			       /* One image, two drives: writers share it
+				* only with share-rw=on on both (QEMU's lock
+				* rule, core/imglock.h). */
+			       "-drive", drive, "-device",
+			       "virtio-blk-device,drive=d0,share-rw=on",
 			       "-drive", drive1,
-			       "-device", "virtio-blk-pci,drive=d1,addr=0x4",
+			       "-device", "virtio-blk-pci,drive=d1,addr=0x4,share-rw=on",
 			       "-object", obj, "-device", "nvdimm,id=nv0,memdev=m0",
 			       "-device", "isa-debug-exit,iobase=0xf4,iosize=4"), 0);
 	return f;

@@ -9,7 +9,7 @@ static void test_blk(void **state)
 	struct machine_config *cfg = CFG_OK(
 		Q35, "-object", "iothread,id=io1",
 		"-drive", "id=d0,file=a", "-drive", "id=d1,file=b",
-		"-device", "virtio-blk-device,drive=d0,id=blk0,iothread=io1,serial=SN-0123456789abcdef",
+		"-device", "virtio-blk-device,drive=d0,id=blk0,iothread=io1,serial=SN-0123456789abcdef,share-rw=on",
 		"-device", "virtio-blk-pci,drive=d1,bus=pcie.0,addr=0x3.0x0,id=blk1,multifunction=on,disable-modern=on,vectors=2");
 	const struct cfg_device *d;
 
@@ -21,6 +21,7 @@ static void test_blk(void **state)
 	assert_string_equal(d->drive, "d0");
 	assert_string_equal(d->iothread, "io1");
 	assert_string_equal(d->serial, "SN-0123456789abcdef");
+	assert_true(d->share_rw);
 	assert_int_equal(d->pci_slot, -1);
 	assert_string_equal(config_device_name(d), "virtio-blk-device");
 	d = config_device(cfg, "blk1");
@@ -32,6 +33,7 @@ static void test_blk(void **state)
 	assert_int_equal(d->vectors, 2);
 	assert_int_equal(d->parent, -1);
 	assert_string_equal(config_device_name(d), "virtio-blk-pci");
+	assert_false(d->share_rw);   /* QEMU's default: the image is not shared */
 	free(cfg);
 }
 
@@ -161,6 +163,8 @@ static void test_device_props_bad(void **state)
 		{ { "-device", "virtio-net-device,netdev=n,drive=d", NULL }, "'drive'", NULL },
 		{ { "-device", "virtio-blk-device,drive=d0,serial=123456789012345678901", NULL }, "serial is too long", "at most 20" },
 		{ { "-device", "virtio-blk-device,drive=d0,serial=a\tb", NULL }, "not printable", NULL },
+		{ { "-device", "virtio-blk-device,drive=d0,share-rw=maybe", NULL }, "share-rw='maybe'", NULL },
+		{ { "-device", "virtio-net-device,netdev=n,share-rw=on", NULL }, "'share-rw'", NULL },
 		{ { "-device", "virtio-blk-device,drive=0d", NULL }, "drive='0d' is not a valid id", NULL },
 		{ { "-device", "virtio-net-device,netdev=n,mac=52:54:00:12:34", NULL }, "mac='52:54:00:12:34'", "xx:xx" },
 		{ { "-device", "virtio-net-device,netdev=n,mac=52:54:00:12:34:5g", NULL }, "not a MAC", NULL },
