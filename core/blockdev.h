@@ -51,7 +51,9 @@ void blockdev_close(struct blockdev *bd);
  * direct: O_DIRECT, unaligned guest transfers bounced through aligned
  * buffers; share_rw: other writers may have the image too (QEMU's
  * share-rw=on).  The image is locked as QEMU locks it (core/imglock.h):
- * EBUSY when another process (vmm or QEMU) holds a conflicting lock.
+ * EBUSY when another process (vmm or QEMU) holds a conflicting lock;
+ * EINVAL for a file that is neither a regular file nor a block device (a
+ * FIFO is refused at once, never waited on).
  * Returns NULL with errno set and one line in err (the caller names the
  * option). */
 struct blockdev_file_opts {

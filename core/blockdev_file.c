@@ -227,19 +227,44 @@ struct blockdev *blockdev_file_open_opts(const char *id, const char *path,
 					 const struct blockdev_file_opts *o,
 					 char *err, size_t errlen)
 {
-	int flags = (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	/* O_NONBLOCK: a FIFO would block open() until a peer came.  The
+	 * type is checked before anything is read, then the flag goes. */
+	int flags = (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
 	if (o->direct)
 		flags |= O_DIRECT;
 	int fd = open(path, flags);
+	struct stat st;
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s", strerror(e));
+		/* O_DIRECT is refused (EINVAL) by what cannot do it: a FIFO,
+		 * or a filesystem without it.  Say which. */
+		if (e == EINVAL && o->direct && stat(path, &st) == 0) {
+			bool file = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+			snprintf(err, errlen, "%s", file ? "direct=on: the "
+				 "filesystem does not support O_DIRECT" :
+				 "not a regular file or block device");
+		} else {
+			snprintf(err, errlen, "%s", strerror(e));
+		}
 		errno = e;
 		return NULL;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		int e = errno ? errno : EINVAL;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s", strerror(e));
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		snprintf(err, errlen, "not a regular file or block device");
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
 		snprintf(err, errlen, "%s", strerror(e));
 		close(fd);
 		errno = e;

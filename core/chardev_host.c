@@ -400,8 +400,11 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 		      (append ? O_APPEND : O_TRUNC), 0644);
 	if (fd < 0) {
 		int e = errno;
-		log_err(log, "chardev %s: cannot open %s: %s", id ? id : "", path,
-			strerror(e));
+		/* EINTR: a FIFO waiting for its reader, and the process was
+		 * asked to end; that is no error to report. */
+		if (e != EINTR)
+			log_err(log, "chardev %s: cannot open %s: %s", id ? id : "",
+				path, strerror(e));
 		errno = e;
 		return NULL;
 	}
@@ -432,9 +435,12 @@ static int chr_socket_wait_client(int listen_fd)
 		if (r > 0) {
 			int fd = accept4(listen_fd, NULL, NULL,
 					 SOCK_NONBLOCK | SOCK_CLOEXEC);
-			if (fd >= 0 || (errno != EINTR && errno != EAGAIN))
+			if (fd >= 0 || errno != EAGAIN)
 				return fd;
-		} else if (r < 0 && errno != EINTR) {
+		} else if (r < 0) {
+			/* EINTR included: with the signals unblocked (the KVM
+			 * backend's start-up) their handler ran, and nothing is
+			 * left pending for the check below. */
 			return -1;
 		}
 		if (sigpending(&pending) == 0 &&
@@ -498,8 +504,11 @@ struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 	chr_host_update(h);
 	return &h->c;
 fail:
-	log_err(log, "chardev %s: cannot listen on %s: %s", h->c.id,
-		path ? path : "(null)", strerror(e));
+	/* EINTR: the wait for a client was ended by a termination signal;
+	 * the process is ending, not failing. */
+	if (e != EINTR)
+		log_err(log, "chardev %s: cannot listen on %s: %s", h->c.id,
+			path ? path : "(null)", strerror(e));
 	chr_host_close(&h->c);
 	errno = e;
 	return NULL;

@@ -26,7 +26,8 @@ ssize_t entropy_read(struct entropy *e, void *buf, size_t len);
 void entropy_close(struct entropy *e);
 
 /* Reads `filename` non-blocking (a /dev/random that has nothing gives
- * -EAGAIN, not a stalled VMM).  NULL with errno set. */
+ * -EAGAIN, not a stalled VMM).  NULL with errno set: EINVAL for what is
+ * neither a character device nor a regular file (a FIFO, a socket). */
 struct entropy *entropy_file_open(const char *id, const char *filename);
 /* Deterministic stream from seed (simulator, tests, fuzzers). */
 struct entropy *entropy_prng_new(const char *id, uint64_t seed);

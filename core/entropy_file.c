@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct entropy_file {
@@ -62,6 +64,16 @@ struct entropy *entropy_file_open(const char *id, const char *filename)
 	int fd = open(filename, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
+	/* A character device (/dev/urandom, /dev/hwrng) or a regular file;
+	 * a FIFO or socket is no source of entropy. */
+	struct stat st;
+	bool got = fstat(fd, &st) == 0;
+	if (!got || !(S_ISCHR(st.st_mode) || S_ISREG(st.st_mode))) {
+		int e = got ? EINVAL : errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
 	struct entropy_file *f = calloc(1, sizeof(*f));
 	if (!f) {
 		close(fd);

@@ -89,7 +89,8 @@ struct gm_mmap_spec {
 	 * lock. */
 	bool lock;
 };
-/* Returns 0 or -errno; on error nothing is left mapped. */
+/* Returns 0 or -errno (FILE: -ENODEV for a path that is not a regular
+ * file, never waited on); on error nothing is left mapped. */
 int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
 		const struct gm_mmap_spec *spec, unsigned flags, const char *name);
 

@@ -33,9 +33,19 @@ static int gm_mmap_fd(const struct gm_mmap_spec *spec, uint64_t size,
 	case GM_MMAP_FILE:
 		if (!spec->path)
 			return -EINVAL;
-		fd = open(spec->path, (spec->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO would block open() until a peer came;
+		 * only a regular file can back guest memory (mmap). */
+		fd = open(spec->path, (spec->readonly ? O_RDONLY : O_RDWR) |
+			  O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0)
 			return -errno;
+		struct stat st;
+		bool got = fstat(fd, &st) == 0;
+		if (!got || !S_ISREG(st.st_mode)) {
+			int e = got ? ENODEV : errno;
+			close(fd);
+			return -e;
+		}
 		if (spec->lock) {
 			char why[160];
 			/* Only a shared writable mapping writes the file. */

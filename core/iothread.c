@@ -2,6 +2,7 @@
 #include "core/iothread.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,18 @@ int iothread_start(struct iothread *it)
 {
 	if (it->started)
 		return 0;
+	/* The thread is born with SIGTERM/SIGINT/SIGHUP blocked: they are
+	 * the main thread's (its start-up handler, then its signalfd), and
+	 * one delivered here would neither interrupt a start-up step nor
+	 * reach the loop. */
+	sigset_t term, old;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &term, &old);
 	int r = pthread_create(&it->thread, NULL, iothread_main, it);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return -r;
 	it->started = true;

@@ -11,6 +11,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -184,6 +185,11 @@ struct kvm_machine {
 	 * first board, handed to every rebuilt one, closed at exit. */
 	struct board_backends *backends;
 	int sigfd;
+	/* Start-up (kvm_machine_run until the first vCPU runs): the
+	 * termination signals' dispositions before ours, restored when
+	 * start-up ends; starting while ours are in place. */
+	struct sigaction startup_old[3];
+	bool starting;
 	/* -qmp: the control socket, and what it reports about us. */
 	struct qmp_server *qmp;
 	struct qmp_machine_ops qops;

@@ -34,7 +34,10 @@
 #include "kvm/seccomp.h"
 
 
-/* A host file mapped read-only (kernel, initrd). */
+/* A host file mapped read-only (kernel, initrd).  Opened O_NONBLOCK: a
+ * FIFO would block open() until a writer came; its type is checked
+ * before anything is read.  -2 (the configuration's error) for a file of
+ * the wrong type, -1 for other failures. */
 struct kvm_file {
 	const uint8_t *data;
 	size_t len;
@@ -45,7 +48,7 @@ static int kvm_file_map(struct kvm_file *f, const char *opt, const char *path,
 {
 	f->data = NULL;
 	f->len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "vmm: %s '%s': %s", opt, path, strerror(errno));
 		return -1;
@@ -54,7 +57,7 @@ static int kvm_file_map(struct kvm_file *f, const char *opt, const char *path,
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "vmm: %s '%s': not a regular file", opt, path);
 		close(fd);
-		return -1;
+		return -2;
 	}
 	if (st.st_size == 0) {
 		snprintf(err, errlen, "vmm: %s '%s': empty file", opt, path);
@@ -117,6 +120,68 @@ static void kvm_machine_on_signal(void *arg, int fd, unsigned events)
 	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
 }
 
+/* The termination signals: the loop's signalfd takes them once the VM
+ * runs, the start-up handler before. */
+static const int kvm_term_signals[3] = { SIGTERM, SIGINT, SIGHUP };
+
+/* Start-up handler.  It does nothing: being there is what matters.  Not
+ * SA_RESTART, so a start-up step blocked in a system call (an open() of a
+ * FIFO for -serial file:, a wait for a chardev client) returns EINTR and
+ * start-up fails over to the check below; SA_RESETHAND, so the kernel
+ * puts SIG_DFL back on delivery, which is how start-up learns that a
+ * signal came (no flag in memory), and a second signal ends the process
+ * outright. */
+static void kvm_startup_signal(int sig)
+{
+	(void)sig;
+}
+
+/* Start-up begins: until kvm_startup_end, a termination signal
+ * interrupts what the main thread is doing instead of waiting, blocked,
+ * for a loop that is not running yet.  Threads started meanwhile (I/O
+ * threads) are created with the signals blocked. */
+static void kvm_startup_begin(struct kvm_machine *km)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kvm_startup_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < 3; i++)
+		sigaction(kvm_term_signals[i], &sa, &km->startup_old[i]);
+	km->starting = true;
+}
+
+/* Start-up ends (the VM is about to run, or start-up failed): block the
+ * signals for the loop's signalfd (set), put the old dispositions back,
+ * and say whether one arrived meanwhile.  Blocked first, so one arriving
+ * now waits for the signalfd instead of being missed. */
+static bool kvm_startup_end(struct kvm_machine *km, const sigset_t *set)
+{
+	if (!km->starting)
+		return false;
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	bool signalled = false;
+	for (unsigned i = 0; i < 3; i++) {
+		struct sigaction cur;
+		if (sigaction(kvm_term_signals[i], NULL, &cur) == 0 &&
+		    cur.sa_handler != kvm_startup_signal)
+			signalled = true;
+		sigaction(kvm_term_signals[i], &km->startup_old[i], NULL);
+	}
+	km->starting = false;
+	return signalled;
+}
+
+/* A termination signal during start-up: the run ends as one during the
+ * run does (a host shutdown request, status 0), before any vCPU ran. */
+static int kvm_startup_terminated(struct kvm_machine *km, struct kvm_result *res)
+{
+	log_info(km->m.log, "vmm: terminating on a signal during start-up");
+	*res = (struct kvm_result){ MACHINE_SHUTDOWN, 0 };
+	return 0;
+}
+
 static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
 			   char *err, size_t errlen)
 {
@@ -151,11 +216,13 @@ static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config 
 		return -1;
 	}
 	struct kvm_file k, i = { NULL, 0 };
-	if (kvm_file_map(&k, "-kernel", cfg->kernel, err, errlen) < 0)
-		return -1;
-	if (cfg->initrd[0] && kvm_file_map(&i, "-initrd", cfg->initrd, err, errlen) < 0) {
+	int rc = kvm_file_map(&k, "-kernel", cfg->kernel, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (cfg->initrd[0] &&
+	    (rc = kvm_file_map(&i, "-initrd", cfg->initrd, err, errlen)) < 0) {
 		kvm_file_unmap(&k);
-		return -1;
+		return rc;
 	}
 	struct boot_image img = {
 		.kernel = k.data, .kernel_len = k.len,
@@ -294,8 +361,9 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	}
 	rsdp = ACPI_RSDP_ADDR;
 	struct boot_cpu cpu;
-	if (kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen) < 0)
-		return -1;
+	rc = kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen);
+	if (rc < 0)
+		return rc;   /* -2: a -kernel/-initrd of the wrong type */
 
 	/* The vCPUs' APIC ids and CPUID topology leaves come from the
 	 * -smp shape through acpi_apic_id_smp(), the function the MADT is
@@ -375,15 +443,17 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	int ret = -1;
 	struct trace_rec *tr = opts ? opts->trace : NULL;
 
-	/* Termination signals go to the loop (a signalfd, below).  Blocked
-	 * before any thread exists (I/O threads, vCPUs) so every thread
-	 * inherits the mask and none of them is picked to die of it. */
+	/* Termination signals go to the loop (a signalfd, below) once the
+	 * VM runs: blocked then, before the vCPU threads exist, so they
+	 * inherit the mask and none of them is picked to die of it.  Until
+	 * then start-up must give way to them (kvm_startup_begin): blocked
+	 * from here, they would wait through a start-up step that never
+	 * ends for a loop that never runs, and only SIGKILL would help. */
 	sigset_t set;
 	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	for (unsigned i = 0; i < 3; i++)
+		sigaddset(&set, kvm_term_signals[i]);
+	kvm_startup_begin(km);
 
 	if (kvm_sys_open(&km->sys, err, errlen) < 0)
 		goto out;
@@ -417,6 +487,12 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		int b = kvm_machine_build(km, cfg, tr, err, errlen);
 		if (b < 0) {
 			ret = b;
+			goto out;
+		}
+		/* The VM is about to run: the loop takes the signals from
+		 * here, and one that came during start-up ends it now. */
+		if (kvm_startup_end(km, &set)) {
+			ret = kvm_startup_terminated(km, res);
 			goto out;
 		}
 		/* Recording of guest-memory accesses starts here, after the
@@ -456,6 +532,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	}
 	ret = 0;
 out:
+	/* A start-up step that failed because a termination signal broke
+	 * into it (EINTR) is no error: the process was asked to end. */
+	if (kvm_startup_end(km, &set) && ret < 0)
+		ret = kvm_startup_terminated(km, res);
 	if (tr)
 		trace_rec_finish(tr);
 	kvm_machine_teardown(km);

@@ -63,10 +63,11 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 		bd = blockdev_file_open_opts(drv->id, drv->file, &o, why,
 					     sizeof(why));
 		if (!bd) {
-			/* Locked by another process: the configuration's to
-			 * fix, found before the VM starts. */
+			/* Locked by another process, or not a file or block
+			 * device: the configuration's to fix, found before the
+			 * VM starts. */
 			bool locked = errno == EBUSY;
-			b->config_error = locked;
+			b->config_error = locked || errno == EINVAL;
 			snprintf(err, errlen, "vmm: -drive id=%s,file=%s: %s%s",
 				 drv->id, drv->file, why, locked && !d->share_rw ?
 				 " (share-rw=on on both lets writers share it)" : "");
@@ -113,8 +114,12 @@ static struct vdev *bv_rng(struct board *b, const struct cfg_device *d,
 	if (!b->host->backend_replace && !(src = board_kept(b, TRACE_BK_ENTROPY, id))) {
 		src = entropy_file_open(o ? o->id : "rng", file);
 		if (!src) {
+			/* A FIFO or socket: the configuration's error. */
+			bool type = errno == EINVAL;
+			b->config_error = type;
 			snprintf(err, errlen, "vmm: -object rng-random,filename=%s: %s",
-				 file, strerror(errno));
+				 file, type ? "not a character device or regular "
+				 "file" : strerror(errno));
 			return NULL;
 		}
 		if (board_own(b, TRACE_BK_ENTROPY, id, bv_entropy_free, src, err,

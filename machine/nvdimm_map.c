@@ -27,7 +27,7 @@ static int check_file(const struct nvdimm_desc *d, char *err, size_t errlen)
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "nvdimm %s: mem-path '%s' is not a regular "
 			 "file", d->id, d->path);
-		return -1;
+		return -2;
 	}
 	if ((uint64_t)st.st_size < d->size) {
 		snprintf(err, errlen, "nvdimm %s: memdev %s size 0x%" PRIx64
@@ -48,9 +48,11 @@ int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 		return -1;
 	/* Every file is checked before the first mapping, so a bad one is
 	 * reported before anything of this machine is half-built. */
-	for (int i = 0; i < n; i++)
-		if (check_file(&nv[i], err, errlen) < 0)
-			return -1;
+	for (int i = 0; i < n; i++) {
+		int rc = check_file(&nv[i], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
 
 	for (int i = 0; i < n; i++) {
 		const struct nvdimm_desc *d = &nv[i];
@@ -65,6 +67,11 @@ int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 		char name[32];
 		snprintf(name, sizeof(name), "nvdimm-%.24s", d->id);
 		int rc = gm_add_mmap(gm, d->base, d->size, &spec, flags, name);
+		if (rc == -ENODEV) {   /* swapped for a FIFO since the check */
+			snprintf(err, errlen, "nvdimm %s: mem-path '%s' is not a "
+				 "regular file", d->id, d->path);
+			return -2;
+		}
 		if (rc == -EBUSY) {
 			snprintf(err, errlen, "nvdimm %s: mem-path '%s': Failed to "
 				 "get the image lock (%s): is another process (QEMU "

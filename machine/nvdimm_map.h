@@ -17,8 +17,9 @@ struct machine_config;
  * least `size` bytes) and map each NVDIMM into gm as a GM_PMEM region.
  * Each file is locked as QEMU locks images (a writer for share=on
  * without readonly=on, else a reader).  Returns 0, -2 with one line in
- * err when another process holds a conflicting lock (the configuration's
- * error), or -1 with one line in err.  Every file is checked before
+ * err when another process holds a conflicting lock or a mem-path is not
+ * a regular file (the configuration's errors), or -1 with one line in
+ * err.  Every file is checked before
  * the first one is mapped; a failed mmap leaves earlier NVDIMMs mapped
  * in gm, which the caller frees with the half-built machine. */
 int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,

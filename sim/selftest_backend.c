@@ -241,9 +241,9 @@ int st_backend_hook(void *opaque, int kind, const char *id, void *opened,
 	errno = 0;
 	e->obj = st_open(t, e, id, err, errlen);
 	if (!e->obj) {
-		/* An image locked by another process is the configuration's
-		 * error (exit 2), as when the board opens it. */
-		int rc = errno == EBUSY ? -2 : -1;
+		/* An image locked by another process, or not a file, is the
+		 * configuration's error (exit 2), as when the board opens it. */
+		int rc = errno == EBUSY || errno == EINVAL ? -2 : -1;
 		if (errlen && !err[0])
 			snprintf(err, errlen, "vmm: accel=sim: backend '%s': out of "
 				 "memory", id);
