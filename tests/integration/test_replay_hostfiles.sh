@@ -25,6 +25,9 @@ FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
 STRACE=$(command -v strace || true)
+# LeakSanitizer cannot run under ptrace: off for the traced runs (ASan
+# builds, make check-asan); everything else stays as set.
+STRACE_ENV=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
 [ -n "$STRACE" ] || echo "SKIP: strace not installed: only file contents and the directory listing are checked"
 
 # Same-length directory names, so the trace can be edited in place.
@@ -49,7 +52,7 @@ check_replays() {
 	fi
 	before=$(snapshot)
 	local run=("$REPLAY" "$edited")
-	[ -n "$STRACE" ] && run=("$STRACE" -f -qq -o "$TMP/st.replay" -e trace=%file,%desc "${run[@]}")
+	[ -n "$STRACE" ] && run=("${STRACE_ENV[@]}" "$STRACE" -f -qq -o "$TMP/st.replay" -e trace=%file,%desc "${run[@]}")
 	out=$(timeout 60 "${run[@]}" 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ] && echo "$out" | grep -q '^vmm-replay: match: '; then
@@ -58,10 +61,10 @@ check_replays() {
 		fail "$what: replay exit $rc: $out"
 	fi
 	run=("$REPLAY" --list "$edited")
-	[ -n "$STRACE" ] && run=("$STRACE" -f -qq -o "$TMP/st.list" -e trace=%file,%desc "${run[@]}")
+	[ -n "$STRACE" ] && run=("${STRACE_ENV[@]}" "$STRACE" -f -qq -o "$TMP/st.list" -e trace=%file,%desc "${run[@]}")
 	timeout 60 "${run[@]}" >"$TMP/list.out" 2>&1 || fail "$what: --list failed"
 	run=("$REPLAY" --dump-dtb "$edited" "$TMP/out.dtb")
-	[ -n "$STRACE" ] && run=("$STRACE" -f -qq -o "$TMP/st.dtb" -e trace=%file,%desc "${run[@]}")
+	[ -n "$STRACE" ] && run=("${STRACE_ENV[@]}" "$STRACE" -f -qq -o "$TMP/st.dtb" -e trace=%file,%desc "${run[@]}")
 	timeout 60 "${run[@]}" >/dev/null 2>&1 || fail "$what: --dump-dtb failed"
 	after=$(snapshot)
 	if [ "$before" = "$after" ]; then
