@@ -1,6 +1,8 @@
 /* WRITE_ZEROES and DISCARD read back as zeroes, and touch nothing else,
- * on every block backend (issue 11 item 2): the in-memory disk, and the
- * raw file with direct=off and direct=on, each with fallocate(2) as the
+ * on every block backend (issue 11 item 2): the in-memory disk, the raw
+ * file with direct=off and direct=on, and -trace-record's wrapper around
+ * each file backend (what a recorded VM's device talks to), with
+ * fallocate(2) as the
  * filesystem has it and with fallocate refused (EOPNOTSUPP, a filesystem
  * without the mode: the backend writes zeroes itself), at aligned and
  * unaligned offsets and lengths, small and larger than one zero chunk.
@@ -24,13 +26,24 @@
 #include <unistd.h>
 
 #include "core/blockdev.h"
+#include "core/config.h"
+#include "core/trace.h"
 
 #define SIZE (3u * 1048576 + 3 * 4096 + 1024)   /* partial tail block */
 
-enum backend { BK_MEM, BK_FILE, BK_FILE_DIRECT };
+enum backend { BK_MEM, BK_FILE, BK_FILE_DIRECT, BK_REC_FILE, BK_REC_FILE_DIRECT };
 enum op { OP_ZEROES, OP_ZEROES_UNMAP, OP_DISCARD };
 
-static const char *const bk_name[] = { "mem", "file", "file,direct=on" };
+static const char *const bk_name[] = { "mem", "file", "file,direct=on",
+				       "recorded file", "recorded file,direct=on" };
+
+/* The device's backend, and what it wraps (recording: the file). */
+struct bk {
+	struct blockdev *bd, *file;
+	struct trace_rec *tr;
+	struct machine_config *cfg;
+	char trace[128];
+};
 static const char *const op_name[] = { "write-zeroes", "write-zeroes(unmap)",
 				       "discard" };
 
@@ -60,31 +73,59 @@ static const struct { uint64_t off, len; bool aligned; } ranges[] = {
 	{ 0, 513, false },                    /* sector 0 itself */
 };
 
-/* Open the backend on a fresh image holding `pattern`; NULL (with *skip)
- * when the filesystem has no O_DIRECT. */
-static struct blockdev *open_bk(enum backend bk, const char *dir, char *path,
-				size_t plen, const uint8_t *ref, bool *skip)
+/* Open the backend on a fresh image holding `pattern`; false when the
+ * filesystem has no O_DIRECT. */
+static bool open_bk(struct bk *b, enum backend bk, const char *dir, char *path,
+		    size_t plen, const uint8_t *ref)
 {
-	*skip = false;
+	memset(b, 0, sizeof(*b));
 	if (bk == BK_MEM) {
-		struct blockdev *bd = blockdev_mem_new("m", SIZE, false);
-		memcpy(blockdev_mem_data(bd), ref, SIZE);
-		return bd;
+		b->bd = blockdev_mem_new("m", SIZE, false);
+		memcpy(blockdev_mem_data(b->bd), ref, SIZE);
+		return true;
 	}
 	snprintf(path, plen, "%s/test_blockdev_zeroes_XXXXXX", dir);
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, ref, SIZE, 0), (ssize_t)SIZE);
 	close(fd);
-	struct blockdev *bd = blockdev_file_open("f", path, false,
-						 bk == BK_FILE_DIRECT);
-	if (!bd && errno == EINVAL) {
+	b->file = blockdev_file_open("f", path, false,
+				     bk == BK_FILE_DIRECT || bk == BK_REC_FILE_DIRECT);
+	if (!b->file && errno == EINVAL) {
 		unlink(path);
-		*skip = true;
-		return NULL;
+		return false;
 	}
-	assert_non_null(bd);
-	return bd;
+	assert_non_null(b->file);
+	b->bd = b->file;
+	if (bk == BK_REC_FILE || bk == BK_REC_FILE_DIRECT) {
+		char *argv[] = { "vmm", "-machine", "microvm,accel=sim", NULL };
+		char err[256];
+		b->cfg = calloc(1, sizeof(*b->cfg));
+		assert_int_equal(config_parse(b->cfg, 3, argv, err, sizeof(err)), 0);
+		snprintf(b->trace, sizeof(b->trace), "%s.trace", path);
+		b->tr = trace_rec_open(b->trace, 3, argv, b->cfg, false, 0, NULL,
+				       err, sizeof(err));
+		if (!b->tr)
+			fail_msg("%s", err);
+		void *out = NULL;
+		assert_int_equal(trace_rec_backend(b->tr, TRACE_BK_BLOCK, "d0",
+						   b->file, &out, err, sizeof(err)), 0);
+		assert_non_null(out);
+		b->bd = out;   /* it forwards whether or not it records */
+	}
+	return true;
+}
+
+static void close_bk(struct bk *b)
+{
+	if (b->tr) {
+		char err[256];
+		blockdev_close(b->bd);
+		trace_rec_close(b->tr, err, sizeof(err));
+		unlink(b->trace);
+		free(b->cfg);
+	}
+	blockdev_close(b->file ? b->file : b->bd);
 }
 
 static int do_op(struct blockdev *bd, enum op op, uint64_t off, uint64_t len)
@@ -142,7 +183,7 @@ static unsigned matrix(const char *dir, bool tmpfs_only)
 	uint8_t *ref = malloc(SIZE);
 	pattern(ref, SIZE);
 	unsigned runs = 0;
-	for (int bk = BK_MEM; bk <= BK_FILE_DIRECT; bk++) {
+	for (int bk = BK_MEM; bk <= BK_REC_FILE_DIRECT; bk++) {
 		if (tmpfs_only && bk == BK_MEM)
 			continue;
 		for (int fa = 0; fa < (bk == BK_MEM ? 1 : 2); fa++) {
@@ -152,14 +193,13 @@ static unsigned matrix(const char *dir, bool tmpfs_only)
 			for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
 				for (int op = OP_ZEROES; op <= OP_DISCARD; op++) {
 					char path[128], what[200];
-					bool skip;
-					struct blockdev *bd = open_bk((enum backend)bk, dir,
-								      path, sizeof(path),
-								      ref, &skip);
-					if (skip)
+					struct bk b;
+					if (!open_bk(&b, (enum backend)bk, dir, path,
+						     sizeof(path), ref))
 						continue;
+					struct blockdev *bd = b.bd;
 					if (fa)
-						blockdev_file_set_fallocate(bd, no_fallocate);
+						blockdev_file_set_fallocate(b.file, no_fallocate);
 					snprintf(what, sizeof(what), "%s %s, fallocate %s, "
 						 "%s %llu+%llu", dir, bk_name[bk],
 						 fa ? "refused" : "native", op_name[op],
@@ -171,7 +211,7 @@ static unsigned matrix(const char *dir, bool tmpfs_only)
 						fail_msg("%s: %d", what, rc);
 					check(bd, bk == BK_MEM ? NULL : path, ref,
 					      ranges[r].off, ranges[r].len, what);
-					blockdev_close(bd);
+					close_bk(&b);
 					if (bk != BK_MEM)
 						unlink(path);
 					runs++;
@@ -187,9 +227,10 @@ static void test_matrix_tmp(void **state)
 {
 	(void)state;
 	unsigned n = matrix("/tmp", false);
-	/* mem 1 x 7 x 3, file 2 x 7 x 3; direct 2 x 7 x 3 where it exists. */
-	assert_true(n == 63 || n == 105);
-	if (n == 63)
+	/* mem 1 x 7 x 3; file and recorded file 2 x 7 x 3 each; the same
+	 * again with direct=on where the filesystem has O_DIRECT. */
+	assert_true(n == 105 || n == 189);
+	if (n == 105)
 		skip();   /* /tmp without O_DIRECT: the direct half did not run */
 }
 
@@ -202,7 +243,7 @@ static void test_matrix_tmpfs(void **state)
 	    access("/dev/shm", W_OK) < 0)
 		skip();
 	unsigned n = matrix("/dev/shm", true);
-	assert_true(n == 21 || n == 42);
+	assert_true(n == 42 || n == 84);
 }
 
 /* The fallback's zeroes are not a buffer the backend reads into: a read
@@ -213,13 +254,12 @@ static void test_zero_source_not_aliased(void **state)
 	uint8_t *ref = malloc(SIZE);
 	pattern(ref, SIZE);
 	char path[128];
-	bool skip_it;
-	struct blockdev *bd = open_bk(BK_FILE_DIRECT, "/tmp", path, sizeof(path),
-				      ref, &skip_it);
-	if (skip_it) {
+	struct bk k;
+	if (!open_bk(&k, BK_FILE_DIRECT, "/tmp", path, sizeof(path), ref)) {
 		free(ref);
 		skip();
 	}
+	struct blockdev *bd = k.bd;
 	blockdev_file_set_fallocate(bd, no_fallocate);
 	uint8_t b[100];
 	assert_int_equal(blockdev_read(bd, 0, b, sizeof(b)), 0);   /* fills the bounce */
@@ -231,7 +271,7 @@ static void test_zero_source_not_aliased(void **state)
 	memset(want + 70000, 0, 10);
 	memset(want + 90001, 0, 4095);
 	check(bd, path, want, 0, 0, "interleaved reads");
-	blockdev_close(bd);
+	close_bk(&k);
 	unlink(path);
 	free(want);
 	free(ref);
