@@ -177,6 +177,14 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 			bus = first_vser;
 		}
 		d->parent = (int)(bus - cfg->devices);
+		/* The controller's max_nr_ports (virtio 1.2 §5.3.4). */
+		unsigned ports = 0;
+		for (unsigned j = 0; j <= i; j++)
+			ports += cfg->devices[j].type == CFG_DEV_VIRTCONSOLE &&
+				 cfg->devices[j].parent == d->parent;
+		if (ports > CFG_MAX_CONSOLE_PORTS)
+			return cfg_error(c, "%s: more than %d virtconsoles on one virtio-serial (add another virtio-serial and bus=)",
+					 lb, CFG_MAX_CONSOLE_PORTS);
 	}
 	c->opt = "-serial";
 	for (unsigned i = 0; i < cfg->nserial; i++) {
@@ -331,8 +339,15 @@ static int check_machine_rules(struct cfg_ctx *c)
 			return cfg_error(c, "the nodes' memory (%llu MiB) does not equal -m (%llu MiB)",
 					 (unsigned long long)(total >> 20),
 					 (unsigned long long)(cfg->mem.size >> 20));
+		/* Checked as far as the syntax goes, then refused: guest RAM
+		 * would still be private anonymous memory with no SRAT. */
+		return cfg_error(c, "node,memdev= is not supported yet: guest RAM is not taken from memory backends and there is no SRAT (remove -numa)");
 	}
 
+	c->opt = "-kernel";
+	if (cfg->machine.accel == CFG_ACCEL_SIM && cfg->kernel[0])
+		return cfg_error(c, "'%s': accel=sim runs vmm's own device self-test, no guest code (drop -kernel, or use accel=kvm)",
+				 cfg->kernel);
 	c->opt = NULL;
 	if (cfg->initrd[0] && !cfg->kernel[0])
 		return cfg_error(c, "-initrd needs -kernel");

@@ -304,7 +304,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
 	km->topo = (struct kvm_topo){
 		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
-		.threads = cfg->smp.threads,
+		.threads = cfg->smp.threads, .no_pmu = !cfg->cpu_pmu,
 	};
 	const struct kvm_topo *topo_p = &km->topo;
 	struct kvm_cpu_env env = {
@@ -386,11 +386,6 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 
 	if (kvm_sys_open(&km->sys, err, errlen) < 0)
 		goto out;
-	/* The in-kernel irqchip is the only interrupt controller there is;
-	 * CPUID is always the host's, filtered to what KVM supports. */
-	if (!cfg->machine.kernel_irqchip)
-		log_warn(log, "vmm: kernel_irqchip=off is not supported; using the "
-			 "in-kernel irqchip");
 	if (cfg->cpu_model[0] && strcmp(cfg->cpu_model, "host") &&
 	    strcmp(cfg->cpu_model, "max"))
 		log_warn(log, "vmm: -cpu %s: only 'host' is modelled; the guest sees "
