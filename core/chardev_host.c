@@ -498,7 +498,8 @@ struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 	chr_host_update(h);
 	return &h->c;
 fail:
-	log_err(log, "chardev %s: cannot listen on %s: %s", h->c.id,
+	/* Detail for the log: the caller reports the error itself. */
+	log_info(log, "chardev %s: cannot listen on %s: %s", h->c.id,
 		path ? path : "(null)", strerror(e));
 	chr_host_close(&h->c);
 	errno = e;

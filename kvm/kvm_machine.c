@@ -104,6 +104,8 @@ void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 		kvm_cpus_kick(km->cpus);
 }
 
+static void kvm_machine_host_signal(struct kvm_machine *km);
+
 /* SIGTERM/SIGINT/SIGHUP end the VM the orderly way (nvdimm msync, pidfile
  * removal) instead of killing the process mid-write. */
 static void kvm_machine_on_signal(void *arg, int fd, unsigned events)
@@ -114,7 +116,40 @@ static void kvm_machine_on_signal(void *arg, int fd, unsigned events)
 	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
 	log_info(km->m.log, "vmm: terminating on signal %u", si.ssi_signo);
+	kvm_machine_host_signal(km);
+}
+
+/* The host asked us to end (QEMU's qemu_system_killed): SHUTDOWN says
+ * guest false, reason host-signal, so a runtime does not read it as the
+ * guest powering off. */
+static void kvm_machine_host_signal(struct kvm_machine *km)
+{
+	if (!km->ended) {
+		km->ended = true;
+		km->res.ev = MACHINE_SHUTDOWN;
+		km->res.status = 0;
+		if (km->qmp)
+			qmp_server_emit_event(km->qmp, "SHUTDOWN",
+				"{\"guest\": false, \"reason\": \"host-signal\"}");
+	}
 	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
+}
+
+/* A build that failed because SIGTERM/SIGINT/SIGHUP arrived while it
+ * waited (a wait=on socket with no client yet) is that signal's orderly
+ * end, not an error: take the signal off the signalfd and say so. */
+static bool kvm_machine_signalled(struct kvm_machine *km)
+{
+	struct signalfd_siginfo si;
+	if (km->sigfd < 0 ||
+	    read(km->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return false;
+	log_info(km->m.log, "vmm: terminating on signal %u before the VM ran",
+		 si.ssi_signo);
+	pthread_mutex_lock(&km->m.lock);
+	kvm_machine_host_signal(km);
+	pthread_mutex_unlock(&km->m.lock);
+	return true;
 }
 
 static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
@@ -408,8 +443,14 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		goto out;
 
 	for (bool first = true;; first = false) {
-		if (kvm_machine_build(km, cfg, tr, err, errlen) < 0)
+		if (kvm_machine_build(km, cfg, tr, err, errlen) < 0) {
+			if (kvm_machine_signalled(km)) {
+				*res = km->res;
+				err[0] = '\0';
+				ret = 0;
+			}
 			goto out;
+		}
 		/* Recording of guest-memory accesses starts here, after the
 		 * kernel and ACPI tables went in: those are not device effects. */
 		if (tr)

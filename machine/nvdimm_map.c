@@ -41,6 +41,19 @@ static int check_file(const struct nvdimm_desc *d, char *err, size_t errlen)
 	return 0;
 }
 
+int nvdimm_map_check(const struct machine_config *cfg, const struct layout *l,
+		     char *err, size_t errlen)
+{
+	struct nvdimm_desc nv[LAYOUT_MAX_NVDIMM];
+	int n = nvdimm_describe(cfg, l, nv, err, errlen);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (check_file(&nv[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
 int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 		   const struct layout *l, struct log *log,
 		   char *err, size_t errlen)

@@ -6,7 +6,11 @@
  *   N   the guest wrote to the debug-exit port: (value << 1) | 1
  *   1   the VMM could not build or keep running the machine (no KVM, bad
  *       kernel file, host error) -- the message says what to do
- *   2   the command line is wrong (one-line message naming the option) */
+ *   2   the configuration is wrong, found before the VM starts: by the
+ *       parser, or by board_check() (the address map, port clashes, an
+ *       nvdimm image whose size differs from size=, -mem-path not on
+ *       hugetlbfs) -- one line naming the option
+ * Every error is printed once, as "vmm: " and the message. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +31,19 @@
 #include "sim/selftest.h"
 
 
+/* One line on stderr, "vmm: " once however many layers prefixed it. */
+static const char *vmm_msg(const char *err)
+{
+	while (!strncmp(err, "vmm: ", 5))
+		err += 5;
+	return err;
+}
+
+static void vmm_report(const char *err)
+{
+	fprintf(stderr, "vmm: %s\n", err[0] ? vmm_msg(err) : "error");
+}
+
 /* What -daemonize and -pidfile leave behind for the exit path. */
 struct vmm_proc {
 	int ready_fd;   /* daemonized child: write one byte when running */
@@ -42,7 +59,8 @@ static int vmm_dump_dtb(const struct machine_config *cfg, char *err,
 			size_t errlen)
 {
 	struct layout l;
-	if (layout_build(&l, cfg, err, errlen) < 0)
+	if (board_check(cfg, false, err, errlen) < 0 ||
+	    layout_build(&l, cfg, err, errlen) < 0)
 		return 2;
 	return fdt_desc_dump(cfg, &l, cfg->dump_dtb, err, errlen) < 0 ? 1 : 0;
 }
@@ -170,8 +188,10 @@ static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
 		char err[512] = "";
 		struct kvm_result res = { MACHINE_ERROR, 1 };
 		if (kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
-			log_err(log, "%s", err);
+			vmm_report(err);
+			/* With -D the log file gets it too (stderr has it once). */
+			if (cfg->logfile[0])
+				log_err(log, "%s", vmm_msg(err));
 			return 1;
 		}
 		/* A reset rebuilds the whole machine from the description:
@@ -203,7 +223,7 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int rc = config_parse(cfg, argc, argv, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(stderr, "%s\n", err[0] ? err : "vmm: bad command line");
+		vmm_report(err[0] ? err : "bad command line");
 		free(cfg);
 		return 2;
 	}
@@ -215,9 +235,22 @@ int main(int argc, char **argv)
 	if (cfg->dump_dtb[0]) {
 		int r = vmm_dump_dtb(cfg, err, sizeof(err));
 		if (r)
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 		free(cfg);
 		return r;
+	}
+	/* What the board would refuse half-way through building, refused
+	 * now: a configuration error, before anything is created. */
+	if (cfg->machine.accel == CFG_ACCEL_KVM && !cfg->kernel[0]) {
+		vmm_report("no -kernel given: accel=kvm needs a kernel (there "
+			   "is no firmware)");
+		free(cfg);
+		return 2;
+	}
+	if (board_check(cfg, true, err, sizeof(err)) < 0) {
+		vmm_report(err);
+		free(cfg);
+		return 2;
 	}
 
 	struct log *log = log_new(cfg->logfile[0] ? cfg->logfile : NULL, LOG_WARN);
@@ -241,7 +274,7 @@ int main(int argc, char **argv)
 	struct vmm_proc proc = { .ready_fd = -1, .pidfile_fd = -1 };
 	if (cfg->trace_record[0]) {
 		if (trace_rec_check(cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 			rc = 2;
 			goto out;
 		}
@@ -251,7 +284,7 @@ int main(int argc, char **argv)
 				    lim ? strtoull(lim, NULL, 0) : 0, log, err,
 				    sizeof(err));
 		if (!tr) {
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 			rc = 1;
 			goto out;
 		}
@@ -263,7 +296,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg->pidfile[0] &&
 	    vmm_write_pidfile(&proc, cfg->pidfile, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		vmm_report(err);
 		rc = 1;
 		goto out;
 	}
@@ -272,7 +305,7 @@ int main(int argc, char **argv)
 		vmm_ready(&proc);
 		rc = selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
 		if (rc < 0) {
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 			rc = 1;
 		}
 	} else {
@@ -282,7 +315,7 @@ out:
 	if (tr) {
 		char terr[512] = "";
 		if (trace_rec_close(tr, terr, sizeof(terr)) < 0) {
-			fprintf(stderr, "%s\n", terr);
+			vmm_report(terr);
 			if (rc == 0)
 				rc = 1;
 		}

@@ -34,6 +34,7 @@ bad() {
 	if [ $rc -ne 2 ]; then fail "$* -> exit $rc, want 2"; return; fi
 	if [ "$lines" -ne 1 ]; then fail "$* -> $lines stderr lines, want 1"; cat "$TMP/err"; return; fi
 	grep -qE -- "$re" "$TMP/err" || { fail "$* -> '$(cat "$TMP/err")' does not match /$re/"; return; }
+	grep -q "vmm: .*vmm: " "$TMP/err" && { fail "$* -> program name twice: $(cat "$TMP/err")"; return; }
 	[ -z "$(ls -A "$dir")" ] || { fail "$* created $(ls -A "$dir")"; return; }
 	pass "rejects $*"
 }
@@ -53,6 +54,29 @@ bad "unknown|-frobnicate" -frobnicate
 bad "-uuid" -uuid not-a-uuid
 bad "-machine|accel" -machine microvm,accel=xen
 bad "-rtc" -rtc base=yesterday
+# Values that would be accepted and ignored are refused with the reason.
+bad "kernel_irqchip=off is not supported" -machine q35,kernel_irqchip=off
+bad "vhost=on is not supported" -netdev tap,id=n0,ifname=t0,vhost=on
+bad "driftfix=slew is not supported" -rtc base=utc,driftfix=slew
+bad "accel=sim runs vmm's own device self-test" -machine microvm,accel=sim -kernel "$TMP/nonexistent"
+
+# Configuration errors the board finds are exit 2 too, found before
+# anything starts (so without /dev/kvm as well), one line, "vmm: " once.
+head -c $((3 << 20)) /dev/zero >"$TMP/3m.img"
+head -c $((4 << 20)) /dev/zero >"$TMP/4m.img"
+rngs=(); for i in $(seq 14); do rngs+=(-object rng-random,id=r$i -device virtio-rng-device,rng=r$i); done
+bad "at most 13" -machine microvm -kernel "$TMP/k" "${rngs[@]}"
+bad "not a multiple of 2 MiB" -machine q35,nvdimm=on -m 64M,slots=1,maxmem=1G -kernel "$TMP/k" \
+	-object memory-backend-file,id=m,mem-path="$TMP/3m.img",size=3M -device nvdimm,memdev=m
+bad "maxmem" -machine q35,nvdimm=on -m 64M,slots=1,maxmem=66M -kernel "$TMP/k" \
+	-object memory-backend-file,id=m,mem-path="$TMP/4m.img",size=4M -device nvdimm,memdev=m
+bad "size=2097152 does not equal the size of" -machine q35,nvdimm=on -m 64M,slots=1,maxmem=1G \
+	-kernel "$TMP/k" -object memory-backend-file,id=m,mem-path="$TMP/4m.img",size=2M -device nvdimm,memdev=m
+bad "isa-debug-exit: ports 0x3f8-0x3f9 overlap the serial port COM1" -kernel "$TMP/k" \
+	-serial null -device isa-debug-exit,iobase=0x3f8
+bad "isa-debug-exit: ports 0x70-0x71 overlap the RTC" -kernel "$TMP/k" -device isa-debug-exit,iobase=0x70
+bad "not on hugetlbfs" -kernel "$TMP/k" -mem-path "$TMP"
+bad "accel=kvm needs a kernel" -machine microvm,accel=kvm
 
 # The Kata-style command line from DESIGN.md (microvm + q35 variants),
 # stopped before any VM is created by -dump-dtb.
