@@ -191,8 +191,8 @@ struct kvm_machine {
 	struct qmp_machine_ops qops;
 	char uuid[37];
 	bool no_reboot;
-	/* system_powerdown presses the button from the next loop iteration,
-	 * after the reply went out (QEMU's order: reply, then POWERDOWN). */
+	/* system_powerdown presses the button from the next loop iteration
+	 * (its POWERDOWN event went out before the reply, QEMU's order). */
 	struct clk_timer powerdown;
 	struct kvm_topo topo;
 };
