@@ -12,19 +12,16 @@
  *       hugetlbfs) -- one line naming the option
  * Every error is printed once, as "vmm: " and the message. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/config.h"
 #include "core/fdt_desc.h"
 #include "core/layout.h"
 #include "core/log.h"
+#include "core/proc.h"
 #include "core/trace.h"
 #include "machine/board.h"
 #include "kvm/kvm.h"
@@ -44,13 +41,6 @@ static void vmm_report(const char *err)
 	fprintf(stderr, "vmm: %s\n", err[0] ? vmm_msg(err) : "error");
 }
 
-/* What -daemonize and -pidfile leave behind for the exit path. */
-struct vmm_proc {
-	int ready_fd;   /* daemonized child: write one byte when running */
-	int pidfile_fd;
-	const char *pidfile;
-};
-
 /* -dump-dtb: the machine description as a device tree, with the address
  * map the machine would get; nothing is created.  Exit status: 0, 2 when
  * the machine cannot be laid out (a configuration error), 1 when the file
@@ -63,104 +53,6 @@ static int vmm_dump_dtb(const struct machine_config *cfg, char *err,
 	    layout_build(&l, cfg, err, errlen) < 0)
 		return 2;
 	return fdt_desc_dump(cfg, &l, cfg->dump_dtb, err, errlen) < 0 ? 1 : 0;
-}
-
-static int vmm_write_pidfile(struct vmm_proc *p, const char *path, char *err,
-			     size_t errlen)
-{
-	/* A lock, as QEMU does, so two VMMs never share one pidfile. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "vmm: -pidfile: cannot open '%s': %s",
-			 path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen, "vmm: -pidfile: '%s' is locked by another "
-			 "running vmm", path);
-		close(fd);
-		return -1;
-	}
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		snprintf(err, errlen, "vmm: -pidfile: cannot write '%s': %s",
-			 path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	p->pidfile_fd = fd;
-	p->pidfile = path;
-	return 0;
-}
-
-/* fork; the parent waits until the child says the VM is running (or died)
- * so a launcher that waits for the parent sees a ready VM, as with QEMU. */
-static int vmm_daemonize(struct vmm_proc *p)
-{
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0) {
-		close(pfd[1]);
-		char c;
-		ssize_t r;
-		do
-			r = read(pfd[0], &c, 1);
-		while (r < 0 && errno == EINTR);
-		/* No byte: the child failed before the VM ran; it printed why. */
-		_exit(r == 1 ? 0 : 1);
-	}
-	close(pfd[0]);
-	if (setsid() < 0)
-		return -1;
-	/* The daemon never reads or writes the terminal: with -serial stdio
-	 * the console goes nowhere, and the terminal is never put in raw
-	 * mode behind the shell's back.  stderr stays until the VM runs so
-	 * set-up errors still reach the user through the waiting parent. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0)
-		return -1;
-	dup2(null, STDIN_FILENO);
-	dup2(null, STDOUT_FILENO);
-	close(null);
-	p->ready_fd = pfd[1];
-	if (chdir("/") < 0)
-		return -1;
-	return 0;
-}
-
-static void vmm_ready(void *arg)
-{
-	struct vmm_proc *p = arg;
-	if (p->ready_fd < 0)
-		return;
-	/* The parent exits now; detach our stdio from its terminal. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-	ssize_t w;
-	do
-		w = write(p->ready_fd, "1", 1);
-	while (w < 0 && errno == EINTR);
-	close(p->ready_fd);
-	p->ready_fd = -1;
-}
-
-static void vmm_cleanup(struct vmm_proc *p)
-{
-	if (p->pidfile_fd >= 0) {
-		unlink(p->pidfile);
-		close(p->pidfile_fd);
-		p->pidfile_fd = -1;
-	}
 }
 
 /* Exit status for how the guest ended (see the comment at the top). */
@@ -180,9 +72,9 @@ static int vmm_exit_status(const struct kvm_result *r)
 }
 
 static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
-		       struct vmm_proc *p, struct trace_rec *tr)
+		       struct proc *p, struct trace_rec *tr)
 {
-	struct kvm_run_opts opts = { .ready = vmm_ready, .ready_arg = p,
+	struct kvm_run_opts opts = { .ready = proc_ready, .ready_arg = p,
 				     .trace = tr };
 	for (;;) {
 		char err[512] = "";
@@ -271,7 +163,7 @@ int main(int argc, char **argv)
 	/* -trace-record: opened before -daemonize changes directory, so a
 	 * relative path means what the user meant. */
 	struct trace_rec *tr = NULL;
-	struct vmm_proc proc = { .ready_fd = -1, .pidfile_fd = -1 };
+	struct proc proc = PROC_INIT;
 	if (cfg->trace_record[0]) {
 		if (trace_rec_check(cfg, err, sizeof(err)) < 0) {
 			vmm_report(err);
@@ -289,20 +181,20 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cfg->daemonize && vmm_daemonize(&proc) < 0) {
+	if (cfg->daemonize && proc_daemonize(&proc) < 0) {
 		fprintf(stderr, "vmm: -daemonize: %s\n", strerror(errno));
 		rc = 1;
 		goto out;
 	}
 	if (cfg->pidfile[0] &&
-	    vmm_write_pidfile(&proc, cfg->pidfile, err, sizeof(err)) < 0) {
+	    proc_write_pidfile(&proc, cfg->pidfile, err, sizeof(err)) < 0) {
 		vmm_report(err);
 		rc = 1;
 		goto out;
 	}
 
 	if (cfg->machine.accel == CFG_ACCEL_SIM) {
-		vmm_ready(&proc);
+		proc_ready(&proc);
 		rc = selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
 		if (rc < 0) {
 			vmm_report(err);
@@ -320,7 +212,7 @@ out:
 				rc = 1;
 		}
 	}
-	vmm_cleanup(&proc);
+	proc_cleanup(&proc);
 	log_free(log);
 	free(cfg);
 	return rc;
