@@ -238,6 +238,13 @@ void config_defaults(struct machine_config *cfg);
 /* stream is a FILE * (void * keeps <stdio.h> out of this header). */
 void config_usage(void *stream);
 
+/* Make every relative path in cfg (-kernel, -drive file=, mem-path=,
+ * -serial file:, -pidfile, -D, sockets, ...) absolute against cwd, so it
+ * keeps its meaning after -daemonize's chdir("/") (config_paths.c).  0,
+ * or -1 with a one-line message when a result would not fit. */
+int config_absolute_paths(struct machine_config *cfg, const char *cwd,
+			  char *err, size_t errlen);
+
 /* Lookups by id (NULL if none). */
 const struct cfg_object *config_object(const struct machine_config *cfg, const char *id);
 const struct cfg_drive *config_drive(const struct machine_config *cfg, const char *id);

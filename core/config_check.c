@@ -205,10 +205,25 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 						 s->arg);
 	}
 	/* QEMU: -nographic without -nodefaults puts serial0 on stdio. */
+	bool implied = false;
 	if (cfg->nographic && !cfg->nodefaults && !c->serial_none &&
 	    cfg->nserial == 0) {
 		cfg->serial[0].type = CFG_SERIAL_STDIO;
 		cfg->nserial = 1;
+		implied = true;
+	}
+	/* The daemon's stdio is /dev/null: a console there would silently
+	 * go nowhere.  QEMU refuses it ("cannot use stdio with -daemonize"). */
+	if (cfg->daemonize) {
+		c->opt = "-daemonize";
+		for (unsigned i = 0; i < cfg->nserial; i++)
+			if (cfg->serial[i].type == CFG_SERIAL_STDIO)
+				return cfg_error(c, "-serial stdio%s cannot be used with -daemonize (the daemon has no terminal; use -serial file:PATH, pty or unix:PATH)",
+						 implied ? " (implied by -nographic without -nodefaults)" : "");
+		for (unsigned i = 0; i < cfg->nchardevs; i++)
+			if (cfg->chardevs[i].type == CFG_CHR_STDIO)
+				return cfg_error(c, "-chardev stdio,id=%s cannot be used with -daemonize (the daemon has no terminal)",
+						 cfg->chardevs[i].id);
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/fdt_desc.h"
@@ -143,6 +144,22 @@ int main(int argc, char **argv)
 		vmm_report(err);
 		free(cfg);
 		return 2;
+	}
+	/* -daemonize moves to "/": relative paths keep meaning the
+	 * directory vmm was started in, as with QEMU. */
+	if (cfg->daemonize) {
+		char cwd[CFG_PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd))) {
+			fprintf(stderr, "vmm: -daemonize: the current directory: %s\n",
+				strerror(errno));
+			free(cfg);
+			return 1;
+		}
+		if (config_absolute_paths(cfg, cwd, err, sizeof(err)) < 0) {
+			vmm_report(err);
+			free(cfg);
+			return 2;
+		}
 	}
 
 	struct log *log = log_new(cfg->logfile[0] ? cfg->logfile : NULL, LOG_WARN);

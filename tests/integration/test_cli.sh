@@ -77,6 +77,11 @@ bad "isa-debug-exit: ports 0x3f8-0x3f9 overlap the serial port COM1" -kernel "$T
 bad "isa-debug-exit: ports 0x70-0x71 overlap the RTC" -kernel "$TMP/k" -device isa-debug-exit,iobase=0x70
 bad "not on hugetlbfs" -kernel "$TMP/k" -mem-path "$TMP"
 bad "accel=kvm needs a kernel" -machine microvm,accel=kvm
+# The daemon's stdio is /dev/null: a console there is refused, as QEMU does.
+bad "-serial stdio cannot be used with -daemonize" -kernel "$TMP/k" -serial stdio -daemonize
+bad "implied by -nographic" -kernel "$TMP/k" -nographic -daemonize
+bad "-chardev stdio,id=c0 cannot be used with -daemonize" -kernel "$TMP/k" -chardev stdio,id=c0 \
+	-device virtconsole,chardev=c0 -daemonize
 
 # The Kata-style command line from DESIGN.md (microvm + q35 variants),
 # stopped before any VM is created by -dump-dtb.

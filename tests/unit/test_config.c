@@ -436,6 +436,48 @@ static void test_kata_accepted(void **state)
 	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
 }
 
+/* -daemonize's chdir("/") must not change what a relative path names:
+ * each becomes absolute against the starting directory; absolute ones
+ * and non-paths (-serial stdio, chardev ids) are left alone. */
+static void test_absolute_paths(void **state)
+{
+	(void)state;
+	struct machine_config *cfg = CFG_OK("-kernel", "k.elf", "-initrd", "/abs/i",
+		"-drive", "id=d0,file=disk.img", "-pidfile", "vm.pid", "-D", "log/vm.log",
+		"-serial", "file:con.out", "-serial", "chardev:c1",
+		"-chardev", "socket,id=c0,path=c.sock,server,nowait", "-chardev", "null,id=c1",
+		"-object", "memory-backend-file,id=m,mem-path=img,size=2M",
+		"-qmp", "unix:q.sock,server,nowait");
+	char err[256];
+	assert_int_equal(config_absolute_paths(cfg, "/start/dir", err, sizeof(err)), 0);
+	assert_string_equal(cfg->kernel, "/start/dir/k.elf");
+	assert_string_equal(cfg->initrd, "/abs/i");
+	assert_string_equal(cfg->drives[0].file, "/start/dir/disk.img");
+	assert_string_equal(cfg->pidfile, "/start/dir/vm.pid");
+	assert_string_equal(cfg->logfile, "/start/dir/log/vm.log");
+	assert_string_equal(cfg->serial[0].arg, "/start/dir/con.out");
+	assert_string_equal(cfg->serial[1].arg, "c1");
+	assert_string_equal(cfg->chardevs[0].path, "/start/dir/c.sock");
+	assert_string_equal(cfg->objects[0].mem_path, "/start/dir/img");
+	assert_string_equal(cfg->qmp_path, "/start/dir/q.sock");
+	char deep[CFG_PATH_MAX];
+	memset(deep, 'd', sizeof(deep) - 1);
+	deep[0] = '/';
+	deep[sizeof(deep) - 1] = '\0';
+	struct machine_config *c2 = CFG_OK("-kernel", "k.elf");
+	assert_int_equal(config_absolute_paths(c2, deep, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-daemonize: -kernel 'k.elf'"));
+	free(c2);
+	free(cfg);
+	cfgt_bad((const char *const[]){ "-serial", "stdio", "-daemonize", NULL },
+		 "-serial stdio cannot be used with -daemonize", "file:");
+	cfgt_bad((const char *const[]){ "-nographic", "-daemonize", NULL },
+		 "implied by -nographic", NULL);
+	cfg = CFG_OK("-nographic", "-nodefaults", "-daemonize");
+	assert_int_equal(cfg->nserial, 0);
+	free(cfg);
+}
+
 static void test_general_bad(void **state)
 {
 	const struct cfgt_bad_case t[] = {
@@ -562,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_rtc_bad),
 		cmocka_unit_test(test_kata_accepted),
 		cmocka_unit_test(test_general_bad),
+		cmocka_unit_test(test_absolute_paths),
 		cmocka_unit_test(test_boot_options),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_small_err_buffer),
