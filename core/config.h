@@ -1,5 +1,5 @@
 /* The machine description: what the command line (QEMU/StratoVirt dialect,
- * see DESIGN.md and docs/cli.md) says to build.  config_parse() fills it and
+ * see docs/cli.md) says to build.  config_parse() fills it and
  * validates every option and every cross-reference before anything is
  * created; the KVM and simulator backends and machine/board.c read it.
  *

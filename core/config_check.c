@@ -165,7 +165,7 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 				return cfg_error(c, "%s: bus='%s' names no virtio-serial device",
 						 lb, d->bus);
 		} else if (!first_vser) {
-			/* DESIGN.md's command line names a virtconsole and no
+			/* The README's command line names a virtconsole and no
 			 * controller: add one as the launcher evidently meant,
 			 * on the machine's own bus (PCI on q35, MMIO on microvm). */
 			if (cfg->ndevices == CFG_MAX_ITEMS)

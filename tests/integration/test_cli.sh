@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The vmm binary's command line as a user meets it: --help and --version,
 # one-line errors with exit status 2 and nothing created on disk, the full
-# Kata-style command line of DESIGN.md accepted, and -dump-dtb readable by
+# Kata-style command line of the README accepted, and -dump-dtb readable by
 # dtc.  Runs no guest, so it needs no KVM.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -83,7 +83,7 @@ bad "implied by -nographic" -kernel "$TMP/k" -nographic -daemonize
 bad "-chardev stdio,id=c0 cannot be used with -daemonize" -kernel "$TMP/k" -chardev stdio,id=c0 \
 	-device virtconsole,chardev=c0 -daemonize
 
-# The Kata-style command line from DESIGN.md (microvm + q35 variants),
+# The Kata-style command line from the README (microvm + q35 variants),
 # stopped before any VM is created by -dump-dtb.
 common=(-name sandbox-1 -uuid 977692f6-744c-4917-8ccd-ffad44020fe9
 	-cpu host -smp 1,maxcpus=8 -m 512M,slots=10,maxmem=16811M -kernel vmlinux -initrd initrd.img

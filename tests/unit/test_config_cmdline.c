@@ -1,4 +1,4 @@
-/* core/config: whole command lines (DESIGN.md's, Kata's), that parsing
+/* core/config: whole command lines (the README's, Kata's), that parsing
  * creates nothing on disk, and seeded random command lines. */
 #include "config_fixture.h"
 #include "core/prng.h"
@@ -60,7 +60,7 @@ static void test_design_command_line(void **state)
 		assert_true(cfg->no_reboot);
 		free(cfg);
 	}
-	/* The PCI form DESIGN.md gives for the disk. */
+	/* The PCI form the README gives for the disk. */
 	struct machine_config *cfg = CFG_OK(
 		"-machine", "q35", "-drive", "id=d0,file=disk.img",
 		"-device", "virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3");
