@@ -400,7 +400,7 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 		      (append ? O_APPEND : O_TRUNC), 0644);
 	if (fd < 0) {
 		int e = errno;
-		log_err(log, "chardev %s: cannot open %s: %s", id ? id : "", path,
+		log_info(log, "chardev %s: cannot open %s: %s", id ? id : "", path,
 			strerror(e));
 		errno = e;
 		return NULL;
@@ -516,7 +516,7 @@ struct chr *chr_pty_new(const char *id, struct evloop *loop, struct log *log)
 	int m, s;
 	if (openpty(&m, &s, h->path, NULL, NULL) != 0) {
 		int e = errno;
-		log_err(log, "chardev %s: cannot open a pty: %s", h->c.id, strerror(e));
+		log_info(log, "chardev %s: cannot open a pty: %s", h->c.id, strerror(e));
 		chr_host_close(&h->c);
 		errno = e;
 		return NULL;
