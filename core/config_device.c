@@ -153,8 +153,12 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		/* The MSI-X table size: PCI 3.0 §6.8.2 allows 1-2048,
 		 * devices/pci/msix.h's table holds 64.  0 is QEMU's "no
 		 * MSI-X capability": the device interrupts on INTx. */
-		if (cfg_uint(c, key, kv->val, 0, CFG_MAX_VECTORS, &v))
+		if (cfg_uint(c, key, kv->val, 0, 2048, &v))
 			return -1;
+		if (v > CFG_MAX_VECTORS)
+			return cfg_error(c, "vectors=%llu is not supported (accepted: 0-%d; PCI allows 2048 MSI-X vectors, vmm's table holds %d, more than any of its virtio devices has queues)",
+					 (unsigned long long)v, CFG_MAX_VECTORS,
+					 CFG_MAX_VECTORS);
 		d->vectors = (unsigned)v;
 		d->has_vectors = true;
 		return 0;
