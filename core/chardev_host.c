@@ -403,7 +403,7 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 		/* EINTR: a FIFO waiting for its reader, and the process was
 		 * asked to end; that is no error to report. */
 		if (e != EINTR)
-			log_err(log, "chardev %s: cannot open %s: %s", id ? id : "",
+			log_info(log, "chardev %s: cannot open %s: %s", id ? id : "",
 				path, strerror(e));
 		errno = e;
 		return NULL;
@@ -507,7 +507,7 @@ fail:
 	/* EINTR: the wait for a client was ended by a termination signal;
 	 * the process is ending, not failing. */
 	if (e != EINTR)
-		log_err(log, "chardev %s: cannot listen on %s: %s", h->c.id,
+		log_info(log, "chardev %s: cannot listen on %s: %s", h->c.id,
 			path ? path : "(null)", strerror(e));
 	chr_host_close(&h->c);
 	errno = e;
@@ -524,7 +524,7 @@ struct chr *chr_pty_new(const char *id, struct evloop *loop, struct log *log)
 	int m, s;
 	if (openpty(&m, &s, h->path, NULL, NULL) != 0) {
 		int e = errno;
-		log_err(log, "chardev %s: cannot open a pty: %s", h->c.id, strerror(e));
+		log_info(log, "chardev %s: cannot open a pty: %s", h->c.id, strerror(e));
 		chr_host_close(&h->c);
 		errno = e;
 		return NULL;
