@@ -93,6 +93,15 @@ static void test_loop_capture(void **state)
 	v[0] = iov1(f, 4);
 	assert_int_equal(netdev_send(nd, v, 1), -EINVAL);
 	assert_int_equal(nd->tx_errors, 1);
+	/* The largest frame passes, one byte more does not. */
+	uint8_t *giant = calloc(1, NETDEV_MAX_FRAME + 1);
+	v[0] = iov1(giant, NETDEV_MAX_FRAME + 1);
+	assert_int_equal(netdev_send(nd, v, 1), -EINVAL);
+	assert_int_equal(nd->tx_errors, 2);
+	v[0] = iov1(giant, NETDEV_MAX_FRAME);
+	assert_int_equal(netdev_send(nd, v, 1), 0);
+	assert_int_equal(netdev_loop_take(nd, giant, NETDEV_MAX_FRAME), NETDEV_MAX_FRAME);
+	free(giant);
 	/* Bounded capture. */
 	v[0] = iov1(f, sizeof(f));
 	for (unsigned i = 0; i < NETDEV_LOOP_QLEN; i++)
