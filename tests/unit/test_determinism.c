@@ -280,8 +280,11 @@ static int setup(void **state)
 	put_file(f->dir, "disk.img", "DETERMINISM-DISK", 1 << 20);
 	put_file(f->dir, "pmem.img", "DETERMINISM-PMEM", 2 << 20);
 	put_file(f->dir, "pmem2.img", "DETERMINISM-PMEM2", 2 << 20);
-	for (int i = 0; i < 2; i++)
-		snprintf(f->out[i], sizeof(f->out[i]), "%s/out%d", f->dir, i);
+	for (int i = 0; i < 2; i++) {
+		char p[sizeof(f->out[i])];
+		snprintf(p, sizeof(p), "%s/out%d", f->dir, i);
+		memcpy(f->out[i], p, sizeof(p));
+	}
 	*state = f;
 	return 0;
 }

@@ -167,6 +167,7 @@ static void test_file_readonly(void **state)
 	path = tmpfile_with(8192, 0x77);
 	assert_int_equal(truncate(path, 8191), 0);
 	chmod(path, 0444);
+	sp.path = path;
 	gm = gm_new();
 	assert_int_equal(gm_add_mmap(gm, 0, 8192, &sp, 0, "ro"), -EINVAL);
 	assert_int_equal(gm_region_count(gm), 0);
