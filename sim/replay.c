@@ -517,6 +517,7 @@ int replay_run(const struct trace_reader *r, struct log *log,
 		rp->cur = start + 1;
 		rp_walk(rp);
 	}
+	res->digest = sim_digest(s);
 	ret = 0;
 out:
 	/* Teardown effects are not part of the recording. */

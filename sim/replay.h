@@ -30,6 +30,9 @@ struct replay_result {
 	size_t deliveries;   /* timer firings and backend deliveries */
 	bool partial;        /* the recording stopped early (size limit, or
 			      * an access still in flight when it ended) */
+	uint64_t digest;     /* sim_digest() of the replaying machine when
+			      * replay stopped: guest RAM as the devices left
+			      * it (tests compare it across runs) */
 };
 
 /* Replay r.  0 when replay ran (res says match or divergence); -1 with a

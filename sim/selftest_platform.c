@@ -120,7 +120,54 @@ static uint8_t st_cmos(struct selftest *t, unsigned idx)
 	return (uint8_t)sim_pio_read(t->sim, 0x71, 1);
 }
 
-/* The RTC shows the configured base, and one second later has ticked. */
+#define RTC_RATE_1024HZ 6u     /* MC146818 reg A RS3-0: 32768 >> (6 - 1) */
+#define RTC_PER_EDGES 8u
+#define RTC_PER_NS 976562u     /* 1e9 / 1024, rounded down */
+
+/* The periodic interrupt as Linux's rtc-cmos uses it (hpet_rtc emulation,
+ * /dev/rtc PIE): reg A rate 6 (1024 Hz), PIE on, IRQ8 held until register
+ * C is read (MC146818 datasheet, "Periodic Interrupt").  The edges come
+ * every 976562-976563 ns of virtual time. */
+static bool st_rtc_periodic(struct selftest *t, char *why, size_t wlen)
+{
+	struct sim *s = t->sim;
+	uint8_t a = st_cmos(t, RTC_REG_A), b = st_cmos(t, RTC_REG_B);
+	sim_pio_write(s, 0x70, 1, RTC_REG_A);
+	sim_pio_write(s, 0x71, 1, (a & ~RTC_A_RS_MASK) | RTC_RATE_1024HZ);
+	(void)st_cmos(t, RTC_REG_C);
+	sim_pio_write(s, 0x70, 1, RTC_REG_B);
+	sim_pio_write(s, 0x71, 1, b | RTC_B_PIE);
+	uint64_t lo = UINT64_MAX, hi = 0, last = 0;
+	unsigned edges = 0, bad_c = 0;
+	for (; edges <= RTC_PER_EDGES; edges++) {
+		if (!sim_wait_irq(s, LAYOUT_GSI_RTC, 3 * (uint64_t)RTC_PER_NS))
+			break;
+		if (edges) {
+			uint64_t d = s->now_ns - last;
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		last = s->now_ns;
+		/* IRQF and PF set; reading C releases the line. */
+		if ((st_cmos(t, RTC_REG_C) & (RTC_C_IRQF | RTC_C_PF)) !=
+		    (RTC_C_IRQF | RTC_C_PF))
+			bad_c++;
+	}
+	sim_pio_write(s, 0x70, 1, RTC_REG_B);
+	sim_pio_write(s, 0x71, 1, b);
+	sim_pio_write(s, 0x70, 1, RTC_REG_A);
+	sim_pio_write(s, 0x71, 1, a);
+	(void)st_cmos(t, RTC_REG_C);
+	bool ok = edges == RTC_PER_EDGES + 1 && !bad_c && lo >= RTC_PER_NS &&
+		  hi <= RTC_PER_NS + 1;
+	snprintf(why, wlen, "%u edges, intervals %llu-%llu ns%s", edges,
+		 (unsigned long long)(lo == UINT64_MAX ? 0 : lo),
+		 (unsigned long long)hi, bad_c ? ", register C without IRQF|PF" : "");
+	return ok;
+}
+
+/* The RTC shows the configured base, one second later has ticked, and
+ * its periodic interrupt keeps time. */
 void st_rtc(struct selftest *t, int64_t base)
 {
 	sim_clock_step(t->sim, 600000000ull);  /* past the first update */
@@ -136,10 +183,13 @@ void st_rtc(struct selftest *t, int64_t base)
 	uint8_t sec2 = st_cmos(t, RTC_SECONDS);
 	struct rtc_tm tm;
 	rtc_time_from_epoch(now, &tm);
-	st_report(t, now >= base && now <= base + 2 && sec2 != r.sec,
-		  "rtc: %04lld-%02d-%02d %02d:%02d:%02d (base %lld), ticking",
+	char per[96];
+	bool per_ok = st_rtc_periodic(t, per, sizeof(per));
+	st_report(t, now >= base && now <= base + 2 && sec2 != r.sec && per_ok,
+		  "rtc: %04lld-%02d-%02d %02d:%02d:%02d (base %lld), ticking; "
+		  "IRQ8 periodic at 1024 Hz: %s",
 		  (long long)tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
-		  (long long)base);
+		  (long long)base, per);
 }
 
 #define PIT_DIVISOR 1193u   /* 1193182 Hz / 1193: the 1000 Hz tick */

@@ -61,6 +61,15 @@ static void test_pkglen_raw(void **state)
 	assert_int_equal(o[2], 0x00);
 	assert_int_equal(o[3], 0x01);
 	assert_int_equal(aml_pkglen_encode_raw(1u << 28, o), 0);
+	/* Each width's last value and the next one (ACPI 6.4 §20.2.4:
+	 * 12 bits in two bytes, 20 in three). */
+	assert_int_equal(aml_pkglen_encode_raw((1u << 12) - 1, o), 2);
+	assert_int_equal(aml_pkglen_encode_raw(1u << 12, o), 3);
+	assert_int_equal(o[0], 0x80);
+	assert_int_equal(o[1], 0x00);
+	assert_int_equal(o[2], 0x01);
+	assert_int_equal(aml_pkglen_encode_raw((1u << 20) - 1, o), 3);
+	assert_int_equal(aml_pkglen_encode_raw(1u << 20, o), 4);
 }
 
 static void test_scope_pkglen_fixup(void **state)

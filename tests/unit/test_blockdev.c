@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/skip.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,7 +178,7 @@ static void test_file_direct(void **state)
 	if (!bd && errno == EINVAL) {
 		close(fd);
 		unlink(path);
-		skip(); /* filesystem without O_DIRECT (tmpfs) */
+		SKIP_BECAUSE("the temp filesystem refuses O_DIRECT (tmpfs?)");
 	}
 	assert_non_null(bd);
 	assert_true(bd->direct);

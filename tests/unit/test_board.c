@@ -147,6 +147,45 @@ static void test_devices_answer(void **state)
 	done(f);
 }
 
+static uint8_t cmos(struct sim *s, uint8_t idx)
+{
+	sim_pio_write(s, 0x70, 1, idx);
+	return (uint8_t)sim_pio_read(s, 0x71, 1);
+}
+
+/* -m 4G on q35: 3 GiB below the hole, 1 GiB from 4 GiB up.  The RAM that
+ * starts exactly at 4 GiB is high memory: CMOS 0x5b-0x5d hold 1 GiB in
+ * 64 KiB units, 0x34/0x35 the 3 GiB - 16 MiB below (what SeaBIOS and
+ * Linux's fallback read).  The simulator needs only the low 64 MiB: the
+ * board reads the sizes from the layout. */
+static void test_cmos_memory_above_4g(void **state)
+{
+	(void)state;
+	char err[512];
+	char *argv[] = { "vmm", "-machine", "q35,accel=sim", "-m", "4G", NULL };
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	struct layout l;
+	assert_int_equal(config_parse(cfg, 5, argv, err, sizeof(err)), 0);
+	assert_int_equal(layout_build(&l, cfg, err, sizeof(err)), 0);
+	assert_int_equal(l.nram, 2);
+	assert_int_equal(l.ram[1].gpa, LAYOUT_HOLE_END);
+	struct sim_config sc = { .ram_size = 64u << 20, .seed = 1 };
+	struct sim *s = sim_new(&sc);
+	struct chr *com1 = chr_mem_new("com1", 0);
+	struct board_host host = { .wall_epoch = 1767225600, .serial = { com1 } };
+	struct board *b = board_new(&s->m, cfg, &l, &host, err, sizeof(err));
+	if (!b)
+		fail_msg("board_new: %s", err);
+	uint32_t above4g = cmos(s, 0x5b) | cmos(s, 0x5c) << 8 | (uint32_t)cmos(s, 0x5d) << 16;
+	assert_int_equal(above4g, (1ull << 30) >> 16);
+	uint32_t above16 = cmos(s, 0x34) | cmos(s, 0x35) << 8;
+	assert_int_equal(above16, ((3ull << 30) - (16u << 20)) >> 16);
+	board_free(b);
+	chr_close(com1);
+	sim_free(s);
+	free(cfg);
+}
+
 static void test_machine_requests(void **state)
 {
 	(void)state;
@@ -265,6 +304,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_devices_answer),
+		cmocka_unit_test(test_cmos_memory_above_4g),
 		cmocka_unit_test(test_machine_requests),
 		cmocka_unit_test(test_balloon_found),
 		cmocka_unit_test(test_bad_backends),

@@ -110,6 +110,32 @@ static void read_file(const char *path, char *buf, size_t n)
 	fclose(fp);
 }
 
+/* A file one byte shorter than the memdev's size= cannot back it (a
+ * mapping past EOF faults when touched): the board refuses it. */
+static void test_file_one_byte_short(void **state)
+{
+	(void)state;
+	char path[64], obj[160], err[512];
+	make_file(path, "SHORT-NVDIMM");
+	assert_int_equal(truncate(path, (2 << 20) - 1), 0);
+	snprintf(obj, sizeof(obj), "memory-backend-file,id=m0,mem-path=%s,size=2M", path);
+	char *argv[] = { "vmm", "-machine", "q35,nvdimm=on", "-m", "64M,slots=1,maxmem=1G",
+			 "-object", obj, "-device", "nvdimm,id=nv0,memdev=m0", NULL };
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	struct layout l;
+	assert_int_equal(config_parse(cfg, 9, argv, err, sizeof(err)), 0);
+	assert_int_equal(layout_build(&l, cfg, err, sizeof(err)), 0);
+	struct sim_config sc = { .ram_size = l.ram[0].size, .seed = 1 };
+	struct sim *s = sim_new(&sc);
+	struct board_host host = { .wall_epoch = 1767225600 };
+	err[0] = '\0';
+	assert_null(board_new(&s->m, cfg, &l, &host, err, sizeof(err)));
+	assert_non_null(strstr(err, "is larger than"));
+	sim_free(s);
+	free(cfg);
+	unlink(path);
+}
+
 /* Hostile guest: any width, any offset inside every hint page; reads are
  * zero; nothing past the last page is claimed. */
 static void test_flush_hints(void **state)
@@ -206,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_writes_dropped),
 		cmocka_unit_test(test_shared_written_back),
 		cmocka_unit_test(test_pmem_legacy_no_hints),
+		cmocka_unit_test(test_file_one_byte_short),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

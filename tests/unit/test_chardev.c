@@ -66,7 +66,8 @@ static void test_output_flow(void **state)
 	attach(c, &f);
 	assert_true(c->attached);
 	assert_int_equal(chr_write(c, (const uint8_t *)"hello", 5), 5);
-	assert_int_equal(chr_write(c, (const uint8_t *)"world!!", 7), 5); /* full */
+	/* Short by one byte is short: the writer is told when room returns. */
+	assert_int_equal(chr_write(c, (const uint8_t *)"world!", 6), 5); /* full */
 	assert_int_equal(chr_write(c, (const uint8_t *)"x", 1), 0);
 	assert_int_equal(chr_write(c, (const uint8_t *)"x", 0), 0);
 	assert_int_equal(chr_mem_output_len(c), 10);

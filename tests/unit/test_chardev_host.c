@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/skip.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -443,7 +444,7 @@ static void test_pty(void **state)
 	if (!c) {
 		/* Containers without /dev/pts: nothing to test here. */
 		evloop_free(loop);
-		skip();
+		SKIP_BECAUSE("no pty available (no /dev/pts in this container?)");
 	}
 	const char *name = chr_pty_path(c);
 	assert_non_null(name);
@@ -575,7 +576,7 @@ static void test_stdio_tty(void **state)
 	char name[64];
 	if (openpty(&m, &s, name, NULL, NULL) != 0) {
 		evloop_free(loop);
-		skip();
+		SKIP_BECAUSE("openpty failed: no terminal to test raw mode on");
 	}
 	struct termios before;
 	assert_int_equal(tcgetattr(s, &before), 0);

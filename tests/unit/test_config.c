@@ -263,6 +263,9 @@ static void test_smp(void **state)
 	check_smp("8,sockets=2,cores=2", 8, 8, 2, 2, 2);
 	check_smp("254", 254, 254, 1, 254, 1);
 	check_smp("2,maxcpus=254", 2, 254, 1, 254, 1);
+	/* The largest topology product that fits: 2 * 127 = 254. */
+	check_smp("sockets=2,cores=127", 254, 254, 2, 127, 1);
+	check_smp("1,sockets=2,cores=127,maxcpus=254", 1, 254, 2, 127, 1);
 	check_smp("4,dies=1", 4, 4, 1, 4, 1);
 }
 
@@ -278,6 +281,10 @@ static void test_smp_bad(void **state)
 		{ { "-smp", "4,maxcpus=2", NULL }, "cpus (4) > maxcpus (2)", NULL },
 		{ { "-smp", "4,sockets=3", NULL }, "sockets (3) * cores (1) * threads (1) != maxcpus (4)", NULL },
 		{ { "-smp", "sockets=16,cores=16", NULL }, "maxcpus 256", "1-254" },
+		/* Each factor is in range, only their product (255) is not:
+		 * the bound on the product itself, one past the limit. */
+		{ { "-smp", "sockets=3,cores=85", NULL }, "maxcpus 255", "1-254" },
+		{ { "-smp", "sockets=3,cores=5,threads=17", NULL }, "maxcpus 255", "1-254" },
 		{ { "-smp", "2,cores=0", NULL }, "cores='0'", NULL },
 		{ { "-smp", "2,dies=2", NULL }, "dies", "accepted: 1" },
 		{ { "-smp", "2,books=2", NULL }, "'books'", "maxcpus" },

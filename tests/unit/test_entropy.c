@@ -29,6 +29,9 @@ static void test_prng_deterministic(void **state)
 	assert_memory_not_equal(x, z, sizeof(x));
 	assert_int_equal(entropy_read(a, x, 0), 0);
 	assert_int_equal(a->bytes, 256);
+	/* The smallest read is a read (only 0 bytes is nothing). */
+	assert_int_equal(entropy_read(a, x, 1), 1);
+	assert_int_equal(a->bytes, 257);
 	assert_string_equal(b->id, "prng");
 	entropy_close(a);
 	entropy_close(b);

@@ -289,6 +289,40 @@ static void test_many_fds(void **state)
 	evloop_free(loop);
 }
 
+/* An fd numbered exactly the table's size must grow the table: fd 16
+ * after a low fd (table of 16), then fd 100 (the table grows and copies
+ * what it holds); fd 16 must still get its callback. */
+static void test_fd_at_table_edge(void **state)
+{
+	(void)state;
+	struct evloop *loop = evloop_new(NULL);
+	int lo[2], p[2];
+	assert_int_equal(pipe2(lo, O_NONBLOCK), 0);
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_true(lo[0] < 16 && p[0] < 16);
+	/* Free numbers to place them at. */
+	assert_int_equal(fcntl(16, F_GETFD), -1);
+	assert_int_equal(fcntl(100, F_GETFD), -1);
+	assert_int_equal(dup2(p[0], 16), 16);
+	assert_int_equal(dup2(p[0], 100), 100);
+	struct rd low = { .loop = loop, .del_fd = -1 }, edge = low, far = low;
+	assert_int_equal(evloop_add_fd(loop, lo[0], EV_IN, on_read, &low), 0);
+	assert_int_equal(evloop_add_fd(loop, 16, EV_IN, on_read, &edge), 0);
+	assert_int_equal(evloop_add_fd(loop, 100, EV_IN, on_read, &far), 0);
+	assert_int_equal(evloop_del_fd(loop, 100), 0);
+	assert_int_equal(write(p[1], "e", 1), 1);
+	assert_int_equal(evloop_run_once(loop, 1000), 1);
+	assert_int_equal(edge.calls, 1);
+	assert_int_equal(low.calls, 0);
+	assert_int_equal(far.calls, 0);
+	assert_int_equal(evloop_del_fd(loop, 16), 0);
+	assert_int_equal(evloop_del_fd(loop, lo[0]), 0);
+	int fds[] = { lo[0], lo[1], p[0], p[1], 16, 100 };
+	for (unsigned i = 0; i < 6; i++)
+		close(fds[i]);
+	evloop_free(loop);
+}
+
 struct rearm {
 	struct clk_timer t;
 	const struct clk *clk;
@@ -365,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_cross_thread),
 		cmocka_unit_test(test_many_fds),
+		cmocka_unit_test(test_fd_at_table_edge),
 		cmocka_unit_test(test_fd_number_reuse),
 		cmocka_unit_test(test_timer_storm_bounded),
 	};

@@ -163,6 +163,17 @@ static void test_file_readonly(void **state)
 	gm_free(gm);
 	unlink(path);
 	free(path);
+	/* One byte short of the size is short: refused, not mapped. */
+	path = tmpfile_with(8192, 0x77);
+	assert_int_equal(truncate(path, 8191), 0);
+	chmod(path, 0444);
+	sp.path = path;
+	gm = gm_new();
+	assert_int_equal(gm_add_mmap(gm, 0, 8192, &sp, 0, "ro"), -EINVAL);
+	assert_int_equal(gm_region_count(gm), 0);
+	gm_free(gm);
+	unlink(path);
+	free(path);
 }
 
 static void test_file_errors(void **state)

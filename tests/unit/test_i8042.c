@@ -72,6 +72,27 @@ static uint8_t reply(struct fx *f)
 	return (uint8_t)sim_pio_read(f->s, 0x60, 1);
 }
 
+/* The read-RAM commands are 0x20-0x3f (0x20 the command byte) and the
+ * write-RAM ones 0x60-0x7f: 0x40, just past the read range, answers
+ * nothing and takes no data byte. */
+static void test_command_ranges(void **state)
+{
+	struct fx *f = *state;
+	cmd(f, 0x3f);
+	(void)reply(f);
+	cmd(f, 0x40);
+	assert_int_equal(status(f) & I8042_STR_OBF, 0);
+	cmd(f, 0x20);
+	uint8_t ctr = reply(f);
+	/* 0x40 left no pending write: a data byte now is for the keyboard,
+	 * not the command byte. */
+	cmd(f, 0x40);
+	data(f, 0xf4);
+	assert_int_equal(reply(f), 0xfa); /* the keyboard's ACK */
+	cmd(f, 0x20);
+	assert_int_equal(reply(f), ctr);
+}
+
 static void test_reboot_k(void **state)
 {
 	struct fx *f = *state;
@@ -289,6 +310,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reboot_k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pulse_and_output_port_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyboard_commands, setup, teardown),

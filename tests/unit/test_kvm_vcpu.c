@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/skip.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,8 @@ static int kvm_usable(void)
 
 #define NEED_KVM()                                                     \
 	do {                                                           \
-		if (!kvm_usable()) {                                   \
-			print_message("no usable /dev/kvm: skipped\n"); \
-			skip();                                        \
-		}                                                      \
+		if (!kvm_usable())                                     \
+			SKIP_BECAUSE("no usable /dev/kvm");            \
 	} while (0)
 
 static void test_sys_and_routing(void **state)

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/skip.h"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -19,6 +20,7 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,12 @@ struct catcher {
 	unsigned n;
 	size_t last_len;
 	uint8_t last[NETDEV_MAX_FRAME];
+	/* Frames carrying `mark` at byte mark_off: the one a test sent, told
+	 * apart from other traffic (IPv6 router solicitations, MLD). */
+	const char *mark;
+	size_t mark_off;
+	unsigned marked;
+	size_t marked_len;
 };
 
 static bool c_can(void *o)
@@ -52,6 +60,11 @@ static void c_recv(void *o, const uint8_t *f, size_t len)
 	c->n++;
 	c->last_len = len;
 	memcpy(c->last, f, len);
+	if (c->mark && len >= c->mark_off + strlen(c->mark) &&
+	    !memcmp(f + c->mark_off, c->mark, strlen(c->mark))) {
+		c->marked++;
+		c->marked_len = len;
+	}
 }
 
 static struct iovec iov1(void *p, size_t n)
@@ -80,6 +93,15 @@ static void test_loop_capture(void **state)
 	v[0] = iov1(f, 4);
 	assert_int_equal(netdev_send(nd, v, 1), -EINVAL);
 	assert_int_equal(nd->tx_errors, 1);
+	/* The largest frame passes, one byte more does not. */
+	uint8_t *giant = calloc(1, NETDEV_MAX_FRAME + 1);
+	v[0] = iov1(giant, NETDEV_MAX_FRAME + 1);
+	assert_int_equal(netdev_send(nd, v, 1), -EINVAL);
+	assert_int_equal(nd->tx_errors, 2);
+	v[0] = iov1(giant, NETDEV_MAX_FRAME);
+	assert_int_equal(netdev_send(nd, v, 1), 0);
+	assert_int_equal(netdev_loop_take(nd, giant, NETDEV_MAX_FRAME), NETDEV_MAX_FRAME);
+	free(giant);
 	/* Bounded capture. */
 	v[0] = iov1(f, sizeof(f));
 	for (unsigned i = 0; i < NETDEV_LOOP_QLEN; i++)
@@ -161,6 +183,46 @@ static int packet_socket(const char *name)
 	return s;
 }
 
+/* Waiting in the tap test: on the fd, until a deadline, never for a
+ * fixed number of rounds (a loaded machine once outran 200 x 1 ms). */
+#define TAP_WAIT_MS 10000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* true when fd became readable before the deadline. */
+static bool wait_readable(int fd, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return false;
+	}
+}
+
+/* The packet socket's next frame carrying "to-host" (other traffic on
+ * the link is skipped): its length, or -1 at the deadline. */
+static ssize_t recv_marked(int ps, uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (wait_readable(ps, deadline)) {
+		ssize_t n = recv(ps, buf, len, 0);
+		if (n >= 21 && buf[12] == 0x88 && buf[13] == 0xb5 &&
+		    !memcmp(buf + 14, "to-host", 7))
+			return n;
+	}
+	return -1;
+}
+
 /* Returns 0 pass, 77 skip, else the failing step. */
 static int tap_child(void)
 {
@@ -195,17 +257,13 @@ static int tap_child(void)
 	if (netdev_send(nd, &v, 1))
 		return 8;
 	uint8_t got[2048];
-	ssize_t n = -1;
-	for (int i = 0; i < 200 && n < 0; i++) {
-		n = recv(ps, got, sizeof(got), 0);
-		if (n < 0)
-			usleep(1000);
-	}
-	if (n != 60 || memcmp(got + 14, "to-host", 7))
+	if (recv_marked(ps, got, sizeof(got), mono_ms() + TAP_WAIT_MS) != 60)
 		return 9;
 	/* Host -> guest: the backend prefixes the vnet header. */
 	struct catcher *c = calloc(1, sizeof(*c));
 	c->room = true;
+	c->mark = "to-guest";
+	c->mark_off = HL + 14;
 	struct netdev_frontend fe = { c_can, c_recv, c };
 	netdev_attach(nd, &fe);
 	memcpy(got, "\x52\x54\x00\x00\x00\x01", 6);
@@ -215,21 +273,20 @@ static int tap_child(void)
 	memcpy(got + 14, "to-guest", 8);
 	if (send(ps, got, 64, 0) != 64)
 		return 10;
-	for (int i = 0; i < 200 && c->n == 0; i++) {
-		/* Other traffic (IPv6 router solicitations) may come too. */
+	/* Other traffic (IPv6 router solicitations) may come too. */
+	int64_t deadline = mono_ms() + TAP_WAIT_MS;
+	while (!c->marked && wait_readable(netdev_tap_fd(nd), deadline))
 		netdev_tap_poll(nd);
-		if (c->n && memcmp(c->last + HL + 14, "to-guest", 8))
-			c->n = 0;
-		if (!c->n)
-			usleep(1000);
-	}
-	if (c->n == 0 || c->last_len != HL + 64)
+	if (c->marked != 1 || c->marked_len != HL + 64)
 		return 11;
-	/* Front end full: nothing is read. */
+	/* Front end full: nothing is read, though a frame is waiting (the tap
+	 * fd is readable). */
 	c->room = false;
 	c->n = 0;
-	send(ps, got, 64, 0);
-	usleep(10000);
+	if (send(ps, got, 64, 0) != 64)
+		return 12;
+	if (!wait_readable(netdev_tap_fd(nd), mono_ms() + TAP_WAIT_MS))
+		return 12;
 	netdev_tap_poll(nd);
 	if (c->n)
 		return 12;
@@ -254,7 +311,8 @@ static void test_tap_in_netns(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	if (WEXITSTATUS(st) == 77)
-		skip();
+		SKIP_BECAUSE("tap in a network namespace needs CAP_NET_ADMIN "
+			     "and /dev/net/tun (run as root)");
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
@@ -353,7 +411,8 @@ static int tap_responder(const char *ifname, unsigned want)
 	fflush(stdout);
 	unsigned echoed = 0, txn = 0;
 	static uint8_t fr[2048 + HL], out[2048 + HL];
-	for (int ms = 0; ms < 30000 && echoed < want; ms++) {
+	const int64_t deadline = mono_ms() + 30000;
+	while (echoed < want && mono_ms() < deadline) {
 		netdev_tap_poll(nd);
 		uint16_t id;
 		uint32_t len;
@@ -374,8 +433,9 @@ static int tap_responder(const char *ifname, unsigned want)
 		}
 		while (vfx_used(f, VNET_TXQ, &id, &len))
 			;
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		/* The next frame from the host side, or the deadline. */
+		if (echoed < want)
+			wait_readable(netdev_tap_fd(nd), deadline);
 	}
 	const struct vnet_stats *st = vnet_get_stats(n);
 	printf("tap-responder: echoed %u, rx %llu tx %llu\n", echoed,

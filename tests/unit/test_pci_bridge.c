@@ -407,6 +407,12 @@ static void test_secondary_bus_reset(void **state)
 	assert_int_equal(pci_cfg_get16(&f->a.pci, PCI_COMMAND), PCI_COMMAND_MEMORY);
 	bwr(f, PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_BUS_RESET);
 	assert_int_equal(pci_cfg_get16(&f->a.pci, PCI_COMMAND), 0);
+	/* The bit lives in the register's low byte: a byte write there
+	 * resets the bus too. */
+	bwr(f, PCI_BRIDGE_CONTROL, 1, 0);
+	pcifx_cf8_write(f->s, 1, PCI_DEVFN(1, 0), PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	bwr(f, PCI_BRIDGE_CONTROL, 1, PCI_BRIDGE_CTL_BUS_RESET);
+	assert_int_equal(pci_cfg_get16(&f->a.pci, PCI_COMMAND), 0);
 	/* The bridge's own reset closes its windows and drops decode. */
 	pci_dev_reset(pci_bridge_dev(f->br));
 	assert_int_equal(brd(f, PCI_COMMAND, 2), 0);

@@ -83,6 +83,10 @@ static void test_head_out_of_range(void **state)
 	assert_false(f->vq.broken);
 	assert_non_null(strstr(fx_log(f), "head index out of range"));
 	assert_int_equal(vq_pop(&f->vq, f->e), 0);
+	/* The first index past the table is out of range too. */
+	raw_chain(f, FX_SPLIT_SZ);
+	assert_int_equal(vq_pop(&f->vq, f->e), -EINVAL);
+	assert_int_equal(fx_used_idx(f), 0);
 	fx_free(f);
 }
 

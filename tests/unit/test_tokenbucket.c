@@ -61,6 +61,22 @@ static void test_wait(void **state)
 	assert_int_equal(tokenbucket_available(&tb, now + w), 10);
 }
 
+/* Reaching full mid-token drops the fraction too: the bucket refills to
+ * 10 at t=1000 (100 ns a token), and the 50 ns after that earned
+ * nothing, so after taking one token the next is 100 ns away, not 50. */
+static void test_full_earns_nothing(void **state)
+{
+	(void)state;
+	struct tokenbucket tb;
+	tokenbucket_init(&tb, 10, 1000, 0);
+	assert_true(tokenbucket_reduce(&tb, 10, 0));
+	assert_int_equal(tokenbucket_available(&tb, 1050), 10);
+	assert_true(tokenbucket_reduce(&tb, 1, 1050));
+	assert_int_equal(tokenbucket_wait_ns(&tb, 10, 1050), 100);
+	assert_false(tokenbucket_reduce(&tb, 10, 1149));
+	assert_true(tokenbucket_reduce(&tb, 10, 1150));
+}
+
 static void test_fractional_rate_never_exceeded(void **state)
 {
 	(void)state;
@@ -111,6 +127,7 @@ int main(void)
 		cmocka_unit_test(test_unlimited),
 		cmocka_unit_test(test_burst_then_refill),
 		cmocka_unit_test(test_wait),
+		cmocka_unit_test(test_full_earns_nothing),
 		cmocka_unit_test(test_fractional_rate_never_exceeded),
 		cmocka_unit_test(test_long_run_rate),
 		cmocka_unit_test(test_large_values),

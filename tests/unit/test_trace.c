@@ -294,6 +294,17 @@ static const struct bad_field bad_fields[] = {
 	{ 8, EV_F(b), 6, "does not match its length" },
 };
 
+/* A 9-byte bus access whose record is self-consistent (length and payload
+ * size both 9): refused for its length alone, not for a mismatch. */
+static void m_bus9(uint8_t *p, size_t d)
+{
+	struct trace_ev e;
+	memcpy(&e, p + rec_off(d, 4), sizeof(e));
+	e.b = 9;
+	e.size = 9;
+	memcpy(p + rec_off(d, 4), &e, sizeof(e));
+}
+
 static void expect_reject_field(const struct tbuf *good,
 				const struct bad_field *bf)
 {
@@ -315,6 +326,7 @@ static void test_hostile(void **state)
 	expect_reject(&g, g.len, m_magic, "bad magic");
 	expect_reject(&g, g.len, m_dtb, "not a valid device tree");
 	expect_reject(&g, g.len, m_dtb_v4, "not a valid device tree");
+	expect_reject(&g, g.len, m_bus9, "bus access length is not 1..8");
 	for (size_t i = 0; i < sizeof(bad_fields) / sizeof(bad_fields[0]); i++)
 		expect_reject_field(&g, &bad_fields[i]);
 	/* Truncations: inside a record header, inside a payload, and right

@@ -341,6 +341,39 @@ static void test_hostile_ranges(void **state)
 	bt_free(t);
 }
 
+/* The device's own range check, not only the backend's: a request whose
+ * data is split over two descriptors, the first on the last sector and the
+ * second past the end, is refused before any byte moves.  The backend's
+ * front door (core/blockdev.c) would refuse only the second chunk, after
+ * the first was already written to the disk or copied to the guest. */
+static void test_straddle_refused_whole(void **state)
+{
+	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
+	const uint64_t last = DISK / 512 - 1;
+	uint8_t before[512], got[512], junk[512];
+	memcpy(before, blockdev_mem_data(t->bd) + last * 512, 512);
+	memset(junk, 0xcc, sizeof(junk));
+	for (int is_read = 0; is_read < 2; is_read++) {
+		uint64_t a = vfx_put(t->f, junk, 512), b2 = vfx_put(t->f, junk, 512);
+		uint64_t st = vfx_alloc(t->f, 1);
+		struct vdq_buf b[4] = {
+			{ hdr_at(t, is_read ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, last),
+			  16, false },
+			{ a, 512, is_read }, { b2, 512, is_read }, { st, 1, true },
+		};
+		vfx_add(t->f, 0, b, 4);
+		complete(t);
+		assert_int_equal(status_at(t, st), VIRTIO_BLK_S_IOERR);
+		/* Nothing reached the disk, nothing reached the guest. */
+		assert_memory_equal(blockdev_mem_data(t->bd) + last * 512, before, 512);
+		assert_int_equal(gm_read(vfx_gm(t->f), a, got, 512), 0);
+		assert_memory_equal(got, junk, 512);
+	}
+	assert_int_equal(t->bd->nr_write, 0);
+	assert_int_equal(t->bd->nr_read, 0);
+	bt_free(t);
+}
+
 static void test_hostile_header_and_status(void **state)
 {
 	struct bt *t = bt_new(kind(state), false, 0, ~0ull);
@@ -574,6 +607,7 @@ int main(void)
 		BOTH(test_discard_write_zeroes),
 		BOTH(test_readonly),
 		BOTH(test_hostile_ranges),
+		BOTH(test_straddle_refused_whole),
 		BOTH(test_hostile_header_and_status),
 		BOTH(test_broken_ring_needs_reset),
 		BOTH(test_packed_ring),

@@ -221,6 +221,22 @@ static void test_two_devices_coexist(void **state)
 	env_free(e2);
 }
 
+/* The guest-driver library's allocator (sim/vdriver.c) hands out its
+ * whole area and not a byte more: rings and buffers the tests place must
+ * lie inside the memory they were given. */
+static void test_vdriver_alloc_bounds(void **state)
+{
+	struct env *e = *state;
+	vdriver_set_memory(&e->drv, 0x200000, 4096);
+	assert_int_equal(vdriver_alloc(&e->drv, 4097, 16), 0);
+	assert_int_equal(vdriver_alloc(&e->drv, 4096, 16), 0x200000);
+	assert_int_equal(vdriver_alloc(&e->drv, 1, 1), 0);
+	vdriver_set_memory(&e->drv, 0x200000, 4096);
+	assert_int_equal(vdriver_alloc(&e->drv, 100, 16), 0x200000);
+	assert_int_equal(vdriver_alloc(&e->drv, 4096 - 112, 16), 0x200070);
+	assert_int_equal(vdriver_alloc(&e->drv, 1, 1), 0);
+}
+
 /* A guest hammering bad accesses gets a few log lines, not thousands. */
 static void test_guest_errors_rate_limited(void **state)
 {
@@ -426,6 +442,7 @@ int main(void)
 		T(test_interrupt_ack_partial),
 		T(test_reset_clears_selectors),
 		T(test_two_devices_coexist),
+		T(test_vdriver_alloc_bounds),
 		cmocka_unit_test(test_guest_errors_rate_limited),
 		cmocka_unit_test(test_seed_split),
 		cmocka_unit_test(test_seed_packed),

@@ -120,6 +120,19 @@ static void test_unoffered_high_word_refused(void **state)
 	assert_false(status(e) & S_FO);
 }
 
+/* Words past 1 hold no feature bits (64 in all): writing one changes
+ * nothing the driver accepted in words 0 and 1. */
+static void test_feature_word_2_ignored(void **state)
+{
+	struct env *e = *state;
+	set_status(e, S_ACK | S_DRV);
+	set_features(e, V1 | VIRTIO_BIT(DUMMY_F_X));
+	e->drv.bus->set_features(&e->drv, 2, 0);
+	assert_true(e->dev.vd.driver_features == (V1 | VIRTIO_BIT(DUMMY_F_X)));
+	set_status(e, S_ACK | S_DRV | S_FO);
+	assert_int_equal(status(e), S_ACK | S_DRV | S_FO);
+}
+
 static void test_version1_required(void **state)
 {
 	struct env *e = *state;
@@ -406,6 +419,7 @@ int main(void)
 		ALL(test_full_init),
 		ALL(test_unoffered_feature_refused),
 		ALL(test_unoffered_high_word_refused),
+		ALL(test_feature_word_2_ignored),
 		ALL(test_version1_required),
 		ALL(test_features_frozen_after_features_ok),
 		ALL(test_status_order_enforced),
