@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/skip.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -231,7 +232,7 @@ static void test_matrix_tmp(void **state)
 	 * again with direct=on where the filesystem has O_DIRECT. */
 	assert_true(n == 105 || n == 189);
 	if (n == 105)
-		skip();   /* /tmp without O_DIRECT: the direct half did not run */
+		SKIP_BECAUSE("/tmp has no O_DIRECT: the direct=on half of the matrix did not run");
 }
 
 /* tmpfs, where Kata keeps sandbox files: no FALLOC_FL_ZERO_RANGE. */
@@ -241,7 +242,7 @@ static void test_matrix_tmpfs(void **state)
 	struct stat st;
 	if (stat("/dev/shm", &st) < 0 || !S_ISDIR(st.st_mode) ||
 	    access("/dev/shm", W_OK) < 0)
-		skip();
+		SKIP_BECAUSE("no writable /dev/shm (tmpfs) on this host");
 	unsigned n = matrix("/dev/shm", true);
 	assert_true(n == 42 || n == 84);
 }
@@ -257,7 +258,7 @@ static void test_zero_source_not_aliased(void **state)
 	struct bk k;
 	if (!open_bk(&k, BK_FILE_DIRECT, "/tmp", path, sizeof(path), ref)) {
 		free(ref);
-		skip();
+		SKIP_BECAUSE("/tmp has no O_DIRECT");
 	}
 	struct blockdev *bd = k.bd;
 	blockdev_file_set_fallocate(bd, no_fallocate);

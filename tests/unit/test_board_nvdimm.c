@@ -130,7 +130,7 @@ static void test_file_one_byte_short(void **state)
 	struct board_host host = { .wall_epoch = 1767225600 };
 	err[0] = '\0';
 	assert_null(board_new(&s->m, cfg, &l, &host, err, sizeof(err)));
-	assert_non_null(strstr(err, "is larger than"));
+	assert_non_null(strstr(err, "does not equal the size of"));
 	sim_free(s);
 	free(cfg);
 	unlink(path);
