@@ -57,6 +57,12 @@ struct log;
 #define QMP_MAX_OUTPUT (1u << 20)
 /* Connected clients at once; more wait in the listen backlog. */
 #define QMP_MAX_CLIENTS 8
+/* Named descriptors a monitor holds (getfd), and the longest name. */
+#define QMP_MAX_FDS 64
+#define QMP_FD_NAME_MAX 63
+/* Descriptors received (SCM_RIGHTS) but not yet claimed by a getfd in
+ * the message they came with; more are closed on arrival. */
+#define QMP_MAX_PENDING_FDS 16
 /* query-cpus-fast lists at most this many CPUs. */
 #define QMP_MAX_CPUS 1024
 
@@ -98,6 +104,20 @@ struct qmp_machine_ops {
 	uint64_t (*realtime_ns)(void *opaque);
 };
 
+/* ---- named descriptors (getfd/closefd) -------------------------------- */
+
+/* One per monitor (QEMU keeps them per -qmp, across client
+ * reconnections: govmm may getfd on one connection and netdev_add on the
+ * next).  Free closes every descriptor still held. */
+struct qmp_fdtab;
+struct qmp_fdtab *qmp_fdtab_new(void);
+void qmp_fdtab_free(struct qmp_fdtab *t);
+/* Remove the fd named name and hand it to the caller, who then owns it
+ * (QEMU's monitor_get_fd).  -ENOENT if there is none. */
+int qmp_fdtab_take(struct qmp_fdtab *t, const char *name);
+bool qmp_fdtab_has(const struct qmp_fdtab *t, const char *name);
+unsigned qmp_fdtab_count(const struct qmp_fdtab *t);
+
 /* ---- the protocol, without a transport -------------------------------- */
 
 struct qmp_session;
@@ -106,12 +126,24 @@ struct qmp_session;
  * failure. */
 struct qmp_session *qmp_session_new(const struct qmp_machine_ops *ops, void *opaque);
 void qmp_session_free(struct qmp_session *s);
+/* A session starts with its own fd table; a server shares one across its
+ * sessions.  The table (not owned) must outlive the session. */
+void qmp_session_share_fdtab(struct qmp_session *s, struct qmp_fdtab *t);
+struct qmp_fdtab *qmp_session_fdtab(const struct qmp_session *s);
 
 /* Feed client bytes (any split: several messages per call, one message
  * across calls).  Every complete message gets exactly one reply (error
  * replies included).  Returns 0, or -1 once the session is closing
  * (oversized message, output overflow): flush the output, then close. */
 int qmp_session_input(struct qmp_session *s, const void *data, size_t len);
+/* As qmp_session_input, with descriptors that arrived with these bytes
+ * (SCM_RIGHTS).  The session owns them from here: a getfd in the message
+ * they came with takes one; the others are closed once no partial
+ * message is left. */
+int qmp_session_input_fds(struct qmp_session *s, const void *data, size_t len,
+			  const int *fds, unsigned nfds);
+/* Descriptors received and not yet claimed or closed (tests). */
+unsigned qmp_session_pending_fds(const struct qmp_session *s);
 /* Pending output (NUL-terminated text, lines end in "\r\n" as QEMU's). */
 const char *qmp_session_output(const struct qmp_session *s, size_t *len);
 void qmp_session_consume(struct qmp_session *s, size_t n);
@@ -145,5 +177,7 @@ void qmp_server_free(struct qmp_server *srv);
 int qmp_server_emit_event(struct qmp_server *srv, const char *name,
 			  const char *data_json);
 unsigned qmp_server_nclients(const struct qmp_server *srv);
+/* The monitor's named descriptors (netdev_add fds=... take from it). */
+struct qmp_fdtab *qmp_server_fdtab(const struct qmp_server *srv);
 
 #endif

@@ -237,6 +237,9 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "quit", cmd_quit, { { 0 } } },
 	{ "balloon", cmd_balloon, { { "value", JSON_INT, true } } },
 	{ "query-balloon", cmd_query_balloon, { { 0 } } },
+	{ "getfd", cmd_getfd, { { "fdname", JSON_STRING, true } } },
+	{ "closefd", cmd_closefd, { { "fdname", JSON_STRING, true } } },
+	{ "query-qmp-schema", cmd_query_qmp_schema, { { 0 } } },
 };
 
 #define QMP_NCMDS (sizeof(qmp_cmd_table) / sizeof(qmp_cmd_table[0]))
@@ -254,6 +257,9 @@ static void cmd_query_commands(struct qmp_call *c)
 	}
 	qmp_set_ret(c, list);
 }
+
+size_t qmp_cmd_count(void) { return QMP_NCMDS; }
+const struct qmp_cmd *qmp_cmd_at(size_t i) { return i < QMP_NCMDS ? &qmp_cmd_table[i] : NULL; }
 
 const struct qmp_cmd *qmp_cmd_find(const char *name)
 {

@@ -17,6 +17,11 @@ struct qmp_call {
 	void *opaque;
 	bool *negotiated;
 	const struct json *args; /* an object, or NULL when absent */
+	struct qmp_fdtab *fds;   /* the monitor's named descriptors */
+	struct qmp_session *sess;
+	/* The latest descriptor received with this message, or -1 (QEMU's
+	 * qemu_chr_fe_get_msgfd); the caller owns it. */
+	int (*take_pending_fd)(struct qmp_session *s);
 	struct json *ret;        /* the handler's result; NULL means {} */
 	const char *err_class;   /* set on failure, with desc */
 	char desc[256];
@@ -38,6 +43,17 @@ struct qmp_cmd {
 	void (*fn)(struct qmp_call *c);
 	struct qmp_param params[QMP_MAX_PARAMS];
 };
+
+/* Handlers in their own files. */
+void cmd_getfd(struct qmp_call *c);
+void cmd_closefd(struct qmp_call *c);
+void cmd_query_qmp_schema(struct qmp_call *c);
+
+/* The command table, for query-commands and query-qmp-schema. */
+size_t qmp_cmd_count(void);
+const struct qmp_cmd *qmp_cmd_at(size_t i);
+/* The events this VMM emits (query-qmp-schema lists exactly these). */
+extern const char *const qmp_event_names[];
 
 const struct qmp_cmd *qmp_cmd_find(const char *name);
 /* Check c->args against cmd's parameters (QEMU's wording); then run. */

@@ -60,6 +60,7 @@ struct qmp_server {
 	struct log *log;
 	struct log_rl rl;
 	struct qmp_client *clients[QMP_MAX_CLIENTS];
+	struct qmp_fdtab *fds; /* the monitor's, shared by its clients */
 };
 
 #define QMP_READ_CHUNK 4096
@@ -136,6 +137,41 @@ static bool qmp_client_done(struct qmp_client *cl)
 	return cl->dead || (qmp_session_closing(cl->sess) && len == 0);
 }
 
+/* recv() that also takes SCM_RIGHTS descriptors (getfd).  MSG_CMSG_CLOEXEC
+ * so a received fd never leaks into a child; fds beyond our buffer are
+ * discarded by the kernel (MSG_CTRUNC), never installed. */
+static ssize_t qmp_recv_fds(int fd, char *buf, size_t len, int *fds, unsigned *nfds)
+{
+	union {
+		char b[CMSG_SPACE(QMP_MAX_PENDING_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
+	};
+	*nfds = 0;
+	ssize_t r = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const unsigned char *d = CMSG_DATA(cm);
+		for (size_t k = 0; k < n; k++) {
+			int v;
+			memcpy(&v, d + k * sizeof(int), sizeof(int));
+			if (*nfds < QMP_MAX_PENDING_FDS)
+				fds[(*nfds)++] = v;
+			else
+				close(v);
+		}
+	}
+	return r;
+}
+
 static void qmp_client_fn(void *arg, int fd, unsigned events)
 {
 	struct qmp_client *cl = arg;
@@ -143,9 +179,15 @@ static void qmp_client_fn(void *arg, int fd, unsigned events)
 	cl->busy = true;
 	if ((events & EV_IN) && !qmp_session_closing(cl->sess)) {
 		for (int i = 0; i < QMP_READS_PER_EVENT && !cl->dead; i++) {
-			ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			int fds[QMP_MAX_PENDING_FDS];
+			unsigned nfds = 0;
+			ssize_t r = qmp_recv_fds(fd, buf, sizeof(buf), fds, &nfds);
+			if (r <= 0) {
+				for (unsigned k = 0; k < nfds; k++)
+					close(fds[k]);
+			}
 			if (r > 0) {
-				if (qmp_session_input(cl->sess, buf, (size_t)r) != 0) {
+				if (qmp_session_input_fds(cl->sess, buf, (size_t)r, fds, nfds) != 0) {
 					log_rl(cl->srv->log, &cl->srv->rl, LOG_WARN,
 					       "qmp: dropping client (oversized message or unread output)");
 					break;
@@ -189,6 +231,8 @@ static void qmp_listen_fn(void *arg, int fd, unsigned events)
 		struct qmp_client *cl = calloc(1, sizeof(*cl));
 		if (cl)
 			cl->sess = qmp_session_new(srv->ops, srv->opaque);
+		if (cl && cl->sess)
+			qmp_session_share_fdtab(cl->sess, srv->fds);
 		if (!cl || !cl->sess || evloop_add_fd(srv->loop, cfd, EV_IN, qmp_client_fn, cl) != 0) {
 			log_rl(srv->log, &srv->rl, LOG_WARN, "qmp: cannot set up a client");
 			if (cl)
@@ -253,11 +297,18 @@ struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
 	srv->opaque = opaque;
 	srv->log = log;
 	strcpy(srv->path, path); /* length checked above */
+	srv->fds = qmp_fdtab_new();
+	if (!srv->fds) {
+		snprintf(err, errlen, "qmp: out of memory");
+		free(srv);
+		return NULL;
+	}
 	qmp_throttle_init(srv);
 	strcpy(sa.sun_path, path);
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->lfd < 0) {
 		snprintf(err, errlen, "qmp: socket: %s", strerror(errno));
+		qmp_fdtab_free(srv->fds);
 		free(srv);
 		return NULL;
 	}
@@ -283,6 +334,7 @@ struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
 	return srv;
 fail:
 	close(srv->lfd);
+	qmp_fdtab_free(srv->fds);
 	free(srv);
 	return NULL;
 }
@@ -305,6 +357,7 @@ void qmp_server_free(struct qmp_server *srv)
 		free(srv->throttle[i].pending);
 	}
 	close(srv->lfd);
+	qmp_fdtab_free(srv->fds);
 	if (lstat(srv->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
 	    st.st_dev == srv->dev && st.st_ino == srv->ino)
 		unlink(srv->path);
@@ -386,6 +439,11 @@ int qmp_server_emit_event(struct qmp_server *srv, const char *name, const char *
 	}
 	qmp_broadcast(srv, name, data_json, now);
 	return 0;
+}
+
+struct qmp_fdtab *qmp_server_fdtab(const struct qmp_server *srv)
+{
+	return srv->fds;
 }
 
 unsigned qmp_server_nclients(const struct qmp_server *srv)

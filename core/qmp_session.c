@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "config.h"
 
 struct qmp_session {
@@ -24,7 +25,25 @@ struct qmp_session {
 	long depth;
 	bool in_str, esc, in_scalar;
 	struct json_buf out;
+	struct qmp_fdtab *fds;
+	bool own_fds;
+	int pending[QMP_MAX_PENDING_FDS];
+	unsigned npending;
 };
+
+static void qmp_close_pending(struct qmp_session *s)
+{
+	for (unsigned i = 0; i < s->npending; i++)
+		close(s->pending[i]);
+	s->npending = 0;
+}
+
+static int qmp_take_pending_fd(struct qmp_session *s)
+{
+	if (!s->npending)
+		return -1;
+	return s->pending[--s->npending];
+}
 
 static void qmp_out(struct qmp_session *s, const struct json_buf *msg)
 {
@@ -63,6 +82,12 @@ struct qmp_session *qmp_session_new(const struct qmp_machine_ops *ops, void *opa
 	s->opaque = opaque;
 	json_buf_init(&s->in);
 	json_buf_init(&s->out);
+	s->fds = qmp_fdtab_new();
+	s->own_fds = true;
+	if (!s->fds) {
+		free(s);
+		return NULL;
+	}
 	qmp_greeting(s);
 	if (s->closing) {
 		qmp_session_free(s);
@@ -77,8 +102,22 @@ void qmp_session_free(struct qmp_session *s)
 		return;
 	json_buf_free(&s->in);
 	json_buf_free(&s->out);
+	qmp_close_pending(s);
+	if (s->own_fds)
+		qmp_fdtab_free(s->fds);
 	free(s);
 }
+
+void qmp_session_share_fdtab(struct qmp_session *s, struct qmp_fdtab *t)
+{
+	if (s->own_fds)
+		qmp_fdtab_free(s->fds);
+	s->fds = t;
+	s->own_fds = false;
+}
+
+struct qmp_fdtab *qmp_session_fdtab(const struct qmp_session *s) { return s->fds; }
+unsigned qmp_session_pending_fds(const struct qmp_session *s) { return s->npending; }
 
 const char *qmp_session_output(const struct qmp_session *s, size_t *len)
 {
@@ -216,7 +255,8 @@ static void qmp_dispatch(struct qmp_session *s, const char *text, size_t len)
 	}
 	struct qmp_call c = {
 		.ops = s->ops, .opaque = s->opaque, .negotiated = &s->negotiated,
-		.args = args,
+		.args = args, .fds = s->fds, .sess = s,
+		.take_pending_fd = qmp_take_pending_fd,
 	};
 	qmp_cmd_run(cmd, &c);
 	if (c.err_class)
@@ -292,7 +332,23 @@ int qmp_session_input(struct qmp_session *s, const void *data, size_t len)
 			s->closing = true;
 		}
 	}
+	/* Only a message still being read may yet claim pending fds (see
+	 * qmp_fds.c); a closing session reads nothing more. */
+	if (s->in.len == 0 || s->closing)
+		qmp_close_pending(s);
 	return s->closing ? -1 : 0;
+}
+
+int qmp_session_input_fds(struct qmp_session *s, const void *data, size_t len,
+			  const int *fds, unsigned nfds)
+{
+	for (unsigned i = 0; i < nfds; i++) {
+		if (s->npending < QMP_MAX_PENDING_FDS && !s->closing)
+			s->pending[s->npending++] = fds[i];
+		else
+			close(fds[i]);
+	}
+	return qmp_session_input(s, data, len);
 }
 
 static bool qmp_event_name_ok(const char *name)

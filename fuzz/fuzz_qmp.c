@@ -4,11 +4,15 @@
  * bytes are split) and whether an event is emitted between chunks.
  * Invariants: the session never crashes or leaks, its output is whole
  * "\r\n"-ended lines, and each line is a JSON object that is exactly one
- * of greeting, reply (return/error) or event.  Seeds in fuzz/corpus/qmp
+ * of greeting, reply (return/error) or event; with the "fds" bit, each
+ * chunk carries a descriptor (as SCM_RIGHTS would) and after the session
+ * is freed every one of them must be closed (getfd'd or not).  Seeds in fuzz/corpus/qmp
  * are command sequences as Kata's runtime and qmp-shell send them. */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "core/json.h"
 #include "core/qmp.h"
 
@@ -79,9 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Negotiate first half the time, so commands get past the gate. */
 	if (data[0] & 1)
 		qmp_session_input(s, "{\"execute\":\"qmp_capabilities\"}", 30);
+	/* Pass descriptors with the first chunks when data[0] bit 1 is set
+	 * (bit 0 picks negotiation; their mix covers both). */
+	bool pass_fds = data[0] & 2;
+	int sent[8];
+	unsigned nsent = 0;
 	for (size_t off = 1; off < size; off += chunk) {
 		size_t n = size - off < chunk ? size - off : chunk;
-		int rc = qmp_session_input(s, data + off, n);
+		int fd = -1;
+		if (pass_fds && nsent < 8 && (fd = dup(2)) >= 0)
+			sent[nsent++] = fd;
+		int rc = qmp_session_input_fds(s, data + off, n, &fd, fd >= 0);
 		if (events)
 			qmp_session_event(s, "BALLOON_CHANGE", "{\"actual\": 1}", off * 1000);
 		fz_check_output(s);
@@ -89,5 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	qmp_session_free(s);
+	/* Every descriptor handed over is closed now (a number reused by a
+	 * later dup is also one we handed over). */
+	for (unsigned i = 0; i < nsent; i++)
+		if (fcntl(sent[i], F_GETFD) >= 0)
+			abort();
 	return 0;
 }

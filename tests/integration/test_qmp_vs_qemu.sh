@@ -72,6 +72,12 @@ cat >"$TMP/cmds" <<'CMDS'
 {"execute":"query-status"}
 {"execute":"cont"}
 {"execute":"query-status"}
+{"arguments":{},"execute":"query-status","id":"govmm-sorted-keys"}
+{"arguments":{"fdname":"fd-tap0"},"execute":"getfd"}
+{"arguments":{"fdname":"\u003ctap\u003e"},"execute":"closefd"}
+{"execute":"getfd"}
+{"execute":"getfd","arguments":{"fdname":7}}
+{"execute":"closefd","arguments":{"fdname":"x","y":1}}
 {"execute":"system_reset"}
 {"execute":"system_powerdown"}
 {"execute":"quit"}
