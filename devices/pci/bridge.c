@@ -29,7 +29,18 @@ struct pci_bridge {
 	uint8_t chassis_nr;
 	bool shpc;
 	bool in_reset;                   /* Secondary Bus Reset held */
+	/* A port built on this bridge (pcie_port.c) watching its config. */
+	void (*ext_written)(void *ext, uint32_t off, unsigned len);
+	void *ext;
 };
+
+void pci_bridge_set_ext(struct pci_bridge *br,
+			void (*written)(void *ext, uint32_t off, unsigned len),
+			void *ext)
+{
+	br->ext_written = written;
+	br->ext = ext;
+}
 
 static void bridge_reset_children(struct pci_bridge *br)
 {
@@ -57,6 +68,8 @@ static void bridge_cfg_written(struct pci_dev *d, uint32_t off, unsigned len)
 		/* ISA Enable changes which I/O the bridge forwards. */
 		pci_host_update_mappings(d);
 	}
+	if (br->ext_written)
+		br->ext_written(br->ext, off, len);
 }
 
 static const struct pci_dev_ops bridge_ops = {

@@ -60,6 +60,12 @@ struct pci_bridge *pci_bridge_new(uint8_t chassis_nr, bool shpc,
 void pci_bridge_free(struct pci_bridge *br);
 struct pci_dev *pci_bridge_dev(struct pci_bridge *br);
 
+/* A PCI Express port built on the bridge (devices/pci/pcie_port.h) is
+ * told of every guest config write after the bridge acted on it. */
+void pci_bridge_set_ext(struct pci_bridge *br,
+			void (*written)(void *ext, uint32_t off, unsigned len),
+			void *ext);
+
 /* Host-side (firmware) programming of the bus number registers. */
 void pci_bridge_set_buses(struct pci_bridge *br, uint8_t primary,
 			  uint8_t secondary, uint8_t subordinate);
