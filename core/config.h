@@ -163,6 +163,10 @@ struct cfg_device {
 	uint16_t iobase, iosize;  /* isa-debug-exit (defaults 0x501, 2) */
 	unsigned chassis_nr;      /* pci-bridge chassis_nr= */
 	bool shpc;                /* pci-bridge shpc= */
+	/* pcie-root-port: a CFG_DEV_PCI_BRIDGE with a PCIe hot-plug slot;
+	 * chassis= lands in chassis_nr, slot= in port_slot. */
+	bool pcie_port;
+	unsigned port_slot;
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

@@ -256,6 +256,19 @@ static int check_pci(struct cfg_ctx *c)
 			if (!bus || bus->type != CFG_DEV_PCI_BRIDGE)
 				return cfg_error(c, "%s: bus='%s' is neither %s nor a pci-bridge id",
 						 lb, d->bus, CFG_ROOT_BUS);
+			/* A root port's link leads to one device, number 0
+			 * (PCIe Base §7.3.1): QEMU refuses any other. */
+			if (bus->pcie_port && d->pci_slot > 0)
+				return cfg_error(c, "%s: pcie-root-port '%s' has one slot (accepted: addr=0x0)",
+						 lb, d->bus);
+			for (unsigned j = 0; bus->pcie_port && j < i; j++)
+				if (cfg->devices[j].transport == CFG_TRANSPORT_PCI &&
+				    !strcmp(cfg->devices[j].bus, d->bus))
+					return cfg_error(c, "%s: pcie-root-port '%s' already holds %s",
+							 lb, d->bus, label(&cfg->devices[j], j, lb2, sizeof(lb2)));
+			if (bus->pcie_port && d->type == CFG_DEV_PCI_BRIDGE)
+				return cfg_error(c, "%s: nothing but an endpoint goes on pcie-root-port '%s'",
+						 lb, d->bus);
 			if (d->type == CFG_DEV_PCI_BRIDGE)
 				return cfg_error(c, "%s: a pci-bridge behind a pci-bridge is not supported (accepted: bus=%s)",
 						 lb, CFG_ROOT_BUS);

@@ -18,6 +18,7 @@
 #define P_NVDIMM 0x080u
 #define P_DEBUG  0x100u
 #define P_BRIDGE 0x200u
+#define P_PORT   0x400u  /* pcie-root-port: chassis, slot */
 
 static const struct dev_kind {
 	const char *name;
@@ -55,13 +56,15 @@ static const struct dev_kind {
 	  "id, iobase, iosize" },
 	{ "pci-bridge", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_BRIDGE,
 	  "id, bus, addr, multifunction, chassis_nr, shpc" },
+	{ "pcie-root-port", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_PORT,
+	  "id, bus, addr, multifunction, chassis, slot" },
 #undef VPCI
 };
 
 #define KINDS_ACCEPTED "virtio-blk-device, virtio-blk-pci, virtio-net-device, " \
 	"virtio-net-pci, virtio-serial-device, virtio-serial-pci, virtconsole, " \
 	"virtio-rng-device, virtio-rng-pci, virtio-balloon-device, " \
-	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge"
+	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, pcie-root-port"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
  * property (and StratoVirt's addr=0x3.0x0). */
@@ -250,6 +253,20 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		d->chassis_nr = (unsigned)v;
 		return 0;
 	}
+	/* QEMU's pcie-root-port: chassis (8 bits) and the Physical Slot
+	 * Number (13 bits of Slot Capabilities, PCIe Base §7.5.3.9). */
+	if ((k->props & P_PORT) && !strcmp(key, "chassis")) {
+		if (cfg_uint(c, key, kv->val, 1, 255, &v))
+			return -1;
+		d->chassis_nr = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & P_PORT) && !strcmp(key, "slot")) {
+		if (cfg_uint(c, key, kv->val, 0, 8191, &v))
+			return -1;
+		d->port_slot = (unsigned)v;
+		return 0;
+	}
 	if ((k->props & P_BRIDGE) && !strcmp(key, "shpc"))
 		return cfg_bool(c, kv, &d->shpc);
 	*handled = false;
@@ -306,6 +323,7 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	memset(d, 0, sizeof(*d));
 	d->type = k->type;
 	d->transport = k->transport;
+	d->pcie_port = (k->props & P_PORT) != 0;
 	d->pci_slot = -1;
 	d->parent = -1;
 	d->rng_period_ms = 1000;

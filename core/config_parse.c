@@ -208,6 +208,8 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_PCI_BRIDGE] = { "pci-bridge", "pci-bridge", "pci-bridge" },
 	};
 
+	if (dev->type == CFG_DEV_PCI_BRIDGE && dev->pcie_port)
+		return "pcie-root-port";
 	if ((unsigned)dev->type >= sizeof(names) / sizeof(names[0]) ||
 	    (unsigned)dev->transport > CFG_TRANSPORT_PCI)
 		return "?";

@@ -57,6 +57,8 @@ static const char usage_text[] =
 "  nvdimm,memdev=ID[,unarmed=on][,label-size=SIZE]     needs nvdimm=on\n"
 "  isa-debug-exit[,iobase=0x501][,iosize=1|2|4]\n"
 "  pci-bridge,id=ID[,chassis_nr=N][,shpc=on|off]\n"
+"  pcie-root-port,id=ID,chassis=N[,slot=N]  (one device behind it, addr=0x0;\n"
+"       native PCIe hot-plug)\n"
 "  all: id=ID; *-pci and pci-bridge (q35 only): bus=pcie.0|BRIDGE,\n"
 "       addr=SLOT[.FUNC] (hex),multifunction=on; virtio-*-pci also\n"
 "       vectors=0-64 (MSI-X table size; 0: INTx only), disable-modern=,\n"

@@ -160,9 +160,11 @@ static int place_pci(struct layout *l, const struct machine_config *cfg,
 		/* Slot 0 of bus 0 is the host bridge; of an SHPC bridge, the
 		 * hot-plug controller's. */
 		slot = (bus == 0 || cfg->devices[d->parent].shpc) ? 1 : 0;
-		while (slot < CFG_PCI_SLOTS && slot_used(l, cfg, bus, slot))
+		/* A root port's link has device 0 only. */
+		int nslots = d->parent >= 0 && cfg->devices[d->parent].pcie_port ? 1 : CFG_PCI_SLOTS;
+		while (slot < nslots && slot_used(l, cfg, bus, slot))
 			slot++;
-		if (slot == CFG_PCI_SLOTS)
+		if (slot == nslots)
 			return lerr(err, errlen, "-device %s: no free PCI slot on %s (32 slots)",
 				    config_device_name(d), d->bus);
 		l->devs[i].pci_bus = bus;

@@ -16,6 +16,7 @@
 struct pci_host;
 struct chr;
 struct virtio_pci;
+struct pcie_port;
 
 /* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
 struct board_nvro {
@@ -56,6 +57,8 @@ struct board {
 	struct { const struct cfg_device *d; struct virtio_pci *t; unsigned nq; }
 		pci_iothread[CFG_MAX_ITEMS];
 	unsigned npci_iothread;
+	/* pcie-root-port functions, by -device index (NULL: not a port). */
+	struct pcie_port *pcie_ports[CFG_MAX_ITEMS];
 	/* Host char backends opened so far, by -chardev id, so a chardev
 	 * named twice is opened once. */
 	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];

@@ -14,6 +14,7 @@
 #include "machine/board_int.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
+#include "devices/pci/pcie_port.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
@@ -35,6 +36,7 @@ static void bv_mmio_free(void *p) { virtio_mmio_free(p); }
 static void bv_pci_free(void *p) { virtio_pci_free(p); }
 static void bv_host_free(void *p) { pci_host_free(p); }
 static void bv_bridge_free(void *p) { pci_bridge_free(p); }
+static void bv_port_free(void *p) { pcie_port_free(p); }
 
 static int bv_oom(char *err, size_t errlen)
 {
@@ -303,7 +305,10 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return bv_oom(err, errlen);
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
 		return -1;
-	int r = br ? pci_bridge_attach(br, virtio_pci_dev(t), (unsigned)ld->pci_slot,
+	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
+	/* Behind a root port: present in its slot from power-on. */
+	int r = port ? pcie_port_plug(port, virtio_pci_dev(t), false)
+	      : br ? pci_bridge_attach(br, virtio_pci_dev(t), (unsigned)ld->pci_slot,
 				       (unsigned)ld->pci_func)
 		   : pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
 				     (unsigned)ld->pci_func);
@@ -334,13 +339,26 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 		const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
 		if (d->type != CFG_DEV_PCI_BRIDGE || !ld || ld->bridge_bus < 0)
 			continue;
-		struct pci_bridge *br = pci_bridge_new((uint8_t)d->chassis_nr,
-						       d->shpc, d->id[0] ? d->id :
-						       "pci-bridge", b->m->log);
-		if (!br)
-			return bv_oom(err, errlen);
-		if (board_push(b, bv_bridge_free, br, err, errlen) < 0)
-			return -1;
+		struct pci_bridge *br;
+		if (d->pcie_port) {
+			struct pcie_port *p = pcie_port_new((uint8_t)d->chassis_nr,
+							    (uint16_t)d->port_slot,
+							    b->m->irqchip, d->id[0] ? d->id :
+							    "pcie-root-port", b->m->log);
+			if (!p)
+				return bv_oom(err, errlen);
+			if (board_push(b, bv_port_free, p, err, errlen) < 0)
+				return -1;
+			b->pcie_ports[i] = p;
+			br = pcie_port_bridge(p);
+		} else {
+			br = pci_bridge_new((uint8_t)d->chassis_nr, d->shpc,
+					    d->id[0] ? d->id : "pci-bridge", b->m->log);
+			if (!br)
+				return bv_oom(err, errlen);
+			if (board_push(b, bv_bridge_free, br, err, errlen) < 0)
+				return -1;
+		}
 		int r = pci_host_attach(b->pci, pci_bridge_dev(br),
 					(unsigned)ld->pci_slot, (unsigned)ld->pci_func);
 		if (r < 0) {

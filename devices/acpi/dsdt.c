@@ -164,6 +164,23 @@ static void dsdt_pci(struct acpi_builder *bld, struct aml *a)
 			aml_end(a, e);
 		}
 	aml_end(a, pk);
+
+	/* _OSC (PCI Firmware 3.2 §4.5): with a pcie-root-port, grant the OS
+	 * every control it asks for -- native PCIe hot-plug above all, or
+	 * Linux's pciehp does not bind (acpi_pci_root clears
+	 * native_pcie_hotplug without it).  Returning Arg3 unchanged is
+	 * "no error bits, requested controls granted"; the OS only calls it
+	 * with the PCI host bridge UUID.  Without a root port the DSDT is
+	 * as before. */
+	bool ports = false;
+	for (unsigned i = 0; bld->cfg && i < bld->cfg->ndevices; i++)
+		ports |= bld->cfg->devices[i].pcie_port;
+	if (ports) {
+		size_t om = aml_method_begin(a, "_OSC", 4, false);
+		aml_return(a);
+		aml_arg(a, 3);
+		aml_end(a, om);
+	}
 	aml_end(a, m);
 
 	/* Motherboard resources: Linux only uses an MCFG area that firmware

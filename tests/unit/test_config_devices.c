@@ -333,6 +333,37 @@ static void test_pci_rules(void **state)
 	free(cfg);
 }
 
+/* Kata's pcie-root-port line: chassis=, slot=, one device at addr 0. */
+static void test_pcie_root_port(void **state)
+{
+	const struct cfgt_bad_case t[] = {
+		{ { Q35, "-device", "pcie-root-port,id=rp,chassis=0", NULL }, "chassis='0'", NULL },
+		{ { Q35, "-device", "pcie-root-port,id=rp,slot=8192", NULL }, "slot='8192'", NULL },
+		{ { Q35, "-device", "pcie-root-port,id=rp,shpc=on", NULL }, "unknown property 'shpc'", NULL },
+		{ { Q35, "-device", "pcie-root-port,id=rp,chassis=1", "-device", "virtio-balloon-pci,bus=rp,addr=1", NULL },
+		  "pcie-root-port 'rp' has one slot (accepted: addr=0x0)", NULL },
+		{ { Q35, "-device", "pcie-root-port,id=rp,chassis=1", "-device", "virtio-balloon-pci,bus=rp",
+		    "-device", "virtio-serial-pci,bus=rp", NULL }, "pcie-root-port 'rp' already holds virtio-balloon-pci #1", NULL },
+		{ { Q35, "-device", "pcie-root-port,id=rp,chassis=1", "-device", "pcie-root-port,id=r2,bus=rp", NULL },
+		  "nothing but an endpoint goes on pcie-root-port 'rp'", NULL },
+		{ { "-device", "pcie-root-port,id=rp", NULL }, "needs -machine q35", NULL },
+	};
+	struct machine_config *cfg;
+
+	(void)state;
+	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+	cfg = CFG_OK(Q35, "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=3,slot=17,addr=2",
+		     "-device", "virtio-balloon-pci,bus=rp0,addr=0x0");
+	assert_int_equal(cfg->devices[0].type, CFG_DEV_PCI_BRIDGE);
+	assert_true(cfg->devices[0].pcie_port);
+	assert_int_equal(cfg->devices[0].chassis_nr, 3);
+	assert_int_equal(cfg->devices[0].port_slot, 17);
+	assert_string_equal(config_device_name(&cfg->devices[0]), "pcie-root-port");
+	assert_int_equal(cfg->devices[1].parent, 0);
+	assert_int_equal(cfg->devices[1].pci_slot, 0);
+	free(cfg);
+}
+
 /* "driver=" spelled out, as Kata writes it, and the 64-device limit. */
 static void test_driver_key_and_limits(void **state)
 {
@@ -415,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_references),
 		cmocka_unit_test(test_machine_rules),
 		cmocka_unit_test(test_pci_rules),
+		cmocka_unit_test(test_pcie_root_port),
 		cmocka_unit_test(test_driver_key_and_limits),
 	};
 
