@@ -32,7 +32,25 @@ struct pci_bridge {
 	/* A port built on this bridge (pcie_port.c) watching its config. */
 	void (*ext_written)(void *ext, uint32_t off, unsigned len);
 	void *ext;
+	/* Window space firmware sets aside for devices plugged later. */
+	uint64_t rsv_io, rsv_mem, rsv_pref;
 };
+
+void pci_bridge_set_reserve(struct pci_bridge *br, uint64_t io, uint64_t mem,
+			    uint64_t pref)
+{
+	br->rsv_io = io;
+	br->rsv_mem = mem;
+	br->rsv_pref = pref;
+}
+
+void pci_bridge_get_reserve(const struct pci_bridge *br, uint64_t *io,
+			    uint64_t *mem, uint64_t *pref)
+{
+	*io = br->rsv_io;
+	*mem = br->rsv_mem;
+	*pref = br->rsv_pref;
+}
 
 void pci_bridge_set_ext(struct pci_bridge *br,
 			void (*written)(void *ext, uint32_t off, unsigned len),

@@ -66,6 +66,15 @@ void pci_bridge_set_ext(struct pci_bridge *br,
 			void (*written)(void *ext, uint32_t off, unsigned len),
 			void *ext);
 
+/* Hot-plug reservations: firmware-style assignment
+ * (pci_host_assign_resources) opens each window at least this big even
+ * with nothing behind it, as SeaBIOS does for QEMU's hot-plug capable
+ * ports, so a device plugged later fits without renumbering. */
+void pci_bridge_set_reserve(struct pci_bridge *br, uint64_t io, uint64_t mem,
+			    uint64_t pref);
+void pci_bridge_get_reserve(const struct pci_bridge *br, uint64_t *io,
+			    uint64_t *mem, uint64_t *pref);
+
 /* Host-side (firmware) programming of the bus number registers. */
 void pci_bridge_set_buses(struct pci_bridge *br, uint8_t primary,
 			  uint8_t secondary, uint8_t subordinate);

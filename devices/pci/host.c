@@ -496,6 +496,16 @@ static int assign_bridge(struct pci_bridge *br, struct cursors *c, bool has64)
 		if (rc)
 			return rc;
 	}
+	uint64_t rio, rmem, rpref;
+	pci_bridge_get_reserve(br, &rio, &rmem, &rpref);
+	if (c->io - start.io < rio)
+		c->io = start.io + rio;
+	if (c->m32 - start.m32 < rmem)
+		c->m32 = start.m32 + rmem;
+	/* Without a 64-bit host window the prefetchable reservation has
+	 * nowhere to go (the 32-bit one already covers such BARs). */
+	if (has64 && c->m64 - start.m64 < rpref)
+		c->m64 = start.m64 + rpref;
 	c->io = align_up(c->io, PCI_BRIDGE_IO_ALIGN);
 	c->m32 = align_up(c->m32, PCI_BRIDGE_MEM_ALIGN);
 	c->m64 = align_up(c->m64, PCI_BRIDGE_MEM_ALIGN);

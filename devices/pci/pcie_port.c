@@ -193,6 +193,10 @@ struct pcie_port *pcie_port_new(uint8_t chassis, uint16_t slot,
 	pci_cfg_set_wmask(d, p->msi + PCI_MSI_DATA_64, 2, 0xffffu);
 	pcie_port_reset(p);
 	pci_bridge_set_ext(p->br, port_written, p);
+	/* SeaBIOS's defaults for a hot-plug capable port: 4 KiB of I/O,
+	 * 2 MiB memory, 2 MiB prefetchable -- room for a virtio-pci
+	 * function (PCIE_PORT_RSV_*). */
+	pci_bridge_set_reserve(p->br, PCIE_PORT_RSV_IO, PCIE_PORT_RSV_MEM, PCIE_PORT_RSV_PREF);
 	return p;
 }
 

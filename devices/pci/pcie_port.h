@@ -34,6 +34,11 @@
 
 #define PCIE_ROOT_PORT_DEVICE_ID 0x000cu /* Red Hat, QEMU's pcie-root-port */
 
+/* Window space reserved for a device plugged later (bridge.h). */
+#define PCIE_PORT_RSV_IO 0x1000u
+#define PCIE_PORT_RSV_MEM 0x200000u
+#define PCIE_PORT_RSV_PREF 0x200000u
+
 struct pcie_port;
 
 /* removed(opaque, port, dev): the guest powered the slot off; dev is

@@ -279,6 +279,21 @@ static void test_guest_never_answers(void **state)
 	assert_int_equal(f->s->gsi_level[port_gsi()], 0);
 }
 
+/* Firmware-style assignment opens an empty port's windows (SeaBIOS's
+ * hot-plug reservation), so a device plugged later has room. */
+static void test_empty_port_windows_reserved(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(pci_host_assign_resources(f->h), 0);
+	struct pci_bridge_windows w;
+	pci_bridge_get_windows(pcie_port_bridge(f->p), &w);
+	assert_true(w.io_base <= w.io_limit);
+	assert_true(w.io_limit - w.io_base + 1 >= PCIE_PORT_RSV_IO);
+	assert_true(w.mem_base <= w.mem_limit);
+	assert_true(w.mem_limit - w.mem_base + 1 >= PCIE_PORT_RSV_MEM);
+	assert_true(rd(f, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hot_add_and_remove_intx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_never_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_port_windows_reserved, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
