@@ -250,6 +250,15 @@ void config_usage(void *stream);
 int config_absolute_paths(struct machine_config *cfg, const char *cwd,
 			  char *err, size_t errlen);
 
+/* Run-time changes (config_hotplug.c).  config_add_device parses one
+ * -device option string and appends it, with every check config_parse
+ * makes; on failure (-1, message in err) cfg is unchanged.
+ * config_remove_device drops the device with that id and renumbers the
+ * parent indexes; it returns the index it had, or -1. */
+int config_add_device(struct machine_config *cfg, const char *arg, char *err,
+		      size_t errlen);
+int config_remove_device(struct machine_config *cfg, const char *id);
+
 /* Lookups by id (NULL if none). */
 const struct cfg_object *config_object(const struct machine_config *cfg, const char *id);
 const struct cfg_drive *config_drive(const struct machine_config *cfg, const char *id);

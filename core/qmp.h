@@ -71,6 +71,15 @@ struct qmp_cpu_info {
 	unsigned socket_id, core_id, thread_id_in_core;
 };
 
+/* A failed device operation: QEMU's error class ("GenericError",
+ * "DeviceNotFound") and description. */
+struct qmp_err {
+	const char *cls;
+	char desc[256];
+};
+
+struct json;
+
 /* Filled in by the machine.  Any op may be NULL: the command then fails
  * with a GenericError "... not supported" (balloon ops: QEMU's
  * DeviceNotActive "No balloon device has been activated").  Ops return 0
@@ -102,6 +111,18 @@ struct qmp_machine_ops {
 	/* Wall-clock time for event timestamps (the server's; sessions get
 	 * it as an argument).  NULL: CLOCK_REALTIME. */
 	uint64_t (*realtime_ns)(void *opaque);
+	/* device_add: opts is the arguments as a -device option string
+	 * ("driver=virtio-blk-pci,id=v0,bus=rp0,addr=0x0,drive=d0"), driver
+	 * and id (NULL when absent) split out.  0, or -1 with e filled. */
+	int (*device_add)(void *opaque, const char *driver, const char *id,
+			  const char *opts, struct qmp_err *e);
+	/* device_del: ask the guest to release the device; DEVICE_DELETED
+	 * comes when it is gone.  0, or -1 with e filled. */
+	int (*device_del)(void *opaque, const char *id, struct qmp_err *e);
+	/* qom-get of a device property: *out gets the value (the caller
+	 * frees it).  0, or -1 with e filled. */
+	int (*qom_get)(void *opaque, const char *path, const char *property,
+		       struct json **out, struct qmp_err *e);
 };
 
 /* ---- named descriptors (getfd/closefd) -------------------------------- */

@@ -48,6 +48,11 @@ struct qmp_cmd {
 void cmd_getfd(struct qmp_call *c);
 void cmd_closefd(struct qmp_call *c);
 void cmd_query_qmp_schema(struct qmp_call *c);
+void cmd_device_add(struct qmp_call *c);
+void cmd_device_del(struct qmp_call *c);
+void cmd_qom_get(struct qmp_call *c);
+/* device_add's arguments as a -device option string (qmp_device.c). */
+int qmp_args_to_opts(const struct json *args, struct json_buf *b, char *err, size_t errlen);
 
 /* The command table, for query-commands and query-qmp-schema. */
 size_t qmp_cmd_count(void);

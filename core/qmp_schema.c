@@ -10,7 +10,7 @@
 
 /* Emitted by kvm/ (kvm_qmp.c, kvm_machine.c) and the hot-plug code. */
 const char *const qmp_event_names[] = {
-	"SHUTDOWN", "POWERDOWN", "RESET", "STOP", "RESUME", NULL,
+	"SHUTDOWN", "POWERDOWN", "RESET", "STOP", "RESUME", "DEVICE_DELETED", NULL,
 };
 
 struct qmp_ev_member {

@@ -201,7 +201,16 @@ struct kvm_machine {
 	 * (its POWERDOWN event went out before the reply, QEMU's order). */
 	struct clk_timer powerdown;
 	struct kvm_topo topo;
+	/* The machine description, a copy the QMP hot-plug ops change
+	 * (kvm_hotplug.c): every build, reset's included, uses it. */
+	struct machine_config *cfg;
 };
+
+/* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's
+ * device_deleted hook. */
+struct qmp_machine_ops;
+void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+void kvm_hp_deleted(void *opaque, const char *id);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

@@ -357,6 +357,8 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.ioeventfd = kvm_board_ioeventfd,
 		.ioeventfd_opaque = km,
 		.keep = km->backends,
+		.device_deleted = kvm_hp_deleted,
+		.device_deleted_opaque = km,
 	};
 	time_t now = time(NULL);
 	struct tm tm;
@@ -456,6 +458,16 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	}
 	km->sigfd = -1;
 	km->sys.fd = -1;
+	/* Our own copy of the description: hot-plug changes it, and every
+	 * rebuild (reset) is made from it. */
+	km->cfg = malloc(sizeof(*km->cfg));
+	if (!km->cfg) {
+		free(km);
+		snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
+	memcpy(km->cfg, cfg, sizeof(*cfg));
+	cfg = km->cfg;
 	km->m.log = log;
 	pthread_mutex_init(&km->m.lock, NULL);
 	int ret = -1;
@@ -552,6 +564,7 @@ out:
 	if (tr)
 		trace_rec_finish(tr);
 	kvm_machine_teardown(km);
+	free(km->cfg);
 	free(km);
 	return ret;
 }

@@ -223,6 +223,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		.balloon_get = kvm_qmp_balloon_get,
 		.cpu_info = kvm_qmp_cpu_info,
 	};
+	kvm_hotplug_ops(km, &km->qops);
 	km->qmp = qmp_server_new(km->m.loop, cfg->qmp_path, &km->qops, km,
 				 km->m.log, err, errlen);
 	return km->qmp ? 0 : -1;

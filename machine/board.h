@@ -79,7 +79,13 @@ struct board_host {
 	 * board closes its backends with itself.  Unused with
 	 * backend_replace. */
 	struct board_backends *keep;
+	/* PCIe hot-unplug completed by the guest (board_hotplug.c): the
+	 * device id is gone from the board.  NULL: nobody to tell. */
+	void (*device_deleted)(void *opaque, const char *id);
+	void *device_deleted_opaque;
 };
+/* board_host.device_deleted: a hot-unplug the guest completed (the
+ * device with this -device id is gone; big lock held). */
 /* board_host.call `what` values. */
 enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2 };
 
@@ -151,5 +157,17 @@ bool board_nvdimm_flushes(const struct board *b, uint64_t *flushes,
 
 /* Number of devices the board created (tests, logging). */
 unsigned board_device_count(const struct board *b);
+
+/* PCIe hot-plug (board_hotplug.c), big lock held.  board_hotplug_add
+ * builds device `index` of the description the board was built from
+ * (the caller appended it: config_add_device) into its root port's slot
+ * and reports it to the guest; on failure everything it built is freed
+ * and err says why (QEMU's wording where QEMU has one).
+ * board_hotplug_del asks the guest to release the device with this id
+ * (attention button): 0, -ENODEV (not a device in a root port),
+ * -EALREADY (already asked).  The device goes when the guest powers its
+ * slot off; then board_host.device_deleted is called. */
+int board_hotplug_add(struct board *b, unsigned index, char *err, size_t errlen);
+int board_hotplug_del(struct board *b, const char *id);
 
 #endif

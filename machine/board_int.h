@@ -17,6 +17,7 @@ struct pci_host;
 struct chr;
 struct virtio_pci;
 struct pcie_port;
+struct pci_dev;
 
 /* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
 struct board_nvro {
@@ -59,6 +60,16 @@ struct board {
 	unsigned npci_iothread;
 	/* pcie-root-port functions, by -device index (NULL: not a port). */
 	struct pcie_port *pcie_ports[CFG_MAX_ITEMS];
+	/* Hot-plug (board_hotplug.c): building a device device_add asked
+	 * for (it is reported to the guest), and the board items each
+	 * device behind a root port owns, so its removal frees just those. */
+	bool hotplugging;
+	struct board_hot {
+		char id[CFG_ID_MAX];
+		struct pcie_port *port;
+		unsigned first, end;   /* items[first, end) */
+	} hot[CFG_MAX_ITEMS];
+	unsigned nhot;
 	/* Host char backends opened so far, by -chardev id, so a chardev
 	 * named twice is opened once. */
 	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];
@@ -100,6 +111,13 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
 /* I/O threads (board_iothread.c): create them from the config; route a
  * device's queue notifications (nq queues, queue q's doorbell at base +
  * q * stride, a width-byte write of q) to its iothread; start; stop. */
+/* One -device's virtio function (board_virtio.c), at start-up or hot. */
+int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen);
+/* Remember which items [first, nitems) device i owns when it sits
+ * behind a root port, and the ports' removal hook (board_hotplug.c). */
+void board_hot_note(struct board *b, unsigned i, unsigned first);
+void board_port_removed(void *opaque, struct pcie_port *p, struct pci_dev *dev);
+
 int board_iothreads_create(struct board *b, char *err, size_t errlen);
 int board_iothread_attach(struct board *b, const struct cfg_device *d,
 			  uint64_t base, unsigned stride, unsigned width,

@@ -307,7 +307,7 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return -1;
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
 	/* Behind a root port: present in its slot from power-on. */
-	int r = port ? pcie_port_plug(port, virtio_pci_dev(t), false)
+	int r = port ? pcie_port_plug(port, virtio_pci_dev(t), b->hotplugging)
 	      : br ? pci_bridge_attach(br, virtio_pci_dev(t), (unsigned)ld->pci_slot,
 				       (unsigned)ld->pci_func)
 		   : pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
@@ -350,6 +350,7 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 			if (board_push(b, bv_port_free, p, err, errlen) < 0)
 				return -1;
 			b->pcie_ports[i] = p;
+			pcie_port_set_removed(p, board_port_removed, b);
 			br = pcie_port_bridge(p);
 		} else {
 			br = pci_bridge_new((uint8_t)d->chassis_nr, d->shpc,
@@ -371,6 +372,32 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 		b->ndevices++;
 	}
 	return 0;
+}
+
+int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen)
+{
+	const struct cfg_device *d = &b->cfg->devices[i];
+	struct vdev *vd;
+	switch (d->type) {
+	case CFG_DEV_VIRTIO_BLK:
+		vd = bv_blk(b, d, err, errlen);
+		break;
+	case CFG_DEV_VIRTIO_NET:
+		vd = bv_net(b, d, err, errlen);
+		break;
+	case CFG_DEV_VIRTIO_RNG:
+		vd = bv_rng(b, d, err, errlen);
+		break;
+	case CFG_DEV_VIRTIO_BALLOON:
+		vd = bv_balloon(b, d, err, errlen);
+		break;
+	case CFG_DEV_VIRTIO_SERIAL:
+		vd = bv_console(b, (int)i, err, errlen);
+		break;
+	default:
+		return 0;   /* not a virtio function (or a port of one) */
+	}
+	return !vd || bv_transport(b, (int)i, vd, err, errlen) < 0 ? -1 : 0;
 }
 
 int board_virtio(struct board *b, char *err, size_t errlen)
@@ -396,29 +423,10 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 			return -1;
 	}
 	for (unsigned i = 0; i < cfg->ndevices; i++) {
-		const struct cfg_device *d = &cfg->devices[i];
-		struct vdev *vd;
-		switch (d->type) {
-		case CFG_DEV_VIRTIO_BLK:
-			vd = bv_blk(b, d, err, errlen);
-			break;
-		case CFG_DEV_VIRTIO_NET:
-			vd = bv_net(b, d, err, errlen);
-			break;
-		case CFG_DEV_VIRTIO_RNG:
-			vd = bv_rng(b, d, err, errlen);
-			break;
-		case CFG_DEV_VIRTIO_BALLOON:
-			vd = bv_balloon(b, d, err, errlen);
-			break;
-		case CFG_DEV_VIRTIO_SERIAL:
-			vd = bv_console(b, (int)i, err, errlen);
-			break;
-		default:
-			continue;   /* not a virtio function (or a port of one) */
-		}
-		if (!vd || bv_transport(b, (int)i, vd, err, errlen) < 0)
+		unsigned first = b->nitems;
+		if (board_virtio_device(b, i, err, errlen) < 0)
 			return -1;
+		board_hot_note(b, i, first);
 	}
 	/* What firmware would do before the OS runs: BARs assigned from the
 	 * windows, decode and bus mastering on. */

@@ -114,4 +114,7 @@ void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
 int vblk_read_mmio(uint64_t base, uint8_t *buf);
 int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
 
+/* testguest.action=hotplug (hotplug.c): failures. */
+unsigned hotplug_action(void);
+
 #endif

@@ -26,6 +26,8 @@
  *   poweroff     ACPI soft-off through the PM block
  *   spin         nothing more (the VMM is stopped from outside)
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
+ *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
+ *                debug-exit as above
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
  * nvdimm and writes its flush hints, right after the hello line (before
  * any action), and prints what it reads back.
@@ -535,6 +537,12 @@ void guest_main(uint32_t start_info)
 			for (;;)
 				barrier();     /* the VMM ends us */
 		}
+	}
+	if (action && word_is(action, "hotplug")) {
+		failed += hotplug_action();
+		guest_exit();
+		for (;;)
+			barrier();     /* the VMM ends us */
 	}
 	if (action)
 		do_action(action);

@@ -1,0 +1,63 @@
+# QMP driver for test_kvm_hotplug.sh and the hot-plug bench: commands as
+# Kata's govmm sends them (sorted keys, "arguments" first), the guest's
+# serial output followed in a file, every wait bounded by a deadline.
+import json, os, socket, sys, time
+
+class Qmp:
+    def __init__(self, path, deadline=60):
+        end = time.time() + deadline
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX)
+                self.s.connect(path)
+                break
+            except OSError:
+                if time.time() > end:
+                    raise
+                time.sleep(0.02)
+        self.f = self.s.makefile('rw')
+        self.events = []
+        json.loads(self.f.readline())
+        self.cmd('qmp_capabilities')
+
+    def cmd(self, name, args=None):
+        m = {'execute': name}
+        if args is not None:
+            m['arguments'] = args
+        self.f.write(json.dumps(m, sort_keys=True) + '\n')
+        self.f.flush()
+        while True:
+            r = json.loads(self.f.readline())
+            if 'event' in r:
+                self.events.append(r)
+                continue
+            return r
+
+    def wait_event(self, name, pred=lambda e: True, deadline=60):
+        end = time.time() + deadline
+        while True:
+            for e in self.events:
+                if e['event'] == name and pred(e):
+                    self.events.remove(e)
+                    return e
+            self.s.settimeout(max(0.01, end - time.time()))
+            try:
+                line = self.f.readline()
+            except socket.timeout:
+                line = ''
+            self.s.settimeout(None)
+            if line:
+                self.events.append(json.loads(line))
+            elif time.time() > end:
+                return None
+
+def wait_serial(path, text, count=1, deadline=60):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            if open(path, errors='replace').read().count(text) >= count:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return False
