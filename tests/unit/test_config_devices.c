@@ -364,6 +364,44 @@ static void test_pcie_root_port(void **state)
 	free(cfg);
 }
 
+/* device_add's path into the description: all or nothing, and removal
+ * renumbers the parents of what follows. */
+static void test_config_add_remove_device(void **state)
+{
+	struct machine_config *cfg;
+	char err[256];
+
+	(void)state;
+	cfg = CFG_OK(Q35, "-device", "virtio-balloon-pci,id=bal,bus=rp0,addr=0",
+		     "-device", "pcie-root-port,id=rp0,chassis=1,addr=2",
+		     "-device", "pcie-root-port,id=rp1,chassis=2,addr=3",
+		     "-drive", "id=d0,file=/dev/null,readonly=on");
+	struct machine_config *before = malloc(sizeof(*before));
+	memcpy(before, cfg, sizeof(*cfg));
+	/* Refusals leave it as it was. */
+	assert_int_equal(config_add_device(cfg, "virtio-blk-pci,id=v0,drive=zz,bus=rp1", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "zz"));
+	assert_int_equal(config_add_device(cfg, "virtio-blk-pci,id=bal,drive=d0,bus=rp1", err, sizeof(err)), -1);
+	assert_int_equal(config_add_device(cfg, "virtio-blk-pci,id=v0,drive=d0,bus=rp0", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "already holds"));
+	assert_memory_equal(cfg, before, sizeof(*cfg));
+	/* Accepted: appended, its bus resolved. */
+	assert_int_equal(config_add_device(cfg, "driver=virtio-blk-pci,id=v0,drive=d0,bus=rp1,addr=0x0",
+					   err, sizeof(err)), 0);
+	assert_int_equal(cfg->ndevices, 4);
+	assert_int_equal(cfg->devices[3].parent, 2);
+	/* Removing the first device moves the ports down a place. */
+	assert_int_equal(config_remove_device(cfg, "bal"), 0);
+	assert_int_equal(cfg->ndevices, 3);
+	assert_string_equal(cfg->devices[2].id, "v0");
+	assert_int_equal(cfg->devices[2].parent, 1);
+	assert_string_equal(cfg->devices[1].id, "rp1");
+	assert_int_equal(config_remove_device(cfg, "bal"), -1);
+	assert_int_equal(config_remove_device(cfg, ""), -1);
+	free(before);
+	free(cfg);
+}
+
 /* "driver=" spelled out, as Kata writes it, and the 64-device limit. */
 static void test_driver_key_and_limits(void **state)
 {
@@ -447,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_machine_rules),
 		cmocka_unit_test(test_pci_rules),
 		cmocka_unit_test(test_pcie_root_port),
+		cmocka_unit_test(test_config_add_remove_device),
 		cmocka_unit_test(test_driver_key_and_limits),
 	};
 

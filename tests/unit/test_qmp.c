@@ -222,8 +222,10 @@ static void test_queries(void **state)
 		char cmd[128], *r;
 		snprintf(cmd, sizeof(cmd), "{\"execute\": \"%s\", \"arguments\": {\"zz\": 1}}", name);
 		r = send_str(s, cmd);
-		/* Every command checks its arguments before running. */
-		assert_non_null(strstr(r, "Parameter 'zz' is unexpected"));
+		/* Every command checks its arguments before running;
+		 * device_add takes any property, but needs a driver. */
+		assert_non_null(strstr(r, strcmp(name, "device_add") ? "Parameter 'zz' is unexpected"
+				       : "Parameter 'driver' is missing"));
 		free(r);
 	}
 	json_free(v);
