@@ -37,11 +37,39 @@ static int fz_bget(void *o, uint64_t *actual)
 	return 0;
 }
 static const char *fz_status(void *o) { return ((struct fz *)o)->fail ? "paused" : "running"; }
+/* Hot-plug ops: fail by the input's bit, with a class and words as the
+ * machine gives them; qom-get allocates its answer (freed by the
+ * session: a leak shows under the fuzzer's LeakSanitizer). */
+static int fz_add(void *o, const char *drv, const char *id, const char *opts, struct qmp_err *e)
+{
+	(void)drv; (void)id; (void)opts;
+	if (((struct fz *)o)->fail) {
+		e->cls = "GenericError";
+		strncpy(e->desc, "no", sizeof(e->desc) - 1);
+	}
+	return ((struct fz *)o)->fail ? -1 : 0;
+}
+static int fz_del(void *o, const char *id, struct qmp_err *e)
+{
+	(void)id;
+	if (((struct fz *)o)->fail)
+		e->cls = "DeviceNotFound";
+	return ((struct fz *)o)->fail ? -1 : 0;
+}
+static int fz_qom(void *o, const char *path, const char *prop, struct json **out, struct qmp_err *e)
+{
+	(void)prop;
+	*out = json_new_str(path);
+	if (((struct fz *)o)->fail)
+		e->cls = "DeviceNotFound";
+	return ((struct fz *)o)->fail ? -1 : 0;
+}
 
 static const struct qmp_machine_ops fz_ops = {
 	.name = "fuzz", .uuid = "977692f6-744c-4917-8ccd-ffad44020fe9", .ncpus = 3,
 	.stop = fz_op, .cont = fz_op, .powerdown = fz_op, .reset = fz_op, .quit = fz_op,
 	.balloon_set = fz_bset, .balloon_get = fz_bget, .status = fz_status,
+	.device_add = fz_add, .device_del = fz_del, .qom_get = fz_qom,
 };
 
 static void fz_check_output(struct qmp_session *s)
