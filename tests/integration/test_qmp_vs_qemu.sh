@@ -189,3 +189,69 @@ if ! diff -u "$TMP/qm.out" "$TMP/vm.out"; then
 fi
 echo "ok: event-before-reply order, balloon errors and SIGTERM's SHUTDOWN as QEMU:"
 sed 's/^/    /' "$TMP/vm.out"
+
+# --- hot-plug: the same q35 with root ports and drives, Kata's commands --
+# QEMU runs paused (-S: its guest never answers the attention button);
+# ours runs the test guest spinning (it never answers either).  Replies
+# (class and words of errors, shapes of returns) must be identical.
+printf 'VMM-TESTGUEST-DISK-SECTOR-0' >"$TMP/hp.img"; truncate -s 1M "$TMP/hp.img"
+hotplug_seq() { # SOCK OUT
+	PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$1" >"$2" 2>&1 <<'PY'
+import json, sys
+from hotplug_qmp import Qmp
+q = Qmp(sys.argv[1])
+def shape(v):
+    if isinstance(v, dict):
+        return {k: shape(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [shape(x) for x in v]
+    return type(v).__name__
+blk = {'driver': 'virtio-blk-pci', 'drive': 'd0', 'id': 'v0', 'bus': 'rp0', 'addr': '0x0'}
+seq = [
+    ('device_add', {}), ('device_add', {'driver': 'nope'}),
+    ('device_add', dict(blk, bus='rp9')), ('device_add', dict(blk, bus='pcie.0', addr='0x9')),
+    ('device_add', dict(blk, drive='zz')),
+    ('device_add', {k: v for k, v in blk.items() if k != 'drive'}),
+    ('device_add', dict(blk, id='rp1')),
+    ('device_add', blk), ('device_add', blk),
+    ('device_add', dict(blk, id='v1', bus='rp1')),
+    ('device_add', dict(blk, id='v1', drive='d1')),
+    ('qom-get', {'path': '/machine/peripheral/v0', 'property': 'addr'}),
+    ('qom-get', {'path': 'v0', 'property': 'addr'}),
+    ('qom-get', {'path': 'nope', 'property': 'addr'}),
+    ('device_del', {}), ('device_del', {'id': 'nope'}),
+    ('device_del', {'id': 'v0'}), ('device_del', {'id': 'v0'}),
+    ('getfd', {'fdname': 'fd-tap0'}), ('closefd', {'fdname': 'fd-tap0'}),
+]
+for name, args in seq:
+    r = q.cmd(name, args)
+    print(name, json.dumps(args, sort_keys=True), '->',
+          json.dumps(r['error'] if 'error' in r else shape(r['return']), sort_keys=True))
+print('events:', sorted(e['event'] for e in q.events))
+q.cmd('quit')
+PY
+}
+HPDEV="-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1,addr=2
+	-device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2,addr=3"
+rm -f "$TMP/qh.sock" "$TMP/vh.sock"
+# shellcheck disable=SC2086
+timeout 90 "$QEMU" -M q35 -S -enable-kvm -cpu host,-arch-capabilities -m 256M -nodefaults \
+	-display none $HPDEV \
+	-drive id=d0,file="$TMP/hp.img",if=none,format=raw,readonly=on \
+	-drive id=d1,file="$TMP/hp.img",if=none,format=raw,readonly=on \
+	-qmp "unix:$TMP/qh.sock,server=on,wait=off" >"$TMP/qh.log" 2>&1 &
+qpid=$!
+hotplug_seq "$TMP/qh.sock" "$TMP/qh.out"
+wait "$qpid"; qpid=
+# shellcheck disable=SC2086
+timeout 90 "$VMM" -machine q35,accel=kvm -m 256M -kernel "$GUEST" -append testguest.action=spin \
+	$HPDEV -drive id=d0,file="$TMP/hp.img",readonly=on -drive id=d1,file="$TMP/hp.img",readonly=on \
+	-serial none -qmp "unix:$TMP/vh.sock,server,nowait" >"$TMP/vh.log" 2>&1 &
+vpid=$!
+hotplug_seq "$TMP/vh.sock" "$TMP/vh.out"
+wait "$vpid"; vpid=
+if ! diff -u "$TMP/qh.out" "$TMP/vh.out"; then
+	echo "FAIL: hot-plug replies differ from QEMU's (- qemu q35 -S, + vmm)"
+	exit 1
+fi
+echo "ok: device_add/device_del/qom-get/getfd replies as QEMU q35 -S: $(grep -c -- '->' "$TMP/vh.out") commands"
