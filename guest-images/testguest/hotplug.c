@@ -138,6 +138,11 @@ unsigned hotplug_action(void)
 	}
 	memset(sec, 0, sizeof(sec));
 	int r = vblk_read_pci(dev, 0, sec);
+	/* Bound: events from here on are new.  (QEMU presses the button
+	 * itself when a device arrives in a powered-off slot, which a
+	 * driver takes as "power it on"; that press is not a release.)
+	 * Cleared before the line that tells the host we are bound. */
+	pci_write16(port, 0, cap + EXP_SLTSTA, 0xffff);
 	say("hotplug virtio-blk pci 01:00.0");
 	if (r == 0) {
 		con_puts(" sector0 ");
