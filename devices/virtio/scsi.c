@@ -419,7 +419,12 @@ struct vscsi *vscsi_new(const struct vscsi_config *cfg)
 	vd->priv = s;
 	vd->device_id = VIRTIO_ID_SCSI;
 	vd->config_size = sizeof(struct virtio_scsi_config);
-	vd->nqueues = VSCSI_REQQ + 1;
+	unsigned nreq = cfg->num_queues ? cfg->num_queues : 1;
+	if (nreq > VSCSI_MAX_REQ_QUEUES) {
+		vscsi_free(s);
+		return NULL;
+	}
+	vd->nqueues = VSCSI_REQQ + nreq;
 	for (unsigned q = 0; q < vd->nqueues; q++)
 		vd->queue_max[q] = cfg->queue_size ? cfg->queue_size : VSCSI_QUEUE_SIZE;
 	vd->gm = cfg->gm;

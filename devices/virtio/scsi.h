@@ -23,6 +23,8 @@ struct log;
 struct clk;
 struct blockdev;
 
+#include "devices/virtio/virtio.h"   /* VDEV_MAX_QUEUES */
+
 #define VIRTIO_ID_SCSI 8
 
 /* §5.6.3 feature bits (none offered: no bidirectional commands, no
@@ -120,7 +122,8 @@ struct virtio_scsi_ctrl_an {
 #define VSCSI_QUEUE_SIZE 128u
 #define VSCSI_MAX_TARGET 255u
 #define VSCSI_MAX_LUN 16383u
-#define VSCSI_MAX_LUNS 64u       /* LUs one adapter holds */
+#define VSCSI_MAX_LUNS 64u
+#define VSCSI_MAX_REQ_QUEUES (VDEV_MAX_QUEUES - VSCSI_REQQ)       /* LUs one adapter holds */
 /* Requests one kick (or one resume timer) handles per queue. */
 #define VSCSI_KICK_BUDGET 64u
 
@@ -129,6 +132,8 @@ struct vscsi_config {
 	struct log *log;
 	const struct clk *clk;
 	uint16_t queue_size;     /* 0: VSCSI_QUEUE_SIZE */
+	unsigned num_queues;     /* request queues, 1..VSCSI_MAX_REQ_QUEUES
+				  * (0: 1) */
 };
 
 /* One logical unit: a disk or CD-ROM on a block backend. */
