@@ -92,7 +92,7 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 	struct vblk_config vc = {
 		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk, .bd = bd,
 		.serial = d->serial[0] ? d->serial : NULL,
-		.iops_total = drv->iops_total,
+		.iops_total = drv->iops_total, .num_queues = d->num_queues,
 	};
 	struct vblk *v = vblk_new(&vc);
 	if (!v) {
@@ -244,6 +244,7 @@ static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
 	struct balloon_config bc = {
 		.gm = b->m->gm, .log = b->m->log,
 		.deflate_on_oom = d->deflate_on_oom, .stats = true,
+		.page_reporting = d->free_page_reporting,
 		.release = b->host->balloon_release,
 		.opaque = b->host->balloon_opaque,
 	};
