@@ -117,12 +117,35 @@ static void test_kata_device_options(void **state)
 	free(cfg);
 }
 
+/* --help names each of them. */
+static void test_help_lists_them(void **state)
+{
+	static const char *const must[] = {
+		"virtio-scsi-device", "virtio-scsi-pci", "scsi-hd", "scsi-cd",
+		"scsi-id=", "lun=", "num_queues=", "num-queues=",
+		"free-page-reporting=", "romfile=",
+	};
+	char text[8192];
+	(void)state;
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	config_usage(f);
+	rewind(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
+		if (!strstr(text, must[i]))
+			fail_msg("--help does not mention %s", must[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scsi_luns),
 		cmocka_unit_test(test_scsi_rejections),
 		cmocka_unit_test(test_kata_device_options),
+		cmocka_unit_test(test_help_lists_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
