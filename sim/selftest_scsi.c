@@ -1,6 +1,7 @@
 /* Self-test of virtio-scsi (virtio 1.2 §5.6) as Linux's virtio_scsi and
  * sd/sr drivers use it: for every scsi-hd/scsi-cd on the adapter, REPORT
- * LUNS on its target, INQUIRY (peripheral type), READ CAPACITY(10), a
+ * LUNS on its target, INQUIRY (peripheral type), TEST UNIT READY (the
+ * power-on unit attention once, then ready), READ CAPACITY(10), a
  * READ(10) of block 0; on a writable disk a WRITE(10) + SYNCHRONIZE CACHE
  * + read-back of the last block (kept in the self-test's copy-on-write
  * stand-in: the image file must keep its bytes), and on a read-only one
@@ -143,6 +144,15 @@ static void st_scsi_lun(struct st_scsiq *q, const struct cfg_device *p,
 	bool cd = p->type == CFG_DEV_SCSI_CD;
 	uint8_t ptype = buf[0];
 	bool type_ok = !sti && ptype == (cd ? 0x05 : 0x00);
+	/* TEST UNIT READY, as sd does first: the power-on unit attention
+	 * (29/00) comes back once, then the LU is ready. */
+	uint8_t tur[6] = { SCSI_TEST_UNIT_READY };
+	unsigned stu = st_scsi_cmd(q, tg, lun, tur, 6, 0, false);
+	bool ua = stu == SCSI_STATUS_CHECK_CONDITION &&
+		  q->sense[2] == SCSI_SENSE_UNIT_ATTENTION &&
+		  q->sense[12] == (SCSI_ASC_POWER_ON_RESET >> 8);
+	unsigned stu2 = st_scsi_cmd(q, tg, lun, tur, 6, 0, false);
+	bool ready = ua && !stu2;
 	uint8_t rc[10] = { SCSI_READ_CAPACITY_10 };
 	unsigned stc = st_scsi_cmd(q, tg, lun, rc, 10, 8, true);
 	gm_read(gm, q->data, buf, 8);
@@ -168,11 +178,14 @@ static void st_scsi_lun(struct st_scsiq *q, const struct cfg_device *p,
 	} else {
 		w_ok = cap_ok && st_scsi_write(q, p, bk, last, bs, what, sizeof(what));
 	}
-	st_report(t, !st && nluns == want_luns && type_ok && cap_ok && !str && w_ok,
+	st_report(t, !st && nluns == want_luns && type_ok && ready && cap_ok &&
+		  !str && w_ok,
 		  "virtio-scsi over %s: %s drive %s at target %u lun %u: REPORT LUNS "
-		  "%u, INQUIRY type %u \"%s\", %u blocks of %u, block 0 \"%s\" "
+		  "%u, INQUIRY type %u \"%s\", %s, %u blocks of %u, block 0 \"%s\" "
 		  "(status %#x), %s", where, config_device_name(p), p->drive, tg,
-		  lun, nluns, ptype, product, last + 1, bs, text, str, what);
+		  lun, nluns, ptype, product, ready ? "power-on unit attention, "
+		  "then ready" : ua ? "NOT ready after the unit attention" :
+		  "NO power-on unit attention", last + 1, bs, text, str, what);
 }
 
 void st_scsi(struct selftest *t, unsigned i, struct vdriver *d, const char *where)

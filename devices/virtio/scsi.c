@@ -385,6 +385,10 @@ static void scsi_reset(struct vdev *vd)
 	struct vscsi *s = to_scsi(vd);
 	clk_timer_cancel(s->clk, &s->resume);
 	s->parked = false;
+	/* A device reset resets the bus: every LU raises a unit attention
+	 * (SAM-5 §6.3.1), as after power-on. */
+	for (unsigned i = 0; i < s->nlus; i++)
+		sdisk_reset(s->lus[i].d);
 	/* §5.6.4: a reset restores the default sizes. */
 	s->cdb_size = VIRTIO_SCSI_CDB_DEFAULT_SIZE;
 	s->sense_size = VIRTIO_SCSI_SENSE_DEFAULT_SIZE;

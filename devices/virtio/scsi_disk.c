@@ -380,6 +380,10 @@ struct sdisk *sdisk_new(const struct sdisk_config *cfg)
 	d->bs = cfg->cdrom ? 2048u : 512u;
 	d->nblocks = cfg->bd->size / d->bs;
 	d->log = cfg->log;
+	/* SAM-5 §6.2: a logical unit reports its power-on with a unit
+	 * attention (29/00, as QEMU's scsi-disk does), which Linux's probe
+	 * expects and clears with TEST UNIT READY. */
+	d->ua = SCSI_ASC_POWER_ON_RESET;
 	if (cfg->serial)
 		strncpy(d->serial, cfg->serial, sizeof(d->serial) - 1);
 	strncpy(d->dev_id, cfg->dev_id && cfg->dev_id[0] ? cfg->dev_id : "scsi-lun",

@@ -106,8 +106,9 @@ void sdisk_free(struct sdisk *d);
  * and REQUEST SENSE work, everything else is LOGICAL UNIT NOT
  * SUPPORTED). */
 void sdisk_exec(struct sdisk *d, struct sdisk_cmd *c);
-/* LOGICAL UNIT RESET / I_T NEXUS RESET (SAM-5 §7.6): the next command
- * gets UNIT ATTENTION, POWER ON OR RESET OCCURRED. */
+/* LOGICAL UNIT RESET / I_T NEXUS RESET (SAM-5 §7.6), bus reset: the
+ * next command gets UNIT ATTENTION, POWER ON OR RESET OCCURRED (29/00),
+ * as it does after sdisk_new (power-on). */
 void sdisk_reset(struct sdisk *d);
 /* CDB length from the operation code's group (SPC-4 §4.2.5.1); 0 for the
  * groups with no defined length. */

@@ -14,6 +14,7 @@
  *   testguest: pci N functions                   (all buses)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci BB:DD.F sector0 '...'
+ *   testguest: virtio-scsi pci BB:DD.F target T lun 0 'VENDOR  PRODUCT' ua AASQ sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
  *   testguest: done, N failed
  *
@@ -300,6 +301,30 @@ static void check_blk_result(int r)
 	}
 }
 
+static void check_scsi(unsigned bus, unsigned slot, unsigned fn, unsigned dev)
+{
+	uint8_t inq[36];
+	unsigned target = 0;
+	uint16_t ua = 0;
+	memset(sector, 0, sizeof(sector));
+	say("virtio-scsi pci ");
+	con_hexn(bus, 2);
+	con_putc(':');
+	con_hexn(slot, 2);
+	con_putc('.');
+	con_hexn(fn, 1);
+	int r = vscsi_read_pci(dev, fn, inq, sector, &target, &ua);
+	if (r == 0) {
+		con_puts(" target ");
+		con_dec(target);
+		con_puts(" lun 0 ");
+		con_text(inq + 8, 24);
+		con_puts(" ua ");
+		con_hexn(ua, 4);
+	}
+	check_blk_result(r);
+}
+
 /* Scan one bus; devices are numbered bus << 5 | slot, which the 0xCF8
  * address takes as is (bus in bits 23:16, device in 15:11).  Bridges
  * found on bus 0 are numbered here, as firmware does before the OS
@@ -340,6 +365,8 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 				con_hexn(fn, 1);
 				check_blk_result(vblk_read_pci(dev, fn, sector));
 			}
+			if (id == 0x10481af4u)      /* virtio 1.x SCSI */
+				check_scsi(bus, slot, fn, dev);
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
 			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {

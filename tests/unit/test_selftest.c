@@ -413,12 +413,13 @@ static void test_scsi(void **state)
 	      "-drive", d2, "-device", "scsi-hd,drive=d2,bus=scsi1.0");
 	assert_int_equal(fx_run(f, NULL), 0);
 	has(f, "ok: virtio-scsi over virtio-pci: scsi-hd drive d0 at target 2 lun 0: "
-	       "REPORT LUNS 2, INQUIRY type 0 \"VMM HARDDISK    \", 2048 blocks of 512, "
-	       "block 0 \"SELFTEST-DISK");
+	       "REPORT LUNS 2, INQUIRY type 0 \"VMM HARDDISK    \", power-on unit "
+	       "attention, then ready, 2048 blocks of 512, block 0 \"SELFTEST-DISK");
 	has(f, "write+sync+read back of block 2047 ok (kept in memory: the image "
 	       "file is not written)");
 	has(f, "ok: virtio-scsi over virtio-pci: scsi-cd drive d1 at target 2 lun 1: "
-	       "REPORT LUNS 2, INQUIRY type 5 \"VMM CD-ROM      \", 512 blocks of 2048");
+	       "REPORT LUNS 2, INQUIRY type 5 \"VMM CD-ROM      \", power-on unit "
+	       "attention, then ready, 512 blocks of 2048");
 	has(f, "ok: virtio-scsi over virtio-mmio: scsi-hd drive d2 at target 0 lun 0: "
 	       "REPORT LUNS 1, INQUIRY type 0");
 	assert_int_equal(count(f->out, "a write fails with DATA PROTECT"), 2);
