@@ -821,6 +821,57 @@ static void test_throttle(void **state)
 	st_free(t);
 }
 
+/* num_queues=3: three request queues (2, 3, 4), each served on its own
+ * kick; more than VSCSI_MAX_REQ_QUEUES is refused. */
+static void test_request_queues(void **state)
+{
+	struct vfx *f = vfx_new(kind(state));
+	struct blockdev *bd = blockdev_mem_new("d0", DISK, false);
+	memcpy(blockdev_mem_data(bd) + 512, "BLOCK-ONE", 9);
+	struct vscsi_config c = { .gm = vfx_gm(f), .log = f->log, .clk = vfx_clk(f),
+				  .num_queues = 3 };
+	struct vscsi *s = vscsi_new(&c);
+	assert_non_null(s);
+	struct vscsi_lun_config l = { .target = 0, .lun = 0, .bd = bd };
+	assert_int_equal(vscsi_add_lun(s, &l), 0);
+	vfx_attach(f, vscsi_vdev(s));
+	vfx_start(f, 0, 5, QSZ);
+	assert_int_equal(vfx_cfg(f, offsetof(struct virtio_scsi_config, num_queues), 4), 3);
+	uint8_t hdr[sizeof(struct virtio_scsi_req_cmd) + 32] = { 0 };
+	lun_bytes(((struct virtio_scsi_req_cmd *)hdr)->lun, 0, 0);
+	uint8_t *cdb = hdr + sizeof(struct virtio_scsi_req_cmd);
+	cdb10(cdb, SCSI_READ_10, 1, 1);
+	const uint32_t rl = sizeof(struct virtio_scsi_resp_cmd) + 96;
+	for (unsigned q = VSCSI_REQQ; q < VSCSI_REQQ + 3; q++) {
+		uint64_t resp = vfx_alloc(f, rl), data = vfx_alloc(f, 512);
+		struct vdq_buf b[3] = {
+			{ vfx_put(f, hdr, sizeof(hdr)), sizeof(hdr), false },
+			{ resp, rl, true }, { data, 512, true },
+		};
+		vfx_add(f, q, b, 3);
+		uint16_t id;
+		uint32_t len;
+		assert_int_equal(vfx_used(f, q, &id, &len), 1);
+		struct virtio_scsi_resp_cmd r;
+		assert_int_equal(gm_read(vfx_gm(f), resp, &r, sizeof(r)), 0);
+		uint8_t got[9];
+		assert_int_equal(gm_read(vfx_gm(f), data, got, 9), 0);
+		if (q == VSCSI_REQQ) {   /* the power-on unit attention */
+			assert_int_equal(r.status, SCSI_STATUS_CHECK_CONDITION);
+			continue;
+		}
+		assert_int_equal(r.status, SCSI_STATUS_GOOD);
+		assert_int_equal(len, rl + 512);
+		assert_memory_equal(got, "BLOCK-ONE", 9);
+	}
+	vfx_detach(f);
+	vscsi_free(s);
+	vfx_free(f);
+	blockdev_close(bd);
+	c.num_queues = VSCSI_MAX_REQ_QUEUES + 1;
+	assert_null(vscsi_new(&c));
+}
+
 #define BOTH(fn)                                                           \
 	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
 		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
@@ -839,6 +890,7 @@ int main(void)
 		BOTH(test_event_queue_held),
 		BOTH(test_kick_budget),
 		BOTH(test_throttle),
+		BOTH(test_request_queues),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

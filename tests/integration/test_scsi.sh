@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# virtio-scsi under KVM: the test guest finds the virtio-scsi-pci function,
+# virtio-scsi end to end.  In the simulator: the self-test's checks of a
+# scsi-hd and a scsi-cd on both transports, recorded and replayed.  Under
+# KVM (SKIP without it): the test guest finds the virtio-scsi-pci function,
 # looks for a target whose LUN 0 answers INQUIRY, clears the power-on unit
 # attention with TEST UNIT READY and reads block 0 with READ(10).  Cases:
 # LU on target 0, LU on target 3 behind the Kata line's pci-bridge (a
@@ -9,10 +11,38 @@
 # the ones the simulator tests drive (test_virtio_scsi); this checks the
 # assembly and a real guest's view of it.
 . "$(dirname "$0")/kvm_common.sh"
-kvm_require
+REPLAY=${REPLAY:-$BUILD/vmm-replay}
 QEMU=$(command -v qemu-system-x86_64 || true)
-
 make_disk "$TMP/disk.img"
+
+# replay_ok TRACE WHAT: vmm-replay reports a match.
+replay_ok() {
+	local o
+	o=$(timeout 60 "$REPLAY" "$1" 2>&1)
+	if [ $? -eq 0 ] && echo "$o" | grep -q '^vmm-replay: match: [1-9]'; then
+		pass "$2: $o"
+	else
+		fail "$2: $o"
+	fi
+}
+
+# ---- accel=sim (no KVM needed): the self-test's scsi checks on both
+# transports, recorded and replayed ----
+out=$TMP/sim.out
+timeout -k 5 60 "$VMM" -machine q35,accel=sim -m 64M \
+	-device virtio-scsi-pci,id=scsi0 -drive id=d0,file="$TMP/disk.img" \
+	-device scsi-hd,drive=d0,bus=scsi0.0,scsi-id=1 \
+	-device virtio-scsi-device,id=scsi1 \
+	-drive id=d1,file="$TMP/disk.img",readonly=on -device scsi-cd,drive=d1,bus=scsi1.0 \
+	-trace-record "$TMP/sim.trace" >"$out" 2>&1
+expect_rc $? 0 "sim: self-test of two adapters recorded"
+expect_line "$out" "^selftest: ok: virtio-scsi over virtio-pci: scsi-hd drive d0 at target 1 lun 0" "sim: scsi-hd over virtio-pci"
+expect_line "$out" "^selftest: ok: virtio-scsi over virtio-mmio: scsi-cd drive d1 at target 0 lun 0" "sim: scsi-cd over virtio-mmio"
+replay_ok "$TMP/sim.trace" "sim: replay"
+cmp -s "$TMP/disk.img" <(printf 'VMM-TESTGUEST-DISK-SECTOR-0'; head -c $((1048576 - 27)) /dev/zero) &&
+	pass "sim: the image file is unchanged" || fail "sim: the image file changed"
+
+kvm_require
 DISK_RO="id=d0,file=$TMP/disk.img,if=none,format=raw,readonly=on"
 SECTOR="sector0 'VMM-TESTGUEST-DISK-SECTOR-0'"
 
@@ -56,6 +86,14 @@ run_both target3 -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
 	-drive id=d0,file="$TMP/disk.img",if=none,format=raw,throttling.iops-total=100 \
 	-device scsi-hd,drive=d0,bus=scsi0.0,scsi-id=3
 expect_rc $rc 33 "scsi-hd on target 3 behind a bridge: guest passed its checks"
+# The same run recorded: vmm-replay must reproduce it.
+timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
+	-device virtio-scsi-pci,id=scsi0,disable-legacy=on \
+	-drive "$DISK_RO" -device scsi-hd,drive=d0,scsi-id=3 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial stdio \
+	-trace-record "$TMP/kvm.trace" >"$TMP/kvmrec.out" 2>&1
+expect_rc $? 33 "kvm: the guest's scsi read recorded"
+replay_ok "$TMP/kvm.trace" "kvm: replay of the guest's scsi read"
 expect_line "$out" "^testguest: virtio-scsi pci 01:01.0 target 3 lun 0 'VMM     VMM HARDDISK    ' ua 2900 $SECTOR" "the guest skips the empty targets and reads target 3"
 qemu_expect 33 "^testguest: virtio-scsi pci 01:01.0 target 3 lun 0 'QEMU    QEMU HARDDISK   ' ua 2900 $SECTOR" "target 3 behind the bridge"
 
