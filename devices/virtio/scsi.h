@@ -25,8 +25,6 @@ struct blockdev;
 
 #include "devices/virtio/virtio.h"   /* VDEV_MAX_QUEUES */
 
-#define VIRTIO_ID_SCSI 8
-
 /* §5.6.3 feature bits (none offered: no bidirectional commands, no
  * hot-plug, no T10 PI). */
 #define VIRTIO_SCSI_F_INOUT 0

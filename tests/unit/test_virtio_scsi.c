@@ -220,6 +220,9 @@ static void test_config(void **state)
 #define CFG(field) vfx_cfg(f, offsetof(struct virtio_scsi_config, field), \
 			   sizeof(((struct virtio_scsi_config *)0)->field))
 	assert_int_equal(f->d.bus->device_id(&f->d), VIRTIO_ID_SCSI);
+	/* PCI: mass storage / SCSI controller, as QEMU's virtio-scsi-pci. */
+	if (f->kind == VFX_PCI)
+		assert_int_equal(vdriver_pci_cfg_read(&f->d, 0x08, 4) >> 8, 0x010000);
 	assert_int_equal(CFG(num_queues), 1);
 	assert_int_equal(CFG(seg_max), QSZ - 2);
 	assert_int_equal(CFG(cdb_size), 32);
