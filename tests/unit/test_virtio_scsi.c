@@ -875,6 +875,149 @@ static void test_request_queues(void **state)
 	assert_null(vscsi_new(&c));
 }
 
+/* Guest memory that fails under the device: a data-in page that cannot
+ * be written is a medium error (the bounce path), a response header that
+ * cannot be written drops the request; a ring the guest breaks sets
+ * DEVICE_NEEDS_RESET. */
+static void test_hostile_memory(void **state)
+{
+	struct st *t = st_new(kind(state), false, 0);
+	struct gm *gm = (struct gm *)vfx_gm(t->f);
+	const uint32_t rl = sizeof(struct virtio_scsi_resp_cmd) + 96;
+	uint8_t hdr[sizeof(struct virtio_scsi_req_cmd) + 32] = { 0 };
+	lun_bytes(((struct virtio_scsi_req_cmd *)hdr)->lun, 0, 0);
+	uint8_t *cdb = hdr + sizeof(struct virtio_scsi_req_cmd);
+	cdb10(cdb, SCSI_READ_10, 0, 8);
+	uint64_t resp = vfx_alloc(t->f, rl);
+	uint64_t data = (vfx_alloc(t->f, 3 * 4096) + 4095) & ~4095ull;
+	assert_int_equal(gm_inject_fault(gm, data + 4096, 4096, GM_FAULT_WRITE), 0);
+	struct vdq_buf b[3] = { { vfx_put(t->f, hdr, sizeof(hdr)), sizeof(hdr), false },
+				{ resp, rl, true }, { data + 2048, 4096, true } };
+	vfx_add(t->f, RQ, b, 3);
+	uint16_t id;
+	assert_int_equal(vfx_used(t->f, RQ, &id, &t->used), 1);
+	assert_int_equal(gm_read(gm, resp, &t->r, sizeof(t->r)), 0);
+	assert_int_equal(gm_read(gm, resp + sizeof(t->r), t->sense, 18), 0);
+	expect_sense(t, SCSI_SENSE_MEDIUM_ERROR, SCSI_ASC_READ_ERROR);
+	/* Data-out from an unreadable page: a write error; the disk keeps
+	 * what the faulting page would have written. */
+	assert_int_equal(gm_inject_fault(gm, data + 4096, 4096, GM_FAULT_READ), 0);
+	cdb10(cdb, SCSI_WRITE_10, 0, 8);
+	uint8_t before = blockdev_mem_data(t->bd)[2048];
+	struct vdq_buf w[3] = { { vfx_put(t->f, hdr, sizeof(hdr)), sizeof(hdr), false },
+				{ data + 2048, 4096, false }, { resp, rl, true } };
+	vfx_add(t->f, RQ, w, 3);
+	assert_int_equal(vfx_used(t->f, RQ, &id, &t->used), 1);
+	assert_int_equal(gm_read(gm, resp, &t->r, sizeof(t->r)), 0);
+	assert_int_equal(gm_read(gm, resp + sizeof(t->r), t->sense, 18), 0);
+	expect_sense(t, SCSI_SENSE_MEDIUM_ERROR, SCSI_ASC_WRITE_ERROR);
+	assert_int_equal(blockdev_mem_data(t->bd)[2048], before);
+	/* The response header (or the sense after it) in a faulting page:
+	 * nothing can be said, the chain comes back unwritten. */
+	uint64_t bad = data + 4096;
+	uint8_t unk[6] = { 0x02 };
+	memcpy(cdb, unk, 6);
+	struct vdq_buf r1[2] = { { vfx_put(t->f, hdr, sizeof(hdr)), sizeof(hdr), false },
+				 { bad, rl, true } };
+	vfx_add(t->f, RQ, r1, 2);
+	assert_int_equal(vfx_used(t->f, RQ, &id, &t->used), 1);
+	assert_int_equal(t->used, 0);
+	struct vdq_buf r2[3] = { { vfx_put(t->f, hdr, sizeof(hdr)), sizeof(hdr), false },
+				 { resp, sizeof(struct virtio_scsi_resp_cmd), true },
+				 { bad, 96, true } };
+	vfx_add(t->f, RQ, r2, 3);
+	assert_int_equal(vfx_used(t->f, RQ, &id, &t->used), 1);
+	assert_int_equal(t->used, 0);
+	/* The same on the control queue. */
+	struct virtio_scsi_ctrl_tmf m = { .type = htole32(VIRTIO_SCSI_T_TMF) };
+	lun_bytes(m.lun, 0, 0);
+	struct vdq_buf c1[2] = { { vfx_put(t->f, &m, sizeof(m)), sizeof(m), false },
+				 { bad, 1, true } };
+	vfx_add(t->f, VSCSI_CTRLQ, c1, 2);
+	assert_int_equal(vfx_used(t->f, VSCSI_CTRLQ, &id, &t->used), 1);
+	assert_int_equal(t->used, 0);
+	assert_int_equal(vscsi_get_stats(t->s)->dropped, 3);
+	assert_false(vfx_status(t->f) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* An avail index far ahead of the ring: the ring is broken. */
+	if (!t->f->q[RQ].packed) {
+		assert_int_equal(vdq_raw_avail_idx(&t->f->q[RQ],
+			(uint16_t)(t->f->q[RQ].avail_idx + QSZ + 1)), 0);
+		vfx_kick(t->f, RQ);
+		assert_true(vfx_status(t->f) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	}
+	st_free(t);
+}
+
+/* The remaining error answers of the command set and the control queue. */
+static void test_more_errors(void **state)
+{
+	struct st *t = st_new(kind(state), false, 0);
+	uint8_t c[16];
+	/* SERVICE ACTION IN(16) other than READ CAPACITY(16). */
+	uint8_t sai[16] = { SCSI_SERVICE_ACTION_IN_16, 0x11 };
+	cmd(t, sai, 16, NULL, 0, 0);
+	expect_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_CDB);
+	/* REQUEST SENSE to a missing LUN names it. */
+	uint8_t rs[6] = { SCSI_REQUEST_SENSE, 0, 0, 0, 18 };
+	cmd_to(t, 0, 1, rs, 6, NULL, 0, 18);
+	expect_good(t);
+	assert_int_equal(t->data[2], SCSI_SENSE_ILLEGAL_REQUEST);
+	assert_int_equal(t->data[12], SCSI_ASC_LUN_NOT_SUPPORTED >> 8);
+	/* UNMAP: ANCHOR, a block count over the limit, a descriptor count
+	 * larger than the list holds (only what is there is used), and a
+	 * backend failure. */
+	uint8_t par[8 + 16] = { 0, 22, 0, 16 };
+	par[8 + 7] = 1;
+	par[8 + 11] = 1;
+	uint8_t um[10] = { SCSI_UNMAP, 1, 0, 0, 0, 0, 0, 0, sizeof(par) };
+	cmd(t, um, 10, par, sizeof(par), 0);
+	expect_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_CDB);
+	um[1] = 0;
+	par[8 + 8] = 0xff;                 /* 0xff000001 blocks */
+	cmd(t, um, 10, par, sizeof(par), 0);
+	expect_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_PARAM);
+	par[8 + 8] = 0;
+	par[3] = 0xf0;                     /* 15 descriptors claimed, 1 sent */
+	memset(blockdev_mem_data(t->bd) + 512, 0x77, 512);
+	cmd(t, um, 10, par, sizeof(par), 0);
+	expect_good(t);
+	assert_int_equal(blockdev_mem_data(t->bd)[512], 0);
+	blockdev_mem_fail(t->bd, -5);
+	cmd(t, um, 10, par, sizeof(par), 0);
+	expect_sense(t, SCSI_SENSE_MEDIUM_ERROR, SCSI_ASC_WRITE_ERROR);
+	uint8_t sc[10] = { SCSI_SYNC_CACHE_10 };
+	cmd(t, sc, 10, NULL, 0, 0);
+	expect_sense(t, SCSI_SENSE_MEDIUM_ERROR, SCSI_ASC_WRITE_ERROR);
+	blockdev_mem_fail(t->bd, 0);
+	/* UNMAP with a zero-length list does nothing, successfully. */
+	um[8] = 0;
+	cmd(t, um, 10, NULL, 0, 0);
+	expect_good(t);
+	/* MODE SENSE of a page we do not have, and of a subpage. */
+	uint8_t ms[6] = { SCSI_MODE_SENSE_6, 0, 0x1c, 0, 64 };
+	cmd(t, ms, 6, NULL, 0, 64);
+	expect_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_CDB);
+	ms[2] = 0x08;
+	ms[3] = 0x01;
+	cmd(t, ms, 6, NULL, 0, 64);
+	expect_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_CDB);
+	/* A zero-length READ(10) moves nothing and succeeds. */
+	cdb10(c, SCSI_READ_10, 0, 0);
+	cmd(t, c, 10, NULL, 0, 0);
+	expect_good(t);
+	/* AN to a target that does not exist. */
+	struct virtio_scsi_ctrl_an an = { .type = htole32(VIRTIO_SCSI_T_AN_SUBSCRIBE) };
+	lun_bytes(an.lun, 9, 0);
+	uint8_t ar[5];
+	ctrl(t, &an, sizeof(an), sizeof(ar), ar);
+	assert_int_equal(ar[4], VIRTIO_SCSI_S_BAD_TARGET);
+	/* An AN request with no room for event_actual. */
+	uint8_t r1 = 0;
+	ctrl(t, &an, sizeof(an), 1, &r1);
+	assert_int_equal(r1, VIRTIO_SCSI_S_FAILURE);
+	st_free(t);
+}
+
 #define BOTH(fn)                                                           \
 	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
 		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
@@ -894,6 +1037,8 @@ int main(void)
 		BOTH(test_kick_budget),
 		BOTH(test_throttle),
 		BOTH(test_request_queues),
+		BOTH(test_hostile_memory),
+		BOTH(test_more_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
