@@ -84,7 +84,8 @@ static void drop(struct vscsi *s, struct vq *vq, struct vq_elem *e, const char *
 
 enum { DONE, THROTTLED };
 
-static int handle_cmd(struct vscsi *s, struct vq *vq, struct vq_elem *e)
+static int handle_cmd(struct vscsi *s, struct vq *vq, struct vq_elem *e,
+		      uint64_t *moved)
 {
 	const uint32_t cdb_size = s->cdb_size, sense_size = s->sense_size;
 	const uint32_t req_len = REQ_HDR + cdb_size, resp_len = RESP_HDR + sense_size;
@@ -132,6 +133,7 @@ static int handle_cmd(struct vscsi *s, struct vq *vq, struct vq_elem *e)
 		.luns = luns, .nluns = nl,
 	};
 	sdisk_exec(lu ? lu->d : NULL, &c);
+	*moved += (uint64_t)c.in_done + c.out_done;
 	/* §5.6.6.1: residual is the data buffer's length less what moved. */
 	uint32_t data_len = c.in_len ? c.in_len : c.out_len;
 	if (c.overrun) {
@@ -241,16 +243,17 @@ answer:
 	vq_push(vq, e, written);
 }
 
-/* Handle up to VSCSI_KICK_BUDGET chains of queue q.  Returns true when
- * requests may be left (budget spent). */
+/* Handle up to VSCSI_KICK_BUDGET chains (and VSCSI_KICK_BYTES of data)
+ * of queue q.  Returns true when requests may be left (budget spent). */
 static bool process_queue(struct vscsi *s, unsigned q)
 {
 	struct vdev *vd = &s->vd;
 	struct vq *vq = &vd->vqs[q];
 	bool pushed = false, more = false;
+	uint64_t moved = 0;
 
 	for (unsigned n = 0;; n++) {
-		if (n == VSCSI_KICK_BUDGET) {
+		if (n == VSCSI_KICK_BUDGET || moved >= VSCSI_KICK_BYTES) {
 			more = vq_has_avail(vq);
 			break;
 		}
@@ -267,7 +270,7 @@ static bool process_queue(struct vscsi *s, unsigned q)
 		}
 		if (q == VSCSI_CTRLQ) {
 			handle_ctrl(s, vq, s->elem);
-		} else if (handle_cmd(s, vq, s->elem) == THROTTLED) {
+		} else if (handle_cmd(s, vq, s->elem, &moved) == THROTTLED) {
 			break;
 		}
 		pushed = true;

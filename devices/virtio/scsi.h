@@ -122,8 +122,10 @@ struct virtio_scsi_ctrl_an {
 #define VSCSI_MAX_LUN 16383u
 #define VSCSI_MAX_LUNS 64u
 #define VSCSI_MAX_REQ_QUEUES (VDEV_MAX_QUEUES - VSCSI_REQQ)       /* LUs one adapter holds */
-/* Requests one kick (or one resume timer) handles per queue. */
+/* Requests, and data bytes, one kick (or one resume timer) handles per
+ * queue before yielding to the event loop. */
 #define VSCSI_KICK_BUDGET 64u
+#define VSCSI_KICK_BYTES (64ull << 20)
 
 struct vscsi_config {
 	const struct gm *gm;

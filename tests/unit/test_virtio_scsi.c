@@ -792,6 +792,61 @@ static void test_kick_budget(void **state)
 	st_free(t);
 }
 
+/* The byte budget: 32 MiB reads (the largest a command may move) stop
+ * a kick after VSCSI_KICK_BYTES; the rest wait for the clock. */
+static void test_kick_byte_budget(void **state)
+{
+	struct vfx *f = vfx_new(kind(state));
+	/* A sim RAM big enough for three 32 MiB buffers. */
+	sim_free(f->sim);
+	struct sim_config sc = { .ram_size = 160ull << 20, .seed = 1, .log = f->log };
+	f->sim = sim_new(&sc);
+	assert_non_null(f->sim);
+	struct blockdev *bd = blockdev_mem_new("big", 40ull << 20, true);
+	struct vscsi_config c = { .gm = vfx_gm(f), .log = f->log, .clk = vfx_clk(f) };
+	struct vscsi *s = vscsi_new(&c);
+	struct vscsi_lun_config l = { .bd = bd };
+	assert_int_equal(vscsi_add_lun(s, &l), 0);
+	vfx_attach(f, vscsi_vdev(s));
+	vfx_start(f, 0, 3, QSZ);
+	const uint32_t rl = sizeof(struct virtio_scsi_resp_cmd) + 96, big = 32u << 20;
+	uint8_t hdr[sizeof(struct virtio_scsi_req_cmd) + 32] = { 0 };
+	lun_bytes(((struct virtio_scsi_req_cmd *)hdr)->lun, 0, 0);
+	uint8_t *cdb = hdr + sizeof(struct virtio_scsi_req_cmd);
+	const uint64_t hdr_gpa = 100ull << 20;
+	assert_int_equal(gm_write(vfx_gm(f), hdr_gpa, hdr, sizeof(hdr)), 0); /* TUR */
+	cdb16(cdb, SCSI_READ_16, 0, big / 512);
+	assert_int_equal(gm_write(vfx_gm(f), hdr_gpa + 64, hdr, sizeof(hdr)), 0);
+	/* The power-on unit attention first, then three 32 MiB reads. */
+	struct vdq_buf t0[2] = { { hdr_gpa, sizeof(hdr), false },
+				 { hdr_gpa + 128, rl, true } };
+	vfx_add(f, RQ, t0, 2);
+	uint16_t id;
+	uint32_t len;
+	assert_int_equal(vfx_used(f, RQ, &id, &len), 1);
+	for (unsigned i = 0; i < 3; i++) {
+		struct vdq_buf b[3] = { { hdr_gpa + 64, sizeof(hdr), false },
+					{ hdr_gpa + 256 + i * 256, rl, true },
+					{ (16ull << 20) + i * (uint64_t)big, big, true } };
+		vfx_add_nokick(f, RQ, b, 3);
+	}
+	vfx_kick(f, RQ);
+	unsigned got = 0;
+	while (vfx_used(f, RQ, &id, &len) == 1) {
+		assert_int_equal(len, rl + big);
+		got++;
+	}
+	assert_int_equal(got, 2);            /* 64 MiB: the budget */
+	sim_clock_step(f->sim, 0);
+	while (vfx_used(f, RQ, &id, &len) == 1)
+		got++;
+	assert_int_equal(got, 3);
+	vfx_detach(f);
+	vscsi_free(s);
+	vfx_free(f);
+	blockdev_close(bd);
+}
+
 static void test_throttle(void **state)
 {
 	struct st *t = st_new(kind(state), false, 10);   /* 10 iops, burst 1 */
@@ -1035,6 +1090,7 @@ int main(void)
 		BOTH(test_task_management),
 		BOTH(test_event_queue_held),
 		BOTH(test_kick_budget),
+		BOTH(test_kick_byte_budget),
 		BOTH(test_throttle),
 		BOTH(test_request_queues),
 		BOTH(test_hostile_memory),
