@@ -119,5 +119,7 @@ int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
  * into buf (512 bytes); *target says which.  0 or a negative step. */
 int vscsi_read_pci(unsigned dev, unsigned fn, uint8_t *inq, uint8_t *buf,
 		   unsigned *target, uint16_t *ua);
+int vscsi_read_mmio(uint64_t base, uint8_t *inq, uint8_t *buf,
+		    unsigned *target, uint16_t *ua);
 
 #endif

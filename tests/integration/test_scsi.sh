@@ -106,6 +106,23 @@ expect_rc $rc 35 "scsi-cd: the guest's 512-byte read fails"
 expect_line "$out" "^testguest: virtio-scsi pci 00:0[0-9a-f].0 FAIL step 7" "scsi-cd: READ(10) of one 2048-byte block into 512 bytes is refused"
 qemu_expect 35 "^testguest: virtio-scsi pci 00:0[0-9a-f].0 FAIL step 7" "scsi-cd read into 512 bytes refused"
 
+# virtio-scsi-device on microvm (virtio-mmio), and on q35 next to a
+# virtio-scsi-pci: two adapters, each with its own LU, found and read.
+# (Not run on QEMU: its microvm puts virtio-mmio at 0xfeb00000 and has no
+# RTC/PIT unless asked, where the test guest expects this layout.)
+run_guest mmio -machine microvm,accel=kvm -m 128M -kernel "$GUEST" \
+	-device virtio-scsi-device,id=scsi0 \
+	-drive "$DISK_RO" -device scsi-hd,drive=d0,scsi-id=5
+expect_rc $rc 33 "microvm, virtio-scsi-device: guest passed its checks"
+expect_line "$out" "^testguest: virtio-scsi mmio 0xd0000000 target 5 lun 0 'VMM     VMM HARDDISK    ' ua 2900 $SECTOR" "INQUIRY + TUR + READ(10) over virtio-mmio"
+run_guest two -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
+	-device virtio-scsi-pci,id=scsi0 -drive "$DISK_RO" -device scsi-hd,drive=d0,bus=scsi0.0 \
+	-device virtio-scsi-device,id=scsi1 \
+	-drive id=d1,file="$TMP/disk.img",if=none,readonly=on -device scsi-hd,drive=d1,bus=scsi1.0,scsi-id=2
+expect_rc $rc 33 "two adapters: guest passed its checks"
+expect_line "$out" "^testguest: virtio-scsi pci 00:0[0-9a-f].0 target 0 lun 0 'VMM     VMM HARDDISK    ' ua 2900 $SECTOR" "two adapters: the PCI one"
+expect_line "$out" "^testguest: virtio-scsi mmio 0xd0000000 target 2 lun 0 'VMM     VMM HARDDISK    ' ua 2900 $SECTOR" "two adapters: the MMIO one"
+
 # No LU at all: every target is BAD_TARGET.
 run_both empty -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
 	-device virtio-scsi-pci,id=scsi0,disable-legacy=on
