@@ -123,6 +123,15 @@ expect_rc $rc 33 "two adapters: guest passed its checks"
 expect_line "$out" "^testguest: virtio-scsi pci 00:0[0-9a-f].0 target 0 lun 0 'VMM     VMM HARDDISK    ' ua 2900 $SECTOR" "two adapters: the PCI one"
 expect_line "$out" "^testguest: virtio-scsi mmio 0xd0000000 target 2 lun 0 'VMM     VMM HARDDISK    ' ua 2900 $SECTOR" "two adapters: the MMIO one"
 
+# Both adapters on an I/O thread: their kicks arrive through ioeventfds.
+run_guest iothread -machine q35,accel=kvm -m 128M -kernel "$GUEST" -object iothread,id=io0 \
+	-device virtio-scsi-pci,id=scsi0,iothread=io0 -drive "$DISK_RO" -device scsi-hd,drive=d0,bus=scsi0.0 \
+	-device virtio-scsi-device,id=scsi1,iothread=io0 \
+	-drive id=d1,file="$TMP/disk.img",if=none,readonly=on -device scsi-hd,drive=d1,bus=scsi1.0
+expect_rc $rc 33 "iothread=: guest passed its checks"
+expect_line "$out" "^testguest: virtio-scsi pci 00:0[0-9a-f].0 target 0 lun 0 .* $SECTOR" "iothread=: virtio-scsi-pci read"
+expect_line "$out" "^testguest: virtio-scsi mmio 0xd0000000 target 0 lun 0 .* $SECTOR" "iothread=: virtio-scsi-device read"
+
 # No LU at all: every target is BAD_TARGET.
 run_both empty -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
 	-device virtio-scsi-pci,id=scsi0,disable-legacy=on
