@@ -198,7 +198,7 @@ static uint8_t tmf(struct vscsi *s, const struct virtio_scsi_ctrl_tmf *t)
 
 static void handle_ctrl(struct vscsi *s, struct vq *vq, struct vq_elem *e)
 {
-	uint32_t type;
+	uint32_t type = 0;
 	uint8_t resp = VIRTIO_SCSI_S_FAILURE;
 	uint32_t written = 1;
 
