@@ -39,10 +39,12 @@ struct vscsi {
 	struct vscsi_lu lus[VSCSI_MAX_LUNS];
 	unsigned nlus;
 	/* One timer for both reasons to come back later: an LU's iops bucket
-	 * ran dry (parked: the queue waits for it), or a kick's budget ran
-	 * out with requests left. */
+	 * ran dry (the request queue that met it is parked: requests leave a
+	 * ring in order, the others go on), or a kick's budget ran out with
+	 * requests left.  It is armed for the earliest of them. */
 	struct clk_timer resume;
-	bool parked;
+	uint64_t resume_at;
+	uint32_t parked;         /* bit q: request queue q waits for a token */
 	struct vscsi_stats st;
 	struct vq_elem *elem;
 	uint8_t cdb[VIRTIO_SCSI_CDB_MAX];
@@ -84,6 +86,15 @@ static void drop(struct vscsi *s, struct vq *vq, struct vq_elem *e, const char *
 
 enum { DONE, THROTTLED };
 
+/* Come back at `when`, or earlier if already asked to. */
+static void resume_at(struct vscsi *s, uint64_t when)
+{
+	if (clk_timer_armed(&s->resume) && s->resume_at <= when)
+		return;
+	s->resume_at = when;
+	clk_timer_arm(s->clk, &s->resume, when);
+}
+
 static int handle_cmd(struct vscsi *s, struct vq *vq, struct vq_elem *e,
 		      uint64_t *moved)
 {
@@ -115,10 +126,9 @@ static int handle_cmd(struct vscsi *s, struct vq *vq, struct vq_elem *e,
 	    !tokenbucket_reduce(&lu->tb, 1, clk_now_ns(s->clk))) {
 		uint64_t now = clk_now_ns(s->clk);
 		vq_unpop(vq, e);
-		s->parked = true;
+		s->parked |= 1u << vq->index;
 		s->st.throttled++;
-		clk_timer_arm(s->clk, &s->resume,
-			      now + tokenbucket_wait_ns(&lu->tb, 1, now));
+		resume_at(s, now + tokenbucket_wait_ns(&lu->tb, 1, now));
 		return THROTTLED;
 	}
 	uint16_t luns[VSCSI_MAX_LUNS];
@@ -293,11 +303,12 @@ static void process_all(struct vscsi *s)
 	if (!running(s))
 		return;
 	more |= process_queue(s, VSCSI_CTRLQ);
-	for (unsigned q = VSCSI_REQQ; q < s->vd.nqueues && !s->parked; q++)
-		more |= process_queue(s, q);
-	if (more && !s->parked && running(s)) {
+	for (unsigned q = VSCSI_REQQ; q < s->vd.nqueues; q++)
+		if (!(s->parked & 1u << q))
+			more |= process_queue(s, q);
+	if (more && running(s)) {
 		s->st.deferred++;
-		clk_timer_arm(s->clk, &s->resume, clk_now_ns(s->clk));
+		resume_at(s, clk_now_ns(s->clk));
 	}
 }
 
@@ -305,7 +316,7 @@ static void resume_fired(void *arg, uint64_t now)
 {
 	(void)now;
 	struct vscsi *s = arg;
-	s->parked = false;
+	s->parked = 0;
 	process_all(s);
 }
 
@@ -379,7 +390,7 @@ static void scsi_notify(struct vdev *vd, unsigned q)
 	struct vscsi *s = to_scsi(vd);
 	/* The event queue holds buffers until there is an event to report
 	 * (§5.6.6.3); with no hot-plug there never is. */
-	if (q != VSCSI_EVENTQ && !s->parked)
+	if (q != VSCSI_EVENTQ)
 		process_all(s);
 }
 
@@ -387,7 +398,7 @@ static void scsi_reset(struct vdev *vd)
 {
 	struct vscsi *s = to_scsi(vd);
 	clk_timer_cancel(s->clk, &s->resume);
-	s->parked = false;
+	s->parked = 0;
 	/* A device reset resets the bus: every LU raises a unit attention
 	 * (SAM-5 §6.3.1), as after power-on. */
 	for (unsigned i = 0; i < s->nlus; i++)

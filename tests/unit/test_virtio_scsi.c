@@ -369,6 +369,52 @@ static void test_throttle(void **state)
 }
 
 
+/* One LU's empty iops bucket parks only the request queue that met it:
+ * another LU's requests on another queue go on at once. */
+static void test_throttle_one_queue(void **state)
+{
+	struct vfx *f = vfx_new(kind(state));
+	struct blockdev *bd = blockdev_mem_new("d0", DISK, true);
+	struct vscsi_config c = { .gm = vfx_gm(f), .log = f->log, .clk = vfx_clk(f),
+				  .num_queues = 2 };
+	struct vscsi *s = vscsi_new(&c);
+	struct vscsi_lun_config slow = { .target = 0, .bd = bd, .iops_total = 10 };
+	struct vscsi_lun_config fast = { .target = 1, .bd = bd };
+	assert_int_equal(vscsi_add_lun(s, &slow), 0);
+	assert_int_equal(vscsi_add_lun(s, &fast), 0);
+	vfx_attach(f, vscsi_vdev(s));
+	vfx_start(f, 0, 4, QSZ);
+	const uint32_t rl = sizeof(struct virtio_scsi_resp_cmd) + 96;
+	uint8_t hdr[2][sizeof(struct virtio_scsi_req_cmd) + 32] = { { 0 } };
+	lun_bytes(((struct virtio_scsi_req_cmd *)hdr[0])->lun, 0, 0);   /* TUR */
+	lun_bytes(((struct virtio_scsi_req_cmd *)hdr[1])->lun, 1, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		struct vdq_buf b[2] = { { vfx_put(f, hdr[0], sizeof(hdr[0])), sizeof(hdr[0]), false },
+					{ vfx_alloc(f, rl), rl, true } };
+		vfx_add_nokick(f, RQ, b, 2);
+	}
+	vfx_kick(f, RQ);
+	uint16_t id;
+	uint32_t len;
+	unsigned slow_done = 0;
+	while (vfx_used(f, RQ, &id, &len) == 1)
+		slow_done++;
+	assert_int_equal(slow_done, 1);       /* the bucket holds one token */
+	struct vdq_buf b[2] = { { vfx_put(f, hdr[1], sizeof(hdr[1])), sizeof(hdr[1]), false },
+				{ vfx_alloc(f, rl), rl, true } };
+	vfx_add(f, RQ + 1, b, 2);
+	assert_int_equal(vfx_used(f, RQ + 1, &id, &len), 1);
+	assert_int_equal(vfx_used(f, RQ, &id, &len), 0);
+	sim_clock_step(f->sim, 200000000ull);
+	while (vfx_used(f, RQ, &id, &len) == 1)
+		slow_done++;
+	assert_int_equal(slow_done, 3);
+	vfx_detach(f);
+	vscsi_free(s);
+	vfx_free(f);
+	blockdev_close(bd);
+}
+
 /* num_queues=3: three request queues (2, 3, 4), each served on its own
  * kick; more than VSCSI_MAX_REQ_QUEUES is refused. */
 static void test_request_queues(void **state)
@@ -507,6 +553,7 @@ int main(void)
 		BOTH(test_kick_byte_budget),
 		BOTH(test_throttle),
 		BOTH(test_request_queues),
+		BOTH(test_throttle_one_queue),
 		BOTH(test_hostile_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
