@@ -33,6 +33,10 @@
 #define CFG_PCI_FUNCS 8
 #define CFG_MAX_VECTORS 64   /* vectors=: MSIX_MAX_VECTORS (PCI allows 2048) */
 #define CFG_MAX_CONSOLE_PORTS 7  /* virtconsoles per virtio-serial: VCON_MAX_PORTS */
+#define CFG_MAX_BLK_QUEUES 16     /* virtio-blk num-queues= (VDEV_MAX_QUEUES) */
+#define CFG_MAX_SCSI_QUEUES 14    /* virtio-scsi num_queues=: + control, event */
+#define CFG_MAX_SCSI_TARGET 255   /* scsi-id= (virtio 1.2 §5.6.4 max_target) */
+#define CFG_MAX_SCSI_LUN 16383    /* lun= (max_lun, SAM single-level flat) */
 
 enum cfg_machine_type { CFG_MACHINE_MICROVM, CFG_MACHINE_Q35 };
 enum cfg_accel { CFG_ACCEL_KVM, CFG_ACCEL_SIM };
@@ -123,6 +127,9 @@ enum cfg_device_type {
 	CFG_DEV_NVDIMM,
 	CFG_DEV_ISA_DEBUG_EXIT,
 	CFG_DEV_PCI_BRIDGE,
+	CFG_DEV_VIRTIO_SCSI,     /* the virtio-scsi host bus adapter */
+	CFG_DEV_SCSI_HD,         /* a disk LUN on a virtio-scsi */
+	CFG_DEV_SCSI_CD,         /* a read-only CD-ROM LUN on a virtio-scsi */
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
@@ -163,6 +170,12 @@ struct cfg_device {
 	uint16_t iobase, iosize;  /* isa-debug-exit (defaults 0x501, 2) */
 	unsigned chassis_nr;      /* pci-bridge chassis_nr= */
 	bool shpc;                /* pci-bridge shpc= */
+	unsigned num_queues;      /* virtio-blk num-queues= / virtio-scsi
+				   * num_queues= (request queues; 0: 1) */
+	int scsi_id;              /* scsi-hd/cd scsi-id= (-1 until config_parse
+				   * picks the first free target) */
+	unsigned scsi_lun;        /* scsi-hd/cd lun= */
+	bool free_page_reporting; /* virtio-balloon free-page-reporting= */
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

@@ -206,6 +206,9 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_NVDIMM] = { "nvdimm", "nvdimm", "nvdimm" },
 		[CFG_DEV_ISA_DEBUG_EXIT] = { "isa-debug-exit", "isa-debug-exit", "isa-debug-exit" },
 		[CFG_DEV_PCI_BRIDGE] = { "pci-bridge", "pci-bridge", "pci-bridge" },
+		[CFG_DEV_VIRTIO_SCSI] = { "virtio-scsi", "virtio-scsi-device", "virtio-scsi-pci" },
+		[CFG_DEV_SCSI_HD] = { "scsi-hd", "scsi-hd", "scsi-hd" },
+		[CFG_DEV_SCSI_CD] = { "scsi-cd", "scsi-cd", "scsi-cd" },
 	};
 
 	if ((unsigned)dev->type >= sizeof(names) / sizeof(names[0]) ||

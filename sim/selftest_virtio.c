@@ -261,7 +261,7 @@ void st_virtio(struct selftest *t)
 		enum cfg_device_type type = t->cfg->devices[i].type;
 		if (type != CFG_DEV_VIRTIO_BLK && type != CFG_DEV_VIRTIO_NET &&
 		    type != CFG_DEV_VIRTIO_RNG && type != CFG_DEV_VIRTIO_SERIAL &&
-		    type != CFG_DEV_VIRTIO_BALLOON)
+		    type != CFG_DEV_VIRTIO_BALLOON && type != CFG_DEV_VIRTIO_SCSI)
 			continue;
 		struct vdriver d;
 		char where[32];
@@ -272,6 +272,7 @@ void st_virtio(struct selftest *t)
 		case CFG_DEV_VIRTIO_NET: st_net(t, i, &d, where); break;
 		case CFG_DEV_VIRTIO_RNG: st_rng(t, i, &d, where); break;
 		case CFG_DEV_VIRTIO_SERIAL: st_console(t, i, &d, where); break;
+		case CFG_DEV_VIRTIO_SCSI: st_scsi(t, i, &d, where); break;
 		default: st_balloon(t, &d, where); break;
 		}
 		st_vdone(t, &d);

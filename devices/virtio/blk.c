@@ -246,10 +246,11 @@ static void handle_request(struct vblk *b, struct vq *vq, struct vq_elem *e)
 	vq_push(vq, e, written + 1);
 }
 
-static void process_queue(struct vblk *b)
+/* Serve queue q until it is empty or the iops bucket runs dry. */
+static void process_queue(struct vblk *b, unsigned q)
 {
 	struct vdev *vd = &b->vd;
-	struct vq *vq = &vd->vqs[0];
+	struct vq *vq = &vd->vqs[q];
 	bool pushed = false;
 
 	if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
@@ -283,7 +284,16 @@ static void process_queue(struct vblk *b)
 		pushed = true;
 	}
 	if (pushed)
-		vdev_notify_queue(vd, 0);
+		vdev_notify_queue(vd, q);
+}
+
+/* Every request queue (VIRTIO_BLK_F_MQ, §5.2.5: num_queues of them, all
+ * alike); one iops bucket covers the device as QEMU's throttle group
+ * covers the drive. */
+static void process_all(struct vblk *b)
+{
+	for (unsigned q = 0; q < b->vd.nqueues && !b->throttled; q++)
+		process_queue(b, q);
 }
 
 static void throttle_expired(void *arg, uint64_t now)
@@ -291,7 +301,7 @@ static void throttle_expired(void *arg, uint64_t now)
 	(void)now;
 	struct vblk *b = arg;
 	b->throttled = false;
-	process_queue(b);
+	process_all(b);
 }
 
 /* ---- vdev_ops ---- */
@@ -307,6 +317,8 @@ static uint64_t blk_features(struct vdev *vd)
 		     VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (b->bd->readonly)
 		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	if (vd->nqueues > 1)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_MQ);
 	return f;
 }
 
@@ -320,7 +332,7 @@ static void fill_config(const struct vblk *b, struct virtio_blk_config *c)
 	c->seg_max = htole32(b->vd.queue_max[0] - 2u);
 	c->blk_size = htole32(b->bd->direct ? BLOCKDEV_DIRECT_ALIGN
 					    : VIRTIO_BLK_SECTOR);
-	c->num_queues = htole16(1);
+	c->num_queues = htole16((uint16_t)b->vd.nqueues);
 	c->max_discard_sectors = htole32(VBLK_MAX_DISCARD_SECTORS);
 	c->max_discard_seg = htole32(VBLK_MAX_DISCARD_SEG);
 	c->discard_sector_alignment = htole32(1);
@@ -350,14 +362,19 @@ static void blk_config_write(struct vdev *vd, uint32_t off, const void *data,
 
 static int blk_activate(struct vdev *vd)
 {
-	process_queue(to_blk(vd));
+	struct vblk *b = to_blk(vd);
+	/* §5.2.5: without VIRTIO_BLK_F_MQ the driver uses queue 0 only. */
+	if (!vdev_has(vd, VIRTIO_BLK_F_MQ))
+		process_queue(b, 0);
+	else
+		process_all(b);
 	return 0;
 }
 
 static void blk_notify(struct vdev *vd, unsigned q)
 {
-	if (q == 0)
-		process_queue(to_blk(vd));
+	if (q < vd->nqueues)
+		process_queue(to_blk(vd), q);
 }
 
 static void blk_reset(struct vdev *vd)
@@ -408,8 +425,14 @@ struct vblk *vblk_new(const struct vblk_config *cfg)
 	vd->priv = b;
 	vd->device_id = VIRTIO_ID_BLOCK;
 	vd->config_size = sizeof(struct virtio_blk_config);
-	vd->nqueues = 1;
-	vd->queue_max[0] = cfg->queue_size ? cfg->queue_size : VBLK_QUEUE_SIZE;
+	unsigned nq = cfg->num_queues ? cfg->num_queues : 1;
+	if (nq > VDEV_MAX_QUEUES) {
+		vblk_free(b);
+		return NULL;
+	}
+	vd->nqueues = nq;
+	for (unsigned q = 0; q < nq; q++)
+		vd->queue_max[q] = cfg->queue_size ? cfg->queue_size : VBLK_QUEUE_SIZE;
 	vd->gm = cfg->gm;
 	vd->log = cfg->log;
 	return b;

@@ -41,6 +41,7 @@ uint32_t virtio_pci_class(uint32_t device_id)
 	switch (device_id) {
 	case VIRTIO_ID_NET: return CLASS_NETWORK_ETHERNET;
 	case VIRTIO_ID_BLOCK: return CLASS_STORAGE_SCSI;
+	case VIRTIO_ID_SCSI: return CLASS_STORAGE_SCSI;
 	case VIRTIO_ID_CONSOLE: return CLASS_COMMUNICATION_OTHER;
 	default: return CLASS_OTHERS;
 	}

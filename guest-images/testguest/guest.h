@@ -113,5 +113,13 @@ void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
  * number saying where it failed. */
 int vblk_read_mmio(uint64_t base, uint8_t *buf);
 int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
+/* virtio-scsi (scsi.c): INQUIRY (36 bytes into inq) on LUN 0 of the
+ * first target 0-7 that has one, TEST UNIT READY (*ua: the unit
+ * attention's asc/ascq it reported, 0 none), then READ(10) of block 0
+ * into buf (512 bytes); *target says which.  0 or a negative step. */
+int vscsi_read_pci(unsigned dev, unsigned fn, uint8_t *inq, uint8_t *buf,
+		   unsigned *target, uint16_t *ua);
+int vscsi_read_mmio(uint64_t base, uint8_t *inq, uint8_t *buf,
+		    unsigned *target, uint16_t *ua);
 
 #endif

@@ -16,6 +16,8 @@
  *   testguest: cpuid pmu version V counters N    (leaf 0xA; 0 0 = no PMU)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci BB:DD.F sector0 '...'
+ *   testguest: virtio-scsi pci BB:DD.F target T lun 0 'VENDOR  PRODUCT' ua AASQ sector0 '...'
+ *   testguest: virtio-scsi mmio 0x... target T lun 0 '...' ua AASQ sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
  *   testguest: done, N failed
  *
@@ -325,6 +327,37 @@ static void say_msix(unsigned bus, unsigned slot, unsigned fn, unsigned dev)
 	con_puts(" none\n");
 }
 
+/* The rest of a virtio-scsi line: target, INQUIRY vendor/product, the
+ * unit attention TEST UNIT READY reported, block 0 (or the failed step). */
+static void scsi_result(int r, const uint8_t *inq, unsigned target, uint16_t ua)
+{
+	if (r == 0) {
+		con_puts(" target ");
+		con_dec(target);
+		con_puts(" lun 0 ");
+		con_text(inq + 8, 24);
+		con_puts(" ua ");
+		con_hexn(ua, 4);
+	}
+	check_blk_result(r);
+}
+
+static void check_scsi(unsigned bus, unsigned slot, unsigned fn, unsigned dev)
+{
+	uint8_t inq[36];
+	unsigned target = 0;
+	uint16_t ua = 0;
+	memset(sector, 0, sizeof(sector));
+	say("virtio-scsi pci ");
+	con_hexn(bus, 2);
+	con_putc(':');
+	con_hexn(slot, 2);
+	con_putc('.');
+	con_hexn(fn, 1);
+	int r = vscsi_read_pci(dev, fn, inq, sector, &target, &ua);
+	scsi_result(r, inq, target, ua);
+}
+
 /* Scan one bus; devices are numbered bus << 5 | slot, which the 0xCF8
  * address takes as is (bus in bits 23:16, device in 15:11).  Bridges
  * found on bus 0 are numbered here, as firmware does before the OS
@@ -367,6 +400,8 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 				con_hexn(fn, 1);
 				check_blk_result(vblk_read_pci(dev, fn, sector));
 			}
+			if (id == 0x10481af4u)      /* virtio 1.x SCSI */
+				check_scsi(bus, slot, fn, dev);
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
 			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {
@@ -423,9 +458,21 @@ static void check_virtio_mmio(void)
 		uint64_t base = VIRTIO_MMIO_BASE + 0x1000ull * i;
 		if (mmio_read32(base) != 0x74726976u)   /* "virt" */
 			continue;
-		if (mmio_read32(base + 4) != 2 || mmio_read32(base + 8) != 2)
-			continue;                       /* v2 block devices only */
+		if (mmio_read32(base + 4) != 2)
+			continue;                       /* v2 devices only */
 		memset(sector, 0, sizeof(sector));
+		if (mmio_read32(base + 8) == 8) {       /* SCSI host */
+			uint8_t inq[36];
+			unsigned target = 0;
+			uint16_t ua = 0;
+			say("virtio-scsi mmio ");
+			con_hex(base);
+			int r = vscsi_read_mmio(base, inq, sector, &target, &ua);
+			scsi_result(r, inq, target, ua);
+			continue;
+		}
+		if (mmio_read32(base + 8) != 2)
+			continue;                       /* block devices */
 		say("virtio-blk mmio ");
 		con_hex(base);
 		check_blk_result(vblk_read_mmio(base, sector));
