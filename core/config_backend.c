@@ -280,13 +280,25 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 	return 0;
 }
 
-/* socket options shared by -chardev socket and -serial unix:PATH. */
+/* Longest reconnect interval accepted (a day): QEMU takes any int64, but
+ * seconds * 1e9 must not overflow the clock arithmetic. */
+#define CFG_RECONNECT_MAX 86400u
+
+/* socket options shared by -chardev socket and -serial unix:PATH.
+ * reconnect NULL: not accepted (QMP). */
 static int socket_kv(struct cfg_ctx *c, const struct cfg_kv *kv, bool *server,
-		     bool *wait, bool *handled)
+		     bool *wait, unsigned *reconnect, bool *handled)
 {
 	*handled = true;
 	if (!strcmp(kv->key, "server"))
 		return cfg_bool(c, kv, server);
+	if (reconnect && !strcmp(kv->key, "reconnect")) {
+		uint64_t v;
+		if (cfg_uint(c, "reconnect", kv->val, 0, CFG_RECONNECT_MAX, &v))
+			return -1;
+		*reconnect = (unsigned)v;
+		return 0;
+	}
 	if (!strcmp(kv->key, "wait"))
 		return cfg_bool(c, kv, wait);
 	if (!strcmp(kv->key, "nowait")) {
@@ -344,11 +356,11 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 			r = cfg_bool(c, kv, &ch->signal);
 		} else if (ch->type == CFG_CHR_SOCKET &&
 			   (r = socket_kv(c, kv, &ch->server, &ch->wait,
-					  &handled), handled)) {
+					  &ch->reconnect, &handled), handled)) {
 			/* done */
 		} else {
 			r = cfg_unknown_key(c, kv,
-				ch->type == CFG_CHR_SOCKET ? "id, path, server, wait, nowait" :
+				ch->type == CFG_CHR_SOCKET ? "id, path, server, wait, nowait, reconnect" :
 				ch->type == CFG_CHR_FILE ? "id, path" :
 				ch->type == CFG_CHR_STDIO ? "id, signal" : "id");
 		}
@@ -360,6 +372,10 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 	if ((ch->type == CFG_CHR_SOCKET || ch->type == CFG_CHR_FILE) &&
 	    !ch->path[0])
 		return cfg_error(c, "'%s': path= is required", ch->id);
+	/* QEMU: reconnect is a client's; a server keeps accepting anyway. */
+	if (ch->server && ch->reconnect)
+		return cfg_error(c, "'%s': 'reconnect' option is incompatible with socket in server listen mode",
+				 ch->id);
 	if (!ch->server)
 		ch->wait = false;
 	cfg->nchardevs++;
@@ -368,7 +384,8 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 
 /* "unix:PATH[,server][,nowait]" for -serial and -qmp. */
 static int parse_unix(struct cfg_ctx *c, const char *arg, char *path,
-		      size_t pathlen, bool *server, bool *wait)
+		      size_t pathlen, bool *server, bool *wait,
+		      unsigned *reconnect)
 {
 	struct cfg_kvlist l;
 
@@ -383,11 +400,15 @@ static int parse_unix(struct cfg_ctx *c, const char *arg, char *path,
 	for (unsigned i = 1; i < l.n; i++) {
 		bool handled;
 
-		if (socket_kv(c, &l.kv[i], server, wait, &handled))
+		if (socket_kv(c, &l.kv[i], server, wait, reconnect, &handled))
 			return -1;
 		if (!handled)
-			return cfg_unknown_key(c, &l.kv[i], "server, wait, nowait");
+			return cfg_unknown_key(c, &l.kv[i], reconnect ?
+					       "server, wait, nowait, reconnect" :
+					       "server, wait, nowait");
 	}
+	if (reconnect && *server && *reconnect)
+		return cfg_error(c, "'reconnect' option is incompatible with socket in server listen mode");
 	if (!*server)
 		*wait = false;
 	return 0;
@@ -426,9 +447,9 @@ int cfg_opt_serial(struct cfg_ctx *c, const char *arg)
 	} else {
 		s->type = CFG_SERIAL_SOCKET;
 		r = parse_unix(c, arg, s->arg, sizeof(s->arg), &s->server,
-			       &s->wait);
+			       &s->wait, &s->reconnect);
 		if (r == -2)
-			return cfg_error(c, "'%s' is not supported (accepted: stdio, pty, null, none, chardev:ID, file:PATH, unix:PATH[,server][,nowait])",
+			return cfg_error(c, "'%s' is not supported (accepted: stdio, pty, null, none, chardev:ID, file:PATH, unix:PATH[,server][,nowait][,reconnect=S])",
 					 arg);
 		if (r)
 			return -1;
@@ -445,7 +466,7 @@ int cfg_opt_qmp(struct cfg_ctx *c, const char *arg)
 	if (c->qmp_given)
 		return cfg_error(c, "given twice (one QMP socket is supported)");
 	r = parse_unix(c, arg, c->cfg->qmp_path, sizeof(c->cfg->qmp_path),
-		       &server, &wait);
+		       &server, &wait, NULL);
 	if (r == -2 || (r == 0 && (!server || wait)))
 		return cfg_error(c, "'%s' is not supported (accepted: unix:PATH,server,nowait or unix:PATH,server=on,wait=off)",
 				 arg);
