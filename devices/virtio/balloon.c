@@ -86,9 +86,15 @@ static void pfn_queue(struct balloon *b, unsigned q)
 {
 	struct vq *vq = &b->vd.vqs[q];
 	bool pushed = false;
+	struct vdev_budget bg;
 	if (!running(b))
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(&b->vd, &bg)) {
+			vdev_resume_later(&b->vd, q);
+			break;
+		}
 		int r = vq_pop(vq, b->e);
 		if (r == 0)
 			break;
@@ -117,6 +123,8 @@ static void pfn_queue(struct balloon *b, unsigned q)
 				page_op(b, le32toh(pfns[j]), q == BALLOON_INFLATEQ);
 		}
 		vq_push(vq, b->e, 0);
+		/* Each PFN is a page the host acts on. */
+		vdev_budget_charge(&bg, (uint64_t)n * 4u);
 	}
 	if (pushed)
 		vdev_notify_queue(&b->vd, q);
@@ -125,9 +133,16 @@ static void pfn_queue(struct balloon *b, unsigned q)
 static void stats_queue(struct balloon *b)
 {
 	struct vq *vq = &b->vd.vqs[BALLOON_STATSQ];
+	struct vdev_budget bg;
 	if (!running(b))
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(&b->vd, &bg)) {
+			vdev_resume_later(&b->vd, BALLOON_STATSQ);
+			return;
+		}
+		vdev_budget_charge(&bg, 0);
 		int r = vq_pop(vq, b->e);
 		if (r == 0)
 			return;
@@ -282,6 +297,7 @@ struct balloon *balloon_new(const struct balloon_config *cfg)
 	b->reclaim = cfg->reclaim;
 	b->opaque = cfg->opaque;
 	struct vdev *vd = &b->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &bal_ops;
 	vd->priv = b;
 	vd->device_id = VIRTIO_ID_BALLOON;
@@ -299,6 +315,7 @@ void balloon_free(struct balloon *b)
 {
 	if (!b)
 		return;
+	vdev_resume_cancel(&b->vd);
 	free(b->bitmap);
 	free(b->e);
 	free(b->stats_elem);

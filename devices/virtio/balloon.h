@@ -13,6 +13,7 @@
 
 struct vdev;
 struct gm;
+struct clk;
 struct log;
 
 /* §5.5.3 */
@@ -60,6 +61,7 @@ struct balloon_config {
 	const struct gm *gm;
 	struct log *log;
 	bool deflate_on_oom;
+	const struct clk *clk; /* for bounded work per entry (NULL: unbounded) */
 	bool stats;            /* offer STATS_VQ */
 	/* Host hooks (optional): give pages back to the host / note that the
 	 * guest uses them again. */

@@ -100,6 +100,19 @@ static bool range_ok(const struct vblk *b, uint64_t sector, uint64_t bytes)
 	return off <= b->bd->size && bytes <= b->bd->size - off;
 }
 
+/* size_max (§5.2.4) bounds one segment, and the chain length (at most
+ * the queue size) the number of segments: so one request's work is
+ * bounded.  A driver that ignores size_max gets an error rather than an
+ * unbounded transfer in one entry point. */
+static bool within_limits(const struct vq_elem *e, bool is_read)
+{
+	unsigned first = is_read ? e->nout : 0, n = is_read ? e->nin : e->nout;
+	for (unsigned i = 0; i < n; i++)
+		if (e->seg[first + i].len > VBLK_SIZE_MAX)
+			return false;
+	return true;
+}
+
 static uint8_t do_rw(struct vblk *b, const struct vq_elem *e, bool is_read,
 		     uint64_t sector, uint32_t *written)
 {
@@ -115,6 +128,11 @@ static uint8_t do_rw(struct vblk *b, const struct vq_elem *e, bool is_read,
 	}
 	if (!is_read && b->bd->readonly)
 		return VIRTIO_BLK_S_IOERR;
+	if (!within_limits(e, is_read)) {
+		log_rl(b->log, &b->rl, LOG_WARN,
+		       "virtio-blk: request beyond size_max/seg_max refused");
+		return VIRTIO_BLK_S_IOERR;
+	}
 	int r = xfer(b, e, is_read, is_read ? 0 : HDR_LEN, len,
 		     sector * VIRTIO_BLK_SECTOR);
 	if (r) {
@@ -251,11 +269,17 @@ static void process_queue(struct vblk *b)
 	struct vdev *vd = &b->vd;
 	struct vq *vq = &vd->vqs[0];
 	bool pushed = false;
+	struct vdev_budget bg;
 
 	if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
 	    (vd->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) || b->throttled)
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(vd, &bg)) {
+			vdev_resume_later(vd, 0);
+			break;
+		}
 		int r = vq_pop(vq, b->elem);
 		if (r == 0)
 			break;
@@ -280,6 +304,7 @@ static void process_queue(struct vblk *b)
 			break;
 		}
 		handle_request(b, vq, b->elem);
+		vdev_budget_charge(&bg, (uint64_t)b->elem->in_len + b->elem->out_len);
 		pushed = true;
 	}
 	if (pushed)
@@ -404,6 +429,7 @@ struct vblk *vblk_new(const struct vblk_config *cfg)
 	clk_timer_init(&b->throttle_timer, throttle_expired, b);
 
 	struct vdev *vd = &b->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &blk_ops;
 	vd->priv = b;
 	vd->device_id = VIRTIO_ID_BLOCK;
@@ -421,6 +447,7 @@ void vblk_free(struct vblk *b)
 		return;
 	if (b->clk && clk_timer_armed(&b->throttle_timer))
 		clk_timer_cancel(b->clk, &b->throttle_timer);
+	vdev_resume_cancel(&b->vd);
 	free(b->elem);
 	free(b->bounce);
 	free(b);

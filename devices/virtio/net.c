@@ -117,9 +117,15 @@ static void process_tx(struct vnet *n)
 {
 	struct vq *vq = &n->vd.vqs[VNET_TXQ];
 	bool pushed = false;
+	struct vdev_budget b;
 	if (!running(n))
 		return;
+	vdev_budget_init(&b);
 	for (;;) {
+		if (vdev_budget_spent(&n->vd, &b)) {
+			vdev_resume_later(&n->vd, VNET_TXQ);
+			break;
+		}
 		int r = vq_pop(vq, n->txe);
 		if (r == 0)
 			break;
@@ -134,6 +140,7 @@ static void process_tx(struct vnet *n)
 		else
 			n->st.tx_dropped++;
 		vq_push(vq, n->txe, 0);
+		vdev_budget_charge(&b, n->txe->out_len);
 	}
 	if (pushed)
 		vdev_notify_queue(&n->vd, VNET_TXQ);
@@ -421,6 +428,7 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 	n->link_up = true;
 
 	struct vdev *vd = &n->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &net_ops;
 	vd->priv = n;
 	vd->device_id = VIRTIO_ID_NET;
@@ -446,6 +454,7 @@ void vnet_free(struct vnet *n)
 		return;
 	if (n->nd && n->nd->attached && n->nd->fe.opaque == n)
 		netdev_detach(n->nd);
+	vdev_resume_cancel(&n->vd);
 	while (n->pend_count)
 		pend_drop_head(n);
 	for (unsigned i = 0; i < VNET_MAX_MRG; i++)
