@@ -287,4 +287,6 @@ void pci_dev_reset(struct pci_dev *d)
 	d->intx_asserted = false;
 	pci_set_irq(d, 0);
 	pci_host_update_mappings(d);
+	if (d->ops && d->ops->reset)
+		d->ops->reset(d);
 }

@@ -62,6 +62,10 @@ struct pci_dev_ops {
 	/* Called before a guest read of [off, off+len) so the device can
 	 * refresh bytes in cfg[] (virtio pci_cfg window). */
 	void (*cfg_before_read)(struct pci_dev *d, uint32_t off, unsigned len);
+	/* A conventional reset reached the function (secondary bus reset,
+	 * PCI-to-PCI Bridge Arch 1.2 §3.2.5.17): the device model returns to
+	 * its power-on state, after pci_dev_reset did the config header. */
+	void (*reset)(struct pci_dev *d);
 };
 
 struct pci_dev_info {
@@ -140,7 +144,8 @@ bool pci_bus_master(const struct pci_dev *d);
 void pci_set_irq(struct pci_dev *d, int level);
 
 /* Reset the function's guest-visible config state (command, BARs, MSI-X
- * control) as a bus reset would; identity and capabilities stay. */
+ * control) as a bus reset would, then the device model's own state
+ * (ops->reset); identity and capabilities stay. */
 void pci_dev_reset(struct pci_dev *d);
 
 /* ---- host bridge ---- */

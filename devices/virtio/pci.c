@@ -367,9 +367,20 @@ static void cfg_before_read(struct pci_dev *d, uint32_t off, unsigned len)
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, false);
 }
 
+/* A bus reset is a device reset too (virtio 1.2 §4.1.5.4 names FLR and
+ * bus resets among the ways a device is reset): the device stops, its
+ * queues are forgotten and the driver must start over. */
+static void function_reset(struct pci_dev *d)
+{
+	struct virtio_pci *p = d->opaque;
+	vtransport_reset(&p->t);
+	reset_registers(p);
+}
+
 static const struct pci_dev_ops cfg_ops = {
 	.cfg_written = cfg_written,
 	.cfg_before_read = cfg_before_read,
+	.reset = function_reset,
 };
 
 static int caps_init(struct virtio_pci *p, struct irq_chip *chip)
