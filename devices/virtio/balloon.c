@@ -39,8 +39,7 @@ static struct balloon *to_bal(struct vdev *vd)
 
 static bool running(const struct balloon *b)
 {
-	return (b->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(b->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&b->vd);
 }
 
 static bool bit_get(const struct balloon *b, uint64_t pfn)

@@ -271,8 +271,7 @@ static void process_queue(struct vblk *b)
 	bool pushed = false;
 	struct vdev_budget bg;
 
-	if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
-	    (vd->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) || b->throttled)
+	if (!vdev_live(vd) || b->throttled)
 		return;
 	vdev_budget_init(&bg);
 	for (;;) {

@@ -46,8 +46,7 @@ static struct vnet *to_net(struct vdev *vd)
 
 static bool running(const struct vnet *n)
 {
-	return (n->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(n->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&n->vd);
 }
 
 static bool check_pop(struct vnet *n, struct vq *vq, int r)
@@ -274,11 +273,13 @@ static bool net_can_receive(void *opaque)
 static void net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
 	struct vnet *n = opaque;
-	if (!running(n)) {
+	if (!vdev_driver_ok(&n->vd)) {
 		n->st.rx_dropped++;
 		return;
 	}
-	if (n->pend_count == 0) {
+	/* Guest memory out of reach (bus mastering off): the frame waits
+	 * with the others, delivered when the queues are kicked again. */
+	if (n->pend_count == 0 && running(n)) {
 		int r = rx_one(n, frame, len);
 		if (r != 0) {
 			if (r > 0)

@@ -103,8 +103,7 @@ static void process(struct vrng *r)
 	struct vq *vq = &vd->vqs[0];
 	bool pushed = false;
 	struct vdev_budget b;
-	if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
-	    (vd->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) || r->waiting)
+	if (!vdev_live(vd) || r->waiting)
 		return;
 	vdev_budget_init(&b);
 	for (;;) {

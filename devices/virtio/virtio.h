@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/clk.h"
+#include "core/gm.h"
 #include "core/log.h"
 #include "queue.h"
 
@@ -134,6 +135,24 @@ struct vdev {
 static inline bool vdev_has(const struct vdev *vd, unsigned bit)
 {
 	return (vd->features >> bit) & 1;
+}
+
+/* Driven by a driver (DRIVER_OK) that has not broken it. */
+static inline bool vdev_driver_ok(const struct vdev *vd)
+{
+	return (vd->status & (VIRTIO_STATUS_DRIVER_OK |
+			      VIRTIO_STATUS_DEVICE_NEEDS_RESET)) ==
+	       VIRTIO_STATUS_DRIVER_OK;
+}
+
+/* May the device work on its rings and buffers now: driver OK, and guest
+ * memory reachable through the view its transport gave it (virtio-pci
+ * closes it while Bus Master Enable is off; work waits, and the
+ * transport kicks the queues again when it opens).  Every device's "may
+ * I run" check is this one. */
+static inline bool vdev_live(const struct vdev *vd)
+{
+	return vdev_driver_ok(vd) && gm_enabled(vd->gm);
 }
 
 /* Device → driver: interrupt for queue q if vq_should_notify() agrees. */
