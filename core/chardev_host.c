@@ -52,6 +52,11 @@ void chr_host_update(struct chr_host *h)
 {
 	unsigned in = (h->in_fd >= 0 && !h->in_eof && !h->in_paused &&
 		       h->c.attached) ? EV_IN : 0;
+	/* A socket whose input waits for the front end still hears its peer
+	 * hang up (epoll reports HUP/ERR without asking): a client can then
+	 * reconnect, a server accept the next one. */
+	if (!in && h->kind == CH_SOCKET && h->in_fd >= 0)
+		in = EV_ERR;
 	unsigned out = (h->out_fd >= 0 && h->out_len && !h->out_dead) ? EV_OUT : 0;
 	if (h->in_fd >= 0 && h->in_fd == h->out_fd) {
 		chr_host_watch(h, h->in_fd, &h->in_reg, in | out);
@@ -226,8 +231,16 @@ static void chr_host_event(void *arg, int fd, unsigned events)
 	}
 	if (fd == h->out_fd && (events & (EV_OUT | EV_ERR)))
 		chr_host_flush(h);
-	if (fd == h->in_fd && (events & (EV_IN | EV_ERR)))
-		chr_host_read(h);
+	if (fd != h->in_fd || !(events & (EV_IN | EV_ERR)))
+		return;
+	if (h->kind == CH_SOCKET && (events & EV_ERR) &&
+	    (h->in_paused || !h->c.attached || chr_fe_can_receive(&h->c) == 0)) {
+		/* Hung up while nobody could take its input: what it sent
+		 * last has no reader anyway. */
+		chr_host_disconnect(h);
+		return;
+	}
+	chr_host_read(h);
 }
 
 static void chr_host_accept_input(struct chr *c)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "evloop.h"
 #include "log.h"
+#include "sockpath.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -164,34 +165,6 @@ struct chr *chr_socket_client_new(const char *id, const char *path,
 	return &h->c;
 }
 
-/* Is someone accepting connections on the socket file at path?  A connect
- * that succeeds, or finds the backlog full, says yes; ECONNREFUSED says
- * the file is a leftover nobody listens on. */
-static bool chr_socket_live(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return true; /* cannot tell: do not touch it */
-	int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	int e = errno;
-	close(fd);
-	return r == 0 || e != ECONNREFUSED;
-}
-
-/* Make room for a server socket at sa's path: 0, or -errno (EADDRINUSE
- * for a live socket or a file that is not a socket). */
-static int chr_socket_clear_stale(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	if (lstat(sa->sun_path, &st) != 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode) || chr_socket_live(sa))
-		return -EADDRINUSE;
-	if (unlink(sa->sun_path) != 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
 /* Block until a client connects (wait=on), but not past a termination
  * signal: the VMM keeps SIGTERM/SIGINT/SIGHUP blocked for its signalfd, so
  * a plain accept() would sit through them and `kill` or Ctrl-C could not
@@ -236,7 +209,7 @@ struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 	if (e)
 		goto fail;
 	memcpy(h->path, sa.sun_path, sizeof(h->path));
-	e = -chr_socket_clear_stale(&sa);
+	e = -sockpath_clear_stale(h->path);
 	if (e)
 		goto fail;
 	h->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -19,19 +19,23 @@ ino = os.lstat(path).st_ino
 print("ready", flush=True)
 out = open(log, "wb")
 conns = []
+said = False
 while True:
     r, _, _ = select.select([s, sys.stdin] + conns, [], [], 60)
     if not r or sys.stdin in r:
         break
     for c in r:
         if c is s:
-            cl, _ = s.accept(); conns.append(cl)
+            cl, _ = s.accept(); conns.append(cl); print("conn", flush=True)
             try: cl.sendall(b"hello-from-peer\n")
             except OSError: pass  # a client that left at once
         else:
             try: d = c.recv(4096)
             except OSError: d = b""
-            if d: out.write(d); out.flush()
+            if d:
+                out.write(d); out.flush()
+                if not said and b"testguest: hello" in open(log, "rb").read():
+                    said = True; print("hello", flush=True)
             else: conns.remove(c); c.close()
 t = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 try:
@@ -49,11 +53,22 @@ start_peer() { # start_peer PATH LOG: coproc PEER, waits for "ready"
 	[ "$line" = ready ] || { fail "peer did not start"; finish; }
 }
 
+wait_peer() { # wait_peer WORD SECONDS: a line WORD from the peer in time
+	local line="" end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ]; do
+		read -r -t $((end - SECONDS)) line <&"${PEER[0]}" || return 1
+		[ "$line" = "$1" ] && return 0
+	done
+	return 1
+}
+
 stop_peer() { # sets peer_state to alive|gone
 	local in=${PEER[1]} outfd=${PEER[0]} pid=$PEER_PID
 	exec {in}>&-
 	peer_state=""
-	read -r -t 10 peer_state <&"$outfd"
+	while read -r -t 10 peer_state <&"$outfd"; do
+		case $peer_state in alive|gone) break ;; esac
+	done
 	wait "$pid"
 }
 
@@ -98,4 +113,30 @@ stop_peer
 [ "$peer_state" = alive ] && pass "the peer's socket survived vmm start and exit" ||
 	fail "the peer's socket was removed or taken: $peer_state"
 expect_line "$TMP/peer2.log" "^testguest: done, 0 failed" "client mode: guest output reached the peer"
+
+# --- reconnect=1 under the seccomp sandbox (-no-reboot): vmm starts with
+# nobody listening, connects when the peer comes, and again after the
+# peer restarts.  The guest says hello and spins until vmm is stopped. ---
+rm -f "$TMP/peer.sock"
+timeout -k 5 120 "$VMM" -machine microvm,accel=kvm -cpu host -m 128M \
+	-kernel "$GUEST" -append "console=ttyS0 testguest testguest.action=spin" \
+	-no-reboot -serial unix:"$TMP/peer.sock",reconnect=1 >"$TMP/re.out" 2>"$TMP/re.err" &
+vmm_pid=$!
+start_peer "$TMP/peer.sock" "$TMP/peer3.log"
+wait_peer conn 20 && pass "reconnect: connected once the peer listened" ||
+	fail "reconnect: no connection from vmm"
+wait_peer hello 60 && pass "reconnect: the guest's output arrived" ||
+	fail "reconnect: guest output missing"
+stop_peer
+rm -f "$TMP/peer.sock"
+start_peer "$TMP/peer.sock" "$TMP/peer4.log"
+wait_peer conn 20 && pass "reconnect: connected again after the peer restarted" ||
+	fail "reconnect: no reconnection after the peer restarted"
+kill -0 "$vmm_pid" 2>/dev/null && pass "reconnect: vmm still running (sandbox allowed it)" ||
+	fail "reconnect: vmm died: $(cat "$TMP/re.err")"
+kill -TERM "$vmm_pid"
+wait "$vmm_pid"
+stop_peer
+[ "$peer_state" = alive ] && pass "reconnect: the peer's socket survived vmm" ||
+	fail "reconnect: the peer's socket was removed: $peer_state"
 finish

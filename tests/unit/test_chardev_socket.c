@@ -27,12 +27,13 @@ struct fe {
 	uint8_t got[256];
 	size_t got_len;
 	int up, down;
+	bool full;      /* takes no input (a guest not reading its UART) */
 };
 
 static size_t fe_can_receive(void *o)
 {
 	struct fe *f = o;
-	return sizeof(f->got) - f->got_len;
+	return f->full ? 0 : sizeof(f->got) - f->got_len;
 }
 
 static void fe_receive(void *o, const uint8_t *buf, size_t len)
@@ -239,6 +240,38 @@ static void test_client_reconnects_after_peer_restart(void **state)
 	sockdir_done(&sd);
 }
 
+/* The front end takes no input (a guest that never reads its console)
+ * and the peer restarts: the hang-up is still noticed, and a client with
+ * reconnect connects to the new peer. */
+static void test_client_reconnects_with_input_paused(void **state)
+{
+	(void)state;
+	struct sockdir sd;
+	sockdir_make(&sd, "paused.sock");
+	int lfd = listener(sd.path);
+	struct evloop *loop = evloop_new(NULL);
+	struct chr *c = chr_socket_client_new("c0", sd.path, 1, loop, NULL);
+	assert_non_null(c);
+	struct fe f = { .full = true };
+	attach(c, &f);
+	int peer = accept_one(lfd);
+	assert_int_equal(write(peer, "unread", 6), 6);
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(loop, 5);
+	assert_int_equal(f.got_len, 0);
+	close(peer);
+	close(lfd);
+	unlink(sd.path);
+	SPIN_UNTIL(loop, f.down == 1, 2000);
+	lfd = listener(sd.path);
+	SPIN_UNTIL(loop, f.up == 1, 5000);
+	assert_true(c->connected);
+	chr_close(c);
+	close(lfd);
+	evloop_free(loop);
+	sockdir_done(&sd);
+}
+
 /* A server at a path another program serves on: refused, the other
  * program's socket untouched and still accepting. */
 static void test_server_never_steals_a_live_socket(void **state)
@@ -279,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_client_carries_bytes_both_ways),
 		cmocka_unit_test(test_client_missing_or_refused),
 		cmocka_unit_test(test_client_reconnects_after_peer_restart),
+		cmocka_unit_test(test_client_reconnects_with_input_paused),
 		cmocka_unit_test(test_server_never_steals_a_live_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
