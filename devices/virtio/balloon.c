@@ -122,8 +122,10 @@ static void pfn_queue(struct balloon *b, unsigned q)
 				page_op(b, le32toh(pfns[j]), q == BALLOON_INFLATEQ);
 		}
 		vq_push(vq, b->e, 0);
-		/* Each PFN is a page the host acts on. */
-		vdev_budget_charge(&bg, (uint64_t)n * 4u);
+		/* Each PFN is a page the host may act on (madvise): weigh it
+		 * like 64 bytes copied, so one full buffer (4096 PFNs) is
+		 * about one entry's budget. */
+		vdev_budget_charge(&bg, (uint64_t)n * 64u);
 	}
 	if (pushed)
 		vdev_notify_queue(&b->vd, q);
