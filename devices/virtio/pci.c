@@ -391,9 +391,11 @@ static void dma_changed(struct pci_dev *d)
 			vtransport_kick(&p->t, q);
 }
 
-/* A bus reset is a device reset too (virtio 1.2 §4.1.5.4 names FLR and
- * bus resets among the ways a device is reset): the device stops, its
- * queues are forgotten and the driver must start over. */
+/* A conventional reset (Secondary Bus Reset, PCI-to-PCI Bridge Arch 1.2
+ * §3.2.5.17) puts the function in its power-on state: for a virtio
+ * device that is the state after a device reset, status 0 (virtio 1.2
+ * §2.4).  The device stops, its queues are forgotten, the driver starts
+ * over. */
 static void function_reset(struct pci_dev *d)
 {
 	struct virtio_pci *p = d->opaque;

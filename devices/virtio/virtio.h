@@ -83,8 +83,9 @@ struct vdev_transport_ops {
  * the ring uses this: blk, net, console, rng, balloon, and scsi when it
  * lands (one struct vdev_budget per loop; vdev_budget_spent() before
  * each pop; vdev_budget_charge() after each chain).  A single chain's own
- * work must be bounded by the device (rng answers short, blk enforces
- * size_max/seg_max, console keeps its offset in the chain). */
+ * work must be cut too, the device keeping its place in it: rng answers
+ * short (§5.4), blk runs one request in slices (blk_req.c), console keeps
+ * its offset in the chain.  The figure: `make bench`, lock_hold_*. */
 #define VDEV_BUDGET_BYTES (256u * 1024u)
 #define VDEV_BUDGET_CHAINS 64u
 #define VDEV_RESUME_NS 1000u
@@ -93,8 +94,6 @@ struct vdev_budget {
 	uint64_t bytes;
 	unsigned chains;
 };
-
-struct clk;
 
 struct vdev {
 	/* Filled by the device model before attaching to a transport: */
