@@ -244,11 +244,19 @@ static void pend_drop_head(struct vnet *n)
 	n->pend_count--;
 }
 
-/* Deliver waiting frames in order; true if anything was pushed. */
+/* Deliver waiting frames in order, within one entry's budget (the rest
+ * from the resume timer); true if anything was pushed. */
 static bool flush_pending(struct vnet *n)
 {
 	bool pushed = false;
+	struct vdev_budget b;
+	vdev_budget_init(&b);
 	while (n->pend_count && running(n)) {
+		if (vdev_budget_spent(&n->vd, &b)) {
+			vdev_resume_later(&n->vd, VNET_RXQ);
+			break;
+		}
+		vdev_budget_charge(&b, n->pend[n->pend_head].len);
 		struct rxframe *f = &n->pend[n->pend_head];
 		int r = rx_one(n, f->data, f->len);
 		if (r == 0)

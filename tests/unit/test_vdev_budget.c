@@ -209,6 +209,42 @@ static void test_net_tx(void **state)
 	netdev_close(nd);
 }
 
+/* Frames held while the guest had no buffers (VNET_RX_QLEN of 60 KiB)
+ * go out a budget at a time once buffers come, all of them. */
+static void test_net_rx(void **state)
+{
+	(void)state;
+	struct vfx *f = vfx_new(VFX_MMIO);
+	struct netdev *nd = netdev_loop_new("n", false);
+	struct vnet_config c = { .gm = vfx_gm(f), .log = f->log, .nd = nd,
+				 .clk = vfx_clk(f), .queue_size = QSZ };
+	struct vnet *n = vnet_new(&c);
+	vfx_attach(f, vnet_vdev(n));
+	vfx_start(f, 0, 2, QSZ);
+	const size_t len = sizeof(struct virtio_net_hdr_v1) + 60000;
+	uint8_t *fr = calloc(1, len);
+	for (unsigned i = 0; i < VNET_RX_QLEN; i++)
+		assert_int_equal(netdev_loop_inject(nd, fr, len), 0);
+	assert_int_equal(vnet_rx_pending(n), VNET_RX_QLEN);
+	uint64_t a = vfx_alloc(f, 65536);
+	for (unsigned i = 0; i < VNET_RX_QLEN; i++) {
+		struct vdq_buf b = { a, 65536, true };
+		assert_true(vdq_add(&f->q[VNET_RXQ], &b, 1, false) >= 0);
+	}
+	vdq_publish(&f->q[VNET_RXQ]);
+	vfx_kick(f, VNET_RXQ);
+	unsigned seen = used_all(f, VNET_RXQ, NULL);
+	assert_true(seen * len <= VDEV_BUDGET_BYTES + len);
+	step_until_used(f, VNET_RXQ, seen, VNET_RX_QLEN, NULL);
+	assert_int_equal(vnet_get_stats(n)->rx_frames, VNET_RX_QLEN);
+	assert_int_equal(vnet_get_stats(n)->rx_dropped, 0);
+	free(fr);
+	vfx_detach(f);
+	vnet_free(n);
+	vfx_free(f);
+	netdev_close(nd);
+}
+
 static void test_console_tx(void **state)
 {
 	(void)state;
@@ -263,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_blk),
 		cmocka_unit_test(test_net_tx),
+		cmocka_unit_test(test_net_rx),
 		cmocka_unit_test(test_console_tx),
 		cmocka_unit_test(test_balloon),
 	};
