@@ -339,11 +339,14 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 	ch->type = types[t].type;
 	ch->wait = true;     /* QEMU: a server waits unless told otherwise */
 	ch->signal = true;
+	bool wait_given = false;
 	for (unsigned i = 0; i < l.n; i++) {
 		const struct cfg_kv *kv = &l.kv[i];
 		bool handled = false;
 		int r;
 
+		if (!strcmp(kv->key, "wait") || !strcmp(kv->key, "nowait"))
+			wait_given = true;
 		if (!strcmp(kv->key, "backend")) {
 			r = 0;
 		} else if (!strcmp(kv->key, "id")) {
@@ -372,9 +375,12 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 	if ((ch->type == CFG_CHR_SOCKET || ch->type == CFG_CHR_FILE) &&
 	    !ch->path[0])
 		return cfg_error(c, "'%s': path= is required", ch->id);
-	/* QEMU: reconnect is a client's; a server keeps accepting anyway. */
+	/* QEMU: reconnect is a client's, wait a server's. */
 	if (ch->server && ch->reconnect)
 		return cfg_error(c, "'%s': 'reconnect' option is incompatible with socket in server listen mode",
+				 ch->id);
+	if (ch->type == CFG_CHR_SOCKET && !ch->server && wait_given)
+		return cfg_error(c, "'%s': 'wait' option is incompatible with socket in client connect mode",
 				 ch->id);
 	if (!ch->server)
 		ch->wait = false;
@@ -397,9 +403,12 @@ static int parse_unix(struct cfg_ctx *c, const char *arg, char *path,
 		return -1;
 	*server = false;
 	*wait = true;
+	bool wait_given = false;
 	for (unsigned i = 1; i < l.n; i++) {
 		bool handled;
 
+		if (!strcmp(l.kv[i].key, "wait") || !strcmp(l.kv[i].key, "nowait"))
+			wait_given = true;
 		if (socket_kv(c, &l.kv[i], server, wait, reconnect, &handled))
 			return -1;
 		if (!handled)
@@ -409,6 +418,8 @@ static int parse_unix(struct cfg_ctx *c, const char *arg, char *path,
 	}
 	if (reconnect && *server && *reconnect)
 		return cfg_error(c, "'reconnect' option is incompatible with socket in server listen mode");
+	if (reconnect && !*server && wait_given)
+		return cfg_error(c, "'wait' option is incompatible with socket in client connect mode");
 	if (!*server)
 		*wait = false;
 	return 0;

@@ -254,6 +254,10 @@ static void test_chardev_bad(void **state)
 		{ { "-chardev", "socket,id=c0,path=x,reconnect=-1", NULL }, "reconnect", NULL },
 		{ { "-chardev", "socket,id=c0,path=x,server=on,wait=off,reconnect=1", NULL },
 		  "'reconnect' option is incompatible with socket in server listen mode", NULL },
+		{ { "-chardev", "socket,id=c0,path=x,wait=off", NULL },
+		  "'wait' option is incompatible with socket in client connect mode", NULL },
+		{ { "-chardev", "socket,id=c0,path=x,server=off,nowait", NULL },
+		  "'wait' option is incompatible", NULL },
 		{ { "-chardev", "pty,id=c0,signal=on", NULL }, "'signal'", "accepted: id" },
 		{ { "-chardev", "null,id=a", "-chardev", "null,id=a", NULL }, "-chardev: id 'a' is used twice", NULL },
 	};
@@ -308,6 +312,7 @@ static void test_serial_bad(void **state)
 		{ { "-serial", "file:", NULL }, "empty", NULL },
 		{ { "-serial", "unix:/s,listen", NULL }, "'listen'", "server, wait, nowait" },
 		{ { "-serial", "unix:/s,server,nowait,reconnect=1", NULL }, "incompatible", NULL },
+		{ { "-serial", "unix:/s,nowait", NULL }, "'wait' option is incompatible", NULL },
 		{ { "-serial", "stdio", "-serial", "stdio", "-serial", "stdio", "-serial", "stdio",
 		    "-serial", "stdio", NULL }, "too many serial ports (at most 4)", NULL },
 		{ { "-chardev", "pty,id=p", "-serial", "chardev:p", "-serial", "chardev:p", NULL },
