@@ -114,6 +114,7 @@ struct cfg_chardev {
 	char id[CFG_ID_MAX];
 	char path[CFG_PATH_MAX];
 	bool server, wait;    /* socket: listen; wait for a client before boot */
+	unsigned reconnect;   /* socket client: retry every N s (0: never) */
 	bool signal;          /* stdio: ^C raises SIGINT (default on) */
 };
 
@@ -185,6 +186,7 @@ struct cfg_serial {
 	enum cfg_serial_type type;
 	char arg[CFG_PATH_MAX];   /* chardev id, file path or socket path */
 	bool server, wait;        /* CFG_SERIAL_SOCKET */
+	unsigned reconnect;       /* CFG_SERIAL_SOCKET client: retry every N s */
 };
 
 enum cfg_rtc_base { CFG_RTC_UTC, CFG_RTC_LOCALTIME, CFG_RTC_DATE };

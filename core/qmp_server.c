@@ -20,6 +20,7 @@
 #include "clk.h"
 #include "evloop.h"
 #include "log.h"
+#include "sockpath.h"
 
 struct qmp_client {
 	struct qmp_server *srv;
@@ -208,24 +209,23 @@ static void qmp_listen_fn(void *arg, int fd, unsigned events)
 	}
 }
 
-/* Make room for the socket: a leftover socket file from an earlier run is
- * removed; anything else at path is the user's and an error. */
+/* Make room for the socket: a leftover socket file nobody listens on is
+ * removed; a live one (another program's, or another vmm's QMP) and any
+ * other file are the user's and an error (core/sockpath.h). */
 static int qmp_clear_path(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "qmp: %s: %s", path,
-						       strerror(errno)), -1);
-	if (!S_ISSOCK(st.st_mode)) {
+	int r = sockpath_clear_stale(path);
+	if (r == 0)
+		return 0;
+	if (r == -EADDRINUSE && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
 		snprintf(err, errlen, "qmp: %s exists and is not a socket", path);
-		return -1;
-	}
-	if (unlink(path) != 0) {
-		snprintf(err, errlen, "qmp: cannot remove stale socket %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
+	else if (r == -EADDRINUSE)
+		snprintf(err, errlen, "qmp: %s: a live socket is there (another "
+			 "program serves on it)", path);
+	else
+		snprintf(err, errlen, "qmp: %s: %s", path, strerror(-r));
+	return -1;
 }
 
 struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,

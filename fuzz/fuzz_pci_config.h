@@ -95,7 +95,9 @@ static inline void fpci_check_dev(struct pci_dev *d)
 		if (!dec || b->mapped_addr != pci_bar_addr(d, i))
 			ok = false;
 	}
-	if (d->msix && msix_enabled(d->msix))
+	/* A message may wait only while its vector is masked or the
+	 * function may not master the bus (a message is a memory write). */
+	if (d->msix && msix_enabled(d->msix) && pci_dma_allowed(d))
 		for (unsigned v = 0; v < d->msix->nvec; v++)
 			if (msix_pending(d->msix, v) && !msix_vector_masked(d->msix, v))
 				ok = false;

@@ -404,6 +404,20 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	return 0;
 }
 
+/* Does a client chardev socket reconnect while the guest runs? */
+static bool kvm_reconnects(const struct machine_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nchardevs; i++)
+		if (cfg->chardevs[i].type == CFG_CHR_SOCKET &&
+		    !cfg->chardevs[i].server && cfg->chardevs[i].reconnect)
+			return true;
+	for (unsigned i = 0; i < cfg->nserial; i++)
+		if (cfg->serial[i].type == CFG_SERIAL_SOCKET &&
+		    !cfg->serial[i].server && cfg->serial[i].reconnect)
+			return true;
+	return false;
+}
+
 /* First boot only, before any vCPU runs and before the loop serves the
  * guest: from here on the process keeps to the seccomp allowlist. */
 static int kvm_machine_sandbox(struct kvm_machine *km,
@@ -415,7 +429,8 @@ static int kvm_machine_sandbox(struct kvm_machine *km,
 			log_info(km->m.log, "seccomp: disabled (-disable-seccomp)");
 		return 0;
 	}
-	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot };
+	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot,
+				       .allow_unix_connect = kvm_reconnects(cfg) };
 	char msg[256] = "";
 	int r = kvm_seccomp_install(&so, msg, sizeof(msg));
 	if (r < 0) {

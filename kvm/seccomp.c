@@ -220,11 +220,14 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 		struct scmp_arg_cmp c = kvm_seccomp_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)prctls[i], 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(prctl), 1, &c);
 	}
-	/* Unix sockets only: chardev sockets of a rebuilt machine. */
-	if (o->allow_rebuild && !r) {
+	/* Unix sockets only: chardev sockets of a rebuilt machine, and
+	 * client chardevs reconnecting to their peer. */
+	if ((o->allow_rebuild || o->allow_unix_connect) && !r) {
 		struct scmp_arg_cmp unix_ = kvm_seccomp_cmp(0, SCMP_CMP_EQ, AF_UNIX, 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(socket), 1, &unix_);
 	}
+	if (!o->allow_rebuild && o->allow_unix_connect && !r)
+		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(connect), 0, NULL);
 	/* ioctl: one rule per request (their OR). */
 	for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_ioctl_run) && !r; i++) {
 		struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, kvm_seccomp_ioctl_run[i], 0);

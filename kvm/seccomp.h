@@ -34,6 +34,9 @@ struct kvm_seccomp_opts {
 	/* The machine may be rebuilt in this process (a reset without
 	 * -no-reboot): allow what building it needs. */
 	bool allow_rebuild;
+	/* A client chardev socket reconnects while the guest runs
+	 * (reconnect=): allow socket(AF_UNIX) and connect. */
+	bool allow_unix_connect;
 	/* Install even in an ASan build (tests whose child never runs
 	 * LeakSanitizer's exit check). */
 	bool in_sanitizer;

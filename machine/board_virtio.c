@@ -206,6 +206,7 @@ static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 	nd = hooked;
 	struct vnet_config vc = {
 		.gm = b->m->gm, .log = b->m->log, .nd = nd, .has_mac = d->has_mac,
+		.clk = b->m->clk,
 	};
 	memcpy(vc.mac, d->mac, sizeof(vc.mac));
 	struct vnet *n = vnet_new(&vc);
@@ -224,6 +225,7 @@ static struct vdev *bv_console(struct board *b, int index, char *err,
 {
 	struct vcon_config cc = {
 		.gm = b->m->gm, .log = b->m->log, .max_ports = VCON_MAX_PORTS,
+		.clk = b->m->clk,
 	};
 	struct vcon *c = vcon_new(&cc);
 	if (!c) {
@@ -260,7 +262,7 @@ static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
 			       char *err, size_t errlen)
 {
 	struct balloon_config bc = {
-		.gm = b->m->gm, .log = b->m->log,
+		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk,
 		.deflate_on_oom = d->deflate_on_oom, .stats = true,
 		.page_reporting = d->free_page_reporting,
 		.release = b->host->balloon_release,

@@ -39,8 +39,7 @@ static struct balloon *to_bal(struct vdev *vd)
 
 static bool running(const struct balloon *b)
 {
-	return (b->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(b->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&b->vd);
 }
 
 static bool bit_get(const struct balloon *b, uint64_t pfn)
@@ -86,9 +85,15 @@ static void pfn_queue(struct balloon *b, unsigned q)
 {
 	struct vq *vq = &b->vd.vqs[q];
 	bool pushed = false;
+	struct vdev_budget bg;
 	if (!running(b))
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(&b->vd, &bg)) {
+			vdev_resume_later(&b->vd, q);
+			break;
+		}
 		int r = vq_pop(vq, b->e);
 		if (r == 0)
 			break;
@@ -117,6 +122,10 @@ static void pfn_queue(struct balloon *b, unsigned q)
 				page_op(b, le32toh(pfns[j]), q == BALLOON_INFLATEQ);
 		}
 		vq_push(vq, b->e, 0);
+		/* Each PFN is a page the host may act on (madvise): weigh it
+		 * like 64 bytes copied, so one full buffer (4096 PFNs) is
+		 * about one entry's budget. */
+		vdev_budget_charge(&bg, (uint64_t)n * 64u);
 	}
 	if (pushed)
 		vdev_notify_queue(&b->vd, q);
@@ -125,9 +134,16 @@ static void pfn_queue(struct balloon *b, unsigned q)
 static void stats_queue(struct balloon *b)
 {
 	struct vq *vq = &b->vd.vqs[BALLOON_STATSQ];
+	struct vdev_budget bg;
 	if (!running(b))
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(&b->vd, &bg)) {
+			vdev_resume_later(&b->vd, BALLOON_STATSQ);
+			return;
+		}
+		vdev_budget_charge(&bg, 0);
 		int r = vq_pop(vq, b->e);
 		if (r == 0)
 			return;
@@ -347,6 +363,7 @@ struct balloon *balloon_new(const struct balloon_config *cfg)
 	b->reclaim = cfg->reclaim;
 	b->opaque = cfg->opaque;
 	struct vdev *vd = &b->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &bal_ops;
 	vd->priv = b;
 	vd->device_id = VIRTIO_ID_BALLOON;
@@ -364,6 +381,7 @@ void balloon_free(struct balloon *b)
 {
 	if (!b)
 		return;
+	vdev_resume_cancel(&b->vd);
 	free(b->bitmap);
 	free(b->e);
 	free(b->stats_elem);

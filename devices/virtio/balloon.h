@@ -16,6 +16,7 @@
 
 struct vdev;
 struct gm;
+struct clk;
 struct log;
 
 /* §5.5.3 */
@@ -70,6 +71,7 @@ struct balloon_config {
 	const struct gm *gm;
 	struct log *log;
 	bool deflate_on_oom;
+	const struct clk *clk; /* for bounded work per entry (NULL: unbounded) */
 	bool stats;            /* offer STATS_VQ */
 	bool page_reporting;   /* offer PAGE_REPORTING (free-page-reporting=on) */
 	/* Host hooks (optional): give pages back to the host / note that the

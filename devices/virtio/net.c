@@ -46,8 +46,7 @@ static struct vnet *to_net(struct vdev *vd)
 
 static bool running(const struct vnet *n)
 {
-	return (n->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(n->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&n->vd);
 }
 
 static bool check_pop(struct vnet *n, struct vq *vq, int r)
@@ -117,9 +116,15 @@ static void process_tx(struct vnet *n)
 {
 	struct vq *vq = &n->vd.vqs[VNET_TXQ];
 	bool pushed = false;
+	struct vdev_budget b;
 	if (!running(n))
 		return;
+	vdev_budget_init(&b);
 	for (;;) {
+		if (vdev_budget_spent(&n->vd, &b)) {
+			vdev_resume_later(&n->vd, VNET_TXQ);
+			break;
+		}
 		int r = vq_pop(vq, n->txe);
 		if (r == 0)
 			break;
@@ -134,6 +139,7 @@ static void process_tx(struct vnet *n)
 		else
 			n->st.tx_dropped++;
 		vq_push(vq, n->txe, 0);
+		vdev_budget_charge(&b, n->txe->out_len);
 	}
 	if (pushed)
 		vdev_notify_queue(&n->vd, VNET_TXQ);
@@ -238,11 +244,19 @@ static void pend_drop_head(struct vnet *n)
 	n->pend_count--;
 }
 
-/* Deliver waiting frames in order; true if anything was pushed. */
+/* Deliver waiting frames in order, within one entry's budget (the rest
+ * from the resume timer); true if anything was pushed. */
 static bool flush_pending(struct vnet *n)
 {
 	bool pushed = false;
+	struct vdev_budget b;
+	vdev_budget_init(&b);
 	while (n->pend_count && running(n)) {
+		if (vdev_budget_spent(&n->vd, &b)) {
+			vdev_resume_later(&n->vd, VNET_RXQ);
+			break;
+		}
+		vdev_budget_charge(&b, n->pend[n->pend_head].len);
 		struct rxframe *f = &n->pend[n->pend_head];
 		int r = rx_one(n, f->data, f->len);
 		if (r == 0)
@@ -267,11 +281,13 @@ static bool net_can_receive(void *opaque)
 static void net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
 	struct vnet *n = opaque;
-	if (!running(n)) {
+	if (!vdev_driver_ok(&n->vd)) {
 		n->st.rx_dropped++;
 		return;
 	}
-	if (n->pend_count == 0) {
+	/* Guest memory out of reach (bus mastering off): the frame waits
+	 * with the others, delivered when the queues are kicked again. */
+	if (n->pend_count == 0 && running(n)) {
 		int r = rx_one(n, frame, len);
 		if (r != 0) {
 			if (r > 0)
@@ -421,6 +437,7 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 	n->link_up = true;
 
 	struct vdev *vd = &n->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &net_ops;
 	vd->priv = n;
 	vd->device_id = VIRTIO_ID_NET;
@@ -446,6 +463,7 @@ void vnet_free(struct vnet *n)
 		return;
 	if (n->nd && n->nd->attached && n->nd->fe.opaque == n)
 		netdev_detach(n->nd);
+	vdev_resume_cancel(&n->vd);
 	while (n->pend_count)
 		pend_drop_head(n);
 	for (unsigned i = 0; i < VNET_MAX_MRG; i++)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_pci.h>
+#include "core/gm.h"
 #include "devices/pci/msix.h"
 #include "devices/pci/pci.h"
 #include "pci.h"
@@ -28,6 +29,9 @@ struct virtio_pci {
 	struct msix msix;
 	struct vtransport t;
 	struct vdev *vd;
+	/* The device's only way to guest memory: closed while the function
+	 * may not master the bus (pci_dma_allowed). */
+	struct gm *view;
 	uint32_t dfselect, gfselect;
 	uint16_t queue_sel;
 	uint16_t config_vector;
@@ -279,11 +283,12 @@ static int regs_access(void *opaque, uint64_t off, void *data, unsigned len,
 		uint64_t n = off - VIRTIO_PCI_NOTIFY_OFF;
 		if (!is_write)
 			memset(data, 0, len);
-		else if (!pci_bus_master(&p->pci))
+		else if (!pci_dma_allowed(&p->pci))
 			/* Without Bus Master Enable the function may not touch
-			 * memory (PCI 3.0 §6.2.2), so a kick cannot start DMA. */
-			log_rl(p->t.log, &p->rl, LOG_WARN,
-			       "virtio-pci: kick with bus mastering off ignored");
+			 * memory (PCI 3.0 §6.2.2); the ring is looked at again
+			 * when mastering is back (dma_changed). */
+			log_rl(p->t.log, &p->rl, LOG_DEBUG,
+			       "virtio-pci: kick with bus mastering off deferred");
 		else if (n % VIRTIO_PCI_NOTIFY_MULT == 0)
 			vtransport_kick(&p->t, (unsigned)(n / VIRTIO_PCI_NOTIFY_MULT));
 		else
@@ -368,9 +373,42 @@ static void cfg_before_read(struct pci_dev *d, uint32_t off, unsigned len)
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, false);
 }
 
+static bool dma_gate(void *opaque)
+{
+	struct virtio_pci *p = opaque;
+	return pci_dma_allowed(&p->pci);
+}
+
+/* Bus mastering is back: work that waited for it (host-side input, timer
+ * work, requests kicked before) goes on, as if each ready queue had been
+ * kicked.  Held MSI-X messages were already sent by the PCI core. */
+static void dma_changed(struct pci_dev *d)
+{
+	struct virtio_pci *p = d->opaque;
+	if (!pci_dma_allowed(d))
+		return;
+	for (unsigned q = 0; q < p->vd->nqueues && q < VDEV_MAX_QUEUES; q++)
+		if (p->t.q[q].ready)
+			vtransport_kick(&p->t, q);
+}
+
+/* A conventional reset (Secondary Bus Reset, PCI-to-PCI Bridge Arch 1.2
+ * §3.2.5.17) puts the function in its power-on state: for a virtio
+ * device that is the state after a device reset, status 0 (virtio 1.2
+ * §2.4).  The device stops, its queues are forgotten, the driver starts
+ * over. */
+static void function_reset(struct pci_dev *d)
+{
+	struct virtio_pci *p = d->opaque;
+	vtransport_reset(&p->t);
+	reset_registers(p);
+}
+
 static const struct pci_dev_ops cfg_ops = {
 	.cfg_written = cfg_written,
 	.cfg_before_read = cfg_before_read,
+	.reset = function_reset,
+	.dma_changed = dma_changed,
 };
 
 static int caps_init(struct virtio_pci *p, struct irq_chip *chip, unsigned nvec)
@@ -430,6 +468,11 @@ struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
 	struct virtio_pci *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->view = gm_view_new(gm, dma_gate, p);
+	if (!p->view) {
+		free(p);
+		return NULL;
+	}
 	p->vd = vd;
 	/* §4.1.2.1: non-transitional device ID 0x1040 + id, revision >= 1. */
 	struct pci_dev_info info = {
@@ -446,7 +489,10 @@ struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
 	pci_dev_init(&p->pci, &info, name, log);
 	p->pci.opaque = p;
 	p->pci.ops = &cfg_ops;
-	vtransport_init(&p->t, vd, gm, log, "virtio-pci", &pci_tops, p);
+	/* Rings and buffers are reached through the gated view only: no
+	 * device needs a Bus Master check of its own. */
+	vtransport_init(&p->t, vd, p->view, log, "virtio-pci", &pci_tops, p);
+	vd->gm = p->view;
 	p->config_vector = VTRANSPORT_NO_VECTOR;
 	/* Without MSI-X (nvec 0) there is no table BAR either. */
 	if ((nvec && pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
@@ -456,6 +502,7 @@ struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
 			    VIRTIO_PCI_REGS_SIZE, false, regs_access, p,
 			    "virtio-pci") ||
 	    caps_init(p, chip, nvec)) {
+		gm_free(p->view);
 		free(p);
 		return NULL;
 	}
@@ -468,5 +515,6 @@ void virtio_pci_free(struct virtio_pci *p)
 		return;
 	if (p->pci.host)
 		pci_host_detach(p->pci.host, &p->pci);
+	gm_free(p->view);
 	free(p);
 }

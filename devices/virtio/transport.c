@@ -84,6 +84,7 @@ void vtransport_driver_features(struct vtransport *t, uint32_t sel, uint32_t val
 void vtransport_reset(struct vtransport *t)
 {
 	struct vdev *vd = t->vd;
+	vdev_resume_cancel(vd);
 	if (vd->ops && vd->ops->reset)
 		vd->ops->reset(vd);
 	for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++) {

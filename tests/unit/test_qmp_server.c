@@ -434,6 +434,28 @@ static void test_server_paths(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 
+	/* Another program's live socket (it accepts connections): refused,
+	 * never unlinked or taken over. */
+	snprintf(path, sizeof(path), "%s/live.sock", dir);
+	int live = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un la = { .sun_family = AF_UNIX };
+	strcpy(la.sun_path, path);
+	assert_int_equal(bind(live, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(listen(live, 1), 0);
+	struct stat lst;
+	assert_int_equal(lstat(path, &lst), 0);
+	assert_null(qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "a live socket is there"));
+	struct stat lst2;
+	assert_int_equal(lstat(path, &lst2), 0);
+	assert_true(lst2.st_ino == lst.st_ino);
+	int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(probe, (struct sockaddr *)&la, sizeof(la)), 0);
+	close(probe);
+	close(live);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/stale.sock", dir);
+
 	/* A regular file at the path: refused, and left alone. */
 	srv = qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err));
 	assert_null(srv);
