@@ -57,6 +57,8 @@ static const char usage_text[] =
 "Host side:\n"
 "  -serial stdio|pty|null|none|chardev:ID|file:PATH|unix:PATH[,server,nowait]\n"
 "  -qmp unix:PATH,server,nowait           (or server=on,wait=off)\n"
+"  -qmp unix:fd=N,server=on,wait=off      QMP on an inherited listening socket\n"
+"  -S              vCPUs stay stopped until QMP cont (needs -qmp)\n"
 "  -pidfile FILE   -daemonize   -D LOGFILE   -disable-seccomp   -no-reboot\n"
 "  -dump-dtb FILE              write the machine description (dtc -I dtb)\n"
 "  -trace-record FILE          record every device input for vmm-replay\n"

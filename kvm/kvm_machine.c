@@ -412,6 +412,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
 		goto out;
 
+	/* The next boot's vCPUs start held: -S on the first; after a reset
+	 * of a VM that was not running, as QEMU's main loop puts it back in
+	 * prelaunch (runstate.c, main_loop_should_exit). */
+	bool hold = cfg->start_paused;
 	for (bool first = true;; first = false) {
 		if (kvm_machine_build(km, cfg, tr, err, errlen) < 0)
 			goto out;
@@ -423,6 +427,12 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 			opts->ready(opts->ready_arg);
 		if (first && kvm_machine_sandbox(km, cfg, err, errlen) < 0)
 			goto out;
+		/* Held before their first KVM_RUN: only QMP cont starts them. */
+		pthread_mutex_lock(&km->m.lock);
+		km->prelaunch = hold;
+		if (hold)
+			kvm_cpus_pause(km->cpus);
+		pthread_mutex_unlock(&km->m.lock);
 		int e = kvm_cpus_start(km->cpus);
 		if (e < 0) {
 			snprintf(err, errlen, "vmm: starting vCPU threads: %s",
@@ -432,6 +442,7 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		kvm_machine_loop(km);
 		pthread_mutex_lock(&km->m.lock);
 		*res = km->res;
+		hold = km->prelaunch || kvm_cpus_paused(km->cpus);
 		pthread_mutex_unlock(&km->m.lock);
 		bool traced = tr != NULL;
 		if (tr)
