@@ -1,5 +1,6 @@
-/* virtio-pci modern transport (virtio 1.2 §4.1).  Structure layouts come
- * from <linux/virtio_pci.h>, the spec's own definitions. */
+/* virtio-pci modern transport (virtio 1.2 §4.1), and the identity and
+ * BARs of all three shapes (pci.h).  Structure layouts come from
+ * <linux/virtio_pci.h>, the spec's own definitions. */
 #define VIRTIO_PCI_NO_LEGACY
 #include <endian.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include "devices/pci/msix.h"
 #include "devices/pci/pci.h"
 #include "pci.h"
+#include "pci_priv.h"
 #include "transport.h"
 
 /* Class codes (PCI Code and ID Assignment 1.11) as QEMU presents them. */
@@ -17,24 +19,10 @@
 #define CLASS_NETWORK_ETHERNET 0x020000u
 #define CLASS_COMMUNICATION_OTHER 0x078000u
 #define CLASS_OTHERS 0xff0000u
-/* ISR status bit 0: used buffer notification (§4.1.4.5). */
-#define ISR_QUEUE 0x1u
 
 #define F(field) offsetof(struct virtio_pci_common_cfg, field)
 #define FSZ(field) sizeof(((struct virtio_pci_common_cfg *)0)->field)
 
-struct virtio_pci {
-	struct pci_dev pci;
-	struct msix msix;
-	struct vtransport t;
-	struct vdev *vd;
-	uint32_t dfselect, gfselect;
-	uint16_t queue_sel;
-	uint16_t config_vector;
-	uint8_t isr;
-	uint8_t cfg_cap;             /* offset of the pci_cfg capability */
-	struct log_rl rl;
-};
 
 uint32_t virtio_pci_class(uint32_t device_id)
 {
@@ -43,6 +31,21 @@ uint32_t virtio_pci_class(uint32_t device_id)
 	case VIRTIO_ID_BLOCK: return CLASS_STORAGE_SCSI;
 	case VIRTIO_ID_CONSOLE: return CLASS_COMMUNICATION_OTHER;
 	default: return CLASS_OTHERS;
+	}
+}
+
+uint16_t virtio_pci_transitional_id(uint32_t device_id)
+{
+	switch (device_id) {
+	case VIRTIO_ID_NET: return 0x1000;
+	case VIRTIO_ID_BLOCK: return 0x1001;
+	case VIRTIO_ID_BALLOON: return 0x1002;
+	case VIRTIO_ID_CONSOLE: return 0x1003;
+	case 8: return 0x1004;     /* SCSI host */
+	case VIRTIO_ID_RNG: return 0x1005;
+	case 9: return 0x1009;     /* 9P transport */
+	case 19: return 0x1012;    /* vsock: QEMU's id, not in Table 4.1 */
+	default: return 0;
 	}
 }
 
@@ -69,7 +72,7 @@ static void interrupt(struct virtio_pci *p, uint8_t isr_bit, uint16_t vector)
 static void notify_queue(void *opaque, unsigned q)
 {
 	struct virtio_pci *p = opaque;
-	interrupt(p, ISR_QUEUE, q < VDEV_MAX_QUEUES ?
+	interrupt(p, VIRTIO_PCI_ISR_QUEUE, q < VDEV_MAX_QUEUES ?
 	      p->t.q[q].msix_vector : VTRANSPORT_NO_VECTOR);
 }
 
@@ -86,7 +89,7 @@ static const struct vdev_transport_ops pci_tops = {
 
 /* Vectors the driver names are checked against the table: an unmappable
  * one reads back NO_VECTOR, which is how the driver learns (§4.1.5.1.2.1). */
-static uint16_t map_vector(struct virtio_pci *p, uint16_t v)
+uint16_t virtio_pci_map_vector(struct virtio_pci *p, uint16_t v)
 {
 	return v < p->msix.nvec ? v : VTRANSPORT_NO_VECTOR;
 }
@@ -143,7 +146,7 @@ static void set_addr_half(uint64_t *a, bool hi, uint32_t v)
 		*a = (*a & ~0xffffffffull) | v;
 }
 
-static void reset_registers(struct virtio_pci *p)
+void virtio_pci_reset_registers(struct virtio_pci *p)
 {
 	p->isr = 0;
 	p->dfselect = p->gfselect = 0;
@@ -171,7 +174,7 @@ static void queue_reg_write(struct virtio_pci *p, uint32_t off, unsigned len,
 	if (off == F(queue_size))
 		qc->size = (uint16_t)v;
 	else if (off == F(queue_msix_vector))
-		qc->msix_vector = map_vector(p, (uint16_t)v);
+		qc->msix_vector = virtio_pci_map_vector(p, (uint16_t)v);
 	else if (off >= F(queue_desc_lo) && off < F(queue_avail_lo))
 		set_addr_half(&qc->desc, off == F(queue_desc_hi), v);
 	else if (off >= F(queue_avail_lo) && off < F(queue_used_lo))
@@ -210,6 +213,7 @@ static void common_write(struct virtio_pci *p, uint64_t off64, const void *data,
 {
 	uint32_t off = (uint32_t)off64;
 	uint64_t v64 = 0;
+	vtransport_set_legacy(&p->t, false);
 	memcpy(&v64, data, len);
 	v64 = le64toh(v64);
 	bool split64 = len == 8 && (off == F(queue_desc_lo) || off == F(queue_avail_lo) ||
@@ -233,10 +237,10 @@ static void common_write(struct virtio_pci *p, uint64_t off64, const void *data,
 	else if (off == F(guest_feature))
 		vtransport_driver_features(&p->t, p->gfselect, v);
 	else if (off == F(msix_config))
-		p->config_vector = map_vector(p, (uint16_t)v);
+		p->config_vector = virtio_pci_map_vector(p, (uint16_t)v);
 	else if (off == F(device_status)) {
 		if (vtransport_set_status(&p->t, (uint8_t)v))
-			reset_registers(p);
+			virtio_pci_reset_registers(p);
 	} else if (off == F(queue_select))
 		p->queue_sel = (uint16_t)v;
 	else if (p->queue_sel >= p->vd->nqueues)
@@ -351,7 +355,7 @@ static void cfg_written(struct pci_dev *d, uint32_t off, unsigned len)
 	struct virtio_pci *p = d->opaque;
 	uint32_t boff;
 	unsigned blen;
-	if (!hits_data(p, off, len) || !window(p, &boff, &blen))
+	if (!p->cfg_cap || !hits_data(p, off, len) || !window(p, &boff, &blen))
 		return;
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, true);
 }
@@ -361,7 +365,7 @@ static void cfg_before_read(struct pci_dev *d, uint32_t off, unsigned len)
 	struct virtio_pci *p = d->opaque;
 	uint32_t boff;
 	unsigned blen;
-	if (!hits_data(p, off, len) || !window(p, &boff, &blen))
+	if (!p->cfg_cap || !hits_data(p, off, len) || !window(p, &boff, &blen))
 		return;
 	memset(&d->cfg[p->cfg_cap + CFGCAP_DATA], 0, 4);
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, false);
@@ -372,7 +376,7 @@ static const struct pci_dev_ops cfg_ops = {
 	.cfg_before_read = cfg_before_read,
 };
 
-static int caps_init(struct virtio_pci *p, struct irq_chip *chip)
+static int caps_init(struct virtio_pci *p)
 {
 	struct vdev *vd = p->vd;
 	if (add_vcap(p, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_BAR_REGS,
@@ -406,28 +410,40 @@ static int caps_init(struct virtio_pci *p, struct irq_chip *chip)
 	pci_cfg_set_wmask(&p->pci, c + CAP(offset), 4, 0xffffffff);
 	pci_cfg_set_wmask(&p->pci, c + CAP(length), 4, 0xffffffff);
 	pci_cfg_set_wmask(&p->pci, c + CFGCAP_DATA, 4, 0xffffffff);
-	return msix_init(&p->msix, &p->pci, chip, vd->nqueues + 1,
-			 VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_TABLE_OFF,
-			 VIRTIO_PCI_MSIX_PBA_OFF);
+	return 0;
 }
 
 struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 				  struct irq_chip *chip, struct vdev *vd)
 {
+	return virtio_pci_new_mode(gm, log, chip, vd, VIRTIO_PCI_MODERN);
+}
+
+struct virtio_pci *virtio_pci_new_mode(const struct gm *gm, struct log *log,
+				       struct irq_chip *chip, struct vdev *vd,
+				       enum virtio_pci_mode mode)
+{
 	if (vd->nqueues > VDEV_MAX_QUEUES || vd->config_size > 0x1000)
+		return NULL;
+	uint16_t tid = virtio_pci_transitional_id(vd->device_id);
+	if (mode != VIRTIO_PCI_MODERN && !tid)
 		return NULL;
 	struct virtio_pci *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->vd = vd;
-	/* §4.1.2.1: non-transitional device ID 0x1040 + id, revision >= 1. */
+	p->mode = mode;
+	/* §4.1.2.1: non-transitional device ID 0x1040 + id, revision >= 1;
+	 * §4.1.2.2 / QEMU: a transitional one has revision 0 and names the
+	 * device type in its subsystem id. */
+	uint16_t modern_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vd->device_id);
 	struct pci_dev_info info = {
 		.vendor_id = VIRTIO_PCI_VENDOR,
-		.device_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vd->device_id),
+		.device_id = mode == VIRTIO_PCI_MODERN ? modern_id : tid,
 		.subsys_vendor_id = VIRTIO_PCI_VENDOR,
-		.subsys_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vd->device_id),
+		.subsys_id = mode == VIRTIO_PCI_MODERN ? modern_id : (uint16_t)vd->device_id,
 		.class_code = virtio_pci_class(vd->device_id),
-		.revision = 1,
+		.revision = mode == VIRTIO_PCI_MODERN ? 1 : 0,
 		.irq_pin = 1,
 	};
 	char name[32];
@@ -436,14 +452,22 @@ struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 	p->pci.opaque = p;
 	p->pci.ops = &cfg_ops;
 	vtransport_init(&p->t, vd, gm, log, "virtio-pci", &pci_tops, p);
+	vtransport_set_legacy(&p->t, mode == VIRTIO_PCI_LEGACY);
 	p->config_vector = VTRANSPORT_NO_VECTOR;
-	if (pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
-			    VIRTIO_PCI_MSIX_SIZE, false, msix_bar, p,
-			    "virtio-pci-msix") ||
-	    pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_REGS, PCI_BAR_MEM64,
-			    VIRTIO_PCI_REGS_SIZE, false, regs_access, p,
-			    "virtio-pci") ||
-	    caps_init(p, chip)) {
+	int r = pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
+				VIRTIO_PCI_MSIX_SIZE, false, msix_bar, p,
+				"virtio-pci-msix");
+	if (!r && mode != VIRTIO_PCI_LEGACY)
+		r = pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_REGS, PCI_BAR_MEM64,
+				    VIRTIO_PCI_REGS_SIZE, false, regs_access, p,
+				    "virtio-pci") ?: caps_init(p);
+	if (!r && mode != VIRTIO_PCI_MODERN)
+		r = virtio_pci_legacy_init(p);
+	if (!r)
+		r = msix_init(&p->msix, &p->pci, chip, vd->nqueues + 1,
+			      VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_TABLE_OFF,
+			      VIRTIO_PCI_MSIX_PBA_OFF);
+	if (r) {
 		free(p);
 		return NULL;
 	}

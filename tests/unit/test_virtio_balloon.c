@@ -248,8 +248,7 @@ static void test_no_stats_negotiated(void **state)
 }
 
 #define BOTH(fn)                                                           \
-	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
-		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
+	VFX_TESTS(fn)
 
 int main(void)
 {
