@@ -113,5 +113,9 @@ void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
  * number saying where it failed. */
 int vblk_read_mmio(uint64_t base, uint8_t *buf);
 int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
+/* The legacy interface (I/O BAR 0) of a transitional or legacy-only
+ * function (virtio_legacy.c). */
+int vblk_read_pci_legacy(unsigned dev, unsigned fn, uint8_t *buf);
+int vblk_pci_has_modern(unsigned dev, unsigned fn);
 
 #endif

@@ -14,6 +14,7 @@
  *   testguest: pci N functions                   (all buses)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci BB:DD.F sector0 '...'
+ *   testguest: virtio-blk pci-legacy BB:DD.F sector0 '...'  (I/O BAR 0 only)
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
  *   testguest: done, N failed
  *
@@ -330,15 +331,20 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 			con_putc(':');
 			con_hexn(id >> 16, 4);
 			con_puts("\n");
-			if (id == 0x10421af4u) {    /* virtio 1.x block */
+			/* virtio-blk: modern (0x1042) or transitional /
+			 * legacy (0x1001).  The modern interface when there is
+			 * one (Linux's choice), else the legacy I/O BAR. */
+			int legacy = id == 0x10011af4u && !vblk_pci_has_modern(dev, fn);
+			if (id == 0x10421af4u || id == 0x10011af4u) {
 				memset(sector, 0, sizeof(sector));
-				say("virtio-blk pci ");
+				say(legacy ? "virtio-blk pci-legacy " : "virtio-blk pci ");
 				con_hexn(bus, 2);
 				con_putc(':');
 				con_hexn(slot, 2);
 				con_putc('.');
 				con_hexn(fn, 1);
-				check_blk_result(vblk_read_pci(dev, fn, sector));
+				check_blk_result(legacy ? vblk_read_pci_legacy(dev, fn, sector) :
+						 vblk_read_pci(dev, fn, sector));
 			}
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
