@@ -151,7 +151,7 @@ CMDS
 side() {
 	local name=$1
 	shift
-	withfd "$TMP/$name-fd.sock" timeout 60 "$@" \
+	withfd "$TMP/$name-fd.sock" timeout 150 "$@" \
 		-S -qmp unix:fd=@FD@,server=on,wait=off >"$TMP/$name-fd.log" 2>&1 &
 	local pid=$!
 	wait_sock "$TMP/$name-fd.sock" || return 1
@@ -161,7 +161,7 @@ side() {
 	fi
 	timeout 20 "$PROG" --client "$TMP/$name-fd.sock" <"$TMP/s2" >>"$TMP/$name-fd.out" 2>&1
 	if [ "$name" = vmm ]; then  # running: the guest prints its line
-		for _ in $(seq 300); do
+		for _ in $(seq 900); do  # 90 s: slow under load and ASan
 			grep -q "testguest: action spin" "$TMP/vmm-serial.out" && break
 			sleep 0.1
 		done
