@@ -86,7 +86,14 @@ void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 	struct kvm_machine *km = opaque;
 	if (ev == MACHINE_RUNNING)
 		return;
-	if (!km->ended) {
+	/* A shutdown after a reset in the same boot wins (SIGTERM during a
+	 * guest reboot): the reset's rebuild would otherwise swallow it and
+	 * the VM run on. */
+	bool over_reset = km->ended && km->res.ev == MACHINE_RESET &&
+			  ev == MACHINE_SHUTDOWN;
+	if (over_reset)
+		km->host_reset = false;
+	if (!km->ended || over_reset) {
 		km->ended = true;
 		km->res.ev = ev;
 		km->res.status = status;

@@ -133,8 +133,11 @@ static const char *kvm_qmp_status(void *opaque)
 static int kvm_qmp_quit(void *opaque)
 {
 	struct kvm_machine *km = opaque;
-	if (!km->ended) {
+	/* quit also ends a boot that is about to be rebuilt for a reset
+	 * (system_reset and quit in one burst): the VMM exits, as QEMU's. */
+	if (!km->ended || km->res.ev == MACHINE_RESET) {
 		km->ended = true;
+		km->host_reset = false;
 		km->res.ev = MACHINE_SHUTDOWN;
 		km->res.status = 0;
 		qmp_server_emit_event(km->qmp, "SHUTDOWN",

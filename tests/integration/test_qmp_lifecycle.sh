@@ -65,6 +65,13 @@ for step in script.split(';'):
     elif step.startswith('wait '):
         while read().get('event') != step[5:]:
             pass
+    elif step.startswith('burst '):  # several commands in one write
+        cmds = step[6:].split()
+        f.write(''.join(json.dumps({'execute': c}) + '\n' for c in cmds)); f.flush()
+        n = 0
+        while n < len(cmds):
+            m = read()
+            n += 'return' in m or 'error' in m
     elif step == 'eof':   # whatever is left, then the close
         for line in f:
             show(json.loads(line))
@@ -128,6 +135,15 @@ expect_line "$TMP/nr.py" '"data": \{"guest": false, "reason": "host-qmp-system-r
 expect_no_line "$TMP/nr.py" '"event": "RESET"' "-no-reboot: no RESET event"
 expect_order "$TMP/nr.py" '^\{"return": \{\}\}' '"event": "SHUTDOWN"' "-no-reboot: the reply comes before SHUTDOWN"
 expect_line "$TMP/nr.py" '^eof' "-no-reboot: the socket closes"
+
+# --- system_reset and quit in one write: quit wins, the VM exits ---------
+start burst microvm
+pid=$!
+client burst "qmp_capabilities; boot; burst system_reset quit; eof"
+wait "$pid"
+expect_rc $? 0 "system_reset then quit in one write: vmm exits 0"
+expect_line "$TMP/burst.py" 'host-qmp-quit"\}, "event": "SHUTDOWN"' "system_reset then quit: SHUTDOWN (host-qmp-quit)"
+expect_line "$TMP/burst.py" '^eof' "system_reset then quit: the socket closes"
 
 # --- a guest that resets itself: RESET (guest: true) on each reboot ------
 rm -f "$TMP/gr.sock"
