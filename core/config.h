@@ -234,11 +234,16 @@ struct machine_config {
 	struct cfg_rtc rtc;
 	enum cfg_lost_tick lost_tick_policy;
 	char qmp_path[CFG_PATH_MAX];   /* -qmp unix:PATH,server,nowait */
+	/* -qmp unix:fd=N,server=on,wait=off: serve QMP on the inherited
+	 * listening socket N (Kata binds it and passes it down). */
+	bool qmp_has_fd;
+	int qmp_fd;
 	char pidfile[CFG_PATH_MAX];
 	char logfile[CFG_PATH_MAX];    /* -D */
 	char dump_dtb[CFG_PATH_MAX];   /* -dump-dtb FILE */
 	char trace_record[CFG_PATH_MAX];
 	bool daemonize, no_reboot, disable_seccomp;
+	bool start_paused;    /* -S: vCPUs stay stopped until QMP cont */
 	bool realtime_mlock;  /* always false: only -realtime mlock=off */
 	bool nodefaults, no_user_config, nographic;  /* accepted, stored */
 	uint64_t seed;        /* accel=sim: PRNG seed (-seed N, default 0) */

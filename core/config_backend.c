@@ -474,6 +474,36 @@ int cfg_opt_serial(struct cfg_ctx *c, const char *arg)
 	return 0;
 }
 
+/* "unix:fd=N,server=on,wait=off": QEMU's socket chardev fd= form, how
+ * Kata hands over a socket it bound and listens on itself.  N must be an
+ * inherited listening unix socket; that is checked when the machine
+ * starts (the fd may not exist while parsing in tests). */
+static int parse_qmp_fd(struct cfg_ctx *c, const char *arg)
+{
+	struct cfg_kvlist l;
+	bool server = false, wait = true;
+	uint64_t fd;
+
+	if (cfg_kv_split(c, &l, arg + 5, "fd"))
+		return -1;
+	if (cfg_uint(c, "fd", l.kv[0].val, 0, INT32_MAX, &fd))
+		return -1;
+	for (unsigned i = 1; i < l.n; i++) {
+		bool handled;
+
+		if (socket_kv(c, &l.kv[i], &server, &wait, NULL, &handled))
+			return -1;
+		if (!handled)
+			return cfg_unknown_key(c, &l.kv[i], "server, wait, nowait");
+	}
+	if (!server || wait)
+		return cfg_error(c, "'%s' is not supported (accepted: unix:fd=N,server=on,wait=off)",
+				 arg);
+	c->cfg->qmp_has_fd = true;
+	c->cfg->qmp_fd = (int)fd;
+	return 0;
+}
+
 int cfg_opt_qmp(struct cfg_ctx *c, const char *arg)
 {
 	bool server, wait;
@@ -481,13 +511,13 @@ int cfg_opt_qmp(struct cfg_ctx *c, const char *arg)
 
 	if (c->qmp_given)
 		return cfg_error(c, "given twice (one QMP socket is supported)");
+	c->qmp_given = true;
+	if (!strncmp(arg, "unix:fd=", 8))
+		return parse_qmp_fd(c, arg);
 	r = parse_unix(c, arg, c->cfg->qmp_path, sizeof(c->cfg->qmp_path),
 		       &server, &wait, NULL);
 	if (r == -2 || (r == 0 && (!server || wait)))
-		return cfg_error(c, "'%s' is not supported (accepted: unix:PATH,server,nowait or unix:PATH,server=on,wait=off)",
+		return cfg_error(c, "'%s' is not supported (accepted: unix:PATH,server,nowait, unix:PATH,server=on,wait=off or unix:fd=N,server=on,wait=off)",
 				 arg);
-	if (r)
-		return -1;
-	c->qmp_given = true;
-	return 0;
+	return r ? -1 : 0;
 }

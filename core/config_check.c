@@ -435,6 +435,12 @@ static int check_machine_rules(struct cfg_ctx *c)
 		return cfg_error(c, "-initrd needs -kernel");
 	if (cfg->append[0] && !cfg->kernel[0])
 		return cfg_error(c, "-append needs -kernel");
+	/* QEMU takes -S with no monitor and waits forever; we have no
+	 * monitor but QMP, so without one nothing could ever say cont. */
+	if (cfg->start_paused && cfg->machine.accel == CFG_ACCEL_SIM)
+		return cfg_error(c, "-S needs accel=kvm (the simulator runs no vCPUs)");
+	if (cfg->start_paused && !cfg->qmp_path[0] && !cfg->qmp_has_fd)
+		return cfg_error(c, "-S needs -qmp: only QMP cont starts the vCPUs");
 	return 0;
 }
 

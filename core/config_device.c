@@ -401,6 +401,11 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	if (d->disable_modern && d->disable_legacy)
 		return cfg_error(c, "%s: disable-modern and disable-legacy together leave nothing",
 				 k->name);
+	/* The iothread's doorbells are ioeventfds on the modern notify
+	 * area, which a legacy-only device does not have. */
+	if (d->disable_modern && d->iothread[0])
+		return cfg_error(c, "%s: iothread= needs the modern interface (drop disable-modern=on)",
+				 k->name);
 	if (d->type == CFG_DEV_ISA_DEBUG_EXIT &&
 	    (unsigned)d->iobase + d->iosize > 0x10000)
 		return cfg_error(c, "isa-debug-exit: iobase 0x%x + iosize %u is beyond port 0xffff",

@@ -54,6 +54,7 @@ static const struct opt opts[] = {
 	{ "D", OPT_PATH, true, NULL, F(logfile) },
 	{ "disable-seccomp", OPT_FLAG, false, NULL, F(disable_seccomp) },
 	{ "no-reboot", OPT_FLAG, false, NULL, F(no_reboot) },
+	{ "S", OPT_FLAG, false, NULL, F(start_paused) },
 	{ "seed", OPT_FN, true, opt_seed, 0, 0 },
 	{ "dump-dtb", OPT_PATH, true, NULL, F(dump_dtb) },
 	{ "trace-record", OPT_PATH, true, NULL, F(trace_record) },

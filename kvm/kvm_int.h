@@ -197,6 +197,9 @@ struct kvm_machine {
 	struct qmp_machine_ops qops;
 	char uuid[37];
 	bool no_reboot;
+	/* -S: the vCPUs were created paused and have not run yet; query-status
+	 * says "prelaunch" until the first cont (QEMU's RUN_STATE_PRELAUNCH). */
+	bool prelaunch;
 	/* system_powerdown presses the button from the next loop iteration
 	 * (its POWERDOWN event went out before the reply, QEMU's order). */
 	struct clk_timer powerdown;

@@ -89,7 +89,14 @@ void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 	struct kvm_machine *km = opaque;
 	if (ev == MACHINE_RUNNING)
 		return;
-	if (!km->ended) {
+	/* A shutdown after a reset in the same boot wins (SIGTERM during a
+	 * guest reboot): the reset's rebuild would otherwise swallow it and
+	 * the VM run on. */
+	bool over_reset = km->ended && km->res.ev == MACHINE_RESET &&
+			  ev == MACHINE_SHUTDOWN;
+	if (over_reset)
+		km->host_reset = false;
+	if (!km->ended || over_reset) {
 		km->ended = true;
 		km->res.ev = ev;
 		km->res.status = status;
@@ -511,6 +518,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
 		goto out;
 
+	/* The next boot's vCPUs start held: -S on the first; after a reset
+	 * of a VM that was not running, as QEMU's main loop puts it back in
+	 * prelaunch (runstate.c, main_loop_should_exit). */
+	bool hold = cfg->start_paused;
 	for (bool first = true;; first = false) {
 		int b = kvm_machine_build(km, cfg, tr, err, errlen);
 		if (b < 0) {
@@ -531,6 +542,12 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 			opts->ready(opts->ready_arg);
 		if (first && kvm_machine_sandbox(km, cfg, err, errlen) < 0)
 			goto out;
+		/* Held before their first KVM_RUN: only QMP cont starts them. */
+		pthread_mutex_lock(&km->m.lock);
+		km->prelaunch = hold;
+		if (hold)
+			kvm_cpus_pause(km->cpus);
+		pthread_mutex_unlock(&km->m.lock);
 		int e = kvm_cpus_start(km->cpus);
 		if (e < 0) {
 			snprintf(err, errlen, "vmm: starting vCPU threads: %s",
@@ -540,6 +557,7 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		kvm_machine_loop(km);
 		pthread_mutex_lock(&km->m.lock);
 		*res = km->res;
+		hold = km->prelaunch || kvm_cpus_paused(km->cpus);
 		pthread_mutex_unlock(&km->m.lock);
 		bool traced = tr != NULL;
 		if (tr)

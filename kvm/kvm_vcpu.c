@@ -373,7 +373,17 @@ static void *kvm_vcpu_thread(void *arg)
 		}
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR) {
+				/* A pause whose cont came before we looked at
+				 * `paused` left immediate_exit set: every KVM_RUN
+				 * would return at once and the guest never run
+				 * again.  Clear it, then re-check at the top: a
+				 * pause sets `paused` before immediate_exit, so
+				 * one landing now is still seen. */
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				continue;
+			}
+			if (errno == EAGAIN)
 				continue;
 			char what[64];
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));

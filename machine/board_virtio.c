@@ -357,8 +357,21 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 			 "function", config_device_name(d), ld->pci_bus);
 		return -1;
 	}
-	struct virtio_pci *t = virtio_pci_new_nvec(b->m->gm, b->m->log,
-		b->m->irqchip, vd, d->has_vectors ? d->vectors : vd->nqueues + 1u);
+	/* QEMU's disable-legacy=auto makes a device transitional unless it
+	 * sits on a PCIe port; pcie.0 (a root bus) and pci-bridge buses
+	 * are not ports, and we have no root ports, so every device is
+	 * transitional unless told otherwise, or modern-only when its
+	 * type has no transitional id (docs/cli.md). */
+	enum virtio_pci_mode mode = d->disable_modern ? VIRTIO_PCI_LEGACY :
+		d->disable_legacy || !virtio_pci_transitional_id(vd->device_id) ?
+		VIRTIO_PCI_MODERN : VIRTIO_PCI_TRANSITIONAL;
+	if (mode == VIRTIO_PCI_LEGACY && !virtio_pci_transitional_id(vd->device_id)) {
+		snprintf(err, errlen, "vmm: -device %s: this device is modern-only: "
+			 "disable-modern=on is not possible", config_device_name(d));
+		return -1;
+	}
+	struct virtio_pci *t = virtio_pci_create(b->m->gm, b->m->log,
+		b->m->irqchip, vd, mode, d->has_vectors ? d->vectors : vd->nqueues + 1u);
 	if (!t)
 		return bv_oom(err, errlen);
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)

@@ -83,18 +83,34 @@ static bool hdr_allowed(const struct vnet *n, const struct virtio_net_hdr_v1 *h,
 	}
 }
 
+/* The header the driver uses (§5.1.6.1 and its legacy note): 12 bytes
+ * with VERSION_1 or MRG_RXBUF, the 10-byte struct virtio_net_hdr for a
+ * legacy driver without MRG_RXBUF.  The backend always gets 12. */
+static uint32_t guest_hdr_len(const struct vnet *n)
+{
+	return vdev_has(&n->vd, VIRTIO_F_VERSION_1) ||
+	       vdev_has(&n->vd, VIRTIO_NET_F_MRG_RXBUF) ?
+	       HDR_LEN : (uint32_t)offsetof(struct virtio_net_hdr_v1, num_buffers);
+}
+
 /* ---- transmit ---- */
 
 static bool tx_one(struct vnet *n, const struct vq_elem *e)
 {
+	uint32_t hl = guest_hdr_len(n), pad = HDR_LEN - hl;
 	uint32_t len = e->out_len;
-	if (len < HDR_LEN || len > NETDEV_MAX_FRAME) {
+	if (len < hl || len > NETDEV_MAX_FRAME - pad) {
 		log_rl(n->log, &n->rl, LOG_WARN,
 		       "virtio-net: tx frame of %u bytes dropped", len);
 		return false;
 	}
-	if (vq_elem_read(n->vd.gm, e, 0, n->txbuf, len))
+	/* A short header is read in after room for num_buffers, then
+	 * moved down so the backend sees the 12-byte layout. */
+	if (vq_elem_read(n->vd.gm, e, 0, n->txbuf + pad, len))
 		return false;
+	if (pad)
+		memmove(n->txbuf, n->txbuf + pad, hl);
+	len += pad;
 	const struct virtio_net_hdr_v1 *h = (const void *)n->txbuf;
 	if (!hdr_allowed(n, h, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4,
 			 VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_ECN,
@@ -163,16 +179,20 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 	unsigned max = mrg ? VNET_MAX_MRG : 1;
 	unsigned used = 0;
 	size_t have = 0;
+	uint32_t hl = guest_hdr_len(n);
 
 	if (len < HDR_LEN || len > NETDEV_MAX_FRAME)
 		return -1;
+	/* What the guest gets: hl header bytes, then the payload. */
+	const uint8_t *payload = frame + HDR_LEN;
+	size_t glen = len - HDR_LEN + hl;
 	struct virtio_net_hdr_v1 h;
 	memcpy(&h, frame, sizeof(h));
 	if (!hdr_allowed(n, &h, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
 			 VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_ECN,
 			 VIRTIO_NET_F_GUEST_UFO))
 		return -1;
-	while (have < len && used < max) {
+	while (have < glen && used < max) {
 		struct vq_elem *e = rx_elem(n, used);
 		if (!e)
 			break;
@@ -199,7 +219,7 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 		have += e->in_len;
 		used++;
 	}
-	if (have < len) {
+	if (have < glen) {
 		/* Not enough room now.  Without MRG_RXBUF a single chain that
 		 * is too small never will be: drop the frame, keep the chain. */
 		bool hopeless = used == max;
@@ -214,17 +234,17 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 	uint32_t written[VNET_MAX_MRG];
 	for (unsigned i = 0; i < used; i++) {
 		struct vq_elem *e = n->rxe[i];
-		size_t take = len - off < e->in_len ? len - off : e->in_len;
+		size_t take = glen - off < e->in_len ? glen - off : e->in_len;
 		int r = 0;
 		size_t done = 0;
-		if (off < HDR_LEN) {
-			size_t hl = HDR_LEN - off < take ? HDR_LEN - off : take;
-			r = vq_elem_write(n->vd.gm, e, 0, (uint8_t *)&h + off, hl);
-			done = hl;
+		if (off < hl) {
+			size_t hb = hl - off < take ? hl - off : take;
+			r = vq_elem_write(n->vd.gm, e, 0, (uint8_t *)&h + off, hb);
+			done = hb;
 		}
 		if (!r && take > done)
 			r = vq_elem_write(n->vd.gm, e, (uint32_t)done,
-					  frame + off + done, take - done);
+					  payload + (off + done - hl), take - done);
 		if (r)
 			log_rl(n->log, &n->rl, LOG_WARN,
 			       "virtio-net: rx buffer not writable");

@@ -121,5 +121,9 @@ int vscsi_read_pci(unsigned dev, unsigned fn, uint8_t *inq, uint8_t *buf,
 		   unsigned *target, uint16_t *ua);
 int vscsi_read_mmio(uint64_t base, uint8_t *inq, uint8_t *buf,
 		    unsigned *target, uint16_t *ua);
+/* The legacy interface (I/O BAR 0) of a transitional or legacy-only
+ * function (virtio_legacy.c). */
+int vblk_read_pci_legacy(unsigned dev, unsigned fn, uint8_t *buf);
+int vblk_pci_has_modern(unsigned dev, unsigned fn);
 
 #endif

@@ -16,6 +16,7 @@
  *   testguest: cpuid pmu version V counters N    (leaf 0xA; 0 0 = no PMU)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci BB:DD.F sector0 '...'
+ *   testguest: virtio-blk pci-legacy BB:DD.F sector0 '...'  (I/O BAR 0 only)
  *   testguest: virtio-scsi pci BB:DD.F target T lun 0 'VENDOR  PRODUCT' ua AASQ sector0 '...'
  *   testguest: virtio-scsi mmio 0x... target T lun 0 '...' ua AASQ sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
@@ -390,17 +391,25 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 			con_puts("\n");
 			if ((id & 0xffff) == 0x1af4)
 				say_msix(bus, slot, fn, dev);
-			if (id == 0x10421af4u) {    /* virtio 1.x block */
+			/* virtio-blk: modern (0x1042) or transitional /
+			 * legacy (0x1001).  The modern interface when there is
+			 * one (Linux's choice), else the legacy I/O BAR. */
+			int legacy = id == 0x10011af4u && !vblk_pci_has_modern(dev, fn);
+			if (id == 0x10421af4u || id == 0x10011af4u) {
 				memset(sector, 0, sizeof(sector));
-				say("virtio-blk pci ");
+				say(legacy ? "virtio-blk pci-legacy " : "virtio-blk pci ");
 				con_hexn(bus, 2);
 				con_putc(':');
 				con_hexn(slot, 2);
 				con_putc('.');
 				con_hexn(fn, 1);
-				check_blk_result(vblk_read_pci(dev, fn, sector));
+				check_blk_result(legacy ? vblk_read_pci_legacy(dev, fn, sector) :
+						 vblk_read_pci(dev, fn, sector));
 			}
-			if (id == 0x10481af4u)      /* virtio 1.x SCSI */
+			/* virtio-scsi: modern (0x1048) or transitional
+			 * (0x1004) through its modern interface. */
+			if (id == 0x10481af4u ||
+			    (id == 0x10041af4u && vblk_pci_has_modern(dev, fn)))
 				check_scsi(bus, slot, fn, dev);
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&

@@ -30,13 +30,24 @@ run_guest q35 -machine q35,accel=kvm,nvdimm=on -m 256M,slots=2,maxmem=1G \
 	-device virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3 \
 	-drive id=d1,file="$TMP/disk.img",readonly=on \
 	-device virtio-blk-device,drive=d1 \
+	-drive id=d2,file="$TMP/disk.img",readonly=on \
+	-device virtio-blk-pci,drive=d2,addr=0x4,disable-modern=true \
+	-drive id=d3,file="$TMP/disk.img",readonly=on \
+	-device virtio-blk-pci,drive=d3,addr=0x5,disable-legacy=on \
 	-object memory-backend-file,id=mem0,mem-path="$TMP/pmem.img",size=2M,readonly=on \
 	-device nvdimm,id=nv0,memdev=mem0,unarmed=on \
 	-no-reboot
 expect_rc $rc 33 "q35: guest passed its checks"
 expect_line "$out" "^testguest: pci 00:00.0 8086:29c0" "q35: host bridge at 00:00.0"
-expect_line "$out" "^testguest: pci 00:03.0 1af4:1042" "q35: virtio-blk-pci at 00:03.0"
+# Transitional by default, as QEMU makes it on pcie.0; the guest takes
+# its modern interface.  disable-modern: legacy only, read through the
+# I/O BAR; disable-legacy: the modern-only id.
+expect_line "$out" "^testguest: pci 00:03.0 1af4:1001" "q35: transitional virtio-blk-pci at 00:03.0"
 expect_line "$out" "^testguest: virtio-blk pci 00:03.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "q35: virtio-blk read over virtio-pci"
+expect_line "$out" "^testguest: pci 00:04.0 1af4:1001" "q35: legacy virtio-blk-pci at 00:04.0"
+expect_line "$out" "^testguest: virtio-blk pci-legacy 00:04.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "q35: virtio-blk read over legacy virtio-pci (I/O BAR)"
+expect_line "$out" "^testguest: pci 00:05.0 1af4:1042" "q35: modern-only virtio-blk-pci at 00:05.0"
+expect_line "$out" "^testguest: virtio-blk pci 00:05.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "q35: virtio-blk read over modern-only virtio-pci"
 expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "q35: virtio-blk read over virtio-mmio"
 expect_line "$out" "^testguest: nvdimm 0x[0-9a-f]+ size 0x200000 sig 'VMM-NVDIMM-SIG-0'" "q35: nvdimm signature through the NFIT"
 expect_line "$out" "^testguest: done, 0 failed" "q35: done line"

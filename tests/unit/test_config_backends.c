@@ -349,6 +349,56 @@ static void test_qmp(void **state)
 	free(cfg);
 	cfg = CFG_OK("-qmp", "unix:/a,,b.sock,nowait,server");
 	assert_string_equal(cfg->qmp_path, "/a,b.sock");
+	assert_false(cfg->qmp_has_fd);
+	free(cfg);
+	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+}
+
+/* Kata binds the QMP socket itself and passes the listening fd. */
+static void test_qmp_fd(void **state)
+{
+	struct machine_config *cfg = CFG_OK("-qmp", "unix:fd=5,server=on,wait=off");
+	const struct cfgt_bad_case t[] = {
+		{ { "-qmp", "unix:fd=x,server=on,wait=off", NULL }, "not a number", NULL },
+		{ { "-qmp", "unix:fd=-1,server=on,wait=off", NULL }, "fd", NULL },
+		{ { "-qmp", "unix:fd=4294967296,server=on,wait=off", NULL }, "out of range", NULL },
+		{ { "-qmp", "unix:fd=5", NULL }, "not supported", "unix:fd=N,server=on,wait=off" },
+		{ { "-qmp", "unix:fd=5,server=on", NULL }, "not supported", NULL },
+		{ { "-qmp", "unix:fd=5,server=on,wait=off,path=/x", NULL }, "'path'", NULL },
+		{ { "-qmp", "unix:fd=5,server,nowait", "-qmp", "unix:/s,server,nowait", NULL },
+		  "given twice", NULL },
+	};
+
+	(void)state;
+	assert_true(cfg->qmp_has_fd);
+	assert_int_equal(cfg->qmp_fd, 5);
+	assert_string_equal(cfg->qmp_path, "");
+	free(cfg);
+	cfg = CFG_OK("-qmp", "unix:fd=0,nowait,server");
+	assert_true(cfg->qmp_has_fd);
+	assert_int_equal(cfg->qmp_fd, 0);
+	free(cfg);
+	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+}
+
+/* -S: held vCPUs need someone to say cont. */
+static void test_start_paused(void **state)
+{
+	struct machine_config *cfg = CFG_OK("-S", "-qmp", "unix:/s,server,nowait");
+	const struct cfgt_bad_case t[] = {
+		{ { "-S", NULL }, "-S needs -qmp", NULL },
+		{ { "-S", "-qmp", "unix:/s,server,nowait", "-machine", "microvm,accel=sim", NULL },
+		  "-S needs accel=kvm", NULL },
+	};
+
+	(void)state;
+	assert_true(cfg->start_paused);
+	free(cfg);
+	cfg = CFG_OK("-S", "-qmp", "unix:fd=3,server=on,wait=off");
+	assert_true(cfg->start_paused);
+	free(cfg);
+	cfg = CFG_OK("-qmp", "unix:/s,server,nowait");
+	assert_false(cfg->start_paused);
 	free(cfg);
 	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
 }
@@ -387,6 +437,8 @@ int main(void)
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_serial_bad),
 		cmocka_unit_test(test_qmp),
+		cmocka_unit_test(test_qmp_fd),
+		cmocka_unit_test(test_start_paused),
 		cmocka_unit_test(test_tokenizer_limits),
 	};
 

@@ -627,6 +627,64 @@ static int client(const char *path)
 	return 0;
 }
 
+/* -qmp unix:fd=N: the launcher bound and listens; clients connect by its
+ * path, and the file is the launcher's to remove. */
+static void test_server_fd(void **state)
+{
+	(void)state;
+	struct env *e = calloc(1, sizeof(*e));
+	char err[256];
+	strcpy(e->dir, "/tmp/test_qmp_XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	snprintf(e->path, sizeof(e->path), "%s/kata.sock", e->dir);
+	e->loop = evloop_new(NULL);
+	e->f.loop = e->loop;
+	e->f.status = "running";
+
+	/* Not a socket, not listening, not open: refused with the reason. */
+	int nf = open("/dev/null", O_RDONLY);
+	assert_null(qmp_server_new_fd(e->loop, nf, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a listening stream socket"));
+	close(nf);
+	int us = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_null(qmp_server_new_fd(e->loop, us, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a listening"));
+	close(us);
+	int dg = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_null(qmp_server_new_fd(e->loop, dg, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	close(dg);
+	assert_null(qmp_server_new_fd(e->loop, 1000000, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "is not open"));
+
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, e->path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	e->f.srv = qmp_server_new_fd(e->loop, lfd, &sf_ops, &e->f, NULL, err, sizeof(err));
+	if (!e->f.srv)
+		fail_msg("%s", err);
+	assert_true(fcntl(lfd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(lfd, F_GETFL) & O_NONBLOCK);
+	for (int i = 0; i < 2; i++) { /* one client after another, by path */
+		struct conn *c = conn_negotiated(e);
+		conn_send(c, "{\"execute\":\"query-status\"}");
+		expect_line(e, c, "{\"return\": {\"status\": \"running\", \"singlestep\": false, \"running\": true}}");
+		conn_close(c);
+		pump(e, 5);
+	}
+	qmp_server_free(e->f.srv);
+	/* The server owned the fd (closed now) but not the file. */
+	assert_int_equal(fcntl(lfd, F_GETFD), -1);
+	struct stat st;
+	assert_int_equal(lstat(e->path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(unlink(e->path), 0);
+	assert_int_equal(rmdir(e->dir), 0);
+	evloop_free(e->loop);
+	free(e);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "--serve") == 0)
@@ -643,6 +701,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_server_throttle, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_unread_events, env_setup, env_teardown),
 		cmocka_unit_test(test_server_paths),
+		cmocka_unit_test(test_server_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
