@@ -5,6 +5,7 @@
 #   programs/NAME_main.c                  -> $(BUILD)/NAME  (vmm, vmm-replay)
 #   tests/unit/test_*.c                   -> $(BUILD)/tests/test_*  (cmocka)
 #   tests/bench/bench_*.c                 -> $(BUILD)/bench/bench_*
+#   tests/bench/kvm_floor.c               -> $(BUILD)/bench/kvm-floor
 #   fuzz/fuzz_*.c                         -> build/fuzz/fuzz_*  (clang libFuzzer)
 # Variants live in their own directories: build/ (default), build/asan
 # (SAN=1), build/cov (COV=1).
@@ -54,7 +55,10 @@ FUZZ_C := $(wildcard fuzz/fuzz_*.c)
 # Objects reached through pattern chains are not throw-away intermediates.
 .SECONDARY:
 
-all: $(LIB) $(PROGS) $(UNIT_BIN) $(BENCH_BIN)
+# The bare-KVM floor bench_startup measures vmm against: libc only.
+KVM_FLOOR := $(BUILD)/bench/kvm-floor
+
+all: $(LIB) $(PROGS) $(UNIT_BIN) $(BENCH_BIN) $(KVM_FLOOR)
 
 deps:
 	@bash ci/deps.sh
@@ -82,6 +86,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(LDLIBS)
+
+$(KVM_FLOOR): $(BUILD)/obj/tests/bench/kvm_floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
 # guest-images/rules.mk adds the payloads (test guest, kernel, rootfs) as
 # prerequisites of this target.
