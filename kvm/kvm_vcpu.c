@@ -373,8 +373,19 @@ static void *kvm_vcpu_thread(void *arg)
 		}
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A pause resumed before this thread saw it
+				 * (kvm_machine_run starts vCPUs paused; QMP
+				 * stop then cont) leaves immediate_exit set,
+				 * and KVM_RUN would fail with EINTR forever.
+				 * A pause landing now sets `paused` before
+				 * immediate_exit, so the check at the top of
+				 * the loop still parks us. */
+				if (!atomic_load(&c->paused))
+					__atomic_store_n(&v->run->immediate_exit, 0,
+							 __ATOMIC_SEQ_CST);
 				continue;
+			}
 			char what[64];
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));
 			kvm_vcpu_log_state(v, what);

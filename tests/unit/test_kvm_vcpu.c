@@ -211,7 +211,11 @@ static void test_vcpu_pause_resume(void **state)
 	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
 	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
 	assert_non_null(c);
+	/* Started paused and resumed before the thread reached its pause
+	 * check (kvm_machine_run's start, raced): it runs. */
+	kvm_cpus_pause(c);
 	assert_int_equal(kvm_cpus_start(c), 0);
+	kvm_cpus_resume(c);
 	for (int i = 0; i < 500 && counter(m.gm) == 0; i++)
 		usleep(10000);
 	assert_true(counter(m.gm) > 0);
@@ -226,6 +230,16 @@ static void test_vcpu_pause_resume(void **state)
 	for (int i = 0; i < 500 && counter(m.gm) == a; i++)
 		usleep(10000);
 	assert_true(counter(m.gm) != a);
+	/* Stop then cont at once, before the vCPU noticed the stop: it
+	 * must run on (it used to spin on KVM_RUN failing with EINTR). */
+	for (int k = 0; k < 20; k++) {
+		kvm_cpus_pause(c);
+		kvm_cpus_resume(c);
+	}
+	uint32_t b = counter(m.gm);
+	for (int i = 0; i < 500 && counter(m.gm) == b; i++)
+		usleep(10000);
+	assert_true(counter(m.gm) != b);
 	kvm_cpus_pause(c);
 	kvm_cpus_destroy(c);                 /* joins a parked vCPU */
 	bus_free(m.pio);
