@@ -3,8 +3,8 @@
  *   live across resets; the first board opens the backends) -> per boot:
  *   VM + irqchip -> (first boot: host CPUID/MSR lists) -> address map ->
  *   guest RAM -> buses -> board devices (which add nvdimm regions) ->
- *   kernel/initrd/ACPI into RAM -> vCPUs -> memory slots -> (first boot:
- *   seccomp) -> run
+ *   kernel/initrd/ACPI into RAM -> vCPUs (threads started, parked) ->
+ *   memory slots -> (first boot: seccomp) -> vCPUs run
  *   -> tear the boot down; a reset without -no-reboot builds it again.
  * Every failure before the vCPUs start is a one-line error and exit 1;
  * after that, the guest's fate is reported in struct kvm_result. */
@@ -324,10 +324,8 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	km->cpus = kvm_cpus_create(&env, ncpus, topo_p, &cpu, err, errlen);
 	if (!km->cpus)
 		return -1;
-	/* Last, see the top: RAM and the board's regions (nvdimm files),
-	 * before seccomp and before any vCPU runs. */
-	if (kvm_vm_map_gm(&km->vm, km->m.gm, err, errlen) < 0)
-		return -1;
+	/* The memory slots go in after this (kvm_machine_run), with the
+	 * vCPU threads started. */
 	return 0;
 }
 
@@ -452,6 +450,20 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	for (bool first = true;; first = false) {
 		if (kvm_machine_build(km, cfg, tr, err, errlen) < 0)
 			goto out;
+		/* The vCPU threads start parked, still inside the irqchip's
+		 * wait (see kvm_machine_build), and run once the slots, the
+		 * ready signal and seccomp (TSYNC: it covers them) are in. */
+		kvm_cpus_pause(km->cpus);
+		int e = kvm_cpus_start(km->cpus);
+		if (e < 0) {
+			snprintf(err, errlen, "vmm: starting vCPU threads: %s",
+				 strerror(-e));
+			goto out;
+		}
+		/* RAM and the board's regions (nvdimm files): last, see
+		 * kvm_machine_build. */
+		if (kvm_vm_map_gm(&km->vm, km->m.gm, err, errlen) < 0)
+			goto out;
 		/* Recording of guest-memory accesses starts here, after the
 		 * kernel and ACPI tables went in: those are not device effects. */
 		if (tr)
@@ -462,12 +474,7 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 			kvm_machine_report_guest_rss(km);
 		if (first && kvm_machine_sandbox(km, cfg, err, errlen) < 0)
 			goto out;
-		int e = kvm_cpus_start(km->cpus);
-		if (e < 0) {
-			snprintf(err, errlen, "vmm: starting vCPU threads: %s",
-				 strerror(-e));
-			goto out;
-		}
+		kvm_cpus_resume(km->cpus);
 		kvm_machine_loop(km);
 		pthread_mutex_lock(&km->m.lock);
 		*res = km->res;

@@ -352,14 +352,9 @@ static void *kvm_vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, kvm_vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (c->env.report_first_run && v->index == 0) {
-		/* Wall clock, as QEMU's "-msg timestamp=on" trace uses, so
-		 * bench_startup can compare the two from one exec time. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(stderr, "vmm-bench: first KVM_RUN at %lld.%06ld\n",
-			(long long)ts.tv_sec, ts.tv_nsec / 1000);
-	}
+	/* The machine may start us paused (kvm_machine_run does, to create
+	 * the threads while its memory slots are still going in). */
+	bool report = c->env.report_first_run && v->index == 0;
 	while (!atomic_load(&c->stop)) {
 		if (atomic_load(&c->paused)) {
 			pthread_mutex_lock(&c->pause_lock);
@@ -370,6 +365,16 @@ static void *kvm_vcpu_thread(void *arg)
 			 * before we test `paused` at the top of the loop. */
 			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 			continue;
+		}
+		if (report) {
+			/* Wall clock, as QEMU's "-msg timestamp=on" trace uses,
+			 * so bench_startup can compare the two from one exec
+			 * time. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			fprintf(stderr, "vmm-bench: first KVM_RUN at %lld.%06ld\n",
+				(long long)ts.tv_sec, ts.tv_nsec / 1000);
+			report = false;
 		}
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
