@@ -39,6 +39,14 @@ struct kvm_sys {
 };
 /* Returns 0, or -1 with a message saying what is missing and what to do. */
 int kvm_sys_open(struct kvm_sys *s, char *err, size_t errlen);
+/* kvm_sys_open in two steps: /dev/kvm and its capabilities, then the
+ * supported CPUID and MSR lists (the costly part: KVM runs CPUID for
+ * every leaf), so the machine can create its VM in between (see
+ * kvm_machine_build).  kvm_sys_load_cpu does nothing the second time.
+ * On failure kvm_sys_open_caps closes s; kvm_sys_load_cpu leaves that to
+ * the caller. */
+int kvm_sys_open_caps(struct kvm_sys *s, char *err, size_t errlen);
+int kvm_sys_load_cpu(struct kvm_sys *s, char *err, size_t errlen);
 void kvm_sys_close(struct kvm_sys *s);
 bool kvm_sys_msr_supported(const struct kvm_sys *s, uint32_t index);
 

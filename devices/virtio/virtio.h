@@ -77,7 +77,8 @@ struct vdev_transport_ops {
  * guest-supplied chains and lengths serves at most VDEV_BUDGET_BYTES
  * bytes and VDEV_BUDGET_CHAINS chains per call from a kick, a timer or
  * a backend callback, then asks vdev_resume_later() to go on from the
- * event loop a moment later (VDEV_RESUME_NS on the device's clk: a virtual-time step in the simulator, so deterministic).
+ * event loop a moment later (VDEV_RESUME_NS on the device's clk: a
+ * virtual-time step in the simulator, so deterministic).
  * A guest adding buffers as fast as we consume them (another vCPU writes
  * the ring without taking the machine lock) therefore cannot keep one
  * entry point, and the lock, forever.  Every device model that loops over

@@ -84,23 +84,30 @@ cat >"$TMP/cmds" <<'CMDS'
 {"execute":"quit"}
 CMDS
 
+# Until the socket is there, the server died, or 30 s passed (CI runners
+# are slow and shared: a fixed short budget would fail for no reason).
 wait_sock() {
-	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
+	local deadline=$((SECONDS + 30))
+	while [ $SECONDS -lt $deadline ]; do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
 	return 1
 }
 
-timeout 30 "$QEMU" -machine none -nodefaults -display none -name "$NAME" -uuid "$UUID" \
+timeout 60 "$QEMU" -machine none -nodefaults -display none -name "$NAME" -uuid "$UUID" \
 	-qmp "unix:$TMP/qemu.sock,server=on,wait=off" >"$TMP/qemu.log" 2>&1 &
 qpid=$!
-if ! wait_sock "$TMP/qemu.sock"; then
+if ! wait_sock "$TMP/qemu.sock" "$qpid"; then
 	echo "SKIP: qemu-system-x86_64 -machine none did not start:"; cat "$TMP/qemu.log"; exit 77
 fi
 timeout 20 "$PROG" --client "$TMP/qemu.sock" <"$TMP/cmds" >"$TMP/qemu.out" 2>&1
 wait "$qpid"; qpid=
 
-timeout 30 "$PROG" --serve "$TMP/vmm.sock" "$NAME" "$UUID" >"$TMP/vmm.log" 2>&1 &
+timeout 60 "$PROG" --serve "$TMP/vmm.sock" "$NAME" "$UUID" >"$TMP/vmm.log" 2>&1 &
 vpid=$!
-if ! wait_sock "$TMP/vmm.sock"; then
+if ! wait_sock "$TMP/vmm.sock" "$vpid"; then
 	echo "FAIL: our QMP server did not start"; cat "$TMP/vmm.log"; exit 1
 fi
 timeout 20 "$PROG" --client "$TMP/vmm.sock" <"$TMP/cmds" >"$TMP/vmm.out" 2>&1
@@ -235,7 +242,7 @@ side() {
 	withfd "$TMP/$name-fd.sock" timeout 150 "$@" \
 		-S -qmp unix:fd=@FD@,server=on,wait=off >"$TMP/$name-fd.log" 2>&1 &
 	local pid=$!
-	wait_sock "$TMP/$name-fd.sock" || return 1
+	wait_sock "$TMP/$name-fd.sock" "$pid" || return 1
 	timeout 20 "$PROG" --client "$TMP/$name-fd.sock" <"$TMP/s1" >"$TMP/$name-fd.out" 2>&1
 	if [ "$name" = vmm ] && grep -q testguest "$TMP/vmm-serial.out" 2>/dev/null; then
 		echo "FAIL: the guest ran before cont"; cat "$TMP/vmm-serial.out"; return 1

@@ -571,7 +571,9 @@ static char *client_read_line(int fd, char *buf, size_t *len, size_t cap)
 			return line;
 		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 5000) <= 0 || *len + 1 >= cap)
+		/* A deadline for a missing reply, generous for a loaded CI
+		 * runner: replies come within milliseconds. */
+		if (poll(&p, 1, 30000) <= 0 || *len + 1 >= cap)
 			return NULL;
 		ssize_t r = recv(fd, buf + *len, cap - 1 - *len, 0);
 		if (r <= 0)
