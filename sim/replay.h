@@ -30,6 +30,10 @@ struct replay_result {
 	size_t deliveries;   /* timer firings and backend deliveries */
 	bool partial;        /* the recording stopped early (size limit, or
 			      * an access still in flight when it ended) */
+	bool cpu_end;        /* the recording ends with the guest CPU's machine
+			      * request (KVM internal error, triple fault) */
+	uint64_t cpu_event;  /* its enum machine_event */
+	int64_t cpu_status;
 };
 
 /* Replay r.  0 when replay ran (res says match or divergence); -1 with a
