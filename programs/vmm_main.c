@@ -170,8 +170,10 @@ static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
 		char err[512] = "";
 		struct kvm_result res = { MACHINE_ERROR, 1 };
 		if (kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err)) < 0) {
+			/* One line: the log is stderr too unless -D moved it. */
 			fprintf(stderr, "%s\n", err);
-			log_err(log, "%s", err);
+			if (cfg->logfile[0])
+				log_err(log, "%s", err);
 			return 1;
 		}
 		/* A reset rebuilds the whole machine from the description:
