@@ -39,9 +39,15 @@ LIMIT_APPEND="console=ttyS0 earlyprintk=serial noxsave clearcpuid=cx16 panic=-1"
 # other work; ci/run-tests.sh gives each script 600 s.
 LIMIT_SECS=${LIMIT_SECS:-540}
 
-LDIR=$BUILD/guest-images/linux
-VMLINUX=$LDIR/vmlinux
-INITRAMFS=$BUILD/guest-images/initramfs.cpio.gz
+# Debian's kernel and the initramfs are the same for every build flavour:
+# under check-asan (BUILD=build/asan) take the plain build's, which
+# make test fetched just before.
+GI=$BUILD/guest-images
+if [ ! -f "$GI/linux/vmlinux" ] && [ -f "$ROOT/build/guest-images/linux/vmlinux" ]; then
+	GI=$ROOT/build/guest-images
+fi
+VMLINUX=$GI/linux/vmlinux
+INITRAMFS=$GI/initramfs.cpio.gz
 REPLAY=${REPLAY:-$BUILD/vmm-replay}
 QEMU=${QEMU:-qemu-system-x86_64}
 
@@ -49,7 +55,7 @@ limit_require() {
 	kvm_require
 	[ -x "$REPLAY" ] || { echo "FAIL: $REPLAY not built"; exit 1; }
 	if [ ! -f "$VMLINUX" ] || [ ! -f "$INITRAMFS" ]; then
-		echo "SKIP: no guest kernel/initramfs under $BUILD/guest-images: run 'make linux-images'"
+		echo "SKIP: no guest kernel/initramfs under $GI: run 'make linux-images'"
 		exit 77
 	fi
 }
