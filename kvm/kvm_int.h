@@ -77,6 +77,8 @@ int kvm_vm_map_gm(struct kvm_vm *vm, const struct gm *gm, char *err,
 /* Default routing: GSI 0-15 to both PIC and IOAPIC (as a PC wires them),
  * 16-23 to the IOAPIC only.  Called by kvm_vm_create. */
 int kvm_irq_routing_init(struct kvm_vm *vm);
+/* Leave the in-kernel 8259 pair as PC firmware does (kvm_irq.c). */
+int kvm_irq_pic_handover(struct kvm_vm *vm);
 /* Route a new GSI to an MSI message (for irqfd-driven MSI).  Returns the
  * GSI or -errno. */
 int kvm_irq_msi_route(struct kvm_vm *vm, uint64_t addr, uint32_t data);

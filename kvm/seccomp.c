@@ -77,12 +77,13 @@ static const unsigned long kvm_seccomp_ioctl_run[] = {
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, FIONBIO,
 };
 
-/* ... and what building a machine adds (kvm_sys, kvm_vm, kvm_vcpu, tap
- * TUNSETIFF, openpty). */
+/* ... and what building a machine adds (kvm_sys, kvm_vm with the 8259
+ * hand-over, kvm_vcpu, tap TUNSETIFF, openpty). */
 static const unsigned long kvm_seccomp_ioctl_build[] = {
 	KVM_GET_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM,
 	KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID, KVM_GET_MSR_INDEX_LIST,
-	KVM_CREATE_IRQCHIP, KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
+	KVM_CREATE_IRQCHIP, KVM_GET_IRQCHIP, KVM_SET_IRQCHIP,
+	KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
 	KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU, KVM_SET_CPUID2,
 	KVM_SET_MSRS, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_SET_REGS,
 	KVM_SET_SREGS, KVM_SET_FPU,

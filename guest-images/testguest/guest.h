@@ -99,6 +99,31 @@ struct memmap_entry {
 	uint32_t type, reserved;
 };
 
+/* A 64-bit interrupt gate (SDM vol. 3 §6.14.1), code selector 0x08. */
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+};
+static inline void idt_gate_set(struct idt_gate *g, const void *fn)
+{
+	uint64_t a = (uintptr_t)fn;
+	*g = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
+				(uint32_t)(a >> 32), 0 };
+}
+
+/* Interrupt delivery as handed over, then the PIT through the IOAPIC
+ * (irq.c).  Returns the number of failures. */
+/* ACPI tables (acpi.c): the table with signature sig through the RSDP
+ * start_info names, or NULL; little-endian field reads. */
+const uint8_t *acpi_table(const struct start_info *si, const char *sig);
+bool acpi_sig_is(const uint8_t *p, const char *s);
+uint64_t acpi_rd64(const uint8_t *p);
+uint32_t acpi_rd32(const uint8_t *p);
+uint16_t acpi_rd16(const uint8_t *p);
+unsigned check_irq(const struct start_info *si);
+
 /* NVDIMMs through the NFIT or e820 type 12 (nvdimm.c); with write_text,
  * write it to the first one and flush.  Returns the number of failures. */
 unsigned check_nvdimm(const struct start_info *si, const char *write_text);

@@ -8,6 +8,8 @@
  *   testguest: hello, pvh start_info 0x... cmdline '...'
  *   testguest: e820 N entries, ram 0x... bytes
  *   testguest: rtc YYYY-MM-DD hh:mm:ss
+ *   testguest: irq handover ...                  (irq.c: what Linux meets
+ *   testguest: irq ioapic pin 2 pit ...           at its first sti)
  *   testguest: pit irq0 N ticks
  *   testguest: pci BB:DD.F vvvv:dddd            (one per function)
  *   testguest: pci-bridge 00:DD.F bus BB         (it numbered a bridge)
@@ -243,19 +245,11 @@ static void check_rtc(void)
 		failed++;
 }
 
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-};
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 static void idt_set(unsigned v, void (*fn)(void))
 {
-	uint64_t a = (uintptr_t)fn;
-	idt[v] = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
-				    (uint32_t)(a >> 32), 0 };
+	idt_gate_set(&idt[v], (const void *)fn);
 }
 
 /* 8259 (ICW1-4, vectors 0x20/0x28, only IRQ0 unmasked) and the 8254's
@@ -595,6 +589,8 @@ void guest_main(uint32_t start_info)
 	if (action)
 		do_action(action);
 	check_rtc();
+	/* Before check_pit(), which programs the 8259s itself. */
+	failed += check_irq(si);
 	check_pit();
 	check_pci();
 	check_cpuid_pmu();

@@ -17,6 +17,11 @@ expect_line "$out" "^testguest: hello, pvh start_info 0x6000 cmdline 'console=tt
 expect_line "$out" "^testguest: e820 [0-9]+ entries, ram 0x7f9fc00 bytes" "microvm: e820 RAM total"
 year=$(date -u +%Y)
 expect_line "$out" "^testguest: rtc ($year|$((year + 1)))-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]" "microvm: RTC shows this year"
+# Issue 12: with the 8259s, LINT0 and the PIT as vmm hands them over, the
+# first sti brings only the LAPIC timer (Linux on microvm took PIT IRQ0 as
+# vector 0, a "divide error"); the PIT then arrives through IOAPIC pin 2.
+expect_line "$out" "^testguest: irq handover lapic timer vector 0xec, 0 other" "microvm: nothing but the LAPIC timer at the first sti"
+expect_line "$out" "^testguest: irq ioapic pin 2 pit [3-9][0-9]* ticks on vector 0x30, 0 other" "microvm: PIT through IOAPIC pin 2"
 expect_line "$out" "^testguest: pit irq0 [3-9][0-9]* ticks" "microvm: PIT IRQ0 delivered"
 expect_line "$out" "^testguest: pci 0 functions" "microvm: no PCI"
 expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "microvm: virtio-blk read over virtio-mmio"
@@ -38,6 +43,8 @@ run_guest q35 -machine q35,accel=kvm,nvdimm=on -m 256M,slots=2,maxmem=1G \
 	-device nvdimm,id=nv0,memdev=mem0,unarmed=on \
 	-no-reboot
 expect_rc $rc 33 "q35: guest passed its checks"
+expect_line "$out" "^testguest: irq handover lapic timer vector 0xec, 0 other" "q35: nothing but the LAPIC timer at the first sti"
+expect_line "$out" "^testguest: irq ioapic pin 2 pit [3-9][0-9]* ticks on vector 0x30, 0 other" "q35: PIT through IOAPIC pin 2"
 expect_line "$out" "^testguest: pci 00:00.0 8086:29c0" "q35: host bridge at 00:00.0"
 # Transitional by default, as QEMU makes it on pcie.0; the guest takes
 # its modern interface.  disable-modern: legacy only, read through the

@@ -1,8 +1,9 @@
 /* The KVM backend's pieces on the real /dev/kvm (skipped without it):
- * capability checks, GSI/MSI routing, irqfd, ioeventfd argument checks,
- * memory slots (read-only ones too), a vCPU running a few PVH
- * instructions whose MMIO and port-I/O exits reach our buses, and the
- * start-up order of kvm_machine_run (vCPUs parked before the slots). */
+ * capability checks, GSI/MSI routing, the 8259s as handed over, irqfd,
+ * ioeventfd argument checks, memory slots (read-only ones too), a vCPU
+ * running a few PVH instructions whose MMIO and port-I/O exits reach our
+ * buses, and the start-up order of kvm_machine_run (vCPUs parked before
+ * the slots). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "core/bus.h"
@@ -107,6 +109,46 @@ static void fix_request(void *opaque, enum machine_event ev, int status)
 	(void)status;
 	if (ev == MACHINE_EXIT)
 		__atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Issue 12: the 8259s as PC firmware leaves them, not as KVM creates them
+ * (vector base 0, nothing masked: PIT IRQ0 became vector 0 at Linux's
+ * first sti on microvm). */
+static void test_pic_handover(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	char err[256];
+	struct kvm_sys sys;
+	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
+	struct kvm_vm vm;
+	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
+	static const struct { unsigned chip; uint8_t base, imr; } want[] = {
+		{ KVM_IRQCHIP_PIC_MASTER, 0x08, 0xfb },
+		{ KVM_IRQCHIP_PIC_SLAVE, 0x70, 0xff },
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		struct kvm_irqchip c;
+		memset(&c, 0, sizeof(c));
+		c.chip_id = want[i].chip;
+		assert_int_equal(ioctl(vm.fd, KVM_GET_IRQCHIP, &c), 0);
+		assert_int_equal(c.chip.pic.irq_base, want[i].base);
+		assert_int_equal(c.chip.pic.imr, want[i].imr);
+		assert_int_equal(c.chip.pic.init4, 1);
+		assert_int_equal(c.chip.pic.init_state, 0);
+	}
+	/* PIT IRQ0 raised: pending at the master, but masked, so nothing is
+	 * in service and nothing reaches LINT0. */
+	struct kvm_irq_level l = { .irq = 0, .level = 1 };
+	assert_int_equal(ioctl(vm.fd, KVM_IRQ_LINE, &l), 0);
+	struct kvm_irqchip c;
+	memset(&c, 0, sizeof(c));
+	c.chip_id = KVM_IRQCHIP_PIC_MASTER;
+	assert_int_equal(ioctl(vm.fd, KVM_GET_IRQCHIP, &c), 0);
+	assert_int_equal(c.chip.pic.irr & 1, 1);
+	assert_int_equal(c.chip.pic.isr, 0);
+	kvm_vm_destroy(&vm);
+	kvm_sys_close(&sys);
 }
 
 static void test_vcpu_exits_reach_buses(void **state)
@@ -329,6 +371,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sys_and_routing),
+		cmocka_unit_test(test_pic_handover),
 		cmocka_unit_test(test_vcpu_exits_reach_buses),
 		cmocka_unit_test(test_vcpu_pause_resume),
 		cmocka_unit_test(test_vcpu_start_parked_before_slots),
