@@ -5,6 +5,7 @@
 #   programs/NAME_main.c                  -> $(BUILD)/NAME  (vmm, vmm-replay)
 #   tests/unit/test_*.c                   -> $(BUILD)/tests/test_*  (cmocka)
 #   tests/bench/bench_*.c                 -> $(BUILD)/bench/bench_*
+#   tests/bench/kvm_floor.c               -> $(BUILD)/bench/kvm-floor
 #   fuzz/fuzz_*.c                         -> build/fuzz/fuzz_*  (clang libFuzzer)
 # Variants live in their own directories: build/ (default), build/asan
 # (SAN=1), build/cov (COV=1).
@@ -28,6 +29,14 @@ ifeq ($(COV),1)
 # default build already holds the code to -Werror, so coverage does not.
 CFLAGS_BASE := $(filter-out -O2,$(CFLAGS_BASE)) -O0 --coverage -Wno-error
 LDFLAGS_SAN := --coverage
+endif
+# The programs are static PIEs (Debian ships libc.a, libfdt.a and
+# libseccomp.a): no dynamic loader, no shared-library pages, so start-up
+# and peak RSS are measured on vmm itself (make bench; issue 10).
+# Sanitizer and coverage builds stay dynamic; STATIC=0 opts out.
+STATIC ?= 1
+ifeq ($(STATIC)$(SAN)$(COV),1)
+LDFLAGS_PROG := -static-pie
 endif
 CFLAGS ?=
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
@@ -54,7 +63,10 @@ FUZZ_C := $(wildcard fuzz/fuzz_*.c)
 # Objects reached through pattern chains are not throw-away intermediates.
 .SECONDARY:
 
-all: $(LIB) $(PROGS) $(UNIT_BIN) $(BENCH_BIN)
+# The bare-KVM floor bench_startup measures vmm against: libc only.
+KVM_FLOOR := $(BUILD)/bench/kvm-floor
+
+all: $(LIB) $(PROGS) $(UNIT_BIN) $(BENCH_BIN) $(KVM_FLOOR)
 
 deps:
 	@bash ci/deps.sh
@@ -71,7 +83,7 @@ $(LIB): $(LIB_O)
 # vmm_main.c -> vmm, vmm_replay_main.c -> vmm-replay (see PROGS).
 define prog_rule
 $(BUILD)/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))): $(BUILD)/obj/$(1:.c=.o) $(LIB)
-	$$(CC) $$(LDFLAGS_SAN) -pthread -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS_SAN) $$(LDFLAGS_PROG) -pthread -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_C),$(eval $(call prog_rule,$(m))))
 
@@ -82,6 +94,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(LDLIBS)
+
+$(KVM_FLOOR): $(BUILD)/obj/tests/bench/kvm_floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
 # guest-images/rules.mk adds the payloads (test guest, kernel, rootfs) as
 # prerequisites of this target.

@@ -7,6 +7,11 @@ pkgs=(
 	clang libclang-rt-14-dev lcov device-tree-compiler acpica-tools
 	busybox-static e2fsprogs fdisk iproute2 python3 cpio
 	kmod lz4 xz-utils zstd
+	# Test and benchmark peer only, never a build or run dependency of
+	# vmm: make bench's QEMU rows and test_qmp_vs_qemu.sh compare against
+	# it.  qemu-system-x86 pulls in qemu-system-common, which holds
+	# qemu-storage-daemon and /usr/lib/qemu/virtiofsd.
+	qemu-system-x86
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,10 +5,9 @@
  * output is buffered.  An fd with nothing wanted is taken out of epoll so
  * a hung-up peer cannot make the loop spin. */
 #include "chardev_host.h"
+#include "chardev_host_int.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <pty.h>
 #include <stdio.h>
@@ -21,27 +20,6 @@
 #include <unistd.h>
 #include "evloop.h"
 #include "log.h"
-
-enum chr_host_kind { CH_FDS, CH_STDIO, CH_FILE, CH_SOCKET, CH_PTY };
-
-struct chr_host {
-	struct chr c;
-	enum chr_host_kind kind;
-	struct evloop *loop;
-	struct log *log;
-	int in_fd, out_fd;     /* -1: none (or socket disconnected) */
-	int listen_fd, pty_slave;
-	bool own_fds;
-	unsigned in_reg, out_reg, listen_reg; /* registered masks, 0 = none */
-	bool in_eof, in_paused, out_dead, want_writable;
-	uint8_t *out;
-	size_t out_len;
-	struct termios saved_tio;
-	bool restore_tio;
-	int saved_out_flags;   /* -1: leave alone */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct log_rl rl;
-};
 
 static struct chr_host *chr_host_of(const struct chr *c)
 {
@@ -70,10 +48,15 @@ static void chr_host_watch(struct chr_host *h, int fd, unsigned *reg, unsigned m
 	*reg = mask;
 }
 
-static void chr_host_update(struct chr_host *h)
+void chr_host_update(struct chr_host *h)
 {
 	unsigned in = (h->in_fd >= 0 && !h->in_eof && !h->in_paused &&
 		       h->c.attached) ? EV_IN : 0;
+	/* A socket whose input waits for the front end still hears its peer
+	 * hang up (epoll reports HUP/ERR without asking): a client can then
+	 * reconnect, a server accept the next one. */
+	if (!in && h->kind == CH_SOCKET && h->in_fd >= 0)
+		in = EV_ERR;
 	unsigned out = (h->out_fd >= 0 && h->out_len && !h->out_dead) ? EV_OUT : 0;
 	if (h->in_fd >= 0 && h->in_fd == h->out_fd) {
 		chr_host_watch(h, h->in_fd, &h->in_reg, in | out);
@@ -86,7 +69,7 @@ static void chr_host_update(struct chr_host *h)
 			       h->in_fd < 0 ? EV_IN : 0);
 }
 
-static void chr_host_disconnect(struct chr_host *h)
+void chr_host_disconnect(struct chr_host *h)
 {
 	if (h->kind != CH_SOCKET || h->in_fd < 0)
 		return;
@@ -94,9 +77,12 @@ static void chr_host_disconnect(struct chr_host *h)
 	close(h->in_fd);
 	h->in_fd = h->out_fd = -1;
 	h->in_paused = false;
-	log_info(h->log, "chardev %s: client disconnected from %s", h->c.id, h->path);
+	log_info(h->log, "chardev %s: %s %s", h->c.id,
+		 h->client ? "disconnected from" : "client disconnected from",
+		 h->path);
 	chr_fe_connected(&h->c, false);
 	chr_host_update(h);
+	chr_socket_lost(h);
 }
 
 /* Write to the host; returns bytes written, 0 when it would block, and
@@ -122,7 +108,7 @@ static size_t chr_host_put(struct chr_host *h, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static void chr_host_flush(struct chr_host *h)
+void chr_host_flush(struct chr_host *h)
 {
 	while (h->out_len && h->out_fd >= 0 && !h->out_dead) {
 		size_t n = chr_host_put(h, h->out, h->out_len);
@@ -236,30 +222,25 @@ static void chr_host_read(struct chr_host *h)
 	chr_host_update(h);
 }
 
-static void chr_host_accept(struct chr_host *h)
-{
-	int fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return; /* EAGAIN or a client that already left */
-	h->in_fd = h->out_fd = fd;
-	h->in_reg = 0;
-	h->in_paused = false;
-	log_info(h->log, "chardev %s: client connected on %s", h->c.id, h->path);
-	chr_fe_connected(&h->c, true);
-	chr_host_flush(h); /* what was written while nobody listened */
-}
-
 static void chr_host_event(void *arg, int fd, unsigned events)
 {
 	struct chr_host *h = arg;
 	if (h->kind == CH_SOCKET && fd == h->listen_fd) {
-		chr_host_accept(h);
+		chr_socket_accept(h);
 		return;
 	}
 	if (fd == h->out_fd && (events & (EV_OUT | EV_ERR)))
 		chr_host_flush(h);
-	if (fd == h->in_fd && (events & (EV_IN | EV_ERR)))
-		chr_host_read(h);
+	if (fd != h->in_fd || !(events & (EV_IN | EV_ERR)))
+		return;
+	if (h->kind == CH_SOCKET && (events & EV_ERR) &&
+	    (h->in_paused || !h->c.attached || chr_fe_can_receive(&h->c) == 0)) {
+		/* Hung up while nobody could take its input: what it sent
+		 * last has no reader anyway. */
+		chr_host_disconnect(h);
+		return;
+	}
+	chr_host_read(h);
 }
 
 static void chr_host_accept_input(struct chr *c)
@@ -292,10 +273,8 @@ static void chr_host_close(struct chr *c)
 		if (h->out_fd >= 0 && !shared)
 			close(h->out_fd);
 	}
-	if (h->listen_fd >= 0) {
-		close(h->listen_fd);
-		unlink(h->path);
-	}
+	if (h->kind == CH_SOCKET)
+		chr_socket_release(h);
 	if (h->pty_slave >= 0)
 		close(h->pty_slave);
 	free(h->out);
@@ -308,8 +287,8 @@ static const struct chr_ops chr_host_ops = {
 	.close = chr_host_close,
 };
 
-static struct chr_host *chr_host_alloc(enum chr_host_kind kind, const char *id,
-				       struct evloop *loop, struct log *log)
+struct chr_host *chr_host_alloc(enum chr_host_kind kind, const char *id,
+				struct evloop *loop, struct log *log)
 {
 	struct chr_host *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -326,10 +305,11 @@ static struct chr_host *chr_host_alloc(enum chr_host_kind kind, const char *id,
 	h->log = log;
 	h->in_fd = h->out_fd = h->listen_fd = h->pty_slave = -1;
 	h->saved_out_flags = -1;
+	clk_timer_init(&h->reconnect, NULL, h); /* armed only by a client */
 	return h;
 }
 
-static int chr_set_nonblock(int fd)
+int chr_set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -418,100 +398,6 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 	h->own_fds = true;
 	h->c.connected = true;
 	return &h->c;
-}
-
-/* Block until a client connects (wait=on), but not past a termination
- * signal: the VMM keeps SIGTERM/SIGINT/SIGHUP blocked for its signalfd, so
- * a plain accept() would sit through them and `kill` or Ctrl-C could not
- * end a VMM nobody connects to.  Poll in short steps and give up with
- * EINTR when one is pending; the signal stays pending for the loop. */
-static int chr_socket_wait_client(int listen_fd)
-{
-	for (;;) {
-		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
-		sigset_t pending;
-		int r = poll(&pfd, 1, 100);
-
-		if (r > 0) {
-			int fd = accept4(listen_fd, NULL, NULL,
-					 SOCK_NONBLOCK | SOCK_CLOEXEC);
-			if (fd >= 0 || errno != EAGAIN)
-				return fd;
-		} else if (r < 0) {
-			/* EINTR included: with the signals unblocked (the KVM
-			 * backend's start-up) their handler ran, and nothing is
-			 * left pending for the check below. */
-			return -1;
-		}
-		if (sigpending(&pending) == 0 &&
-		    (sigismember(&pending, SIGTERM) == 1 ||
-		     sigismember(&pending, SIGINT) == 1 ||
-		     sigismember(&pending, SIGHUP) == 1)) {
-			errno = EINTR;
-			return -1;
-		}
-	}
-}
-
-struct chr *chr_socket_new(const char *id, const char *path, bool wait,
-			   struct evloop *loop, struct log *log)
-{
-	struct chr_host *h = chr_host_alloc(CH_SOCKET, id, loop, log);
-	if (!h) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int e = 0;
-	if (!path || strlen(path) >= sizeof(sa.sun_path)) {
-		e = ENAMETOOLONG;
-		goto fail;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	snprintf(h->path, sizeof(h->path), "%s", path);
-	/* A socket left behind by an earlier run is stale: replace it; any
-	 * other kind of file is not ours to remove. */
-	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	h->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->listen_fd < 0 ||
-	    bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		e = errno;
-		if (h->listen_fd >= 0)
-			close(h->listen_fd);
-		h->listen_fd = -1; /* not bound: nothing to unlink */
-		goto fail;
-	}
-	if (listen(h->listen_fd, 1) != 0) {
-		e = errno;
-		goto fail;
-	}
-	if (wait) {
-		log_info(log, "chardev %s: waiting for connection on %s", h->c.id, path);
-		int fd = chr_socket_wait_client(h->listen_fd);
-		if (fd < 0) {
-			e = errno;
-			goto fail;
-		}
-		h->in_fd = h->out_fd = fd;
-		h->c.connected = true;
-	}
-	if (chr_set_nonblock(h->listen_fd) < 0) {
-		e = errno;
-		goto fail;
-	}
-	chr_host_update(h);
-	return &h->c;
-fail:
-	/* EINTR: the wait for a client was ended by a termination signal;
-	 * the process is ending, not failing. */
-	if (e != EINTR)
-		log_info(log, "chardev %s: cannot listen on %s: %s", h->c.id,
-			path ? path : "(null)", strerror(e));
-	chr_host_close(&h->c);
-	errno = e;
-	return NULL;
 }
 
 struct chr *chr_pty_new(const char *id, struct evloop *loop, struct log *log)

@@ -1,5 +1,6 @@
 /* Host character backends: stdio, a pair of fds, a file (output only), a
- * unix socket server (nowait, reconnects) and a pty.
+ * unix socket server (nowait, reconnects) or client (reconnect=) and a
+ * pty.
  *
  * All register their fds with the event loop and never block: output the
  * host cannot take yet is buffered (up to CHR_OUT_BUF) and flushed when the
@@ -38,9 +39,21 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 /* Unix socket server at path.  wait: block in here until the first client
  * connects (QEMU's default); else start disconnected (`nowait`).  When a
  * client goes away the next one is accepted; output written while nobody
- * is connected is kept (the newest CHR_OUT_BUF bytes) for the next client. */
+ * is connected is kept (the newest CHR_OUT_BUF bytes) for the next client.
+ * A live socket already at path (someone accepts on it) or a file that is
+ * not a socket: NULL with EADDRINUSE, the file untouched; a stale socket
+ * file is replaced.  Close removes the file only if it is still ours. */
 struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 			   struct evloop *loop, struct log *log);
+/* Unix socket client of whoever listens at path (nothing is created or
+ * removed there).  reconnect_s 0: a failed connect is NULL with errno set
+ * (ENOENT, ECONNREFUSED...), and a hang-up leaves it disconnected for
+ * good.  reconnect_s > 0: start even unconnected, and retry every
+ * reconnect_s seconds from the loop's clock until connected, after a
+ * hang-up too.  Output while disconnected is kept as for a server. */
+struct chr *chr_socket_client_new(const char *id, const char *path,
+				  unsigned reconnect_s, struct evloop *loop,
+				  struct log *log);
 /* A new pseudo-terminal; chr_pty_path() names the slave to connect to. */
 struct chr *chr_pty_new(const char *id, struct evloop *loop, struct log *log);
 const char *chr_pty_path(const struct chr *c);

@@ -33,6 +33,10 @@
 #define CFG_PCI_FUNCS 8
 #define CFG_MAX_VECTORS 64   /* vectors=: MSIX_MAX_VECTORS (PCI allows 2048) */
 #define CFG_MAX_CONSOLE_PORTS 7  /* virtconsoles per virtio-serial: VCON_MAX_PORTS */
+#define CFG_MAX_BLK_QUEUES 16     /* virtio-blk num-queues= (VDEV_MAX_QUEUES) */
+#define CFG_MAX_SCSI_QUEUES 14    /* virtio-scsi num_queues=: + control, event */
+#define CFG_MAX_SCSI_TARGET 255   /* scsi-id= (virtio 1.2 §5.6.4 max_target) */
+#define CFG_MAX_SCSI_LUN 16383    /* lun= (max_lun, SAM single-level flat) */
 
 enum cfg_machine_type { CFG_MACHINE_MICROVM, CFG_MACHINE_Q35 };
 enum cfg_accel { CFG_ACCEL_KVM, CFG_ACCEL_SIM };
@@ -110,6 +114,7 @@ struct cfg_chardev {
 	char id[CFG_ID_MAX];
 	char path[CFG_PATH_MAX];
 	bool server, wait;    /* socket: listen; wait for a client before boot */
+	unsigned reconnect;   /* socket client: retry every N s (0: never) */
 	bool signal;          /* stdio: ^C raises SIGINT (default on) */
 };
 
@@ -123,6 +128,9 @@ enum cfg_device_type {
 	CFG_DEV_NVDIMM,
 	CFG_DEV_ISA_DEBUG_EXIT,
 	CFG_DEV_PCI_BRIDGE,
+	CFG_DEV_VIRTIO_SCSI,     /* the virtio-scsi host bus adapter */
+	CFG_DEV_SCSI_HD,         /* a disk LUN on a virtio-scsi */
+	CFG_DEV_SCSI_CD,         /* a read-only CD-ROM LUN on a virtio-scsi */
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
@@ -163,6 +171,12 @@ struct cfg_device {
 	uint16_t iobase, iosize;  /* isa-debug-exit (defaults 0x501, 2) */
 	unsigned chassis_nr;      /* pci-bridge chassis_nr= */
 	bool shpc;                /* pci-bridge shpc= */
+	unsigned num_queues;      /* virtio-blk num-queues= / virtio-scsi
+				   * num_queues= (request queues; 0: 1) */
+	int scsi_id;              /* scsi-hd/cd scsi-id= (-1 until config_parse
+				   * picks the first free target) */
+	unsigned scsi_lun;        /* scsi-hd/cd lun= */
+	bool free_page_reporting; /* virtio-balloon free-page-reporting= */
 	/* pcie-root-port: a CFG_DEV_PCI_BRIDGE with a PCIe hot-plug slot;
 	 * chassis= lands in chassis_nr, slot= in port_slot. */
 	bool pcie_port;
@@ -176,6 +190,7 @@ struct cfg_serial {
 	enum cfg_serial_type type;
 	char arg[CFG_PATH_MAX];   /* chardev id, file path or socket path */
 	bool server, wait;        /* CFG_SERIAL_SOCKET */
+	unsigned reconnect;       /* CFG_SERIAL_SOCKET client: retry every N s */
 };
 
 enum cfg_rtc_base { CFG_RTC_UTC, CFG_RTC_LOCALTIME, CFG_RTC_DATE };
@@ -223,11 +238,16 @@ struct machine_config {
 	struct cfg_rtc rtc;
 	enum cfg_lost_tick lost_tick_policy;
 	char qmp_path[CFG_PATH_MAX];   /* -qmp unix:PATH,server,nowait */
+	/* -qmp unix:fd=N,server=on,wait=off: serve QMP on the inherited
+	 * listening socket N (Kata binds it and passes it down). */
+	bool qmp_has_fd;
+	int qmp_fd;
 	char pidfile[CFG_PATH_MAX];
 	char logfile[CFG_PATH_MAX];    /* -D */
 	char dump_dtb[CFG_PATH_MAX];   /* -dump-dtb FILE */
 	char trace_record[CFG_PATH_MAX];
 	bool daemonize, no_reboot, disable_seccomp;
+	bool start_paused;    /* -S: vCPUs stay stopped until QMP cont */
 	bool realtime_mlock;  /* always false: only -realtime mlock=off */
 	bool nodefaults, no_user_config, nographic;  /* accepted, stored */
 	uint64_t seed;        /* accel=sim: PRNG seed (-seed N, default 0) */

@@ -285,13 +285,25 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 	return 0;
 }
 
-/* socket options shared by -chardev socket and -serial unix:PATH. */
+/* Longest reconnect interval accepted (a day): QEMU takes any int64, but
+ * seconds * 1e9 must not overflow the clock arithmetic. */
+#define CFG_RECONNECT_MAX 86400u
+
+/* socket options shared by -chardev socket and -serial unix:PATH.
+ * reconnect NULL: not accepted (QMP). */
 static int socket_kv(struct cfg_ctx *c, const struct cfg_kv *kv, bool *server,
-		     bool *wait, bool *handled)
+		     bool *wait, unsigned *reconnect, bool *handled)
 {
 	*handled = true;
 	if (!strcmp(kv->key, "server"))
 		return cfg_bool(c, kv, server);
+	if (reconnect && !strcmp(kv->key, "reconnect")) {
+		uint64_t v;
+		if (cfg_uint(c, "reconnect", kv->val, 0, CFG_RECONNECT_MAX, &v))
+			return -1;
+		*reconnect = (unsigned)v;
+		return 0;
+	}
 	if (!strcmp(kv->key, "wait"))
 		return cfg_bool(c, kv, wait);
 	if (!strcmp(kv->key, "nowait")) {
@@ -332,11 +344,14 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 	ch->type = types[t].type;
 	ch->wait = true;     /* QEMU: a server waits unless told otherwise */
 	ch->signal = true;
+	bool wait_given = false;
 	for (unsigned i = 0; i < l.n; i++) {
 		const struct cfg_kv *kv = &l.kv[i];
 		bool handled = false;
 		int r;
 
+		if (!strcmp(kv->key, "wait") || !strcmp(kv->key, "nowait"))
+			wait_given = true;
 		if (!strcmp(kv->key, "backend")) {
 			r = 0;
 		} else if (!strcmp(kv->key, "id")) {
@@ -349,11 +364,11 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 			r = cfg_bool(c, kv, &ch->signal);
 		} else if (ch->type == CFG_CHR_SOCKET &&
 			   (r = socket_kv(c, kv, &ch->server, &ch->wait,
-					  &handled), handled)) {
+					  &ch->reconnect, &handled), handled)) {
 			/* done */
 		} else {
 			r = cfg_unknown_key(c, kv,
-				ch->type == CFG_CHR_SOCKET ? "id, path, server, wait, nowait" :
+				ch->type == CFG_CHR_SOCKET ? "id, path, server, wait, nowait, reconnect" :
 				ch->type == CFG_CHR_FILE ? "id, path" :
 				ch->type == CFG_CHR_STDIO ? "id, signal" : "id");
 		}
@@ -365,6 +380,13 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 	if ((ch->type == CFG_CHR_SOCKET || ch->type == CFG_CHR_FILE) &&
 	    !ch->path[0])
 		return cfg_error(c, "'%s': path= is required", ch->id);
+	/* QEMU: reconnect is a client's, wait a server's. */
+	if (ch->server && ch->reconnect)
+		return cfg_error(c, "'%s': 'reconnect' option is incompatible with socket in server listen mode",
+				 ch->id);
+	if (ch->type == CFG_CHR_SOCKET && !ch->server && wait_given)
+		return cfg_error(c, "'%s': 'wait' option is incompatible with socket in client connect mode",
+				 ch->id);
 	if (!ch->server)
 		ch->wait = false;
 	cfg->nchardevs++;
@@ -373,7 +395,8 @@ int cfg_opt_chardev(struct cfg_ctx *c, const char *arg)
 
 /* "unix:PATH[,server][,nowait]" for -serial and -qmp. */
 static int parse_unix(struct cfg_ctx *c, const char *arg, char *path,
-		      size_t pathlen, bool *server, bool *wait)
+		      size_t pathlen, bool *server, bool *wait,
+		      unsigned *reconnect)
 {
 	struct cfg_kvlist l;
 
@@ -385,14 +408,23 @@ static int parse_unix(struct cfg_ctx *c, const char *arg, char *path,
 		return -1;
 	*server = false;
 	*wait = true;
+	bool wait_given = false;
 	for (unsigned i = 1; i < l.n; i++) {
 		bool handled;
 
-		if (socket_kv(c, &l.kv[i], server, wait, &handled))
+		if (!strcmp(l.kv[i].key, "wait") || !strcmp(l.kv[i].key, "nowait"))
+			wait_given = true;
+		if (socket_kv(c, &l.kv[i], server, wait, reconnect, &handled))
 			return -1;
 		if (!handled)
-			return cfg_unknown_key(c, &l.kv[i], "server, wait, nowait");
+			return cfg_unknown_key(c, &l.kv[i], reconnect ?
+					       "server, wait, nowait, reconnect" :
+					       "server, wait, nowait");
 	}
+	if (reconnect && *server && *reconnect)
+		return cfg_error(c, "'reconnect' option is incompatible with socket in server listen mode");
+	if (reconnect && !*server && wait_given)
+		return cfg_error(c, "'wait' option is incompatible with socket in client connect mode");
 	if (!*server)
 		*wait = false;
 	return 0;
@@ -431,14 +463,44 @@ int cfg_opt_serial(struct cfg_ctx *c, const char *arg)
 	} else {
 		s->type = CFG_SERIAL_SOCKET;
 		r = parse_unix(c, arg, s->arg, sizeof(s->arg), &s->server,
-			       &s->wait);
+			       &s->wait, &s->reconnect);
 		if (r == -2)
-			return cfg_error(c, "'%s' is not supported (accepted: stdio, pty, null, none, chardev:ID, file:PATH, unix:PATH[,server][,nowait])",
+			return cfg_error(c, "'%s' is not supported (accepted: stdio, pty, null, none, chardev:ID, file:PATH, unix:PATH[,server][,nowait][,reconnect=S])",
 					 arg);
 		if (r)
 			return -1;
 	}
 	cfg->nserial++;
+	return 0;
+}
+
+/* "unix:fd=N,server=on,wait=off": QEMU's socket chardev fd= form, how
+ * Kata hands over a socket it bound and listens on itself.  N must be an
+ * inherited listening unix socket; that is checked when the machine
+ * starts (the fd may not exist while parsing in tests). */
+static int parse_qmp_fd(struct cfg_ctx *c, const char *arg)
+{
+	struct cfg_kvlist l;
+	bool server = false, wait = true;
+	uint64_t fd;
+
+	if (cfg_kv_split(c, &l, arg + 5, "fd"))
+		return -1;
+	if (cfg_uint(c, "fd", l.kv[0].val, 0, INT32_MAX, &fd))
+		return -1;
+	for (unsigned i = 1; i < l.n; i++) {
+		bool handled;
+
+		if (socket_kv(c, &l.kv[i], &server, &wait, NULL, &handled))
+			return -1;
+		if (!handled)
+			return cfg_unknown_key(c, &l.kv[i], "server, wait, nowait");
+	}
+	if (!server || wait)
+		return cfg_error(c, "'%s' is not supported (accepted: unix:fd=N,server=on,wait=off)",
+				 arg);
+	c->cfg->qmp_has_fd = true;
+	c->cfg->qmp_fd = (int)fd;
 	return 0;
 }
 
@@ -449,13 +511,13 @@ int cfg_opt_qmp(struct cfg_ctx *c, const char *arg)
 
 	if (c->qmp_given)
 		return cfg_error(c, "given twice (one QMP socket is supported)");
-	r = parse_unix(c, arg, c->cfg->qmp_path, sizeof(c->cfg->qmp_path),
-		       &server, &wait);
-	if (r == -2 || (r == 0 && (!server || wait)))
-		return cfg_error(c, "'%s' is not supported (accepted: unix:PATH,server,nowait or unix:PATH,server=on,wait=off)",
-				 arg);
-	if (r)
-		return -1;
 	c->qmp_given = true;
-	return 0;
+	if (!strncmp(arg, "unix:fd=", 8))
+		return parse_qmp_fd(c, arg);
+	r = parse_unix(c, arg, c->cfg->qmp_path, sizeof(c->cfg->qmp_path),
+		       &server, &wait, NULL);
+	if (r == -2 || (r == 0 && (!server || wait)))
+		return cfg_error(c, "'%s' is not supported (accepted: unix:PATH,server,nowait, unix:PATH,server=on,wait=off or unix:fd=N,server=on,wait=off)",
+				 arg);
+	return r ? -1 : 0;
 }

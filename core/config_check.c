@@ -228,6 +228,73 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 	return 0;
 }
 
+static bool is_lun(const struct cfg_device *d)
+{
+	return d->type == CFG_DEV_SCSI_HD || d->type == CFG_DEV_SCSI_CD;
+}
+
+/* scsi-hd/scsi-cd: the virtio-scsi they sit on (bus=, or the only one),
+ * a free target when scsi-id= is not given (QEMU takes the lowest target
+ * with that LUN free), and no two LUs at one address. */
+static int check_scsi(struct cfg_ctx *c)
+{
+	struct machine_config *cfg = c->cfg;
+	const struct cfg_device *first = NULL;
+	unsigned controllers = 0;
+	char lb[128], lb2[128];
+
+	for (unsigned i = 0; i < cfg->ndevices; i++)
+		if (cfg->devices[i].type == CFG_DEV_VIRTIO_SCSI) {
+			first = first ? first : &cfg->devices[i];
+			controllers++;
+		}
+	c->opt = "-device";
+	for (unsigned i = 0; i < cfg->ndevices; i++) {
+		struct cfg_device *d = &cfg->devices[i];
+		const struct cfg_device *bus = first;
+
+		if (!is_lun(d))
+			continue;
+		label(d, i, lb, sizeof(lb));
+		if (d->bus[0]) {
+			bus = config_device(cfg, d->bus);
+			if (!bus || bus->type != CFG_DEV_VIRTIO_SCSI)
+				return cfg_error(c, "%s: bus='%s' names no virtio-scsi device",
+						 lb, d->bus);
+		} else if (controllers != 1) {
+			return cfg_error(c, controllers ?
+					 "%s: there are several virtio-scsi devices; name one with bus=ID.0" :
+					 "%s needs a virtio-scsi device (add -device virtio-scsi-pci,id=scsi0)",
+					 lb);
+		}
+		d->parent = (int)(bus - cfg->devices);
+		for (int t = 0; d->scsi_id < 0 && t <= CFG_MAX_SCSI_TARGET; t++) {
+			bool used = false;
+
+			for (unsigned j = 0; j < i && !used; j++)
+				used = is_lun(&cfg->devices[j]) &&
+				       cfg->devices[j].parent == d->parent &&
+				       cfg->devices[j].scsi_id == t &&
+				       cfg->devices[j].scsi_lun == d->scsi_lun;
+			if (!used)
+				d->scsi_id = t;
+		}
+		if (d->scsi_id < 0)
+			return cfg_error(c, "%s: no free SCSI target for lun %u", lb,
+					 d->scsi_lun);
+		for (unsigned j = 0; j < i; j++) {
+			const struct cfg_device *e = &cfg->devices[j];
+
+			if (is_lun(e) && e->parent == d->parent &&
+			    e->scsi_id == d->scsi_id && e->scsi_lun == d->scsi_lun)
+				return cfg_error(c, "%s: scsi-id=%d,lun=%u is already used by %s",
+						 lb, d->scsi_id, d->scsi_lun,
+						 label(e, j, lb2, sizeof(lb2)));
+		}
+	}
+	return 0;
+}
+
 static bool root_bus(const char *bus)
 {
 	return !strcmp(bus, CFG_ROOT_BUS);
@@ -381,13 +448,19 @@ static int check_machine_rules(struct cfg_ctx *c)
 		return cfg_error(c, "-initrd needs -kernel");
 	if (cfg->append[0] && !cfg->kernel[0])
 		return cfg_error(c, "-append needs -kernel");
+	/* QEMU takes -S with no monitor and waits forever; we have no
+	 * monitor but QMP, so without one nothing could ever say cont. */
+	if (cfg->start_paused && cfg->machine.accel == CFG_ACCEL_SIM)
+		return cfg_error(c, "-S needs accel=kvm (the simulator runs no vCPUs)");
+	if (cfg->start_paused && !cfg->qmp_path[0] && !cfg->qmp_has_fd)
+		return cfg_error(c, "-S needs -qmp: only QMP cont starts the vCPUs");
 	return 0;
 }
 
 int cfg_check(struct cfg_ctx *c)
 {
 	if (check_unique(c) || check_refs(c) || check_consoles_and_serial(c) ||
-	    check_pci(c) || check_machine_rules(c))
+	    check_scsi(c) || check_pci(c) || check_machine_rules(c))
 		return -1;
 	c->opt = NULL;
 	return 0;

@@ -18,7 +18,9 @@
 #define P_NVDIMM 0x080u
 #define P_DEBUG  0x100u
 #define P_BRIDGE 0x200u
-#define P_PORT   0x400u  /* pcie-root-port: chassis, slot */
+#define P_SCSI   0x400u  /* virtio-scsi controller */
+#define P_LUN    0x800u  /* scsi-hd, scsi-cd */
+#define P_PORT   0x1000u /* pcie-root-port: chassis, slot */
 
 static const struct dev_kind {
 	const char *name;
@@ -27,11 +29,11 @@ static const struct dev_kind {
 	unsigned props;
 	const char *accepted;
 } kinds[] = {
-#define VPCI "id, bus, addr, multifunction, disable-modern, disable-legacy, vectors, "
+#define VPCI "id, bus, addr, multifunction, disable-modern, disable-legacy, vectors, romfile, "
 	{ "virtio-blk-device", CFG_DEV_VIRTIO_BLK, CFG_TRANSPORT_MMIO, P_BLK,
-	  "id, drive, serial, share-rw, iothread" },
+	  "id, drive, serial, share-rw, iothread, num-queues" },
 	{ "virtio-blk-pci", CFG_DEV_VIRTIO_BLK, CFG_TRANSPORT_PCI,
-	  P_PCI | P_VPCI | P_BLK, VPCI "drive, serial, share-rw, iothread" },
+	  P_PCI | P_VPCI | P_BLK, VPCI "drive, serial, share-rw, iothread, num-queues" },
 	{ "virtio-net-device", CFG_DEV_VIRTIO_NET, CFG_TRANSPORT_MMIO, P_NET,
 	  "id, netdev, mac, mq, iothread" },
 	{ "virtio-net-pci", CFG_DEV_VIRTIO_NET, CFG_TRANSPORT_PCI,
@@ -47,15 +49,23 @@ static const struct dev_kind {
 	{ "virtio-rng-pci", CFG_DEV_VIRTIO_RNG, CFG_TRANSPORT_PCI,
 	  P_PCI | P_VPCI | P_RNG, VPCI "rng, max-bytes, period" },
 	{ "virtio-balloon-device", CFG_DEV_VIRTIO_BALLOON, CFG_TRANSPORT_MMIO,
-	  P_BALL, "id, deflate-on-oom" },
+	  P_BALL, "id, deflate-on-oom, free-page-reporting" },
 	{ "virtio-balloon-pci", CFG_DEV_VIRTIO_BALLOON, CFG_TRANSPORT_PCI,
-	  P_PCI | P_VPCI | P_BALL, VPCI "deflate-on-oom" },
+	  P_PCI | P_VPCI | P_BALL, VPCI "deflate-on-oom, free-page-reporting" },
 	{ "nvdimm", CFG_DEV_NVDIMM, CFG_TRANSPORT_NONE, P_NVDIMM,
 	  "id, memdev, unarmed, label-size" },
 	{ "isa-debug-exit", CFG_DEV_ISA_DEBUG_EXIT, CFG_TRANSPORT_NONE, P_DEBUG,
 	  "id, iobase, iosize" },
 	{ "pci-bridge", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_BRIDGE,
 	  "id, bus, addr, multifunction, chassis_nr, shpc" },
+	{ "virtio-scsi-device", CFG_DEV_VIRTIO_SCSI, CFG_TRANSPORT_MMIO, P_SCSI,
+	  "id, num_queues, iothread" },
+	{ "virtio-scsi-pci", CFG_DEV_VIRTIO_SCSI, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_SCSI, VPCI "num_queues, iothread" },
+	{ "scsi-hd", CFG_DEV_SCSI_HD, CFG_TRANSPORT_NONE, P_LUN,
+	  "id, drive, bus, channel, scsi-id, lun, serial" },
+	{ "scsi-cd", CFG_DEV_SCSI_CD, CFG_TRANSPORT_NONE, P_LUN,
+	  "id, drive, bus, channel, scsi-id, lun, serial" },
 	{ "pcie-root-port", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_PORT,
 	  "id, bus, addr, multifunction, chassis, slot" },
 #undef VPCI
@@ -64,7 +74,8 @@ static const struct dev_kind {
 #define KINDS_ACCEPTED "virtio-blk-device, virtio-blk-pci, virtio-net-device, " \
 	"virtio-net-pci, virtio-serial-device, virtio-serial-pci, virtconsole, " \
 	"virtio-rng-device, virtio-rng-pci, virtio-balloon-device, " \
-	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, pcie-root-port"
+	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, " \
+	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, pcie-root-port"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
  * property (and StratoVirt's addr=0x3.0x0). */
@@ -166,9 +177,57 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		d->has_vectors = true;
 		return 0;
 	}
-	if ((k->props & P_BLK) && !strcmp(key, "drive"))
+	if ((k->props & P_VPCI) && !strcmp(key, "romfile")) {
+		/* Kata passes romfile= empty: no option ROM, which is what
+		 * every function here has.  A ROM image would need an
+		 * expansion ROM BAR, which we do not model. */
+		if (kv->val && *kv->val)
+			return cfg_error(c, "romfile='%s': option ROMs are not supported (accepted: romfile= empty, no ROM)",
+					 kv->val);
+		return 0;
+	}
+	if ((k->props & (P_BLK | P_LUN)) && !strcmp(key, "drive"))
 		return ref(c, kv, d->drive);
-	if ((k->props & P_BLK) && !strcmp(key, "serial")) {
+	if ((k->props & P_BLK) && !strcmp(key, "num-queues")) {
+		if (cfg_uint(c, key, kv->val, 1, CFG_MAX_BLK_QUEUES, &v))
+			return -1;
+		d->num_queues = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & P_SCSI) && !strcmp(key, "num_queues")) {
+		if (cfg_uint(c, key, kv->val, 1, CFG_MAX_SCSI_QUEUES, &v))
+			return -1;
+		d->num_queues = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & P_LUN) && !strcmp(key, "bus")) {
+		/* QEMU names a virtio-scsi's bus "ID.0"; accept that or "ID". */
+		char tmp[CFG_ID_MAX + 2];
+		size_t n = kv->val ? strlen(kv->val) : 0;
+
+		if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
+			memcpy(tmp, kv->val, n - 2);
+			tmp[n - 2] = '\0';
+			return cfg_id(c, "bus", tmp, d->bus);
+		}
+		return ref(c, kv, d->bus);
+	}
+	if ((k->props & P_LUN) && !strcmp(key, "channel"))
+		/* virtio-scsi has one channel (§5.6.4 max_channel 0). */
+		return cfg_uint(c, key, kv->val, 0, 0, &v);
+	if ((k->props & P_LUN) && !strcmp(key, "scsi-id")) {
+		if (cfg_uint(c, key, kv->val, 0, CFG_MAX_SCSI_TARGET, &v))
+			return -1;
+		d->scsi_id = (int)v;
+		return 0;
+	}
+	if ((k->props & P_LUN) && !strcmp(key, "lun")) {
+		if (cfg_uint(c, key, kv->val, 0, CFG_MAX_SCSI_LUN, &v))
+			return -1;
+		d->scsi_lun = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & (P_BLK | P_LUN)) && !strcmp(key, "serial")) {
 		if (cfg_str(c, "serial", kv->val, d->serial, sizeof(d->serial)))
 			return -1;
 		for (const char *p = d->serial; *p; p++)
@@ -181,7 +240,7 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	 * (Kata passes it for volumes shared between sandboxes). */
 	if ((k->props & P_BLK) && !strcmp(key, "share-rw"))
 		return cfg_bool(c, kv, &d->share_rw);
-	if ((k->props & (P_BLK | P_NET)) && !strcmp(key, "iothread"))
+	if ((k->props & (P_BLK | P_NET | P_SCSI)) && !strcmp(key, "iothread"))
 		return ref(c, kv, d->iothread);
 	if ((k->props & P_NET) && !strcmp(key, "netdev"))
 		return ref(c, kv, d->netdev);
@@ -221,6 +280,8 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	}
 	if ((k->props & P_BALL) && !strcmp(key, "deflate-on-oom"))
 		return cfg_bool(c, kv, &d->deflate_on_oom);
+	if ((k->props & P_BALL) && !strcmp(key, "free-page-reporting"))
+		return cfg_bool(c, kv, &d->free_page_reporting);
 	if ((k->props & P_NVDIMM) && !strcmp(key, "memdev"))
 		return ref(c, kv, d->memdev);
 	if ((k->props & P_NVDIMM) && !strcmp(key, "unarmed"))
@@ -329,6 +390,7 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	d->rng_period_ms = 1000;
 	d->iobase = 0x501;   /* QEMU's isa-debug-exit defaults */
 	d->iosize = 2;
+	d->scsi_id = -1;
 	if (k->transport == CFG_TRANSPORT_PCI)
 		strcpy(d->bus, CFG_ROOT_BUS);
 	for (unsigned i = 0; i < l.n; i++) {
@@ -343,7 +405,8 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 			return cfg_error(c, "%s: unknown property '%s' (accepted: %s)",
 					 k->name, kv->key, k->accepted);
 	}
-	if (d->type == CFG_DEV_VIRTIO_BLK && !d->drive[0])
+	if ((d->type == CFG_DEV_VIRTIO_BLK || d->type == CFG_DEV_SCSI_HD ||
+	     d->type == CFG_DEV_SCSI_CD) && !d->drive[0])
 		return cfg_error(c, "%s needs drive=ID", k->name);
 	if (d->type == CFG_DEV_VIRTIO_NET && !d->netdev[0])
 		return cfg_error(c, "%s needs netdev=ID", k->name);
@@ -355,6 +418,11 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 		return cfg_error(c, "nvdimm needs memdev=ID");
 	if (d->disable_modern && d->disable_legacy)
 		return cfg_error(c, "%s: disable-modern and disable-legacy together leave nothing",
+				 k->name);
+	/* The iothread's doorbells are ioeventfds on the modern notify
+	 * area, which a legacy-only device does not have. */
+	if (d->disable_modern && d->iothread[0])
+		return cfg_error(c, "%s: iothread= needs the modern interface (drop disable-modern=on)",
 				 k->name);
 	if (d->type == CFG_DEV_ISA_DEBUG_EXIT &&
 	    (unsigned)d->iobase + d->iosize > 0x10000)

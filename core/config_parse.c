@@ -54,6 +54,7 @@ static const struct opt opts[] = {
 	{ "D", OPT_PATH, true, NULL, F(logfile) },
 	{ "disable-seccomp", OPT_FLAG, false, NULL, F(disable_seccomp) },
 	{ "no-reboot", OPT_FLAG, false, NULL, F(no_reboot) },
+	{ "S", OPT_FLAG, false, NULL, F(start_paused) },
 	{ "seed", OPT_FN, true, opt_seed, 0, 0 },
 	{ "dump-dtb", OPT_PATH, true, NULL, F(dump_dtb) },
 	{ "trace-record", OPT_PATH, true, NULL, F(trace_record) },
@@ -206,6 +207,9 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_NVDIMM] = { "nvdimm", "nvdimm", "nvdimm" },
 		[CFG_DEV_ISA_DEBUG_EXIT] = { "isa-debug-exit", "isa-debug-exit", "isa-debug-exit" },
 		[CFG_DEV_PCI_BRIDGE] = { "pci-bridge", "pci-bridge", "pci-bridge" },
+		[CFG_DEV_VIRTIO_SCSI] = { "virtio-scsi", "virtio-scsi-device", "virtio-scsi-pci" },
+		[CFG_DEV_SCSI_HD] = { "scsi-hd", "scsi-hd", "scsi-hd" },
+		[CFG_DEV_SCSI_CD] = { "scsi-cd", "scsi-cd", "scsi-cd" },
 	};
 
 	if (dev->type == CFG_DEV_PCI_BRIDGE && dev->pcie_port)

@@ -80,6 +80,36 @@ static int chardev_props(void *fdt, const struct machine_config *cfg,
 }
 
 /* Backend and model properties shared by the MMIO and PCI forms. */
+/* A virtio-scsi's LUs as child nodes, addressed (target << 16 | lun) as
+ * in SAM.  Emitted after every property of the adapter: a device tree
+ * has a node's properties before its children (DT spec §5.4). */
+static int scsi_luns(void *fdt, const struct machine_config *cfg, unsigned i)
+{
+	CHK(fdt_property_cell(fdt, "#address-cells", 1));
+	CHK(fdt_property_cell(fdt, "#size-cells", 0));
+	for (unsigned j = 0; j < cfg->ndevices; j++) {
+		const struct cfg_device *p = &cfg->devices[j];
+		const struct cfg_drive *dr = config_drive(cfg, p->drive);
+		uint32_t reg = (uint32_t)p->scsi_id << 16 | p->scsi_lun;
+
+		if ((p->type != CFG_DEV_SCSI_HD && p->type != CFG_DEV_SCSI_CD) ||
+		    p->parent != (int)i)
+			continue;
+		CHK(begin_node(fdt, "lun@%llx", reg));
+		CHK(fdt_property_string(fdt, "compatible",
+					p->type == CFG_DEV_SCSI_CD ?
+					"vmm,scsi-cd" : "vmm,scsi-hd"));
+		CHK(fdt_property_cell(fdt, "reg", reg));
+		CHK(prop_str(fdt, "vmm,id", p->id));
+		CHK(prop_str(fdt, "vmm,drive", p->drive));
+		CHK(prop_str(fdt, "vmm,serial", p->serial));
+		if (dr)
+			CHK(prop_str(fdt, "vmm,file", dr->file));
+		CHK(fdt_end_node(fdt));
+	}
+	return 0;
+}
+
 static int dev_props(void *fdt, const struct machine_config *cfg,
 		     const struct layout *l, unsigned i)
 {
@@ -100,6 +130,8 @@ static int dev_props(void *fdt, const struct machine_config *cfg,
 		CHK(prop_str(fdt, "vmm,drive", d->drive));
 		CHK(prop_str(fdt, "vmm,serial", d->serial));
 		CHK(prop_str(fdt, "vmm,iothread", d->iothread));
+		if (d->num_queues > 1)
+			CHK(fdt_property_u32(fdt, "vmm,num-queues", d->num_queues));
 		if (dr) {
 			CHK(prop_str(fdt, "vmm,file", dr->file));
 			CHK(prop_bool(fdt, "vmm,readonly", dr->readonly));
@@ -138,6 +170,8 @@ static int dev_props(void *fdt, const struct machine_config *cfg,
 	}
 	case CFG_DEV_VIRTIO_BALLOON:
 		CHK(prop_bool(fdt, "vmm,deflate-on-oom", d->deflate_on_oom));
+		CHK(prop_bool(fdt, "vmm,free-page-reporting",
+			      d->free_page_reporting));
 		break;
 	case CFG_DEV_VIRTIO_SERIAL: {
 		uint32_t port = 0;
@@ -168,6 +202,8 @@ static int dev_props(void *fdt, const struct machine_config *cfg,
 		CHK(prop_bool(fdt, "vmm,disable-legacy", d->disable_legacy));
 		CHK(prop_bool(fdt, "vmm,multifunction", d->multifunction));
 	}
+	if (d->type == CFG_DEV_VIRTIO_SCSI)
+		CHK(scsi_luns(fdt, cfg, i));
 	return 0;
 }
 

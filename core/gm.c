@@ -27,7 +27,49 @@ struct gm {
 	unsigned nfaults;
 	gm_observer_fn obs;   /* trace record/replay, see gm_set_observer */
 	void *obs_opaque;
+	/* A view (gm_view_new): no regions of its own. */
+	const struct gm *parent;
+	gm_gate_fn gate;
+	void *gate_opaque;
 };
+
+struct gm *gm_view_new(const struct gm *parent, gm_gate_fn gate, void *opaque)
+{
+	if (!parent || !gate)
+		return NULL;
+	struct gm *v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->parent = parent;
+	v->gate = gate;
+	v->gate_opaque = opaque;
+	return v;
+}
+
+/* Where a data access goes: through every open gate to the gm that owns
+ * the regions, or NULL when a gate is closed. */
+static const struct gm *gm_data(const struct gm *gm)
+{
+	while (gm->parent) {
+		if (!gm->gate(gm->gate_opaque))
+			return NULL;
+		gm = gm->parent;
+	}
+	return gm;
+}
+
+/* Where layout queries go: the gm that owns the regions. */
+static const struct gm *gm_base(const struct gm *gm)
+{
+	while (gm->parent)
+		gm = gm->parent;
+	return gm;
+}
+
+bool gm_enabled(const struct gm *gm)
+{
+	return gm_data(gm) != NULL;
+}
 
 void gm_set_observer(struct gm *gm, gm_observer_fn fn, void *opaque)
 {
@@ -71,7 +113,7 @@ int gm_can_add(const struct gm *gm, uint64_t gpa, uint64_t size)
 	 * region end is then representable, which keeps the access checks
 	 * to one comparison. */
 	uint64_t end = gpa + size;
-	if (size == 0 || end < gpa)
+	if (size == 0 || end < gpa || gm->parent)
 		return -EINVAL;
 	for (unsigned i = 0; i < gm->nregions; i++) {
 		const struct gm_region *r = &gm->regions[i];
@@ -158,17 +200,20 @@ static int gm_find_idx(const struct gm *gm, uint64_t gpa)
 
 const struct gm_region *gm_region_find(const struct gm *gm, uint64_t gpa)
 {
+	gm = gm_base(gm);
 	int i = gm_find_idx(gm, gpa);
 	return i < 0 ? NULL : &gm->regions[i];
 }
 
 unsigned gm_region_count(const struct gm *gm)
 {
+	gm = gm_base(gm);
 	return gm->nregions;
 }
 
 const struct gm_region *gm_region_at(const struct gm *gm, unsigned idx)
 {
+	gm = gm_base(gm);
 	return idx < gm->nregions ? &gm->regions[idx] : NULL;
 }
 
@@ -217,6 +262,8 @@ int gm_read(const struct gm *gm, uint64_t gpa, void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
+	if (!(gm = gm_data(gm)))
+		return -EFAULT;
 	int i = gm_check(gm, gpa, len, GM_FAULT_READ);
 	if (i < 0)
 		return -EFAULT;
@@ -240,6 +287,8 @@ int gm_write(const struct gm *gm, uint64_t gpa, const void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
+	if (!(gm = gm_data(gm)))
+		return -EFAULT;
 	int i = gm_check(gm, gpa, len, GM_FAULT_WRITE);
 	if (i < 0)
 		return -EFAULT;
@@ -263,6 +312,8 @@ int gm_fill(const struct gm *gm, uint64_t gpa, int byte, size_t len)
 {
 	if (len == 0)
 		return 0;
+	if (!(gm = gm_data(gm)))
+		return -EFAULT;
 	int i = gm_check(gm, gpa, len, GM_FAULT_WRITE);
 	if (i < 0)
 		return -EFAULT;
@@ -365,7 +416,7 @@ int gm_write_u64le(const struct gm *gm, uint64_t gpa, uint64_t v)
 void *gm_map(const struct gm *gm, uint64_t gpa, size_t len, bool writable)
 {
 	/* An observed gm has no raw path: the copy fallback is observed. */
-	if (len == 0 || gm->obs)
+	if (len == 0 || !(gm = gm_data(gm)) || gm->obs)
 		return NULL;
 	int i = gm_check(gm, gpa, len, writable ? GM_FAULT_WRITE : GM_FAULT_READ);
 	if (i < 0)
@@ -383,6 +434,7 @@ void *gm_map(const struct gm *gm, uint64_t gpa, size_t len, bool writable)
 
 bool gm_range_valid(const struct gm *gm, uint64_t gpa, size_t len)
 {
+	gm = gm_base(gm);
 	if (len == 0)
 		return true;
 	uint64_t end = gpa + len;

@@ -94,6 +94,20 @@ struct gm_mmap_spec {
 int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
 		const struct gm_mmap_spec *spec, unsigned flags, const char *name);
 
+/* A gated view of parent for one DMA-capable function (a PCI function's
+ * Bus Master Enable, PCI 3.0 §6.2.2): while gate(opaque) is false, every
+ * data access through the view (gm_read/write/fill and the typed helpers)
+ * fails with -EFAULT and gm_map returns NULL, so the device behind it
+ * cannot touch guest memory however its work was triggered.  Layout
+ * queries (gm_range_valid, gm_region_*) see the parent regardless: they
+ * are no memory access.  The parent outlives the view; gm_free(view)
+ * frees only the view.  No regions can be added to a view. */
+typedef bool (*gm_gate_fn)(void *opaque);
+struct gm *gm_view_new(const struct gm *parent, gm_gate_fn gate, void *opaque);
+/* False while a view's gate (or a gate of a view it is built on) is
+ * closed; true for a plain gm. */
+bool gm_enabled(const struct gm *gm);
+
 /* Copy between guest and a host buffer.  0 or -EFAULT; zero length is 0 for
  * any gpa (nothing is touched). */
 int gm_read(const struct gm *gm, uint64_t gpa, void *buf, size_t len);

@@ -78,8 +78,11 @@ struct evloop;
 struct netdev *netdev_tap_open(const char *id, const char *ifname, int fd,
 			       struct evloop *loop, char *ifname_out,
 			       size_t ifname_out_len);
-/* Read and deliver frames while the front end can take them; returns the
- * number delivered. */
+/* Read and deliver frames while the front end can take them, at most
+ * NETDEV_TAP_POLL_MAX per call (a sender flooding the tap must not keep
+ * the loop, and the machine lock, in one callback: the fd stays readable
+ * and the loop calls again); returns the number delivered. */
+#define NETDEV_TAP_POLL_MAX 64
 int netdev_tap_poll(struct netdev *nd);
 int netdev_tap_fd(const struct netdev *nd);
 

@@ -75,7 +75,9 @@ int netdev_tap_poll(struct netdev *nd)
 {
 	struct netdev_tap *t = to_tap(nd);
 	int delivered = 0;
-	while (nd->attached && nd->fe.can_receive(nd->fe.opaque)) {
+	unsigned reads = 0;
+	while (nd->attached && nd->fe.can_receive(nd->fe.opaque) &&
+	       reads++ < NETDEV_TAP_POLL_MAX) {
 		ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
 		if (n < 0 && errno == EINTR)
 			continue;

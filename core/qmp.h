@@ -187,6 +187,15 @@ struct qmp_server;
 struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
 				  const struct qmp_machine_ops *ops, void *opaque,
 				  struct log *log, char *err, size_t errlen);
+/* Serve on fd, an inherited socket that is already bound and listening
+ * (-qmp unix:fd=N,server=on,wait=off, as Kata passes it): checked to be a
+ * listening stream socket, made non-blocking and close-on-exec, owned by
+ * the server from then on.  Clients connect by whatever path the caller
+ * bound; the file is never removed by us.  NULL with err on failure. */
+struct qmp_server *qmp_server_new_fd(struct evloop *loop, int fd,
+				     const struct qmp_machine_ops *ops,
+				     void *opaque, struct log *log, char *err,
+				     size_t errlen);
 /* Flushes what it can without blocking, closes every client and removes
  * the socket file (if it is still ours). */
 void qmp_server_free(struct qmp_server *srv);

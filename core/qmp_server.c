@@ -9,6 +9,7 @@
 #include "qmp_priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "clk.h"
 #include "evloop.h"
 #include "log.h"
+#include "sockpath.h"
 
 struct qmp_client {
 	struct qmp_server *srv;
@@ -252,24 +254,65 @@ static void qmp_listen_fn(void *arg, int fd, unsigned events)
 	}
 }
 
-/* Make room for the socket: a leftover socket file from an earlier run is
- * removed; anything else at path is the user's and an error. */
+/* Make room for the socket: a leftover socket file nobody listens on is
+ * removed; a live one (another program's, or another vmm's QMP) and any
+ * other file are the user's and an error (core/sockpath.h). */
 static int qmp_clear_path(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "qmp: %s: %s", path,
-						       strerror(errno)), -1);
-	if (!S_ISSOCK(st.st_mode)) {
+	int r = sockpath_clear_stale(path);
+	if (r == 0)
+		return 0;
+	if (r == -EADDRINUSE && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
 		snprintf(err, errlen, "qmp: %s exists and is not a socket", path);
-		return -1;
+	else if (r == -EADDRINUSE)
+		snprintf(err, errlen, "qmp: %s: a live socket is there (another "
+			 "program serves on it)", path);
+	else
+		snprintf(err, errlen, "qmp: %s: %s", path, strerror(-r));
+	return -1;
+}
+
+static struct qmp_server *qmp_server_alloc(struct evloop *loop,
+					   const struct qmp_machine_ops *ops,
+					   void *opaque, struct log *log,
+					   char *err, size_t errlen)
+{
+	struct qmp_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "qmp: out of memory");
+		return NULL;
 	}
-	if (unlink(path) != 0) {
-		snprintf(err, errlen, "qmp: cannot remove stale socket %s: %s", path,
-			 strerror(errno));
-		return -1;
+	srv->loop = loop;
+	srv->ops = ops;
+	srv->opaque = opaque;
+	srv->log = log;
+	srv->lfd = -1;
+	srv->fds = qmp_fdtab_new();
+	if (!srv->fds) {
+		snprintf(err, errlen, "qmp: out of memory");
+		free(srv);
+		return NULL;
 	}
-	return 0;
+	qmp_throttle_init(srv);
+	return srv;
+}
+
+/* Watch srv->lfd; on failure closes it and frees srv. */
+static struct qmp_server *qmp_server_start(struct qmp_server *srv,
+					   const char *what, char *err,
+					   size_t errlen)
+{
+	qmp_set_listening(srv, true);
+	if (!srv->listening) {
+		snprintf(err, errlen, "qmp: cannot watch the listening socket");
+		close(srv->lfd);
+		qmp_fdtab_free(srv->fds);
+		free(srv);
+		return NULL;
+	}
+	log_info(srv->log, "qmp: listening on %s", what);
+	return srv;
 }
 
 struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
@@ -287,23 +330,10 @@ struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
 			 sizeof(sa.sun_path) - 1, path);
 		return NULL;
 	}
-	struct qmp_server *srv = calloc(1, sizeof(*srv));
-	if (!srv) {
-		snprintf(err, errlen, "qmp: out of memory");
+	struct qmp_server *srv = qmp_server_alloc(loop, ops, opaque, log, err, errlen);
+	if (!srv)
 		return NULL;
-	}
-	srv->loop = loop;
-	srv->ops = ops;
-	srv->opaque = opaque;
-	srv->log = log;
 	strcpy(srv->path, path); /* length checked above */
-	srv->fds = qmp_fdtab_new();
-	if (!srv->fds) {
-		snprintf(err, errlen, "qmp: out of memory");
-		free(srv);
-		return NULL;
-	}
-	qmp_throttle_init(srv);
 	strcpy(sa.sun_path, path);
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->lfd < 0) {
@@ -324,19 +354,56 @@ struct qmp_server *qmp_server_new(struct evloop *loop, const char *path,
 		srv->dev = st.st_dev;
 		srv->ino = st.st_ino;
 	}
-	qmp_set_listening(srv, true);
-	if (!srv->listening) {
-		snprintf(err, errlen, "qmp: cannot watch the listening socket");
+	srv = qmp_server_start(srv, path, err, errlen);
+	if (!srv)
 		unlink(path);
-		goto fail;
-	}
-	log_info(log, "qmp: listening on %s", path);
 	return srv;
 fail:
 	close(srv->lfd);
 	qmp_fdtab_free(srv->fds);
 	free(srv);
 	return NULL;
+}
+
+struct qmp_server *qmp_server_new_fd(struct evloop *loop, int fd,
+				     const struct qmp_machine_ops *ops,
+				     void *opaque, struct log *log, char *err,
+				     size_t errlen)
+{
+	struct stat st;
+	int type = 0, acc = 0;
+	socklen_t l1 = sizeof(type), l2 = sizeof(acc);
+	if (!loop || !ops) {
+		snprintf(err, errlen, "qmp: missing loop or machine ops");
+		return NULL;
+	}
+	/* The fd comes from whoever started us: check it is what the
+	 * option says before the loop waits on it. */
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "qmp: fd=%d is not open", fd);
+		return NULL;
+	}
+	if (!S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) != 0 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l2) != 0 || !acc) {
+		snprintf(err, errlen, "qmp: fd=%d is not a listening stream socket", fd);
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		snprintf(err, errlen, "qmp: fd=%d: %s", fd, strerror(errno));
+		return NULL;
+	}
+	struct qmp_server *srv = qmp_server_alloc(loop, ops, opaque, log, err, errlen);
+	if (!srv)
+		return NULL;
+	/* No path: the socket file is the caller's, and stays when we exit. */
+	srv->lfd = fd;
+	char what[32];
+	snprintf(what, sizeof(what), "fd %d", fd);
+	return qmp_server_start(srv, what, err, errlen);
 }
 
 void qmp_server_free(struct qmp_server *srv)

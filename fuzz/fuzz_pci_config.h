@@ -4,7 +4,9 @@
  * (VMM_WRITE_SEEDS_PCI=DIR writes them; fuzz/corpus/pci_config is that
  * output) and replays them here.
  *
- * Machine: a PCI host with a virtio-pci dummy device at 03.0, a plain
+ * Machine: a PCI host with a transitional virtio-pci dummy device (typed
+ * as a block device for its transitional id, so both the modern
+ * capabilities and the legacy I/O BAR 0 are there) at 03.0, a plain
  * function with 32-bit, I/O and 64-bit BARs at 03.1 (so 03.0 is
  * multifunction) and another at 05.0 sharing its INTx line.
  *
@@ -16,7 +18,8 @@
  *                  window) + (a << 18 | off << 2 | op >> 6) (BARs, MSI-X)
  *                6 device event (a % 8, see fpci_device)
  *                7 sim driver step (a % 4: probe with MSI-X if off & 1,
- *                  negotiate, set up queue off % 3, DRIVER_OK)
+ *                  through the legacy interface if off & 2, negotiate,
+ *                  set up queue off % 3, DRIVER_OK)
  *   op bits 3-4: access width 1 << n
  *
  * After every record the invariants are checked and a violation aborts:
@@ -95,7 +98,9 @@ static inline void fpci_check_dev(struct pci_dev *d)
 		if (!dec || b->mapped_addr != pci_bar_addr(d, i))
 			ok = false;
 	}
-	if (d->msix && msix_enabled(d->msix))
+	/* A message may wait only while its vector is masked or the
+	 * function may not master the bus (a message is a memory write). */
+	if (d->msix && msix_enabled(d->msix) && pci_dma_allowed(d))
 		for (unsigned v = 0; v < d->msix->nvec; v++)
 			if (msix_pending(d->msix, v) && !msix_vector_masked(d->msix, v))
 				ok = false;
@@ -124,8 +129,10 @@ static inline void fpci_device(struct fpci *f, unsigned what, uint16_t off)
 static inline void fpci_driver(struct fpci *f, unsigned what, uint16_t off)
 {
 	if (what % 4 == 0) {
-		f->probed = vdriver_pci_probe(&f->drv, f->s, FPCI_VIRTIO_SLOT, 0,
-					      off & 1) == 0;
+		f->probed = (off & 2 ? vdriver_pci_probe_legacy(&f->drv, f->s,
+								FPCI_VIRTIO_SLOT, 0, off & 1)
+				     : vdriver_pci_probe(&f->drv, f->s, FPCI_VIRTIO_SLOT, 0,
+							 off & 1)) == 0;
 		vdriver_set_memory(&f->drv, 0x10000, 0xe0000);
 		return;
 	}
@@ -157,7 +164,9 @@ static inline int fpci_run(const uint8_t *data, size_t size, struct fpci_stats *
 	f->h = pci_host_new(f->s->m.pio, f->s->m.mmio, LAYOUT_ECAM_BASE, &w,
 			    f->s->m.irqchip, NULL);
 	dummy_init(&f->dev, f->s->m.gm);
-	f->vp = virtio_pci_new(f->s->m.gm, NULL, f->s->m.irqchip, &f->dev.vd);
+	f->dev.vd.device_id = VIRTIO_ID_BLOCK;
+	f->vp = virtio_pci_new_mode(f->s->m.gm, NULL, f->s->m.irqchip, &f->dev.vd,
+				    VIRTIO_PCI_TRANSITIONAL);
 	fpci_fn_init(&f->t1, 1);
 	fpci_fn_init(&f->t2, 2);
 	pci_host_attach(f->h, virtio_pci_dev(f->vp), FPCI_VIRTIO_SLOT, 0);

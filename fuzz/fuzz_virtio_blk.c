@@ -1,6 +1,7 @@
 /* libFuzzer target: virtio-blk requests from a hostile guest (header,
  * data and status buffers of any shape, raw ring pokes, resets) against
- * an in-memory disk, with backend failures and throttling as host events.
+ * an in-memory disk (one queue, or two with VIRTIO_BLK_F_MQ), with
+ * backend failures and throttling as host events.
  * See fuzz_vdev.h for the input format.  Invariants: no crash, no
  * sanitizer report, and a read-only disk is never modified. */
 #include <stddef.h>
@@ -31,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fv *f = fv_new();
 	struct vblk_config c = { .gm = f->sim->m.gm, .clk = f->sim->m.clk, .bd = bd,
 				 .serial = "fuzz", .iops_total = cfg & 16 ? 1000 : 0,
-				 .queue_size = FV_QSIZE };
+				 .queue_size = FV_QSIZE,
+				 .num_queues = cfg & 32 ? 2 : 1 };
 	struct vblk *b = vblk_new(&c);
 	f->want = ~0ull;
 	if (!(cfg & 1))
@@ -40,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f->want &= ~VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 	if (!(cfg & 4))
 		f->want &= ~VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
-	if (fv_attach(f, vblk_vdev(b), 1))
+	if (fv_attach(f, vblk_vdev(b), cfg & 32 ? 2 : 1))
 		fv_run(f, &in, host, bd);
 	if (ro)
 		for (unsigned i = 0; i < DISK; i++)

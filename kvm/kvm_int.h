@@ -39,6 +39,14 @@ struct kvm_sys {
 };
 /* Returns 0, or -1 with a message saying what is missing and what to do. */
 int kvm_sys_open(struct kvm_sys *s, char *err, size_t errlen);
+/* kvm_sys_open in two steps: /dev/kvm and its capabilities, then the
+ * supported CPUID and MSR lists (the costly part: KVM runs CPUID for
+ * every leaf), so the machine can create its VM in between (see
+ * kvm_machine_build).  kvm_sys_load_cpu does nothing the second time.
+ * On failure kvm_sys_open_caps closes s; kvm_sys_load_cpu leaves that to
+ * the caller. */
+int kvm_sys_open_caps(struct kvm_sys *s, char *err, size_t errlen);
+int kvm_sys_load_cpu(struct kvm_sys *s, char *err, size_t errlen);
 void kvm_sys_close(struct kvm_sys *s);
 bool kvm_sys_msr_supported(const struct kvm_sys *s, uint32_t index);
 
@@ -69,6 +77,8 @@ int kvm_vm_map_gm(struct kvm_vm *vm, const struct gm *gm, char *err,
 /* Default routing: GSI 0-15 to both PIC and IOAPIC (as a PC wires them),
  * 16-23 to the IOAPIC only.  Called by kvm_vm_create. */
 int kvm_irq_routing_init(struct kvm_vm *vm);
+/* Leave the in-kernel 8259 pair as PC firmware does (kvm_irq.c). */
+int kvm_irq_pic_handover(struct kvm_vm *vm);
 /* Route a new GSI to an MSI message (for irqfd-driven MSI).  Returns the
  * GSI or -errno. */
 int kvm_irq_msi_route(struct kvm_vm *vm, uint64_t addr, uint32_t data);
@@ -197,6 +207,9 @@ struct kvm_machine {
 	struct qmp_machine_ops qops;
 	char uuid[37];
 	bool no_reboot;
+	/* -S: the vCPUs were created paused and have not run yet; query-status
+	 * says "prelaunch" until the first cont (QEMU's RUN_STATE_PRELAUNCH). */
+	bool prelaunch;
 	/* system_powerdown presses the button from the next loop iteration
 	 * (its POWERDOWN event went out before the reply, QEMU's order). */
 	struct clk_timer powerdown;

@@ -86,6 +86,41 @@ int kvm_irq_routing_init(struct kvm_vm *vm)
 	return kvm_irq_commit(vm);
 }
 
+/* The 8259 pair as PC firmware leaves it (SeaBIOS, qboot): initialized
+ * (ICW1-ICW4: cascade on master IR2, 8086 mode), vectors 0x08/0x70, every
+ * input masked but the cascade.  KVM creates both uninitialized -- vector
+ * base 0, nothing masked -- and vCPU 0 takes their output through LINT0
+ * as ExtINT (virtual wire, kvm_vcpu.c), as firmware sets it.  Booting
+ * without firmware, that is our part to play: an OS that uses the 8259s
+ * reprograms them (Linux's init_8259A() on q35), but Linux on a
+ * hardware-reduced ACPI machine (microvm) never touches them, and the
+ * PIT's channel 0, counting from reset as on a PC, would reach the CPU at
+ * its first sti as vector 0: a "divide error" (issue 12). */
+int kvm_irq_pic_handover(struct kvm_vm *vm)
+{
+	static const struct { uint8_t base, imr; } pic[2] = {
+		{ 0x08, (uint8_t)~(1u << 2) },  /* master: all but the cascade */
+		{ 0x70, 0xff },                 /* slave: all */
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		struct kvm_irqchip c;
+		memset(&c, 0, sizeof(c));
+		c.chip_id = i == 0 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		if (ioctl(vm->fd, KVM_GET_IRQCHIP, &c) < 0)
+			return -errno;
+		struct kvm_pic_state *p = &c.chip.pic;
+		p->irq_base = pic[i].base;
+		p->imr = pic[i].imr;
+		p->init4 = 1;
+		p->init_state = 0;
+		p->isr = 0;
+		p->priority_add = 0;
+		if (ioctl(vm->fd, KVM_SET_IRQCHIP, &c) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int kvm_irq_msi_route(struct kvm_vm *vm, uint64_t addr, uint32_t data)
 {
 	pthread_mutex_lock(&vm->route_lock);

@@ -96,7 +96,10 @@ static int kvm_qmp_stop(void *opaque)
 	struct kvm_machine *km = opaque;
 	if (!km->cpus)
 		return -ENODEV;
-	if (!kvm_cpus_paused(km->cpus)) {
+	/* In prelaunch (-S) the vCPUs never ran: QEMU's stop leaves the
+	 * state as it is and sends no STOP (do_vm_stop only acts on a
+	 * running VM). */
+	if (!km->prelaunch && !kvm_cpus_paused(km->cpus)) {
 		kvm_cpus_pause(km->cpus);
 		qmp_server_emit_event(km->qmp, "STOP", NULL);
 	}
@@ -109,6 +112,7 @@ static int kvm_qmp_cont(void *opaque)
 	if (!km->cpus)
 		return -ENODEV;
 	if (kvm_cpus_paused(km->cpus)) {
+		km->prelaunch = false;
 		kvm_cpus_resume(km->cpus);
 		qmp_server_emit_event(km->qmp, "RESUME", NULL);
 	}
@@ -120,6 +124,8 @@ static const char *kvm_qmp_status(void *opaque)
 	struct kvm_machine *km = opaque;
 	if (km->ended)
 		return "shutdown";
+	if (km->prelaunch)
+		return "prelaunch";  /* -S, before the first cont */
 	return km->cpus && kvm_cpus_paused(km->cpus) ? "paused" : "running";
 }
 
@@ -127,8 +133,11 @@ static const char *kvm_qmp_status(void *opaque)
 static int kvm_qmp_quit(void *opaque)
 {
 	struct kvm_machine *km = opaque;
-	if (!km->ended) {
+	/* quit also ends a boot that is about to be rebuilt for a reset
+	 * (system_reset and quit in one burst): the VMM exits, as QEMU's. */
+	if (!km->ended || km->res.ev == MACHINE_RESET) {
 		km->ended = true;
+		km->host_reset = false;
 		km->res.ev = MACHINE_SHUTDOWN;
 		km->res.status = 0;
 		qmp_server_emit_event(km->qmp, "SHUTDOWN",
@@ -198,7 +207,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 			   char *err, size_t errlen)
 {
 	clk_timer_init(&km->powerdown, kvm_qmp_powerdown_fire, km);
-	if (!cfg->qmp_path[0])
+	if (!cfg->qmp_path[0] && !cfg->qmp_has_fd)
 		return 0;
 	if (cfg->has_uuid) {
 		const uint8_t *u = cfg->uuid;
@@ -224,7 +233,11 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		.cpu_info = kvm_qmp_cpu_info,
 	};
 	kvm_hotplug_ops(km, &km->qops);
-	km->qmp = qmp_server_new(km->m.loop, cfg->qmp_path, &km->qops, km,
-				 km->m.log, err, errlen);
+	if (cfg->qmp_has_fd)
+		km->qmp = qmp_server_new_fd(km->m.loop, cfg->qmp_fd, &km->qops, km,
+					    km->m.log, err, errlen);
+	else
+		km->qmp = qmp_server_new(km->m.loop, cfg->qmp_path, &km->qops, km,
+					 km->m.log, err, errlen);
 	return km->qmp ? 0 : -1;
 }

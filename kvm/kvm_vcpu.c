@@ -352,14 +352,9 @@ static void *kvm_vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, kvm_vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (c->env.report_first_run && v->index == 0) {
-		/* Wall clock, as QEMU's "-msg timestamp=on" trace uses, so
-		 * bench_startup can compare the two from one exec time. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(stderr, "vmm-bench: first KVM_RUN at %lld.%06ld\n",
-			(long long)ts.tv_sec, ts.tv_nsec / 1000);
-	}
+	/* The machine may start us paused (kvm_machine_run does, to create
+	 * the threads while its memory slots are still going in). */
+	bool report = c->env.report_first_run && v->index == 0;
 	while (!atomic_load(&c->stop)) {
 		if (atomic_load(&c->paused)) {
 			pthread_mutex_lock(&c->pause_lock);
@@ -371,10 +366,31 @@ static void *kvm_vcpu_thread(void *arg)
 			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 			continue;
 		}
+		if (report) {
+			/* Wall clock, as QEMU's "-msg timestamp=on" trace uses,
+			 * so bench_startup can compare the two from one exec
+			 * time. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			fprintf(stderr, "vmm-bench: first KVM_RUN at %lld.%06ld\n",
+				(long long)ts.tv_sec, ts.tv_nsec / 1000);
+			report = false;
+		}
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A pause resumed before this thread saw it
+				 * (kvm_machine_run starts vCPUs paused; QMP
+				 * stop then cont) leaves immediate_exit set,
+				 * and KVM_RUN would fail with EINTR forever.
+				 * A pause landing now sets `paused` before
+				 * immediate_exit, so the check at the top of
+				 * the loop still parks us. */
+				if (!atomic_load(&c->paused))
+					__atomic_store_n(&v->run->immediate_exit, 0,
+							 __ATOMIC_SEQ_CST);
 				continue;
+			}
 			char what[64];
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));
 			kvm_vcpu_log_state(v, what);

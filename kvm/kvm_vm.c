@@ -58,6 +58,11 @@ int kvm_vm_create(struct kvm_vm *vm, const struct kvm_sys *sys,
 		snprintf(err, errlen, "vmm: KVM_SET_GSI_ROUTING: %s", strerror(-r));
 		goto fail;
 	}
+	r = kvm_irq_pic_handover(vm);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: KVM_SET_IRQCHIP (8259s): %s", strerror(-r));
+		goto fail;
+	}
 	return 0;
 fail:
 	kvm_vm_destroy(vm);

@@ -77,12 +77,13 @@ static const unsigned long kvm_seccomp_ioctl_run[] = {
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, FIONBIO,
 };
 
-/* ... and what building a machine adds (kvm_sys, kvm_vm, kvm_vcpu, tap
- * TUNSETIFF, openpty). */
+/* ... and what building a machine adds (kvm_sys, kvm_vm with the 8259
+ * hand-over, kvm_vcpu, tap TUNSETIFF, openpty). */
 static const unsigned long kvm_seccomp_ioctl_build[] = {
 	KVM_GET_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM,
 	KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID, KVM_GET_MSR_INDEX_LIST,
-	KVM_CREATE_IRQCHIP, KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
+	KVM_CREATE_IRQCHIP, KVM_GET_IRQCHIP, KVM_SET_IRQCHIP,
+	KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
 	KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU, KVM_SET_CPUID2,
 	KVM_SET_MSRS, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_SET_REGS,
 	KVM_SET_SREGS, KVM_SET_FPU,
@@ -220,11 +221,14 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 		struct scmp_arg_cmp c = kvm_seccomp_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)prctls[i], 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(prctl), 1, &c);
 	}
-	/* Unix sockets only: chardev sockets of a rebuilt machine. */
-	if (o->allow_rebuild && !r) {
+	/* Unix sockets only: chardev sockets of a rebuilt machine, and
+	 * client chardevs reconnecting to their peer. */
+	if ((o->allow_rebuild || o->allow_unix_connect) && !r) {
 		struct scmp_arg_cmp unix_ = kvm_seccomp_cmp(0, SCMP_CMP_EQ, AF_UNIX, 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(socket), 1, &unix_);
 	}
+	if (!o->allow_rebuild && o->allow_unix_connect && !r)
+		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(connect), 0, NULL);
 	/* ioctl: one rule per request (their OR). */
 	for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_ioctl_run) && !r; i++) {
 		struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, kvm_seccomp_ioctl_run[i], 0);

@@ -4,8 +4,8 @@
  * Once the machine is built, before the first KVM_RUN and before the event
  * loop serves guest-facing work, kvm_machine_run() installs one allowlist
  * filter on every thread of the process (SECCOMP_FILTER_FLAG_TSYNC: the I/O
- * threads the board already started are covered, the vCPU threads started
- * afterwards inherit it).  What a running VMM does (vCPU exits, event loop,
+ * threads the board already started and the vCPU threads, started parked,
+ * are covered; a rebuilt machine's threads inherit it).  What a running VMM does (vCPU exits, event loop,
  * I/O threads, char/block/net backends, the QMP socket) is allowed, with
  * argument checks where they are cheap: ioctl requests limited to the set
  * used after boot, mmap/mprotect never executable, clone only for threads,
@@ -34,6 +34,9 @@ struct kvm_seccomp_opts {
 	/* The machine may be rebuilt in this process (a reset without
 	 * -no-reboot): allow what building it needs. */
 	bool allow_rebuild;
+	/* A client chardev socket reconnects while the guest runs
+	 * (reconnect=): allow socket(AF_UNIX) and connect. */
+	bool allow_unix_connect;
 	/* Install even in an ASan build (tests whose child never runs
 	 * LeakSanitizer's exit check). */
 	bool in_sanitizer;

@@ -18,9 +18,15 @@ static void board_chr_free(void *p) { chr_close(p); }
  * end: detached, it holds input back for the next one. */
 static void board_chr_detach(void *p) { chr_attach(p, NULL); }
 
+/* How a socket backend is opened: QEMU's server/wait/reconnect. */
+struct board_sock {
+	bool server, wait;
+	unsigned reconnect;
+};
+
 static struct chr *board_chr_make(struct board *b, const char *id,
 				  enum cfg_chardev_type type, const char *path,
-				  bool wait)
+				  const struct board_sock *sk)
 {
 	struct evloop *loop = b->host->loop;
 	struct log *log = b->m->log;
@@ -30,7 +36,11 @@ static struct chr *board_chr_make(struct board *b, const char *id,
 	case CFG_CHR_STDIO:
 		return loop ? chr_stdio_new(id, loop, log) : NULL;
 	case CFG_CHR_SOCKET:
-		return loop ? chr_socket_new(id, path, wait, loop, log) : NULL;
+		if (!loop)
+			return NULL;
+		return sk->server ? chr_socket_new(id, path, sk->wait, loop, log)
+				  : chr_socket_client_new(id, path, sk->reconnect,
+							  loop, log);
 	case CFG_CHR_PTY: {
 		struct chr *c = loop ? chr_pty_new(id, loop, log) : NULL;
 		/* As QEMU says it, so scripts that scrape it keep working. */
@@ -53,21 +63,35 @@ static bool board_chr_needs_loop(enum cfg_chardev_type t)
 /* The host backend under key: kept from an earlier board, or opened now
  * and owned (board_own).  *chr NULL: nothing to open here. */
 static int board_chr_get(struct board *b, const char *key, const char *id,
-			 enum cfg_chardev_type type, const char *path, bool wait,
-			 const char *what, const char *arg, struct chr **chr,
-			 char *err, size_t errlen)
+			 enum cfg_chardev_type type, const char *path,
+			 const struct board_sock *sk, const char *what,
+			 const char *arg, struct chr **chr, char *err,
+			 size_t errlen)
 {
 	*chr = NULL;
 	if (type == CFG_CHR_NULL || (board_chr_needs_loop(type) && !b->host->loop))
 		return 0;
 	struct chr *h = board_kept(b, TRACE_BK_CHR, key);
 	if (!h) {
-		h = board_chr_make(b, id, type, path, wait);
+		h = board_chr_make(b, id, type, path, sk);
 		if (!h) {
-			bool show = path && strcmp(path, arg);
-			snprintf(err, errlen, "vmm: %s '%s'%s%s: %s", what, arg,
-				 show ? ": " : "", show ? path : "",
-				 strerror(errno));
+			/* QEMU's wording for a client nobody listens to, and
+			 * for a name another program is serving on. */
+			if (type == CFG_CHR_SOCKET && !sk->server)
+				snprintf(err, errlen, "vmm: %s '%s': Failed to connect "
+					 "to '%s': %s", what, arg, path,
+					 strerror(errno));
+			else if (type == CFG_CHR_SOCKET && errno == EADDRINUSE)
+				snprintf(err, errlen, "vmm: %s '%s': Failed to bind "
+					 "socket to '%s': %s (a live socket or "
+					 "another file is there)", what, arg, path,
+					 strerror(errno));
+			else {
+				bool show = path && strcmp(path, arg);
+				snprintf(err, errlen, "vmm: %s '%s'%s%s: %s", what,
+					 arg, show ? ": " : "", show ? path : "",
+					 strerror(errno));
+			}
 			return -1;
 		}
 		if (board_own(b, TRACE_BK_CHR, key, board_chr_free, h, err, errlen) < 0)
@@ -113,9 +137,10 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
 	if (!b->host->backend_replace) {
 		char key[BOARD_KEY_MAX];
 		snprintf(key, sizeof(key), "chardev:%s", c->id);
-		if (board_chr_get(b, key, c->id, c->type, c->path,
-				  c->server && c->wait, "-chardev", c->id, &h,
-				  err, errlen) < 0)
+		struct board_sock sk = { c->server, c->server && c->wait,
+					 c->reconnect };
+		if (board_chr_get(b, key, c->id, c->type, c->path, &sk,
+				  "-chardev", c->id, &h, err, errlen) < 0)
 			return -1;
 		if (!h)
 			return 0;
@@ -163,7 +188,8 @@ int board_serial_chr(struct board *b, unsigned i, struct chr **chr,
 	char key[BOARD_KEY_MAX];
 	snprintf(key, sizeof(key), "serial:%u", i);
 	struct chr *h;
-	if (board_chr_get(b, key, id, t, s->arg, s->server && s->wait, "-serial",
+	struct board_sock sk = { s->server, s->server && s->wait, s->reconnect };
+	if (board_chr_get(b, key, id, t, s->arg, &sk, "-serial",
 			  s->arg[0] ? s->arg : id, &h, err, errlen) < 0)
 		return -1;
 	if (!h)

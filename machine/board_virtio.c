@@ -22,6 +22,7 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/pci.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/scsi.h"
 
 static void bv_blockdev_free(void *p) { blockdev_close(p); }
 static void bv_entropy_free(void *p) { entropy_close(p); }
@@ -32,6 +33,7 @@ static void bv_vrng_free(void *p) { vrng_free(p); }
 static void bv_vnet_free(void *p) { vnet_free(p); }
 static void bv_vcon_free(void *p) { vcon_free(p); }
 static void bv_balloon_free(void *p) { balloon_free(p); }
+static void bv_vscsi_free(void *p) { vscsi_free(p); }
 static void bv_mmio_free(void *p) { virtio_mmio_free(p); }
 static void bv_pci_free(void *p) { virtio_pci_free(p); }
 static void bv_host_free(void *p) { pci_host_free(p); }
@@ -44,8 +46,11 @@ static int bv_oom(char *err, size_t errlen)
 	return -1;
 }
 
-static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
-			   char *err, size_t errlen)
+/* The block backend of -drive id (opened once, kept across boards, hooked
+ * for record/replay); d names the device for messages. */
+static struct blockdev *bv_blockdev(struct board *b, const struct cfg_device *d,
+				    const struct cfg_drive **drvp, char *err,
+				    size_t errlen)
 {
 	const struct cfg_drive *drv = config_drive(b->cfg, d->drive);
 	if (!drv) {
@@ -89,11 +94,21 @@ static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
 		snprintf(err, errlen, "vmm: -drive id=%s: no backend to replay", drv->id);
 		return NULL;
 	}
-	bd = hooked;
+	*drvp = drv;
+	return hooked;
+}
+
+static struct vdev *bv_blk(struct board *b, const struct cfg_device *d,
+			   char *err, size_t errlen)
+{
+	const struct cfg_drive *drv;
+	struct blockdev *bd = bv_blockdev(b, d, &drv, err, errlen);
+	if (!bd)
+		return NULL;
 	struct vblk_config vc = {
 		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk, .bd = bd,
 		.serial = d->serial[0] ? d->serial : NULL,
-		.iops_total = drv->iops_total,
+		.iops_total = drv->iops_total, .num_queues = d->num_queues,
 	};
 	struct vblk *v = vblk_new(&vc);
 	if (!v) {
@@ -193,6 +208,7 @@ static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 	nd = hooked;
 	struct vnet_config vc = {
 		.gm = b->m->gm, .log = b->m->log, .nd = nd, .has_mac = d->has_mac,
+		.clk = b->m->clk,
 	};
 	memcpy(vc.mac, d->mac, sizeof(vc.mac));
 	struct vnet *n = vnet_new(&vc);
@@ -211,6 +227,7 @@ static struct vdev *bv_console(struct board *b, int index, char *err,
 {
 	struct vcon_config cc = {
 		.gm = b->m->gm, .log = b->m->log, .max_ports = VCON_MAX_PORTS,
+		.clk = b->m->clk,
 	};
 	struct vcon *c = vcon_new(&cc);
 	if (!c) {
@@ -247,8 +264,9 @@ static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
 			       char *err, size_t errlen)
 {
 	struct balloon_config bc = {
-		.gm = b->m->gm, .log = b->m->log,
+		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk,
 		.deflate_on_oom = d->deflate_on_oom, .stats = true,
+		.page_reporting = d->free_page_reporting,
 		.release = b->host->balloon_release,
 		.opaque = b->host->balloon_opaque,
 	};
@@ -262,6 +280,48 @@ static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
 	if (!b->balloon)
 		b->balloon = bl;
 	return balloon_vdev(bl);
+}
+
+/* A virtio-scsi adapter and the scsi-hd/scsi-cd LUs that name it. */
+static struct vdev *bv_scsi(struct board *b, int index, char *err, size_t errlen)
+{
+	const struct cfg_device *d = &b->cfg->devices[index];
+	struct vscsi_config sc = {
+		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk,
+		.num_queues = d->num_queues,
+	};
+	struct vscsi *s = vscsi_new(&sc);
+	if (!s) {
+		bv_oom(err, errlen);
+		return NULL;
+	}
+	if (board_push(b, bv_vscsi_free, s, err, errlen) < 0)
+		return NULL;
+	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
+		const struct cfg_device *p = &b->cfg->devices[i];
+		if ((p->type != CFG_DEV_SCSI_HD && p->type != CFG_DEV_SCSI_CD) ||
+		    p->parent != index)
+			continue;
+		const struct cfg_drive *drv;
+		struct blockdev *bd = bv_blockdev(b, p, &drv, err, errlen);
+		if (!bd)
+			return NULL;
+		struct vscsi_lun_config lc = {
+			.target = (unsigned)p->scsi_id, .lun = p->scsi_lun, .bd = bd,
+			.cdrom = p->type == CFG_DEV_SCSI_CD,
+			.serial = p->serial[0] ? p->serial : NULL,
+			.dev_id = p->id[0] ? p->id : drv->id,
+			.iops_total = drv->iops_total,
+		};
+		int r = vscsi_add_lun(s, &lc);
+		if (r < 0) {
+			snprintf(err, errlen, "vmm: -device %s,scsi-id=%d,lun=%u: %s",
+				 config_device_name(p), p->scsi_id, p->scsi_lun,
+				 strerror(-r));
+			return NULL;
+		}
+	}
+	return vscsi_vdev(s);
 }
 
 static int bv_transport(struct board *b, int index, struct vdev *vd,
@@ -299,8 +359,22 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 			 "function", config_device_name(d), ld->pci_bus);
 		return -1;
 	}
-	struct virtio_pci *t = virtio_pci_new_nvec(b->m->gm, b->m->log,
-		b->m->irqchip, vd, d->has_vectors ? d->vectors : vd->nqueues + 1u);
+	/* QEMU's disable-legacy=auto makes a device transitional unless it
+	 * sits on a PCIe port; pcie.0 (a root bus) and pci-bridge buses
+	 * are not ports, a pcie-root-port's link is: there a device is
+	 * modern-only unless told otherwise; elsewhere transitional, or
+	 * modern-only when its type has no transitional id (docs/cli.md). */
+	bool on_port = d->parent >= 0 && b->pcie_ports[d->parent];
+	enum virtio_pci_mode mode = d->disable_modern ? VIRTIO_PCI_LEGACY :
+		d->disable_legacy || on_port || !virtio_pci_transitional_id(vd->device_id) ?
+		VIRTIO_PCI_MODERN : VIRTIO_PCI_TRANSITIONAL;
+	if (mode == VIRTIO_PCI_LEGACY && !virtio_pci_transitional_id(vd->device_id)) {
+		snprintf(err, errlen, "vmm: -device %s: this device is modern-only: "
+			 "disable-modern=on is not possible", config_device_name(d));
+		return -1;
+	}
+	struct virtio_pci *t = virtio_pci_create(b->m->gm, b->m->log,
+		b->m->irqchip, vd, mode, d->has_vectors ? d->vectors : vd->nqueues + 1u);
 	if (!t)
 		return bv_oom(err, errlen);
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
@@ -393,6 +467,9 @@ int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen)
 		break;
 	case CFG_DEV_VIRTIO_SERIAL:
 		vd = bv_console(b, (int)i, err, errlen);
+		break;
+	case CFG_DEV_VIRTIO_SCSI:
+		vd = bv_scsi(b, (int)i, err, errlen);
 		break;
 	default:
 		return 0;   /* not a virtio function (or a port of one) */

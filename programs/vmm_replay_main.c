@@ -106,10 +106,17 @@ int main(int argc, char **argv)
 			       res.msg);
 			rc = 1;
 		} else {
+			char end[96] = "";
+			if (res.cpu_end)
+				snprintf(end, sizeof(end), "; the guest CPU ended the "
+					 "run (machine request %llu status %lld)",
+					 (unsigned long long)res.cpu_event,
+					 (long long)res.cpu_status);
 			printf("vmm-replay: match: %zu events replayed (%zu bus accesses, "
-			       "%zu timer firings and backend deliveries)%s\n",
+			       "%zu timer firings and backend deliveries)%s%s\n",
 			       res.events, res.accesses, res.deliveries, res.partial ?
-			       "; the recording stopped early, checked up to there" : "");
+			       "; the recording stopped early, checked up to there" : "",
+			       end);
 			rc = 0;
 		}
 		log_free(log);

@@ -368,6 +368,27 @@ static void rp_access(struct replay *rp, size_t j)
 	rp->cur = j + 1;
 }
 
+/* Records i..j-1 that no access claims, right before the end of the
+ * recording.  A device's machine request is recorded before the bus
+ * access that made it; machine requests with no access after them are
+ * the guest CPU's (under KVM: an internal error, a triple fault, a
+ * shutdown event), which ended the run.  They are no device effect:
+ * take them as the run's end and say so. */
+static bool rp_cpu_end(struct replay *rp, size_t i, size_t j)
+{
+	const struct trace_reader *r = rp->r;
+	if (j >= r->nev || i == j)
+		return false;
+	for (size_t k = i; k < j; k++)
+		if (r->ev[k].kind != TR_REQUEST)
+			return false;
+	rp->res->cpu_end = true;
+	rp->res->cpu_event = r->ev[j - 1].a;
+	rp->res->cpu_status = (int64_t)r->ev[j - 1].b;
+	rp->cur = j;
+	return true;
+}
+
 static void rp_walk(struct replay *rp)
 {
 	const struct trace_reader *r = rp->r;
@@ -393,6 +414,8 @@ static void rp_walk(struct replay *rp)
 			j = trace_kind_is_begin(r->ev[j].kind) ?
 				(r->match[j] == SIZE_MAX ? r->nev : r->match[j] + 1) : j + 1;
 		if (j >= r->nev || r->ev[j].kind != TR_BUS) {
+			if (rp_cpu_end(rp, i, j))
+				continue;
 			/* The recording ended while an access was in flight. */
 			rp->res->partial = true;
 			break;

@@ -33,6 +33,10 @@ struct replay_result {
 	uint64_t digest;     /* sim_digest() of the replaying machine when
 			      * replay stopped: guest RAM as the devices left
 			      * it (tests compare it across runs) */
+	bool cpu_end;        /* the recording ends with the guest CPU's machine
+			      * request (KVM internal error, triple fault) */
+	uint64_t cpu_event;  /* its enum machine_event */
+	int64_t cpu_status;
 };
 
 /* Replay r.  0 when replay ran (res says match or divergence); -1 with a

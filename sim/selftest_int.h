@@ -105,5 +105,7 @@ void st_blk(struct selftest *t, unsigned i, struct vdriver *d, const char *where
 void st_console(struct selftest *t, unsigned i, struct vdriver *d,
 		const char *where);
 void st_balloon(struct selftest *t, struct vdriver *d, const char *where);
+/* virtio-scsi and its LUs (selftest_scsi.c). */
+void st_scsi(struct selftest *t, unsigned i, struct vdriver *d, const char *where);
 
 #endif

@@ -360,7 +360,8 @@ static void st_bridge(struct selftest *t, unsigned i)
 
 /* PCI configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2): every
  * function on bus 0, and each configured virtio-pci function at the slot
- * the layout gave it with the modern device ID 0x1040 + virtio ID. */
+ * the layout gave it, with the modern device ID 0x1040 + virtio ID under
+ * disable-legacy=on and a transitional one (0x1000-0x103f) otherwise. */
 void st_pci(struct selftest *t)
 {
 	unsigned found = 0, virtio = 0, want = 0, placed = 0;
@@ -393,7 +394,10 @@ void st_pci(struct selftest *t)
 		want++;
 		uint32_t id = st_pci_cfg(t, (unsigned)ld->pci_slot,
 					 (unsigned)ld->pci_func, 0);
-		placed += (id & 0xffff) == 0x1af4 && (id >> 16) >= 0x1040;
+		uint32_t dev = id >> 16;
+		placed += (id & 0xffff) == 0x1af4 &&
+			  (cd->disable_legacy ? dev >= 0x1040 && dev <= 0x107f
+					      : dev >= 0x1000 && dev <= 0x103f);
 	}
 	st_report(t, found >= 1 && placed == want && virtio == want,
 		  "pci: %u functions on bus 0, %u virtio, %u of %u configured "

@@ -33,12 +33,20 @@ int st_vprobe(struct selftest *t, unsigned i, struct vdriver *d, char *where,
 				  (unsigned long long)ld->mmio_base);
 	} else if (ld && cd->transport == CFG_TRANSPORT_PCI && ld->pci_bus >= 0) {
 		/* Behind a pci-bridge the driver reaches it with type 1
-		 * config requests and through the bridge's memory window. */
-		snprintf(where, wlen, ld->pci_bus ? "virtio-pci behind a bridge" :
-			 "virtio-pci");
-		r = vdriver_pci_probe_bus(d, t->sim, (unsigned)ld->pci_bus,
-					  (unsigned)ld->pci_slot,
-					  (unsigned)ld->pci_func, true);
+		 * config requests and through the bridge's windows.  A
+		 * disable-modern=on function is driven as Linux's
+		 * virtio_pci_legacy does; a transitional one through its
+		 * modern interface, Linux's choice. */
+		snprintf(where, wlen, "virtio-pci%s%s",
+			 cd->disable_modern ? " legacy" : "",
+			 ld->pci_bus ? " behind a bridge" : "");
+		r = cd->disable_modern ?
+			vdriver_pci_probe_legacy_bus(d, t->sim, (unsigned)ld->pci_bus,
+						     (unsigned)ld->pci_slot,
+						     (unsigned)ld->pci_func, true) :
+			vdriver_pci_probe_bus(d, t->sim, (unsigned)ld->pci_bus,
+					      (unsigned)ld->pci_slot,
+					      (unsigned)ld->pci_func, true);
 		if (r < 0)
 			st_report(t, false, "%s: no virtio-pci function at %02x:%02x.%x",
 				  config_device_name(cd), ld->pci_bus, ld->pci_slot,
@@ -196,7 +204,9 @@ static void st_net(struct selftest *t, unsigned i, struct vdriver *d,
 	const struct cfg_device *cd = &t->cfg->devices[i];
 	struct st_backend *bk = st_backend_find(t, TRACE_BK_NET, cd->netdev);
 	struct vdq rx, tx;
-	uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+	/* MRG_RXBUF as Linux takes it: the 12-byte header on every
+	 * interface, legacy included (§5.1.6.1). */
+	uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |
 			VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS);
 	int r = vdriver_negotiate(d, want);
 	if (r == 0)
@@ -261,10 +271,10 @@ void st_virtio(struct selftest *t)
 		enum cfg_device_type type = t->cfg->devices[i].type;
 		if (type != CFG_DEV_VIRTIO_BLK && type != CFG_DEV_VIRTIO_NET &&
 		    type != CFG_DEV_VIRTIO_RNG && type != CFG_DEV_VIRTIO_SERIAL &&
-		    type != CFG_DEV_VIRTIO_BALLOON)
+		    type != CFG_DEV_VIRTIO_BALLOON && type != CFG_DEV_VIRTIO_SCSI)
 			continue;
 		struct vdriver d;
-		char where[32];
+		char where[48];
 		if (st_vprobe(t, i, &d, where, sizeof(where)) < 0)
 			continue;
 		switch (type) {
@@ -272,6 +282,7 @@ void st_virtio(struct selftest *t)
 		case CFG_DEV_VIRTIO_NET: st_net(t, i, &d, where); break;
 		case CFG_DEV_VIRTIO_RNG: st_rng(t, i, &d, where); break;
 		case CFG_DEV_VIRTIO_SERIAL: st_console(t, i, &d, where); break;
+		case CFG_DEV_VIRTIO_SCSI: st_scsi(t, i, &d, where); break;
 		default: st_balloon(t, &d, where); break;
 		}
 		st_vdone(t, &d);

@@ -54,6 +54,13 @@ int vdriver_negotiate(struct vdriver *d, uint64_t want)
 	add_status(d, VIRTIO_STATUS_DRIVER);
 	uint64_t f = want & vdriver_device_features(d);
 	d->bus->set_features(d, 0, (uint32_t)f);
+	if (d->legacy) {
+		/* §3.1.2 legacy: no high feature word, no FEATURES_OK. */
+		d->features = f & 0xffffffffull;
+		if (d->bus->config_irq_setup)
+			d->bus->config_irq_setup(d);
+		return 0;
+	}
 	d->bus->set_features(d, 1, (uint32_t)(f >> 32));
 	add_status(d, VIRTIO_STATUS_FEATURES_OK);
 	if (!(d->bus->get_status(d) & VIRTIO_STATUS_FEATURES_OK))
@@ -71,12 +78,18 @@ int vdriver_setup_queue(struct vdriver *d, unsigned q, struct vdq *vq,
 	uint16_t max = d->bus->queue_max(d, q);
 	if (size == 0 || size > max)
 		return -EINVAL;
+	/* Legacy queue sizes are the device's (read-only, §4.1.4.10): the
+	 * driver uses what it reads, as Linux's setup_vq does. */
+	if (d->legacy)
+		size = max;
 	/* Rings need at most 4 KiB alignment (legacy split used page
 	 * alignment; modern needs 16/2/4 bytes, §2.7). */
-	uint64_t base = vdriver_alloc(d, vdq_mem_size(size, packed), 4096);
+	uint64_t base = vdriver_alloc(d, d->legacy ? vdq_mem_size_legacy(size) :
+					  vdq_mem_size(size, packed), 4096);
 	if (!base)
 		return -ENOMEM;
-	int rc = vdq_init(vq, d->sim->m.gm, base, size, d->features);
+	int rc = d->legacy ? vdq_init_legacy(vq, d->sim->m.gm, base, size, d->features) :
+			     vdq_init(vq, d->sim->m.gm, base, size, d->features);
 	if (rc)
 		return rc;
 	struct vq_config cfg;

@@ -57,6 +57,7 @@ struct vdriver_bus {
 
 extern const struct vdriver_bus vdriver_mmio_bus;
 extern const struct vdriver_bus vdriver_pci_bus;
+extern const struct vdriver_bus vdriver_pci_legacy_bus;
 
 struct vdriver {
 	const struct vdriver_bus *bus;
@@ -77,6 +78,9 @@ struct vdriver {
 	unsigned nvec;
 	uint64_t msix_table;
 	uint64_t msi_seen;       /* sim->msi_count at the last irq_pending */
+	/* virtio-pci legacy interface (I/O BAR 0): */
+	bool legacy;
+	uint16_t io;
 };
 
 /* Probe a virtio-mmio window at base (magic, version 2) whose interrupt
@@ -96,6 +100,21 @@ int vdriver_pci_probe(struct vdriver *d, struct sim *s, unsigned slot,
  * bridge leads to bus. */
 int vdriver_pci_probe_bus(struct vdriver *d, struct sim *s, unsigned bus,
 			  unsigned slot, unsigned func, bool use_msix);
+/* The legacy interface of a transitional or legacy function (virtio 1.2
+ * §4.1.4.10), as Linux's virtio_pci_legacy drives it: I/O BAR 0 assigned
+ * (behind a bridge: its I/O window opened), I/O decode, bus mastering,
+ * MSI-X as above.  -ENODEV also for a modern-only function, -EPROTO when
+ * BAR 0 is no I/O BAR.  Queues then use the legacy layout (vdq_init_legacy)
+ * and features are bits 0-31 without VERSION_1. */
+int vdriver_pci_probe_legacy(struct vdriver *d, struct sim *s, unsigned slot,
+			     unsigned func, bool use_msix);
+int vdriver_pci_probe_legacy_bus(struct vdriver *d, struct sim *s, unsigned bus,
+				 unsigned slot, unsigned func, bool use_msix);
+/* MSI-X on with vector v sending VDRIVER_MSI_DATA(v) (both interfaces). */
+void vdriver_pci_enable_msix(struct vdriver *d, uint8_t cap, const uint64_t bars[6]);
+/* The virtio device type of the probed function (modern or transitional
+ * id). */
+uint32_t vdriver_pci_virtio_id(struct vdriver *d);
 /* ECAM config access for the probed function. */
 uint32_t vdriver_pci_cfg_read(struct vdriver *d, uint32_t off, unsigned len);
 void vdriver_pci_cfg_write(struct vdriver *d, uint32_t off, unsigned len,

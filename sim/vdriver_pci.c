@@ -33,10 +33,14 @@ static void cwr(struct vdriver *d, uint32_t off, unsigned len, uint64_t v)
 	sim_mmio_write(d->sim, d->common + off, len, v);
 }
 
-static uint32_t p_device_id(struct vdriver *d)
+uint32_t vdriver_pci_virtio_id(struct vdriver *d)
 {
-	return (vdriver_pci_cfg_read(d, PCI_DEVICE_ID, 2) - VIRTIO_PCI_DEVICE_BASE) &
-	       0xffff;
+	/* §4.1.2.1: a modern id is 0x1040 + the type; a transitional one
+	 * (0x1000-0x103f) names the type in its subsystem id. */
+	uint32_t id = vdriver_pci_cfg_read(d, PCI_DEVICE_ID, 2);
+	if (id < VIRTIO_PCI_DEVICE_BASE)
+		return vdriver_pci_cfg_read(d, PCI_SUBSYSTEM_ID, 2);
+	return (id - VIRTIO_PCI_DEVICE_BASE) & 0xffff;
 }
 
 static uint8_t p_get_status(struct vdriver *d)
@@ -144,7 +148,7 @@ static bool p_irq_pending(struct vdriver *d)
 
 const struct vdriver_bus vdriver_pci_bus = {
 	.name = "virtio-pci",
-	.device_id = p_device_id,
+	.device_id = vdriver_pci_virtio_id,
 	.get_status = p_get_status,
 	.set_status = p_set_status,
 	.get_features = p_get_features,
@@ -162,14 +166,18 @@ const struct vdriver_bus vdriver_pci_bus = {
 };
 
 /* Each bus 0 function gets its own slice of the windows so several
- * probed devices never overlap: 1 MiB of MMIO32 and 64 bytes of I/O per
- * devfn.  A bridge has no BARs, so its slot's 8 MiB hold the memory
- * window for its secondary bus, 32 KiB per function there; I/O behind a
- * bridge is not assigned (its window is 4 KiB granular). */
+ * probed devices never overlap: 1 MiB of MMIO32 and 128 bytes of I/O per
+ * devfn (0x6000-0xdfff).  A bridge has no BARs, so its slot's 8 MiB hold
+ * the memory window for its secondary bus, 32 KiB per function there;
+ * its I/O window (4 KiB granular) is one of the two 4 KiB pages above
+ * 0xe000 (by slot parity), 128 bytes per slot behind it (function 0). */
 #define MEM_SLICE 0x100000ull
-#define IO_SLICE 0x40ull
+#define IO_SLICE 0x80ull
 #define BRIDGE_WINDOW (MEM_SLICE * 8)
 #define CHILD_SLICE (BRIDGE_WINDOW / 256)
+#define BRIDGE_IO_BASE (LAYOUT_PCI_IO_BASE + 256 * IO_SLICE)
+#define BRIDGE_IO_WINDOW 0x1000ull
+#define CHILD_IO_SLICE (BRIDGE_IO_WINDOW / 32)
 
 /* Size and place every BAR as an OS does (PCI 3.0 §6.2.5.1): write
  * all-ones, read back the size, program a naturally aligned address from
@@ -214,7 +222,7 @@ static void assign_bars(struct vdriver *d, uint64_t bars[6], uint64_t mem,
 	}
 }
 
-static void enable_msix(struct vdriver *d, uint8_t cap, const uint64_t bars[6])
+void vdriver_pci_enable_msix(struct vdriver *d, uint8_t cap, const uint64_t bars[6])
 {
 	uint16_t ctl = (uint16_t)vdriver_pci_cfg_read(d, cap + PCI_MSIX_FLAGS, 2);
 	uint32_t tbl = vdriver_pci_cfg_read(d, cap + PCI_MSIX_TABLE, 4);
@@ -242,10 +250,10 @@ static uint64_t ecam_of(unsigned bus, unsigned devfn)
 }
 
 /* Find the bus 0 bridge (header type 1) whose secondary bus is bus, open
- * its memory window on its slot's slice and turn on memory decode and bus
- * mastering, as Linux's pci_enable_bridge does for a child.  The window
- * base, or 0 when no bridge leads there. */
-static uint64_t open_bridge(struct sim *s, unsigned bus)
+ * its memory and I/O windows on its slot's slices and turn on decode and
+ * bus mastering, as Linux's pci_enable_bridge does for a child.  The
+ * memory window base (*io: the I/O one), or 0 when no bridge leads there. */
+static uint64_t open_bridge(struct sim *s, unsigned bus, uint64_t *io)
 {
 	for (unsigned devfn = 8; devfn < 256; devfn++) {
 		uint64_t e = ecam_of(0, devfn);
@@ -258,9 +266,13 @@ static uint64_t open_bridge(struct sim *s, unsigned bus)
 		uint64_t limit = base + BRIDGE_WINDOW - 1;
 		sim_mmio_write(s, e + PCI_MEMORY_BASE, 2, (base >> 16) & 0xfff0);
 		sim_mmio_write(s, e + PCI_MEMORY_LIMIT, 2, (limit >> 16) & 0xfff0);
+		*io = BRIDGE_IO_BASE + ((devfn >> 3) & 1) * BRIDGE_IO_WINDOW;
+		sim_mmio_write(s, e + PCI_IO_BASE, 1, (*io >> 8) & PCI_IO_RANGE_MASK);
+		sim_mmio_write(s, e + PCI_IO_LIMIT, 1,
+			       ((*io + BRIDGE_IO_WINDOW - 1) >> 8) & PCI_IO_RANGE_MASK);
 		uint16_t cmd = (uint16_t)sim_mmio_read(s, e + PCI_COMMAND, 2);
-		sim_mmio_write(s, e + PCI_COMMAND, 2,
-			       cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		sim_mmio_write(s, e + PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY |
+			       PCI_COMMAND_IO | PCI_COMMAND_MASTER);
 		return base;
 	}
 	return 0;
@@ -272,29 +284,42 @@ int vdriver_pci_probe(struct vdriver *d, struct sim *s, unsigned slot,
 	return vdriver_pci_probe_bus(d, s, 0, slot, func, use_msix);
 }
 
-int vdriver_pci_probe_bus(struct vdriver *d, struct sim *s, unsigned bus,
-			  unsigned slot, unsigned func, bool use_msix)
+/* Enumerate, assign BARs, find MSI-X; bars[] gets the addresses. */
+static int pci_enumerate(struct vdriver *d, struct sim *s, unsigned bus,
+			 unsigned slot, unsigned func, uint64_t bars[6])
 {
-	*d = (struct vdriver){ .bus = &vdriver_pci_bus, .sim = s,
-			       .devfn = ((slot << 3) | func) & 0xff };
+	d->sim = s;
+	d->devfn = ((slot << 3) | func) & 0xff;
 	d->ecam = ecam_of(bus & 0xff, d->devfn);
 	uint32_t id = vdriver_pci_cfg_read(d, PCI_VENDOR_ID, 4);
-	if ((id & 0xffff) != VIRTIO_PCI_VENDOR || (id >> 16) < VIRTIO_PCI_DEVICE_BASE)
+	if ((id & 0xffff) != VIRTIO_PCI_VENDOR || (id >> 16) < VIRTIO_PCI_TRANSITIONAL_BASE)
 		return -ENODEV;
-	uint64_t bars[6];
 	vdriver_pci_cfg_write(d, PCI_COMMAND, 2, 0);
 	if (bus == 0) {
 		uint64_t mem = LAYOUT_PCI_MMIO32_BASE + d->devfn * MEM_SLICE;
 		uint64_t io = LAYOUT_PCI_IO_BASE + d->devfn * IO_SLICE;
 		assign_bars(d, bars, mem, mem + MEM_SLICE, io, io + IO_SLICE);
 	} else {
-		uint64_t win = open_bridge(s, bus);
+		uint64_t io = 0, win = open_bridge(s, bus, &io);
 		if (!win)
 			return -ENODEV;
 		uint64_t mem = win + d->devfn * CHILD_SLICE;
-		assign_bars(d, bars, mem, mem + CHILD_SLICE, 0, 0);
+		io += (d->devfn >> 3) * CHILD_IO_SLICE;
+		assign_bars(d, bars, mem, mem + CHILD_SLICE, io,
+			    func ? io : io + CHILD_IO_SLICE);
 	}
 	d->gsi = vdriver_pci_cfg_read(d, PCI_INTERRUPT_LINE, 1);
+	return 0;
+}
+
+int vdriver_pci_probe_bus(struct vdriver *d, struct sim *s, unsigned bus,
+			  unsigned slot, unsigned func, bool use_msix)
+{
+	*d = (struct vdriver){ .bus = &vdriver_pci_bus };
+	uint64_t bars[6];
+	int r = pci_enumerate(d, s, bus, slot, func, bars);
+	if (r)
+		return r;
 	uint8_t msix_cap = 0;
 	/* Walk the capability list (bounded: a hostile device could loop). */
 	uint8_t c = (uint8_t)vdriver_pci_cfg_read(d, PCI_CAPABILITY_LIST, 1);
@@ -330,6 +355,43 @@ int vdriver_pci_probe_bus(struct vdriver *d, struct sim *s, unsigned bus,
 	vdriver_pci_cfg_write(d, PCI_COMMAND, 2,
 			      PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
 	if (use_msix && msix_cap)
-		enable_msix(d, msix_cap, bars);
+		vdriver_pci_enable_msix(d, msix_cap, bars);
 	return 0;
+}
+
+/* Linux's virtio_pci_legacy_probe: a transitional device id, BAR 0 an
+ * I/O BAR; then I/O decode and bus mastering. */
+int vdriver_pci_probe_legacy_bus(struct vdriver *d, struct sim *s, unsigned bus,
+				 unsigned slot, unsigned func, bool use_msix)
+{
+	*d = (struct vdriver){ .bus = &vdriver_pci_legacy_bus, .legacy = true };
+	uint64_t bars[6];
+	int r = pci_enumerate(d, s, bus, slot, func, bars);
+	if (r)
+		return r;
+	uint16_t dev = (uint16_t)vdriver_pci_cfg_read(d, PCI_DEVICE_ID, 2);
+	if (dev >= VIRTIO_PCI_DEVICE_BASE)
+		return -ENODEV;  /* modern-only: no legacy interface */
+	if (!(vdriver_pci_cfg_read(d, PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_SPACE_IO) ||
+	    !bars[0])
+		return -EPROTO;
+	d->io = (uint16_t)bars[0];
+	uint8_t msix_cap = 0;
+	uint8_t c = (uint8_t)vdriver_pci_cfg_read(d, PCI_CAPABILITY_LIST, 1);
+	for (unsigned n = 0; c && n < 48; n++) {
+		if ((uint8_t)vdriver_pci_cfg_read(d, c, 1) == PCI_CAP_ID_MSIX)
+			msix_cap = c;
+		c = (uint8_t)vdriver_pci_cfg_read(d, c + PCI_CAP_LIST_NEXT, 1);
+	}
+	vdriver_pci_cfg_write(d, PCI_COMMAND, 2,
+			      PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+	if (use_msix && msix_cap)
+		vdriver_pci_enable_msix(d, msix_cap, bars);
+	return 0;
+}
+
+int vdriver_pci_probe_legacy(struct vdriver *d, struct sim *s, unsigned slot,
+			     unsigned func, bool use_msix)
+{
+	return vdriver_pci_probe_legacy_bus(d, s, 0, slot, func, use_msix);
 }

@@ -36,8 +36,43 @@ size_t vdq_mem_size(uint16_t size, bool packed)
 	       (size_t)size * VDQ_IND_MAX * sizeof(struct virtq_desc);
 }
 
+/* The legacy virtio-pci layout (virtio 1.2 §2.7.2's legacy note, Linux
+ * vring_init with VIRTIO_PCI_VRING_ALIGN): the used ring starts on the
+ * next 4096-byte boundary after the available ring. */
+#define VDQ_LEGACY_ALIGN 4096u
+
+static size_t vdq_legacy_ring_size(uint16_t size)
+{
+	return VDQ_ALIGN(VIRTQ_DESC_BYTES(size) + VIRTQ_AVAIL_BYTES(size),
+			 VDQ_LEGACY_ALIGN) + VIRTQ_USED_BYTES(size);
+}
+
+size_t vdq_mem_size_legacy(uint16_t size)
+{
+	return VDQ_ALIGN(vdq_legacy_ring_size(size), 16) +
+	       (size_t)size * VDQ_IND_MAX * sizeof(struct virtq_desc);
+}
+
+static int vdq_setup(struct vdq *q, const struct gm *gm, uint64_t base,
+		     uint16_t size, uint64_t features, bool legacy);
+
 int vdq_init(struct vdq *q, const struct gm *gm, uint64_t base,
 	     uint16_t size, uint64_t features)
+{
+	return vdq_setup(q, gm, base, size, features, false);
+}
+
+int vdq_init_legacy(struct vdq *q, const struct gm *gm, uint64_t base,
+		    uint16_t size, uint64_t features)
+{
+	if (base & (VDQ_LEGACY_ALIGN - 1))
+		return -EINVAL;
+	return vdq_setup(q, gm, base, size,
+			 features & ~VIRTIO_BIT(VIRTIO_F_RING_PACKED), true);
+}
+
+static int vdq_setup(struct vdq *q, const struct gm *gm, uint64_t base,
+		     uint16_t size, uint64_t features, bool legacy)
 {
 	unsigned i;
 
@@ -56,10 +91,13 @@ int vdq_init(struct vdq *q, const struct gm *gm, uint64_t base,
 		q->device = q->driver + sizeof(struct pvirtq_event_suppress);
 	} else {
 		q->driver = base + VIRTQ_DESC_BYTES(size);
-		q->device = VDQ_ALIGN(q->driver + VIRTQ_AVAIL_BYTES(size), 4);
+		q->device = VDQ_ALIGN(q->driver + VIRTQ_AVAIL_BYTES(size),
+				      legacy ? VDQ_LEGACY_ALIGN : 4);
 	}
-	q->ind_base = VDQ_ALIGN(base + vdq_ring_size(size, q->packed), 16);
-	if (gm_fill(gm, base, 0, vdq_mem_size(size, q->packed)))
+	size_t ring = legacy ? vdq_legacy_ring_size(size) : vdq_ring_size(size, q->packed);
+	q->ind_base = VDQ_ALIGN(base + ring, 16);
+	if (gm_fill(gm, base, 0, legacy ? vdq_mem_size_legacy(size) :
+					  vdq_mem_size(size, q->packed)))
 		return -EFAULT;
 	q->num_free = size;
 	for (i = 0; i < size; i++) {

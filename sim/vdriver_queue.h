@@ -60,6 +60,12 @@ size_t vdq_mem_size(uint16_t size, bool packed);
  * 0 or -EINVAL (bad size) / -EFAULT (memory). */
 int vdq_init(struct vdq *q, const struct gm *gm, uint64_t base,
 	     uint16_t size, uint64_t features);
+/* The same for the legacy virtio-pci interface: split only, base
+ * 4096-aligned (the page frame the driver writes), used ring on the next
+ * 4096-byte boundary (§2.7.2 legacy layout). */
+size_t vdq_mem_size_legacy(uint16_t size);
+int vdq_init_legacy(struct vdq *q, const struct gm *gm, uint64_t base,
+		    uint16_t size, uint64_t features);
 /* The queue configuration a transport would hand the device. */
 void vdq_config(const struct vdq *q, struct vq_config *cfg);
 

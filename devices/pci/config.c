@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include "bridge.h"
 #include "msix.h"
 #include "pci.h"
 
@@ -198,6 +199,21 @@ bool pci_bus_master(const struct pci_dev *d)
 	return pci_cfg_get16(d, PCI_COMMAND) & PCI_COMMAND_MASTER;
 }
 
+bool pci_dma_allowed(const struct pci_dev *d)
+{
+	return pci_bus_master(d) &&
+	       (!d->parent || pci_bus_master(pci_bridge_dev(d->parent)));
+}
+
+void pci_dev_dma_changed(struct pci_dev *d)
+{
+	/* MSI-X messages held while mastering was off go out first. */
+	if (d->msix)
+		msix_cfg_written(d->msix);
+	if (d->ops && d->ops->dma_changed)
+		d->ops->dma_changed(d);
+}
+
 /* Config requests are at most a dword and never cross one (PCI 3.0
  * §3.2.2.3.2, PCIe §2.2.7: byte enables within one DW). */
 static bool access_ok(struct pci_dev *d, uint32_t off, unsigned len,
@@ -230,10 +246,26 @@ static bool overlaps(uint32_t off, unsigned len, uint32_t start, uint32_t n)
 
 static void intx_update(struct pci_dev *d);
 
+/* Bus Master Enable of d changed: d itself, or every function behind it
+ * when d is a bridge, may master the bus again (or no longer). */
+static void master_changed(struct pci_dev *d)
+{
+	if (!d->bridge) {
+		pci_dev_dma_changed(d);
+		return;
+	}
+	for (unsigned i = 0; i < PCI_SLOTS * PCI_FUNCS; i++) {
+		struct pci_dev *c = pci_bridge_child(d->bridge, i);
+		if (c)
+			pci_dev_dma_changed(c);
+	}
+}
+
 void pci_cfg_write(struct pci_dev *d, uint32_t off, unsigned len, uint32_t val)
 {
 	if (!access_ok(d, off, len, "write"))
 		return;
+	bool master = pci_bus_master(d);
 	for (unsigned i = 0; i < len; i++) {
 		uint32_t o = off + i;
 		uint8_t b = (uint8_t)(val >> (8 * i));
@@ -249,6 +281,8 @@ void pci_cfg_write(struct pci_dev *d, uint32_t off, unsigned len, uint32_t val)
 		msix_cfg_written(d->msix);
 	if (d->ops && d->ops->cfg_written)
 		d->ops->cfg_written(d, off, len);
+	if (pci_bus_master(d) != master)
+		master_changed(d);
 }
 
 /* The host ORs the lines of every function sharing a GSI (level-triggered,
@@ -287,4 +321,6 @@ void pci_dev_reset(struct pci_dev *d)
 	d->intx_asserted = false;
 	pci_set_irq(d, 0);
 	pci_host_update_mappings(d);
+	if (d->ops && d->ops->reset)
+		d->ops->reset(d);
 }

@@ -95,9 +95,11 @@ int msix_notify(struct msix *m, unsigned vec)
 {
 	if (vec >= m->nvec || !msix_enabled(m))
 		return -EINVAL;
-	if (msix_vector_masked(m, vec)) {
+	if (msix_vector_masked(m, vec) || !pci_dma_allowed(m->pci)) {
 		/* §6.8.2.9: a masked vector's message is held pending and sent
-		 * once the vector is unmasked. */
+		 * once the vector is unmasked.  A message is a memory write:
+		 * without Bus Master Enable it is held the same way and sent
+		 * when mastering is back (pci_dev_dma_changed). */
 		m->pending |= 1ull << vec;
 		return 0;
 	}
@@ -107,7 +109,7 @@ int msix_notify(struct msix *m, unsigned vec)
 
 static void deliver_unmasked_pending(struct msix *m)
 {
-	if (!msix_enabled(m))
+	if (!msix_enabled(m) || !pci_dma_allowed(m->pci))
 		return;
 	for (unsigned v = 0; v < m->nvec; v++)
 		if (msix_pending(m, v) && !msix_vector_masked(m, v))
@@ -168,7 +170,7 @@ static void table_access(struct msix *m, uint32_t off, uint8_t *p,
 		return;
 	for (unsigned v = 0; v < m->nvec; v++)
 		if (was_masked[v] && msix_pending(m, v) && !msix_vector_masked(m, v) &&
-		    msix_enabled(m))
+		    msix_enabled(m) && pci_dma_allowed(m->pci))
 			deliver(m, v);
 }
 

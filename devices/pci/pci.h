@@ -62,6 +62,13 @@ struct pci_dev_ops {
 	/* Called before a guest read of [off, off+len) so the device can
 	 * refresh bytes in cfg[] (virtio pci_cfg window). */
 	void (*cfg_before_read)(struct pci_dev *d, uint32_t off, unsigned len);
+	/* pci_dma_allowed() may have changed (a Bus Master Enable write to
+	 * the function or to the bridge above it): pending work can go on. */
+	void (*dma_changed)(struct pci_dev *d);
+	/* A conventional reset reached the function (secondary bus reset,
+	 * PCI-to-PCI Bridge Arch 1.2 §3.2.5.17): the device model returns to
+	 * its power-on state, after pci_dev_reset did the config header. */
+	void (*reset)(struct pci_dev *d);
 };
 
 struct pci_dev_info {
@@ -133,6 +140,15 @@ uint64_t pci_bar_addr(const struct pci_dev *d, unsigned idx);
 bool pci_mem_enabled(const struct pci_dev *d);
 bool pci_io_enabled(const struct pci_dev *d);
 bool pci_bus_master(const struct pci_dev *d);
+/* May the function master the bus now: its own Bus Master Enable and, for
+ * a function behind a bridge, the bridge's (which forwards its memory
+ * requests upstream only with BME set, PCI-to-PCI Bridge Arch 1.2
+ * §3.2.5.2).  Without it a function reads and writes no memory and sends
+ * no MSI/MSI-X message (a memory write, PCI 3.0 §6.8). */
+bool pci_dma_allowed(const struct pci_dev *d);
+/* pci_dma_allowed(d) may have changed: deliver held MSI-X messages, run
+ * ops->dma_changed (called by pci_cfg_write on a BME change). */
+void pci_dev_dma_changed(struct pci_dev *d);
 
 /* Drive the device's INTx pin.  The line the host sees follows the pin
  * unless Interrupt Disable (command bit 10) is set; status bit 3 always
@@ -140,7 +156,8 @@ bool pci_bus_master(const struct pci_dev *d);
 void pci_set_irq(struct pci_dev *d, int level);
 
 /* Reset the function's guest-visible config state (command, BARs, MSI-X
- * control) as a bus reset would; identity and capabilities stay. */
+ * control) as a bus reset would, then the device model's own state
+ * (ops->reset); identity and capabilities stay. */
 void pci_dev_reset(struct pci_dev *d);
 
 /* ---- host bridge ---- */

@@ -16,7 +16,7 @@ struct balloon {
 	struct vdev vd;
 	struct log *log;
 	struct log_rl rl;
-	bool deflate_on_oom, offer_stats;
+	bool deflate_on_oom, offer_stats, offer_reporting;
 	void (*release)(void *opaque, uint64_t gpa, uint64_t len);
 	void (*reclaim)(void *opaque, uint64_t gpa, uint64_t len);
 	void *opaque;
@@ -39,8 +39,7 @@ static struct balloon *to_bal(struct vdev *vd)
 
 static bool running(const struct balloon *b)
 {
-	return (b->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(b->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&b->vd);
 }
 
 static bool bit_get(const struct balloon *b, uint64_t pfn)
@@ -86,9 +85,15 @@ static void pfn_queue(struct balloon *b, unsigned q)
 {
 	struct vq *vq = &b->vd.vqs[q];
 	bool pushed = false;
+	struct vdev_budget bg;
 	if (!running(b))
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(&b->vd, &bg)) {
+			vdev_resume_later(&b->vd, q);
+			break;
+		}
 		int r = vq_pop(vq, b->e);
 		if (r == 0)
 			break;
@@ -117,6 +122,10 @@ static void pfn_queue(struct balloon *b, unsigned q)
 				page_op(b, le32toh(pfns[j]), q == BALLOON_INFLATEQ);
 		}
 		vq_push(vq, b->e, 0);
+		/* Each PFN is a page the host may act on (madvise): weigh it
+		 * like 64 bytes copied, so one full buffer (4096 PFNs) is
+		 * about one entry's budget. */
+		vdev_budget_charge(&bg, (uint64_t)n * 64u);
 	}
 	if (pushed)
 		vdev_notify_queue(&b->vd, q);
@@ -125,9 +134,16 @@ static void pfn_queue(struct balloon *b, unsigned q)
 static void stats_queue(struct balloon *b)
 {
 	struct vq *vq = &b->vd.vqs[BALLOON_STATSQ];
+	struct vdev_budget bg;
 	if (!running(b))
 		return;
+	vdev_budget_init(&bg);
 	for (;;) {
+		if (vdev_budget_spent(&b->vd, &bg)) {
+			vdev_resume_later(&b->vd, BALLOON_STATSQ);
+			return;
+		}
+		vdev_budget_charge(&bg, 0);
 		int r = vq_pop(vq, b->e);
 		if (r == 0)
 			return;
@@ -167,6 +183,64 @@ static void stats_queue(struct balloon *b)
 	}
 }
 
+int balloon_report_queue(const struct balloon *b)
+{
+	if (!vdev_has(&b->vd, VIRTIO_BALLOON_F_PAGE_REPORTING))
+		return -1;
+	return vdev_has(&b->vd, VIRTIO_BALLOON_F_STATS_VQ) ? 3 : 2;
+}
+
+/* One reported range (§5.5.6.7): free guest memory the host may take
+ * back.  Only whole pages inside RAM are released; the guest reuses the
+ * pages after the buffer comes back, so nothing is recorded. */
+static void report_range(struct balloon *b, uint64_t gpa, uint32_t len)
+{
+	const uint64_t pg = BALLOON_PAGE_SIZE;
+	uint64_t start = (gpa + pg - 1) & ~(pg - 1), end = (gpa + len) & ~(pg - 1);
+	if (gpa > UINT64_MAX - len - pg || end <= start ||
+	    !gm_range_valid(b->vd.gm, start, end - start)) {
+		b->st.bad_reports++;
+		log_rl(b->log, &b->rl, LOG_WARN,
+		       "virtio-balloon: reported range %#llx+%#x is not whole pages of RAM",
+		       (unsigned long long)gpa, len);
+		return;
+	}
+	b->st.reported_pages += (end - start) / pg;
+	if (b->release)
+		b->release(b->opaque, start, end - start);
+}
+
+static void report_queue(struct balloon *b, unsigned q)
+{
+	struct vq *vq = &b->vd.vqs[q];
+	bool pushed = false;
+	if (!running(b))
+		return;
+	/* Bounded: at most the ring's worth of chains, each at most
+	 * VQ_MAX_SEGS ranges. */
+	for (;;) {
+		int r = vq_pop(vq, b->e);
+		if (r == 0)
+			break;
+		pushed = true;
+		if (r < 0) {
+			if (r == -EPROTO || vq->broken) {
+				vdev_needs_reset(&b->vd, "virtio-balloon: broken ring");
+				return;
+			}
+			continue;
+		}
+		/* Linux adds the free ranges as device-writable buffers
+		 * (virtqueue_add_inbuf); the device writes nothing to them. */
+		for (unsigned i = 0; i < (unsigned)b->e->nout + b->e->nin; i++)
+			report_range(b, b->e->seg[i].gpa, b->e->seg[i].len);
+		b->st.reports++;
+		vq_push(vq, b->e, 0);
+	}
+	if (pushed)
+		vdev_notify_queue(&b->vd, q);
+}
+
 static uint64_t bal_features(struct vdev *vd)
 {
 	struct balloon *b = to_bal(vd);
@@ -175,6 +249,8 @@ static uint64_t bal_features(struct vdev *vd)
 		f |= VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ);
 	if (b->deflate_on_oom)
 		f |= VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	if (b->offer_reporting)
+		f |= VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING);
 	return f;
 }
 
@@ -214,6 +290,8 @@ static int bal_activate(struct vdev *vd)
 	pfn_queue(b, BALLOON_DEFLATEQ);
 	if (vdev_has(vd, VIRTIO_BALLOON_F_STATS_VQ))
 		stats_queue(b);
+	if (balloon_report_queue(b) >= 0)
+		report_queue(b, (unsigned)balloon_report_queue(b));
 	return 0;
 }
 
@@ -222,6 +300,8 @@ static void bal_notify(struct vdev *vd, unsigned q)
 	struct balloon *b = to_bal(vd);
 	if (q == BALLOON_INFLATEQ || q == BALLOON_DEFLATEQ)
 		pfn_queue(b, q);
+	else if ((int)q == balloon_report_queue(b))
+		report_queue(b, q);
 	else if (q == BALLOON_STATSQ && vdev_has(vd, VIRTIO_BALLOON_F_STATS_VQ))
 		stats_queue(b);
 }
@@ -278,16 +358,18 @@ struct balloon *balloon_new(const struct balloon_config *cfg)
 	b->log = cfg->log;
 	b->deflate_on_oom = cfg->deflate_on_oom;
 	b->offer_stats = cfg->stats;
+	b->offer_reporting = cfg->page_reporting;
 	b->release = cfg->release;
 	b->reclaim = cfg->reclaim;
 	b->opaque = cfg->opaque;
 	struct vdev *vd = &b->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &bal_ops;
 	vd->priv = b;
 	vd->device_id = VIRTIO_ID_BALLOON;
 	vd->config_size = sizeof(struct virtio_balloon_config);
-	vd->nqueues = 3;
-	for (unsigned q = 0; q < 3; q++)
+	vd->nqueues = cfg->page_reporting ? BALLOON_MAX_QUEUES : 3;
+	for (unsigned q = 0; q < vd->nqueues; q++)
 		vd->queue_max[q] = cfg->queue_size ? cfg->queue_size
 						   : BALLOON_QUEUE_SIZE;
 	vd->gm = cfg->gm;
@@ -299,6 +381,7 @@ void balloon_free(struct balloon *b)
 {
 	if (!b)
 		return;
+	vdev_resume_cancel(&b->vd);
 	free(b->bitmap);
 	free(b->e);
 	free(b->stats_elem);

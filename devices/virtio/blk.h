@@ -102,6 +102,8 @@ struct vblk_config {
 	const char *serial;        /* GET_ID, up to 20 bytes; NULL: empty */
 	uint64_t iops_total;       /* 0: unlimited */
 	uint16_t queue_size;       /* 0: VBLK_QUEUE_SIZE */
+	unsigned num_queues;       /* request queues (VIRTIO_BLK_F_MQ when > 1),
+				    * 1..VDEV_MAX_QUEUES; 0: 1 */
 };
 
 struct vblk_stats {

@@ -120,11 +120,19 @@ void vcon_tx_process(struct vcon_port *p)
 	struct vcon *c = p->c;
 	struct vq *vq = &c->vd.vqs[vcon_txq_of(p->id)];
 	bool pushed = false;
+	struct vdev_budget b;
 	/* A backend may call `writable` from inside chr_write. */
 	if (!vcon_running(c) || p->in_tx)
 		return;
 	p->in_tx = true;
+	vdev_budget_init(&b);
 	for (;;) {
+		/* A chain may be 4 GiB: the budget cuts inside it too, and
+		 * tx_off says where to go on. */
+		if (vdev_budget_spent(&c->vd, &b)) {
+			vdev_resume_later(&c->vd, vcon_txq_of(p->id));
+			break;
+		}
 		if (!p->tx_busy) {
 			if (vcon_pop_next(c, vq, p->txe, &pushed) <= 0)
 				break;
@@ -132,7 +140,8 @@ void vcon_tx_process(struct vcon_port *p)
 			p->tx_off = 0;
 		}
 		bool stalled = false;
-		while (p->tx_off < p->txe->out_len) {
+		while (p->tx_off < p->txe->out_len &&
+		       !vdev_budget_spent(&c->vd, &b)) {
 			uint32_t n = p->txe->out_len - p->tx_off;
 			if (n > VCON_CHUNK)
 				n = VCON_CHUNK;
@@ -150,6 +159,7 @@ void vcon_tx_process(struct vcon_port *p)
 				c->st.discarded += n;
 			p->tx_off += (uint32_t)took;
 			c->st.tx_bytes += took;
+			b.bytes += took;
 			if (took < n) {
 				/* Backend full: keep the chain, pop nothing more
 				 * until it says it is writable again. */
@@ -160,9 +170,12 @@ void vcon_tx_process(struct vcon_port *p)
 		}
 		if (stalled)
 			break;
+		if (p->tx_off < p->txe->out_len)
+			continue; /* budget spent mid-chain: resume later */
 		vq_push(vq, p->txe, 0);
 		p->tx_busy = false;
 		pushed = true;
+		vdev_budget_charge(&b, 0);
 	}
 	p->in_tx = false;
 	if (pushed)
@@ -302,6 +315,7 @@ struct vcon *vcon_new(const struct vcon_config *cfg)
 		c->port[i].id = i;
 	}
 	struct vdev *vd = &c->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &con_ops;
 	vd->priv = c;
 	vd->device_id = VIRTIO_ID_CONSOLE;
@@ -356,6 +370,7 @@ void vcon_free(struct vcon *c)
 {
 	if (!c)
 		return;
+	vdev_resume_cancel(&c->vd);
 	for (unsigned i = 0; i < VCON_MAX_PORTS; i++)
 		free(c->port[i].txe);
 	free(c->e);

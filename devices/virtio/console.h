@@ -18,6 +18,7 @@
 
 struct vdev;
 struct gm;
+struct clk;
 struct log;
 struct chr;
 
@@ -64,6 +65,7 @@ struct vcon_config {
 	const struct gm *gm;
 	struct log *log;
 	unsigned max_ports;   /* 1..VCON_MAX_PORTS (0: 1) */
+	const struct clk *clk; /* for bounded work per entry (NULL: unbounded) */
 	uint16_t queue_size;  /* 0: VCON_QUEUE_SIZE */
 	uint16_t cols, rows;
 };

@@ -135,9 +135,18 @@ void vcon_ctrl_tx_process(struct vcon *c)
 {
 	struct vq *vq = &c->vd.vqs[VCON_CTRL_TXQ];
 	bool pushed = false;
+	struct vdev_budget b;
 	if (!vcon_running(c) || !vcon_multiport(c))
 		return;
+	vdev_budget_init(&b);
 	for (;;) {
+		/* A driver refilling the queue as fast as we read it would
+		 * otherwise keep us here (virtio.h, bounded work). */
+		if (vdev_budget_spent(&c->vd, &b)) {
+			vdev_resume_later(&c->vd, VCON_CTRL_TXQ);
+			break;
+		}
+		vdev_budget_charge(&b, 0);
 		int r = vcon_pop_next(c, vq, c->e, &pushed);
 		if (r < 0)
 			return;

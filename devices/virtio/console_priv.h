@@ -59,8 +59,7 @@ static inline struct vcon *vcon_of(struct vdev *vd)
 
 static inline bool vcon_running(const struct vcon *c)
 {
-	return (c->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(c->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&c->vd);
 }
 
 static inline bool vcon_multiport(const struct vcon *c)

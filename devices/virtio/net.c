@@ -46,8 +46,7 @@ static struct vnet *to_net(struct vdev *vd)
 
 static bool running(const struct vnet *n)
 {
-	return (n->vd.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(n->vd.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	return vdev_live(&n->vd);
 }
 
 static bool check_pop(struct vnet *n, struct vq *vq, int r)
@@ -84,18 +83,34 @@ static bool hdr_allowed(const struct vnet *n, const struct virtio_net_hdr_v1 *h,
 	}
 }
 
+/* The header the driver uses (§5.1.6.1 and its legacy note): 12 bytes
+ * with VERSION_1 or MRG_RXBUF, the 10-byte struct virtio_net_hdr for a
+ * legacy driver without MRG_RXBUF.  The backend always gets 12. */
+static uint32_t guest_hdr_len(const struct vnet *n)
+{
+	return vdev_has(&n->vd, VIRTIO_F_VERSION_1) ||
+	       vdev_has(&n->vd, VIRTIO_NET_F_MRG_RXBUF) ?
+	       HDR_LEN : (uint32_t)offsetof(struct virtio_net_hdr_v1, num_buffers);
+}
+
 /* ---- transmit ---- */
 
 static bool tx_one(struct vnet *n, const struct vq_elem *e)
 {
+	uint32_t hl = guest_hdr_len(n), pad = HDR_LEN - hl;
 	uint32_t len = e->out_len;
-	if (len < HDR_LEN || len > NETDEV_MAX_FRAME) {
+	if (len < hl || len > NETDEV_MAX_FRAME - pad) {
 		log_rl(n->log, &n->rl, LOG_WARN,
 		       "virtio-net: tx frame of %u bytes dropped", len);
 		return false;
 	}
-	if (vq_elem_read(n->vd.gm, e, 0, n->txbuf, len))
+	/* A short header is read in after room for num_buffers, then
+	 * moved down so the backend sees the 12-byte layout. */
+	if (vq_elem_read(n->vd.gm, e, 0, n->txbuf + pad, len))
 		return false;
+	if (pad)
+		memmove(n->txbuf, n->txbuf + pad, hl);
+	len += pad;
 	const struct virtio_net_hdr_v1 *h = (const void *)n->txbuf;
 	if (!hdr_allowed(n, h, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4,
 			 VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_ECN,
@@ -117,9 +132,15 @@ static void process_tx(struct vnet *n)
 {
 	struct vq *vq = &n->vd.vqs[VNET_TXQ];
 	bool pushed = false;
+	struct vdev_budget b;
 	if (!running(n))
 		return;
+	vdev_budget_init(&b);
 	for (;;) {
+		if (vdev_budget_spent(&n->vd, &b)) {
+			vdev_resume_later(&n->vd, VNET_TXQ);
+			break;
+		}
 		int r = vq_pop(vq, n->txe);
 		if (r == 0)
 			break;
@@ -134,6 +155,7 @@ static void process_tx(struct vnet *n)
 		else
 			n->st.tx_dropped++;
 		vq_push(vq, n->txe, 0);
+		vdev_budget_charge(&b, n->txe->out_len);
 	}
 	if (pushed)
 		vdev_notify_queue(&n->vd, VNET_TXQ);
@@ -157,16 +179,20 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 	unsigned max = mrg ? VNET_MAX_MRG : 1;
 	unsigned used = 0;
 	size_t have = 0;
+	uint32_t hl = guest_hdr_len(n);
 
 	if (len < HDR_LEN || len > NETDEV_MAX_FRAME)
 		return -1;
+	/* What the guest gets: hl header bytes, then the payload. */
+	const uint8_t *payload = frame + HDR_LEN;
+	size_t glen = len - HDR_LEN + hl;
 	struct virtio_net_hdr_v1 h;
 	memcpy(&h, frame, sizeof(h));
 	if (!hdr_allowed(n, &h, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
 			 VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_ECN,
 			 VIRTIO_NET_F_GUEST_UFO))
 		return -1;
-	while (have < len && used < max) {
+	while (have < glen && used < max) {
 		struct vq_elem *e = rx_elem(n, used);
 		if (!e)
 			break;
@@ -193,7 +219,7 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 		have += e->in_len;
 		used++;
 	}
-	if (have < len) {
+	if (have < glen) {
 		/* Not enough room now.  Without MRG_RXBUF a single chain that
 		 * is too small never will be: drop the frame, keep the chain. */
 		bool hopeless = used == max;
@@ -208,17 +234,17 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 	uint32_t written[VNET_MAX_MRG];
 	for (unsigned i = 0; i < used; i++) {
 		struct vq_elem *e = n->rxe[i];
-		size_t take = len - off < e->in_len ? len - off : e->in_len;
+		size_t take = glen - off < e->in_len ? glen - off : e->in_len;
 		int r = 0;
 		size_t done = 0;
-		if (off < HDR_LEN) {
-			size_t hl = HDR_LEN - off < take ? HDR_LEN - off : take;
-			r = vq_elem_write(n->vd.gm, e, 0, (uint8_t *)&h + off, hl);
-			done = hl;
+		if (off < hl) {
+			size_t hb = hl - off < take ? hl - off : take;
+			r = vq_elem_write(n->vd.gm, e, 0, (uint8_t *)&h + off, hb);
+			done = hb;
 		}
 		if (!r && take > done)
 			r = vq_elem_write(n->vd.gm, e, (uint32_t)done,
-					  frame + off + done, take - done);
+					  payload + (off + done - hl), take - done);
 		if (r)
 			log_rl(n->log, &n->rl, LOG_WARN,
 			       "virtio-net: rx buffer not writable");
@@ -238,11 +264,19 @@ static void pend_drop_head(struct vnet *n)
 	n->pend_count--;
 }
 
-/* Deliver waiting frames in order; true if anything was pushed. */
+/* Deliver waiting frames in order, within one entry's budget (the rest
+ * from the resume timer); true if anything was pushed. */
 static bool flush_pending(struct vnet *n)
 {
 	bool pushed = false;
+	struct vdev_budget b;
+	vdev_budget_init(&b);
 	while (n->pend_count && running(n)) {
+		if (vdev_budget_spent(&n->vd, &b)) {
+			vdev_resume_later(&n->vd, VNET_RXQ);
+			break;
+		}
+		vdev_budget_charge(&b, n->pend[n->pend_head].len);
 		struct rxframe *f = &n->pend[n->pend_head];
 		int r = rx_one(n, f->data, f->len);
 		if (r == 0)
@@ -267,11 +301,13 @@ static bool net_can_receive(void *opaque)
 static void net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
 	struct vnet *n = opaque;
-	if (!running(n)) {
+	if (!vdev_driver_ok(&n->vd)) {
 		n->st.rx_dropped++;
 		return;
 	}
-	if (n->pend_count == 0) {
+	/* Guest memory out of reach (bus mastering off): the frame waits
+	 * with the others, delivered when the queues are kicked again. */
+	if (n->pend_count == 0 && running(n)) {
 		int r = rx_one(n, frame, len);
 		if (r != 0) {
 			if (r > 0)
@@ -421,6 +457,7 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 	n->link_up = true;
 
 	struct vdev *vd = &n->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &net_ops;
 	vd->priv = n;
 	vd->device_id = VIRTIO_ID_NET;
@@ -446,6 +483,7 @@ void vnet_free(struct vnet *n)
 		return;
 	if (n->nd && n->nd->attached && n->nd->fe.opaque == n)
 		netdev_detach(n->nd);
+	vdev_resume_cancel(&n->vd);
 	while (n->pend_count)
 		pend_drop_head(n);
 	for (unsigned i = 0; i < VNET_MAX_MRG; i++)

@@ -15,6 +15,7 @@
 
 struct vdev;
 struct gm;
+struct clk;
 struct log;
 struct netdev;
 
@@ -74,6 +75,7 @@ struct vnet_config {
 	const struct gm *gm;
 	struct log *log;
 	struct netdev *nd;    /* not owned; attached by vnet_new */
+	const struct clk *clk; /* for bounded work per entry (NULL: unbounded) */
 	uint8_t mac[6];
 	bool has_mac;         /* offer VIRTIO_NET_F_MAC */
 	uint16_t queue_size;  /* 0: VNET_QUEUE_SIZE */

@@ -1,5 +1,6 @@
-/* virtio-pci modern transport (virtio 1.2 §4.1).  Structure layouts come
- * from <linux/virtio_pci.h>, the spec's own definitions. */
+/* virtio-pci modern transport (virtio 1.2 §4.1), and the identity and
+ * BARs of all three shapes (pci.h).  Structure layouts come from
+ * <linux/virtio_pci.h>, the spec's own definitions. */
 #define VIRTIO_PCI_NO_LEGACY
 #include <endian.h>
 #include <errno.h>
@@ -7,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_pci.h>
+#include "core/gm.h"
 #include "devices/pci/msix.h"
 #include "devices/pci/pci.h"
 #include "pci.h"
+#include "pci_priv.h"
 #include "transport.h"
 
 /* Class codes (PCI Code and ID Assignment 1.11) as QEMU presents them. */
@@ -17,32 +20,34 @@
 #define CLASS_NETWORK_ETHERNET 0x020000u
 #define CLASS_COMMUNICATION_OTHER 0x078000u
 #define CLASS_OTHERS 0xff0000u
-/* ISR status bit 0: used buffer notification (§4.1.4.5). */
-#define ISR_QUEUE 0x1u
 
 #define F(field) offsetof(struct virtio_pci_common_cfg, field)
 #define FSZ(field) sizeof(((struct virtio_pci_common_cfg *)0)->field)
 
-struct virtio_pci {
-	struct pci_dev pci;
-	struct msix msix;
-	struct vtransport t;
-	struct vdev *vd;
-	uint32_t dfselect, gfselect;
-	uint16_t queue_sel;
-	uint16_t config_vector;
-	uint8_t isr;
-	uint8_t cfg_cap;             /* offset of the pci_cfg capability */
-	struct log_rl rl;
-};
 
 uint32_t virtio_pci_class(uint32_t device_id)
 {
 	switch (device_id) {
 	case VIRTIO_ID_NET: return CLASS_NETWORK_ETHERNET;
 	case VIRTIO_ID_BLOCK: return CLASS_STORAGE_SCSI;
+	case VIRTIO_ID_SCSI: return CLASS_STORAGE_SCSI;
 	case VIRTIO_ID_CONSOLE: return CLASS_COMMUNICATION_OTHER;
 	default: return CLASS_OTHERS;
+	}
+}
+
+uint16_t virtio_pci_transitional_id(uint32_t device_id)
+{
+	switch (device_id) {
+	case VIRTIO_ID_NET: return 0x1000;
+	case VIRTIO_ID_BLOCK: return 0x1001;
+	case VIRTIO_ID_BALLOON: return 0x1002;
+	case VIRTIO_ID_CONSOLE: return 0x1003;
+	case 8: return 0x1004;     /* SCSI host */
+	case VIRTIO_ID_RNG: return 0x1005;
+	case 9: return 0x1009;     /* 9P transport */
+	case 19: return 0x1012;    /* vsock: QEMU's id, not in Table 4.1 */
+	default: return 0;
 	}
 }
 
@@ -69,7 +74,7 @@ static void interrupt(struct virtio_pci *p, uint8_t isr_bit, uint16_t vector)
 static void notify_queue(void *opaque, unsigned q)
 {
 	struct virtio_pci *p = opaque;
-	interrupt(p, ISR_QUEUE, q < VDEV_MAX_QUEUES ?
+	interrupt(p, VIRTIO_PCI_ISR_QUEUE, q < VDEV_MAX_QUEUES ?
 	      p->t.q[q].msix_vector : VTRANSPORT_NO_VECTOR);
 }
 
@@ -86,7 +91,7 @@ static const struct vdev_transport_ops pci_tops = {
 
 /* Vectors the driver names are checked against the table: an unmappable
  * one reads back NO_VECTOR, which is how the driver learns (§4.1.5.1.2.1). */
-static uint16_t map_vector(struct virtio_pci *p, uint16_t v)
+uint16_t virtio_pci_map_vector(struct virtio_pci *p, uint16_t v)
 {
 	return v < p->msix.nvec ? v : VTRANSPORT_NO_VECTOR;
 }
@@ -143,7 +148,7 @@ static void set_addr_half(uint64_t *a, bool hi, uint32_t v)
 		*a = (*a & ~0xffffffffull) | v;
 }
 
-static void reset_registers(struct virtio_pci *p)
+void virtio_pci_reset_registers(struct virtio_pci *p)
 {
 	p->isr = 0;
 	p->dfselect = p->gfselect = 0;
@@ -171,7 +176,7 @@ static void queue_reg_write(struct virtio_pci *p, uint32_t off, unsigned len,
 	if (off == F(queue_size))
 		qc->size = (uint16_t)v;
 	else if (off == F(queue_msix_vector))
-		qc->msix_vector = map_vector(p, (uint16_t)v);
+		qc->msix_vector = virtio_pci_map_vector(p, (uint16_t)v);
 	else if (off >= F(queue_desc_lo) && off < F(queue_avail_lo))
 		set_addr_half(&qc->desc, off == F(queue_desc_hi), v);
 	else if (off >= F(queue_avail_lo) && off < F(queue_used_lo))
@@ -210,6 +215,7 @@ static void common_write(struct virtio_pci *p, uint64_t off64, const void *data,
 {
 	uint32_t off = (uint32_t)off64;
 	uint64_t v64 = 0;
+	vtransport_set_legacy(&p->t, false);
 	memcpy(&v64, data, len);
 	v64 = le64toh(v64);
 	bool split64 = len == 8 && (off == F(queue_desc_lo) || off == F(queue_avail_lo) ||
@@ -233,10 +239,10 @@ static void common_write(struct virtio_pci *p, uint64_t off64, const void *data,
 	else if (off == F(guest_feature))
 		vtransport_driver_features(&p->t, p->gfselect, v);
 	else if (off == F(msix_config))
-		p->config_vector = map_vector(p, (uint16_t)v);
+		p->config_vector = virtio_pci_map_vector(p, (uint16_t)v);
 	else if (off == F(device_status)) {
 		if (vtransport_set_status(&p->t, (uint8_t)v))
-			reset_registers(p);
+			virtio_pci_reset_registers(p);
 	} else if (off == F(queue_select))
 		p->queue_sel = (uint16_t)v;
 	else if (p->queue_sel >= p->vd->nqueues)
@@ -278,11 +284,12 @@ static int regs_access(void *opaque, uint64_t off, void *data, unsigned len,
 		uint64_t n = off - VIRTIO_PCI_NOTIFY_OFF;
 		if (!is_write)
 			memset(data, 0, len);
-		else if (!pci_bus_master(&p->pci))
+		else if (!pci_dma_allowed(&p->pci))
 			/* Without Bus Master Enable the function may not touch
-			 * memory (PCI 3.0 §6.2.2), so a kick cannot start DMA. */
-			log_rl(p->t.log, &p->rl, LOG_WARN,
-			       "virtio-pci: kick with bus mastering off ignored");
+			 * memory (PCI 3.0 §6.2.2); the ring is looked at again
+			 * when mastering is back (dma_changed). */
+			log_rl(p->t.log, &p->rl, LOG_DEBUG,
+			       "virtio-pci: kick with bus mastering off deferred");
 		else if (n % VIRTIO_PCI_NOTIFY_MULT == 0)
 			vtransport_kick(&p->t, (unsigned)(n / VIRTIO_PCI_NOTIFY_MULT));
 		else
@@ -351,7 +358,7 @@ static void cfg_written(struct pci_dev *d, uint32_t off, unsigned len)
 	struct virtio_pci *p = d->opaque;
 	uint32_t boff;
 	unsigned blen;
-	if (!hits_data(p, off, len) || !window(p, &boff, &blen))
+	if (!p->cfg_cap || !hits_data(p, off, len) || !window(p, &boff, &blen))
 		return;
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, true);
 }
@@ -361,18 +368,51 @@ static void cfg_before_read(struct pci_dev *d, uint32_t off, unsigned len)
 	struct virtio_pci *p = d->opaque;
 	uint32_t boff;
 	unsigned blen;
-	if (!hits_data(p, off, len) || !window(p, &boff, &blen))
+	if (!p->cfg_cap || !hits_data(p, off, len) || !window(p, &boff, &blen))
 		return;
 	memset(&d->cfg[p->cfg_cap + CFGCAP_DATA], 0, 4);
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, false);
 }
 
+static bool dma_gate(void *opaque)
+{
+	struct virtio_pci *p = opaque;
+	return pci_dma_allowed(&p->pci);
+}
+
+/* Bus mastering is back: work that waited for it (host-side input, timer
+ * work, requests kicked before) goes on, as if each ready queue had been
+ * kicked.  Held MSI-X messages were already sent by the PCI core. */
+static void dma_changed(struct pci_dev *d)
+{
+	struct virtio_pci *p = d->opaque;
+	if (!pci_dma_allowed(d))
+		return;
+	for (unsigned q = 0; q < p->vd->nqueues && q < VDEV_MAX_QUEUES; q++)
+		if (p->t.q[q].ready)
+			vtransport_kick(&p->t, q);
+}
+
+/* A conventional reset (Secondary Bus Reset, PCI-to-PCI Bridge Arch 1.2
+ * §3.2.5.17) puts the function in its power-on state: for a virtio
+ * device that is the state after a device reset, status 0 (virtio 1.2
+ * §2.4).  The device stops, its queues are forgotten, the driver starts
+ * over. */
+static void function_reset(struct pci_dev *d)
+{
+	struct virtio_pci *p = d->opaque;
+	vtransport_reset(&p->t);
+	virtio_pci_reset_registers(p);
+}
+
 static const struct pci_dev_ops cfg_ops = {
 	.cfg_written = cfg_written,
 	.cfg_before_read = cfg_before_read,
+	.reset = function_reset,
+	.dma_changed = dma_changed,
 };
 
-static int caps_init(struct virtio_pci *p, struct irq_chip *chip, unsigned nvec)
+static int caps_init(struct virtio_pci *p)
 {
 	struct vdev *vd = p->vd;
 	if (add_vcap(p, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_BAR_REGS,
@@ -406,38 +446,61 @@ static int caps_init(struct virtio_pci *p, struct irq_chip *chip, unsigned nvec)
 	pci_cfg_set_wmask(&p->pci, c + CAP(offset), 4, 0xffffffff);
 	pci_cfg_set_wmask(&p->pci, c + CAP(length), 4, 0xffffffff);
 	pci_cfg_set_wmask(&p->pci, c + CFGCAP_DATA, 4, 0xffffffff);
-	if (nvec == 0)
-		return 0;
-	return msix_init(&p->msix, &p->pci, chip, nvec,
-			 VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_TABLE_OFF,
-			 VIRTIO_PCI_MSIX_PBA_OFF);
+	return 0;
 }
 
 struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 				  struct irq_chip *chip, struct vdev *vd)
 {
-	return virtio_pci_new_nvec(gm, log, chip, vd, vd->nqueues + 1u);
+	return virtio_pci_create(gm, log, chip, vd, VIRTIO_PCI_MODERN,
+				 vd->nqueues + 1u);
 }
 
 struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
 				       struct irq_chip *chip, struct vdev *vd,
 				       unsigned nvec)
 {
+	return virtio_pci_create(gm, log, chip, vd, VIRTIO_PCI_MODERN, nvec);
+}
+
+struct virtio_pci *virtio_pci_new_mode(const struct gm *gm, struct log *log,
+				       struct irq_chip *chip, struct vdev *vd,
+				       enum virtio_pci_mode mode)
+{
+	return virtio_pci_create(gm, log, chip, vd, mode, vd->nqueues + 1u);
+}
+
+struct virtio_pci *virtio_pci_create(const struct gm *gm, struct log *log,
+				     struct irq_chip *chip, struct vdev *vd,
+				     enum virtio_pci_mode mode, unsigned nvec)
+{
 	if (vd->nqueues > VDEV_MAX_QUEUES || vd->config_size > 0x1000 ||
 	    nvec > MSIX_MAX_VECTORS)
+		return NULL;
+	uint16_t tid = virtio_pci_transitional_id(vd->device_id);
+	if (mode != VIRTIO_PCI_MODERN && !tid)
 		return NULL;
 	struct virtio_pci *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->view = gm_view_new(gm, dma_gate, p);
+	if (!p->view) {
+		free(p);
+		return NULL;
+	}
 	p->vd = vd;
-	/* §4.1.2.1: non-transitional device ID 0x1040 + id, revision >= 1. */
+	p->mode = mode;
+	/* §4.1.2.1: non-transitional device ID 0x1040 + id, revision >= 1;
+	 * §4.1.2.2 / QEMU: a transitional one has revision 0 and names the
+	 * device type in its subsystem id. */
+	uint16_t modern_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vd->device_id);
 	struct pci_dev_info info = {
 		.vendor_id = VIRTIO_PCI_VENDOR,
-		.device_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vd->device_id),
+		.device_id = mode == VIRTIO_PCI_MODERN ? modern_id : tid,
 		.subsys_vendor_id = VIRTIO_PCI_VENDOR,
-		.subsys_id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vd->device_id),
+		.subsys_id = mode == VIRTIO_PCI_MODERN ? modern_id : (uint16_t)vd->device_id,
 		.class_code = virtio_pci_class(vd->device_id),
-		.revision = 1,
+		.revision = mode == VIRTIO_PCI_MODERN ? 1 : 0,
 		.irq_pin = 1,
 	};
 	char name[32];
@@ -445,16 +508,28 @@ struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
 	pci_dev_init(&p->pci, &info, name, log);
 	p->pci.opaque = p;
 	p->pci.ops = &cfg_ops;
-	vtransport_init(&p->t, vd, gm, log, "virtio-pci", &pci_tops, p);
+	/* Rings and buffers are reached through the gated view only: no
+	 * device needs a Bus Master check of its own. */
+	vtransport_init(&p->t, vd, p->view, log, "virtio-pci", &pci_tops, p);
+	vtransport_set_legacy(&p->t, mode == VIRTIO_PCI_LEGACY);
+	vd->gm = p->view;
 	p->config_vector = VTRANSPORT_NO_VECTOR;
 	/* Without MSI-X (nvec 0) there is no table BAR either. */
-	if ((nvec && pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
-				     VIRTIO_PCI_MSIX_SIZE, false, msix_bar, p,
-				     "virtio-pci-msix")) ||
-	    pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_REGS, PCI_BAR_MEM64,
-			    VIRTIO_PCI_REGS_SIZE, false, regs_access, p,
-			    "virtio-pci") ||
-	    caps_init(p, chip, nvec)) {
+	int r = nvec ? pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
+				       VIRTIO_PCI_MSIX_SIZE, false, msix_bar, p,
+				       "virtio-pci-msix") : 0;
+	if (!r && mode != VIRTIO_PCI_LEGACY)
+		r = pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_REGS, PCI_BAR_MEM64,
+				    VIRTIO_PCI_REGS_SIZE, false, regs_access, p,
+				    "virtio-pci") ?: caps_init(p);
+	if (!r && mode != VIRTIO_PCI_MODERN)
+		r = virtio_pci_legacy_init(p);
+	if (!r && nvec)
+		r = msix_init(&p->msix, &p->pci, chip, nvec,
+			      VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_TABLE_OFF,
+			      VIRTIO_PCI_MSIX_PBA_OFF);
+	if (r) {
+		gm_free(p->view);
 		free(p);
 		return NULL;
 	}
@@ -467,5 +542,6 @@ void virtio_pci_free(struct virtio_pci *p)
 		return;
 	if (p->pci.host)
 		pci_host_detach(p->pci.host, &p->pci);
+	gm_free(p->view);
 	free(p);
 }

@@ -1,7 +1,14 @@
-/* virtio-pci, modern interface only (virtio 1.2 §4.1).
+/* virtio-pci (virtio 1.2 §4.1) in QEMU's three shapes:
+ *  - modern (disable-legacy=on): PCI identity per §4.1.2: vendor 0x1af4,
+ *    device 0x1040 + virtio device id, revision 1;
+ *  - transitional (neither disable-modern nor disable-legacy): the
+ *    transitional device id (Table 4.1, 0x1000-0x103f), subsystem id = the
+ *    virtio device id, revision 0, both the modern capabilities and the
+ *    legacy I/O BAR 0 (§4.1.4.10);
+ *  - legacy (disable-modern=on): the same identity, only the I/O BAR.
+ * The legacy interface lives in pci_legacy.c.
  *
- * PCI identity per §4.1.2: vendor 0x1af4, device 0x1040 + virtio device
- * id, revision 1.  Registers live in BAR 4 (64-bit memory), described by
+ * The modern interface:  Registers live in BAR 4 (64-bit memory), described by
  * vendor capabilities (§4.1.4): common config, ISR, device config and
  * notify (notify_off_multiplier 4, queue i notifies at 4*i), plus the PCI
  * configuration access capability (§4.1.4.9).  MSI-X (table and PBA in BAR
@@ -21,6 +28,8 @@
 
 #define VIRTIO_PCI_VENDOR 0x1af4u
 #define VIRTIO_PCI_DEVICE_BASE 0x1040u   /* + device id, §4.1.2.1 */
+#define VIRTIO_PCI_TRANSITIONAL_BASE 0x1000u
+#define VIRTIO_PCI_BAR_LEGACY 0u        /* I/O: legacy header + config */
 #define VIRTIO_PCI_BAR_MSIX 1u
 #define VIRTIO_PCI_BAR_REGS 4u
 /* Layout of BAR 4: one 4 KiB page per structure. */
@@ -39,8 +48,14 @@ struct virtio_pci;
 struct pci_dev;
 struct msix;
 
+enum virtio_pci_mode {
+	VIRTIO_PCI_MODERN = 0,     /* disable-legacy=on */
+	VIRTIO_PCI_TRANSITIONAL,   /* both interfaces */
+	VIRTIO_PCI_LEGACY,         /* disable-modern=on */
+};
+
 /* vd filled in by its device model.  chip: MSI delivery.  NULL on
- * failure. */
+ * failure.  virtio_pci_new() is the modern-only device. */
 struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 				  struct irq_chip *chip, struct vdev *vd);
 /* The same with an MSI-X table of nvec vectors (QEMU's vectors=;
@@ -50,6 +65,20 @@ struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
 				       struct irq_chip *chip, struct vdev *vd,
 				       unsigned nvec);
+/* NULL also when the mode needs a legacy interface and the device type
+ * has no transitional id (virtio_pci_transitional_id() == 0). */
+struct virtio_pci *virtio_pci_new_mode(const struct gm *gm, struct log *log,
+				       struct irq_chip *chip, struct vdev *vd,
+				       enum virtio_pci_mode mode);
+/* The transitional PCI device id of a virtio device type (virtio 1.2
+ * Table 4.1, and QEMU's 0x1012 for vsock), 0 when it has none: such a
+ * device is modern-only. */
+uint16_t virtio_pci_transitional_id(uint32_t device_id);
+/* The general form: interface `mode` and an MSI-X table of nvec vectors
+ * (0: none, INTx only).  The three above are this with defaults. */
+struct virtio_pci *virtio_pci_create(const struct gm *gm, struct log *log,
+				     struct irq_chip *chip, struct vdev *vd,
+				     enum virtio_pci_mode mode, unsigned nvec);
 /* Detaches from the host if attached. */
 void virtio_pci_free(struct virtio_pci *p);
 struct pci_dev *virtio_pci_dev(struct virtio_pci *p);

@@ -73,9 +73,17 @@ static bool vq_live(const struct vq *vq)
 	return vq->cfg.size != 0 && vq->gm != NULL;
 }
 
+/* The ring is out of reach (the transport closed the device's view of
+ * guest memory: PCI Bus Master Enable off).  Nothing is read or written
+ * and no state moves: the ring looks empty until it is reachable again. */
+static bool vq_gated(const struct vq *vq)
+{
+	return !gm_enabled(vq->gm);
+}
+
 int vq_pop(struct vq *vq, struct vq_elem *elem)
 {
-	if (!vq_live(vq) || vq->broken)
+	if (!vq_live(vq) || vq->broken || vq_gated(vq))
 		return 0;
 	return vq->packed ? vq_packed_pop(vq, elem) : vq_split_pop(vq, elem);
 }
@@ -86,6 +94,8 @@ int vq_push(struct vq *vq, const struct vq_elem *elem, uint32_t written)
 		return -EINVAL;
 	if (vq->broken)
 		return -EPROTO;
+	if (vq_gated(vq))
+		return -EAGAIN;
 	/* The device never reports more than the buffer held: the driver
 	 * would read past its own buffer otherwise. */
 	if (written > elem->in_len)
@@ -103,6 +113,8 @@ int vq_push_batch(struct vq *vq, struct vq_elem *const *elems,
 		return -EINVAL;
 	if (vq->broken)
 		return -EPROTO;
+	if (vq_gated(vq))
+		return -EAGAIN;
 	if (n == 0)
 		return 0;
 	for (unsigned i = 0; i < n; i++)
@@ -124,7 +136,7 @@ void vq_unpop(struct vq *vq, const struct vq_elem *elem)
 
 bool vq_should_notify(struct vq *vq)
 {
-	if (!vq_live(vq) || vq->broken)
+	if (!vq_live(vq) || vq->broken || vq_gated(vq))
 		return false;
 	return vq->packed ? vq_packed_should_notify(vq)
 			  : vq_split_should_notify(vq);
@@ -132,7 +144,7 @@ bool vq_should_notify(struct vq *vq)
 
 void vq_set_notification(struct vq *vq, bool enable)
 {
-	if (!vq_live(vq) || vq->broken)
+	if (!vq_live(vq) || vq->broken || vq_gated(vq))
 		return;
 	vq->notify_off = !enable;
 	if (vq->packed)
@@ -143,7 +155,7 @@ void vq_set_notification(struct vq *vq, bool enable)
 
 bool vq_has_avail(struct vq *vq)
 {
-	if (!vq_live(vq) || vq->broken)
+	if (!vq_live(vq) || vq->broken || vq_gated(vq))
 		return false;
 	return vq->packed ? vq_packed_has_avail(vq) : vq_split_has_avail(vq);
 }

@@ -51,7 +51,9 @@ static void wait_until(struct vrng *r, uint64_t at)
 static bool fill(struct vrng *r, struct vq *vq, struct vq_elem *e)
 {
 	uint64_t now = clk_now_ns(r->clk);
-	uint32_t want = e->in_len;
+	/* §5.4.6.2: the device may fill less than the whole buffer; one
+	 * answer is at most a budget's worth, whatever the guest asks. */
+	uint32_t want = e->in_len < VDEV_BUDGET_BYTES ? e->in_len : VDEV_BUDGET_BYTES;
 	uint64_t got = tokenbucket_take_upto(&r->tb, want, now);
 	if (got == 0) {
 		/* Empty bucket: come back when this buffer (or a full bucket,
@@ -100,10 +102,16 @@ static void process(struct vrng *r)
 	struct vdev *vd = &r->vd;
 	struct vq *vq = &vd->vqs[0];
 	bool pushed = false;
-	if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
-	    (vd->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) || r->waiting)
+	struct vdev_budget b;
+	if (!vdev_live(vd) || r->waiting)
 		return;
+	vdev_budget_init(&b);
 	for (;;) {
+		if (vdev_budget_spent(vd, &b)) {
+			vdev_resume_later(vd, 0);
+			break;
+		}
+		uint64_t before = r->st.bytes;
 		int k = vq_pop(vq, r->e);
 		if (k == 0)
 			break;
@@ -123,6 +131,7 @@ static void process(struct vrng *r)
 		if (!fill(r, vq, r->e))
 			break;
 		pushed = true;
+		vdev_budget_charge(&b, r->st.bytes - before);
 	}
 	if (pushed)
 		vdev_notify_queue(vd, 0);
@@ -212,6 +221,7 @@ struct vrng *vrng_new(const struct vrng_config *cfg)
 		tokenbucket_init(&r->tb, 0, 0, 0);
 	clk_timer_init(&r->timer, timer_fired, r);
 	struct vdev *vd = &r->vd;
+	vd->clk = cfg->clk;
 	vd->ops = &rng_ops;
 	vd->priv = r;
 	vd->device_id = VIRTIO_ID_RNG;
@@ -229,6 +239,7 @@ void vrng_free(struct vrng *r)
 		return;
 	if (clk_timer_armed(&r->timer))
 		clk_timer_cancel(r->clk, &r->timer);
+	vdev_resume_cancel(&r->vd);
 	free(r->e);
 	free(r);
 }

@@ -55,9 +55,21 @@ uint32_t vtransport_driver_features_word(const struct vtransport *t, uint32_t se
 	return sel < 2 ? (uint32_t)(t->vd->driver_features >> (32 * sel)) : 0;
 }
 
+void vtransport_set_legacy(struct vtransport *t, bool legacy)
+{
+	t->legacy = legacy;
+}
+
 void vtransport_driver_features(struct vtransport *t, uint32_t sel, uint32_t val)
 {
 	struct vdev *vd = t->vd;
+	if (t->legacy && (vd->status & VIRTIO_STATUS_DRIVER_OK)) {
+		/* Legacy has no FEATURES_OK; a live device's features stay
+		 * what it was started with. */
+		log_rl(t->log, &t->rl, LOG_WARN,
+		       "%s: legacy driver features written after DRIVER_OK", t->name);
+		return;
+	}
 	if (vd->status & VIRTIO_STATUS_FEATURES_OK) {
 		/* §2.2.2: features are fixed once FEATURES_OK was accepted. */
 		log_rl(t->log, &t->rl, LOG_WARN,
@@ -79,11 +91,16 @@ void vtransport_driver_features(struct vtransport *t, uint32_t sel, uint32_t val
 	uint64_t mask = 0xffffffffull << (32 * sel);
 	vd->driver_features = (vd->driver_features & ~mask) |
 			      ((uint64_t)(val & offered) << (32 * sel));
+	/* Legacy (§4.1.4.10 / virtio 0.9.5): what the driver writes is what
+	 * it uses, there is no FEATURES_OK to latch it. */
+	if (t->legacy)
+		vd->features = vd->driver_features;
 }
 
 void vtransport_reset(struct vtransport *t)
 {
 	struct vdev *vd = t->vd;
+	vdev_resume_cancel(vd);
 	if (vd->ops && vd->ops->reset)
 		vd->ops->reset(vd);
 	for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++) {
@@ -104,7 +121,8 @@ void vtransport_needs_reset(struct vtransport *t, const char *why)
 }
 
 /* §2.2.1 / §3.1.1 step 5: FEATURES_OK only for a subset of what was
- * offered that includes VERSION_1 (we are a non-transitional device). */
+ * offered that includes VERSION_1 (a modern driver must accept it, even
+ * of a transitional device, §6.1). */
 static bool features_acceptable(struct vtransport *t)
 {
 	if (t->bad_feature_words) {
@@ -112,7 +130,7 @@ static bool features_acceptable(struct vtransport *t)
 		       "%s: FEATURES_OK refused: unoffered features accepted", t->name);
 		return false;
 	}
-	if (!(t->vd->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+	if (!t->legacy && !(t->vd->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
 		log_rl(t->log, &t->rl, LOG_WARN,
 		       "%s: FEATURES_OK refused: VERSION_1 not accepted", t->name);
 		return false;
@@ -136,10 +154,12 @@ bool vtransport_set_status(struct vtransport *t, uint8_t val)
 		       val, old);
 		return false;
 	}
-	/* §3.1.1: each step needs the one before. */
+	/* §3.1.1: each step needs the one before.  A legacy driver goes
+	 * from DRIVER to DRIVER_OK (§3.1.2, no FEATURES_OK). */
+	uint8_t before_ok = t->legacy ? VIRTIO_STATUS_DRIVER : VIRTIO_STATUS_FEATURES_OK;
 	if (((want & VIRTIO_STATUS_DRIVER) && !(want & VIRTIO_STATUS_ACKNOWLEDGE)) ||
 	    ((want & VIRTIO_STATUS_FEATURES_OK) && !(want & VIRTIO_STATUS_DRIVER)) ||
-	    ((want & VIRTIO_STATUS_DRIVER_OK) && !(want & VIRTIO_STATUS_FEATURES_OK))) {
+	    ((want & VIRTIO_STATUS_DRIVER_OK) && !(want & before_ok))) {
 		log_rl(t->log, &t->rl, LOG_WARN,
 		       "%s: status 0x%x out of order (was 0x%x); ignored", t->name,
 		       val, old);
@@ -151,7 +171,7 @@ bool vtransport_set_status(struct vtransport *t, uint8_t val)
 		want &= (uint8_t)~(VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 		added &= (uint8_t)~(VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	}
-	if (added & VIRTIO_STATUS_FEATURES_OK)
+	if (added & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK))
 		vd->features = vd->driver_features;
 	vd->status = want | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	if ((added & VIRTIO_STATUS_DRIVER_OK) &&
@@ -205,8 +225,8 @@ int vtransport_queue_set_ready(struct vtransport *t, unsigned q, bool ready)
 	}
 	if (c->ready)
 		return 0;
-	if (!(vd->status & VIRTIO_STATUS_FEATURES_OK))
-		return refuse(t, q, "before FEATURES_OK");
+	if (!(vd->status & (t->legacy ? VIRTIO_STATUS_DRIVER : VIRTIO_STATUS_FEATURES_OK)))
+		return refuse(t, q, t->legacy ? "before DRIVER" : "before FEATURES_OK");
 	if (vd->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		return refuse(t, q, "device already live or broken");
 	bool packed = vdev_has(vd, VIRTIO_F_RING_PACKED);

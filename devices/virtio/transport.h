@@ -22,6 +22,12 @@ struct vtransport {
 	/* Feature words the driver last wrote with bits never offered: such a
 	 * driver must not get FEATURES_OK (§2.2.1). */
 	uint32_t bad_feature_words;
+	/* The driver speaks the legacy interface (virtio 1.2 §4.1.4.10,
+	 * virtio-pci's I/O BAR): no FEATURES_OK step, so features take
+	 * effect as written (until DRIVER_OK) and queues may be enabled once
+	 * DRIVER is set; VERSION_1 is not required.  Set by the transport
+	 * from the interface the driver last wrote. */
+	bool legacy;
 	struct vq_config q[VDEV_MAX_QUEUES]; /* as the driver programs them */
 	struct log_rl rl;
 };
@@ -38,6 +44,9 @@ uint32_t vtransport_device_features(const struct vtransport *t, uint32_t sel);
  * remembered; ignored once FEATURES_OK is set. */
 void vtransport_driver_features(struct vtransport *t, uint32_t sel, uint32_t val);
 uint32_t vtransport_driver_features_word(const struct vtransport *t, uint32_t sel);
+
+/* Which interface the driver uses (see struct vtransport.legacy). */
+void vtransport_set_legacy(struct vtransport *t, bool legacy);
 
 /* Driver writes the status register.  Returns true when it was a reset
  * (0 written): the caller then clears its own registers and interrupts. */

@@ -1,6 +1,7 @@
 /* The transport-independent half of a virtio device: when to interrupt,
  * config changes, DEVICE_NEEDS_RESET, offered features (virtio 1.2 §2.1,
  * §2.5, §2.7.10).  The transport's callbacks deliver the interrupts. */
+#include "core/clk.h"
 #include "core/log.h"
 #include "virtio.h"
 
@@ -59,4 +60,46 @@ uint64_t vdev_offered_features(struct vdev *vd)
 	if (vd->ops && vd->ops->features)
 		dev = vd->ops->features(vd);
 	return dev | VIRTIO_TRANSPORT_FEATURES;
+}
+
+bool vdev_budget_spent(const struct vdev *vd, const struct vdev_budget *b)
+{
+	return vd->clk && (b->bytes >= VDEV_BUDGET_BYTES ||
+			   b->chains >= VDEV_BUDGET_CHAINS);
+}
+
+static void vdev_resume_fire(void *arg, uint64_t now)
+{
+	(void)now;
+	struct vdev *vd = arg;
+	uint32_t mask = vd->resume_mask;
+	vd->resume_mask = 0;
+	/* Only a live device goes on (a reset cancels; a broken one stops). */
+	if ((vd->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) !=
+	    VIRTIO_STATUS_DRIVER_OK || !vd->ops || !vd->ops->notify)
+		return;
+	for (unsigned q = 0; q < vd->nqueues && q < VDEV_MAX_QUEUES; q++)
+		if (mask & (1u << q))
+			vd->ops->notify(vd, q);
+}
+
+void vdev_resume_later(struct vdev *vd, unsigned q)
+{
+	if (!vd->clk || q >= VDEV_MAX_QUEUES)
+		return;
+	if (!vd->resume_init) {
+		clk_timer_init(&vd->resume_timer, vdev_resume_fire, vd);
+		vd->resume_init = true;
+	}
+	vd->resume_mask |= 1u << q;
+	if (!clk_timer_armed(&vd->resume_timer))
+		clk_timer_arm(vd->clk, &vd->resume_timer,
+			      clk_now_ns(vd->clk) + VDEV_RESUME_NS);
+}
+
+void vdev_resume_cancel(struct vdev *vd)
+{
+	vd->resume_mask = 0;
+	if (vd->resume_init && vd->clk && clk_timer_armed(&vd->resume_timer))
+		clk_timer_cancel(vd->clk, &vd->resume_timer);
 }

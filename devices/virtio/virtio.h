@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "core/clk.h"
+#include "core/gm.h"
 #include "core/log.h"
 #include "queue.h"
 
@@ -39,6 +41,7 @@ enum {
 	VIRTIO_ID_CONSOLE = 3,
 	VIRTIO_ID_RNG = 4,
 	VIRTIO_ID_BALLOON = 5,
+	VIRTIO_ID_SCSI = 8,
 };
 
 #define VDEV_MAX_QUEUES 16
@@ -69,6 +72,31 @@ struct vdev_transport_ops {
 	void (*notify_config)(void *t);             /* config changed */
 };
 
+/* Bounded work per entry point (no guest request may hold the machine
+ * lock for unbounded work, whatever it asks for): a device loop over
+ * guest-supplied chains and lengths serves at most VDEV_BUDGET_BYTES
+ * bytes and VDEV_BUDGET_CHAINS chains per call from a kick, a timer or
+ * a backend callback, then asks vdev_resume_later() to go on from the
+ * event loop a moment later (VDEV_RESUME_NS on the device's clk: a
+ * virtual-time step in the simulator, so deterministic).
+ * A guest adding buffers as fast as we consume them (another vCPU writes
+ * the ring without taking the machine lock) therefore cannot keep one
+ * entry point, and the lock, forever.  Every device model that loops over
+ * the ring uses this: blk, net, console, rng, balloon, and scsi when it
+ * lands (one struct vdev_budget per loop; vdev_budget_spent() before
+ * each pop; vdev_budget_charge() after each chain).  A single chain's own
+ * work must be cut too, the device keeping its place in it: rng answers
+ * short (§5.4), blk runs one request in slices (blk_req.c), console keeps
+ * its offset in the chain.  The figure: `make bench`, lock_hold_*. */
+#define VDEV_BUDGET_BYTES (256u * 1024u)
+#define VDEV_BUDGET_CHAINS 64u
+#define VDEV_RESUME_NS 1000u
+
+struct vdev_budget {
+	uint64_t bytes;
+	unsigned chains;
+};
+
 struct vdev {
 	/* Filled by the device model before attaching to a transport: */
 	const struct vdev_ops *ops;
@@ -79,6 +107,14 @@ struct vdev {
 	uint16_t queue_max[VDEV_MAX_QUEUES];
 	const struct gm *gm;
 	struct log *log;
+	/* Time for vdev_resume_later (NULL: budgets are off, a device
+	 * without a clock cannot defer and serves everything at once). */
+	const struct clk *clk;
+
+	/* Owned by vdev.c: queues whose work was cut short by the budget. */
+	struct clk_timer resume_timer;
+	uint32_t resume_mask;
+	bool resume_init;
 
 	/* Owned by the transport: */
 	uint8_t status;
@@ -102,6 +138,24 @@ static inline bool vdev_has(const struct vdev *vd, unsigned bit)
 	return (vd->features >> bit) & 1;
 }
 
+/* Driven by a driver (DRIVER_OK) that has not broken it. */
+static inline bool vdev_driver_ok(const struct vdev *vd)
+{
+	return (vd->status & (VIRTIO_STATUS_DRIVER_OK |
+			      VIRTIO_STATUS_DEVICE_NEEDS_RESET)) ==
+	       VIRTIO_STATUS_DRIVER_OK;
+}
+
+/* May the device work on its rings and buffers now: driver OK, and guest
+ * memory reachable through the view its transport gave it (virtio-pci
+ * closes it while Bus Master Enable is off; work waits, and the
+ * transport kicks the queues again when it opens).  Every device's "may
+ * I run" check is this one. */
+static inline bool vdev_live(const struct vdev *vd)
+{
+	return vdev_driver_ok(vd) && gm_enabled(vd->gm);
+}
+
 /* Device → driver: interrupt for queue q if vq_should_notify() agrees. */
 void vdev_notify_queue(struct vdev *vd, unsigned q);
 /* Device config changed: bump generation, config interrupt. */
@@ -109,6 +163,26 @@ void vdev_config_changed(struct vdev *vd);
 /* The guest broke the device (§2.1.2): set DEVICE_NEEDS_RESET, tell the
  * driver through a config interrupt, stop processing. */
 void vdev_needs_reset(struct vdev *vd, const char *why);
+/* Budget for one entry point (see VDEV_BUDGET_BYTES). */
+static inline void vdev_budget_init(struct vdev_budget *b)
+{
+	b->bytes = 0;
+	b->chains = 0;
+}
+/* Is this entry point's share used up?  Never with budgets off. */
+bool vdev_budget_spent(const struct vdev *vd, const struct vdev_budget *b);
+/* One chain served, with `bytes` moved for it. */
+static inline void vdev_budget_charge(struct vdev_budget *b, uint64_t bytes)
+{
+	b->bytes += bytes;
+	b->chains++;
+}
+/* Queue q has work left: notify the device (ops->notify, as a kick would)
+ * again from a timer VDEV_RESUME_NS from now, if the device is still live
+ * then.  Cancelled by a reset. */
+void vdev_resume_later(struct vdev *vd, unsigned q);
+/* Drop pending resumes (device reset / free). */
+void vdev_resume_cancel(struct vdev *vd);
 /* Offered features = device features | transport features. */
 uint64_t vdev_offered_features(struct vdev *vd);
 

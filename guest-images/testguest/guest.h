@@ -99,6 +99,31 @@ struct memmap_entry {
 	uint32_t type, reserved;
 };
 
+/* A 64-bit interrupt gate (SDM vol. 3 §6.14.1), code selector 0x08. */
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+};
+static inline void idt_gate_set(struct idt_gate *g, const void *fn)
+{
+	uint64_t a = (uintptr_t)fn;
+	*g = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
+				(uint32_t)(a >> 32), 0 };
+}
+
+/* Interrupt delivery as handed over, then the PIT through the IOAPIC
+ * (irq.c).  Returns the number of failures. */
+/* ACPI tables (acpi.c): the table with signature sig through the RSDP
+ * start_info names, or NULL; little-endian field reads. */
+const uint8_t *acpi_table(const struct start_info *si, const char *sig);
+bool acpi_sig_is(const uint8_t *p, const char *s);
+uint64_t acpi_rd64(const uint8_t *p);
+uint32_t acpi_rd32(const uint8_t *p);
+uint16_t acpi_rd16(const uint8_t *p);
+unsigned check_irq(const struct start_info *si);
+
 /* NVDIMMs through the NFIT or e820 type 12 (nvdimm.c); with write_text,
  * write it to the first one and flush.  Returns the number of failures. */
 unsigned check_nvdimm(const struct start_info *si, const char *write_text);
@@ -113,6 +138,18 @@ void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
  * number saying where it failed. */
 int vblk_read_mmio(uint64_t base, uint8_t *buf);
 int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
+/* virtio-scsi (scsi.c): INQUIRY (36 bytes into inq) on LUN 0 of the
+ * first target 0-7 that has one, TEST UNIT READY (*ua: the unit
+ * attention's asc/ascq it reported, 0 none), then READ(10) of block 0
+ * into buf (512 bytes); *target says which.  0 or a negative step. */
+int vscsi_read_pci(unsigned dev, unsigned fn, uint8_t *inq, uint8_t *buf,
+		   unsigned *target, uint16_t *ua);
+int vscsi_read_mmio(uint64_t base, uint8_t *inq, uint8_t *buf,
+		    unsigned *target, uint16_t *ua);
+/* The legacy interface (I/O BAR 0) of a transitional or legacy-only
+ * function (virtio_legacy.c). */
+int vblk_read_pci_legacy(unsigned dev, unsigned fn, uint8_t *buf);
+int vblk_pci_has_modern(unsigned dev, unsigned fn);
 
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);

@@ -8,6 +8,8 @@
  *   testguest: hello, pvh start_info 0x... cmdline '...'
  *   testguest: e820 N entries, ram 0x... bytes
  *   testguest: rtc YYYY-MM-DD hh:mm:ss
+ *   testguest: irq handover ...                  (irq.c: what Linux meets
+ *   testguest: irq ioapic pin 2 pit ...           at its first sti)
  *   testguest: pit irq0 N ticks
  *   testguest: pci BB:DD.F vvvv:dddd            (one per function)
  *   testguest: pci-bridge 00:DD.F bus BB         (it numbered a bridge)
@@ -16,6 +18,9 @@
  *   testguest: cpuid pmu version V counters N    (leaf 0xA; 0 0 = no PMU)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci BB:DD.F sector0 '...'
+ *   testguest: virtio-blk pci-legacy BB:DD.F sector0 '...'  (I/O BAR 0 only)
+ *   testguest: virtio-scsi pci BB:DD.F target T lun 0 'VENDOR  PRODUCT' ua AASQ sector0 '...'
+ *   testguest: virtio-scsi mmio 0x... target T lun 0 '...' ua AASQ sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
  *   testguest: done, N failed
  *
@@ -242,19 +247,11 @@ static void check_rtc(void)
 		failed++;
 }
 
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-};
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 static void idt_set(unsigned v, void (*fn)(void))
 {
-	uint64_t a = (uintptr_t)fn;
-	idt[v] = (struct idt_gate){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
-				    (uint32_t)(a >> 32), 0 };
+	idt_gate_set(&idt[v], (const void *)fn);
 }
 
 /* 8259 (ICW1-4, vectors 0x20/0x28, only IRQ0 unmasked) and the 8254's
@@ -327,6 +324,37 @@ static void say_msix(unsigned bus, unsigned slot, unsigned fn, unsigned dev)
 	con_puts(" none\n");
 }
 
+/* The rest of a virtio-scsi line: target, INQUIRY vendor/product, the
+ * unit attention TEST UNIT READY reported, block 0 (or the failed step). */
+static void scsi_result(int r, const uint8_t *inq, unsigned target, uint16_t ua)
+{
+	if (r == 0) {
+		con_puts(" target ");
+		con_dec(target);
+		con_puts(" lun 0 ");
+		con_text(inq + 8, 24);
+		con_puts(" ua ");
+		con_hexn(ua, 4);
+	}
+	check_blk_result(r);
+}
+
+static void check_scsi(unsigned bus, unsigned slot, unsigned fn, unsigned dev)
+{
+	uint8_t inq[36];
+	unsigned target = 0;
+	uint16_t ua = 0;
+	memset(sector, 0, sizeof(sector));
+	say("virtio-scsi pci ");
+	con_hexn(bus, 2);
+	con_putc(':');
+	con_hexn(slot, 2);
+	con_putc('.');
+	con_hexn(fn, 1);
+	int r = vscsi_read_pci(dev, fn, inq, sector, &target, &ua);
+	scsi_result(r, inq, target, ua);
+}
+
 /* Scan one bus; devices are numbered bus << 5 | slot, which the 0xCF8
  * address takes as is (bus in bits 23:16, device in 15:11).  Bridges
  * found on bus 0 are numbered here, as firmware does before the OS
@@ -359,16 +387,26 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 			con_puts("\n");
 			if ((id & 0xffff) == 0x1af4)
 				say_msix(bus, slot, fn, dev);
-			if (id == 0x10421af4u) {    /* virtio 1.x block */
+			/* virtio-blk: modern (0x1042) or transitional /
+			 * legacy (0x1001).  The modern interface when there is
+			 * one (Linux's choice), else the legacy I/O BAR. */
+			int legacy = id == 0x10011af4u && !vblk_pci_has_modern(dev, fn);
+			if (id == 0x10421af4u || id == 0x10011af4u) {
 				memset(sector, 0, sizeof(sector));
-				say("virtio-blk pci ");
+				say(legacy ? "virtio-blk pci-legacy " : "virtio-blk pci ");
 				con_hexn(bus, 2);
 				con_putc(':');
 				con_hexn(slot, 2);
 				con_putc('.');
 				con_hexn(fn, 1);
-				check_blk_result(vblk_read_pci(dev, fn, sector));
+				check_blk_result(legacy ? vblk_read_pci_legacy(dev, fn, sector) :
+						 vblk_read_pci(dev, fn, sector));
 			}
+			/* virtio-scsi: modern (0x1048) or transitional
+			 * (0x1004) through its modern interface. */
+			if (id == 0x10481af4u ||
+			    (id == 0x10041af4u && vblk_pci_has_modern(dev, fn)))
+				check_scsi(bus, slot, fn, dev);
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
 			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {
@@ -425,9 +463,21 @@ static void check_virtio_mmio(void)
 		uint64_t base = VIRTIO_MMIO_BASE + 0x1000ull * i;
 		if (mmio_read32(base) != 0x74726976u)   /* "virt" */
 			continue;
-		if (mmio_read32(base + 4) != 2 || mmio_read32(base + 8) != 2)
-			continue;                       /* v2 block devices only */
+		if (mmio_read32(base + 4) != 2)
+			continue;                       /* v2 devices only */
 		memset(sector, 0, sizeof(sector));
+		if (mmio_read32(base + 8) == 8) {       /* SCSI host */
+			uint8_t inq[36];
+			unsigned target = 0;
+			uint16_t ua = 0;
+			say("virtio-scsi mmio ");
+			con_hex(base);
+			int r = vscsi_read_mmio(base, inq, sector, &target, &ua);
+			scsi_result(r, inq, target, ua);
+			continue;
+		}
+		if (mmio_read32(base + 8) != 2)
+			continue;                       /* block devices */
 		say("virtio-blk mmio ");
 		con_hex(base);
 		check_blk_result(vblk_read_mmio(base, sector));
@@ -547,6 +597,8 @@ void guest_main(uint32_t start_info)
 	if (action)
 		do_action(action);
 	check_rtc();
+	/* Before check_pit(), which programs the 8259s itself. */
+	failed += check_irq(si);
 	check_pit();
 	check_pci();
 	check_cpuid_pmu();

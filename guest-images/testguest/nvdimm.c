@@ -27,33 +27,6 @@ struct pmem {
 	bool nfit;
 };
 
-static bool sig_is(const uint8_t *p, const char *s)
-{
-	for (; *s; s++, p++)
-		if (*p != (uint8_t)*s)
-			return false;
-	return true;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* Printable prefix of guest memory at gpa, or why it is not read. */
 static void show_sig(uint64_t base)
 {
@@ -74,30 +47,21 @@ static void add_range(struct pmem *pm, uint64_t base, uint64_t size)
 	}
 }
 
-/* XSDT (ACPI 6.4 §5.2.8) -> NFIT, walked structure by structure. */
+/* The NFIT (ACPI 6.4 §5.2.25), walked structure by structure. */
 static void scan_nfit(const struct start_info *si, struct pmem *pm)
 {
-	const uint8_t *rsdp = (const uint8_t *)(uintptr_t)si->rsdp_paddr;
-	if (!rsdp || !sig_is(rsdp, "RSD PTR ") || rsdp[15] < 2)
-		return;
-	const uint8_t *xsdt = (const uint8_t *)(uintptr_t)rd64(rsdp + 24);
-	if (!sig_is(xsdt, "XSDT"))
-		return;
-	uint32_t n = (rd32(xsdt + 4) - 36) / 8;
-	for (uint32_t i = 0; i < n && i < 32; i++) {
-		const uint8_t *t = (const uint8_t *)(uintptr_t)rd64(xsdt + 36 + 8 * i);
-		if (!sig_is(t, "NFIT"))
-			continue;
+	const uint8_t *t = acpi_table(si, "NFIT");
+	if (t) {
 		pm->nfit = true;
-		uint32_t len = rd32(t + 4);
+		uint32_t len = acpi_rd32(t + 4);
 		/* 36-byte header + 4 reserved bytes, then the structures. */
 		for (uint32_t off = 40; off + 4 <= len;) {
-			uint16_t type = rd16(t + off), slen = rd16(t + off + 2);
+			uint16_t type = acpi_rd16(t + off), slen = acpi_rd16(t + off + 2);
 			if (slen < 4 || off + slen > len)
 				break;
 			if (type == NFIT_SPA && slen >= 56) {
-				uint64_t base = rd64(t + off + 32);
-				uint64_t size = rd64(t + off + 40);
+				uint64_t base = acpi_rd64(t + off + 32);
+				uint64_t size = acpi_rd64(t + off + 40);
 				say("nvdimm ");
 				con_hex(base);
 				con_puts(" size ");
@@ -109,10 +73,10 @@ static void scan_nfit(const struct start_info *si, struct pmem *pm)
 			/* Flush hint: handle(4) at +4, count(2) at +8, reserved
 			 * to +16, then count 8-byte addresses. */
 			if (type == NFIT_FLUSH && slen >= 16) {
-				uint16_t cnt = rd16(t + off + 8);
+				uint16_t cnt = acpi_rd16(t + off + 8);
 				for (uint16_t h = 0; h < cnt &&
 				     16u + 8u * (h + 1u) <= slen; h++) {
-					uint64_t a = rd64(t + off + 16 + 8 * h);
+					uint64_t a = acpi_rd64(t + off + 16 + 8 * h);
 					say("nvdimm flush hint ");
 					con_hex(a);
 					con_puts("\n");

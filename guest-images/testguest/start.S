@@ -128,6 +128,52 @@ exc_stub:
 	hlt
 	jmp 4b
 
+/* irq.c's vectors: 256 stubs 16 bytes apart, each pushes its vector
+ * and calls irq_vector(vector) with the caller-saved registers kept and
+ * the stack 16-byte aligned.  No CPU exception an interrupt can land on
+ * returns (irq_vector ends the guest below 32), so no error code needs
+ * popping. */
+	.balign 16
+	.globl irq_vector_stubs
+irq_vector_stubs:
+	.set vec, 0
+	.rept 256
+	.balign 16
+	pushq $vec
+	jmp irq_vector_common
+	.set vec, vec + 1
+	.endr
+
+irq_vector_common:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %rbp
+	movq %rsp, %rbp
+	movq 80(%rsp), %rdi             /* the vector */
+	andq $-16, %rsp
+	cld
+	call irq_vector
+	movq %rbp, %rsp
+	popq %rbp
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	addq $8, %rsp                   /* the vector */
+	iretq
+
 	.section .rodata
 	.balign 8
 gdt:

@@ -67,6 +67,26 @@ make_pmem() {
 	truncate -s 2M "$1"
 }
 
+# complete_lines FILE: the lines of FILE that have their newline, CRs
+# dropped.  FILE may still be written: a line still being printed is
+# not a line yet (a serial console writes a byte at a time).
+complete_lines() {
+	local s
+	s=$(cat "$1" 2>/dev/null; echo .)
+	s=${s%.}
+	case $s in
+	*$'\n') ;;
+	*$'\n'*) s=${s%$'\n'*}$'\n' ;;
+	*) s= ;;
+	esac
+	printf '%s' "$s" | tr -d '\r'
+}
+
+# has_complete_line FILE REGEX: some complete line of FILE matches (ERE).
+has_complete_line() {
+	complete_lines "$1" | grep -qE -- "$2"
+}
+
 finish() {
 	if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
 	exit 0

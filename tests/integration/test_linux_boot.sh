@@ -4,7 +4,9 @@
 # command line and an e820 map equal to the one vmm built (vmm logs it at
 # info level); the bzImage (vmlinuz, 64-bit entry) the same with
 # VMM_SLOW_TESTS=1, since under instruction emulation decompressing takes
-# minutes.  With vmx/svm: the full boot of kernel + initramfs.
+# minutes.  With vmx/svm: the full boot of kernel + initramfs.  The boots
+# as far as a host without vmx/svm goes, next to QEMU and replayed, are
+# test_linux_boot_microvm.sh and test_linux_boot_q35.sh.
 . "$(dirname "$0")/kvm_common.sh"
 
 [ -e /dev/kvm ] || { echo "SKIP: /dev/kvm is absent"; exit 77; }
@@ -17,19 +19,26 @@ if [ ! -f "$VMLINUX" ]; then
 	exit 77
 fi
 
+# The first line setup_arch() prints once the e820 map is out
+# (x86_report_nx(): "NX (Execute Disable) protection: active", or
+# "... missing in CPU!"): the map is complete when it is.
+E820_DONE='NX \(Execute Disable\) protection'
+E820_DONE_TEXT='NX (Execute Disable) protection'
+
 # early_boot NAME KERNEL SECONDS VMM-ARGS...: boot until the kernel has
-# printed its e820 map and one more line, then stop the VM.
+# printed its e820 map and then the E820_DONE line, whole, then stop the
+# VM.  Only complete lines count: under load the serial console is read
+# while a line is still being printed.
 early_boot() {
 	local name=$1 kernel=$2 secs=$3
 	shift 3
 	local cmdline="console=ttyS0 earlyprintk=serial vmm.test=$name"
 	VMM_LOG_LEVEL=2 timeout "$secs" "$VMM" -kernel "$kernel" -append "$cmdline" \
 		-serial stdio "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	local pid=$! i
+	local pid=$! i reached=0
 	for ((i = 0; i < secs * 5; i++)); do
-		# Done when some line follows the last BIOS-e820 line.
-		if grep -q 'BIOS-e820' "$TMP/$name.out" 2>/dev/null &&
-		   [ -n "$(sed -n '/BIOS-e820/,$p' "$TMP/$name.out" | grep -v 'BIOS-e820' | head -n 1)" ]; then
+		if has_complete_line "$TMP/$name.out" "$E820_DONE"; then
+			reached=1
 			break
 		fi
 		kill -0 "$pid" 2>/dev/null || break
@@ -37,8 +46,15 @@ early_boot() {
 	done
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	# The serial console ends lines with CR LF.
-	tr -d '\r' <"$TMP/$name.out" >"$TMP/$name.txt" && mv "$TMP/$name.txt" "$TMP/$name.out"
+	# The serial console ends lines with CR LF; a line cut by the stop
+	# is no line.
+	complete_lines "$TMP/$name.out" >"$TMP/$name.txt" && mv "$TMP/$name.txt" "$TMP/$name.out"
+	if [ $reached = 1 ]; then
+		pass "$name: reached '$E820_DONE_TEXT' after the e820 map"
+	else
+		fail "$name: the kernel stopped before '$E820_DONE_TEXT'"
+		tail -n 20 "$TMP/$name.out" "$TMP/$name.err"
+	fi
 	expect_line "$TMP/$name.out" "Linux version [0-9]" "$name: kernel banner"
 	expect_line "$TMP/$name.out" "Command line: $cmdline\$" "$name: exactly our command line"
 	sed -n 's/.*BIOS-e820: \[mem \(0x[0-9a-f]*-0x[0-9a-f]*\)\] \(.*\)$/\1 \2/p' \

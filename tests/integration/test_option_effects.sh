@@ -217,7 +217,7 @@ row kvm  "vectors=3" 'testguest: msix 00:01.0 3[[:space:]]*$' -machine q35 -seri
 	-object rng-random,id=r0 -device virtio-rng-pci,rng=r0,vectors=3
 row kvm  "vectors (default: queues + 1)" 'testguest: msix 00:01.0 2[[:space:]]*$' -machine q35 -serial stdio \
 	-object rng-random,id=r0 -device virtio-rng-pci,rng=r0
-row kvm  "virtio-*-pci addr=" 'testguest: pci 00:07.0 1af4:1044' -machine q35 -serial stdio \
+row kvm  "virtio-*-pci addr=" 'testguest: pci 00:07.0 1af4:1005' -machine q35 -serial stdio \
 	-object rng-random,id=r0 -device virtio-rng-pci,rng=r0,addr=7
 row kvm  pci-bridge    'testguest: pci-bridge 00:02.0 bus 01' -machine q35 -serial stdio \
 	-device pci-bridge,id=br0,chassis_nr=1,addr=2 -object rng-random,id=r0 -device virtio-rng-pci,rng=r0,bus=br0,addr=1

@@ -76,6 +76,13 @@ for step in script.split(';'):
         seen.remove(step[5:])
     elif step.startswith('signal '):
         os.kill(int(os.environ['VMMPID']), getattr(signal, 'SIG' + step[7:]))
+    elif step.startswith('burst '):  # several commands in one write
+        cmds = step[6:].split()
+        f.write(''.join(json.dumps({'execute': c}) + '\n' for c in cmds)); f.flush()
+        n = 0
+        while n < len(cmds):
+            m = read()
+            n += 'return' in m or 'error' in m
     elif step == 'eof':   # whatever is left, then the close
         for line in f:
             show(json.loads(line))
@@ -164,6 +171,15 @@ for sig in TERM INT HUP; do
 		"SIG$sig: SHUTDOWN {guest: false, reason: host-signal}, as QEMU"
 	expect_no_line "$TMP/sig$sig.py" 'guest-shutdown' "SIG$sig: not reported as a guest shutdown"
 done
+
+# --- system_reset and quit in one write: quit wins, the VM exits ---------
+start burst microvm
+pid=$!
+client burst "qmp_capabilities; boot; burst system_reset quit; eof"
+wait "$pid"
+expect_rc $? 0 "system_reset then quit in one write: vmm exits 0"
+expect_line "$TMP/burst.py" 'host-qmp-quit"\}, "event": "SHUTDOWN"' "system_reset then quit: SHUTDOWN (host-qmp-quit)"
+expect_line "$TMP/burst.py" '^eof' "system_reset then quit: the socket closes"
 
 # --- a guest that resets itself: RESET (guest: true) on each reboot ------
 rm -f "$TMP/gr.sock"

@@ -15,6 +15,13 @@
 # reply comes first for system_powerdown and system_reset (20 times
 # each), balloon without a balloon device, and the SHUTDOWN a SIGTERM
 # produces.
+#
+# Part three runs a real VM on each side under KVM, started the way Kata
+# starts QEMU: -S, and QMP on a listening socket the launcher bound and
+# passes as an inherited fd (-qmp unix:fd=N,server=on,wait=off).  Two
+# clients in turn connect by the path; the run states (prelaunch, stop in
+# prelaunch, system_reset in prelaunch, cont, stop) must match QEMU's, and
+# our guest must not have run before cont.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
@@ -83,23 +90,30 @@ cat >"$TMP/cmds" <<'CMDS'
 {"execute":"quit"}
 CMDS
 
+# Until the socket is there, the server died, or 30 s passed (CI runners
+# are slow and shared: a fixed short budget would fail for no reason).
 wait_sock() {
-	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
+	local deadline=$((SECONDS + 30))
+	while [ $SECONDS -lt $deadline ]; do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
 	return 1
 }
 
-timeout 30 "$QEMU" -machine none -nodefaults -display none -name "$NAME" -uuid "$UUID" \
+timeout 60 "$QEMU" -machine none -nodefaults -display none -name "$NAME" -uuid "$UUID" \
 	-qmp "unix:$TMP/qemu.sock,server=on,wait=off" >"$TMP/qemu.log" 2>&1 &
 qpid=$!
-if ! wait_sock "$TMP/qemu.sock"; then
+if ! wait_sock "$TMP/qemu.sock" "$qpid"; then
 	echo "SKIP: qemu-system-x86_64 -machine none did not start:"; cat "$TMP/qemu.log"; exit 77
 fi
 timeout 20 "$PROG" --client "$TMP/qemu.sock" <"$TMP/cmds" >"$TMP/qemu.out" 2>&1
 wait "$qpid"; qpid=
 
-timeout 30 "$PROG" --serve "$TMP/vmm.sock" "$NAME" "$UUID" >"$TMP/vmm.log" 2>&1 &
+timeout 60 "$PROG" --serve "$TMP/vmm.sock" "$NAME" "$UUID" >"$TMP/vmm.log" 2>&1 &
 vpid=$!
-if ! wait_sock "$TMP/vmm.sock"; then
+if ! wait_sock "$TMP/vmm.sock" "$vpid"; then
 	echo "FAIL: our QMP server did not start"; cat "$TMP/vmm.log"; exit 1
 fi
 timeout 20 "$PROG" --client "$TMP/vmm.sock" <"$TMP/cmds" >"$TMP/vmm.out" 2>&1
@@ -118,10 +132,10 @@ echo "ok: $n commands, replies and events shaped as QEMU $("$QEMU" --version | h
 GUEST=$BUILD/guest-images/testguest.elf
 VMM=${VMM:-$BUILD/vmm}
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm: event order against a running QEMU not compared"; exit 0
+	echo "SKIP: no usable /dev/kvm: event order, -S and -qmp fd= against a running QEMU not compared"; exit 0
 fi
 if [ ! -f "$GUEST" ]; then
-	echo "SKIP: $GUEST not built: event order against a running QEMU not compared"; exit 0
+	echo "SKIP: $GUEST not built: event order, -S and -qmp fd= against a running QEMU not compared"; exit 0
 fi
 # machine SOCK PID-FILE OUT: the transcript of one machine, normalised.
 machine() {
@@ -255,3 +269,87 @@ if ! diff -u "$TMP/qh.out" "$TMP/vh.out"; then
 	exit 1
 fi
 echo "ok: device_add/device_del/qom-get/getfd replies as QEMU q35 -S: $(grep -c -- '->' "$TMP/vh.out") commands"
+
+# ---- part two: -S and -qmp unix:fd=N on a real VM --------------------
+GUEST=$BUILD/guest-images/testguest.elf
+VMM=${VMM:-$BUILD/vmm}
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ] || [ ! -f "$GUEST" ] || [ ! -x "$VMM" ]; then
+	echo "SKIP (part two only): needs /dev/kvm, $VMM and $GUEST"; exit 0
+fi
+# withfd SOCK CMD...: bind and listen on SOCK, then exec CMD with the
+# listening socket inherited as fd 5 (@FD@ in CMD becomes 5), as Kata does.
+withfd() {
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+os.dup2(s.fileno(), 5); os.set_inheritable(5, True)
+os.execvp(sys.argv[2], [a.replace("@FD@", "5") for a in sys.argv[2:]])
+' "$@"
+}
+cat >"$TMP/s1" <<'CMDS'
+{"execute":"qmp_capabilities"}
+{"execute":"query-status"}
+{"execute":"stop"}
+{"execute":"query-status"}
+{"execute":"system_reset"}
+{"execute":"query-status"}
+CMDS
+cat >"$TMP/s2" <<'CMDS'
+{"execute":"qmp_capabilities"}
+{"execute":"query-status"}
+{"execute":"cont"}
+{"execute":"query-status"}
+{"execute":"stop"}
+{"execute":"query-status"}
+{"execute":"cont"}
+CMDS
+cat >"$TMP/s3" <<'CMDS'
+{"execute":"qmp_capabilities"}
+{"execute":"quit"}
+CMDS
+# side NAME CMD...: run one side, two clients in turn, by path.
+side() {
+	local name=$1
+	shift
+	withfd "$TMP/$name-fd.sock" timeout 150 "$@" \
+		-S -qmp unix:fd=@FD@,server=on,wait=off >"$TMP/$name-fd.log" 2>&1 &
+	local pid=$!
+	wait_sock "$TMP/$name-fd.sock" "$pid" || return 1
+	timeout 20 "$PROG" --client "$TMP/$name-fd.sock" <"$TMP/s1" >"$TMP/$name-fd.out" 2>&1
+	if [ "$name" = vmm ] && grep -q testguest "$TMP/vmm-serial.out" 2>/dev/null; then
+		echo "FAIL: the guest ran before cont"; cat "$TMP/vmm-serial.out"; return 1
+	fi
+	timeout 20 "$PROG" --client "$TMP/$name-fd.sock" <"$TMP/s2" >>"$TMP/$name-fd.out" 2>&1
+	if [ "$name" = vmm ]; then  # running: the guest prints its line
+		for _ in $(seq 900); do  # 90 s: slow under load and ASan
+			grep -q "testguest: action spin" "$TMP/vmm-serial.out" && break
+			sleep 0.1
+		done
+	fi
+	timeout 20 "$PROG" --client "$TMP/$name-fd.sock" <"$TMP/s3" >>"$TMP/$name-fd.out" 2>&1
+	wait "$pid"
+}
+if ! side qemu "$QEMU" -machine q35,accel=kvm -cpu host,-arch-capabilities -m 64M \
+	-nodefaults -display none; then
+	echo "SKIP (part two only): QEMU under KVM did not start:"; cat "$TMP/qemu-fd.log"; exit 0
+fi
+side vmm "$VMM" -machine q35,accel=kvm -m 64M -kernel "$GUEST" \
+	-append testguest.action=spin -serial file:"$TMP/vmm-serial.out" || {
+	echo "FAIL: vmm with -S and -qmp unix:fd=N:"; cat "$TMP/vmm-fd.log"; exit 1; }
+grep -q "testguest: action spin" "$TMP/vmm-serial.out" || {
+	echo "FAIL: the guest did not run after cont"; cat "$TMP/vmm-fd.log"; exit 1; }
+[ -S "$TMP/vmm-fd.sock" ] || { echo "FAIL: vmm removed the launcher's socket file"; exit 1; }
+# QEMU sends system_reset's RESET before or after the reply, depending on
+# when its main loop runs: compare without it, and count it on each side.
+for f in qemu vmm; do
+	[ "$(grep -c 'event:RESET' "$TMP/$f-fd.out")" = 1 ] || {
+		echo "FAIL: $f: not exactly one RESET event"; cat "$TMP/$f-fd.out"; exit 1; }
+	grep -v 'event:RESET' "$TMP/$f-fd.out" >"$TMP/$f-fd.cmp"
+done
+if ! diff -u "$TMP/qemu-fd.cmp" "$TMP/vmm-fd.cmp"; then
+	echo "FAIL: -S / -qmp unix:fd= run states differ from QEMU's (- qemu, + vmm)"
+	exit 1
+fi
+grep -q 'status:prelaunch' "$TMP/vmm-fd.out" || { echo "FAIL: no prelaunch seen"; exit 1; }
+echo "ok: -S and -qmp unix:fd=N: $(grep -c '^>' "$TMP/vmm-fd.out") commands, run states as QEMU's"

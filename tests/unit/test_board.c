@@ -1,6 +1,7 @@
 /* The board on a simulated machine: every device the configuration names
  * answers at its address, machine requests reach the machine, bad host
- * backends fail cleanly, and the accel=sim self-test passes. */
+ * backends fail cleanly, the PIT's IRQ0 runs from reset, and the
+ * accel=sim self-test passes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -128,11 +129,12 @@ static void test_devices_answer(void **state)
 	/* virtio-mmio window 0 is a block device. */
 	assert_int_equal(sim_mmio_read(s, LAYOUT_VIRTIO_MMIO_BASE, 4), 0x74726976);
 	assert_int_equal(sim_mmio_read(s, LAYOUT_VIRTIO_MMIO_BASE + 8, 4), 2);
-	/* PCI: host bridge at 00.0, virtio-blk at 04.0 (mechanism #1). */
+	/* PCI: host bridge at 00.0, virtio-blk at 04.0 (mechanism #1),
+	 * transitional as QEMU makes it on pcie.0 (0x1001). */
 	sim_pio_write(s, 0xcf8, 4, 0x80000000u);
 	assert_int_equal(sim_pio_read(s, 0xcfc, 4), 0x29c08086u);
 	sim_pio_write(s, 0xcf8, 4, 0x80000000u | (4u << 11));
-	assert_int_equal(sim_pio_read(s, 0xcfc, 4), 0x10421af4u);
+	assert_int_equal(sim_pio_read(s, 0xcfc, 4), 0x10011af4u);
 	/* nvdimm mapped as guest memory with the file's bytes. */
 	char sig[11] = "";
 	const struct layout_dev *nv = NULL;
@@ -274,6 +276,46 @@ static void test_rtc_base(void **state)
 }
 
 /* What `vmm -machine accel=sim` runs; deterministic across runs. */
+/* Issue 12, the part the simulator can express.  The PIT's channel 0
+ * counts from reset (mode 3, count 65536: 18.2 Hz, as on a PC and in
+ * QEMU), so GSI 0 has edges before the guest has programmed anything --
+ * the interrupt that reached Linux's first sti on microvm as vector 0.
+ * Which vector it becomes is the interrupt controllers' business: KVM's
+ * in-kernel 8259s and IOAPIC, which the simulator does not model; the
+ * test guest's irq check (guest-images/testguest/irq.c) covers that
+ * half under KVM.  Then the guest's own programming (mode 2, 1 kHz, as
+ * that check does) drives the same line at its rate. */
+static void check_irq0(const char *machine)
+{
+	struct bfix *f = calloc(1, sizeof(*f));
+	assert_int_equal(PARSE(f, "-machine", machine, "-m", "64M",
+			       "-serial", "stdio"), 0);
+	struct sim *s = f->sim;
+	uint64_t e0 = s->gsi_edges[0];
+	sim_clock_step(s, 200000000);           /* 200 ms, untouched */
+	uint64_t reset_edges = s->gsi_edges[0] - e0;
+	if (reset_edges < 3 || reset_edges > 4)
+		fail_msg("%s: %llu IRQ0 edges in 200 ms from reset, expected 3-4 "
+			 "(18.2 Hz)", machine, (unsigned long long)reset_edges);
+	sim_pio_write(s, 0x43, 1, 0x34);        /* ch0, lo/hi, mode 2 */
+	sim_pio_write(s, 0x40, 1, 1193 & 0xff);
+	sim_pio_write(s, 0x40, 1, 1193 >> 8);
+	e0 = s->gsi_edges[0];
+	sim_clock_step(s, 10000000);            /* 10 ms at 1 kHz */
+	uint64_t edges = s->gsi_edges[0] - e0;
+	if (edges < 9 || edges > 11)
+		fail_msg("%s: %llu IRQ0 edges in 10 ms at 1 kHz", machine,
+			 (unsigned long long)edges);
+	done(f);
+}
+
+static void test_irq0_from_reset(void **state)
+{
+	(void)state;
+	check_irq0("microvm,accel=sim");
+	check_irq0("q35,accel=sim");
+}
+
 static void test_selftest(void **state)
 {
 	(void)state;
@@ -310,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_bad_backends),
 		cmocka_unit_test(test_board_check),
 		cmocka_unit_test(test_rtc_base),
+		cmocka_unit_test(test_irq0_from_reset),
 		cmocka_unit_test(test_selftest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -543,7 +543,7 @@ static void test_help_version(void **state)
 		"-m ", "-mem-path", "-numa", "-rtc", "-global", "-seed", "-kernel",
 		"-initrd", "-append", "-object", "-drive", "-netdev", "-chardev",
 		"virtio-blk-device", "virtio-net-pci", "virtconsole", "nvdimm",
-		"isa-debug-exit", "pci-bridge", "-serial", "-qmp", "-pidfile",
+		"isa-debug-exit", "pci-bridge", "-serial", "-qmp", "unix:fd=", "-S ", "-pidfile",
 		"-daemonize", "-D ", "-disable-seccomp", "-no-reboot", "-dump-dtb",
 		"-trace-record", "-nodefaults", "-no-user-config", "-nographic",
 		"-vga", "-realtime", "--help", "--version", "throttling.iops-total",

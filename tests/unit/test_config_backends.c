@@ -207,6 +207,7 @@ static void test_chardev(void **state)
 		"-chardev", "socket,id=c1,path=/run/c.sock,server=on,wait=off",
 		"-chardev", "socket,id=c2,path=/run/d.sock,server=on",
 		"-chardev", "socket,id=c3,path=/run/e.sock",
+		"-chardev", "socket,id=c4,path=/run/f.sock,server=off,reconnect=2",
 		"-chardev", "stdio,id=s0,signal=off",
 		"-chardev", "file,id=f0,path=out.log",
 		"-chardev", "pty,id=p0", "-chardev", "null,id=z0");
@@ -227,6 +228,10 @@ static void test_chardev(void **state)
 	ch = config_chardev(cfg, "c3");
 	assert_false(ch->server);
 	assert_false(ch->wait);
+	assert_int_equal(ch->reconnect, 0);
+	ch = config_chardev(cfg, "c4");   /* a client, as QEMU has it */
+	assert_false(ch->server);
+	assert_int_equal(ch->reconnect, 2);
 	ch = config_chardev(cfg, "s0");
 	assert_int_equal(ch->type, CFG_CHR_STDIO);
 	assert_false(ch->signal);
@@ -248,6 +253,14 @@ static void test_chardev_bad(void **state)
 		{ { "-chardev", "socket,id=c0,path=x,server=maybe", NULL }, "server='maybe'", NULL },
 		{ { "-chardev", "socket,id=c0,path=x,host=h", NULL }, "'host'", "id, path, server" },
 		{ { "-chardev", "stdio,id=c0,path=x", NULL }, "'path'", "id, signal" },
+		{ { "-chardev", "socket,id=c0,path=x,reconnect=abc", NULL }, "reconnect='abc' is not a number", NULL },
+		{ { "-chardev", "socket,id=c0,path=x,reconnect=-1", NULL }, "reconnect", NULL },
+		{ { "-chardev", "socket,id=c0,path=x,server=on,wait=off,reconnect=1", NULL },
+		  "'reconnect' option is incompatible with socket in server listen mode", NULL },
+		{ { "-chardev", "socket,id=c0,path=x,wait=off", NULL },
+		  "'wait' option is incompatible with socket in client connect mode", NULL },
+		{ { "-chardev", "socket,id=c0,path=x,server=off,nowait", NULL },
+		  "'wait' option is incompatible", NULL },
 		{ { "-chardev", "pty,id=c0,signal=on", NULL }, "'signal'", "accepted: id" },
 		{ { "-chardev", "null,id=a", "-chardev", "null,id=a", NULL }, "-chardev: id 'a' is used twice", NULL },
 	};
@@ -265,6 +278,7 @@ static void test_serial(void **state)
 
 	(void)state;
 	assert_int_equal(cfg->nserial, 4);
+	assert_int_equal(cfg->serial[2].reconnect, 0);
 	assert_int_equal(cfg->serial[0].type, CFG_SERIAL_STDIO);
 	assert_int_equal(cfg->serial[1].type, CFG_SERIAL_FILE);
 	/* file: takes the rest verbatim: no option syntax inside. */
@@ -278,6 +292,12 @@ static void test_serial(void **state)
 	free(cfg);
 	cfg = CFG_OK("-serial", "pty", "-serial", "null", "-serial", "none");
 	assert_int_equal(cfg->nserial, 0);
+	free(cfg);
+	/* unix:PATH without server is a client (QEMU's meaning). */
+	cfg = CFG_OK("-serial", "unix:/run/peer.sock,reconnect=3");
+	assert_int_equal(cfg->serial[0].type, CFG_SERIAL_SOCKET);
+	assert_false(cfg->serial[0].server);
+	assert_int_equal(cfg->serial[0].reconnect, 3);
 	free(cfg);
 	cfg = CFG_OK("-serial", "none", "-serial", "pty");
 	assert_int_equal(cfg->nserial, 1);
@@ -294,6 +314,8 @@ static void test_serial_bad(void **state)
 		{ { "-serial", "chardev:", NULL }, "chardev is empty", NULL },
 		{ { "-serial", "file:", NULL }, "empty", NULL },
 		{ { "-serial", "unix:/s,listen", NULL }, "'listen'", "server, wait, nowait" },
+		{ { "-serial", "unix:/s,server,nowait,reconnect=1", NULL }, "incompatible", NULL },
+		{ { "-serial", "unix:/s,nowait", NULL }, "'wait' option is incompatible", NULL },
 		{ { "-serial", "stdio", "-serial", "stdio", "-serial", "stdio", "-serial", "stdio",
 		    "-serial", "stdio", NULL }, "too many serial ports (at most 4)", NULL },
 		{ { "-chardev", "pty,id=p", "-serial", "chardev:p", "-serial", "chardev:p", NULL },
@@ -316,6 +338,7 @@ static void test_qmp(void **state)
 		{ { "-qmp", "unix:/s,server=on,wait=on", NULL }, "not supported", NULL },
 		{ { "-qmp", "unix:,server,nowait", NULL }, "socket path is empty", NULL },
 		{ { "-qmp", "unix:/s,server,nowait,pretty=on", NULL }, "'pretty'", NULL },
+		{ { "-qmp", "unix:/s,server,nowait,reconnect=1", NULL }, "'reconnect'", NULL },
 	};
 
 	(void)state;
@@ -326,6 +349,56 @@ static void test_qmp(void **state)
 	free(cfg);
 	cfg = CFG_OK("-qmp", "unix:/a,,b.sock,nowait,server");
 	assert_string_equal(cfg->qmp_path, "/a,b.sock");
+	assert_false(cfg->qmp_has_fd);
+	free(cfg);
+	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+}
+
+/* Kata binds the QMP socket itself and passes the listening fd. */
+static void test_qmp_fd(void **state)
+{
+	struct machine_config *cfg = CFG_OK("-qmp", "unix:fd=5,server=on,wait=off");
+	const struct cfgt_bad_case t[] = {
+		{ { "-qmp", "unix:fd=x,server=on,wait=off", NULL }, "not a number", NULL },
+		{ { "-qmp", "unix:fd=-1,server=on,wait=off", NULL }, "fd", NULL },
+		{ { "-qmp", "unix:fd=4294967296,server=on,wait=off", NULL }, "out of range", NULL },
+		{ { "-qmp", "unix:fd=5", NULL }, "not supported", "unix:fd=N,server=on,wait=off" },
+		{ { "-qmp", "unix:fd=5,server=on", NULL }, "not supported", NULL },
+		{ { "-qmp", "unix:fd=5,server=on,wait=off,path=/x", NULL }, "'path'", NULL },
+		{ { "-qmp", "unix:fd=5,server,nowait", "-qmp", "unix:/s,server,nowait", NULL },
+		  "given twice", NULL },
+	};
+
+	(void)state;
+	assert_true(cfg->qmp_has_fd);
+	assert_int_equal(cfg->qmp_fd, 5);
+	assert_string_equal(cfg->qmp_path, "");
+	free(cfg);
+	cfg = CFG_OK("-qmp", "unix:fd=0,nowait,server");
+	assert_true(cfg->qmp_has_fd);
+	assert_int_equal(cfg->qmp_fd, 0);
+	free(cfg);
+	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+}
+
+/* -S: held vCPUs need someone to say cont. */
+static void test_start_paused(void **state)
+{
+	struct machine_config *cfg = CFG_OK("-S", "-qmp", "unix:/s,server,nowait");
+	const struct cfgt_bad_case t[] = {
+		{ { "-S", NULL }, "-S needs -qmp", NULL },
+		{ { "-S", "-qmp", "unix:/s,server,nowait", "-machine", "microvm,accel=sim", NULL },
+		  "-S needs accel=kvm", NULL },
+	};
+
+	(void)state;
+	assert_true(cfg->start_paused);
+	free(cfg);
+	cfg = CFG_OK("-S", "-qmp", "unix:fd=3,server=on,wait=off");
+	assert_true(cfg->start_paused);
+	free(cfg);
+	cfg = CFG_OK("-qmp", "unix:/s,server,nowait");
+	assert_false(cfg->start_paused);
 	free(cfg);
 	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
 }
@@ -364,6 +437,8 @@ int main(void)
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_serial_bad),
 		cmocka_unit_test(test_qmp),
+		cmocka_unit_test(test_qmp_fd),
+		cmocka_unit_test(test_start_paused),
 		cmocka_unit_test(test_tokenizer_limits),
 	};
 

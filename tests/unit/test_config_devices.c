@@ -178,6 +178,7 @@ static void test_device_props_bad(void **state)
 		{ { "-device", "virtio-net-pci,netdev=n,vectors=2049", NULL }, "out of range", NULL },
 		{ { "-device", "virtio-net-pci,netdev=n,mq=on", NULL }, "mq=on is not supported", "one queue pair" },
 		{ { "-device", "virtio-net-pci,netdev=n,disable-modern=on,disable-legacy=on", NULL }, "leave nothing", NULL },
+		{ { "-device", "virtio-net-pci,netdev=n,iothread=io0,disable-modern=on", NULL }, "iothread= needs the modern interface", NULL },
 		{ { "-device", "nvdimm,memdev=m,label-size=64K", NULL }, "label-size='64K' is out of range", "128K" },
 		{ { "-device", "nvdimm,memdev=m,unarmed=x", NULL }, "unarmed='x'", NULL },
 		{ { "-device", "isa-debug-exit,iobase=0x10000", NULL }, "iobase='0x10000' is out of range", NULL },

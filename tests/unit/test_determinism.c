@@ -1,4 +1,5 @@
-/* Determinism of the real machine (DESIGN.md "Determinism"): the board
+/* Determinism of the real machine (the same machine, seed or trace
+ * gives byte-identical results): the board
  * with every device model, on q35 (virtio-pci, a pci-bridge, and a
  * virtio-mmio disk) and on microvm (virtio-mmio), run by the accel=sim
  * self-test (sim/selftest*.c) with the simulator's event log on; the same

@@ -267,6 +267,38 @@ static void test_big_config_fits(void **state)
 	done(b);
 }
 
+/* A virtio-scsi's LUs are child nodes at target << 16 | lun, after every
+ * property of the adapter (also disable-modern, which comes last). */
+static void test_scsi_luns(void **state)
+{
+	struct built *b = BUILD(
+		"-machine", "q35,accel=sim",
+		"-device", "virtio-scsi-pci,id=scsi0,addr=6,disable-modern=on",
+		"-drive", "id=d0,file=a.img", "-device", "scsi-hd,drive=d0,scsi-id=3,lun=300,serial=S1",
+		"-drive", "id=d1,file=b.iso", "-device", "scsi-cd,drive=d1,id=cd",
+		"-device", "virtio-balloon-pci,free-page-reporting=on,addr=7");
+	const char *lun = "/pci@e0000000/virtio@6/lun@3012c";
+
+	(void)state;
+	assert_string_equal(str(b, "/pci@e0000000/virtio@6", "vmm,device"), "virtio-scsi-pci");
+	assert_string_equal(str(b, lun, "compatible"), "vmm,scsi-hd");
+	assert_int_equal(cell(b, lun, "reg", 0), 3u << 16 | 300);
+	assert_string_equal(str(b, lun, "vmm,serial"), "S1");
+	assert_string_equal(str(b, lun, "vmm,file"), "a.img");
+	assert_string_equal(str(b, "/pci@e0000000/virtio@6/lun@0", "compatible"), "vmm,scsi-cd");
+	assert_true(has(b, "/pci@e0000000/virtio@7", "vmm,free-page-reporting"));
+	/* Properties first: after the first child node of the adapter,
+	 * nothing but nodes follow. */
+	int parent = node(b, "/pci@e0000000/virtio@6"), child = fdt_first_subnode(b->fdt, parent);
+	int prop;
+	assert_true(child > 0);
+	fdt_for_each_property_offset(prop, b->fdt, parent)
+		assert_true(prop < child);
+	assert_true(has(b, "/pci@e0000000/virtio@6", "vmm,disable-modern"));
+	assert_int_equal(fdt_check_full(b->fdt, fdt_totalsize(b->fdt)), 0);
+	done(b);
+}
+
 static void test_dump_file(void **state)
 {
 	struct built *b = BUILD("-machine", "q35,nvdimm=on", "-device", "virtio-serial-pci",
@@ -313,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic_and_nospace),
 		cmocka_unit_test(test_big_config_fits),
 		cmocka_unit_test(test_dump_file),
+		cmocka_unit_test(test_scsi_luns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -332,6 +332,51 @@ static void test_external_and_free_null(void **state)
 	assert_int_equal(mem[7], 0x11);
 }
 
+static bool gate_of(void *opaque)
+{
+	return *(bool *)opaque;
+}
+
+/* A gated view (a PCI function's Bus Master Enable): closed, no byte
+ * moves either way and no raw pointer is handed out; layout queries still
+ * answer; open, it is the parent. */
+static void test_view(void **state)
+{
+	(void)state;
+	struct gm *gm = gm_new();
+	assert_int_equal(gm_add_heap(gm, 0x1000, 0x2000, 0, "ram"), 0);
+	assert_int_equal(gm_write_u32le(gm, 0x1000, 0x11223344), 0);
+	bool open = false;
+	struct gm *v = gm_view_new(gm, gate_of, &open);
+	assert_non_null(v);
+	assert_null(gm_view_new(NULL, gate_of, &open));
+	assert_false(gm_enabled(v));
+	assert_true(gm_enabled(gm));
+	uint32_t x = 0;
+	uint8_t buf[4] = { 1, 2, 3, 4 };
+	assert_int_equal(gm_read_u32le(v, 0x1000, &x), -EFAULT);
+	assert_int_equal(gm_write(v, 0x1000, buf, 4), -EFAULT);
+	assert_int_equal(gm_fill(v, 0x1000, 0, 4), -EFAULT);
+	assert_null(gm_map(v, 0x1000, 4, false));
+	assert_int_equal(gm_read_u32le(gm, 0x1000, &x), 0);
+	assert_int_equal(x, 0x11223344);
+	assert_true(gm_range_valid(v, 0x1000, 0x2000));
+	assert_int_equal(gm_region_count(v), 1);
+	assert_non_null(gm_region_find(v, 0x1800));
+	/* No regions of its own. */
+	assert_int_equal(gm_add_heap(v, 0x8000, 0x1000, 0, "x"), -EINVAL);
+	open = true;
+	assert_true(gm_enabled(v));
+	assert_int_equal(gm_write(v, 0x1000, buf, 4), 0);
+	assert_int_equal(gm_read_u32le(gm, 0x1000, &x), 0);
+	assert_int_equal(x, 0x04030201);
+	assert_non_null(gm_map(v, 0x1000, 4, true));
+	gm_free(v);
+	/* The parent is intact after the view goes. */
+	assert_int_equal(gm_read_u32le(gm, 0x1000, &x), 0);
+	gm_free(gm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_external_and_free_null),
+		cmocka_unit_test(test_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* The KVM backend's pieces on the real /dev/kvm (skipped without it):
- * capability checks, GSI/MSI routing, irqfd, ioeventfd argument checks,
- * memory slots (read-only ones too), and a vCPU running a few PVH
- * instructions whose MMIO and port-I/O exits reach our buses. */
+ * capability checks, GSI/MSI routing, the 8259s as handed over, irqfd,
+ * ioeventfd argument checks, memory slots (read-only ones too), a vCPU
+ * running a few PVH instructions whose MMIO and port-I/O exits reach our
+ * buses, and the start-up order of kvm_machine_run (vCPUs parked before
+ * the slots). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "core/bus.h"
@@ -106,6 +109,46 @@ static void fix_request(void *opaque, enum machine_event ev, int status)
 	(void)status;
 	if (ev == MACHINE_EXIT)
 		__atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Issue 12: the 8259s as PC firmware leaves them, not as KVM creates them
+ * (vector base 0, nothing masked: PIT IRQ0 became vector 0 at Linux's
+ * first sti on microvm). */
+static void test_pic_handover(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	char err[256];
+	struct kvm_sys sys;
+	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
+	struct kvm_vm vm;
+	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
+	static const struct { unsigned chip; uint8_t base, imr; } want[] = {
+		{ KVM_IRQCHIP_PIC_MASTER, 0x08, 0xfb },
+		{ KVM_IRQCHIP_PIC_SLAVE, 0x70, 0xff },
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		struct kvm_irqchip c;
+		memset(&c, 0, sizeof(c));
+		c.chip_id = want[i].chip;
+		assert_int_equal(ioctl(vm.fd, KVM_GET_IRQCHIP, &c), 0);
+		assert_int_equal(c.chip.pic.irq_base, want[i].base);
+		assert_int_equal(c.chip.pic.imr, want[i].imr);
+		assert_int_equal(c.chip.pic.init4, 1);
+		assert_int_equal(c.chip.pic.init_state, 0);
+	}
+	/* PIT IRQ0 raised: pending at the master, but masked, so nothing is
+	 * in service and nothing reaches LINT0. */
+	struct kvm_irq_level l = { .irq = 0, .level = 1 };
+	assert_int_equal(ioctl(vm.fd, KVM_IRQ_LINE, &l), 0);
+	struct kvm_irqchip c;
+	memset(&c, 0, sizeof(c));
+	c.chip_id = KVM_IRQCHIP_PIC_MASTER;
+	assert_int_equal(ioctl(vm.fd, KVM_GET_IRQCHIP, &c), 0);
+	assert_int_equal(c.chip.pic.irr & 1, 1);
+	assert_int_equal(c.chip.pic.isr, 0);
+	kvm_vm_destroy(&vm);
+	kvm_sys_close(&sys);
 }
 
 static void test_vcpu_exits_reach_buses(void **state)
@@ -210,7 +253,11 @@ static void test_vcpu_pause_resume(void **state)
 	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
 	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
 	assert_non_null(c);
+	/* Started paused and resumed before the thread reached its pause
+	 * check (kvm_machine_run's start, raced): it runs. */
+	kvm_cpus_pause(c);
 	assert_int_equal(kvm_cpus_start(c), 0);
+	kvm_cpus_resume(c);
 	for (int i = 0; i < 500 && counter(m.gm) == 0; i++)
 		usleep(10000);
 	assert_true(counter(m.gm) > 0);
@@ -225,8 +272,93 @@ static void test_vcpu_pause_resume(void **state)
 	for (int i = 0; i < 500 && counter(m.gm) == a; i++)
 		usleep(10000);
 	assert_true(counter(m.gm) != a);
+	/* Stop then cont at once, before the vCPU noticed the stop: it
+	 * must run on (it used to spin on KVM_RUN failing with EINTR). */
+	for (int k = 0; k < 20; k++) {
+		kvm_cpus_pause(c);
+		kvm_cpus_resume(c);
+	}
+	uint32_t b = counter(m.gm);
+	for (int i = 0; i < 500 && counter(m.gm) == b; i++)
+		usleep(10000);
+	assert_true(counter(m.gm) != b);
 	kvm_cpus_pause(c);
 	kvm_cpus_destroy(c);                 /* joins a parked vCPU */
+	bus_free(m.pio);
+	bus_free(m.mmio);
+	kvm_vm_destroy(&vm);
+	gm_free(m.gm);
+	pthread_mutex_destroy(&m.lock);
+	kvm_sys_close(&sys);
+}
+
+static void parked_request(void *opaque, enum machine_event ev, int status)
+{
+	(void)status;
+	if (ev == MACHINE_ERROR)
+		__atomic_add_fetch((int *)opaque, 1, __ATOMIC_SEQ_CST);
+}
+
+/* kvm_machine_run's start-up order: /dev/kvm's capabilities, the VM with
+ * its irqchip, then the host CPU lists, vCPUs started parked before the
+ * VM has any memory slot, the slots, and only then the vCPUs run. */
+static void test_vcpu_start_parked_before_slots(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	char err[256];
+	struct kvm_sys sys;
+	struct kvm_vm vm;
+	assert_int_equal(kvm_sys_open_caps(&sys, err, sizeof(err)), 0);
+	assert_null(sys.cpuid);               /* the costly lists come later */
+	assert_null(sys.msrs);
+	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
+	assert_int_equal(kvm_sys_load_cpu(&sys, err, sizeof(err)), 0);
+	assert_non_null(sys.cpuid);
+	assert_non_null(sys.msrs);
+	struct kvm_cpuid2 *cpuid = sys.cpuid;
+	assert_int_equal(kvm_sys_load_cpu(&sys, err, sizeof(err)), 0);
+	assert_ptr_equal(sys.cpuid, cpuid);   /* a reset's rebuild: no ioctl */
+
+	int errors = 0;
+	struct machine m;
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_init(&m.lock, NULL);
+	m.gm = gm_new();
+	m.pio = bus_new("pio", NULL);
+	m.mmio = bus_new("mmio", NULL);
+	m.ctl = (struct machine_ctl){ parked_request, &errors };
+	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
+	assert_int_equal(gm_add_mmap(m.gm, 0, 4u << 20, &anon, 0, "ram"), 0);
+	static const uint8_t code[] = {
+		0xff, 0x05, 0x00, 0x00, 0x20, 0x00,  /* 1: incl 0x200000 */
+		0xeb, 0xf8,                          /* jmp 1b */
+	};
+	assert_int_equal(gm_write(m.gm, 0x100000, code, sizeof(code)), 0);
+	struct boot_cpu cpu;
+	assert_int_equal(boot_common(m.gm, &cpu, err, sizeof(err)), 0);
+	boot_cpu_pvh(&cpu, 0x100000, 0);
+	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
+	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
+	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
+	assert_non_null(c);
+	kvm_cpus_pause(c);
+	assert_int_equal(kvm_cpus_start(c), 0);
+	/* The thread is up (it names itself, then checks for a pause before
+	 * its first KVM_RUN); a vCPU running now would fetch from guest
+	 * memory KVM has no slot for and end the machine with an error. */
+	for (int i = 0; i < 500 && kvm_cpus_thread_id(c, 0) == 0; i++)
+		usleep(10000);
+	assert_true(kvm_cpus_thread_id(c, 0) != 0);
+	assert_int_equal(vm.nslots, 0);
+	assert_int_equal(kvm_vm_map_gm(&vm, m.gm, err, sizeof(err)), 0);
+	assert_int_equal(kvm_cpus_exit_count(c), 0);
+	kvm_cpus_resume(c);
+	for (int i = 0; i < 500 && counter(m.gm) == 0; i++)
+		usleep(10000);
+	assert_true(counter(m.gm) > 0);
+	assert_int_equal(__atomic_load_n(&errors, __ATOMIC_SEQ_CST), 0);
+	kvm_cpus_destroy(c);
 	bus_free(m.pio);
 	bus_free(m.mmio);
 	kvm_vm_destroy(&vm);
@@ -239,8 +371,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sys_and_routing),
+		cmocka_unit_test(test_pic_handover),
 		cmocka_unit_test(test_vcpu_exits_reach_buses),
 		cmocka_unit_test(test_vcpu_pause_resume),
+		cmocka_unit_test(test_vcpu_start_parked_before_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,9 @@ static int setup(void **state)
 	pci_dev_set_bar(&f->d, 1, PCI_BAR_MEM32, 0x1000, false, bar_fn, &f->m, "msix");
 	assert_int_equal(msix_init(&f->m, &f->d, &f->r.chip, NVEC, 1, TABLE, PBA), 0);
 	f->cap = f->m.cap;
+	/* A message is a memory write: the function masters the bus, as
+	 * the OS sets it up before enabling MSI-X. */
+	pci_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
 	*state = f;
 	return 0;
 }
@@ -257,6 +260,28 @@ static void test_reset(void **state)
 	assert_int_equal(pci_cfg_read(&f->d, f->cap + PCI_MSIX_FLAGS, 2), NVEC - 1);
 }
 
+/* Without Bus Master Enable a function sends no message (PCI 3.0
+ * §6.2.2, §6.8): it is held in the PBA and sent once BME is set again. */
+static void test_bus_master_off_holds_messages(void **state)
+{
+	struct fix *f = *state;
+	program(f, 1, 0x41);
+	tw(f, 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	set_ctl(f, PCI_MSIX_FLAGS_ENABLE);
+	pci_cfg_write(&f->d, PCI_COMMAND, 2, 0);
+	assert_int_equal(msix_notify(&f->m, 1), 0);
+	assert_int_equal(f->r.n, 0);
+	assert_true(msix_pending(&f->m, 1));
+	/* Unmasking while BME is off sends nothing either. */
+	tw(f, 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
+	tw(f, 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	assert_int_equal(f->r.n, 0);
+	pci_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+	assert_int_equal(f->r.n, 1);
+	assert_int_equal(f->r.data, 0x41);
+	assert_false(msix_pending(&f->m, 1));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -269,6 +294,7 @@ int main(void)
 		T(test_vector_mask_pending),
 		T(test_function_mask),
 		T(test_reset),
+		T(test_bus_master_off_holds_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,35 @@ static void virtio_behind(bool msix)
 	assert_int_equal(sim_mmio_read(s, drv.common, 4), 0xffffffff);
 	sim_mmio_write(s, be, 2, cmd);
 	assert_int_not_equal(sim_mmio_read(s, drv.common, 4), 0xffffffff);
+	/* The bridge's Bus Master Enable gates what is behind it: with it
+	 * off a request waits (no memory touched, no message); back on, it
+	 * completes. */
+	assert_true(vdq_add(&vq, &b, 1, false) >= 0);
+	vdq_publish(&vq);
+	sim_mmio_write(s, be, 2, cmd & ~PCI_COMMAND_MASTER);
+	msis = s->msi_count;
+	assert_true(vdriver_kick(&drv, 0, &vq));
+	assert_int_equal(dev.completed, 1);
+	assert_int_equal(vdq_get_used(&vq, &id, &len), 0);
+	sim_mmio_write(s, be, 2, cmd);
+	assert_int_equal(dev.completed, 2);
+	assert_int_equal(vdq_get_used(&vq, &id, &len), 1);
+	if (msix)
+		assert_true(s->msi_count > msis);
+	else
+		drv.bus->isr_ack(&drv);
+	/* Secondary Bus Reset resets the virtio function too: DRIVER_OK and
+	 * the queue are gone, a kick does nothing. */
+	assert_true(drv.bus->get_status(&drv) & VIRTIO_STATUS_DRIVER_OK);
+	struct vdev *vd = virtio_pci_vdev(vp);
+	assert_true(vd->vqs[0].cfg.size != 0);
+	uint64_t bc = pcifx_ecam(0, BR_DEVFN, PCI_BRIDGE_CONTROL);
+	uint16_t ctl = (uint16_t)sim_mmio_read(s, bc, 2);
+	sim_mmio_write(s, bc, 2, ctl | PCI_BRIDGE_CTL_BUS_RESET);
+	sim_mmio_write(s, bc, 2, ctl);
+	assert_int_equal(vd->status, 0);
+	assert_int_equal(vd->vqs[0].cfg.size, 0);
+	assert_false(pci_bus_master(virtio_pci_dev(vp)));
 	vdriver_reset(&drv);
 	virtio_pci_free(vp);
 	pci_bridge_free(br);

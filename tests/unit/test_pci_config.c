@@ -331,7 +331,7 @@ static void hook_before(struct pci_dev *d, uint32_t off, unsigned len)
 static void test_device_hooks(void **state)
 {
 	struct pci_dev *d = &((struct fix *)*state)->d;
-	static const struct pci_dev_ops ops = { hook_written, hook_before };
+	static const struct pci_dev_ops ops = { .cfg_written = hook_written, .cfg_before_read = hook_before };
 	struct hook_rec h = { 0 };
 	d->ops = &ops;
 	d->opaque = &h;

@@ -434,6 +434,28 @@ static void test_server_paths(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 
+	/* Another program's live socket (it accepts connections): refused,
+	 * never unlinked or taken over. */
+	snprintf(path, sizeof(path), "%s/live.sock", dir);
+	int live = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un la = { .sun_family = AF_UNIX };
+	strcpy(la.sun_path, path);
+	assert_int_equal(bind(live, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(listen(live, 1), 0);
+	struct stat lst;
+	assert_int_equal(lstat(path, &lst), 0);
+	assert_null(qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "a live socket is there"));
+	struct stat lst2;
+	assert_int_equal(lstat(path, &lst2), 0);
+	assert_true(lst2.st_ino == lst.st_ino);
+	int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(probe, (struct sockaddr *)&la, sizeof(la)), 0);
+	close(probe);
+	close(live);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/stale.sock", dir);
+
 	/* A regular file at the path: refused, and left alone. */
 	srv = qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err));
 	assert_null(srv);
@@ -549,7 +571,9 @@ static char *client_read_line(int fd, char *buf, size_t *len, size_t cap)
 			return line;
 		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 5000) <= 0 || *len + 1 >= cap)
+		/* A deadline for a missing reply, generous for a loaded CI
+		 * runner: replies come within milliseconds. */
+		if (poll(&p, 1, 30000) <= 0 || *len + 1 >= cap)
 			return NULL;
 		ssize_t r = recv(fd, buf + *len, cap - 1 - *len, 0);
 		if (r <= 0)
@@ -605,6 +629,64 @@ static int client(const char *path)
 	return 0;
 }
 
+/* -qmp unix:fd=N: the launcher bound and listens; clients connect by its
+ * path, and the file is the launcher's to remove. */
+static void test_server_fd(void **state)
+{
+	(void)state;
+	struct env *e = calloc(1, sizeof(*e));
+	char err[256];
+	strcpy(e->dir, "/tmp/test_qmp_XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	snprintf(e->path, sizeof(e->path), "%s/kata.sock", e->dir);
+	e->loop = evloop_new(NULL);
+	e->f.loop = e->loop;
+	e->f.status = "running";
+
+	/* Not a socket, not listening, not open: refused with the reason. */
+	int nf = open("/dev/null", O_RDONLY);
+	assert_null(qmp_server_new_fd(e->loop, nf, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a listening stream socket"));
+	close(nf);
+	int us = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_null(qmp_server_new_fd(e->loop, us, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a listening"));
+	close(us);
+	int dg = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_null(qmp_server_new_fd(e->loop, dg, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	close(dg);
+	assert_null(qmp_server_new_fd(e->loop, 1000000, &sf_ops, &e->f, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "is not open"));
+
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, e->path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	e->f.srv = qmp_server_new_fd(e->loop, lfd, &sf_ops, &e->f, NULL, err, sizeof(err));
+	if (!e->f.srv)
+		fail_msg("%s", err);
+	assert_true(fcntl(lfd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(lfd, F_GETFL) & O_NONBLOCK);
+	for (int i = 0; i < 2; i++) { /* one client after another, by path */
+		struct conn *c = conn_negotiated(e);
+		conn_send(c, "{\"execute\":\"query-status\"}");
+		expect_line(e, c, "{\"return\": {\"status\": \"running\", \"singlestep\": false, \"running\": true}}");
+		conn_close(c);
+		pump(e, 5);
+	}
+	qmp_server_free(e->f.srv);
+	/* The server owned the fd (closed now) but not the file. */
+	assert_int_equal(fcntl(lfd, F_GETFD), -1);
+	struct stat st;
+	assert_int_equal(lstat(e->path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(unlink(e->path), 0);
+	assert_int_equal(rmdir(e->dir), 0);
+	evloop_free(e->loop);
+	free(e);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "--serve") == 0)
@@ -621,6 +703,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_server_throttle, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_unread_events, env_setup, env_teardown),
 		cmocka_unit_test(test_server_paths),
+		cmocka_unit_test(test_server_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

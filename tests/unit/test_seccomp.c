@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +42,18 @@ typedef int (*child_fn)(void);
 /* Fork; the child redirects stderr into a pipe, installs the filter and
  * runs fn, whose return value is its exit status (_exit: no atexit
  * handlers, no sanitizer exit checks under the filter). */
+static void run_child_opts(const struct kvm_seccomp_opts *opts, child_fn fn,
+			   struct outcome *o);
+
 static void run_child(bool rebuild, child_fn fn, struct outcome *o)
+{
+	struct kvm_seccomp_opts so = { .allow_rebuild = rebuild,
+				       .in_sanitizer = true };
+	run_child_opts(&so, fn, o);
+}
+
+static void run_child_opts(const struct kvm_seccomp_opts *opts, child_fn fn,
+			   struct outcome *o)
 {
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -51,10 +63,8 @@ static void run_child(bool rebuild, child_fn fn, struct outcome *o)
 		close(p[0]);
 		dup2(p[1], STDERR_FILENO);
 		close(p[1]);
-		struct kvm_seccomp_opts so = { .allow_rebuild = rebuild,
-					       .in_sanitizer = true };
 		char msg[256];
-		if (kvm_seccomp_install(&so, msg, sizeof(msg)) != 0) {
+		if (kvm_seccomp_install(opts, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "install: %s\n", msg);
 			_exit(100);
 		}
@@ -166,6 +176,31 @@ static void test_allowed_rebuild(void **state)
 {
 	(void)state;
 	expect_ok(true, vmm_rebuild);
+}
+
+/* A client chardev with reconnect= under -no-reboot: a new unix socket
+ * and a connect (here to nobody: ENOENT, not the trap), nothing else. */
+static int vmm_reconnect(void)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 2;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, "/nonexistent/vmm-peer.sock");
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ENOENT)
+		return 3;
+	close(s);
+	return 0;
+}
+
+static void test_allowed_reconnect(void **state)
+{
+	(void)state;
+	struct kvm_seccomp_opts so = { .allow_unix_connect = true,
+				       .in_sanitizer = true };
+	struct outcome o;
+	run_child_opts(&so, vmm_reconnect, &o);
+	assert_int_equal(o.status, 0);
 }
 
 /* ---- never allowed: SIGSYS report, exit 1 ------------------------------ */
@@ -396,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_rule_counts),
 		cmocka_unit_test(test_allowed_running),
 		cmocka_unit_test(test_allowed_rebuild),
+		cmocka_unit_test(test_allowed_reconnect),
 		BLOCKED_TEST(execve_blocked),
 		BLOCKED_TEST(fork_blocked),
 		BLOCKED_TEST(sockets),

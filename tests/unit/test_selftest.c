@@ -395,6 +395,39 @@ static void test_overlay_drive(void **state)
 	fx_free(f);
 }
 
+/* virtio-scsi on both transports: a writable scsi-hd, a scsi-cd and a
+ * read-only scsi-hd on one target; the image file is never written. */
+static void test_scsi(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	char d0[128], d1[128], d2[128];
+	snprintf(d0, sizeof(d0), "id=d0,file=%s", f->disk);
+	snprintf(d1, sizeof(d1), "id=d1,file=%s", f->disk);
+	snprintf(d2, sizeof(d2), "id=d2,file=%s,readonly=on", f->disk);
+	PARSE(f, "-machine", "q35,accel=sim", "-m", "128M",
+	      "-device", "virtio-scsi-pci,id=scsi0",
+	      "-drive", d0, "-device", "scsi-hd,drive=d0,bus=scsi0.0,scsi-id=2,lun=0",
+	      "-drive", d1, "-device", "scsi-cd,drive=d1,bus=scsi0.0,scsi-id=2,lun=1",
+	      "-device", "virtio-scsi-device,id=scsi1",
+	      "-drive", d2, "-device", "scsi-hd,drive=d2,bus=scsi1.0");
+	assert_int_equal(fx_run(f, NULL), 0);
+	has(f, "ok: virtio-scsi over virtio-pci: scsi-hd drive d0 at target 2 lun 0: "
+	       "REPORT LUNS 2, INQUIRY type 0 \"VMM HARDDISK    \", power-on unit "
+	       "attention, then ready, 2048 blocks of 512, block 0 \"SELFTEST-DISK");
+	has(f, "write+sync+read back of block 2047 ok (kept in memory: the image "
+	       "file is not written)");
+	has(f, "ok: virtio-scsi over virtio-pci: scsi-cd drive d1 at target 2 lun 1: "
+	       "REPORT LUNS 2, INQUIRY type 5 \"VMM CD-ROM      \", power-on unit "
+	       "attention, then ready, 512 blocks of 2048");
+	has(f, "ok: virtio-scsi over virtio-mmio: scsi-hd drive d2 at target 0 lun 0: "
+	       "REPORT LUNS 1, INQUIRY type 0");
+	assert_int_equal(count(f->out, "a write fails with DATA PROTECT"), 2);
+	assert_null(strstr(f->out, "FAIL"));
+	file_is(f->disk, "SELFTEST-DISK", 1 << 20);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_empty_disk_fails),
 		cmocka_unit_test(test_bad_backend),
 		cmocka_unit_test(test_overlay_drive),
+		cmocka_unit_test(test_scsi),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

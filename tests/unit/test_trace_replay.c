@@ -5,7 +5,8 @@
  * real recorder, replayed through vmm-replay's engine, and must match;
  * the recording is byte-identical twice over; a trace with one byte of a
  * device read changed is reported at the right record; a recording cut
- * short by the size limit still replays up to where it stops. */
+ * short by the size limit still replays up to where it stops; a run the
+ * guest CPU ended replays whole. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,6 +39,7 @@ struct fix {
 	char *argv[16];
 	int argc;
 	char drive[128];
+	bool cpu_end;   /* end the recording as a KVM vCPU does on an error */
 };
 
 static void mk_tmp(char *buf, size_t len, const char *what)
@@ -220,6 +222,10 @@ static void record(struct fix *f, uint64_t limit)
 	drive_rtc(s);
 	drive_pit(s);
 	drive_blk(s, &l);
+	/* What kvm_vcpu.c does on KVM_EXIT_INTERNAL_ERROR: the CPU, not a
+	 * device, asks for the end, outside any bus access. */
+	if (f->cpu_end)
+		machine_request(&s->m.ctl, MACHINE_ERROR, 1);
 	trace_rec_finish(tr);
 	board_free(b);
 	err[0] = '\0';
@@ -495,6 +501,30 @@ static void test_limit_partial(void **state)
 	trace_reader_close(&r);
 }
 
+/* A run the guest CPU ended (KVM internal error): the trace ends with a
+ * machine request no access claims.  It is the run's end, not an access
+ * cut short: the whole trace is checked and replay says how it ended. */
+static void test_cpu_end(void **state)
+{
+	struct fix *f = *state;
+	char err[512];
+	f->cpu_end = true;
+	record(f, 0);
+	struct trace_reader r;
+	assert_int_equal(trace_reader_open(&r, f->trace, err, sizeof(err)), 0);
+	assert_int_equal(r.ev[r.nev - 2].kind, TR_REQUEST);
+	struct replay_result res;
+	assert_int_equal(replay_run(&r, NULL, &res, err, sizeof(err)), 0);
+	if (res.diverged)
+		fail_msg("diverged at %zu: %s", res.event, res.msg);
+	assert_false(res.partial);
+	assert_true(res.cpu_end);
+	assert_int_equal(res.cpu_event, MACHINE_ERROR);
+	assert_int_equal(res.cpu_status, 1);
+	assert_int_equal(res.events, r.nev - 1);   /* all but TR_EOF */
+	trace_reader_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +537,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_divergence_construction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_partial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_end, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

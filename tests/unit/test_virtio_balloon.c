@@ -247,9 +247,93 @@ static void test_no_stats_negotiated(void **state)
 	blt_free(t);
 }
 
+struct rangelog {
+	unsigned n;
+	uint64_t gpa[8], len[8];
+};
+
+static void on_release_range(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct rangelog *l = opaque;
+	if (l->n < 8) {
+		l->gpa[l->n] = gpa;
+		l->len[l->n] = len;
+	}
+	l->n++;
+}
+
+/* Free page reporting (§5.5.6.7): each reported range goes to the
+ * release hook (whole pages inside RAM only), the buffer comes back
+ * unwritten; the queue follows statsq, or takes its place when
+ * STATS_VQ is not negotiated. */
+static void test_free_page_reporting(void **state)
+{
+	for (int stats = 1; stats >= 0; stats--) {
+		struct vfx *f = vfx_new(kind(state));
+		struct rangelog l = { 0 };
+		struct balloon_config c = { .gm = vfx_gm(f), .log = f->log,
+					    .stats = true, .page_reporting = true,
+					    .release = on_release_range, .opaque = &l };
+		struct balloon *b = balloon_new(&c);
+		assert_non_null(b);
+		vfx_attach(f, balloon_vdev(b));
+		assert_true(vdriver_device_features(&f->d) &
+			    VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING));
+		uint64_t want = VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING) |
+				(stats ? VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) : 0);
+		unsigned rq = stats ? 3 : 2;
+		vfx_start(f, want, rq + 1, QSZ);
+		assert_int_equal(balloon_report_queue(b), (int)rq);
+		/* A 2 MiB block, as Linux reports (pageblock order). */
+		struct vdq_buf r1[2] = { { 32u << 20, 2u << 20, true },
+					 { 40u << 20, 4096, true } };
+		vfx_add(f, rq, r1, 2);
+		uint16_t id;
+		uint32_t len;
+		assert_int_equal(vfx_used(f, rq, &id, &len), 1);
+		assert_int_equal(len, 0);
+		assert_int_equal(l.n, 2);
+		assert_int_equal(l.gpa[0], 32u << 20);
+		assert_int_equal(l.len[0], 2u << 20);
+		assert_int_equal(l.gpa[1], 40u << 20);
+		/* Unaligned: only the whole pages inside are released; under
+		 * a page: nothing. */
+		struct vdq_buf r2[2] = { { (48u << 20) + 100, 3 * 4096, true },
+					 { (50u << 20) + 8, 4000, true } };
+		vfx_add(f, rq, r2, 2);
+		assert_int_equal(vfx_used(f, rq, &id, &len), 1);
+		assert_int_equal(l.n, 3);
+		assert_int_equal(l.gpa[2], (48u << 20) + 4096);
+		assert_int_equal(l.len[2], 2 * 4096);
+		/* Outside RAM or across its end: the queue layer returns the
+		 * chain and nothing is released. */
+		struct vdq_buf r3[2] = { { 16u << 20, 4096, true },
+					 { (64u << 20) - 4096, 8192, true } };
+		vfx_add(f, rq, r3, 2);
+		assert_int_equal(vfx_used(f, rq, &id, &len), 1);
+		assert_int_equal(len, 0);
+		assert_int_equal(l.n, 3);
+		const struct balloon_stats *st = balloon_get_counters(b);
+		assert_int_equal(st->reports, 2);
+		assert_int_equal(st->reported_pages, 512 + 1 + 2);
+		assert_int_equal(st->bad_reports, 1);
+		/* Reported pages are not inflated: the balloon is unchanged. */
+		assert_int_equal(balloon_inflated_pages(b), 0);
+		assert_true(vfx_irq(f));
+		vfx_detach(f);
+		balloon_free(b);
+		vfx_free(f);
+	}
+	/* Off (the default): not offered. */
+	struct blt *t = blt_new(kind(state), true, 0);
+	assert_false(vdriver_device_features(&t->f->d) &
+		     VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING));
+	assert_int_equal(balloon_report_queue(t->b), -1);
+	blt_free(t);
+}
+
 #define BOTH(fn)                                                           \
-	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
-		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
+	VFX_TESTS(fn)
 
 int main(void)
 {
@@ -260,6 +344,7 @@ int main(void)
 		BOTH(test_hostile_pfns),
 		BOTH(test_stats),
 		BOTH(test_no_stats_negotiated),
+		BOTH(test_free_page_reporting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

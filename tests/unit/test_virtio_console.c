@@ -409,8 +409,7 @@ static void test_port_without_backend(void **state)
 }
 
 #define BOTH(fn)                                                           \
-	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
-		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
+	VFX_TESTS(fn)
 
 int main(void)
 {

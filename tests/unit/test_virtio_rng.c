@@ -207,8 +207,7 @@ static void test_hostile_buffers(void **state)
 }
 
 #define BOTH(fn)                                                           \
-	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
-		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
+	VFX_TESTS(fn)
 
 int main(void)
 {

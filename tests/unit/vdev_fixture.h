@@ -2,7 +2,11 @@
  * balloon): a simulated machine, the device under test attached to
  * virtio-mmio or virtio-pci, and the sim guest driver (sim/vdriver.h)
  * playing the guest through the transport's one ops table, so every test
- * body runs on both transports.  Static functions only. */
+ * body runs on every transport: virtio-mmio, modern virtio-pci
+ * (disable-legacy=on), a transitional function driven through its modern
+ * interface (QEMU's default, Linux's choice), and a legacy-only function
+ * (disable-modern=on) driven through the I/O BAR.  Static functions
+ * only. */
 #ifndef VMM_TESTS_VDEV_FIXTURE_H
 #define VMM_TESTS_VDEV_FIXTURE_H
 
@@ -21,7 +25,14 @@
 #include "sim/vdriver.h"
 #include "sim/vdriver_queue.h"
 
-enum vfx_kind { VFX_MMIO, VFX_PCI };
+enum vfx_kind { VFX_MMIO, VFX_PCI, VFX_PCI_TRANSITIONAL, VFX_PCI_LEGACY };
+
+/* One cmocka entry per transport for test body fn (state = the kind). */
+#define VFX_TESTS(fn)                                                     \
+	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO),        \
+		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI), \
+		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI_TRANSITIONAL), \
+		cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI_LEGACY)
 
 #define VFX_MMIO_GSI 5u
 #define VFX_PCI_SLOT 3u
@@ -84,11 +95,18 @@ static __attribute__((unused)) void vfx_attach(struct vfx *f, struct vdev *vd)
 		f->host = pci_host_new(s->m.pio, s->m.mmio, LAYOUT_ECAM_BASE, NULL,
 				       s->m.irqchip, f->log);
 		assert_non_null(f->host);
-		f->pci = virtio_pci_new(s->m.gm, f->log, s->m.irqchip, vd);
+		enum virtio_pci_mode mode = f->kind == VFX_PCI ? VIRTIO_PCI_MODERN :
+			f->kind == VFX_PCI_LEGACY ? VIRTIO_PCI_LEGACY : VIRTIO_PCI_TRANSITIONAL;
+		f->pci = virtio_pci_new_mode(s->m.gm, f->log, s->m.irqchip, vd, mode);
 		assert_non_null(f->pci);
 		assert_int_equal(pci_host_attach(f->host, virtio_pci_dev(f->pci),
 						 VFX_PCI_SLOT, 0), 0);
-		assert_int_equal(vdriver_pci_probe(&f->d, s, VFX_PCI_SLOT, 0, true), 0);
+		if (f->kind == VFX_PCI_LEGACY)
+			assert_int_equal(vdriver_pci_probe_legacy(&f->d, s, VFX_PCI_SLOT,
+								  0, true), 0);
+		else
+			assert_int_equal(vdriver_pci_probe(&f->d, s, VFX_PCI_SLOT, 0,
+							   true), 0);
 	}
 	assert_int_equal(f->d.bus->device_id(&f->d), vd->device_id);
 }
