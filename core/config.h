@@ -61,6 +61,7 @@ enum cfg_object_type {
 	CFG_OBJ_MEMORY_BACKEND_RAM,
 	CFG_OBJ_RNG_RANDOM,
 	CFG_OBJ_IOTHREAD,
+	CFG_OBJ_MEMORY_BACKEND_MEMFD,  /* appended: trace headers keep the values */
 };
 
 struct cfg_object {

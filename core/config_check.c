@@ -42,7 +42,8 @@ static int check_unique(struct cfg_ctx *c)
 static bool is_membackend(const struct cfg_object *o)
 {
 	return o && (o->type == CFG_OBJ_MEMORY_BACKEND_FILE ||
-		     o->type == CFG_OBJ_MEMORY_BACKEND_RAM);
+		     o->type == CFG_OBJ_MEMORY_BACKEND_RAM ||
+		     o->type == CFG_OBJ_MEMORY_BACKEND_MEMFD);
 }
 
 /* How many devices before index `upto` (and serial ports / NUMA nodes)

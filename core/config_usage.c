@@ -31,6 +31,7 @@ static const char usage_text[] =
 "Backends:\n"
 "  -object memory-backend-file,id=ID,size=SIZE,mem-path=PATH[,share=on][,readonly=on]\n"
 "  -object memory-backend-ram,id=ID,size=SIZE[,share=on]\n"
+"  -object memory-backend-memfd,id=ID,size=SIZE[,share=on]\n"
 "  -object rng-random,id=ID[,filename=/dev/urandom]\n"
 "  -object iothread,id=ID                 (at most 8)\n"
 "  -drive id=ID,file=PATH[,readonly=on|off][,direct=on|off][,if=none]\n"

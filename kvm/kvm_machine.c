@@ -27,6 +27,7 @@
 #include "core/trace.h"
 #include "devices/acpi/acpi.h"
 #include "machine/board.h"
+#include "machine/board_ram.h"
 #include "devices/virtio/balloon.h"
 #include "kvm/boot.h"
 #include "kvm/kvm.h"
@@ -182,28 +183,12 @@ static int kvm_startup_terminated(struct kvm_machine *km, struct kvm_result *res
 	return 0;
 }
 
+/* Guest RAM: anonymous, -mem-path, or the -numa nodes' memory backends
+ * (machine/board_ram.c); every region becomes a memory slot. */
 static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
 			   char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < km->layout.nram; i++) {
-		const struct layout_ram *r = &km->layout.ram[i];
-		struct gm_mmap_spec spec = { .kind = GM_MMAP_ANON };
-		if (cfg->mem.mem_path[0]) {
-			spec.kind = GM_MMAP_HUGETLBFS;
-			spec.path = cfg->mem.mem_path;
-		}
-		char name[32];
-		snprintf(name, sizeof(name), "ram%u", i);
-		int e = gm_add_mmap(km->m.gm, r->gpa, r->size, &spec, 0, name);
-		if (e < 0) {
-			snprintf(err, errlen, "vmm: -m: cannot map %llu MiB of guest "
-				 "RAM%s%s: %s", (unsigned long long)(r->size >> 20),
-				 spec.path ? " in " : "", spec.path ? spec.path : "",
-				 strerror(-e));
-			return -1;
-		}
-	}
-	return 0;
+	return board_ram_map(km->m.gm, &km->layout, cfg, err, errlen);
 }
 
 static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config *cfg,
@@ -325,8 +310,9 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		return -1;
 	}
 	km->m.clk = evloop_clk(km->m.loop);
-	if (kvm_machine_ram(km, cfg, err, errlen) < 0)
-		return -1;
+	int rr = kvm_machine_ram(km, cfg, err, errlen);
+	if (rr < 0)
+		return rr;
 	if (kvm_vm_create(&km->vm, &km->sys, log, err, errlen) < 0)
 		return -1;
 	km->vm_ok = true;
