@@ -122,6 +122,8 @@ enum cfg_device_type {
 	CFG_DEV_NVDIMM,
 	CFG_DEV_ISA_DEBUG_EXIT,
 	CFG_DEV_PCI_BRIDGE,
+	CFG_DEV_VHOST_USER_BLK,  /* vhost-user-blk-{pci,device} (issue 16) */
+	CFG_DEV_VHOST_USER_FS,   /* vhost-user-fs-{pci,device} */
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
@@ -161,6 +163,12 @@ struct cfg_device {
 	uint16_t iobase, iosize;  /* isa-debug-exit (defaults 0x501, 2) */
 	unsigned chassis_nr;      /* pci-bridge chassis_nr= */
 	bool shpc;                /* pci-bridge shpc= */
+	/* vhost-user-blk num-queues= / vhost-user-fs num-request-queues=
+	 * (0: 1), vhost-user-fs queue-size= (0: 128) and tag= (at most 36
+	 * bytes, virtio 1.2 §5.11.4). */
+	unsigned vhu_queues;
+	unsigned vhu_queue_size;
+	char vhu_tag[37];
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

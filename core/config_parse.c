@@ -206,6 +206,8 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_NVDIMM] = { "nvdimm", "nvdimm", "nvdimm" },
 		[CFG_DEV_ISA_DEBUG_EXIT] = { "isa-debug-exit", "isa-debug-exit", "isa-debug-exit" },
 		[CFG_DEV_PCI_BRIDGE] = { "pci-bridge", "pci-bridge", "pci-bridge" },
+		[CFG_DEV_VHOST_USER_BLK] = { "vhost-user-blk", "vhost-user-blk-device", "vhost-user-blk-pci" },
+		[CFG_DEV_VHOST_USER_FS] = { "vhost-user-fs", "vhost-user-fs-device", "vhost-user-fs-pci" },
 	};
 
 	if ((unsigned)dev->type >= sizeof(names) / sizeof(names[0]) ||

@@ -111,6 +111,11 @@ int board_platform(struct board *b, char *err, size_t errlen);
 int board_backend(struct board *b, int kind, const char *id, void *opened,
 		  void **out, char *err, size_t errlen);
 int board_virtio(struct board *b, char *err, size_t errlen);
+/* vhost-user-blk/-fs (board_vhost.c): connect to the -chardev socket's
+ * backend, handshake, and build the device model.  NULL with err
+ * (b->config_error set for what the configuration got wrong). */
+struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
+			      char *err, size_t errlen);
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */
 int board_nvdimm(struct board *b, char *err, size_t errlen);

@@ -395,6 +395,10 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 		case CFG_DEV_VIRTIO_SERIAL:
 			vd = bv_console(b, (int)i, err, errlen);
 			break;
+		case CFG_DEV_VHOST_USER_BLK:
+		case CFG_DEV_VHOST_USER_FS:
+			vd = board_vhost_user(b, d, err, errlen);
+			break;
 		default:
 			continue;   /* not a virtio function (or a port of one) */
 		}

@@ -58,5 +58,8 @@ uint64_t vdev_offered_features(struct vdev *vd)
 
 	if (vd->ops && vd->ops->features)
 		dev = vd->ops->features(vd);
-	return dev | VIRTIO_TRANSPORT_FEATURES;
+	uint64_t t = VIRTIO_TRANSPORT_FEATURES;
+	if (vd->transport_mask)
+		t &= vd->transport_mask;
+	return dev | t;
 }

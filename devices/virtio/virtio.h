@@ -79,6 +79,9 @@ struct vdev {
 	uint16_t queue_max[VDEV_MAX_QUEUES];
 	const struct gm *gm;
 	struct log *log;
+	/* Nonzero: only these of VIRTIO_TRANSPORT_FEATURES are offered (a
+	 * vhost-user backend serves the rings, so it decides). */
+	uint64_t transport_mask;
 
 	/* Owned by the transport: */
 	uint8_t status;

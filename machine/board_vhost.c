@@ -1,0 +1,72 @@
+/* vhost-user devices on the board (issue 16): the -chardev socket names
+ * the backend's socket; guest RAM must be shareable or the backend could
+ * not map the rings, so that is refused before the VM starts. */
+#include "machine/board_int.h"
+#include "core/config.h"
+#include "core/vhost_user.h"
+#include "devices/virtio/vhost_user_dev.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void bvh_free(void *obj)
+{
+	vhud_free(obj);
+}
+
+struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
+			      char *err, size_t errlen)
+{
+	const char *name = config_device_name(d);
+	const struct cfg_chardev *ch = config_chardev(b->cfg, d->chardev);
+	if (!ch || ch->type != CFG_CHR_SOCKET || ch->server || !ch->path[0]) {
+		b->config_error = true;
+		snprintf(err, errlen, "vmm: -device %s: chardev '%s' must be a client -chardev socket,id=%s,path=SOCKET",
+			 name, d->chardev, d->chardev);
+		return NULL;
+	}
+	if (!vhu_gm_shareable(b->m->gm)) {
+		b->config_error = true;
+		snprintf(err, errlen, "vmm: -device %s: guest RAM is not shareable with the vhost-user backend (add -object memory-backend-memfd,id=mem,size=<-m> -numa node,memdev=mem, or memory-backend-file,...,share=on)",
+			 name);
+		return NULL;
+	}
+	if (b->host->no_host_paths) {
+		snprintf(err, errlen, "vmm: -device %s: vhost-user cannot be replayed",
+			 name);
+		return NULL;
+	}
+	struct vhu *c = vhu_connect(ch->path, d->id[0] ? d->id : d->chardev,
+				    b->m->log, err, errlen);
+	if (!c) {
+		b->config_error = true;
+		return NULL;
+	}
+	if (vhu_handshake(c) < 0) {
+		vhu_free(c);
+		snprintf(err, errlen, "vmm: -device %s: the vhost-user backend at %s failed the handshake (see the log)",
+			 name, ch->path);
+		return NULL;
+	}
+	struct vhud_cfg vc = {
+		.kind = d->type == CFG_DEV_VHOST_USER_FS ? VHUD_FS : VHUD_BLK,
+		.id = name,
+		.queues = d->vhu_queues,
+		.queue_size = d->vhu_queue_size,
+		.tag = d->vhu_tag,
+	};
+	struct vhud *dev = vhud_new(b->m->gm, b->m->log, c, &vc, err, errlen);
+	if (!dev) {
+		vhu_free(c);
+		return NULL;
+	}
+	if (board_push(b, bvh_free, dev, err, errlen) < 0)
+		return NULL;
+	struct vhu_handlers h;
+	vhud_handlers(dev, &h);
+	if (vhu_attach(c, b->host->loop, &h) < 0) {
+		snprintf(err, errlen, "vmm: -device %s: cannot watch the backend", name);
+		return NULL;
+	}
+	return vhud_vdev(dev);
+}
