@@ -113,5 +113,22 @@ void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
  * number saying where it failed. */
 int vblk_read_mmio(uint64_t base, uint8_t *buf);
 int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
+/* testguest.blk-write / testguest.blk-wait-reset (vhost-user tests):
+ * also write sector 1 (result 1 ok, negative step failed, 0 not tried);
+ * leave the device live for vblk_wait_reset() (1: NEEDS_RESET seen). */
+#define VBLK_WRITE 1
+#define VBLK_WAIT_RESET 2
+extern int vblk_flags, vblk_write_result;
+int vblk_wait_reset(void);
+/* Bring a virtio-pci device up with one queue q of qsz entries at the
+ * given rings (VERSION_1 only); its notify address and status register.
+ * 0 or a negative step. */
+int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
+		     const void *d, const void *a, const void *u,
+		     uint64_t *notify, uint64_t *status_reg);
+/* virtio-fs (virtiofs.c): FUSE_INIT, LOOKUP/OPEN/READ/RELEASE of
+ * "hello.txt", then CREATE/WRITE/FSYNC/RELEASE of "fromguest.txt".
+ * Prints its lines; returns the number of failures. */
+unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 #endif

@@ -44,6 +44,7 @@ extern void exc_stub(void);
 volatile uint64_t pit_ticks;
 
 static unsigned failed;
+static void check_blk_extra(void);
 static uint8_t sector[512] __attribute__((aligned(16)));
 
 void *memset(void *d, int c, size_t n)
@@ -339,7 +340,10 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 				con_putc('.');
 				con_hexn(fn, 1);
 				check_blk_result(vblk_read_pci(dev, fn, sector));
+				check_blk_extra();
 			}
+			if (id == 0x105a1af4u)      /* virtio 1.x fs (26) */
+				failed += check_virtio_fs(bus, dev, fn);
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
 			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {
@@ -397,6 +401,27 @@ static void guest_exit(void)
 	 * control (SLP_TYP 5, SLP_EN) then PM1a_CNT (ACPI 6.4 §4.8.3). */
 	outb(ACPI_PM + 0xc, (5 << 2) | 0x20);
 	outw(ACPI_PM + 0x4, (5 << 10) | 0x2000);
+}
+
+/* The vhost-user tests' extras after a virtio-blk read. */
+static void check_blk_extra(void)
+{
+	if (vblk_write_result) {
+		say(vblk_write_result > 0 ? "virtio-blk wrote sector1\n" :
+		    "virtio-blk write FAIL\n");
+		failed += vblk_write_result < 0;
+		vblk_write_result = 0;
+	}
+	if (vblk_flags & VBLK_WAIT_RESET) {
+		say("virtio-blk waiting for needs-reset\n");
+		if (vblk_wait_reset()) {
+			say("virtio-blk needs-reset seen\n");
+		} else {
+			say("virtio-blk needs-reset FAIL\n");
+			failed++;
+		}
+		vblk_flags &= ~VBLK_WAIT_RESET;
+	}
 }
 
 /* The value of "key" in the command line, or NULL. */
@@ -479,6 +504,10 @@ void guest_main(uint32_t start_info)
 	const char *nvwrite = cmdline_opt(si, "testguest.nvdimm-write=");
 	if (action)
 		bench_action(action);
+	if (cmdline_opt(si, "testguest.blk-write"))
+		vblk_flags |= VBLK_WRITE;
+	if (cmdline_opt(si, "testguest.blk-wait-reset"))
+		vblk_flags |= VBLK_WAIT_RESET;
 	con_init();
 	check_start_info(si);
 	/* The nvdimm write comes first so that every lifecycle action
