@@ -7,7 +7,9 @@
 #include "devices/virtio/vhost_user_dev.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "core/log.h"
 
 static void bvh_free(void *obj)
 {
@@ -69,4 +71,58 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 		return NULL;
 	}
 	return vhud_vdev(dev);
+}
+
+bool board_is_vhost(const struct cfg_device *d)
+{
+	return d->type == CFG_DEV_VHOST_USER_BLK || d->type == CFG_DEV_VHOST_USER_FS;
+}
+
+/* One doorbell routed into KVM; deassigned when the board goes (before
+ * the device and its eventfds, which were pushed earlier). */
+struct bvh_kick {
+	const struct board_host *host;
+	uint64_t addr;
+	unsigned width, q;
+	int fd;
+};
+
+static void bvh_kick_free(void *obj)
+{
+	struct bvh_kick *k = obj;
+	k->host->ioeventfd(k->host->ioeventfd_opaque, k->addr, k->width, k->q,
+			   k->fd, false);
+	free(k);
+}
+
+int board_vhost_kicks(struct board *b, struct vdev *vd, uint64_t base,
+		      unsigned stride, unsigned width, char *err, size_t errlen)
+{
+	struct vhud *d = vhud_of(vd);
+	if (!d || !b->host->ioeventfd)
+		return 0;   /* simulator: kicks reach vhud_notify through the bus */
+	for (unsigned q = 0; q < vd->nqueues; q++) {
+		uint64_t addr = base + (uint64_t)q * stride;
+		int fd = vhu_kick_fd(vhud_conn(d), q);
+		int r = b->host->ioeventfd(b->host->ioeventfd_opaque, addr, width,
+					   q, fd, true);
+		if (r < 0) {
+			/* Still correct: the doorbell exits and vhud_notify
+			 * writes the same eventfd. */
+			log_info(b->m->log, "board: vhost-user queue %u doorbell stays an exit: %s",
+				 q, strerror(-r));
+			continue;
+		}
+		struct bvh_kick *k = malloc(sizeof(*k));
+		if (!k) {
+			b->host->ioeventfd(b->host->ioeventfd_opaque, addr, width, q,
+					   fd, false);
+			snprintf(err, errlen, "vmm: out of memory");
+			return -1;
+		}
+		*k = (struct bvh_kick){ b->host, addr, width, q, fd };
+		if (board_push(b, bvh_kick_free, k, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -197,6 +197,11 @@ void vhud_free(struct vhud *d)
 	free(d);
 }
 
+struct vhud *vhud_of(struct vdev *vd)
+{
+	return vd && vd->ops == &vhud_ops ? vd->priv : NULL;
+}
+
 struct vdev *vhud_vdev(struct vhud *d)
 {
 	return &d->vd;

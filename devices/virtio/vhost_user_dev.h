@@ -36,6 +36,8 @@ struct vhud *vhud_new(const struct gm *gm, struct log *log, struct vhu *c,
 void vhud_free(struct vhud *d);
 struct vdev *vhud_vdev(struct vhud *d);
 struct vhu *vhud_conn(struct vhud *d);
+/* vd's vhost-user device, or NULL when vd is another kind of device. */
+struct vhud *vhud_of(struct vdev *vd);
 /* The handlers to pass to vhu_attach (calls interrupt the driver, a
  * broken backend sets DEVICE_NEEDS_RESET). */
 struct vhu_handlers;

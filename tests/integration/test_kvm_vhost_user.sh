@@ -62,6 +62,15 @@ else
 fi
 kill "$QSD_PID" 2>/dev/null; wait "$QSD_PID" 2>/dev/null
 
+# --- vhost-user-blk-device: the same over virtio-mmio (microvm) ---
+start_qsd "$TMP/disk.img" "$TMP/blk1.sock" || fail "qemu-storage-daemon did not come up"
+run_guest mmio -machine microvm,accel=kvm -m 128M -kernel "$GUEST" "${SHARED[@]}" \
+	-chardev socket,id=c0,path="$TMP/blk1.sock" -device vhost-user-blk-device,chardev=c0 \
+	-no-reboot
+expect_rc $rc 33 "vhost-user-blk-device: guest passed its checks"
+expect_line "$out" "^testguest: virtio-blk mmio 0x[0-9a-f]+ sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "vhost-user-blk-device: sector 0 over virtio-mmio"
+kill "$QSD_PID" 2>/dev/null; wait "$QSD_PID" 2>/dev/null
+
 # --- the backend killed under a running guest ---
 start_qsd "$TMP/disk.img" "$TMP/blk2.sock" || fail "qemu-storage-daemon did not come up"
 out=$TMP/kill.out
