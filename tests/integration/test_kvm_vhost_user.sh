@@ -81,7 +81,7 @@ timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" "${SHARED
 	>"$out" 2>"$TMP/kill.err" &
 VMM_PID=$!
 wait_for grep -q "waiting for needs-reset" "$out" || fail "guest never got to its wait"
-kill -9 "$QSD_PID"
+{ kill -9 "$QSD_PID"; wait "$QSD_PID"; } 2>/dev/null
 wait "$VMM_PID"
 rc=$?
 expect_rc $rc 33 "backend killed: vmm stayed up and the guest finished"

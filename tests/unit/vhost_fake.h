@@ -255,7 +255,7 @@ static void fake_stop(struct fake_be *f)
 	}
 }
 
-static bool fake_saw(const struct fake_be *f, uint32_t req)
+static inline bool fake_saw(const struct fake_be *f, uint32_t req)
 {
 	for (unsigned i = 0; i < f->nreq && i < 128; i++)
 		if (f->reqs[i] == req)
