@@ -119,6 +119,8 @@ int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf);
 #define VBLK_WRITE 1
 #define VBLK_WAIT_RESET 2
 extern int vblk_flags, vblk_write_result;
+/* testguest.action=blkrand:N: N 4 KiB random reads after sector 0. */
+extern uint32_t vblk_bench_reads;
 int vblk_wait_reset(void);
 /* Bring a virtio-pci device up with one queue q of qsz entries at the
  * given rings (VERSION_1 only); its notify address and status register.

@@ -468,6 +468,17 @@ static void bench_action(const char *a)
 {
 	if (word_is(a, "exit"))
 		outb(DEBUG_EXIT, 0x10);
+	if (a[0] == 'b' && a[1] == 'l' && a[2] == 'k' && a[3] == 'r' &&
+	    a[4] == 'a' && a[5] == 'n' && a[6] == 'd' && a[7] == ':') {
+		/* The first virtio-blk on PCI bus 0 (vhost-user or ours). */
+		vblk_bench_reads = (uint32_t)parse_dec(a + 8);
+		for (unsigned slot = 0; slot < 32; slot++)
+			if (pci_read32(slot, 0, 0) == 0x10421af4u) {
+				int r = vblk_read_pci(slot, 0, sector);
+				outb(DEBUG_EXIT, r == 0 ? 0x10 : 0x11);
+			}
+		outb(DEBUG_EXIT, 0x11);
+	}
 	if (a[0] == 'p' && a[1] == 'i' && a[2] == 'o' && a[3] == ':') {
 		for (uint64_t n = parse_dec(a + 4); n; n--)
 			outb(0x80, 0);     /* POST-code port: a pure exit */

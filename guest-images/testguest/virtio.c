@@ -120,6 +120,30 @@ static int vblk_run(struct vtrans *t, uint8_t *buf)
 		vblk_write_result = *(volatile uint16_t *)&used.idx != 2 ? -7 :
 				    status != 0 ? -8 : 1;
 	}
+	if (vblk_bench_reads) {
+		/* make bench: 4 KiB reads at pseudo-random 4 KiB-aligned
+		 * offsets of the first 8 MiB, one at a time. */
+		static uint8_t bbuf[4096] __attribute__((aligned(16)));
+		uint32_t x = 12345;
+		uint16_t ai = avail.idx;
+		for (uint32_t n = 0; n < vblk_bench_reads; n++) {
+			x = x * 1103515245u + 12345u;
+			req.type = 0;
+			req.sector = (uint64_t)((x >> 8) % 2048u) * 8;
+			status = 0xff;
+			desc[1] = (struct vdesc){ (uintptr_t)bbuf, sizeof(bbuf),
+						  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2 };
+			avail.ring[ai % QSZ] = 0;
+			barrier();
+			avail.idx = ++ai;
+			barrier();
+			t->notify(t);
+			while (*(volatile uint16_t *)&used.idx != ai)
+				barrier();
+			if (status != 0)
+				return -9;
+		}
+	}
 	if (vblk_flags & VBLK_WAIT_RESET) {
 		/* Leave the device live for vblk_wait_reset(). */
 		vblk_live = *t;
@@ -130,6 +154,7 @@ static int vblk_run(struct vtrans *t, uint8_t *buf)
 }
 
 int vblk_flags, vblk_write_result;
+uint32_t vblk_bench_reads;
 
 /* The backend is killed by the test now: the device must turn
  * DEVICE_NEEDS_RESET (§2.1.2).  1 seen, 0 not within the poll budget. */
