@@ -33,8 +33,11 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 			 name);
 		return NULL;
 	}
-	if (b->host->no_host_paths) {
-		snprintf(err, errlen, "vmm: -device %s: vhost-user cannot be replayed",
+	if (b->host->no_host_paths || b->host->backend) {
+		/* The backend reads and writes guest RAM itself: a trace
+		 * could not hold those effects, so neither is attempted. */
+		b->config_error = true;
+		snprintf(err, errlen, "vmm: -device %s: vhost-user devices cannot be recorded or replayed (-trace-record)",
 			 name);
 		return NULL;
 	}

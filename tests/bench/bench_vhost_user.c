@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	/* The programs next to this one: BUILD/bench/.. */
-	char vmm[4096], guest[4096];
+	char vmm[2048], guest[4096];
 	snprintf(vmm, sizeof(vmm), "%s", argv[0]);
 	char *slash = strrchr(vmm, '/');
 	if (slash)

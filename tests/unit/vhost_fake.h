@@ -124,7 +124,11 @@ static void *fake_main(void *arg)
 				continue;
 			}
 			if (f->mode == FAKE_TRUNCATED) {
-				fake_send(f, m.request, "abcd", 8, NULL, 0);
+				/* The header promises 8 bytes; 4 come. */
+				uint32_t raw[4] = { m.request, VHU_VERSION | VHU_FLAG_REPLY,
+						    8, 0x64636261 };
+				if (send(f->fd, raw, sizeof(raw), MSG_NOSIGNAL) < 0)
+					goto out;
 				goto out;
 			}
 			if (f->mode == FAKE_WRONG_ID) {
