@@ -2,7 +2,7 @@
 # What `make run` boots, picked by what this host can do, always saying
 # which and why:
 #   1. /dev/kvm with vmx/svm: Debian's kernel with the nvdimm rootfs, the
-#      way Kata Containers boots its guests (DESIGN.md), with Kata's kernel
+#      way Kata Containers boots its guests (README.md), with Kata's kernel
 #      command line; the Linux images are built first when missing;
 #   2. /dev/kvm without vmx/svm (nested, instruction-emulated): the test
 #      guest under KVM, with a virtio-blk disk and the same kind of

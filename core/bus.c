@@ -80,8 +80,10 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t size,
 	uint64_t end = base + size;
 	/* Ranges may not wrap; one ending exactly at 2^64 is refused too, so
 	 * every end fits in 64 bits. */
+	/* The caller reports the failure to the user; this line is detail
+	 * for the log (info), so a bad command line prints one message. */
 	if (size == 0 || end < base || !fn) {
-		log_err(bus->log, "%s: cannot register '%s' at 0x%llx size 0x%llx: invalid range",
+		log_info(bus->log, "%s: cannot register '%s' at 0x%llx size 0x%llx: invalid range",
 			bus->name, nm, (unsigned long long)base, (unsigned long long)size);
 		return -EINVAL;
 	}
@@ -92,7 +94,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t size,
 	else if (pos < bus->n && bus->ranges[pos].base < end)
 		clash = &bus->ranges[pos];
 	if (clash) {
-		log_err(bus->log,
+		log_info(bus->log,
 			"%s: cannot register '%s' at 0x%llx-0x%llx: overlaps '%s' at 0x%llx-0x%llx",
 			bus->name, nm, (unsigned long long)base,
 			(unsigned long long)(end - 1), clash->name,

@@ -401,10 +401,11 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 	if (fd < 0) {
 		int e = errno;
 		/* EINTR: a FIFO waiting for its reader, and the process was
-		 * asked to end; that is no error to report. */
+		 * asked to end; that is no error to report.  Otherwise detail
+		 * for the log: the caller reports the error itself. */
 		if (e != EINTR)
-			log_err(log, "chardev %s: cannot open %s: %s", id ? id : "",
-				path, strerror(e));
+			log_info(log, "chardev %s: cannot open %s: %s", id ? id : "",
+				 path, strerror(e));
 		errno = e;
 		return NULL;
 	}
@@ -505,10 +506,11 @@ struct chr *chr_socket_new(const char *id, const char *path, bool wait,
 	return &h->c;
 fail:
 	/* EINTR: the wait for a client was ended by a termination signal;
-	 * the process is ending, not failing. */
+	 * the process is ending, not failing.  Otherwise detail for the
+	 * log: the caller reports the error itself. */
 	if (e != EINTR)
-		log_err(log, "chardev %s: cannot listen on %s: %s", h->c.id,
-			path ? path : "(null)", strerror(e));
+		log_info(log, "chardev %s: cannot listen on %s: %s", h->c.id,
+			 path ? path : "(null)", strerror(e));
 	chr_host_close(&h->c);
 	errno = e;
 	return NULL;
@@ -524,7 +526,7 @@ struct chr *chr_pty_new(const char *id, struct evloop *loop, struct log *log)
 	int m, s;
 	if (openpty(&m, &s, h->path, NULL, NULL) != 0) {
 		int e = errno;
-		log_err(log, "chardev %s: cannot open a pty: %s", h->c.id, strerror(e));
+		log_info(log, "chardev %s: cannot open a pty: %s", h->c.id, strerror(e));
 		chr_host_close(&h->c);
 		errno = e;
 		return NULL;

@@ -1,5 +1,5 @@
 /* The machine description: what the command line (QEMU/StratoVirt dialect,
- * see DESIGN.md and docs/cli.md) says to build.  config_parse() fills it and
+ * see docs/cli.md) says to build.  config_parse() fills it and
  * validates every option and every cross-reference before anything is
  * created; the KVM and simulator backends and machine/board.c read it.
  *
@@ -31,6 +31,8 @@
 #define CFG_MAX_IOPS 1000000u             /* throttling.iops-total */
 #define CFG_PCI_SLOTS 32
 #define CFG_PCI_FUNCS 8
+#define CFG_MAX_VECTORS 64   /* vectors=: MSIX_MAX_VECTORS (PCI allows 2048) */
+#define CFG_MAX_CONSOLE_PORTS 7  /* virtconsoles per virtio-serial: VCON_MAX_PORTS */
 
 enum cfg_machine_type { CFG_MACHINE_MICROVM, CFG_MACHINE_Q35 };
 enum cfg_accel { CFG_ACCEL_KVM, CFG_ACCEL_SIM };
@@ -40,9 +42,9 @@ struct cfg_machine {
 	enum cfg_accel accel;
 	bool nvdimm;          /* nvdimm=on */
 	bool pmem_legacy;     /* pmem-legacy=on: e820 type 12 instead of NFIT */
-	bool kernel_irqchip;  /* kernel_irqchip=on (default on) */
-	bool dump_guest_core; /* dump-guest-core= (default on, stored only) */
-	bool mem_merge;       /* mem-merge= (default on): MADV_MERGEABLE */
+	bool kernel_irqchip;  /* kernel_irqchip=on: the only value accepted */
+	bool dump_guest_core; /* dump-guest-core=on: the only value accepted */
+	bool mem_merge;       /* mem-merge=off: the only value accepted */
 };
 
 struct cfg_smp {
@@ -97,8 +99,8 @@ struct cfg_netdev {
 	char id[CFG_ID_MAX];
 	char ifname[16];      /* IFNAMSIZ */
 	int fd;               /* fds=N / fd=N (-1: open ifname) */
-	bool vhost;           /* vhost=on: accepted, the model is userspace */
-	int vhostfd;          /* vhostfd(s)=N (-1: none), stored only */
+	bool vhost;           /* vhost=off: the only value accepted */
+	int vhostfd;          /* always -1: vhostfd(s)= is refused */
 };
 
 enum cfg_chardev_type {
@@ -153,8 +155,9 @@ struct cfg_device {
 	bool share_rw;            /* virtio-blk share-rw=: others may write too */
 	uint8_t mac[6];           /* virtio-net mac= */
 	bool has_mac;
-	bool mq;                  /* virtio-net mq= (stored) */
-	unsigned vectors;         /* virtio-*-pci vectors= (0: default) */
+	bool mq;                  /* virtio-net mq= (only off is accepted) */
+	unsigned vectors;         /* virtio-*-pci vectors=: MSI-X table size */
+	bool has_vectors;         /* vectors= given (else queues + 1) */
 	uint64_t rng_max_bytes;   /* virtio-rng max-bytes= (0: unlimited) */
 	uint64_t rng_period_ms;   /* virtio-rng period= (default 1000) */
 	bool deflate_on_oom;      /* virtio-balloon */
@@ -186,7 +189,7 @@ struct cfg_rtc {
 	enum cfg_rtc_base base;
 	int64_t date_epoch;   /* CFG_RTC_DATE: seconds since the epoch (UTC) */
 	enum cfg_rtc_clock clock;
-	bool driftfix_slew;   /* driftfix=slew (stored; default none) */
+	bool driftfix_slew;   /* always false: only driftfix=none is accepted */
 };
 
 enum cfg_lost_tick { CFG_LOST_TICK_DELAY, CFG_LOST_TICK_DISCARD };
@@ -230,7 +233,7 @@ struct machine_config {
 	char dump_dtb[CFG_PATH_MAX];   /* -dump-dtb FILE */
 	char trace_record[CFG_PATH_MAX];
 	bool daemonize, no_reboot, disable_seccomp;
-	bool realtime_mlock;  /* -realtime mlock=on (default off) */
+	bool realtime_mlock;  /* always false: only -realtime mlock=off */
 	bool nodefaults, no_user_config, nographic;  /* accepted, stored */
 	uint64_t seed;        /* accel=sim: PRNG seed (-seed N, default 0) */
 };
@@ -244,6 +247,13 @@ int config_parse(struct machine_config *cfg, int argc, char **argv,
 void config_defaults(struct machine_config *cfg);
 /* stream is a FILE * (void * keeps <stdio.h> out of this header). */
 void config_usage(void *stream);
+
+/* Make every relative path in cfg (-kernel, -drive file=, mem-path=,
+ * -serial file:, -pidfile, -D, sockets, ...) absolute against cwd, so it
+ * keeps its meaning after -daemonize's chdir("/") (config_paths.c).  0,
+ * or -1 with a one-line message when a result would not fit. */
+int config_absolute_paths(struct machine_config *cfg, const char *cwd,
+			  char *err, size_t errlen);
 
 /* Lookups by id (NULL if none). */
 const struct cfg_object *config_object(const struct machine_config *cfg, const char *id);

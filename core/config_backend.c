@@ -262,9 +262,14 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 			r = parse_fd(c, kv, &n->fd);
 		} else if (tap && (!strcmp(kv->key, "vhostfds") ||
 				   !strcmp(kv->key, "vhostfd"))) {
-			r = parse_fd(c, kv, &n->vhostfd);
+			/* A vhost-net fd would go unused: the virtio-net
+			 * model moves packets in userspace. */
+			r = cfg_error(c, "%s= is not supported (the virtio-net device runs in userspace; vhost-net is not used)",
+				      kv->key);
 		} else if (tap && !strcmp(kv->key, "vhost")) {
 			r = cfg_bool(c, kv, &n->vhost);
+			if (!r && n->vhost)
+				r = cfg_error(c, "vhost=on is not supported (accepted: off; the virtio-net device runs in userspace)");
 		} else if (tap && (!strcmp(kv->key, "script") ||
 				   !strcmp(kv->key, "downscript"))) {
 			/* vmm runs no helper scripts; "no" is what Kata passes. */

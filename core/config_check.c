@@ -166,7 +166,7 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 				return cfg_error(c, "%s: bus='%s' names no virtio-serial device",
 						 lb, d->bus);
 		} else if (!first_vser) {
-			/* DESIGN.md's command line names a virtconsole and no
+			/* The README's command line names a virtconsole and no
 			 * controller: add one as the launcher evidently meant,
 			 * on the machine's own bus (PCI on q35, MMIO on microvm). */
 			if (cfg->ndevices == CFG_MAX_ITEMS)
@@ -178,6 +178,14 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 			bus = first_vser;
 		}
 		d->parent = (int)(bus - cfg->devices);
+		/* The controller's max_nr_ports (virtio 1.2 §5.3.4). */
+		unsigned ports = 0;
+		for (unsigned j = 0; j <= i; j++)
+			ports += cfg->devices[j].type == CFG_DEV_VIRTCONSOLE &&
+				 cfg->devices[j].parent == d->parent;
+		if (ports > CFG_MAX_CONSOLE_PORTS)
+			return cfg_error(c, "%s: more than %d virtconsoles on one virtio-serial (add another virtio-serial and bus=)",
+					 lb, CFG_MAX_CONSOLE_PORTS);
 	}
 	c->opt = "-serial";
 	for (unsigned i = 0; i < cfg->nserial; i++) {
@@ -198,10 +206,25 @@ static int check_consoles_and_serial(struct cfg_ctx *c)
 						 s->arg);
 	}
 	/* QEMU: -nographic without -nodefaults puts serial0 on stdio. */
+	bool implied = false;
 	if (cfg->nographic && !cfg->nodefaults && !c->serial_none &&
 	    cfg->nserial == 0) {
 		cfg->serial[0].type = CFG_SERIAL_STDIO;
 		cfg->nserial = 1;
+		implied = true;
+	}
+	/* The daemon's stdio is /dev/null: a console there would silently
+	 * go nowhere.  QEMU refuses it ("cannot use stdio with -daemonize"). */
+	if (cfg->daemonize) {
+		c->opt = "-daemonize";
+		for (unsigned i = 0; i < cfg->nserial; i++)
+			if (cfg->serial[i].type == CFG_SERIAL_STDIO)
+				return cfg_error(c, "-serial stdio%s cannot be used with -daemonize (the daemon has no terminal; use -serial file:PATH, pty or unix:PATH)",
+						 implied ? " (implied by -nographic without -nodefaults)" : "");
+		for (unsigned i = 0; i < cfg->nchardevs; i++)
+			if (cfg->chardevs[i].type == CFG_CHR_STDIO)
+				return cfg_error(c, "-chardev stdio,id=%s cannot be used with -daemonize (the daemon has no terminal)",
+						 cfg->chardevs[i].id);
 	}
 	return 0;
 }
@@ -332,8 +355,16 @@ static int check_machine_rules(struct cfg_ctx *c)
 			return cfg_error(c, "the nodes' memory (%llu MiB) does not equal -m (%llu MiB)",
 					 (unsigned long long)(total >> 20),
 					 (unsigned long long)(cfg->mem.size >> 20));
+		/* Guest RAM comes from these backends (machine/board_ram.c);
+		 * no SRAT yet (issue 14), so the guest sees one node. */
+		if (cfg->mem.mem_path[0])
+			return cfg_error(c, "-mem-path and -numa node,memdev= both say where guest RAM comes from (use one)");
 	}
 
+	c->opt = "-kernel";
+	if (cfg->machine.accel == CFG_ACCEL_SIM && cfg->kernel[0])
+		return cfg_error(c, "'%s': accel=sim runs vmm's own device self-test, no guest code (drop -kernel, or use accel=kvm)",
+				 cfg->kernel);
 	c->opt = NULL;
 	if (cfg->initrd[0] && !cfg->kernel[0])
 		return cfg_error(c, "-initrd needs -kernel");

@@ -164,10 +164,17 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	if ((k->props & P_VPCI) && !strcmp(key, "disable-legacy"))
 		return cfg_bool(c, kv, &d->disable_legacy);
 	if ((k->props & P_VPCI) && !strcmp(key, "vectors")) {
-		/* The MSI-X table holds at most 2048 entries (PCI 3.0 §6.8.2). */
-		if (cfg_uint(c, key, kv->val, 1, 2048, &v))
+		/* The MSI-X table size: PCI 3.0 §6.8.2 allows 1-2048,
+		 * devices/pci/msix.h's table holds 64.  0 is QEMU's "no
+		 * MSI-X capability": the device interrupts on INTx. */
+		if (cfg_uint(c, key, kv->val, 0, 2048, &v))
 			return -1;
+		if (v > CFG_MAX_VECTORS)
+			return cfg_error(c, "vectors=%llu is not supported (accepted: 0-%d; PCI allows 2048 MSI-X vectors, vmm's table holds %d, more than any of its virtio devices has queues)",
+					 (unsigned long long)v, CFG_MAX_VECTORS,
+					 CFG_MAX_VECTORS);
 		d->vectors = (unsigned)v;
+		d->has_vectors = true;
 		return 0;
 	}
 	if ((k->props & P_BLK) && !strcmp(key, "drive"))
@@ -193,8 +200,14 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		d->has_mac = true;
 		return parse_mac(c, kv->val, d->mac);
 	}
-	if ((k->props & P_NET) && !strcmp(key, "mq"))
-		return cfg_bool(c, kv, &d->mq);
+	if ((k->props & P_NET) && !strcmp(key, "mq")) {
+		/* One rx/tx queue pair; the tap backend takes one fd. */
+		if (cfg_bool(c, kv, &d->mq))
+			return -1;
+		if (d->mq)
+			return cfg_error(c, "mq=on is not supported (accepted: off; virtio-net has one queue pair)");
+		return 0;
+	}
 	if ((k->props & P_CONS) && !strcmp(key, "chardev"))
 		return ref(c, kv, d->chardev);
 	if ((k->props & P_CONS) && !strcmp(key, "bus")) {

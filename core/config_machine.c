@@ -118,13 +118,24 @@ int cfg_opt_machine(struct cfg_ctx *c, const char *arg)
 		} else if (!strcmp(kv->key, "pmem-legacy")) {
 			r = cfg_bool(c, kv, &m->pmem_legacy);
 		} else if (!strcmp(kv->key, "kernel_irqchip")) {
+			/* KVM's in-kernel LAPIC/IOAPIC/PIC is the only
+			 * interrupt controller vmm has. */
 			if (kv->val && !strcmp(kv->val, "split"))
-				return cfg_error(c, "kernel_irqchip='split' is not supported (accepted: on, off)");
+				return cfg_error(c, "kernel_irqchip='split' is not supported (accepted: on; the interrupt controllers are KVM's in-kernel ones)");
 			r = cfg_bool(c, kv, &m->kernel_irqchip);
+			if (!r && !m->kernel_irqchip)
+				return cfg_error(c, "kernel_irqchip=off is not supported (accepted: on; vmm has no userspace interrupt controller)");
 		} else if (!strcmp(kv->key, "dump-guest-core")) {
+			/* Guest RAM is an ordinary mapping, so it is in any
+			 * core dump; off would need MADV_DONTDUMP. */
 			r = cfg_bool(c, kv, &m->dump_guest_core);
+			if (!r && !m->dump_guest_core)
+				return cfg_error(c, "dump-guest-core=off is not supported (accepted: on; guest memory is always in a core dump)");
 		} else if (!strcmp(kv->key, "mem-merge")) {
+			/* Guest RAM is never marked MADV_MERGEABLE (KSM). */
 			r = cfg_bool(c, kv, &m->mem_merge);
+			if (!r && m->mem_merge)
+				return cfg_error(c, "mem-merge=on is not supported (accepted: off; guest memory is not offered to KSM)");
 		} else {
 			r = cfg_unknown_key(c, kv, "type (microvm, q35), accel, nvdimm, pmem-legacy, kernel_irqchip, dump-guest-core, mem-merge");
 		}
@@ -362,22 +373,28 @@ int cfg_opt_rtc(struct cfg_ctx *c, const char *arg)
 						 v);
 			}
 		} else if (!strcmp(kv->key, "clock")) {
+			/* The RTC starts at the host's time and then runs on
+			 * the host's monotonic clock, through pauses: QEMU's
+			 * host and rt differ from that only when the host's
+			 * clock is stepped; vm would stop it while paused. */
 			if (!strcmp(v, "host"))
 				r->clock = CFG_RTC_CLOCK_HOST;
 			else if (!strcmp(v, "rt"))
 				r->clock = CFG_RTC_CLOCK_RT;
 			else if (!strcmp(v, "vm"))
-				r->clock = CFG_RTC_CLOCK_VM;
+				return cfg_error(c, "clock=vm is not supported (accepted: host, rt; the RTC keeps running while the VM is paused)");
 			else
-				return cfg_error(c, "clock='%s' is not accepted (accepted: host, rt, vm)",
+				return cfg_error(c, "clock='%s' is not accepted (accepted: host, rt)",
 						 v);
 		} else if (!strcmp(kv->key, "driftfix")) {
-			if (!strcmp(v, "slew"))
-				r->driftfix_slew = true;
-			else if (!strcmp(v, "none"))
+			/* QEMU's slew re-injects RTC periodic interrupts the
+			 * guest missed; vmm's RTC drops them (none). */
+			if (!strcmp(v, "none"))
 				r->driftfix_slew = false;
+			else if (!strcmp(v, "slew"))
+				return cfg_error(c, "driftfix=slew is not supported (accepted: none; missed RTC periodic interrupts are not re-injected)");
 			else
-				return cfg_error(c, "driftfix='%s' is not accepted (accepted: none, slew)",
+				return cfg_error(c, "driftfix='%s' is not accepted (accepted: none)",
 						 v);
 		} else {
 			return cfg_unknown_key(c, kv, "base, clock, driftfix");
@@ -419,6 +436,8 @@ int cfg_opt_realtime(struct cfg_ctx *c, const char *arg)
 			return cfg_unknown_key(c, &l.kv[i], "mlock");
 		if (cfg_bool(c, &l.kv[i], &c->cfg->realtime_mlock))
 			return -1;
+		if (c->cfg->realtime_mlock)
+			return cfg_error(c, "mlock=on is not supported (accepted: off; guest and VMM memory are not locked)");
 	}
 	return 0;
 }

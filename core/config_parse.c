@@ -76,7 +76,7 @@ void config_defaults(struct machine_config *cfg)
 	cfg->machine.accel = CFG_ACCEL_KVM;
 	cfg->machine.kernel_irqchip = true;
 	cfg->machine.dump_guest_core = true;
-	cfg->machine.mem_merge = true;
+	cfg->machine.mem_merge = false;  /* QEMU's default is on; see -machine */
 	strcpy(cfg->cpu_model, "host");
 	cfg->cpu_pmu = true;
 	cfg->smp = (struct cfg_smp){ 1, 1, 1, 1, 1 };

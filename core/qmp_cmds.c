@@ -175,8 +175,13 @@ static void qmp_no_balloon(struct qmp_call *c)
 static void cmd_balloon(struct qmp_call *c)
 {
 	int64_t target = json_get_int(json_get(c->args, "value"));
-	/* QEMU's order: no device first, then the value. */
-	if (!c->ops->balloon_set) {
+	/* QEMU's order (qmp_balloon: have_balloon() first): no device,
+	 * then the value.  A machine that has the ops but no balloon
+	 * device says so through balloon_get. */
+	uint64_t cur;
+	if (!c->ops->balloon_set ||
+	    (c->ops->balloon_get &&
+	     c->ops->balloon_get(c->opaque, &cur) == -ENODEV)) {
 		qmp_no_balloon(c);
 		return;
 	}

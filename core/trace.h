@@ -1,4 +1,4 @@
-/* Record/replay traces (DESIGN.md "Determinism"; the byte layout is in
+/* Record/replay traces (device models are deterministic; the byte layout is in
  * docs/trace-format.md).
  *
  * A trace is a header (magic, version, the machine description as a

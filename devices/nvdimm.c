@@ -66,10 +66,11 @@ int nvdimm_describe(const struct machine_config *cfg, const struct layout *l,
 		/* Linux maps pmem for DAX in 2 MiB sections (memremap
 		 * compat alignment), and the slots are 2 MiB aligned. */
 		if (pmem % LAYOUT_NVDIMM_ALIGN || ld->pmem_base % LAYOUT_NVDIMM_ALIGN)
-			return fail(err, errlen, "nvdimm %s: memdev %s size 0x%" PRIx64
-				    " (minus label-size 0x%" PRIx64 ") is not a "
-				    "multiple of 2 MiB", dev->id, obj->id, size,
-				    dev->label_size);
+			return fail(err, errlen, "-object %s: size=0x%" PRIx64
+				    " (minus the nvdimm's label-size 0x%" PRIx64
+				    ") is not a multiple of 2 MiB (accepted: "
+				    "whole 2 MiB sections for the nvdimm)",
+				    obj->id, size, dev->label_size);
 		if (pmem != ld->pmem_size)
 			return fail(err, errlen, "nvdimm %s: placed with 0x%" PRIx64
 				    " bytes, memdev %s gives 0x%" PRIx64, dev->id,

@@ -1,5 +1,5 @@
 /* NVDIMM: a memory-backend-file mapped into the device-memory window as
- * persistent memory, as Kata Containers boots its rootfs (DESIGN.md).
+ * persistent memory, as Kata Containers boots its rootfs (README.md).
  *
  * The guest sees each NVDIMM through the ACPI NFIT and the ACPI0012 root
  * device (devices/acpi); this module owns the geometry both sides agree on

@@ -2,7 +2,7 @@
  * newline bytes into argv; whatever parses must also lay out and describe
  * itself as a DTB without error, since the backends rely on a parsed
  * config being buildable.  Seeds in fuzz/corpus/cmdline are real command
- * lines (DESIGN.md's Kata-style one among them). */
+ * lines (the README's Kata-style one among them). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,6 +17,14 @@
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
+/* What -cpu host,pmu=off hides (QEMU's enable_pmu=false does the same):
+ * Intel SDM vol. 2A CPUID leaf 0AH (architectural performance monitoring:
+ * version 0 means none) and leaf 1 ECX[15] PDCM (the PERF_CAPABILITIES
+ * MSR); AMD APM vol. 3 appendix E: 80000001H ECX[23] PerfCtrExtCore,
+ * [24] PerfCtrExtNB, [28] PerfCtrExtLLC (the extended counters), and
+ * leaf 80000022H (PerfMonV2). */
+#define CPUID_1_ECX_PDCM (1u << 15)
+#define CPUID_80000001_ECX_PERF (1u << 23 | 1u << 24 | 1u << 28)
 
 static unsigned kvm_topo_val(unsigned v)
 {
@@ -145,6 +153,17 @@ int kvm_cpuid_for_vcpu(const struct kvm_cpuid_entry2 *sup, unsigned nsup,
 			else
 				e->edx &= ~CPUID_1_EDX_HTT;
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (t->no_pmu)
+				e->ecx &= ~CPUID_1_ECX_PDCM;
+			break;
+		case 0xa:
+		case 0x80000022:
+			if (t->no_pmu)
+				e->eax = e->ebx = e->ecx = e->edx = 0;
+			break;
+		case 0x80000001:
+			if (t->no_pmu)
+				e->ecx &= ~CPUID_80000001_ECX_PERF;
 			break;
 		case 4: {
 			/* Deterministic cache parameters: EAX[31:26] cores per

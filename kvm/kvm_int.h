@@ -94,6 +94,7 @@ int kvm_ioeventfd(struct kvm_vm *vm, const struct kvm_ioeventfd_spec *s,
 /* ---- kvm_cpuid.c (pure) ---- */
 struct kvm_topo {
 	unsigned sockets, cores, threads; /* per socket / per core */
+	bool no_pmu;                      /* -cpu host,pmu=off */
 };
 /* vCPU index -> APIC id: acpi_apic_id_smp() of the shape, the MADT's. */
 uint32_t kvm_topo_apic_id(const struct kvm_topo *t, unsigned index);
@@ -102,7 +103,8 @@ unsigned kvm_topo_thread_bits(const struct kvm_topo *t);
 unsigned kvm_topo_core_bits(const struct kvm_topo *t);
 /* Fill `out` (room for max entries) with the CPUID the vCPU `index` sees:
  * what KVM supports, with the APIC id, topology leaves (1, 4, 0xB, 0x1F,
- * 0x8000001E dropped) and the hypervisor bit set.  Returns the entry count,
+ * 0x8000001E dropped) and the hypervisor bit set; with t->no_pmu the
+ * performance-monitoring leaves and bits say there is none.  Returns the entry count,
  * or -ENOSPC. */
 int kvm_cpuid_for_vcpu(const struct kvm_cpuid_entry2 *sup, unsigned nsup,
 		       struct kvm_cpuid_entry2 *out, unsigned max,
@@ -195,8 +197,8 @@ struct kvm_machine {
 	struct qmp_machine_ops qops;
 	char uuid[37];
 	bool no_reboot;
-	/* system_powerdown presses the button from the next loop iteration,
-	 * after the reply went out (QEMU's order: reply, then POWERDOWN). */
+	/* system_powerdown presses the button from the next loop iteration
+	 * (its POWERDOWN event went out before the reply, QEMU's order). */
 	struct clk_timer powerdown;
 	struct kvm_topo topo;
 };

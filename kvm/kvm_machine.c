@@ -108,6 +108,8 @@ void kvm_machine_request(void *opaque, enum machine_event ev, int status)
 		kvm_cpus_kick(km->cpus);
 }
 
+static void kvm_machine_host_signal(struct kvm_machine *km);
+
 /* SIGTERM/SIGINT/SIGHUP end the VM the orderly way (nvdimm msync, pidfile
  * removal) instead of killing the process mid-write. */
 static void kvm_machine_on_signal(void *arg, int fd, unsigned events)
@@ -118,6 +120,22 @@ static void kvm_machine_on_signal(void *arg, int fd, unsigned events)
 	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
 	log_info(km->m.log, "vmm: terminating on signal %u", si.ssi_signo);
+	kvm_machine_host_signal(km);
+}
+
+/* The host asked us to end (QEMU's qemu_system_killed): SHUTDOWN says
+ * guest false, reason host-signal, so a runtime does not read it as the
+ * guest powering off. */
+static void kvm_machine_host_signal(struct kvm_machine *km)
+{
+	if (!km->ended) {
+		km->ended = true;
+		km->res.ev = MACHINE_SHUTDOWN;
+		km->res.status = 0;
+		if (km->qmp)
+			qmp_server_emit_event(km->qmp, "SHUTDOWN",
+				"{\"guest\": false, \"reason\": \"host-signal\"}");
+	}
 	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
 }
 
@@ -188,7 +206,14 @@ static int kvm_startup_terminated(struct kvm_machine *km, struct kvm_result *res
 static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
 			   char *err, size_t errlen)
 {
-	return board_ram_map(km->m.gm, &km->layout, cfg, err, errlen);
+	int r = board_ram_map(km->m.gm, &km->layout, cfg, err, errlen);
+	for (unsigned i = 0; r == 0 && cfg->nnuma && i < gm_region_count(km->m.gm); i++) {
+		const struct gm_region *g = gm_region_at(km->m.gm, i);
+		log_info(km->m.log, "vmm: guest RAM 0x%llx+0x%llx from -numa memdev (%s)",
+			 (unsigned long long)g->gpa, (unsigned long long)g->size,
+			 (g->flags & GM_SHARED) ? "shared" : "private");
+	}
+	return r;
 }
 
 static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config *cfg,
@@ -359,7 +384,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	unsigned ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1;
 	km->topo = (struct kvm_topo){
 		.sockets = cfg->smp.sockets, .cores = cfg->smp.cores,
-		.threads = cfg->smp.threads,
+		.threads = cfg->smp.threads, .no_pmu = !cfg->cpu_pmu,
 	};
 	const struct kvm_topo *topo_p = &km->topo;
 	struct kvm_cpu_env env = {
@@ -443,11 +468,6 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 
 	if (kvm_sys_open(&km->sys, err, errlen) < 0)
 		goto out;
-	/* The in-kernel irqchip is the only interrupt controller there is;
-	 * CPUID is always the host's, filtered to what KVM supports. */
-	if (!cfg->machine.kernel_irqchip)
-		log_warn(log, "vmm: kernel_irqchip=off is not supported; using the "
-			 "in-kernel irqchip");
 	if (cfg->cpu_model[0] && strcmp(cfg->cpu_model, "host") &&
 	    strcmp(cfg->cpu_model, "max"))
 		log_warn(log, "vmm: -cpu %s: only 'host' is modelled; the guest sees "

@@ -32,8 +32,15 @@ int board_register(struct board *b, struct bus *bus, uint64_t base,
 {
 	int r = bus_register(bus, base, size, fn, dev, name);
 	if (r < 0) {
-		snprintf(err, errlen, "vmm: %s at 0x%llx: cannot claim %s range: %s",
-			 name, (unsigned long long)base, bus_name(bus), strerror(-r));
+		if (r == -EEXIST)
+			snprintf(err, errlen, "vmm: %s: %s 0x%llx-0x%llx overlaps "
+				 "another device", name, bus_name(bus),
+				 (unsigned long long)base,
+				 (unsigned long long)(base + size - 1));
+		else
+			snprintf(err, errlen, "vmm: %s at 0x%llx: cannot claim %s "
+				 "range: %s", name, (unsigned long long)base,
+				 bus_name(bus), strerror(-r));
 		return -1;
 	}
 	b->ndevices++;

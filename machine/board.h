@@ -98,6 +98,14 @@ int board_trace_attach(struct board_host *host, struct machine *m,
 		       struct trace_rec *tr, char *err, size_t errlen);
 
 /* The RTC's starting time for this configuration (pure). */
+/* The configuration errors board_new() would meet, found before anything
+ * is built (machine/board_check.c): the address map (layout_build),
+ * debug-exit ports against the board's own, and with files the nvdimm
+ * images' sizes and -mem-path's file system (stat/statfs only; nothing is
+ * opened).  0, or -1 with a one-line message in err. */
+int board_check(const struct machine_config *cfg, bool files, char *err,
+		size_t errlen);
+
 int64_t board_rtc_base(const struct machine_config *cfg,
 		       const struct board_host *host);
 

@@ -64,7 +64,9 @@ static int board_chr_get(struct board *b, const char *key, const char *id,
 	if (!h) {
 		h = board_chr_make(b, id, type, path, wait);
 		if (!h) {
-			snprintf(err, errlen, "vmm: %s '%s': %s", what, arg,
+			bool show = path && strcmp(path, arg);
+			snprintf(err, errlen, "vmm: %s '%s'%s%s: %s", what, arg,
+				 show ? ": " : "", show ? path : "",
 				 strerror(errno));
 			return -1;
 		}

@@ -300,7 +300,8 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 			 "function", config_device_name(d), ld->pci_bus);
 		return -1;
 	}
-	struct virtio_pci *t = virtio_pci_new(b->m->gm, b->m->log, b->m->irqchip, vd);
+	struct virtio_pci *t = virtio_pci_new_nvec(b->m->gm, b->m->log,
+		b->m->irqchip, vd, d->has_vectors ? d->vectors : vd->nqueues + 1u);
 	if (!t)
 		return bv_oom(err, errlen);
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)

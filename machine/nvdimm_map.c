@@ -29,12 +29,29 @@ static int check_file(const struct nvdimm_desc *d, char *err, size_t errlen)
 			 "file", d->id, d->path);
 		return -2;
 	}
-	if ((uint64_t)st.st_size < d->size) {
-		snprintf(err, errlen, "nvdimm %s: memdev %s size 0x%" PRIx64
-			 " is larger than '%s' (0x%" PRIx64 " bytes)", d->id,
-			 d->memdev, d->size, d->path, (uint64_t)st.st_size);
+	/* size= must equal the file: larger would map past its end
+	 * (SIGBUS), smaller would hide the rest of the image from the guest
+	 * (a rootfs whose partition table promises more than it gets). */
+	if ((uint64_t)st.st_size != d->size) {
+		snprintf(err, errlen, "-object memory-backend-file,id=%s: size="
+			 "%" PRIu64 " does not equal the size of '%s' (%" PRIu64
+			 " bytes; accepted: the file's size)", d->memdev, d->size,
+			 d->path, (uint64_t)st.st_size);
 		return -1;
 	}
+	return 0;
+}
+
+int nvdimm_map_check(const struct machine_config *cfg, const struct layout *l,
+		     char *err, size_t errlen)
+{
+	struct nvdimm_desc nv[LAYOUT_MAX_NVDIMM];
+	int n = nvdimm_describe(cfg, l, nv, err, errlen);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (check_file(&nv[i], err, errlen) < 0)
+			return -1;
 	return 0;
 }
 

@@ -22,6 +22,10 @@ struct machine_config;
  * err.  Every file is checked before
  * the first one is mapped; a failed mmap leaves earlier NVDIMMs mapped
  * in gm, which the caller frees with the half-built machine. */
+/* Each nvdimm's backing file exists, is a regular file and has exactly
+ * its memory backend's size=.  0, or -1 with err. */
+int nvdimm_map_check(const struct machine_config *cfg, const struct layout *l,
+		     char *err, size_t errlen);
 int nvdimm_map_all(struct gm *gm, const struct machine_config *cfg,
 		   const struct layout *l, struct log *log,
 		   char *err, size_t errlen);

@@ -6,35 +6,43 @@
  *   N   the guest wrote to the debug-exit port: (value << 1) | 1
  *   1   the VMM could not build or keep running the machine (no KVM, bad
  *       kernel file, host error) -- the message says what to do
- *   2   the command line is wrong (one-line message naming the option),
- *       or names something the host refuses before the VM starts (an
- *       image another process holds locked, a file of the wrong type) */
+ *   2   the configuration is wrong, found before the VM starts: by the
+ *       parser, or by board_check() (the address map, port clashes, an
+ *       nvdimm image whose size differs from size=, -mem-path not on
+ *       hugetlbfs), or something the host refuses before the VM starts
+ *       (an image another process holds locked, a file of the wrong
+ *       type) -- one line naming the option
+ * Every error is printed once, as "vmm: " and the message. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/fdt_desc.h"
 #include "core/layout.h"
 #include "core/log.h"
+#include "core/proc.h"
 #include "core/trace.h"
 #include "machine/board.h"
 #include "kvm/kvm.h"
 #include "sim/selftest.h"
 
 
-/* What -daemonize and -pidfile leave behind for the exit path. */
-struct vmm_proc {
-	int ready_fd;   /* daemonized child: write one byte when running */
-	int pidfile_fd;
-	const char *pidfile;
-};
+/* One line on stderr, "vmm: " once however many layers prefixed it. */
+static const char *vmm_msg(const char *err)
+{
+	while (!strncmp(err, "vmm: ", 5))
+		err += 5;
+	return err;
+}
+
+static void vmm_report(const char *err)
+{
+	fprintf(stderr, "vmm: %s\n", err[0] ? vmm_msg(err) : "error");
+}
 
 /* -dump-dtb: the machine description as a device tree, with the address
  * map the machine would get; nothing is created.  Exit status: 0, 2 when
@@ -44,107 +52,10 @@ static int vmm_dump_dtb(const struct machine_config *cfg, char *err,
 			size_t errlen)
 {
 	struct layout l;
-	if (layout_build(&l, cfg, err, errlen) < 0)
+	if (board_check(cfg, false, err, errlen) < 0 ||
+	    layout_build(&l, cfg, err, errlen) < 0)
 		return 2;
 	return fdt_desc_dump(cfg, &l, cfg->dump_dtb, err, errlen) < 0 ? 1 : 0;
-}
-
-static int vmm_write_pidfile(struct vmm_proc *p, const char *path, char *err,
-			     size_t errlen)
-{
-	/* A lock, as QEMU does, so two VMMs never share one pidfile. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "vmm: -pidfile: cannot open '%s': %s",
-			 path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen, "vmm: -pidfile: '%s' is locked by another "
-			 "running vmm", path);
-		close(fd);
-		return -1;
-	}
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		snprintf(err, errlen, "vmm: -pidfile: cannot write '%s': %s",
-			 path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	p->pidfile_fd = fd;
-	p->pidfile = path;
-	return 0;
-}
-
-/* fork; the parent waits until the child says the VM is running (or died)
- * so a launcher that waits for the parent sees a ready VM, as with QEMU. */
-static int vmm_daemonize(struct vmm_proc *p)
-{
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0) {
-		close(pfd[1]);
-		char c;
-		ssize_t r;
-		do
-			r = read(pfd[0], &c, 1);
-		while (r < 0 && errno == EINTR);
-		/* No byte: the child failed before the VM ran; it printed why. */
-		_exit(r == 1 ? 0 : 1);
-	}
-	close(pfd[0]);
-	if (setsid() < 0)
-		return -1;
-	/* The daemon never reads or writes the terminal: with -serial stdio
-	 * the console goes nowhere, and the terminal is never put in raw
-	 * mode behind the shell's back.  stderr stays until the VM runs so
-	 * set-up errors still reach the user through the waiting parent. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0)
-		return -1;
-	dup2(null, STDIN_FILENO);
-	dup2(null, STDOUT_FILENO);
-	close(null);
-	p->ready_fd = pfd[1];
-	if (chdir("/") < 0)
-		return -1;
-	return 0;
-}
-
-static void vmm_ready(void *arg)
-{
-	struct vmm_proc *p = arg;
-	if (p->ready_fd < 0)
-		return;
-	/* The parent exits now; detach our stdio from its terminal. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-	ssize_t w;
-	do
-		w = write(p->ready_fd, "1", 1);
-	while (w < 0 && errno == EINTR);
-	close(p->ready_fd);
-	p->ready_fd = -1;
-}
-
-static void vmm_cleanup(struct vmm_proc *p)
-{
-	if (p->pidfile_fd >= 0) {
-		unlink(p->pidfile);
-		close(p->pidfile_fd);
-		p->pidfile_fd = -1;
-	}
 }
 
 /* Exit status for how the guest ended (see the comment at the top). */
@@ -164,19 +75,19 @@ static int vmm_exit_status(const struct kvm_result *r)
 }
 
 static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
-		       struct vmm_proc *p, struct trace_rec *tr)
+		       struct proc *p, struct trace_rec *tr)
 {
-	struct kvm_run_opts opts = { .ready = vmm_ready, .ready_arg = p,
+	struct kvm_run_opts opts = { .ready = proc_ready, .ready_arg = p,
 				     .trace = tr };
 	for (;;) {
 		char err[512] = "";
 		struct kvm_result res = { MACHINE_ERROR, 1 };
 		int r = kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err));
 		if (r < 0) {
-			fprintf(stderr, "%s\n", err);
-			/* Into the -D log too, but printed once. */
+			vmm_report(err);
+			/* With -D the log file gets it too (stderr has it once). */
 			if (cfg->logfile[0])
-				log_err(log, "%s", err);
+				log_err(log, "%s", vmm_msg(err));
 			return r == -2 ? 2 : 1;
 		}
 		/* A reset rebuilds the whole machine from the description:
@@ -208,7 +119,7 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int rc = config_parse(cfg, argc, argv, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(stderr, "%s\n", err[0] ? err : "vmm: bad command line");
+		vmm_report(err[0] ? err : "bad command line");
 		free(cfg);
 		return 2;
 	}
@@ -220,9 +131,38 @@ int main(int argc, char **argv)
 	if (cfg->dump_dtb[0]) {
 		int r = vmm_dump_dtb(cfg, err, sizeof(err));
 		if (r)
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 		free(cfg);
 		return r;
+	}
+	/* What the board would refuse half-way through building, refused
+	 * now: a configuration error, before anything is created. */
+	if (cfg->machine.accel == CFG_ACCEL_KVM && !cfg->kernel[0]) {
+		vmm_report("no -kernel given: accel=kvm needs a kernel (there "
+			   "is no firmware)");
+		free(cfg);
+		return 2;
+	}
+	if (board_check(cfg, true, err, sizeof(err)) < 0) {
+		vmm_report(err);
+		free(cfg);
+		return 2;
+	}
+	/* -daemonize moves to "/": relative paths keep meaning the
+	 * directory vmm was started in, as with QEMU. */
+	if (cfg->daemonize) {
+		char cwd[CFG_PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd))) {
+			fprintf(stderr, "vmm: -daemonize: the current directory: %s\n",
+				strerror(errno));
+			free(cfg);
+			return 1;
+		}
+		if (config_absolute_paths(cfg, cwd, err, sizeof(err)) < 0) {
+			vmm_report(err);
+			free(cfg);
+			return 2;
+		}
 	}
 
 	struct log *log = log_new(cfg->logfile[0] ? cfg->logfile : NULL, LOG_WARN);
@@ -243,10 +183,10 @@ int main(int argc, char **argv)
 	/* -trace-record: opened before -daemonize changes directory, so a
 	 * relative path means what the user meant. */
 	struct trace_rec *tr = NULL;
-	struct vmm_proc proc = { .ready_fd = -1, .pidfile_fd = -1 };
+	struct proc proc = PROC_INIT;
 	if (cfg->trace_record[0]) {
 		if (trace_rec_check(cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 			rc = 2;
 			goto out;
 		}
@@ -256,28 +196,28 @@ int main(int argc, char **argv)
 				    lim ? strtoull(lim, NULL, 0) : 0, log, err,
 				    sizeof(err));
 		if (!tr) {
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 			rc = 1;
 			goto out;
 		}
 	}
-	if (cfg->daemonize && vmm_daemonize(&proc) < 0) {
+	if (cfg->daemonize && proc_daemonize(&proc) < 0) {
 		fprintf(stderr, "vmm: -daemonize: %s\n", strerror(errno));
 		rc = 1;
 		goto out;
 	}
 	if (cfg->pidfile[0] &&
-	    vmm_write_pidfile(&proc, cfg->pidfile, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+	    proc_write_pidfile(&proc, cfg->pidfile, err, sizeof(err)) < 0) {
+		vmm_report(err);
 		rc = 1;
 		goto out;
 	}
 
 	if (cfg->machine.accel == CFG_ACCEL_SIM) {
-		vmm_ready(&proc);
+		proc_ready(&proc);
 		rc = selftest_run_trace(cfg, log, stdout, tr, err, sizeof(err));
 		if (rc < 0) {
-			fprintf(stderr, "%s\n", err);
+			vmm_report(err);
 			rc = rc == -2 ? 2 : 1;
 		}
 	} else {
@@ -287,12 +227,12 @@ out:
 	if (tr) {
 		char terr[512] = "";
 		if (trace_rec_close(tr, terr, sizeof(terr)) < 0) {
-			fprintf(stderr, "%s\n", terr);
+			vmm_report(terr);
 			if (rc == 0)
 				rc = 1;
 		}
 	}
-	vmm_cleanup(&proc);
+	proc_cleanup(&proc);
 	log_free(log);
 	free(cfg);
 	return rc;

@@ -1,4 +1,4 @@
-/* Replay (DESIGN.md "Determinism"): rebuild the machine a trace describes
+/* Replay (device models are deterministic): rebuild the machine a trace describes
  * on the simulator and run its device models against the recorded
  * inputs, checking that they have the recorded effects.
  *

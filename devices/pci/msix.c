@@ -54,6 +54,10 @@ int msix_init(struct msix *m, struct pci_dev *d, struct irq_chip *chip,
 
 static uint16_t control(const struct msix *m)
 {
+	/* A zeroed struct msix (a function without the capability, e.g.
+	 * virtio-pci vectors=0) is simply never enabled. */
+	if (!m->pci)
+		return 0;
 	return pci_cfg_get16(m->pci, m->cap + PCI_MSIX_FLAGS);
 }
 

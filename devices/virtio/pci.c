@@ -372,7 +372,7 @@ static const struct pci_dev_ops cfg_ops = {
 	.cfg_before_read = cfg_before_read,
 };
 
-static int caps_init(struct virtio_pci *p, struct irq_chip *chip)
+static int caps_init(struct virtio_pci *p, struct irq_chip *chip, unsigned nvec)
 {
 	struct vdev *vd = p->vd;
 	if (add_vcap(p, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_BAR_REGS,
@@ -406,7 +406,9 @@ static int caps_init(struct virtio_pci *p, struct irq_chip *chip)
 	pci_cfg_set_wmask(&p->pci, c + CAP(offset), 4, 0xffffffff);
 	pci_cfg_set_wmask(&p->pci, c + CAP(length), 4, 0xffffffff);
 	pci_cfg_set_wmask(&p->pci, c + CFGCAP_DATA, 4, 0xffffffff);
-	return msix_init(&p->msix, &p->pci, chip, vd->nqueues + 1,
+	if (nvec == 0)
+		return 0;
+	return msix_init(&p->msix, &p->pci, chip, nvec,
 			 VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_TABLE_OFF,
 			 VIRTIO_PCI_MSIX_PBA_OFF);
 }
@@ -414,7 +416,15 @@ static int caps_init(struct virtio_pci *p, struct irq_chip *chip)
 struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 				  struct irq_chip *chip, struct vdev *vd)
 {
-	if (vd->nqueues > VDEV_MAX_QUEUES || vd->config_size > 0x1000)
+	return virtio_pci_new_nvec(gm, log, chip, vd, vd->nqueues + 1u);
+}
+
+struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
+				       struct irq_chip *chip, struct vdev *vd,
+				       unsigned nvec)
+{
+	if (vd->nqueues > VDEV_MAX_QUEUES || vd->config_size > 0x1000 ||
+	    nvec > MSIX_MAX_VECTORS)
 		return NULL;
 	struct virtio_pci *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -437,13 +447,14 @@ struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 	p->pci.ops = &cfg_ops;
 	vtransport_init(&p->t, vd, gm, log, "virtio-pci", &pci_tops, p);
 	p->config_vector = VTRANSPORT_NO_VECTOR;
-	if (pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
-			    VIRTIO_PCI_MSIX_SIZE, false, msix_bar, p,
-			    "virtio-pci-msix") ||
+	/* Without MSI-X (nvec 0) there is no table BAR either. */
+	if ((nvec && pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_MSIX, PCI_BAR_MEM32,
+				     VIRTIO_PCI_MSIX_SIZE, false, msix_bar, p,
+				     "virtio-pci-msix")) ||
 	    pci_dev_set_bar(&p->pci, VIRTIO_PCI_BAR_REGS, PCI_BAR_MEM64,
 			    VIRTIO_PCI_REGS_SIZE, false, regs_access, p,
 			    "virtio-pci") ||
-	    caps_init(p, chip)) {
+	    caps_init(p, chip, nvec)) {
 		free(p);
 		return NULL;
 	}

@@ -43,6 +43,13 @@ struct msix;
  * failure. */
 struct virtio_pci *virtio_pci_new(const struct gm *gm, struct log *log,
 				  struct irq_chip *chip, struct vdev *vd);
+/* The same with an MSI-X table of nvec vectors (QEMU's vectors=;
+ * virtio_pci_new gives one per queue plus config).  nvec 0: no MSI-X
+ * capability or table BAR, interrupts on INTx only; at most
+ * MSIX_MAX_VECTORS. */
+struct virtio_pci *virtio_pci_new_nvec(const struct gm *gm, struct log *log,
+				       struct irq_chip *chip, struct vdev *vd,
+				       unsigned nvec);
 /* Detaches from the host if attached. */
 void virtio_pci_free(struct virtio_pci *p);
 struct pci_dev *virtio_pci_dev(struct virtio_pci *p);

@@ -11,7 +11,9 @@
  *   testguest: pit irq0 N ticks
  *   testguest: pci BB:DD.F vvvv:dddd            (one per function)
  *   testguest: pci-bridge 00:DD.F bus BB         (it numbered a bridge)
+ *   testguest: msix BB:DD.F N | none            (virtio functions: table size)
  *   testguest: pci N functions                   (all buses)
+ *   testguest: cpuid pmu version V counters N    (leaf 0xA; 0 0 = no PMU)
  *   testguest: virtio-blk mmio 0x... sector0 '...'
  *   testguest: virtio-blk pci BB:DD.F sector0 '...'
  *   testguest: nvdimm 0x... size 0x... sig '...'  (and the lines of nvdimm.c)
@@ -301,6 +303,29 @@ static void check_blk_result(int r)
 	}
 }
 
+/* The MSI-X table size of a function (PCI 3.0 §6.8.2.3: Message Control
+ * bits 10:0 are N-1), found on its capability list, or "none". */
+static void say_msix(unsigned bus, unsigned slot, unsigned fn, unsigned dev)
+{
+	say("msix ");
+	con_hexn(bus, 2);
+	con_putc(':');
+	con_hexn(slot, 2);
+	con_putc('.');
+	con_hexn(fn, 1);
+	unsigned cap = (pci_read16(dev, fn, 0x06) & 0x10) ? pci_read8(dev, fn, 0x34) : 0;
+	for (unsigned n = 0; cap >= 0x40 && n < 48; n++) {
+		if (pci_read8(dev, fn, cap) == 0x11) {
+			con_puts(" ");
+			con_dec((pci_read16(dev, fn, cap + 2) & 0x7ff) + 1u);
+			con_puts("\n");
+			return;
+		}
+		cap = pci_read8(dev, fn, cap + 1) & 0xfc;
+	}
+	con_puts(" none\n");
+}
+
 /* Scan one bus; devices are numbered bus << 5 | slot, which the 0xCF8
  * address takes as is (bus in bits 23:16, device in 15:11).  Bridges
  * found on bus 0 are numbered here, as firmware does before the OS
@@ -331,6 +356,8 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 			con_putc(':');
 			con_hexn(id >> 16, 4);
 			con_puts("\n");
+			if ((id & 0xffff) == 0x1af4)
+				say_msix(bus, slot, fn, dev);
 			if (id == 0x10421af4u) {    /* virtio 1.x block */
 				memset(sector, 0, sizeof(sector));
 				say("virtio-blk pci ");
@@ -374,6 +401,24 @@ static void check_pci(void)
 	say("pci ");
 	con_dec(n);
 	con_puts(" functions\n");
+}
+
+/* What the VMM says about the performance-monitoring unit: CPUID leaf
+ * 0xA (Intel SDM vol. 2A): EAX[7:0] version, [15:8] general-purpose
+ * counters per logical processor.  -cpu host,pmu=off makes both 0. */
+static void check_cpuid_pmu(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	uint32_t max = a;
+	a = 0;
+	if (max >= 0xa)
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xa), "c"(0));
+	say("cpuid pmu version ");
+	con_dec(a & 0xff);
+	con_puts(" counters ");
+	con_dec((a >> 8) & 0xff);
+	con_puts("\n");
 }
 
 static void check_virtio_mmio(void)
@@ -536,6 +581,7 @@ void guest_main(uint32_t start_info)
 	check_rtc();
 	check_pit();
 	check_pci();
+	check_cpuid_pmu();
 	check_virtio_mmio();
 	failed += check_nvdimm(si, NULL);
 	guest_exit();

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Bad kernel files and impossible machines: a clear one-line error and
-# exit 1 before any vCPU runs (so no guest output at all).
+# Bad kernel files and impossible machines: a clear one-line error, printed
+# once, and exit 1 before any vCPU runs (so no guest output at all).  Then
+# a termination signal while a wait=on socket waits for its client: the
+# same quiet exit 0 as SIGTERM to a running VM, no error lines.
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 
@@ -12,6 +14,9 @@ bad() { # bad NAME REGEX ARGS...
 	local rc=$?
 	expect_rc $rc 1 "$name: refused"
 	expect_line "$TMP/$name.err" "$re" "$name: message"
+	local n; n=$(wc -l <"$TMP/$name.err")
+	[ "$n" -eq 1 ] || fail "$name: $n lines on stderr, want 1: $(cat "$TMP/$name.err")"
+	grep -q "vmm: .*vmm: " "$TMP/$name.err" && fail "$name: program name twice"
 	if [ -s "$TMP/$name.out" ]; then fail "$name: the guest ran"; fi
 }
 
@@ -45,5 +50,29 @@ bad old_protocol "boot protocol 2.04" -kernel "$TMP/old.bz"
 truncate -s 100M "$TMP/huge.initrd"
 bad initrd_too_big "initrd.*do not fit.*raise -m" -kernel "$GUEST" -initrd "$TMP/huge.initrd"
 
-bad no_kernel "no -kernel given" -name nokernel
+# No kernel is a configuration error: exit 2, before KVM is touched.
+timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -name nokernel >"$TMP/nok.out" 2>"$TMP/nok.err"
+expect_rc $? 2 "no -kernel: configuration error"
+expect_line "$TMP/nok.err" "no -kernel given" "no -kernel: message"
+
+for sig in INT TERM HUP; do
+	sock="$TMP/wait-$sig.sock"
+	"$VMM" -machine microvm,accel=kvm -m 64M -kernel "$GUEST" \
+		-chardev socket,id=c0,path="$sock",server=on,wait=on \
+		-device virtconsole,chardev=c0 >"$TMP/wait.out" 2>"$TMP/wait.err" &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	[ -S "$sock" ] || fail "SIG$sig: the socket never appeared"
+	kill -$sig $pid
+	rc=0
+	for _ in $(seq 200); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid; fail "SIG$sig while waiting: vmm did not exit"
+	fi
+	wait $pid; rc=$?
+	expect_rc $rc 0 "SIG$sig while waiting for a wait=on client"
+	if [ -s "$TMP/wait.err" ]; then
+		fail "SIG$sig while waiting printed: $(cat "$TMP/wait.err")"
+	fi
+done
 finish

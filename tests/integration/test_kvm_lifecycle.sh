@@ -58,6 +58,37 @@ else
 fi
 [ -f "$TMP/d.log" ] && pass "-D log file created" || fail "-D log file missing"
 
+# -daemonize with relative paths: they mean the starting directory, as
+# with QEMU, although the daemon moves to "/" (and reopens the kernel on
+# a reset).  Nothing may appear under /.
+mkdir -p "$TMP/rel"
+cp "$GUEST" "$TMP/rel/guest.elf"
+for f in vm.pid console.out vm.log; do
+	[ -e "/$f" ] && { echo "SKIP: /$f exists already: relative -daemonize paths not checked"; f=; break; }
+done
+if [ -n "$f" ]; then
+	(cd "$TMP/rel" && timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M \
+		-kernel guest.elf -append "testguest.action=spin" -serial file:console.out \
+		-pidfile vm.pid -daemonize -D vm.log >/dev/null 2>"$TMP/rel.err")
+	expect_rc $? 0 "-daemonize with relative paths: parent exits 0"
+	for _ in $(seq 100); do grep -q "action spin" "$TMP/rel/console.out" 2>/dev/null && break; sleep 0.1; done
+	expect_line "$TMP/rel/console.out" "action spin" "relative -serial file: and -kernel are the starting directory's"
+	[ -s "$TMP/rel/vm.pid" ] && pass "relative -pidfile written in the starting directory" || fail "no $TMP/rel/vm.pid"
+	[ -f "$TMP/rel/vm.log" ] && pass "relative -D log in the starting directory" || fail "no $TMP/rel/vm.log"
+	for f in vm.pid console.out vm.log; do
+		if [ -e "/$f" ]; then fail "/$f created by the daemon"; rm -f "/$f"; fi
+	done
+	rpid=$(cat "$TMP/rel/vm.pid" 2>/dev/null)
+	if [ -n "$rpid" ] && kill -0 "$rpid" 2>/dev/null; then
+		kill -TERM "$rpid"
+		for _ in $(seq 50); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$rpid" 2>/dev/null && { fail "relative daemon ignored SIGTERM"; kill -KILL "$rpid"; }
+		[ -e "$TMP/rel/vm.pid" ] && fail "relative pidfile left behind" || pass "relative pidfile removed on exit"
+	else
+		fail "no daemon with relative paths: $(cat "$TMP/rel.err")"
+	fi
+fi
+
 # QMP: the control socket answers and "quit" ends the VM with exit 0
 # after a SHUTDOWN event, as with QEMU.
 timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST" \

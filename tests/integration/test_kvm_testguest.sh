@@ -52,7 +52,7 @@ expect_rc $rc 33 "iothread: guest passed its checks"
 expect_line "$out" "^testguest: virtio-blk pci 00:03.0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-pci read"
 expect_line "$out" "^testguest: virtio-blk mmio 0xd0000000 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "iothread: virtio-mmio read"
 
-# --- DESIGN.md's Kata-style command line (without the tap netdev, which
+# --- the README's Kata-style command line (without the tap netdev, which
 # needs a host interface), the test guest in place of the kernel ---
 printf 'KATA-ROOTFS' >"$TMP/rootfs.img"
 truncate -s 256M "$TMP/rootfs.img"

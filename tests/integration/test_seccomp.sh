@@ -96,6 +96,7 @@ for _ in range(200):
         time.sleep(0.05)
 f = s.makefile('rw')
 json.loads(f.readline())
+seen = []   # events read while waiting for a reply (QEMU sends RESET first)
 def cmd(c):
     f.write(json.dumps({'execute': c}) + '\n'); f.flush()
     evs = []
@@ -103,9 +104,14 @@ def cmd(c):
         m = json.loads(f.readline())
         if 'event' in m:
             evs.append(m['event'])
+            seen.append(m)
             continue
         return m, evs
 def wait_event(name):
+    for m in seen:
+        if m.get('event') == name:
+            seen.remove(m)
+            return m
     while True:
         m = json.loads(f.readline())
         if m.get('event') == name:

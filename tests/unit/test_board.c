@@ -175,6 +175,31 @@ static void test_balloon_found(void **state)
 	done(f);
 }
 
+/* board_check finds before any build what board_new would fail on
+ * half-way: the address map, debug-exit on the board's own ports. */
+static void test_board_check(void **state)
+{
+	(void)state;
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	char err[256];
+	char *ok[] = { "vmm", "-serial", "null", "-device", "isa-debug-exit,iobase=0xf4", NULL };
+	assert_int_equal(config_parse(cfg, 5, ok, err, sizeof(err)), 0);
+	assert_int_equal(board_check(cfg, true, err, sizeof(err)), 0);
+	char *com1[] = { "vmm", "-serial", "null", "-device", "isa-debug-exit,iobase=0x3fc", NULL };
+	assert_int_equal(config_parse(cfg, 5, com1, err, sizeof(err)), 0);
+	assert_int_equal(board_check(cfg, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "overlap the serial port COM1 at 0x3f8-0x3ff"));
+	/* Without the serial port, those ports are free. */
+	char *free_[] = { "vmm", "-device", "isa-debug-exit,iobase=0x3fc", NULL };
+	assert_int_equal(config_parse(cfg, 3, free_, err, sizeof(err)), 0);
+	assert_int_equal(board_check(cfg, false, err, sizeof(err)), 0);
+	char *pit[] = { "vmm", "-device", "isa-debug-exit,iobase=0x43,iosize=1", NULL };
+	assert_int_equal(config_parse(cfg, 3, pit, err, sizeof(err)), 0);
+	assert_int_equal(board_check(cfg, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "the PIT"));
+	free(cfg);
+}
+
 static void test_bad_backends(void **state)
 {
 	(void)state;
@@ -190,7 +215,7 @@ static void test_bad_backends(void **state)
 	assert_int_equal(PARSE(f, "-machine", "microvm,accel=sim", "-m", "32M",
 			       "-serial", "stdio",
 			       "-device", "isa-debug-exit,iobase=0x3f8,iosize=4"), -1);
-	assert_non_null(strstr(f->err, "cannot claim"));
+	assert_non_null(strstr(f->err, "overlaps another device"));
 	done(f);
 }
 
@@ -243,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_machine_requests),
 		cmocka_unit_test(test_balloon_found),
 		cmocka_unit_test(test_bad_backends),
+		cmocka_unit_test(test_board_check),
 		cmocka_unit_test(test_rtc_base),
 		cmocka_unit_test(test_selftest),
 	};

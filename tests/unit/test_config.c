@@ -107,8 +107,8 @@ static void test_double_dash_and_flags(void **state)
 	cfg = CFG_OK("-nographic", "-serial", "none");
 	assert_int_equal(cfg->nserial, 0);
 	free(cfg);
-	cfg = CFG_OK("-realtime", "mlock=on", "--no-reboot");
-	assert_true(cfg->realtime_mlock);
+	cfg = CFG_OK("-realtime", "mlock=off", "--no-reboot");
+	assert_false(cfg->realtime_mlock);
 	assert_true(cfg->no_reboot);
 	free(cfg);
 }
@@ -168,13 +168,13 @@ static void test_machine(void **state)
 	assert_true(cfg->machine.nvdimm);
 	assert_true(cfg->machine.kernel_irqchip);
 	free(cfg);
-	cfg = CFG_OK("-M", "microvm,accel=sim,pmem-legacy=on,kernel_irqchip=off,nvdimm=off,dump-guest-core=off,mem-merge=no");
+	cfg = CFG_OK("-M", "microvm,accel=sim,pmem-legacy=on,kernel_irqchip=on,nvdimm=off,dump-guest-core=on,mem-merge=no");
 	assert_int_equal(cfg->machine.type, CFG_MACHINE_MICROVM);
 	assert_int_equal(cfg->machine.accel, CFG_ACCEL_SIM);
 	assert_true(cfg->machine.pmem_legacy);
-	assert_false(cfg->machine.kernel_irqchip);
+	assert_true(cfg->machine.kernel_irqchip);
 	assert_false(cfg->machine.nvdimm);
-	assert_false(cfg->machine.dump_guest_core);
+	assert_true(cfg->machine.dump_guest_core);
 	assert_false(cfg->machine.mem_merge);
 	free(cfg);
 	cfg = CFG_OK("-machine", "type=q35", "-enable-kvm", "-machine", "nvdimm=true");
@@ -196,7 +196,13 @@ static void test_machine_bad(void **state)
 		{ { "-machine", "pc", NULL }, "'pc'", "microvm, q35" },
 		{ { "-machine", "q35,accel=tcg", NULL }, "accel='tcg'", "kvm, sim" },
 		{ { "-machine", "q35,nvdimm=maybe", NULL }, "nvdimm='maybe'", "on, off" },
-		{ { "-machine", "q35,kernel_irqchip=split", NULL }, "split", "on, off" },
+		{ { "-machine", "q35,kernel_irqchip=split", NULL }, "split", "accepted: on" },
+		/* Values that would be accepted and ignored are refused, each
+		 * with the reason (STYLE.md 11). */
+		{ { "-machine", "q35,kernel_irqchip=off", NULL }, "kernel_irqchip=off is not supported", "accepted: on" },
+		{ { "-machine", "q35,mem-merge=on", NULL }, "mem-merge=on is not supported", "KSM" },
+		{ { "-machine", "q35,dump-guest-core=off", NULL }, "dump-guest-core=off is not supported", "core dump" },
+		{ { "-machine", "accel=sim", "-kernel", "/nonexistent", NULL }, "-kernel: '/nonexistent'", "no guest code" },
 		{ { "-machine", "q35,usb=off", NULL }, "'usb'", "accepted" },
 		{ { "-machine", "q35,nvdimm=on,nvdimm=off", NULL }, "'nvdimm' given twice", NULL },
 		{ { "-machine", "accel=sim", "-enable-kvm", NULL }, "-enable-kvm", "accel=sim" },
@@ -344,14 +350,14 @@ static void test_rtc(void **state)
 	struct machine_config *cfg;
 
 	(void)state;
-	cfg = CFG_OK("-rtc", "base=utc,driftfix=slew,clock=host");
+	cfg = CFG_OK("-rtc", "base=utc,driftfix=none,clock=host");
 	assert_int_equal(cfg->rtc.base, CFG_RTC_UTC);
-	assert_true(cfg->rtc.driftfix_slew);
+	assert_false(cfg->rtc.driftfix_slew);
 	assert_int_equal(cfg->rtc.clock, CFG_RTC_CLOCK_HOST);
 	free(cfg);
-	cfg = CFG_OK("-rtc", "base=localtime,clock=vm,driftfix=none");
+	cfg = CFG_OK("-rtc", "base=localtime,clock=rt,driftfix=none");
 	assert_int_equal(cfg->rtc.base, CFG_RTC_LOCALTIME);
-	assert_int_equal(cfg->rtc.clock, CFG_RTC_CLOCK_VM);
+	assert_int_equal(cfg->rtc.clock, CFG_RTC_CLOCK_RT);
 	assert_false(cfg->rtc.driftfix_slew);
 	free(cfg);
 	cfg = CFG_OK("-rtc", "base=2006-06-17T16:01:21,clock=rt");
@@ -382,8 +388,10 @@ static void test_rtc_bad(void **state)
 		{ { "-rtc", "base=2006-06-17 16:01:21", NULL }, "base=", NULL },
 		{ { "-rtc", "base=2006-6-17T1:01:21x", NULL }, "base=", NULL },
 		{ { "-rtc", "base=+006-06-17", NULL }, "base=", NULL },
-		{ { "-rtc", "clock=wall", NULL }, "clock='wall'", "host, rt, vm" },
-		{ { "-rtc", "driftfix=fast", NULL }, "driftfix='fast'", "none, slew" },
+		{ { "-rtc", "clock=wall", NULL }, "clock='wall'", "host, rt" },
+		{ { "-rtc", "clock=vm", NULL }, "clock=vm is not supported", "paused" },
+		{ { "-rtc", "driftfix=fast", NULL }, "driftfix='fast'", "none" },
+		{ { "-rtc", "driftfix=slew", NULL }, "driftfix=slew is not supported", "re-injected" },
 		{ { "-rtc", "utc", NULL }, "'utc'", "base, clock, driftfix" },
 	};
 
@@ -399,6 +407,7 @@ static void test_kata_accepted(void **state)
 		{ { "-global", "virtio-blk.x=1", NULL }, "virtio-blk.x=1", "kvm-pit.lost_tick_policy" },
 		{ { "-vga", "std", NULL }, "-vga: 'std'", "none" },
 		{ { "-realtime", "mlock=sometimes", NULL }, "mlock='sometimes'", NULL },
+		{ { "-realtime", "mlock=on", NULL }, "mlock=on is not supported", "accepted: off" },
 		{ { "-realtime", "rt=on", NULL }, "'rt'", "mlock" },
 		{ { "-numa", "dist,src=0,dst=1", NULL }, "-numa", "node,memdev" },
 		{ { "-numa", "node", NULL }, "memdev= is required", NULL },
@@ -411,27 +420,63 @@ static void test_kata_accepted(void **state)
 		{ { "-object", "memory-backend-ram,id=r0,size=256M", "-numa", "node,memdev=r0",
 		    "-numa", "node,memdev=r0", NULL }, "'r0' is used by two nodes", NULL },
 		{ { "-numa", "node,memdev=r0,cpus=0-1", NULL }, "'cpus'", "memdev, nodeid" },
+		/* Guest RAM comes from the nodes (issue 16): -mem-path as well
+		 * would be a second answer to where it comes from. */
+		{ { "-object", "memory-backend-file,id=dimm1,size=2048M,mem-path=/dev/shm,share=on",
+		    "-m", "2048M", "-mem-path", "/dev/hugepages", "-numa", "node,memdev=dimm1", NULL },
+		  "both say where guest RAM comes from", "use one" },
 	};
 
 	(void)state;
-	cfg = CFG_OK("-global", "kvm-pit.lost_tick_policy=discard", "-vga", "none",
-		     "-object", "memory-backend-file,id=dimm1,size=2048M,mem-path=/dev/shm,share=on",
-		     "-m", "2048M", "-numa", "node,memdev=dimm1");
+	cfg = CFG_OK("-global", "kvm-pit.lost_tick_policy=discard", "-vga", "none");
 	assert_int_equal(cfg->lost_tick_policy, CFG_LOST_TICK_DISCARD);
-	assert_int_equal(cfg->nnuma, 1);
-	assert_string_equal(cfg->numa[0].memdev, "dimm1");
-	assert_int_equal(cfg->numa[0].nodeid, 0);
 	free(cfg);
-	cfg = CFG_OK("-global", "kvm-pit.lost_tick_policy=delay",
-		     "-object", "memory-backend-ram,id=a,size=128M",
-		     "-object", "memory-backend-ram,id=b,size=384M", "-m", "512",
-		     "-numa", "node,memdev=a", "-numa", "node,memdev=b,nodeid=3");
+	cfg = CFG_OK("-global", "kvm-pit.lost_tick_policy=delay");
 	assert_int_equal(cfg->lost_tick_policy, CFG_LOST_TICK_DELAY);
-	assert_int_equal(cfg->nnuma, 2);
-	assert_int_equal(cfg->numa[0].nodeid, 0);
-	assert_int_equal(cfg->numa[1].nodeid, 3);
 	free(cfg);
 	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+}
+
+/* -daemonize's chdir("/") must not change what a relative path names:
+ * each becomes absolute against the starting directory; absolute ones
+ * and non-paths (-serial stdio, chardev ids) are left alone. */
+static void test_absolute_paths(void **state)
+{
+	(void)state;
+	struct machine_config *cfg = CFG_OK("-kernel", "k.elf", "-initrd", "/abs/i",
+		"-drive", "id=d0,file=disk.img", "-pidfile", "vm.pid", "-D", "log/vm.log",
+		"-serial", "file:con.out", "-serial", "chardev:c1",
+		"-chardev", "socket,id=c0,path=c.sock,server,nowait", "-chardev", "null,id=c1",
+		"-object", "memory-backend-file,id=m,mem-path=img,size=2M",
+		"-qmp", "unix:q.sock,server,nowait");
+	char err[256];
+	assert_int_equal(config_absolute_paths(cfg, "/start/dir", err, sizeof(err)), 0);
+	assert_string_equal(cfg->kernel, "/start/dir/k.elf");
+	assert_string_equal(cfg->initrd, "/abs/i");
+	assert_string_equal(cfg->drives[0].file, "/start/dir/disk.img");
+	assert_string_equal(cfg->pidfile, "/start/dir/vm.pid");
+	assert_string_equal(cfg->logfile, "/start/dir/log/vm.log");
+	assert_string_equal(cfg->serial[0].arg, "/start/dir/con.out");
+	assert_string_equal(cfg->serial[1].arg, "c1");
+	assert_string_equal(cfg->chardevs[0].path, "/start/dir/c.sock");
+	assert_string_equal(cfg->objects[0].mem_path, "/start/dir/img");
+	assert_string_equal(cfg->qmp_path, "/start/dir/q.sock");
+	char deep[CFG_PATH_MAX];
+	memset(deep, 'd', sizeof(deep) - 1);
+	deep[0] = '/';
+	deep[sizeof(deep) - 1] = '\0';
+	struct machine_config *c2 = CFG_OK("-kernel", "k.elf");
+	assert_int_equal(config_absolute_paths(c2, deep, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-daemonize: -kernel 'k.elf'"));
+	free(c2);
+	free(cfg);
+	cfgt_bad((const char *const[]){ "-serial", "stdio", "-daemonize", NULL },
+		 "-serial stdio cannot be used with -daemonize", "file:");
+	cfgt_bad((const char *const[]){ "-nographic", "-daemonize", NULL },
+		 "implied by -nographic", NULL);
+	cfg = CFG_OK("-nographic", "-nodefaults", "-daemonize");
+	assert_int_equal(cfg->nserial, 0);
+	free(cfg);
 }
 
 static void test_general_bad(void **state)
@@ -560,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_rtc_bad),
 		cmocka_unit_test(test_kata_accepted),
 		cmocka_unit_test(test_general_bad),
+		cmocka_unit_test(test_absolute_paths),
 		cmocka_unit_test(test_boot_options),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_small_err_buffer),

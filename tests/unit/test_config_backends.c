@@ -171,8 +171,8 @@ static void test_netdev(void **state)
 {
 	struct machine_config *cfg = CFG_OK(
 		"-netdev", "tap,id=n0,ifname=tap0",
-		"-netdev", "tap,id=network-0,vhost=on,vhostfds=4,fds=5",
-		"-netdev", "tap,id=n2,fd=7,script=no,downscript=no,vhost=off,vhostfd=8",
+		"-netdev", "tap,id=network-0,vhost=off,fds=5",
+		"-netdev", "tap,id=n2,fd=7,script=no,downscript=no,vhost=off",
 		"-netdev", "loop,id=lo");
 	const struct cfg_netdev *n;
 
@@ -185,11 +185,10 @@ static void test_netdev(void **state)
 	assert_false(n->vhost);
 	n = config_netdev(cfg, "network-0");
 	assert_int_equal(n->fd, 5);
-	assert_int_equal(n->vhostfd, 4);
-	assert_true(n->vhost);
+	assert_false(n->vhost);
 	n = config_netdev(cfg, "n2");
 	assert_int_equal(n->fd, 7);
-	assert_int_equal(n->vhostfd, 8);
+	assert_int_equal(n->vhostfd, -1);
 	assert_int_equal(config_netdev(cfg, "lo")->type, CFG_NETDEV_LOOP);
 	free(cfg);
 }
@@ -205,6 +204,10 @@ static void test_netdev_bad(void **state)
 		{ { "-netdev", "tap,id=n0,fds=x", NULL }, "fds='x' is not a number", NULL },
 		{ { "-netdev", "tap,id=n0,fds=2147483648", NULL }, "out of range", NULL },
 		{ { "-netdev", "tap,id=n0,ifname=t,vhost=auto", NULL }, "vhost='auto'", NULL },
+		/* vhost-net is not used: asking for it is refused, not ignored. */
+		{ { "-netdev", "tap,id=n0,ifname=t,vhost=on", NULL }, "vhost=on is not supported", "accepted: off" },
+		{ { "-netdev", "tap,id=n0,fds=5,vhostfds=4", NULL }, "vhostfds= is not supported", "userspace" },
+		{ { "-netdev", "tap,id=n0,fds=5,vhostfd=4", NULL }, "vhostfd= is not supported", "userspace" },
 		{ { "-netdev", "tap,id=n0,ifname=t,script=/etc/qemu-ifup", NULL }, "script='/etc/qemu-ifup'", "no" },
 		{ { "-netdev", "tap,id=n0,ifname=t,queues=4", NULL }, "'queues'", "ifname" },
 		{ { "-netdev", "loop,id=n0,ifname=t", NULL }, "'ifname'", "accepted: id" },

@@ -1,4 +1,4 @@
-/* core/config: whole command lines (DESIGN.md's, Kata's), that parsing
+/* core/config: whole command lines (the README's, Kata's), that parsing
  * creates nothing on disk, and seeded random command lines. */
 #include "config_fixture.h"
 #include "core/prng.h"
@@ -6,18 +6,17 @@
 #include <dirent.h>
 #include <unistd.h>
 
-/* DESIGN.md's reference command line, verbatim (once per machine type:
- * DESIGN writes "microvm|q35"; the -pci alternative in parentheses is
- * tested with q35). */
+/* The reference command line (README's), once per machine type; the
+ * -pci alternative is tested with q35.  -serial file: rather than stdio,
+ * which -daemonize refuses as QEMU does. */
 static void test_design_command_line(void **state)
 {
 	static const char *const machines[] = {
 		"microvm,accel=kvm,nvdimm=on", "q35,accel=kvm,nvdimm=on",
-		"microvm,accel=sim,nvdimm=on", "q35,accel=sim,nvdimm=on",
 	};
 
 	(void)state;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		struct machine_config *cfg = CFG_OK(
 			"-name", "sandbox-1", "-uuid", "977692f6-744c-4917-8ccd-ffad44020fe9",
 			"-machine", machines[i], "-cpu", "host", "-smp", "1,maxcpus=8",
@@ -30,7 +29,7 @@ static void test_design_command_line(void **state)
 			"-netdev", "tap,id=n0,ifname=tap0", "-device", "virtio-net-device,netdev=n0,mac=52:54:00:12:34:56",
 			"-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-device,rng=rng0",
 			"-chardev", "socket,id=c0,path=console.sock,server,nowait", "-device", "virtconsole,chardev=c0",
-			"-serial", "stdio", "-rtc", "base=utc", "-qmp", "unix:vmm.sock,server,nowait",
+			"-serial", "file:console.log", "-rtc", "base=utc", "-qmp", "unix:vmm.sock,server,nowait",
 			"-pidfile", "vm.pid", "-daemonize", "-D", "vm.log", "-no-reboot");
 
 		assert_string_equal(cfg->name, "sandbox-1");
@@ -53,7 +52,7 @@ static void test_design_command_line(void **state)
 				 (i % 2) ? CFG_TRANSPORT_PCI : CFG_TRANSPORT_MMIO);
 		assert_int_equal(cfg->devices[4].parent, 5);
 		assert_int_equal(cfg->nserial, 1);
-		assert_int_equal(cfg->serial[0].type, CFG_SERIAL_STDIO);
+		assert_int_equal(cfg->serial[0].type, CFG_SERIAL_FILE);
 		assert_string_equal(cfg->qmp_path, "vmm.sock");
 		assert_string_equal(cfg->pidfile, "vm.pid");
 		assert_string_equal(cfg->logfile, "vm.log");
@@ -61,7 +60,7 @@ static void test_design_command_line(void **state)
 		assert_true(cfg->no_reboot);
 		free(cfg);
 	}
-	/* The PCI form DESIGN.md gives for the disk. */
+	/* The PCI form the README gives for the disk. */
 	struct machine_config *cfg = CFG_OK(
 		"-machine", "q35", "-drive", "id=d0,file=disk.img",
 		"-device", "virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3");
@@ -95,9 +94,9 @@ static void test_kata_command_line(void **state)
 		"-chardev", cons,
 		"-object", "rng-random,id=rng0,filename=/dev/urandom",
 		"-device", "virtio-rng-pci,rng=rng0",
-		"-netdev", "tap,id=network-0,vhost=on,vhostfds=4,fds=5",
-		"-device", "driver=virtio-net-pci,netdev=network-0,mac=2a:2b:c6:b9:b8:28,disable-modern=true,mq=on,vectors=4",
-		"-rtc", "base=utc,driftfix=slew,clock=host",
+		"-netdev", "tap,id=network-0,vhost=off,fds=5",
+		"-device", "driver=virtio-net-pci,netdev=network-0,mac=2a:2b:c6:b9:b8:28,disable-modern=true,mq=off,vectors=4",
+		"-rtc", "base=utc,driftfix=none,clock=host",
 		"-global", "kvm-pit.lost_tick_policy=discard",
 		"-vga", "none", "-no-user-config", "-nodefaults", "-nographic",
 		"--no-reboot", "-daemonize", "-realtime", "mlock=off",
@@ -113,8 +112,7 @@ static void test_kata_command_line(void **state)
 		"-m", "2048M,slots=10,maxmem=16811M",
 		"-object", "memory-backend-file,id=mem0,mem-path=/opt/kata/share/kata-containers/kata-clearlinux-latest.image,size=268435456,readonly=on",
 		"-device", "nvdimm,id=nv0,memdev=mem0,unarmed=on",
-		"-object", "memory-backend-file,id=dimm1,size=2048M,mem-path=/dev/shm,share=on",
-		"-numa", "node,memdev=dimm1");
+		"-object", "memory-backend-file,id=dimm1,size=2048M,mem-path=/dev/shm,share=on");
 
 	assert_int_equal(cfg->machine.type, CFG_MACHINE_Q35);
 	assert_false(cfg->cpu_pmu);
@@ -128,11 +126,12 @@ static void test_kata_command_line(void **state)
 	assert_int_equal(cfg->devices[2].parent, 1);
 	assert_int_equal(cfg->devices[4].type, CFG_DEV_VIRTIO_NET);
 	assert_int_equal(cfg->devices[4].vectors, 4);
-	assert_true(cfg->devices[4].mq);
+	assert_true(cfg->devices[4].has_vectors);
+	assert_false(cfg->devices[4].mq);
 	assert_int_equal(cfg->devices[4].mac[0], 0x2a);
 	assert_int_equal(cfg->netdevs[0].fd, 5);
-	assert_int_equal(cfg->netdevs[0].vhostfd, 4);
-	assert_true(cfg->netdevs[0].vhost);
+	assert_int_equal(cfg->netdevs[0].vhostfd, -1);
+	assert_false(cfg->netdevs[0].vhost);
 	assert_int_equal(cfg->objects[1].size, 268435456);
 	assert_true(cfg->objects[1].readonly);
 	assert_true(cfg->objects[2].share);
@@ -140,6 +139,22 @@ static void test_kata_command_line(void **state)
 	assert_int_equal(cfg->nserial, 0);
 	assert_non_null(strstr(cfg->qmp_path, "/qmp.sock"));
 	free(cfg);
+
+	/* Kata's own values for these ask for what vmm does not do yet
+	 * (vhost-net, multiqueue, RTC tick re-injection, NUMA memory
+	 * backends): each is refused naming the option and why, never
+	 * accepted and ignored. */
+	cfgt_bad((const char *const[]){ "-netdev", "tap,id=n,vhost=on,fds=5", NULL },
+		 "vhost=on is not supported", "userspace");
+	cfgt_bad((const char *const[]){ "-netdev", "tap,id=n,vhostfds=4,fds=5", NULL },
+		 "vhostfds= is not supported", "vhost-net");
+	cfgt_bad((const char *const[]){ "-machine", "q35", "-netdev", "tap,id=n,fds=5", "-device",
+		 "virtio-net-pci,netdev=n,mq=on", NULL }, "mq=on is not supported", "one queue pair");
+	cfgt_bad((const char *const[]){ "-rtc", "base=utc,driftfix=slew,clock=host", NULL },
+		 "driftfix=slew is not supported", "re-injected");
+	cfgt_bad((const char *const[]){ "-m", "2048M", "-mem-path", "/dev/hugepages", "-object",
+		 "memory-backend-file,id=dimm1,size=2048M,mem-path=/dev/shm,share=on",
+		 "-numa", "node,memdev=dimm1", NULL }, "-numa", "both say where guest RAM comes from");
 
 	/* The devices left out are refused by name, with the list. */
 	cfgt_bad((const char *const[]){ "-machine", "q35", "-device",

@@ -42,7 +42,7 @@ static void test_net_rng_balloon(void **state)
 	struct machine_config *cfg = CFG_OK(
 		Q35, "-netdev", "tap,id=n0,ifname=tap0", "-netdev", "tap,id=n1,fds=3",
 		"-device", "virtio-net-device,netdev=n0,id=net0,mac=52:54:00:12:34:56",
-		"-device", "virtio-net-pci,netdev=n1,id=net1,addr=4,mq=on",
+		"-device", "virtio-net-pci,netdev=n1,id=net1,addr=4,mq=off,vectors=0",
 		"-object", "rng-random,id=r0", "-object", "rng-random,id=r1",
 		"-device", "virtio-rng-device,rng=r0,max-bytes=1234,period=1000,id=rng0",
 		"-device", "virtio-rng-pci,rng=r1,id=rng1,addr=0x5.0x0",
@@ -55,7 +55,9 @@ static void test_net_rng_balloon(void **state)
 	assert_memory_equal(d->mac, ((uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }), 6);
 	d = config_device(cfg, "net1");
 	assert_false(d->has_mac);
-	assert_true(d->mq);
+	assert_false(d->mq);
+	assert_true(d->has_vectors);           /* vectors=0: INTx only */
+	assert_int_equal(d->vectors, 0);
 	assert_int_equal(d->pci_slot, 4);
 	d = config_device(cfg, "rng0");
 	assert_int_equal(d->rng_max_bytes, 1234);
@@ -172,8 +174,9 @@ static void test_device_props_bad(void **state)
 		{ { "-device", "virtio-net-device,netdev=n,mac=52:54:00:12:34:+5", NULL }, "not a MAC", NULL },
 		{ { "-device", "virtio-net-device,netdev=n,mac=01:00:5e:00:00:01", NULL }, "multicast", NULL },
 		{ { "-device", "virtio-net-device,netdev=n,mac=00:00:00:00:00:00", NULL }, "not a MAC", NULL },
-		{ { "-device", "virtio-net-pci,netdev=n,vectors=0", NULL }, "vectors='0'", "1-2048" },
+		{ { "-device", "virtio-net-pci,netdev=n,vectors=65", NULL }, "vectors=65 is not supported", "accepted: 0-64" },
 		{ { "-device", "virtio-net-pci,netdev=n,vectors=2049", NULL }, "out of range", NULL },
+		{ { "-device", "virtio-net-pci,netdev=n,mq=on", NULL }, "mq=on is not supported", "one queue pair" },
 		{ { "-device", "virtio-net-pci,netdev=n,disable-modern=on,disable-legacy=on", NULL }, "leave nothing", NULL },
 		{ { "-device", "nvdimm,memdev=m,label-size=64K", NULL }, "label-size='64K' is out of range", "128K" },
 		{ { "-device", "nvdimm,memdev=m,unarmed=x", NULL }, "unarmed='x'", NULL },
@@ -424,9 +427,39 @@ static void test_driver_key_and_limits(void **state)
 	cfgt_bad(args, "no room", NULL);
 }
 
+/* Eight virtconsoles on one virtio-serial are one more than its ports
+ * (VCON_MAX_PORTS); the board used to find that after the parse. */
+static void test_too_many_consoles(void **state)
+{
+	const char *args[40];
+	char ids[8][16], cons[8][32];
+	unsigned n = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 8; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "null,id=c%u", i);
+		snprintf(cons[i], sizeof(cons[i]), "virtconsole,chardev=c%u", i);
+		args[n++] = "-chardev";
+		args[n++] = ids[i];
+		args[n++] = "-device";
+		args[n++] = cons[i];
+	}
+	args[n] = NULL;
+	cfgt_bad(args, "virtconsole #7: more than 7 virtconsoles on one virtio-serial", "bus=");
+	args[n - 4] = NULL;    /* seven fit */
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	char err[256];
+	const char *argv[40] = { "vmm" };
+	for (unsigned i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	assert_int_equal(config_parse(cfg, (int)(n - 4 + 1), (char **)argv, err, sizeof(err)), 0);
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_too_many_consoles),
 		cmocka_unit_test(test_blk),
 		cmocka_unit_test(test_vhost_user),
 		cmocka_unit_test(test_vhost_user_bad),

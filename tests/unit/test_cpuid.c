@@ -163,6 +163,63 @@ static void test_amd_leaves(void **state)
 	assert_int_equal(x1e->ecx, 0);
 }
 
+/* -cpu host,pmu=off: leaf 0xA (Intel SDM vol. 2A: version 0 = no
+ * architectural PMU), PDCM in leaf 1, AMD's PerfCtrExt* bits and leaf
+ * 0x80000022 say there is no PMU; everything else stays as KVM gave it.
+ * With the PMU on (the default) the host's values pass through. */
+static void test_pmu_off(void **state)
+{
+	(void)state;
+	struct kvm_cpuid_entry2 sup[32], out[40];
+	unsigned ns = sup_intel(sup);
+	sup[ns++] = (struct kvm_cpuid_entry2){ .function = 0xa, .eax = 0x07300805,
+		.ebx = 0, .ecx = 0, .edx = 0x8603 };
+	sup[ns++] = (struct kvm_cpuid_entry2){ .function = 0x80000001,
+		.ecx = 0x00400121 | (1u << 23) | (1u << 24) | (1u << 28),
+		.edx = 0x2c100800 };
+	sup[ns++] = (struct kvm_cpuid_entry2){ .function = 0x80000022, .eax = 1,
+		.ebx = 0x56 };
+	sup[1].ecx |= 1u << 15;                      /* PDCM */
+
+	struct kvm_topo on = { .sockets = 1, .cores = 1, .threads = 1 };
+	int n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &on, 0);
+	assert_int_equal(find(out, n, 0xa, 0)->eax, 0x07300805);
+	assert_true(find(out, n, 1, 0)->ecx & (1u << 15));
+	assert_true(find(out, n, 0x80000001, 0)->ecx & (1u << 23));
+	assert_int_equal(find(out, n, 0x80000022, 0)->eax, 1);
+
+	struct kvm_topo off = on;
+	off.no_pmu = true;
+	n = kvm_cpuid_for_vcpu(sup, ns, out, 40, &off, 0);
+	const struct kvm_cpuid_entry2 *a = find(out, n, 0xa, 0);
+	assert_non_null(a);
+	assert_int_equal(a->eax, 0);                 /* version 0: no PMU */
+	assert_int_equal(a->edx, 0);
+	const struct kvm_cpuid_entry2 *l1 = find(out, n, 1, 0);
+	assert_false(l1->ecx & (1u << 15));
+	assert_int_equal(l1->ecx | (1u << 15), sup[1].ecx | (1u << 31));
+	const struct kvm_cpuid_entry2 *x1 = find(out, n, 0x80000001, 0);
+	assert_int_equal(x1->ecx, 0x00400121);       /* only the PMU bits go */
+	assert_int_equal(x1->edx, 0x2c100800);
+	const struct kvm_cpuid_entry2 *x22 = find(out, n, 0x80000022, 0);
+	assert_int_equal(x22->eax | x22->ebx | x22->ecx | x22->edx, 0);
+}
+
+/* What the KVM backend hands its vCPUs: kvm_machine's topology from the
+ * parsed command line carries pmu=off down to the table. */
+static void test_pmu_off_from_cmdline(void **state)
+{
+	(void)state;
+	struct machine_config cfg;
+	char err[256];
+	char *argv[] = { "vmm", "-cpu", "host,pmu=off", NULL };
+	assert_int_equal(config_parse(&cfg, 3, argv, err, sizeof(err)), 0);
+	assert_false(cfg.cpu_pmu);
+	char *argv2[] = { "vmm", "-cpu", "host", NULL };
+	assert_int_equal(config_parse(&cfg, 3, argv2, err, sizeof(err)), 0);
+	assert_true(cfg.cpu_pmu);
+}
+
 /* The MADT's Local APIC / x2APIC ids, by processor uid, from the tables
  * the machine would get (ACPI 6.4 §5.2.12.2, §5.2.12.12). */
 static unsigned madt_ids(const struct machine_config *cfg, const struct layout *l,
@@ -319,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_leaf1_and_topology),
 		cmocka_unit_test(test_single_cpu_no_htt),
 		cmocka_unit_test(test_amd_leaves),
+		cmocka_unit_test(test_pmu_off),
+		cmocka_unit_test(test_pmu_off_from_cmdline),
 		cmocka_unit_test(test_apic_ids_agree_with_madt),
 		cmocka_unit_test(test_no_room),
 		cmocka_unit_test(test_msr_filter),

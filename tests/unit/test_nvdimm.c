@@ -214,8 +214,22 @@ static void test_size_larger_than_file(void **state)
 	struct pm p;
 	pm_file(&p, 2 * MiB, 4);
 	assert_int_equal(pm_map(&p, p.t.path, "size=4M"), -1);
-	assert_non_null(strstr(p.err, "larger than"));
+	assert_non_null(strstr(p.err, "does not equal the size of"));
 	assert_int_equal(gm_region_count(p.gm), 0); /* nothing mapped */
+	pm_done(&p);
+}
+
+/* README: size= must equal the image's size.  A smaller size= would
+ * show the guest a truncated image, so it is refused too. */
+static void test_size_smaller_than_file(void **state)
+{
+	(void)state;
+	struct pm p;
+	pm_file(&p, 4 * MiB, 4);
+	assert_int_equal(pm_map(&p, p.t.path, "size=2M"), -1);
+	assert_non_null(strstr(p.err, "size=2097152 does not equal"));
+	assert_non_null(strstr(p.err, "4194304 bytes"));
+	assert_int_equal(gm_region_count(p.gm), 0);
 	pm_done(&p);
 }
 
@@ -340,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_share_off_is_private),
 		cmocka_unit_test(test_flush_hint_syncs_shared_mapping),
 		cmocka_unit_test(test_size_larger_than_file),
+		cmocka_unit_test(test_size_smaller_than_file),
 		cmocka_unit_test(test_missing_file_and_directory),
 		cmocka_unit_test(test_describe_geometry_and_label),
 		cmocka_unit_test(test_describe_rejects_bad_configs),

@@ -296,6 +296,10 @@ static void test_balloon(void **state)
 	       ERR("DeviceNotActive", "No balloon device has been activated"));
 	expect(s, "{\"execute\": \"query-balloon\"}",
 	       ERR("DeviceNotActive", "No balloon device has been activated"));
+	/* The KVM machine has the ops and no device: still the device is
+	 * checked before the value, as QEMU's qmp_balloon does. */
+	expect(s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 0}}",
+	       ERR("DeviceNotActive", "No balloon device has been activated"));
 	f.fail = -EBUSY;
 	expect(s, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 4096}}",
 	       GENERIC("balloon is busy"));

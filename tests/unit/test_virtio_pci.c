@@ -341,6 +341,60 @@ static void test_free_detaches_and_limits(void **state)
 	virtio_pci_free(p);
 }
 
+/* The MSI-X capability of a function at slot 4, or 0 when it has none. */
+static uint32_t msix_cap_at(struct env *e)
+{
+	uint32_t c = pci_host_cfg_read(e->host, 0, PCI_DEVFN(4, 0),
+				       PCI_CAPABILITY_LIST, 1);
+	for (unsigned n = 0; c && n < 16; n++) {
+		if (pci_host_cfg_read(e->host, 0, PCI_DEVFN(4, 0), c, 1) ==
+		    PCI_CAP_ID_MSIX)
+			return c;
+		c = pci_host_cfg_read(e->host, 0, PCI_DEVFN(4, 0), c + 1, 1);
+	}
+	return 0;
+}
+
+/* vectors=N sizes the MSI-X table (PCI 3.0 §6.8.2.3: Table Size is N-1);
+ * vectors=0 leaves the function without MSI-X, on INTx (QEMU's meaning),
+ * and without the table BAR; more than the table holds is refused. */
+static void test_vectors(void **state)
+{
+	struct env *e = *state;
+	struct dummy d2;
+	dummy_init(&d2, e->s->m.gm);
+	static const unsigned nvec[] = { 1, 2, 7, MSIX_MAX_VECTORS };
+	for (unsigned i = 0; i < sizeof(nvec) / sizeof(nvec[0]); i++) {
+		struct virtio_pci *p = virtio_pci_new_nvec(e->s->m.gm, NULL,
+			e->s->m.irqchip, &d2.vd, nvec[i]);
+		assert_non_null(p);
+		assert_int_equal(pci_host_attach(e->host, virtio_pci_dev(p), 4, 0), 0);
+		uint32_t cap = msix_cap_at(e);
+		assert_int_not_equal(cap, 0);
+		assert_int_equal(pci_host_cfg_read(e->host, 0, PCI_DEVFN(4, 0),
+			cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE, nvec[i] - 1);
+		assert_int_equal(virtio_pci_msix(p)->nvec, nvec[i]);
+		virtio_pci_free(p);
+	}
+	struct virtio_pci *p = virtio_pci_new_nvec(e->s->m.gm, NULL,
+		e->s->m.irqchip, &d2.vd, 0);
+	assert_non_null(p);
+	assert_int_equal(pci_host_attach(e->host, virtio_pci_dev(p), 4, 0), 0);
+	assert_int_equal(msix_cap_at(e), 0);
+	assert_false(msix_enabled(virtio_pci_msix(p)));
+	/* BAR 1 (the table's) is not implemented: it reads back 0 after
+	 * the all-ones sizing write (PCI 3.0 §6.2.5.1). */
+	pci_host_cfg_write(e->host, 0, PCI_DEVFN(4, 0), PCI_BASE_ADDRESS_1, 4,
+			   0xffffffff);
+	assert_int_equal(pci_host_cfg_read(e->host, 0, PCI_DEVFN(4, 0),
+					   PCI_BASE_ADDRESS_1, 4), 0);
+	/* An interrupt takes the INTx path without touching a table. */
+	vdev_config_changed(&d2.vd);
+	virtio_pci_free(p);
+	assert_null(virtio_pci_new_nvec(e->s->m.gm, NULL, e->s->m.irqchip,
+					&d2.vd, MSIX_MAX_VECTORS + 1));
+}
+
 /* ---- seed corpus for fuzz/fuzz_pci_config.c ----
  * Real driver scenarios recorded from the sim event log (ECAM, port and
  * BAR accesses) into the fuzzer's record format and replayed through the
@@ -543,6 +597,7 @@ int main(void)
 		TI(test_pci_cfg_window),
 		TI(test_notify_region),
 		TI(test_free_detaches_and_limits),
+		TI(test_vectors),
 		TI(test_multifunction_virtio),
 		cmocka_unit_test(test_seed_intx),
 		cmocka_unit_test(test_seed_msix),
