@@ -60,7 +60,7 @@ fifo_refused sim-drive "^vmm: -drive id=d0,file=$F: not a regular file or block 
 	-machine microvm,accel=sim -m 64M -drive id=d0,file="$F" -device virtio-blk-device,drive=d0
 fifo_refused sim-drive-ro "^vmm: -drive id=d0,file=$F: not a regular file" \
 	-machine microvm,accel=sim -m 64M -drive id=d0,file="$F",readonly=on -device virtio-blk-device,drive=d0
-fifo_refused sim-nvdimm "^nvdimm nv0: mem-path '$F' is not a regular file$" \
+fifo_refused sim-nvdimm "^(vmm: )?nvdimm nv0: mem-path '$F' is not a regular file$" \
 	-machine q35,accel=sim,nvdimm=on -m 64M,slots=2,maxmem=1G \
 	-object memory-backend-file,id=m0,mem-path="$F",size=2M,share=on -device nvdimm,id=nv0,memdev=m0
 if [ -n "$KVM" ]; then
@@ -71,7 +71,7 @@ if [ -n "$KVM" ]; then
 		"${K[@]}" -kernel "$GUEST" -drive id=d0,file="$F",direct=on -device virtio-blk-device,drive=d0
 	fifo_refused rng "^vmm: -object rng-random,filename=$F: not a character device or regular file$" \
 		"${K[@]}" -kernel "$GUEST" -object rng-random,id=r0,filename="$F" -device virtio-rng-device,rng=r0
-	fifo_refused nvdimm "^nvdimm nv0: mem-path '$F' is not a regular file$" \
+	fifo_refused nvdimm "^(vmm: )?nvdimm nv0: mem-path '$F' is not a regular file$" \
 		-machine q35,accel=kvm,nvdimm=on -m 64M,slots=2,maxmem=1G -kernel "$GUEST" -serial stdio \
 		-object memory-backend-file,id=m0,mem-path="$F",size=2M,readonly=on -device nvdimm,id=nv0,memdev=m0
 fi
