@@ -25,9 +25,9 @@ wait_for() {
 	done
 }
 
-start_qsd() {   # start_qsd IMG SOCK
+start_qsd() {   # start_qsd IMG SOCK [on|off]
 	"$QSD" --blockdev driver=file,node-name=f,filename="$1" \
-		--export type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path="$2",writable=on \
+		--export type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path="$2",writable="${3:-on}" \
 		>"$TMP/qsd.log" 2>&1 &
 	QSD_PID=$!
 	PIDS+=("$QSD_PID")
@@ -59,6 +59,22 @@ if dd if="$TMP/disk.img" bs=512 skip=1 count=1 2>/dev/null | grep -qa "VMM-TESTG
 	pass "vhost-user-blk: the host sees the guest's write"
 else
 	fail "vhost-user-blk: sector 1 of the image does not hold the guest's write"
+fi
+kill "$QSD_PID" 2>/dev/null; wait "$QSD_PID" 2>/dev/null
+
+# --- a read-only export stays read-only: the guest's write fails ---
+make_disk "$TMP/ro.img"
+start_qsd "$TMP/ro.img" "$TMP/ro.sock" off || fail "qemu-storage-daemon did not come up"
+run_guest ro -machine q35,accel=kvm -m 128M -kernel "$GUEST" "${SHARED[@]}" \
+	-append "testguest.blk-write" \
+	-chardev socket,id=c0,path="$TMP/ro.sock" -device vhost-user-blk-pci,chardev=c0 \
+	-no-reboot
+expect_line "$out" "^testguest: virtio-blk pci 00:0[0-9a-f].0 sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "read-only export: sector 0 read"
+expect_line "$out" "^testguest: virtio-blk write FAIL" "read-only export: the guest's write is refused"
+if dd if="$TMP/ro.img" bs=512 skip=1 count=1 2>/dev/null | grep -qa "VMM-TESTGUEST-WROTE"; then
+	fail "read-only export: the image was written"
+else
+	pass "read-only export: the image is unchanged"
 fi
 kill "$QSD_PID" 2>/dev/null; wait "$QSD_PID" 2>/dev/null
 

@@ -135,6 +135,10 @@ static void test_blk_device_lifecycle(void **state)
 	assert_false(f & (1ull << 30));
 	assert_false(f & (1ull << 34));
 	assert_true(f & (1ull << 32));
+	/* A read-only export stays read-only: VIRTIO_BLK_F_RO passes. */
+	assert_true(f & (1ull << 5));
+	assert_true(f & (1ull << 29));   /* EVENT_IDX: the backend has it */
+	assert_false(f & (1ull << 24));
 	vd->tops = &t_ops;
 	vd->transport = x;
 	vd->features = (1ull << 32) | (1ull << 12);

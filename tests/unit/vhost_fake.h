@@ -227,9 +227,11 @@ static int fake_start(struct fake_be *f, enum fake_mode mode, int *front)
 	for (unsigned q = 0; q < 16; q++)
 		f->kick_fd[q] = f->call_fd[q] = -1;
 	f->mode = mode;
-	/* VERSION_1, PROTOCOL_FEATURES, blk SEG_MAX|BLK_SIZE|FLUSH|MQ. */
-	f->features = (1ull << 32) | (1ull << 30) | (1ull << 2) | (1ull << 6) |
-		      (1ull << 9) | (1ull << 12) | (1ull << 29);
+	/* VERSION_1, PROTOCOL_FEATURES, EVENT_IDX, blk SEG_MAX|RO|BLK_SIZE|
+	 * FLUSH|MQ, and bit 24 (NOTIFY_ON_EMPTY) no frontend passes on. */
+	f->features = (1ull << 32) | (1ull << 30) | (1ull << 2) | (1ull << 5) |
+		      (1ull << 6) | (1ull << 9) | (1ull << 12) | (1ull << 29) |
+		      (1ull << 24);
 	f->pfeatures = (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG) |
 		       (1ull << VHU_PF_MQ);
 	f->config[0] = 0x00;   /* capacity 0x20000 sectors (64 MiB) */
