@@ -59,7 +59,10 @@ uint64_t vdev_offered_features(struct vdev *vd)
 
 	if (vd->ops && vd->ops->features)
 		dev = vd->ops->features(vd);
-	return dev | VIRTIO_TRANSPORT_FEATURES;
+	uint64_t t = VIRTIO_TRANSPORT_FEATURES;
+	if (vd->transport_mask)
+		t &= vd->transport_mask;
+	return dev | t;
 }
 
 bool vdev_budget_spent(const struct vdev *vd, const struct vdev_budget *b)

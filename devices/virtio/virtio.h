@@ -116,6 +116,10 @@ struct vdev {
 	uint32_t resume_mask;
 	bool resume_init;
 
+	/* Nonzero: only these of VIRTIO_TRANSPORT_FEATURES are offered (a
+	 * vhost-user backend serves the rings, so it decides). */
+	uint64_t transport_mask;
+
 	/* Owned by the transport: */
 	uint8_t status;
 	uint64_t driver_features;   /* as written by the driver (masked) */
