@@ -177,15 +177,9 @@ static void record(struct fix *f)
 	if (!b)
 		fail_msg("%s", err);
 	trace_rec_start(tr);
-	const struct layout_dev *ld = layout_dev_for(&l, 0);
-	assert_non_null(ld);
 	struct vdriver d;
-	memset(&d, 0, sizeof(d));
-	assert_int_equal(vdriver_mmio_probe(&d, s, ld->mmio_base, ld->gsi), 0);
-	assert_int_equal(vdriver_negotiate(&d, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
 	struct vdq vq;
-	assert_int_equal(vdriver_setup_queue(&d, 0, &vq, 16), 0);
-	vdriver_driver_ok(&d);
+	vblkfx_mmio_start(s, &l, &d, &vq);
 	vblkfx_req(s, &d, &vq, VIRTIO_BLK_T_IN, 0, nv[0].base + 4096);
 	trace_rec_finish(tr);
 	board_shutdown(b);

@@ -149,15 +149,9 @@ static void drive_pit(struct sim *s)
 
 static void drive_blk(struct sim *s, const struct layout *l)
 {
-	const struct layout_dev *ld = layout_dev_for(l, 0);
-	assert_non_null(ld);
 	struct vdriver d;
-	memset(&d, 0, sizeof(d));
-	assert_int_equal(vdriver_mmio_probe(&d, s, ld->mmio_base, ld->gsi), 0);
-	assert_int_equal(vdriver_negotiate(&d, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
 	struct vdq vq;
-	assert_int_equal(vdriver_setup_queue(&d, 0, &vq, 16), 0);
-	vdriver_driver_ok(&d);
+	vblkfx_mmio_start(s, l, &d, &vq);
 	uint64_t buf = vdriver_alloc(&d, 512, 16);
 	vblkfx_req(s, &d, &vq, VIRTIO_BLK_T_IN, 0, buf);
 	char sig[20] = "";

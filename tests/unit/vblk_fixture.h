@@ -1,16 +1,34 @@
 /* Shared by the simulator tests that drive a virtio-blk disk through the
  * guest-driver library (test_trace_replay.c, test_replay_hostfiles.c):
- * one 512-byte request, waited for on virtual time, status checked.
+ * the driver brought up on the disk, one 512-byte request waited for on
+ * virtual time, status checked.
  * static inline helpers only; include after <cmocka.h>. */
 #ifndef VMM_TESTS_VBLK_FIXTURE_H
 #define VMM_TESTS_VBLK_FIXTURE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "core/gm.h"
+#include "core/layout.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/virtio.h"
 #include "sim/sim.h"
 #include "sim/vdriver.h"
+
+/* The layout's first device (a virtio-mmio disk) driven as Linux's
+ * virtio_mmio probe does: VERSION_1 only, queue 0 of 16 entries, DRIVER_OK. */
+static inline void vblkfx_mmio_start(struct sim *s, const struct layout *l,
+				     struct vdriver *d, struct vdq *vq)
+{
+	const struct layout_dev *ld = layout_dev_for(l, 0);
+	assert_non_null(ld);
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(vdriver_mmio_probe(d, s, ld->mmio_base, ld->gsi), 0);
+	assert_int_equal(vdriver_negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
+	assert_int_equal(vdriver_setup_queue(d, 0, vq, 16), 0);
+	vdriver_driver_ok(d);
+}
 
 /* One VIRTIO_BLK_T_IN/OUT of `sector` to/from guest-physical `buf`
  * (512 bytes) on queue 0; fails the test unless it completes with
