@@ -153,6 +153,21 @@ static int ref(struct cfg_ctx *c, const struct cfg_kv *kv, char *dst)
 	return cfg_id(c, kv->key, kv->val, dst);
 }
 
+/* bus=ID or bus=ID.0: QEMU names the bus a controller provides "ID.0"
+ * (virtio-scsi's LUNs, virtio-serial's ports); both name the same ID. */
+static int bus_ref(struct cfg_ctx *c, const struct cfg_kv *kv, char *dst)
+{
+	char tmp[CFG_ID_MAX + 2];
+	size_t n = kv->val ? strlen(kv->val) : 0;
+
+	if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
+		memcpy(tmp, kv->val, n - 2);
+		tmp[n - 2] = '\0';
+		return cfg_id(c, "bus", tmp, dst);
+	}
+	return ref(c, kv, dst);
+}
+
 /* One property; *handled false if this kind does not take it. */
 static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		    struct cfg_device *d, const struct cfg_kv *kv, bool *handled,
@@ -211,18 +226,9 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		d->num_queues = (unsigned)v;
 		return 0;
 	}
-	if ((k->props & P_LUN) && !strcmp(key, "bus")) {
-		/* QEMU names a virtio-scsi's bus "ID.0"; accept that or "ID". */
-		char tmp[CFG_ID_MAX + 2];
-		size_t n = kv->val ? strlen(kv->val) : 0;
-
-		if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
-			memcpy(tmp, kv->val, n - 2);
-			tmp[n - 2] = '\0';
-			return cfg_id(c, "bus", tmp, d->bus);
-		}
-		return ref(c, kv, d->bus);
-	}
+	/* QEMU names a virtio-scsi's bus "ID.0"; accept that or "ID". */
+	if ((k->props & P_LUN) && !strcmp(key, "bus"))
+		return bus_ref(c, kv, d->bus);
 	if ((k->props & P_LUN) && !strcmp(key, "channel"))
 		/* virtio-scsi has one channel (§5.6.4 max_channel 0). */
 		return cfg_uint(c, key, kv->val, 0, 0, &v);
@@ -269,18 +275,9 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	}
 	if ((k->props & P_CONS) && !strcmp(key, "chardev"))
 		return ref(c, kv, d->chardev);
-	if ((k->props & P_CONS) && !strcmp(key, "bus")) {
-		/* QEMU names the port bus "SERIAL.0"; accept that or "SERIAL". */
-		char tmp[CFG_ID_MAX + 2];
-		size_t n = kv->val ? strlen(kv->val) : 0;
-
-		if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
-			memcpy(tmp, kv->val, n - 2);
-			tmp[n - 2] = '\0';
-			return cfg_id(c, "bus", tmp, d->bus);
-		}
-		return ref(c, kv, d->bus);
-	}
+	/* QEMU names the port bus "SERIAL.0"; accept that or "SERIAL". */
+	if ((k->props & P_CONS) && !strcmp(key, "bus"))
+		return bus_ref(c, kv, d->bus);
 	if ((k->props & P_RNG) && !strcmp(key, "rng"))
 		return ref(c, kv, d->rng);
 	if ((k->props & P_RNG) && !strcmp(key, "max-bytes"))

@@ -1,6 +1,7 @@
 /* The transport-independent half of a virtio device: when to interrupt,
  * config changes, DEVICE_NEEDS_RESET, offered features (virtio 1.2 §2.1,
  * §2.5, §2.7.10).  The transport's callbacks deliver the interrupts. */
+#include <errno.h>
 #include "core/clk.h"
 #include "core/log.h"
 #include "virtio.h"
@@ -51,6 +52,22 @@ void vdev_needs_reset(struct vdev *vd, const char *why)
 	if ((vd->status & VIRTIO_STATUS_DRIVER_OK) && vd->tops &&
 	    vd->tops->notify_config)
 		vd->tops->notify_config(vd->transport);
+}
+
+int vdev_pop(struct vdev *vd, struct vq *vq, struct vq_elem *e, bool *pushed,
+	     const char *why)
+{
+	int r = vq_pop(vq, e);
+
+	if (r >= 0)
+		return r;
+	if (pushed)
+		*pushed = true;
+	if (r == -EPROTO || vq->broken) {
+		vdev_needs_reset(vd, why);
+		return -EPROTO;
+	}
+	return -EAGAIN;
 }
 
 uint64_t vdev_offered_features(struct vdev *vd)

@@ -133,6 +133,8 @@ uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);
 uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off);
 uint16_t pci_read16(unsigned dev, unsigned fn, unsigned off);
 void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
+/* Memory BAR `bar`'s address (64-bit BARs whole), 0 for an I/O BAR. */
+uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar);
 
 /* virtio-blk: read sector 0 into buf (512 bytes).  0 or a negative step
  * number saying where it failed. */

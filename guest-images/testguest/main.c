@@ -171,6 +171,18 @@ uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off)
 	pci_addr(dev, fn, off);
 	return inb((uint16_t)(0xcfc + (off & 3)));
 }
+/* A memory BAR's address (PCI 3.0 §6.2.5.1), 64-bit ones whole; 0 for
+ * an I/O BAR (the modern virtio drivers want memory). */
+uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar)
+{
+	uint32_t lo = pci_read32(dev, fn, 0x10 + 4 * bar);
+	if (lo & 1)
+		return 0;                           /* I/O BAR: not ours */
+	uint64_t a = lo & ~0xfull;
+	if (((lo >> 1) & 3) == 2)                   /* 64-bit */
+		a |= (uint64_t)pci_read32(dev, fn, 0x14 + 4 * bar) << 32;
+	return a;
+}
 void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v)
 {
 	pci_addr(dev, fn, off);

@@ -4,34 +4,19 @@
  * (§5.2.6).  No interrupts: with an in-kernel LAPIC a halted guest never
  * returns to the VMM, so we poll the used ring. */
 #include "guest.h"
+#include "vring.h"
 
-#define QSZ 8
 #define ST_ACK 1
 #define ST_DRIVER 2
 #define ST_DRIVER_OK 4
 #define ST_FEATURES_OK 8
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
 
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-struct vavail {
-	uint16_t flags, idx, ring[QSZ], used_event;
-};
-struct vused {
-	uint16_t flags, idx;
-	struct { uint32_t id, len; } ring[QSZ];
-	uint16_t avail_event;
-};
 struct blk_req {
 	uint32_t type, reserved;
 	uint64_t sector;
 };
 
-static struct vdesc desc[QSZ] __attribute__((aligned(16)));
+static struct vdesc desc[VRING_QSZ] __attribute__((aligned(16)));
 static struct vavail avail __attribute__((aligned(2)));
 static struct vused used __attribute__((aligned(4)));
 static struct blk_req req;
@@ -133,7 +118,7 @@ static int vblk_run(struct vtrans *t, uint8_t *buf)
 			status = 0xff;
 			desc[1] = (struct vdesc){ (uintptr_t)bbuf, sizeof(bbuf),
 						  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2 };
-			avail.ring[ai % QSZ] = 0;
+			avail.ring[ai % VRING_QSZ] = 0;
 			barrier();
 			avail.idx = ++ai;
 			barrier();
@@ -183,15 +168,7 @@ static void m_set_features(struct vtrans *t, uint32_t w, uint32_t v)
 }
 static int m_queue(struct vtrans *t)
 {
-	mmio_write32(t->base + 0x30, 0);
-	if (mmio_read32(t->base + 0x34) < QSZ)
-		return -1;
-	mmio_write32(t->base + 0x38, QSZ);
-	mmio_write64(t->base + 0x80, (uintptr_t)desc);
-	mmio_write64(t->base + 0x90, (uintptr_t)&avail);
-	mmio_write64(t->base + 0xa0, (uintptr_t)&used);
-	mmio_write32(t->base + 0x44, 1);
-	return mmio_read32(t->base + 0x44) == 1 ? 0 : -1;
+	return vring_setup_mmio(t->base, 0, desc, &avail, &used);
 }
 static void m_notify(struct vtrans *t) { mmio_write32(t->base + 0x50, 0); }
 
@@ -217,31 +194,13 @@ static void p_set_features(struct vtrans *t, uint32_t w, uint32_t v)
 }
 static int p_queue(struct vtrans *t)
 {
-	mmio_write16(t->common + 22, 0);            /* queue_select */
-	if (mmio_read16(t->common + 24) < QSZ)      /* queue_size (max) */
+	uint16_t off;
+	if (vring_setup_pci(t->common, 0, desc, &avail, &used, &off))
 		return -1;
-	mmio_write16(t->common + 24, QSZ);
-	mmio_write16(t->common + 26, 0xffff);       /* no MSI-X vector */
-	mmio_write64(t->common + 32, (uintptr_t)desc);
-	mmio_write64(t->common + 40, (uintptr_t)&avail);
-	mmio_write64(t->common + 48, (uintptr_t)&used);
-	uint16_t off = mmio_read16(t->common + 30); /* queue_notify_off */
 	t->notify_addr += (uint64_t)off * t->device; /* device: multiplier here */
-	mmio_write16(t->common + 28, 1);            /* queue_enable */
 	return 0;
 }
 static void p_notify(struct vtrans *t) { mmio_write16(t->notify_addr, 0); }
-
-static uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar)
-{
-	uint32_t lo = pci_read32(dev, fn, 0x10 + 4 * bar);
-	if (lo & 1)
-		return 0;                           /* I/O BAR: not ours */
-	uint64_t a = lo & ~0xfull;
-	if (((lo >> 1) & 3) == 2)                   /* 64-bit */
-		a |= (uint64_t)pci_read32(dev, fn, 0x14 + 4 * bar) << 32;
-	return a;
-}
 
 static int vpci_caps(unsigned dev, unsigned fn, struct vtrans *t);
 
