@@ -381,10 +381,11 @@ struct chr *chr_file_new(const char *id, const char *path, bool append,
 	if (fd < 0) {
 		int e = errno;
 		/* EINTR: a FIFO waiting for its reader, and the process was
-		 * asked to end; that is no error to report. */
+		 * asked to end; that is no error to report.  Otherwise detail
+		 * for the log: the caller reports the error itself. */
 		if (e != EINTR)
 			log_info(log, "chardev %s: cannot open %s: %s", id ? id : "",
-				path, strerror(e));
+				 path, strerror(e));
 		errno = e;
 		return NULL;
 	}

@@ -67,6 +67,7 @@ enum cfg_object_type {
 	CFG_OBJ_MEMORY_BACKEND_RAM,
 	CFG_OBJ_RNG_RANDOM,
 	CFG_OBJ_IOTHREAD,
+	CFG_OBJ_MEMORY_BACKEND_MEMFD,  /* appended: trace headers keep the values */
 };
 
 struct cfg_object {
@@ -131,6 +132,8 @@ enum cfg_device_type {
 	CFG_DEV_VIRTIO_SCSI,     /* the virtio-scsi host bus adapter */
 	CFG_DEV_SCSI_HD,         /* a disk LUN on a virtio-scsi */
 	CFG_DEV_SCSI_CD,         /* a read-only CD-ROM LUN on a virtio-scsi */
+	CFG_DEV_VHOST_USER_BLK,  /* vhost-user-blk-{pci,device} (issue 16) */
+	CFG_DEV_VHOST_USER_FS,   /* vhost-user-fs-{pci,device} */
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
@@ -177,6 +180,12 @@ struct cfg_device {
 				   * picks the first free target) */
 	unsigned scsi_lun;        /* scsi-hd/cd lun= */
 	bool free_page_reporting; /* virtio-balloon free-page-reporting= */
+	/* vhost-user-blk num-queues= / vhost-user-fs num-request-queues=
+	 * (0: 1), vhost-user-fs queue-size= (0: 128) and tag= (at most 36
+	 * bytes, virtio 1.2 §5.11.4). */
+	unsigned vhu_queues;
+	unsigned vhu_queue_size;
+	char vhu_tag[37];
 	/* pcie-root-port: a CFG_DEV_PCI_BRIDGE with a PCIe hot-plug slot;
 	 * chassis= lands in chassis_nr, slot= in port_slot. */
 	bool pcie_port;

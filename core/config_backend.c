@@ -38,6 +38,11 @@ int cfg_opt_object(struct cfg_ctx *c, const char *arg)
 	} else if (!strcmp(type, "memory-backend-ram")) {
 		o->type = CFG_OBJ_MEMORY_BACKEND_RAM;
 		accepted = "id, size, share";
+	} else if (!strcmp(type, "memory-backend-memfd")) {
+		/* Always shareable (memfd_create): what vhost-user needs. */
+		o->type = CFG_OBJ_MEMORY_BACKEND_MEMFD;
+		o->share = true;
+		accepted = "id, size, share";
 	} else if (!strcmp(type, "rng-random")) {
 		o->type = CFG_OBJ_RNG_RANDOM;
 		strcpy(o->filename, "/dev/urandom");
@@ -46,13 +51,14 @@ int cfg_opt_object(struct cfg_ctx *c, const char *arg)
 		o->type = CFG_OBJ_IOTHREAD;
 		accepted = "id";
 	} else {
-		return cfg_error(c, "object type '%s' is not supported (accepted: memory-backend-file, memory-backend-ram, rng-random, iothread)",
+		return cfg_error(c, "object type '%s' is not supported (accepted: memory-backend-file, memory-backend-ram, memory-backend-memfd, rng-random, iothread)",
 				 type);
 	}
 	for (unsigned i = 0; i < l.n; i++) {
 		const struct cfg_kv *kv = &l.kv[i];
 		bool mem = o->type == CFG_OBJ_MEMORY_BACKEND_FILE ||
-			   o->type == CFG_OBJ_MEMORY_BACKEND_RAM;
+			   o->type == CFG_OBJ_MEMORY_BACKEND_RAM ||
+			   o->type == CFG_OBJ_MEMORY_BACKEND_MEMFD;
 		int r;
 
 		if (!strcmp(kv->key, "qom-type")) {
@@ -89,7 +95,8 @@ int cfg_opt_object(struct cfg_ctx *c, const char *arg)
 	if (!o->id[0])
 		return cfg_error(c, "'%s': id= is required", type);
 	if ((o->type == CFG_OBJ_MEMORY_BACKEND_FILE ||
-	     o->type == CFG_OBJ_MEMORY_BACKEND_RAM) && !have_size)
+	     o->type == CFG_OBJ_MEMORY_BACKEND_RAM ||
+	     o->type == CFG_OBJ_MEMORY_BACKEND_MEMFD) && !have_size)
 		return cfg_error(c, "'%s': size= is required", o->id);
 	if (o->type == CFG_OBJ_MEMORY_BACKEND_FILE && !o->mem_path[0])
 		return cfg_error(c, "'%s': mem-path= is required", o->id);

@@ -42,7 +42,8 @@ static int check_unique(struct cfg_ctx *c)
 static bool is_membackend(const struct cfg_object *o)
 {
 	return o && (o->type == CFG_OBJ_MEMORY_BACKEND_FILE ||
-		     o->type == CFG_OBJ_MEMORY_BACKEND_RAM);
+		     o->type == CFG_OBJ_MEMORY_BACKEND_RAM ||
+		     o->type == CFG_OBJ_MEMORY_BACKEND_MEMFD);
 }
 
 /* How many devices before index `upto` (and serial ports / NUMA nodes)
@@ -434,9 +435,10 @@ static int check_machine_rules(struct cfg_ctx *c)
 			return cfg_error(c, "the nodes' memory (%llu MiB) does not equal -m (%llu MiB)",
 					 (unsigned long long)(total >> 20),
 					 (unsigned long long)(cfg->mem.size >> 20));
-		/* Checked as far as the syntax goes, then refused: guest RAM
-		 * would still be private anonymous memory with no SRAT. */
-		return cfg_error(c, "node,memdev= is not supported yet: guest RAM is not taken from memory backends and there is no SRAT (remove -numa)");
+		/* Guest RAM comes from these backends (machine/board_ram.c);
+		 * no SRAT yet (issue 14), so the guest sees one node. */
+		if (cfg->mem.mem_path[0])
+			return cfg_error(c, "-mem-path and -numa node,memdev= both say where guest RAM comes from (use one)");
 	}
 
 	c->opt = "-kernel";

@@ -20,7 +20,10 @@
 #define P_BRIDGE 0x200u
 #define P_SCSI   0x400u  /* virtio-scsi controller */
 #define P_LUN    0x800u  /* scsi-hd, scsi-cd */
-#define P_PORT   0x1000u /* pcie-root-port: chassis, slot */
+#define P_VHU    0x1000u /* vhost-user: chardev */
+#define P_VHUBLK 0x2000u /* num-queues */
+#define P_VHUFS  0x4000u /* tag, num-request-queues, queue-size */
+#define P_PORT   0x8000u /* pcie-root-port: chassis, slot */
 
 static const struct dev_kind {
 	const char *name;
@@ -66,6 +69,15 @@ static const struct dev_kind {
 	  "id, drive, bus, channel, scsi-id, lun, serial" },
 	{ "scsi-cd", CFG_DEV_SCSI_CD, CFG_TRANSPORT_NONE, P_LUN,
 	  "id, drive, bus, channel, scsi-id, lun, serial" },
+	{ "vhost-user-blk-device", CFG_DEV_VHOST_USER_BLK, CFG_TRANSPORT_MMIO,
+	  P_VHU | P_VHUBLK, "id, chardev, num-queues" },
+	{ "vhost-user-blk-pci", CFG_DEV_VHOST_USER_BLK, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VHU | P_VHUBLK, VPCI "chardev, num-queues" },
+	{ "vhost-user-fs-device", CFG_DEV_VHOST_USER_FS, CFG_TRANSPORT_MMIO,
+	  P_VHU | P_VHUFS, "id, chardev, tag, num-request-queues, queue-size" },
+	{ "vhost-user-fs-pci", CFG_DEV_VHOST_USER_FS, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VHU | P_VHUFS,
+	  VPCI "chardev, tag, num-request-queues, queue-size" },
 	{ "pcie-root-port", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_PORT,
 	  "id, bus, addr, multifunction, chassis, slot" },
 #undef VPCI
@@ -75,7 +87,9 @@ static const struct dev_kind {
 	"virtio-net-pci, virtio-serial-device, virtio-serial-pci, virtconsole, " \
 	"virtio-rng-device, virtio-rng-pci, virtio-balloon-device, " \
 	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, " \
-	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, pcie-root-port"
+	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, " \
+	"vhost-user-blk-device, vhost-user-blk-pci, vhost-user-fs-device, " \
+	"vhost-user-fs-pci, pcie-root-port"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
  * property (and StratoVirt's addr=0x3.0x0). */
@@ -142,6 +156,21 @@ static int ref(struct cfg_ctx *c, const struct cfg_kv *kv, char *dst)
 	return cfg_id(c, kv->key, kv->val, dst);
 }
 
+/* bus=ID or bus=ID.0: QEMU names the bus a controller provides "ID.0"
+ * (virtio-scsi's LUNs, virtio-serial's ports); both name the same ID. */
+static int bus_ref(struct cfg_ctx *c, const struct cfg_kv *kv, char *dst)
+{
+	char tmp[CFG_ID_MAX + 2];
+	size_t n = kv->val ? strlen(kv->val) : 0;
+
+	if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
+		memcpy(tmp, kv->val, n - 2);
+		tmp[n - 2] = '\0';
+		return cfg_id(c, "bus", tmp, dst);
+	}
+	return ref(c, kv, dst);
+}
+
 /* One property; *handled false if this kind does not take it. */
 static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		    struct cfg_device *d, const struct cfg_kv *kv, bool *handled,
@@ -200,18 +229,9 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		d->num_queues = (unsigned)v;
 		return 0;
 	}
-	if ((k->props & P_LUN) && !strcmp(key, "bus")) {
-		/* QEMU names a virtio-scsi's bus "ID.0"; accept that or "ID". */
-		char tmp[CFG_ID_MAX + 2];
-		size_t n = kv->val ? strlen(kv->val) : 0;
-
-		if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
-			memcpy(tmp, kv->val, n - 2);
-			tmp[n - 2] = '\0';
-			return cfg_id(c, "bus", tmp, d->bus);
-		}
-		return ref(c, kv, d->bus);
-	}
+	/* QEMU names a virtio-scsi's bus "ID.0"; accept that or "ID". */
+	if ((k->props & P_LUN) && !strcmp(key, "bus"))
+		return bus_ref(c, kv, d->bus);
 	if ((k->props & P_LUN) && !strcmp(key, "channel"))
 		/* virtio-scsi has one channel (§5.6.4 max_channel 0). */
 		return cfg_uint(c, key, kv->val, 0, 0, &v);
@@ -258,18 +278,9 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	}
 	if ((k->props & P_CONS) && !strcmp(key, "chardev"))
 		return ref(c, kv, d->chardev);
-	if ((k->props & P_CONS) && !strcmp(key, "bus")) {
-		/* QEMU names the port bus "SERIAL.0"; accept that or "SERIAL". */
-		char tmp[CFG_ID_MAX + 2];
-		size_t n = kv->val ? strlen(kv->val) : 0;
-
-		if (n > 2 && n < sizeof(tmp) && !strcmp(kv->val + n - 2, ".0")) {
-			memcpy(tmp, kv->val, n - 2);
-			tmp[n - 2] = '\0';
-			return cfg_id(c, "bus", tmp, d->bus);
-		}
-		return ref(c, kv, d->bus);
-	}
+	/* QEMU names the port bus "SERIAL.0"; accept that or "SERIAL". */
+	if ((k->props & P_CONS) && !strcmp(key, "bus"))
+		return bus_ref(c, kv, d->bus);
 	if ((k->props & P_RNG) && !strcmp(key, "rng"))
 		return ref(c, kv, d->rng);
 	if ((k->props & P_RNG) && !strcmp(key, "max-bytes"))
@@ -312,6 +323,33 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		if (cfg_uint(c, key, kv->val, 1, 255, &v))
 			return -1;
 		d->chassis_nr = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & P_VHU) && !strcmp(key, "chardev"))
+		return ref(c, kv, d->chardev);
+	if (((k->props & P_VHUBLK) && !strcmp(key, "num-queues")) ||
+	    ((k->props & P_VHUFS) && !strcmp(key, "num-request-queues"))) {
+		/* The frontend handles at most 16 queues (fs: one of them
+		 * the hiprio queue). */
+		if (cfg_uint(c, key, kv->val, 1, (k->props & P_VHUFS) ? 15 : 16, &v))
+			return -1;
+		d->vhu_queues = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & P_VHUFS) && !strcmp(key, "queue-size")) {
+		if (cfg_uint(c, key, kv->val, 1, 32768, &v))
+			return -1;
+		if (v & (v - 1))
+			return cfg_error(c, "queue-size='%s' is not a power of 2", kv->val);
+		d->vhu_queue_size = (unsigned)v;
+		return 0;
+	}
+	if ((k->props & P_VHUFS) && !strcmp(key, "tag")) {
+		/* virtio 1.2 §5.11.4: tag is 36 bytes, NUL-padded. */
+		if (!kv->val || !kv->val[0] || strlen(kv->val) > 36)
+			return cfg_error(c, "tag='%s' must be 1-36 bytes (virtio-fs tag)",
+					 kv->val ? kv->val : "");
+		strcpy(d->vhu_tag, kv->val);
 		return 0;
 	}
 	/* QEMU's pcie-root-port: chassis (8 bits) and the Physical Slot
@@ -414,6 +452,10 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 		return cfg_error(c, "%s needs chardev=ID", k->name);
 	if (d->type == CFG_DEV_VIRTIO_RNG && !d->rng[0])
 		return cfg_error(c, "%s needs rng=ID", k->name);
+	if ((k->props & P_VHU) && !d->chardev[0])
+		return cfg_error(c, "%s needs chardev=ID (a -chardev socket)", k->name);
+	if (d->type == CFG_DEV_VHOST_USER_FS && !d->vhu_tag[0])
+		return cfg_error(c, "%s needs tag=NAME", k->name);
 	if (d->type == CFG_DEV_NVDIMM && !d->memdev[0])
 		return cfg_error(c, "nvdimm needs memdev=ID");
 	if (d->disable_modern && d->disable_legacy)

@@ -210,6 +210,8 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_VIRTIO_SCSI] = { "virtio-scsi", "virtio-scsi-device", "virtio-scsi-pci" },
 		[CFG_DEV_SCSI_HD] = { "scsi-hd", "scsi-hd", "scsi-hd" },
 		[CFG_DEV_SCSI_CD] = { "scsi-cd", "scsi-cd", "scsi-cd" },
+		[CFG_DEV_VHOST_USER_BLK] = { "vhost-user-blk", "vhost-user-blk-device", "vhost-user-blk-pci" },
+		[CFG_DEV_VHOST_USER_FS] = { "vhost-user-fs", "vhost-user-fs-device", "vhost-user-fs-pci" },
 	};
 
 	if (dev->type == CFG_DEV_PCI_BRIDGE && dev->pcie_port)

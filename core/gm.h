@@ -21,6 +21,9 @@ enum gm_flags {
 	GM_READONLY = 1u << 0, /* guest may read; gm_write/gm_map(writable) fail */
 	GM_ROM = 1u << 1,      /* firmware/ROM image (implies GM_READONLY) */
 	GM_PMEM = 1u << 2,     /* nvdimm backing (persistent memory) */
+	/* MAP_SHARED over an fd (memfd, a shared file): another process
+	 * (a vhost-user backend) can map the same pages from region->fd. */
+	GM_SHARED = 1u << 3,
 };
 
 /* How a region's host memory was obtained; gm_free() releases it to match. */
@@ -88,6 +91,13 @@ struct gm_mmap_spec {
 	 * other writers.  -EBUSY when another process holds a conflicting
 	 * lock. */
 	bool lock;
+	/* FILE: where in the file the region starts (guest RAM split around
+	 * the PCI hole takes two pieces of one node's backend).  The file is
+	 * grown to offset + size when writable. */
+	uint64_t offset;
+	/* FILE: create the file (0600) when it does not exist, as QEMU's
+	 * memory-backend-file does for guest RAM. */
+	bool create;
 };
 /* Returns 0 or -errno (FILE: -ENODEV for a path that is not a regular
  * file, never waited on); on error nothing is left mapped. */

@@ -23,6 +23,11 @@
 static int gm_mmap_fd(const struct gm_mmap_spec *spec, uint64_t size,
 		      const char *name)
 {
+	if (spec->kind == GM_MMAP_FILE) {
+		if (spec->offset > (uint64_t)INT64_MAX - size)
+			return -EINVAL;
+		size += spec->offset;
+	}
 	int fd;
 	switch (spec->kind) {
 	case GM_MMAP_MEMFD:
@@ -36,7 +41,8 @@ static int gm_mmap_fd(const struct gm_mmap_spec *spec, uint64_t size,
 		/* O_NONBLOCK: a FIFO would block open() until a peer came;
 		 * only a regular file can back guest memory (mmap). */
 		fd = open(spec->path, (spec->readonly ? O_RDONLY : O_RDWR) |
-			  O_CLOEXEC | O_NONBLOCK);
+			  O_CLOEXEC | O_NONBLOCK |
+			  (spec->create && !spec->readonly ? O_CREAT : 0), 0600);
 		if (fd < 0)
 			return -errno;
 		struct stat st;
@@ -142,7 +148,15 @@ int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
 		if (fd < 0)
 			return fd;
 	}
-	void *host = mmap(NULL, (size_t)size, prot, mflags, fd, 0);
+	uint64_t off = spec->kind == GM_MMAP_FILE ? spec->offset : 0;
+	if (off & 4095) {
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	if (mflags & MAP_SHARED)
+		flags |= GM_SHARED;
+	void *host = mmap(NULL, (size_t)size, prot, mflags, fd, (off_t)off);
 	if (host == MAP_FAILED) {
 		int e = errno;
 		if (fd >= 0)
@@ -150,7 +164,7 @@ int gm_add_mmap(struct gm *gm, uint64_t gpa, uint64_t size,
 		return -e;
 	}
 	rc = gm_add_region_owned(gm, gpa, size, host, flags, name,
-				 GM_BACKING_MMAP, fd, 0);
+				 GM_BACKING_MMAP, fd, off);
 	if (rc) {
 		munmap(host, (size_t)size);
 		if (fd >= 0)

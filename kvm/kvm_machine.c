@@ -29,6 +29,7 @@
 #include "core/trace.h"
 #include "devices/acpi/acpi.h"
 #include "machine/board.h"
+#include "machine/board_ram.h"
 #include "devices/virtio/balloon.h"
 #include "kvm/boot.h"
 #include "kvm/kvm.h"
@@ -209,28 +210,19 @@ static int kvm_startup_terminated(struct kvm_machine *km, struct kvm_result *res
 	return 0;
 }
 
+/* Guest RAM: anonymous, -mem-path, or the -numa nodes' memory backends
+ * (machine/board_ram.c); every region becomes a memory slot. */
 static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
 			   char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < km->layout.nram; i++) {
-		const struct layout_ram *r = &km->layout.ram[i];
-		struct gm_mmap_spec spec = { .kind = GM_MMAP_ANON };
-		if (cfg->mem.mem_path[0]) {
-			spec.kind = GM_MMAP_HUGETLBFS;
-			spec.path = cfg->mem.mem_path;
-		}
-		char name[32];
-		snprintf(name, sizeof(name), "ram%u", i);
-		int e = gm_add_mmap(km->m.gm, r->gpa, r->size, &spec, 0, name);
-		if (e < 0) {
-			snprintf(err, errlen, "vmm: -m: cannot map %llu MiB of guest "
-				 "RAM%s%s: %s", (unsigned long long)(r->size >> 20),
-				 spec.path ? " in " : "", spec.path ? spec.path : "",
-				 strerror(-e));
-			return -1;
-		}
+	int r = board_ram_map(km->m.gm, &km->layout, cfg, err, errlen);
+	for (unsigned i = 0; r == 0 && cfg->nnuma && i < gm_region_count(km->m.gm); i++) {
+		const struct gm_region *g = gm_region_at(km->m.gm, i);
+		log_info(km->m.log, "vmm: guest RAM 0x%llx+0x%llx from -numa memdev (%s)",
+			 (unsigned long long)g->gpa, (unsigned long long)g->size,
+			 (g->flags & GM_SHARED) ? "shared" : "private");
 	}
-	return 0;
+	return r;
 }
 
 static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config *cfg,
@@ -366,8 +358,9 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		return -1;
 	}
 	km->m.clk = evloop_clk(km->m.loop);
-	if (kvm_machine_ram(km, cfg, err, errlen) < 0)
-		return -1;
+	int rr = kvm_machine_ram(km, cfg, err, errlen);
+	if (rr < 0)
+		return rr;   /* -2: the configuration's error */
 	/* Wall time enters here, in the backend, never in device code. */
 	km->host = (struct board_host){
 		.loop = km->m.loop,

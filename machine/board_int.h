@@ -55,8 +55,8 @@ struct board {
 	 * notify ioeventfds wait for BAR assignment. */
 	struct { const char *id; struct iothread *it; } iothreads[IOTHREAD_MAX];
 	unsigned niothreads;
-	struct { const struct cfg_device *d; struct virtio_pci *t; unsigned nq; }
-		pci_iothread[CFG_MAX_ITEMS];
+	struct { const struct cfg_device *d; struct virtio_pci *t; unsigned nq;
+		 struct vdev *vd; } pci_iothread[CFG_MAX_ITEMS];
 	unsigned npci_iothread;
 	/* pcie-root-port functions, by -device index (NULL: not a port). */
 	struct pcie_port *pcie_ports[CFG_MAX_ITEMS];
@@ -132,6 +132,18 @@ int board_platform(struct board *b, char *err, size_t errlen);
 int board_backend(struct board *b, int kind, const char *id, void *opened,
 		  void **out, char *err, size_t errlen);
 int board_virtio(struct board *b, char *err, size_t errlen);
+/* vhost-user-blk/-fs (board_vhost.c): connect to the -chardev socket's
+ * backend, handshake, and build the device model.  NULL with err
+ * (b->config_error set for what the configuration got wrong). */
+struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
+			      char *err, size_t errlen);
+/* Under KVM, a vhost-user device's queue q doorbell (base + q * stride, a
+ * width-byte write of q) signals its backend's kick eventfd inside KVM
+ * (ioeventfd), no exit.  No-op for other devices or without the hook.
+ * 0, or -1 with err. */
+int board_vhost_kicks(struct board *b, struct vdev *vd, uint64_t base,
+		      unsigned stride, unsigned width, char *err, size_t errlen);
+bool board_is_vhost(const struct cfg_device *d);
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */
 int board_nvdimm(struct board *b, char *err, size_t errlen);

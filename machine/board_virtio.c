@@ -342,6 +342,9 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 			return -1;
 		/* QueueNotify (virtio 1.2 §4.2.2, offset 0x50): a 32-bit write
 		 * of the queue index. */
+		if (board_vhost_kicks(b, vd, ld->mmio_base + 0x50, 0, 4, err,
+				      errlen) < 0)
+			return -1;
 		return board_iothread_attach(b, d, ld->mmio_base + 0x50, 0, 4,
 					     vd->nqueues, err, errlen);
 	}
@@ -393,11 +396,13 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return -1;
 	}
 	b->ndevices++;
-	if (d->iothread[0] && b->npci_iothread < CFG_MAX_ITEMS) {
+	if ((d->iothread[0] || board_is_vhost(d)) &&
+	    b->npci_iothread < CFG_MAX_ITEMS) {
 		/* Its doorbells are known once the BARs are assigned. */
 		b->pci_iothread[b->npci_iothread].d = d;
 		b->pci_iothread[b->npci_iothread].t = t;
 		b->pci_iothread[b->npci_iothread].nq = vd->nqueues;
+		b->pci_iothread[b->npci_iothread].vd = vd;
 		b->npci_iothread++;
 	}
 	return 0;
@@ -471,6 +476,10 @@ int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen)
 	case CFG_DEV_VIRTIO_SCSI:
 		vd = bv_scsi(b, (int)i, err, errlen);
 		break;
+	case CFG_DEV_VHOST_USER_BLK:
+	case CFG_DEV_VHOST_USER_FS:
+		vd = board_vhost_user(b, d, err, errlen);
+		break;
 	default:
 		return 0;   /* not a virtio function (or a port of one) */
 	}
@@ -520,7 +529,9 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 				VIRTIO_PCI_NOTIFY_OFF;
 		if (board_iothread_attach(b, b->pci_iothread[i].d, base,
 					  VIRTIO_PCI_NOTIFY_MULT, 2,
-					  b->pci_iothread[i].nq, err, errlen) < 0)
+					  b->pci_iothread[i].nq, err, errlen) < 0 ||
+		    board_vhost_kicks(b, b->pci_iothread[i].vd, base,
+				      VIRTIO_PCI_NOTIFY_MULT, 2, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

@@ -176,8 +176,10 @@ struct sim *sim_new(const struct sim_config *cfg)
 	s->m.pio = bus_new("pio", cfg->log);
 	s->m.mmio = bus_new("mmio", cfg->log);
 	uint64_t ram = cfg->ram_size ? cfg->ram_size : SIM_DEFAULT_RAM;
+	struct gm_mmap_spec shared = { .kind = GM_MMAP_MEMFD };
 	if (!s->m.gm || !s->m.pio || !s->m.mmio || ram > SIM_MAX_RAM ||
-	    gm_add_heap(s->m.gm, 0, ram, 0, "ram") != 0) {
+	    (cfg->ram_shared ? gm_add_mmap(s->m.gm, 0, ram, &shared, 0, "ram") :
+	     gm_add_heap(s->m.gm, 0, ram, 0, "ram")) != 0) {
 		log_err(cfg->log, "sim: cannot create machine (%llu bytes of RAM)",
 			(unsigned long long)ram);
 		sim_free(s);

@@ -20,6 +20,9 @@ struct sim_config {
 	uint64_t seed;
 	struct log *log;       /* may be NULL */
 	bool record_events;    /* keep the event log (default off for speed) */
+	/* RAM shareable with another process (a memfd, MAP_SHARED), as
+	 * -numa node,memdev= gives under KVM: vhost-user backends map it. */
+	bool ram_shared;
 };
 
 /* One line per observable event, fixed-size binary record. */

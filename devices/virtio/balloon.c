@@ -94,17 +94,15 @@ static void pfn_queue(struct balloon *b, unsigned q)
 			vdev_resume_later(&b->vd, q);
 			break;
 		}
-		int r = vq_pop(vq, b->e);
+		int r = vdev_pop(&b->vd, vq, b->e, &pushed,
+				 "virtio-balloon: broken ring");
 		if (r == 0)
 			break;
-		pushed = true;
-		if (r < 0) {
-			if (r == -EPROTO || vq->broken) {
-				vdev_needs_reset(&b->vd, "virtio-balloon: broken ring");
-				return;
-			}
+		if (r == -EPROTO)
+			return;
+		if (r < 0)
 			continue;
-		}
+		pushed = true;
 		/* §5.5.6: the buffer is an array of le32 PFNs. */
 		uint32_t n = b->e->out_len / 4;
 		if (n > BALLOON_MAX_PFNS_PER_REQ) {
@@ -144,16 +142,13 @@ static void stats_queue(struct balloon *b)
 			return;
 		}
 		vdev_budget_charge(&bg, 0);
-		int r = vq_pop(vq, b->e);
-		if (r == 0)
+		/* NULL: this loop sends no used-buffer notification. */
+		int r = vdev_pop(&b->vd, vq, b->e, NULL,
+				 "virtio-balloon: broken ring");
+		if (r == 0 || r == -EPROTO)
 			return;
-		if (r < 0) {
-			if (r == -EPROTO || vq->broken) {
-				vdev_needs_reset(&b->vd, "virtio-balloon: broken ring");
-				return;
-			}
+		if (r < 0)
 			continue;
-		}
 		b->st.stats_updates++;
 		uint32_t n = b->e->out_len / sizeof(struct virtio_balloon_stat);
 		if (n > 64)
@@ -219,17 +214,15 @@ static void report_queue(struct balloon *b, unsigned q)
 	/* Bounded: at most the ring's worth of chains, each at most
 	 * VQ_MAX_SEGS ranges. */
 	for (;;) {
-		int r = vq_pop(vq, b->e);
+		int r = vdev_pop(&b->vd, vq, b->e, &pushed,
+				 "virtio-balloon: broken ring");
 		if (r == 0)
 			break;
-		pushed = true;
-		if (r < 0) {
-			if (r == -EPROTO || vq->broken) {
-				vdev_needs_reset(&b->vd, "virtio-balloon: broken ring");
-				return;
-			}
+		if (r == -EPROTO)
+			return;
+		if (r < 0)
 			continue;
-		}
+		pushed = true;
 		/* Linux adds the free ranges as device-writable buffers
 		 * (virtqueue_add_inbuf); the device writes nothing to them. */
 		for (unsigned i = 0; i < (unsigned)b->e->nout + b->e->nin; i++)

@@ -42,18 +42,14 @@ static void process_queue(struct vblk *b, unsigned q)
 			break;
 		}
 		if (!s->req.active) {
-			int r = vq_pop(vq, s->elem);
+			int r = vdev_pop(vd, vq, s->elem, &pushed,
+					 "virtio-blk: broken ring");
 			if (r == 0)
 				break;
-			if (r < 0) {
-				/* The queue layer already returned the bad chain. */
-				pushed = true;
-				if (r == -EPROTO || vq->broken) {
-					vdev_needs_reset(vd, "virtio-blk: broken ring");
-					return;
-				}
+			if (r == -EPROTO)
+				return;
+			if (r < 0)
 				continue;
-			}
 			uint64_t now = clk_now_ns(b->clk);
 			if (!tokenbucket_reduce(&b->tb, 1, now)) {
 				/* Park until a token is there; the request

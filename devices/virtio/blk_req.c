@@ -15,57 +15,19 @@
 #include "core/gm.h"
 #include "core/log.h"
 #include "devices/virtio/blk_priv.h"
+#include "devices/virtio/queue_blockdev.h"
 
 #define HDR_LEN sizeof(struct virtio_blk_outhdr)
 #define SEG_LEN sizeof(struct virtio_blk_discard_write_zeroes)
 /* Slices of reads and writes keep O_DIRECT alignment of the request. */
 #define RW_ALIGN BLOCKDEV_DIRECT_ALIGN
 
-/* Walk `len` bytes of the element's readable (out) or writable (in) part
- * starting at byte `off`, moving them to/from the backend at `pos`. */
+/* The element's data to/from the backend through this device's bounce. */
 static int xfer(struct vblk *b, const struct vq_elem *e, bool to_guest,
 		uint64_t off, uint64_t len, uint64_t pos)
 {
-	unsigned first = to_guest ? e->nout : 0;
-	unsigned n = to_guest ? e->nin : e->nout;
-	for (unsigned i = 0; i < n && len; i++) {
-		const struct vq_seg *s = &e->seg[first + i];
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		uint64_t gpa = s->gpa + off;
-		uint64_t seg_left = s->len - off;
-		off = 0;
-		while (seg_left && len) {
-			size_t chunk = seg_left < len ? seg_left : len;
-			void *p = gm_map(b->vd.gm, gpa, chunk, to_guest);
-			int r;
-			if (p) {
-				r = to_guest ? blockdev_read(b->bd, pos, p, chunk)
-					     : blockdev_write(b->bd, pos, p, chunk);
-			} else {
-				if (chunk > VBLK_BOUNCE_SIZE)
-					chunk = VBLK_BOUNCE_SIZE;
-				if (to_guest) {
-					r = blockdev_read(b->bd, pos, b->bounce, chunk);
-					if (!r)
-						r = gm_write(b->vd.gm, gpa, b->bounce, chunk);
-				} else {
-					r = gm_read(b->vd.gm, gpa, b->bounce, chunk);
-					if (!r)
-						r = blockdev_write(b->bd, pos, b->bounce, chunk);
-				}
-			}
-			if (r)
-				return r;
-			gpa += chunk;
-			pos += chunk;
-			seg_left -= chunk;
-			len -= chunk;
-		}
-	}
-	return len ? -EFAULT : 0;
+	return vq_elem_blockdev_xfer(b->vd.gm, e, to_guest, off, len, b->bd,
+				     pos, b->bounce, VBLK_BOUNCE_SIZE);
 }
 
 /* Sector range check: no overflow, wholly inside the disk. */

@@ -21,14 +21,12 @@
 int vcon_pop_next(struct vcon *c, struct vq *vq, struct vq_elem *e, bool *pushed)
 {
 	for (;;) {
-		int r = vq_pop(vq, e);
+		int r = vdev_pop(&c->vd, vq, e, pushed,
+				 "virtio-console: broken ring");
 		if (r >= 0)
 			return r > 0;
-		*pushed = true;
-		if (r == -EPROTO || vq->broken) {
-			vdev_needs_reset(&c->vd, "virtio-console: broken ring");
+		if (r == -EPROTO)
 			return -1;
-		}
 	}
 }
 

@@ -112,17 +112,13 @@ static void process(struct vrng *r)
 			break;
 		}
 		uint64_t before = r->st.bytes;
-		int k = vq_pop(vq, r->e);
+		int k = vdev_pop(vd, vq, r->e, &pushed, "virtio-rng: broken ring");
 		if (k == 0)
 			break;
-		if (k < 0) {
-			pushed = true;
-			if (k == -EPROTO || vq->broken) {
-				vdev_needs_reset(vd, "virtio-rng: broken ring");
-				return;
-			}
+		if (k == -EPROTO)
+			return;
+		if (k < 0)
 			continue;
-		}
 		if (r->e->in_len == 0) {
 			vq_push(vq, r->e, 0); /* nothing to fill */
 			pushed = true;

@@ -267,17 +267,14 @@ static bool process_queue(struct vscsi *s, unsigned q)
 			more = vq_has_avail(vq);
 			break;
 		}
-		int r = vq_pop(vq, s->elem);
+		int r = vdev_pop(vd, vq, s->elem, &pushed,
+				 "virtio-scsi: broken ring");
 		if (r == 0)
 			break;
-		if (r < 0) {
-			pushed = true;
-			if (r == -EPROTO || vq->broken) {
-				vdev_needs_reset(vd, "virtio-scsi: broken ring");
-				return false;
-			}
+		if (r == -EPROTO)
+			return false;
+		if (r < 0)
 			continue;
-		}
 		if (q == VSCSI_CTRLQ) {
 			handle_ctrl(s, vq, s->elem);
 		} else if (handle_cmd(s, vq, s->elem, &moved) == THROTTLED) {

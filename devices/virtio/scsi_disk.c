@@ -15,6 +15,7 @@
 #include "core/gm.h"
 #include "core/log.h"
 #include "devices/virtio/queue.h"
+#include "devices/virtio/queue_blockdev.h"
 #include "devices/virtio/scsi_disk_priv.h"
 
 void sdisk_check(struct sdisk_cmd *c, uint8_t key, uint16_t asc)
@@ -80,46 +81,8 @@ void sdisk_reply(struct sdisk_cmd *c, const uint8_t *buf, uint32_t n,
 static int xfer(struct sdisk *d, const struct sdisk_cmd *c, bool to_guest,
 		uint32_t off, uint64_t len, uint64_t pos)
 {
-	const struct vq_elem *e = c->e;
-	unsigned first = to_guest ? e->nout : 0;
-	unsigned n = to_guest ? e->nin : e->nout;
-	for (unsigned i = 0; i < n && len; i++) {
-		const struct vq_seg *s = &e->seg[first + i];
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		uint64_t gpa = s->gpa + off, left = s->len - off;
-		off = 0;
-		while (left && len) {
-			size_t chunk = left < len ? left : len;
-			void *p = gm_map(c->gm, gpa, chunk, to_guest);
-			int r;
-			if (p) {
-				r = to_guest ? blockdev_read(d->bd, pos, p, chunk)
-					     : blockdev_write(d->bd, pos, p, chunk);
-			} else {
-				if (chunk > BOUNCE_SIZE)
-					chunk = BOUNCE_SIZE;
-				if (to_guest) {
-					r = blockdev_read(d->bd, pos, d->bounce, chunk);
-					if (!r)
-						r = gm_write(c->gm, gpa, d->bounce, chunk);
-				} else {
-					r = gm_read(c->gm, gpa, d->bounce, chunk);
-					if (!r)
-						r = blockdev_write(d->bd, pos, d->bounce, chunk);
-				}
-			}
-			if (r)
-				return r;
-			gpa += chunk;
-			pos += chunk;
-			left -= chunk;
-			len -= chunk;
-		}
-	}
-	return len ? -EFAULT : 0;
+	return vq_elem_blockdev_xfer(c->gm, c->e, to_guest, off, len, d->bd,
+				     pos, d->bounce, BOUNCE_SIZE);
 }
 
 /* ---- READ / WRITE (SBC-3 §5.11-5.16, §5.30-5.35) ---- */

@@ -1,6 +1,7 @@
 /* The transport-independent half of a virtio device: when to interrupt,
  * config changes, DEVICE_NEEDS_RESET, offered features (virtio 1.2 §2.1,
  * §2.5, §2.7.10).  The transport's callbacks deliver the interrupts. */
+#include <errno.h>
 #include "core/clk.h"
 #include "core/log.h"
 #include "virtio.h"
@@ -53,13 +54,32 @@ void vdev_needs_reset(struct vdev *vd, const char *why)
 		vd->tops->notify_config(vd->transport);
 }
 
+int vdev_pop(struct vdev *vd, struct vq *vq, struct vq_elem *e, bool *pushed,
+	     const char *why)
+{
+	int r = vq_pop(vq, e);
+
+	if (r >= 0)
+		return r;
+	if (pushed)
+		*pushed = true;
+	if (r == -EPROTO || vq->broken) {
+		vdev_needs_reset(vd, why);
+		return -EPROTO;
+	}
+	return -EAGAIN;
+}
+
 uint64_t vdev_offered_features(struct vdev *vd)
 {
 	uint64_t dev = 0;
 
 	if (vd->ops && vd->ops->features)
 		dev = vd->ops->features(vd);
-	return dev | VIRTIO_TRANSPORT_FEATURES;
+	uint64_t t = VIRTIO_TRANSPORT_FEATURES;
+	if (vd->transport_mask)
+		t &= vd->transport_mask;
+	return dev | t;
 }
 
 bool vdev_budget_spent(const struct vdev *vd, const struct vdev_budget *b)

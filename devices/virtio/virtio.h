@@ -116,6 +116,10 @@ struct vdev {
 	uint32_t resume_mask;
 	bool resume_init;
 
+	/* Nonzero: only these of VIRTIO_TRANSPORT_FEATURES are offered (a
+	 * vhost-user backend serves the rings, so it decides). */
+	uint64_t transport_mask;
+
 	/* Owned by the transport: */
 	uint8_t status;
 	uint64_t driver_features;   /* as written by the driver (masked) */
@@ -177,6 +181,17 @@ static inline void vdev_budget_charge(struct vdev_budget *b, uint64_t bytes)
 	b->bytes += bytes;
 	b->chains++;
 }
+/* vq_pop() for a device loop, with the handling every device gives a
+ * chain the queue layer refused (queue.h: consumed and already returned
+ * to the used ring, so the driver is owed a notification: *pushed is set
+ * when pushed is not NULL).  A broken ring (-EPROTO, or vq->broken after
+ * the pop) makes the device need a reset (§2.1.2) with `why` logged.
+ *   1        e filled
+ *   0        nothing available
+ *   -EAGAIN  a bad chain was returned; pop again
+ *   -EPROTO  the device needs a reset now: stop processing */
+int vdev_pop(struct vdev *vd, struct vq *vq, struct vq_elem *e, bool *pushed,
+	     const char *why);
 /* Queue q has work left: notify the device (ops->notify, as a kick would)
  * again from a timer VDEV_RESUME_NS from now, if the device is still live
  * then.  Cancelled by a reset. */

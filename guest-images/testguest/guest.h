@@ -133,6 +133,8 @@ uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);
 uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off);
 uint16_t pci_read16(unsigned dev, unsigned fn, unsigned off);
 void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
+/* Memory BAR `bar`'s address (64-bit BARs whole), 0 for an I/O BAR. */
+uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar);
 
 /* virtio-blk: read sector 0 into buf (512 bytes).  0 or a negative step
  * number saying where it failed. */
@@ -150,6 +152,25 @@ int vscsi_read_mmio(uint64_t base, uint8_t *inq, uint8_t *buf,
  * function (virtio_legacy.c). */
 int vblk_read_pci_legacy(unsigned dev, unsigned fn, uint8_t *buf);
 int vblk_pci_has_modern(unsigned dev, unsigned fn);
+/* testguest.blk-write / testguest.blk-wait-reset (vhost-user tests):
+ * also write sector 1 (result 1 ok, negative step failed, 0 not tried);
+ * leave the device live for vblk_wait_reset() (1: NEEDS_RESET seen). */
+#define VBLK_WRITE 1
+#define VBLK_WAIT_RESET 2
+extern int vblk_flags, vblk_write_result;
+/* testguest.action=blkrand:N: N 4 KiB random reads after sector 0. */
+extern uint32_t vblk_bench_reads;
+int vblk_wait_reset(void);
+/* Bring a virtio-pci device up with one queue q of qsz entries at the
+ * given rings (VERSION_1 only); its notify address and status register.
+ * 0 or a negative step. */
+int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
+		     const void *d, const void *a, const void *u,
+		     uint64_t *notify, uint64_t *status_reg);
+/* virtio-fs (virtiofs.c): FUSE_INIT, LOOKUP/OPEN/READ/RELEASE of
+ * "hello.txt", then CREATE/WRITE/FSYNC/RELEASE of "fromguest.txt".
+ * Prints its lines; returns the number of failures. */
+unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);

@@ -53,6 +53,7 @@ extern void exc_stub(void);
 volatile uint64_t pit_ticks;
 
 static unsigned failed;
+static void check_blk_extra(void);
 static uint8_t sector[512] __attribute__((aligned(16)));
 
 void *memset(void *d, int c, size_t n)
@@ -171,6 +172,18 @@ uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off)
 {
 	pci_addr(dev, fn, off);
 	return inb((uint16_t)(0xcfc + (off & 3)));
+}
+/* A memory BAR's address (PCI 3.0 §6.2.5.1), 64-bit ones whole; 0 for
+ * an I/O BAR (the modern virtio drivers want memory). */
+uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar)
+{
+	uint32_t lo = pci_read32(dev, fn, 0x10 + 4 * bar);
+	if (lo & 1)
+		return 0;                           /* I/O BAR: not ours */
+	uint64_t a = lo & ~0xfull;
+	if (((lo >> 1) & 3) == 2)                   /* 64-bit */
+		a |= (uint64_t)pci_read32(dev, fn, 0x14 + 4 * bar) << 32;
+	return a;
 }
 void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v)
 {
@@ -401,12 +414,15 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 				con_hexn(fn, 1);
 				check_blk_result(legacy ? vblk_read_pci_legacy(dev, fn, sector) :
 						 vblk_read_pci(dev, fn, sector));
+				check_blk_extra();
 			}
 			/* virtio-scsi: modern (0x1048) or transitional
 			 * (0x1004) through its modern interface. */
 			if (id == 0x10481af4u ||
 			    (id == 0x10041af4u && vblk_pci_has_modern(dev, fn)))
 				check_scsi(bus, slot, fn, dev);
+			if (id == 0x105a1af4u)      /* virtio 1.x fs (26) */
+				failed += check_virtio_fs(bus, dev, fn);
 			/* Class 06.04 with a type 1 header: a PCI-to-PCI bridge. */
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
 			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {
@@ -496,6 +512,27 @@ static void guest_exit(void)
 	outw(ACPI_PM + 0x4, (5 << 10) | 0x2000);
 }
 
+/* The vhost-user tests' extras after a virtio-blk read. */
+static void check_blk_extra(void)
+{
+	if (vblk_write_result) {
+		say(vblk_write_result > 0 ? "virtio-blk wrote sector1\n" :
+		    "virtio-blk write FAIL\n");
+		failed += vblk_write_result < 0;
+		vblk_write_result = 0;
+	}
+	if (vblk_flags & VBLK_WAIT_RESET) {
+		say("virtio-blk waiting for needs-reset\n");
+		if (vblk_wait_reset()) {
+			say("virtio-blk needs-reset seen\n");
+		} else {
+			say("virtio-blk needs-reset FAIL\n");
+			failed++;
+		}
+		vblk_flags &= ~VBLK_WAIT_RESET;
+	}
+}
+
 /* The value of "key" in the command line, or NULL. */
 static const char *cmdline_opt(const struct start_info *si, const char *key)
 {
@@ -540,6 +577,17 @@ static void bench_action(const char *a)
 {
 	if (word_is(a, "exit"))
 		outb(DEBUG_EXIT, 0x10);
+	if (a[0] == 'b' && a[1] == 'l' && a[2] == 'k' && a[3] == 'r' &&
+	    a[4] == 'a' && a[5] == 'n' && a[6] == 'd' && a[7] == ':') {
+		/* The first virtio-blk on PCI bus 0 (vhost-user or ours). */
+		vblk_bench_reads = (uint32_t)parse_dec(a + 8);
+		for (unsigned slot = 0; slot < 32; slot++)
+			if (pci_read32(slot, 0, 0) == 0x10421af4u) {
+				int r = vblk_read_pci(slot, 0, sector);
+				outb(DEBUG_EXIT, r == 0 ? 0x10 : 0x11);
+			}
+		outb(DEBUG_EXIT, 0x11);
+	}
 	if (a[0] == 'p' && a[1] == 'i' && a[2] == 'o' && a[3] == ':') {
 		for (uint64_t n = parse_dec(a + 4); n; n--)
 			outb(0x80, 0);     /* POST-code port: a pure exit */
@@ -576,6 +624,10 @@ void guest_main(uint32_t start_info)
 	const char *nvwrite = cmdline_opt(si, "testguest.nvdimm-write=");
 	if (action)
 		bench_action(action);
+	if (cmdline_opt(si, "testguest.blk-write"))
+		vblk_flags |= VBLK_WRITE;
+	if (cmdline_opt(si, "testguest.blk-wait-reset"))
+		vblk_flags |= VBLK_WAIT_RESET;
 	con_init();
 	check_start_info(si);
 	/* The nvdimm write comes first so that every lifecycle action

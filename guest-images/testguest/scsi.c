@@ -5,27 +5,12 @@
  * logical unit, sends TEST UNIT READY (noting a unit attention) and reads
  * block 0 with READ(10), the way Linux's scan and sd probe start. */
 #include "guest.h"
+#include "vring.h"
 
-#define QSZ 8
 #define REQQ 2
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
 #define CDB_SIZE 32
 #define SENSE_SIZE 96
 
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-struct vavail {
-	uint16_t flags, idx, ring[QSZ], used_event;
-};
-struct vused {
-	uint16_t flags, idx;
-	struct { uint32_t id, len; } ring[QSZ];
-	uint16_t avail_event;
-};
 struct scsi_req {
 	uint8_t lun[8];
 	uint64_t id;
@@ -39,7 +24,7 @@ struct scsi_resp {
 	uint8_t sense[SENSE_SIZE];
 } __attribute__((packed));
 
-static struct vdesc desc[QSZ] __attribute__((aligned(16)));
+static struct vdesc desc[VRING_QSZ] __attribute__((aligned(16)));
 static struct vavail avail __attribute__((aligned(2)));
 static struct vused used __attribute__((aligned(4)));
 static struct scsi_req req;
@@ -47,17 +32,6 @@ static struct scsi_resp resp;
 static uint64_t common, notify;
 static bool notify_mmio;
 static uint16_t nreq;       /* requests made on the current ring */
-
-static uint64_t bar_addr(unsigned dev, unsigned fn, unsigned bar)
-{
-	uint32_t lo = pci_read32(dev, fn, 0x10 + 4 * bar);
-	if (lo & 1)
-		return 0;
-	uint64_t a = lo & ~0xfull;
-	if (((lo >> 1) & 3) == 2)
-		a |= (uint64_t)pci_read32(dev, fn, 0x14 + 4 * bar) << 32;
-	return a;
-}
 
 /* One command to (target, 0) with a data-in buffer of len bytes.
  * Returns the SCSI status, 0x100 + the virtio response when that is not
@@ -77,7 +51,7 @@ static int cmd(unsigned target, const uint8_t *cdb, unsigned cdb_len,
 	desc[1] = (struct vdesc){ (uintptr_t)&resp, sizeof(resp),
 				  VRING_DESC_F_WRITE | (len ? VRING_DESC_F_NEXT : 0), 2 };
 	desc[2] = (struct vdesc){ (uintptr_t)buf, len, VRING_DESC_F_WRITE, 0 };
-	avail.ring[n % QSZ] = 0;
+	avail.ring[n % VRING_QSZ] = 0;
 	barrier();
 	avail.idx = (uint16_t)(n + 1);
 	barrier();
@@ -139,27 +113,13 @@ static void t_set_features(const struct vt *t, uint32_t w, uint32_t v)
 static int t_queue(const struct vt *t, uint32_t mult)
 {
 	if (t->mmio) {
-		mmio_write32(t->base + 0x30, REQQ);
-		if (mmio_read32(t->base + 0x34) < QSZ)
-			return -1;
-		mmio_write32(t->base + 0x38, QSZ);
-		mmio_write64(t->base + 0x80, (uintptr_t)desc);
-		mmio_write64(t->base + 0x90, (uintptr_t)&avail);
-		mmio_write64(t->base + 0xa0, (uintptr_t)&used);
-		mmio_write32(t->base + 0x44, 1);
 		notify = t->base + 0x50;
-		return mmio_read32(t->base + 0x44) == 1 ? 0 : -1;
+		return vring_setup_mmio(t->base, REQQ, desc, &avail, &used);
 	}
-	mmio_write16(common + 22, REQQ);
-	if (mmio_read16(common + 24) < QSZ)
+	uint16_t off;
+	if (vring_setup_pci(common, REQQ, desc, &avail, &used, &off))
 		return -1;
-	mmio_write16(common + 24, QSZ);
-	mmio_write16(common + 26, 0xffff);
-	mmio_write64(common + 32, (uintptr_t)desc);
-	mmio_write64(common + 40, (uintptr_t)&avail);
-	mmio_write64(common + 48, (uintptr_t)&used);
-	notify += (uint64_t)mmio_read16(common + 30) * mult;
-	mmio_write16(common + 28, 1);
+	notify += (uint64_t)off * mult;
 	return 0;
 }
 
@@ -235,7 +195,7 @@ int vscsi_read_pci(unsigned dev, unsigned fn, uint8_t *inq, uint8_t *buf,
 		if (pci_read8(dev, fn, ptr) == 0x09) {
 			uint8_t type = pci_read8(dev, fn, ptr + 3);
 			uint8_t bar = pci_read8(dev, fn, ptr + 4);
-			uint64_t at = bar < 6 ? bar_addr(dev, fn, bar) +
+			uint64_t at = bar < 6 ? pci_bar(dev, fn, bar) +
 				      pci_read32(dev, fn, ptr + 8) : 0;
 			if (type == 1)
 				common = at;

@@ -4,34 +4,19 @@
  * (§5.2.6).  No interrupts: with an in-kernel LAPIC a halted guest never
  * returns to the VMM, so we poll the used ring. */
 #include "guest.h"
+#include "vring.h"
 
-#define QSZ 8
 #define ST_ACK 1
 #define ST_DRIVER 2
 #define ST_DRIVER_OK 4
 #define ST_FEATURES_OK 8
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
 
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-struct vavail {
-	uint16_t flags, idx, ring[QSZ], used_event;
-};
-struct vused {
-	uint16_t flags, idx;
-	struct { uint32_t id, len; } ring[QSZ];
-	uint16_t avail_event;
-};
 struct blk_req {
 	uint32_t type, reserved;
 	uint64_t sector;
 };
 
-static struct vdesc desc[QSZ] __attribute__((aligned(16)));
+static struct vdesc desc[VRING_QSZ] __attribute__((aligned(16)));
 static struct vavail avail __attribute__((aligned(2)));
 static struct vused used __attribute__((aligned(4)));
 static struct blk_req req;
@@ -48,6 +33,8 @@ struct vtrans {
 	void (*notify)(struct vtrans *t);
 	uint64_t base, common, notify_addr, device;
 };
+
+static struct vtrans vblk_live;
 
 static int vblk_run(struct vtrans *t, uint8_t *buf)
 {
@@ -94,7 +81,75 @@ static int vblk_run(struct vtrans *t, uint8_t *buf)
 		return -5;
 	if (status != 0)
 		return -6;
+	if (vblk_flags & VBLK_WRITE) {
+		/* VIRTIO_BLK_T_OUT of sector 1 (§5.2.6): the host checks it. */
+		static const char text[] = "VMM-TESTGUEST-WROTE-SECTOR-1";
+		static uint8_t wbuf[512] __attribute__((aligned(16)));
+		memset(wbuf, 0, 512);
+		memcpy(wbuf, text, sizeof(text));
+		desc[1].addr = (uintptr_t)wbuf;   /* sector 0 stays in buf */
+		req.type = 1;
+		req.sector = 1;
+		status = 0xff;
+		desc[1].flags = VRING_DESC_F_NEXT;   /* device reads the data */
+		avail.ring[1] = 0;
+		barrier();
+		avail.idx = 2;
+		barrier();
+		t->notify(t);
+		for (unsigned long i = 0; i < 50000000ul; i++) {
+			barrier();
+			if (*(volatile uint16_t *)&used.idx == 2)
+				break;
+		}
+		vblk_write_result = *(volatile uint16_t *)&used.idx != 2 ? -7 :
+				    status != 0 ? -8 : 1;
+	}
+	if (vblk_bench_reads) {
+		/* make bench: 4 KiB reads at pseudo-random 4 KiB-aligned
+		 * offsets of the first 8 MiB, one at a time. */
+		static uint8_t bbuf[4096] __attribute__((aligned(16)));
+		uint32_t x = 12345;
+		uint16_t ai = avail.idx;
+		for (uint32_t n = 0; n < vblk_bench_reads; n++) {
+			x = x * 1103515245u + 12345u;
+			req.type = 0;
+			req.sector = (uint64_t)((x >> 8) % 2048u) * 8;
+			status = 0xff;
+			desc[1] = (struct vdesc){ (uintptr_t)bbuf, sizeof(bbuf),
+						  VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2 };
+			avail.ring[ai % VRING_QSZ] = 0;
+			barrier();
+			avail.idx = ++ai;
+			barrier();
+			t->notify(t);
+			while (*(volatile uint16_t *)&used.idx != ai)
+				barrier();
+			if (status != 0)
+				return -9;
+		}
+	}
+	if (vblk_flags & VBLK_WAIT_RESET) {
+		/* Leave the device live for vblk_wait_reset(). */
+		vblk_live = *t;
+		return 0;
+	}
 	t->set_status(t, 0);  /* reset: the device lets go of our rings */
+	return 0;
+}
+
+int vblk_flags, vblk_write_result;
+uint32_t vblk_bench_reads;
+
+/* The backend is killed by the test now: the device must turn
+ * DEVICE_NEEDS_RESET (§2.1.2).  1 seen, 0 not within the poll budget. */
+int vblk_wait_reset(void)
+{
+	if (!vblk_live.get_status)
+		return 0;
+	for (unsigned long i = 0; i < 400000000ul; i++)
+		if (vblk_live.get_status(&vblk_live) & 64)
+			return 1;
 	return 0;
 }
 
@@ -113,15 +168,7 @@ static void m_set_features(struct vtrans *t, uint32_t w, uint32_t v)
 }
 static int m_queue(struct vtrans *t)
 {
-	mmio_write32(t->base + 0x30, 0);
-	if (mmio_read32(t->base + 0x34) < QSZ)
-		return -1;
-	mmio_write32(t->base + 0x38, QSZ);
-	mmio_write64(t->base + 0x80, (uintptr_t)desc);
-	mmio_write64(t->base + 0x90, (uintptr_t)&avail);
-	mmio_write64(t->base + 0xa0, (uintptr_t)&used);
-	mmio_write32(t->base + 0x44, 1);
-	return mmio_read32(t->base + 0x44) == 1 ? 0 : -1;
+	return vring_setup_mmio(t->base, 0, desc, &avail, &used);
 }
 static void m_notify(struct vtrans *t) { mmio_write32(t->base + 0x50, 0); }
 
@@ -147,36 +194,28 @@ static void p_set_features(struct vtrans *t, uint32_t w, uint32_t v)
 }
 static int p_queue(struct vtrans *t)
 {
-	mmio_write16(t->common + 22, 0);            /* queue_select */
-	if (mmio_read16(t->common + 24) < QSZ)      /* queue_size (max) */
+	uint16_t off;
+	if (vring_setup_pci(t->common, 0, desc, &avail, &used, &off))
 		return -1;
-	mmio_write16(t->common + 24, QSZ);
-	mmio_write16(t->common + 26, 0xffff);       /* no MSI-X vector */
-	mmio_write64(t->common + 32, (uintptr_t)desc);
-	mmio_write64(t->common + 40, (uintptr_t)&avail);
-	mmio_write64(t->common + 48, (uintptr_t)&used);
-	uint16_t off = mmio_read16(t->common + 30); /* queue_notify_off */
 	t->notify_addr += (uint64_t)off * t->device; /* device: multiplier here */
-	mmio_write16(t->common + 28, 1);            /* queue_enable */
 	return 0;
 }
 static void p_notify(struct vtrans *t) { mmio_write16(t->notify_addr, 0); }
 
-static uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar)
-{
-	uint32_t lo = pci_read32(dev, fn, 0x10 + 4 * bar);
-	if (lo & 1)
-		return 0;                           /* I/O BAR: not ours */
-	uint64_t a = lo & ~0xfull;
-	if (((lo >> 1) & 3) == 2)                   /* 64-bit */
-		a |= (uint64_t)pci_read32(dev, fn, 0x14 + 4 * bar) << 32;
-	return a;
-}
+static int vpci_caps(unsigned dev, unsigned fn, struct vtrans *t);
 
 int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf)
 {
 	struct vtrans t = { p_get_status, p_set_status, p_features, p_set_features,
 			    p_queue, p_notify, 0, 0, 0, 0 };
+	int r = vpci_caps(dev, fn, &t);
+	return r < 0 ? r : vblk_run(&t, buf);
+}
+
+/* Find the common and notify structures through the vendor caps. */
+static int vpci_caps(unsigned dev, unsigned fn, struct vtrans *t0)
+{
+	struct vtrans t = *t0;
 	/* Memory decode + bus mastering (the VMM set them, as firmware does). */
 	pci_write16(dev, fn, 4, pci_read16(dev, fn, 4) | 0x6);
 	if (!(pci_read16(dev, fn, 6) & 0x10))       /* status: capabilities list */
@@ -200,5 +239,40 @@ int vblk_read_pci(unsigned dev, unsigned fn, uint8_t *buf)
 	if (!t.common || !t.notify_addr || t.common >= GUEST_MAPPED_TOP ||
 	    t.notify_addr >= GUEST_MAPPED_TOP)
 		return -11;
-	return vblk_run(&t, buf);
+	*t0 = t;
+	return 0;
+}
+
+int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
+		     const void *d, const void *a, const void *u,
+		     uint64_t *notify, uint64_t *status_reg)
+{
+	struct vtrans t = { p_get_status, p_set_status, p_features, p_set_features,
+			    p_queue, p_notify, 0, 0, 0, 0 };
+	int r = vpci_caps(dev, fn, &t);
+	if (r < 0)
+		return r;
+	t.set_status(&t, 0);
+	t.set_status(&t, ST_ACK);
+	t.set_status(&t, ST_ACK | ST_DRIVER);
+	if (!(t.features(&t, 1) & 1))
+		return -2;
+	t.set_features(&t, 0, 0);
+	t.set_features(&t, 1, 1);
+	t.set_status(&t, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
+	if (!(t.get_status(&t) & ST_FEATURES_OK))
+		return -3;
+	mmio_write16(t.common + 22, (uint16_t)q);
+	if (mmio_read16(t.common + 24) < qsz)
+		return -4;
+	mmio_write16(t.common + 24, (uint16_t)qsz);
+	mmio_write16(t.common + 26, 0xffff);
+	mmio_write64(t.common + 32, (uintptr_t)d);
+	mmio_write64(t.common + 40, (uintptr_t)a);
+	mmio_write64(t.common + 48, (uintptr_t)u);
+	*notify = t.notify_addr + (uint64_t)mmio_read16(t.common + 30) * t.device;
+	mmio_write16(t.common + 28, 1);
+	t.set_status(&t, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+	*status_reg = t.common + 20;
+	return 0;
 }

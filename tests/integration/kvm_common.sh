@@ -24,7 +24,8 @@ has_hw_virt() {
 	grep -qwE 'vmx|svm' /proc/cpuinfo
 }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-kvm-test.XXXXXX")
+# TMP_NAME: the scratch directory's prefix, to tell the scripts' apart.
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/${TMP_NAME:-vmm-kvm-test}.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 FAILS=0

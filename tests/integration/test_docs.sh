@@ -72,7 +72,6 @@ refused -netdev tap,id=n,ifname=t,vhost=on -kernel k
 refused -netdev tap,id=n,fds=3,vhostfds=4 -kernel k
 refused -machine q35 -netdev tap,id=n,ifname=t -device virtio-net-pci,netdev=n,mq=on -kernel k
 refused -machine q35 -netdev tap,id=n,ifname=t -device virtio-net-pci,netdev=n,vectors=65 -kernel k
-refused -object memory-backend-ram,id=r,size=256M -numa node,memdev=r -kernel k
 refused -serial stdio -daemonize -kernel k
 refused -mem-path "$TMP" -kernel k
 

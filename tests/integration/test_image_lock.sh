@@ -49,6 +49,27 @@ wait_locked() {
 	done
 	return 1
 }
+# qmp_ready SOCK PID: until QEMU's QMP at SOCK answers qmp_capabilities
+# (its machine is built), PID dies, or 60 s pass.
+qmp_ready() {
+	timeout 60 python3 - "$1" "$2" <<'PY'
+import json, os, socket, sys, time
+path, pid = sys.argv[1], int(sys.argv[2])
+while True:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(1)
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(path); break
+    except OSError:
+        time.sleep(0.05)
+f = s.makefile('rw'); f.readline()
+f.write(json.dumps({'execute': 'qmp_capabilities'}) + '\n'); f.flush()
+while 'return' not in json.loads(f.readline()):
+    pass
+PY
+}
 # wait_line FILE REGEX: until FILE has a matching line (30 s).
 wait_line() {
 	local i
@@ -84,10 +105,14 @@ qemu_hold() {
 	local f=${4:-$TMP/disk.img}
 	"$QEMU" -machine q35 -accel tcg -S -display none -nodefaults \
 		-drive file="$f",format=raw,if=none,id=d0$2 \
-		-device virtio-blk-pci,drive=d0$3 >"$TMP/$1.qemu" 2>&1 &
+		-device virtio-blk-pci,drive=d0$3 \
+		-qmp unix:"$TMP/$1.qmp",server=on,wait=off >"$TMP/$1.qemu" 2>&1 &
 	QPID=$!
 	PIDS+=("$QPID")
-	if ! wait_locked "$f"; then
+	# QEMU takes its locks in steps while it opens the drive and
+	# realizes the device; once QMP answers, the machine is built and
+	# every lock is in place.
+	if ! qmp_ready "$TMP/$1.qmp" "$QPID" || ! wait_locked "$f"; then
 		fail "$1: QEMU took no lock on the image: $(cat "$TMP/$1.qemu")"
 		return 1
 	fi

@@ -177,7 +177,7 @@ row kvm  "-cpu host,pmu=off" 'testguest: cpuid pmu version 0 counters 0' -cpu ho
 row dtb  -smp          'cpu@2 ' -smp 3,maxcpus=4
 row kvm  -m            'testguest: e820 [0-9]+ entries, ram 0x4f' -m 80M -serial stdio
 row ref  -mem-path     'not on hugetlbfs' -mem-path "$TMP"
-row ref  -numa         'not supported yet' -object memory-backend-ram,id=r,size=256M -numa node,memdev=r
+row kvm  -numa         'guest RAM 0x0\+0x4000000 from -numa memdev \(shared\)' -m 64M -object memory-backend-memfd,id=r,size=64M -numa node,memdev=r -serial stdio
 row kvm  "-rtc base=DATE" 'testguest: rtc 2006-06-17 00:0' -rtc base=2006-06-17 -serial stdio
 row kvm  "-rtc base=localtime" 'testguest: rtc ....-..-.. ..:..' -rtc base=localtime,clock=host -serial stdio
 row ref  "-rtc driftfix=slew" 'driftfix=slew is not supported' -rtc driftfix=slew

@@ -35,10 +35,28 @@ static void test_object(void **state)
 	free(cfg);
 }
 
+/* memory-backend-memfd: always shareable (vhost-user needs an fd). */
+static void test_object_memfd(void **state)
+{
+	struct machine_config *cfg = CFG_OK(
+		"-m", "64M",
+		"-object", "memory-backend-memfd,id=m0,size=64M,share=on",
+		"-numa", "node,memdev=m0");
+	const struct cfg_object *o = config_object(cfg, "m0");
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(o->type, CFG_OBJ_MEMORY_BACKEND_MEMFD);
+	assert_int_equal(o->size, 64ull << 20);
+	assert_true(o->share);
+	assert_int_equal(cfg->nnuma, 1);
+	free(cfg);
+}
+
 static void test_object_bad(void **state)
 {
 	const struct cfgt_bad_case t[] = {
-		{ { "-object", "memory-backend-memfd,id=m,size=1M", NULL }, "'memory-backend-memfd'", "rng-random, iothread" },
+		{ { "-object", "memory-backend-epc,id=m,size=1M", NULL }, "'memory-backend-epc'", "rng-random, iothread" },
 		{ { "-object", "id=x", NULL }, "object type ''", NULL },
 		{ { "-object", "memory-backend-ram,size=1M", NULL }, "id= is required", NULL },
 		{ { "-object", "memory-backend-ram,id=m", NULL }, "'m': size= is required", NULL },
@@ -428,6 +446,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_object),
 		cmocka_unit_test(test_object_bad),
+		cmocka_unit_test(test_object_memfd),
 		cmocka_unit_test(test_drive),
 		cmocka_unit_test(test_drive_bad),
 		cmocka_unit_test(test_netdev),

@@ -195,6 +195,60 @@ static void test_device_props_bad(void **state)
 	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
 }
 
+/* vhost-user-blk/-fs (issue 16): properties, limits, the tag. */
+static void test_vhost_user(void **state)
+{
+	struct machine_config *cfg = CFG_OK(
+		"-machine", "q35",
+		"-chardev", "socket,id=c0,path=/tmp/blk.sock",
+		"-chardev", "socket,id=c1,path=/tmp/fs.sock",
+		"-device", "vhost-user-blk-pci,chardev=c0,num-queues=4,addr=0x5",
+		"-device", "vhost-user-fs-pci,chardev=c1,tag=kataShared,num-request-queues=2,queue-size=1024");
+	const struct cfg_device *d;
+
+	(void)state;
+	assert_int_equal(cfg->ndevices, 2);
+	d = &cfg->devices[0];
+	assert_int_equal(d->type, CFG_DEV_VHOST_USER_BLK);
+	assert_int_equal(d->transport, CFG_TRANSPORT_PCI);
+	assert_string_equal(d->chardev, "c0");
+	assert_int_equal(d->vhu_queues, 4);
+	assert_string_equal(config_device_name(d), "vhost-user-blk-pci");
+	d = &cfg->devices[1];
+	assert_int_equal(d->type, CFG_DEV_VHOST_USER_FS);
+	assert_string_equal(d->vhu_tag, "kataShared");
+	assert_int_equal(d->vhu_queues, 2);
+	assert_int_equal(d->vhu_queue_size, 1024);
+	free(cfg);
+	/* 36 bytes is the limit, inclusive. */
+	cfg = CFG_OK("-chardev", "socket,id=c1,path=/s",
+		     "-device", "vhost-user-fs-device,chardev=c1,tag=012345678901234567890123456789012345");
+	assert_int_equal(strlen(cfg->devices[0].vhu_tag), 36);
+	assert_int_equal(cfg->devices[0].transport, CFG_TRANSPORT_MMIO);
+	free(cfg);
+}
+
+static void test_vhost_user_bad(void **state)
+{
+	const struct cfgt_bad_case t[] = {
+		{ { "-chardev", "socket,id=c,path=/s", "-device", "vhost-user-fs-pci,chardev=c,tag=0123456789012345678901234567890123456", NULL },
+		  "must be 1-36 bytes", NULL },
+		{ { "-chardev", "socket,id=c,path=/s", "-device", "vhost-user-fs-pci,chardev=c", NULL },
+		  "needs tag=NAME", NULL },
+		{ { "-device", "vhost-user-blk-pci", NULL }, "needs chardev=ID", NULL },
+		{ { "-device", "vhost-user-blk-pci,chardev=nope", NULL }, "names no -chardev", NULL },
+		{ { "-chardev", "socket,id=c,path=/s", "-device", "vhost-user-blk-pci,chardev=c,num-queues=17", NULL },
+		  "num-queues", NULL },
+		{ { "-chardev", "socket,id=c,path=/s", "-device", "vhost-user-fs-pci,chardev=c,tag=t,queue-size=100", NULL },
+		  "not a power of 2", NULL },
+		{ { "-chardev", "socket,id=c,path=/s", "-device", "vhost-user-blk-pci,chardev=c,tag=t", NULL },
+		  "unknown property 'tag'", "num-queues" },
+	};
+
+	(void)state;
+	cfgt_bad_table(t, sizeof(t) / sizeof(t[0]));
+}
+
 static void test_pci_addr_syntax(void **state)
 {
 	static const struct { const char *addr; int slot, func; } ok[] = {
@@ -477,6 +531,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_too_many_consoles),
 		cmocka_unit_test(test_blk),
+		cmocka_unit_test(test_vhost_user),
+		cmocka_unit_test(test_vhost_user_bad),
 		cmocka_unit_test(test_net_rng_balloon),
 		cmocka_unit_test(test_rng_rate),
 		cmocka_unit_test(test_console_nvdimm_debug_bridge),

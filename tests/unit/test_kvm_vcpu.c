@@ -151,6 +151,29 @@ static void test_pic_handover(void **state)
 	kvm_sys_close(&sys);
 }
 
+/* A machine for one test vCPU: lock, guest memory with 4 MiB of RAM at
+ * 0, empty port and MMIO buses. */
+static void mach_init(struct machine *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->gm = gm_new();
+	m->pio = bus_new("pio", NULL);
+	m->mmio = bus_new("mmio", NULL);
+	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
+	assert_int_equal(gm_add_mmap(m->gm, 0, 4u << 20, &anon, 0, "ram"), 0);
+}
+
+/* The VM goes before the memory its slots map. */
+static void mach_free(struct machine *m, struct kvm_vm *vm)
+{
+	bus_free(m->pio);
+	bus_free(m->mmio);
+	kvm_vm_destroy(vm);
+	gm_free(m->gm);
+	pthread_mutex_destroy(&m->lock);
+}
+
 static void test_vcpu_exits_reach_buses(void **state)
 {
 	(void)state;
@@ -161,13 +184,9 @@ static void test_vcpu_exits_reach_buses(void **state)
 	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
 	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
 	struct vcpu_fix *f = calloc(1, sizeof(*f));
-	pthread_mutex_init(&f->m.lock, NULL);
-	f->m.gm = gm_new();
-	f->m.pio = bus_new("pio", NULL);
-	f->m.mmio = bus_new("mmio", NULL);
+	mach_init(&f->m);
 	f->m.ctl = (struct machine_ctl){ fix_request, f };
 	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
-	assert_int_equal(gm_add_mmap(f->m.gm, 0, 4u << 20, &anon, 0, "ram"), 0);
 	/* A read-only region (as for readonly=on nvdimms). */
 	assert_int_equal(gm_add_mmap(f->m.gm, 8u << 20, 2u << 20, &anon, GM_READONLY,
 				     "rom"), 0);
@@ -205,11 +224,7 @@ static void test_vcpu_exits_reach_buses(void **state)
 	/* Too many vCPUs for the host: a clear error, nothing created. */
 	assert_null(kvm_cpus_create(&env, sys.max_vcpus + 1, &t, &cpu, err, sizeof(err)));
 	assert_non_null(strstr(err, "vCPUs"));
-	bus_free(f->m.pio);
-	bus_free(f->m.mmio);
-	kvm_vm_destroy(&vm);
-	gm_free(f->m.gm);
-	pthread_mutex_destroy(&f->m.lock);
+	mach_free(&f->m, &vm);
 	free(f);
 	kvm_sys_close(&sys);
 }
@@ -219,6 +234,25 @@ static uint32_t counter(struct gm *gm)
 	uint32_t v = 0;
 	assert_int_equal(gm_read_u32le(gm, 0x200000, &v), 0);
 	return v;
+}
+
+/* One vCPU booted (PVH) into a loop at 1 MiB that counts at 2 MiB. */
+static struct kvm_cpus *counting_vcpu(struct machine *m, struct kvm_vm *vm)
+{
+	char err[256];
+	static const uint8_t code[] = {
+		0xff, 0x05, 0x00, 0x00, 0x20, 0x00,  /* 1: incl 0x200000 */
+		0xeb, 0xf8,                          /* jmp 1b */
+	};
+	assert_int_equal(gm_write(m->gm, 0x100000, code, sizeof(code)), 0);
+	struct boot_cpu cpu;
+	assert_int_equal(boot_common(m->gm, &cpu, err, sizeof(err)), 0);
+	boot_cpu_pvh(&cpu, 0x100000, 0);
+	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
+	struct kvm_cpu_env env = { .m = m, .vm = vm };
+	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
+	assert_non_null(c);
+	return c;
 }
 
 /* QMP stop/cont underneath: a paused vCPU stops counting, a resumed one
@@ -233,26 +267,9 @@ static void test_vcpu_pause_resume(void **state)
 	assert_int_equal(kvm_sys_open(&sys, err, sizeof(err)), 0);
 	assert_int_equal(kvm_vm_create(&vm, &sys, NULL, err, sizeof(err)), 0);
 	struct machine m;
-	memset(&m, 0, sizeof(m));
-	pthread_mutex_init(&m.lock, NULL);
-	m.gm = gm_new();
-	m.pio = bus_new("pio", NULL);
-	m.mmio = bus_new("mmio", NULL);
-	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
-	assert_int_equal(gm_add_mmap(m.gm, 0, 4u << 20, &anon, 0, "ram"), 0);
+	mach_init(&m);
 	assert_int_equal(kvm_vm_map_gm(&vm, m.gm, err, sizeof(err)), 0);
-	static const uint8_t code[] = {
-		0xff, 0x05, 0x00, 0x00, 0x20, 0x00,  /* 1: incl 0x200000 */
-		0xeb, 0xf8,                          /* jmp 1b */
-	};
-	assert_int_equal(gm_write(m.gm, 0x100000, code, sizeof(code)), 0);
-	struct boot_cpu cpu;
-	assert_int_equal(boot_common(m.gm, &cpu, err, sizeof(err)), 0);
-	boot_cpu_pvh(&cpu, 0x100000, 0);
-	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
-	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
-	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
-	assert_non_null(c);
+	struct kvm_cpus *c = counting_vcpu(&m, &vm);
 	/* Started paused and resumed before the thread reached its pause
 	 * check (kvm_machine_run's start, raced): it runs. */
 	kvm_cpus_pause(c);
@@ -284,11 +301,7 @@ static void test_vcpu_pause_resume(void **state)
 	assert_true(counter(m.gm) != b);
 	kvm_cpus_pause(c);
 	kvm_cpus_destroy(c);                 /* joins a parked vCPU */
-	bus_free(m.pio);
-	bus_free(m.mmio);
-	kvm_vm_destroy(&vm);
-	gm_free(m.gm);
-	pthread_mutex_destroy(&m.lock);
+	mach_free(&m, &vm);
 	kvm_sys_close(&sys);
 }
 
@@ -322,26 +335,9 @@ static void test_vcpu_start_parked_before_slots(void **state)
 
 	int errors = 0;
 	struct machine m;
-	memset(&m, 0, sizeof(m));
-	pthread_mutex_init(&m.lock, NULL);
-	m.gm = gm_new();
-	m.pio = bus_new("pio", NULL);
-	m.mmio = bus_new("mmio", NULL);
+	mach_init(&m);
 	m.ctl = (struct machine_ctl){ parked_request, &errors };
-	struct gm_mmap_spec anon = { .kind = GM_MMAP_ANON };
-	assert_int_equal(gm_add_mmap(m.gm, 0, 4u << 20, &anon, 0, "ram"), 0);
-	static const uint8_t code[] = {
-		0xff, 0x05, 0x00, 0x00, 0x20, 0x00,  /* 1: incl 0x200000 */
-		0xeb, 0xf8,                          /* jmp 1b */
-	};
-	assert_int_equal(gm_write(m.gm, 0x100000, code, sizeof(code)), 0);
-	struct boot_cpu cpu;
-	assert_int_equal(boot_common(m.gm, &cpu, err, sizeof(err)), 0);
-	boot_cpu_pvh(&cpu, 0x100000, 0);
-	struct kvm_topo t = { .sockets = 1, .cores = 1, .threads = 1 };
-	struct kvm_cpu_env env = { .m = &m, .vm = &vm };
-	struct kvm_cpus *c = kvm_cpus_create(&env, 1, &t, &cpu, err, sizeof(err));
-	assert_non_null(c);
+	struct kvm_cpus *c = counting_vcpu(&m, &vm);
 	kvm_cpus_pause(c);
 	assert_int_equal(kvm_cpus_start(c), 0);
 	/* The thread is up (it names itself, then checks for a pause before
@@ -359,11 +355,7 @@ static void test_vcpu_start_parked_before_slots(void **state)
 	assert_true(counter(m.gm) > 0);
 	assert_int_equal(__atomic_load_n(&errors, __ATOMIC_SEQ_CST), 0);
 	kvm_cpus_destroy(c);
-	bus_free(m.pio);
-	bus_free(m.mmio);
-	kvm_vm_destroy(&vm);
-	gm_free(m.gm);
-	pthread_mutex_destroy(&m.lock);
+	mach_free(&m, &vm);
 	kvm_sys_close(&sys);
 }
 

@@ -32,6 +32,7 @@
 #include "sim/replay.h"
 #include "sim/sim.h"
 #include "sim/vdriver.h"
+#include "vblk_fixture.h"
 
 #define PMEM_SIZE (2u << 20)
 #define DISK_SIZE (1u << 20)
@@ -149,35 +150,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* One virtio-blk read of sector 0 into guest-physical `buf`. */
-static void blk_read(struct sim *s, struct vdriver *d, struct vdq *vq,
-		     uint64_t buf)
-{
-	const struct gm *gm = s->m.gm;
-	uint64_t hdr = vdriver_alloc(d, 16, 16), st = vdriver_alloc(d, 1, 1);
-	struct virtio_blk_outhdr h = { .type = VIRTIO_BLK_T_IN, .sector = 0 };
-	gm_write(gm, hdr, &h, sizeof(h));
-	gm_write_u8(gm, st, 0xff);
-	struct vdq_buf bufs[3] = {
-		{ hdr, sizeof(h), false }, { buf, 512, true }, { st, 1, true },
-	};
-	assert_true(vdq_add(vq, bufs, 3, false) >= 0);
-	vdq_publish(vq);
-	vdriver_kick(d, 0, vq);
-	uint16_t id;
-	uint32_t len;
-	int got = 0;
-	for (int i = 0; i < 100 && got == 0; i++) {
-		got = vdq_get_used(vq, &id, &len);
-		if (!got)
-			sim_clock_step(s, 1000000);
-	}
-	assert_int_equal(got, 1);
-	uint8_t status = 0xff;
-	gm_read_u8(gm, st, &status);
-	assert_int_equal(status, VIRTIO_BLK_S_OK);
-}
-
 /* Record: the disk's first sector read straight into the NVDIMM. */
 static void record(struct fix *f)
 {
@@ -205,16 +177,10 @@ static void record(struct fix *f)
 	if (!b)
 		fail_msg("%s", err);
 	trace_rec_start(tr);
-	const struct layout_dev *ld = layout_dev_for(&l, 0);
-	assert_non_null(ld);
 	struct vdriver d;
-	memset(&d, 0, sizeof(d));
-	assert_int_equal(vdriver_mmio_probe(&d, s, ld->mmio_base, ld->gsi), 0);
-	assert_int_equal(vdriver_negotiate(&d, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
 	struct vdq vq;
-	assert_int_equal(vdriver_setup_queue(&d, 0, &vq, 16), 0);
-	vdriver_driver_ok(&d);
-	blk_read(s, &d, &vq, nv[0].base + 4096);
+	vblkfx_mmio_start(s, &l, &d, &vq);
+	vblkfx_req(s, &d, &vq, VIRTIO_BLK_T_IN, 0, nv[0].base + 4096);
 	trace_rec_finish(tr);
 	board_shutdown(b);
 	board_free(b);

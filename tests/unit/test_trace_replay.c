@@ -30,6 +30,7 @@
 #include "sim/replay.h"
 #include "sim/sim.h"
 #include "sim/vdriver.h"
+#include "vblk_fixture.h"
 
 #define EPOCH 1767225600ll
 
@@ -146,53 +147,18 @@ static void drive_pit(struct sim *s)
 	sim_pio_write(s, 0x43, 1, 0x30);   /* mode 0, stop the rate generator */
 }
 
-static void blk_req(struct sim *s, struct vdriver *d, struct vdq *vq,
-		    uint32_t type, uint64_t sector, uint64_t buf)
-{
-	const struct gm *gm = s->m.gm;
-	uint64_t hdr = vdriver_alloc(d, 16, 16), st = vdriver_alloc(d, 1, 1);
-	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
-	gm_write(gm, hdr, &h, sizeof(h));
-	gm_write_u8(gm, st, 0xff);
-	bool in = type == VIRTIO_BLK_T_IN;
-	struct vdq_buf bufs[3] = {
-		{ hdr, sizeof(h), false }, { buf, 512, in }, { st, 1, true },
-	};
-	assert_true(vdq_add(vq, bufs, 3, false) >= 0);
-	vdq_publish(vq);
-	vdriver_kick(d, 0, vq);
-	uint16_t id;
-	uint32_t len;
-	int got = 0;
-	for (int i = 0; i < 100 && got == 0; i++) {
-		got = vdq_get_used(vq, &id, &len);
-		if (!got)
-			sim_clock_step(s, 1000000);
-	}
-	assert_int_equal(got, 1);
-	uint8_t status = 0xff;
-	gm_read_u8(gm, st, &status);
-	assert_int_equal(status, VIRTIO_BLK_S_OK);
-}
-
 static void drive_blk(struct sim *s, const struct layout *l)
 {
-	const struct layout_dev *ld = layout_dev_for(l, 0);
-	assert_non_null(ld);
 	struct vdriver d;
-	memset(&d, 0, sizeof(d));
-	assert_int_equal(vdriver_mmio_probe(&d, s, ld->mmio_base, ld->gsi), 0);
-	assert_int_equal(vdriver_negotiate(&d, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
 	struct vdq vq;
-	assert_int_equal(vdriver_setup_queue(&d, 0, &vq, 16), 0);
-	vdriver_driver_ok(&d);
+	vblkfx_mmio_start(s, l, &d, &vq);
 	uint64_t buf = vdriver_alloc(&d, 512, 16);
-	blk_req(s, &d, &vq, VIRTIO_BLK_T_IN, 0, buf);
+	vblkfx_req(s, &d, &vq, VIRTIO_BLK_T_IN, 0, buf);
 	char sig[20] = "";
 	gm_read(s->m.gm, buf, sig, 19);
 	assert_string_equal(sig, "TRACE-DISK-SECTOR-0");
 	gm_write(s->m.gm, buf, "written by the guest", 20);
-	blk_req(s, &d, &vq, VIRTIO_BLK_T_OUT, 1, buf);
+	vblkfx_req(s, &d, &vq, VIRTIO_BLK_T_OUT, 1, buf);
 }
 
 /* Record the scenario into f->trace with the given size limit. */

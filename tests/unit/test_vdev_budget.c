@@ -188,25 +188,37 @@ static void test_blk(void **state)
 	blockdev_close(bd);
 }
 
-static void test_net_tx(void **state)
+/* virtio-net on a loopback netdev, both queues live on the fixture. */
+static struct vnet *net_start(struct vfx *f, struct netdev *nd)
 {
-	(void)state;
-	struct vfx *f = vfx_new(VFX_MMIO);
-	struct netdev *nd = netdev_loop_new("n", false);
 	struct vnet_config c = { .gm = vfx_gm(f), .log = f->log, .nd = nd,
 				 .clk = vfx_clk(f), .queue_size = QSZ };
 	struct vnet *n = vnet_new(&c);
 	vfx_attach(f, vnet_vdev(n));
 	vfx_start(f, 0, 2, QSZ);
+	return n;
+}
+
+static void net_stop(struct vfx *f, struct vnet *n, struct netdev *nd)
+{
+	vfx_detach(f);
+	vnet_free(n);
+	vfx_free(f);
+	netdev_close(nd);
+}
+
+static void test_net_tx(void **state)
+{
+	(void)state;
+	struct vfx *f = vfx_new(VFX_MMIO);
+	struct netdev *nd = netdev_loop_new("n", false);
+	struct vnet *n = net_start(f, nd);
 	add_many(f, VNET_TXQ, 1500, false);
 	unsigned seen = used_all(f, VNET_TXQ, NULL);
 	assert_true(seen <= VDEV_BUDGET_CHAINS);
 	step_until_used(f, VNET_TXQ, seen, MANY, NULL);
 	assert_int_equal(vnet_get_stats(n)->tx_frames, MANY);
-	vfx_detach(f);
-	vnet_free(n);
-	vfx_free(f);
-	netdev_close(nd);
+	net_stop(f, n, nd);
 }
 
 /* Frames held while the guest had no buffers (VNET_RX_QLEN of 60 KiB)
@@ -216,11 +228,7 @@ static void test_net_rx(void **state)
 	(void)state;
 	struct vfx *f = vfx_new(VFX_MMIO);
 	struct netdev *nd = netdev_loop_new("n", false);
-	struct vnet_config c = { .gm = vfx_gm(f), .log = f->log, .nd = nd,
-				 .clk = vfx_clk(f), .queue_size = QSZ };
-	struct vnet *n = vnet_new(&c);
-	vfx_attach(f, vnet_vdev(n));
-	vfx_start(f, 0, 2, QSZ);
+	struct vnet *n = net_start(f, nd);
 	const size_t len = sizeof(struct virtio_net_hdr_v1) + 60000;
 	uint8_t *fr = calloc(1, len);
 	for (unsigned i = 0; i < VNET_RX_QLEN; i++)
@@ -239,10 +247,7 @@ static void test_net_rx(void **state)
 	assert_int_equal(vnet_get_stats(n)->rx_frames, VNET_RX_QLEN);
 	assert_int_equal(vnet_get_stats(n)->rx_dropped, 0);
 	free(fr);
-	vfx_detach(f);
-	vnet_free(n);
-	vfx_free(f);
-	netdev_close(nd);
+	net_stop(f, n, nd);
 }
 
 static void test_console_tx(void **state)
