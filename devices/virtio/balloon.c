@@ -133,20 +133,22 @@ static void stats_queue(struct balloon *b)
 {
 	struct vq *vq = &b->vd.vqs[BALLOON_STATSQ];
 	struct vdev_budget bg;
+	bool pushed = false;   /* a bad chain went back empty */
 	if (!running(b))
 		return;
 	vdev_budget_init(&bg);
 	for (;;) {
 		if (vdev_budget_spent(&b->vd, &bg)) {
 			vdev_resume_later(&b->vd, BALLOON_STATSQ);
-			return;
+			break;
 		}
 		vdev_budget_charge(&bg, 0);
-		/* NULL: this loop sends no used-buffer notification. */
-		int r = vdev_pop(&b->vd, vq, b->e, NULL,
+		int r = vdev_pop(&b->vd, vq, b->e, &pushed,
 				 "virtio-balloon: broken ring");
-		if (r == 0 || r == -EPROTO)
+		if (r == -EPROTO)
 			return;
+		if (r == 0)
+			break;
 		if (r < 0)
 			continue;
 		b->st.stats_updates++;
@@ -176,6 +178,10 @@ static void stats_queue(struct balloon *b)
 		b->e = t;
 		b->stats_held = true;
 	}
+	/* §2.7.7.2: a chain handed back is signalled, or the driver would
+	 * wait for its stats buffer forever. */
+	if (pushed)
+		vdev_notify_queue(&b->vd, BALLOON_STATSQ);
 }
 
 int balloon_report_queue(const struct balloon *b)

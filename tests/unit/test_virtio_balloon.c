@@ -237,6 +237,25 @@ static void test_stats(void **state)
 	blt_free(t);
 }
 
+/* A bad chain on the stats queue is handed back empty, and the driver is
+ * told (§2.7.7.2: used buffers are signalled), or it would wait for that
+ * buffer forever. */
+static void test_stats_bad_chain_signalled(void **state)
+{
+	struct blt *t = blt_new(kind(state), true, ~0ull);
+	assert_false(vfx_irq(t->f));
+	/* §2.7.4: a zero-length descriptor makes the chain bad. */
+	struct vdq_buf b = { vfx_put(t->f, "x", 1), 0, false };
+	vfx_add(t->f, BALLOON_STATSQ, &b, 1);
+	uint16_t id;
+	uint32_t ul;
+	assert_int_equal(vfx_used(t->f, BALLOON_STATSQ, &id, &ul), 1);
+	assert_int_equal(ul, 0);
+	assert_true(vfx_irq(t->f));
+	assert_int_equal(balloon_get_counters(t->b)->stats_updates, 0);
+	blt_free(t);
+}
+
 static void test_no_stats_negotiated(void **state)
 {
 	struct blt *t = blt_new(kind(state), true, 0);
@@ -342,6 +361,7 @@ int main(void)
 		BOTH(test_inflate_deflate),
 		BOTH(test_sim_bitmap_without_hooks),
 		BOTH(test_hostile_pfns),
+		BOTH(test_stats_bad_chain_signalled),
 		BOTH(test_stats),
 		BOTH(test_no_stats_negotiated),
 		BOTH(test_free_page_reporting),
