@@ -270,11 +270,11 @@ if ! diff -u "$TMP/qh.out" "$TMP/vh.out"; then
 fi
 echo "ok: device_add/device_del/qom-get/getfd replies as QEMU q35 -S: $(grep -c -- '->' "$TMP/vh.out") commands"
 
-# ---- part two: -S and -qmp unix:fd=N on a real VM --------------------
+# ---- -S and -qmp unix:fd=N on a real VM --------------------
 GUEST=$BUILD/guest-images/testguest.elf
 VMM=${VMM:-$BUILD/vmm}
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ] || [ ! -f "$GUEST" ] || [ ! -x "$VMM" ]; then
-	echo "SKIP (part two only): needs /dev/kvm, $VMM and $GUEST"; exit 0
+	echo "SKIP: -S and -qmp unix:fd= against QEMU not compared: needs /dev/kvm, $VMM and $GUEST"; exit 0
 fi
 # withfd SOCK CMD...: bind and listen on SOCK, then exec CMD with the
 # listening socket inherited as fd 5 (@FD@ in CMD becomes 5), as Kata does.
@@ -332,7 +332,7 @@ side() {
 }
 if ! side qemu "$QEMU" -machine q35,accel=kvm -cpu host,-arch-capabilities -m 64M \
 	-nodefaults -display none; then
-	echo "SKIP (part two only): QEMU under KVM did not start:"; cat "$TMP/qemu-fd.log"; exit 0
+	echo "SKIP: -S and -qmp unix:fd= against QEMU not compared: QEMU under KVM did not start:"; cat "$TMP/qemu-fd.log"; exit 0
 fi
 side vmm "$VMM" -machine q35,accel=kvm -m 64M -kernel "$GUEST" \
 	-append testguest.action=spin -serial file:"$TMP/vmm-serial.out" || {
