@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "tests/bench/bench_paths.h"
 
 int main(int argc, char **argv)
 {
@@ -22,19 +23,7 @@ int main(int argc, char **argv)
 	/* $BUILD/bench/bench_hotplug -> $BUILD; the source tree is its parent
 	 * unless ROOT says otherwise. */
 	char build[2048], root[2100], cmd[8192];
-	const char *b = getenv("BUILD");
-	if (b)
-		snprintf(build, sizeof(build), "%s", b);
-	else {
-		snprintf(build, sizeof(build), "%s", argv[0]);
-		for (int up = 0; up < 2; up++) {
-			char *s = strrchr(build, '/');
-			if (s)
-				*s = '\0';
-			else
-				snprintf(build, sizeof(build), "%s", up ? "." : "..");
-		}
-	}
+	bench_build_dir(argv[0], build, sizeof(build));
 	const char *r = getenv("ROOT");
 	snprintf(root, sizeof(root), "%s/..", build);
 	if (r)

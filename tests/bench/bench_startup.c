@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "tests/bench/bench_tinyguest.h"
+#include "tests/bench/bench_paths.h"
 
 #define ROUNDS 31       /* vmm / floor / floor --irqchip, in turn */
 #define QEMU_RUNS 7
@@ -399,19 +400,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* $BUILD/bench/bench_startup -> $BUILD */
 	char build[4096];
-	const char *b = getenv("BUILD");
-	if (b)
-		snprintf(build, sizeof(build), "%s", b);
-	else {
-		snprintf(build, sizeof(build), "%s", argv[0]);
-		for (int up = 0; up < 2; up++) {
-			char *s = strrchr(build, '/');
-			if (s)
-				*s = '\0';
-			else
-				snprintf(build, sizeof(build), "%s", up ? "." : "..");
-		}
-	}
+	bench_build_dir(argv[0], build, sizeof(build));
 	const char *tmp = getenv("TMPDIR");
 	char dir[4096], tiny[4200];
 	snprintf(dir, sizeof(dir), "%s/bench_startup.XXXXXX", tmp && *tmp ? tmp : "/tmp");
