@@ -105,6 +105,7 @@ struct cfg_netdev {
 	char ifname[16];      /* IFNAMSIZ */
 	int fd;               /* fd=N, or the first of fds= (-1: open ifname) */
 	int fds[CFG_NET_MAX_QUEUES]; /* fds=A:B:...: one tap queue per pair */
+	bool fd_list;         /* given as fds= (not fd=), for messages */
 	unsigned queues;      /* queue pairs: queues=N or the fds count (>= 1) */
 	bool vhost;           /* vhost=on, or a vhostfd given (QEMU's rule) */
 	int vhostfd;          /* vhostfd=N, or the first of vhostfds= (-1: none) */
@@ -292,6 +293,11 @@ int config_absolute_paths(struct machine_config *cfg, const char *cwd,
 int config_add_device(struct machine_config *cfg, const char *arg, char *err,
 		      size_t errlen);
 int config_remove_device(struct machine_config *cfg, const char *id);
+/* netdev_add / netdev_del (config_netdev.c): the same for one -netdev
+ * option string; remove returns the index it had, or -1. */
+int config_add_netdev(struct machine_config *cfg, const char *arg, char *err,
+		      size_t errlen);
+int config_remove_netdev(struct machine_config *cfg, const char *id);
 
 /* Lookups by id (NULL if none). */
 const struct cfg_object *config_object(const struct machine_config *cfg, const char *id);

@@ -9,6 +9,7 @@
  * is checked when the machine opens it (core/netdev_tap.c): parsing never
  * touches a descriptor. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "config_priv.h"
 
@@ -113,6 +114,7 @@ static int tap_key(struct cfg_ctx *c, struct cfg_netdev *n,
 	}
 	if (!strcmp(k, "fds")) {
 		s->fds = true;
+		n->fd_list = true;
 		if (parse_fd_list(c, kv, n->fds, &s->nfds))
 			return -1;
 		n->fd = n->fds[0];
@@ -205,4 +207,44 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 		return -1;
 	cfg->nnetdevs++;
 	return 0;
+}
+
+int config_add_netdev(struct machine_config *cfg, const char *arg, char *err,
+		      size_t errlen)
+{
+	/* All or nothing, as config_add_device: a copy is parsed and
+	 * checked (duplicate ids included). */
+	struct machine_config *tmp = malloc(sizeof(*tmp));
+	if (!tmp) {
+		if (err && errlen)
+			snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
+	memcpy(tmp, cfg, sizeof(*tmp));
+	struct cfg_ctx c = { .cfg = tmp, .err = err, .errlen = errlen,
+			     .opt = "-netdev", .accel_given = true,
+			     .qmp_given = cfg->qmp_path[0] != '\0' };
+	unsigned before = tmp->nnetdevs;
+	int r = cfg_opt_netdev(&c, arg);
+	if (r == 0 && tmp->nnetdevs != before + 1)
+		r = cfg_error(&c, "'%s' adds no single netdev", arg);
+	c.opt = NULL;
+	if (r == 0)
+		r = cfg_check(&c);
+	if (r == 0)
+		memcpy(cfg, tmp, sizeof(*tmp));
+	free(tmp);
+	return r;
+}
+
+int config_remove_netdev(struct machine_config *cfg, const char *id)
+{
+	const struct cfg_netdev *n = id && *id ? config_netdev(cfg, id) : NULL;
+	if (!n)
+		return -1;
+	unsigned k = (unsigned)(n - cfg->netdevs);
+	memmove(&cfg->netdevs[k], &cfg->netdevs[k + 1],
+		(cfg->nnetdevs - k - 1) * sizeof(cfg->netdevs[0]));
+	cfg->nnetdevs--;
+	return (int)k;
 }

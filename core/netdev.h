@@ -100,8 +100,9 @@ int netdev_tap_check_fd(int fd, char *why, size_t whylen);
  * owned by the netdevs from then on) or, fds NULL, n queues opened on
  * ifname (IFF_MULTI_QUEUE when n > 1).  out[i] is queue i, each its own
  * struct netdev (id "ID", then "ID.q1"...).  0, or -1 with err (a
- * one-line reason) and nothing left open; fds passed in stay the
- * caller's on failure. */
+ * one-line reason: "fd 5 is a pipe, not a tap", "ifname=t0 queue 1:
+ * ...") and nothing left open; fds passed in stay the caller's on
+ * failure. */
 int netdev_tap_open_queues(const char *id, const char *ifname, const int *fds,
 			   unsigned n, struct evloop *loop, struct netdev **out,
 			   char *err, size_t errlen);

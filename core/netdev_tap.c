@@ -307,8 +307,7 @@ int netdev_tap_open_queues(const char *id, const char *ifname, const int *fds,
 	}
 	for (i = 0; fds && i < n; i++)
 		if (netdev_tap_check_fd(fds[i], why, sizeof(why))) {
-			snprintf(err, errlen, "%s=%d: %s", n > 1 ? "fds" : "fd",
-				 fds[i], why);
+			snprintf(err, errlen, "%s", why);
 			return -1;
 		}
 	snprintf(name, sizeof(name), "%s", ifname ? ifname : "");
@@ -324,7 +323,7 @@ int netdev_tap_open_queues(const char *id, const char *ifname, const int *fds,
 		if (!out[i]) {
 			int e = errno;
 			if (fds)
-				snprintf(err, errlen, "fds=%d: %s", fds[i], strerror(e));
+				snprintf(err, errlen, "fd %d: %s", fds[i], strerror(e));
 			else
 				snprintf(err, errlen, "ifname=%s queue %u: %s%s", name, i,
 					 strerror(e), e == EPERM || e == EACCES ?

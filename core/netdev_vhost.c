@@ -46,7 +46,8 @@ int netdev_vhost_refuse(const char *id, const int *vhostfds, unsigned n,
 			return -1;
 		}
 	}
-	if (n == 0 && access(VHOST_NET_DEV, F_OK) < 0) {
+	struct stat st;
+	if (n == 0 && stat(VHOST_NET_DEV, &st) < 0) {
 		snprintf(err, errlen, "-netdev id=%s: vhost=on needs %s, which this host lacks (use vhost=off)",
 			 id, VHOST_NET_DEV);
 		return -1;

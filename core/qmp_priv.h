@@ -51,6 +51,8 @@ void cmd_query_qmp_schema(struct qmp_call *c);
 void cmd_device_add(struct qmp_call *c);
 void cmd_device_del(struct qmp_call *c);
 void cmd_qom_get(struct qmp_call *c);
+void cmd_netdev_add(struct qmp_call *c);
+void cmd_netdev_del(struct qmp_call *c);
 /* device_add's arguments as a -device option string (qmp_device.c). */
 int qmp_args_to_opts(const struct json *args, struct json_buf *b, char *err, size_t errlen);
 

@@ -209,4 +209,5 @@ void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)
 	ops->device_add = kvm_hp_add;
 	ops->device_del = kvm_hp_del;
 	ops->qom_get = kvm_hp_qom_get;
+	kvm_netdev_ops(km, ops);
 }

@@ -224,6 +224,8 @@ struct kvm_machine {
 struct qmp_machine_ops;
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 void kvm_hp_deleted(void *opaque, const char *id);
+/* kvm_netdev.c: netdev_add, netdev_del into ops. */
+void kvm_netdev_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

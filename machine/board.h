@@ -95,6 +95,9 @@ struct board_backends *board_backends_new(void);
 void board_backends_free(struct board_backends *k);
 /* Backends held (tests, logging). */
 unsigned board_backends_count(const struct board_backends *k);
+/* Close and forget the backend of kind (TRACE_BK_*) kept under key
+ * (netdev_del: no board may be using it).  1 if there was one, else 0. */
+int board_backends_close(struct board_backends *k, int kind, const char *key);
 
 /* Record this machine into tr (core/trace.h): wrap m's interrupts, clock
  * and buses, and route host's backend hook (chaining the one set) and

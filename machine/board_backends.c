@@ -89,3 +89,19 @@ int board_own(struct board *b, int kind, const char *key,
 	e->close = close_fn;
 	return 0;
 }
+
+int board_backends_close(struct board_backends *k, int kind, const char *key)
+{
+	for (unsigned i = 0; k && i < k->n; i++) {
+		if (k->e[i].kind != kind || strcmp(k->e[i].key, key))
+			continue;
+		struct board_kept_be e = k->e[i];
+		/* Keep the order of the rest: closing at exit goes backwards. */
+		memmove(&k->e[i], &k->e[i + 1], (k->n - i - 1) * sizeof(k->e[0]));
+		k->n--;
+		if (e.close)
+			e.close(e.obj);
+		return 1;
+	}
+	return 0;
+}

@@ -236,7 +236,15 @@ static int bv_net_open(struct board *b, const struct cfg_netdev *nc,
 	if (netdev_tap_open_queues(nc->id, nc->ifname[0] ? nc->ifname : NULL,
 				   nc->fd >= 0 ? nc->fds : NULL, nq, b->host->loop,
 				   opened, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "vmm: -netdev id=%s: %s", nc->id, why);
+		/* Name the option as given: fds=5:6 / fd=5. */
+		char opt[16 + CFG_NET_MAX_QUEUES * 12] = "";
+		size_t o = 0;
+		for (unsigned q = 0; nc->fd >= 0 && q < nq && o < sizeof(opt); q++)
+			o += (size_t)snprintf(opt + o, sizeof(opt) - o, "%s%d",
+					      q ? ":" : nc->fd_list ? "fds=" : "fd=",
+					      nc->fds[q]);
+		snprintf(err, errlen, "vmm: -netdev id=%s%s%s: %s", nc->id,
+			 opt[0] ? "," : "", opt, why);
 		return -1;
 	}
 	return 0;
