@@ -70,10 +70,10 @@ static int check_tap(struct cfg_ctx *c, struct cfg_netdev *n,
 		     const struct netdev_seen *s)
 {
 	if (s->fd && (s->ifname || s->queues || s->fds || s->vhostfds))
-		return cfg_error(c, "'%s': ifname=, queues=, fds=, and vhostfds= are invalid with fd=",
+		return cfg_error(c, "'%s': ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=, and vhostfds= are invalid with fd=",
 				 n->id);
 	if (s->fds && (s->ifname || s->queues || s->vhostfd))
-		return cfg_error(c, "'%s': ifname=, queues=, and vhostfd= are invalid with fds=",
+		return cfg_error(c, "'%s': ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, and vhostfd= are invalid with fds=",
 				 n->id);
 	if (s->fds && s->vhostfds && n->nvhostfds != s->nfds)
 		return cfg_error(c, "'%s': The number of fds passed does not match the number of vhostfds passed",

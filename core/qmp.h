@@ -123,12 +123,15 @@ struct qmp_machine_ops {
 	 * frees it).  0, or -1 with e filled. */
 	int (*qom_get)(void *opaque, const char *path, const char *property,
 		       struct json **out, struct qmp_err *e);
-	/* netdev_add (core/qmp_netdev.c): opts is a -netdev option string
-	 * whose fd numbers are descriptors taken from getfd.  On success the
-	 * machine owns them; on failure the caller closes them.  0, or -1
+	/* netdev_add (core/qmp_netdev.c), called twice.  First with check
+	 * set: opts names placeholder fd numbers, nothing is taken yet; the
+	 * machine checks what QEMU checks before it takes a descriptor (a
+	 * duplicate id, which options go together) and changes nothing.
+	 * Then with the real numbers, taken from getfd: on success the
+	 * machine owns them, on failure the caller closes them.  0, or -1
 	 * with e filled. */
 	int (*netdev_add)(void *opaque, const char *id, const char *opts,
-			  struct qmp_err *e);
+			  bool check, struct qmp_err *e);
 	/* netdev_del: drop the netdev and close its backend.  0, or -1. */
 	int (*netdev_del)(void *opaque, const char *id, struct qmp_err *e);
 };

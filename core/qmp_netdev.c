@@ -172,9 +172,14 @@ static bool names_present(struct qmp_call *c, const char *list, unsigned *count)
 	}
 }
 
-/* Take each name's descriptor and write the numbers, ':'-separated. */
+/* Placeholder numbers for the check pass: distinct, never a real fd we
+ * could be confused with (the check touches no descriptor anyway). */
+#define NETDEV_FD_PLACEHOLDER 0x7fff0000
+
+/* Take each name's descriptor (t NULL: a placeholder per name) and write
+ * the numbers, ':'-separated. */
 static void take_names(struct qmp_call *c, const char *list, struct taken *t,
-		       struct json_buf *b)
+		       unsigned *nph, struct json_buf *b)
 {
 	char name[QMP_FD_NAME_MAX + 1];
 	const char *p = list;
@@ -182,15 +187,52 @@ static void take_names(struct qmp_call *c, const char *list, struct taken *t,
 		size_t len = strcspn(p, ":");
 		memcpy(name, p, len);
 		name[len] = '\0';
-		int fd = qmp_fdtab_take(c->fds, name);
+		int fd = t ? qmp_fdtab_take(c->fds, name) :
+			 NETDEV_FD_PLACEHOLDER + (int)(*nph)++;
 		/* Present a moment ago; a name given twice is found once. */
 		json_buf_printf(b, "%s%d", first ? "" : ":", fd);
-		if (fd >= 0)
+		if (t && fd >= 0)
 			t->fd[t->n++] = fd;
 		if (!p[len])
 			return;
 		p += len + 1;
 	}
+}
+
+/* The -netdev option string for c's arguments: fds taken into tk, or
+ * placeholders when tk is NULL.  0, or -1 with the error set (b is
+ * initialised either way). */
+static int netdev_opts(struct qmp_call *c, struct taken *tk, struct json_buf *b)
+{
+	unsigned nph = 0;
+	json_buf_init(b);
+	json_buf_puts(b, "tap,id=");
+	json_buf_puts(b, json_get_str(json_get(c->args, "id")));
+	for (unsigned i = 0; i < NTAP_KEYS; i++) {
+		const struct json *v = json_get(c->args, tap_keys[i].name);
+		if (!v)
+			continue;
+		json_buf_printf(b, ",%s=", tap_keys[i].name);
+		if (tap_keys[i].fd) {
+			take_names(c, json_get_str(v), tk, &nph, b);
+		} else if (json_type(v) == JSON_BOOL) {
+			json_buf_puts(b, json_get_bool(v) ? "on" : "off");
+		} else if (json_type(v) == JSON_INT) {
+			json_buf_printf(b, "%" PRId64, json_get_int(v));
+		} else {
+			/* A ',' would start another option: QEMU's ",," escape. */
+			for (const char *s = json_get_str(v); *s; s++) {
+				if (*s == ',')
+					json_buf_put(b, ",", 1);
+				json_buf_put(b, s, 1);
+			}
+		}
+	}
+	if (b->oom) {
+		qmp_call_error(c, QMP_ERR_GENERIC, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 void cmd_netdev_add(struct qmp_call *c)
@@ -244,42 +286,27 @@ void cmd_netdev_add(struct qmp_call *c)
 		qmp_call_error(c, QMP_ERR_GENERIC, "netdev_add is not supported on this machine");
 		return;
 	}
-	/* The -netdev option string, fds by number. */
-	struct taken tk = { .n = 0 };
-	struct json_buf b;
-	json_buf_init(&b);
-	json_buf_puts(&b, "tap,id=");
-	json_buf_puts(&b, json_get_str(id));
-	for (unsigned i = 0; i < NTAP_KEYS; i++) {
-		const struct json *v = json_get(c->args, tap_keys[i].name);
-		if (!v)
-			continue;
-		json_buf_printf(&b, ",%s=", tap_keys[i].name);
-		if (tap_keys[i].fd) {
-			take_names(c, json_get_str(v), &tk, &b);
-		} else if (json_type(v) == JSON_BOOL) {
-			json_buf_puts(&b, json_get_bool(v) ? "on" : "off");
-		} else if (json_type(v) == JSON_INT) {
-			json_buf_printf(&b, "%" PRId64, json_get_int(v));
-		} else {
-			/* A ',' would start another option: QEMU's ",," escape. */
-			for (const char *s = json_get_str(v); *s; s++) {
-				if (*s == ',')
-					json_buf_put(&b, ",", 1);
-				json_buf_put(&b, s, 1);
-			}
-		}
-	}
+	/* QEMU refuses a duplicate id or a bad combination of options
+	 * before it takes any descriptor: check first, with placeholders. */
 	struct qmp_err e = { 0 };
-	if (b.oom) {
-		qmp_call_error(c, QMP_ERR_GENERIC, "out of memory");
-		taken_close(&tk);
-	} else if (c->ops->netdev_add(c->opaque, json_get_str(id), b.data, &e) != 0) {
+	struct json_buf b;
+	if (netdev_opts(c, NULL, &b) == 0 &&
+	    c->ops->netdev_add(c->opaque, json_get_str(id), b.data, true, &e) != 0)
 		qmp_call_error(c, e.cls ? e.cls : QMP_ERR_GENERIC, "%s",
 			       e.desc[0] ? e.desc : "netdev_add failed");
-		/* QEMU's monitor_fd_param took them: used or gone, not kept. */
-		taken_close(&tk);
+	json_buf_free(&b);
+	if (c->err_class)
+		return;
+	struct taken tk = { .n = 0 };
+	if (netdev_opts(c, &tk, &b) == 0 &&
+	    c->ops->netdev_add(c->opaque, json_get_str(id), b.data, false, &e) != 0) {
+		qmp_call_error(c, e.cls ? e.cls : QMP_ERR_GENERIC, "%s",
+			       e.desc[0] ? e.desc : "netdev_add failed");
 	}
+	/* Refused after taking: QEMU's monitor_fd_param took them, so the
+	 * names are gone and the descriptors closed. */
+	if (c->err_class)
+		taken_close(&tk);
 	json_buf_free(&b);
 }
 

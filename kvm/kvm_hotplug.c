@@ -100,10 +100,10 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	} else {
 		hp_prop(opts, "netdev", ref, sizeof(ref));
 		if (ref[0] && !config_netdev(cfg, ref))
-			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't find value '%s'",
+			return hp_fail(e, G, "Property 'virtio-net-device.netdev' can't find value '%s'",
 				       ref, NULL);
 		if (ref[0] && hp_netdev_used(cfg, ref))
-			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't use value '%s', it's in use",
+			return hp_fail(e, G, "Property 'virtio-net-device.netdev' can't take value '%s', it's in use",
 				       ref, NULL);
 	}
 	for (unsigned i = 0; i < cfg->ndevices; i++)

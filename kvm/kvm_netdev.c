@@ -35,7 +35,7 @@ static int nd_host_check(const struct cfg_netdev *n, char *why, size_t len)
 }
 
 static int kvm_nd_add(void *opaque, const char *id, const char *opts,
-		      struct qmp_err *e)
+		      bool check, struct qmp_err *e)
 {
 	struct kvm_machine *km = opaque;
 	char err[sizeof(e->desc)], why[sizeof(e->desc)];
@@ -44,13 +44,22 @@ static int kvm_nd_add(void *opaque, const char *id, const char *opts,
 		return nd_fail(e, "GenericError", why);
 	}
 	if (config_add_netdev(km->cfg, opts, err, sizeof(err)) < 0) {
-		/* The command line's words, without its "vmm: -netdev: ". */
+		/* The command line's words, without its "vmm: -netdev: " and
+		 * the "'ID': " naming the netdev the command already names. */
 		const char *m = err;
+		size_t il = strlen(id);
 		if (!strncmp(m, "vmm: ", 5))
 			m += 5;
 		if (!strncmp(m, "-netdev: ", 9))
 			m += 9;
+		if (m[0] == '\'' && !strncmp(m + 1, id, il) && !strncmp(m + 1 + il, "': ", 3))
+			m += il + 4;
 		return nd_fail(e, "GenericError", m);
+	}
+	if (check) {
+		/* Nothing taken yet, nothing kept. */
+		config_remove_netdev(km->cfg, id);
+		return 0;
 	}
 	const struct cfg_netdev *n = config_netdev(km->cfg, id);
 	if (n && nd_host_check(n, why, sizeof(why)) < 0) {

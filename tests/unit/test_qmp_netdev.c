@@ -20,14 +20,25 @@
 #include "core/qmp.h"
 
 struct fake {
-	char id[64], opts[512], del[64];
-	int adds;
-	int fail;
+	char id[64], opts[512], del[64], check_opts[512];
+	int adds, checks;
+	int fail, fail_check;
 };
 
-static int f_nadd(void *o, const char *id, const char *opts, struct qmp_err *e)
+static int f_nadd(void *o, const char *id, const char *opts, bool check,
+		  struct qmp_err *e)
 {
 	struct fake *f = o;
+	if (check) {
+		f->checks++;
+		snprintf(f->check_opts, sizeof(f->check_opts), "%s", opts);
+		if (f->fail_check) {
+			e->cls = "GenericError";
+			snprintf(e->desc, sizeof(e->desc), "Duplicate ID '%s'", id);
+			return -1;
+		}
+		return 0;
+	}
 	f->adds++;
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	snprintf(f->opts, sizeof(f->opts), "%s", opts);
@@ -178,6 +189,16 @@ static void test_netdev_add_fds(void **state)
 	       "\"fds\":\"fd-tap0:fd-tap0\"}}", G("File descriptor named 'fd-tap0' is given twice"));
 	assert_int_equal(f.adds, 0);
 	assert_true(is_open(a) && is_open(b) && is_open(v));
+
+	/* Refused before any descriptor is taken (a duplicate id, a bad
+	 * combination): all stay in the table, as QEMU leaves them. */
+	f.fail_check = 1;
+	expect(s, "{\"execute\":\"netdev_add\",\"arguments\":{\"id\":\"n0\",\"type\":\"tap\","
+	       "\"fds\":\"fd-tap0:fd-tap1\"}}", G("Duplicate ID 'n0'"));
+	assert_string_equal(f.check_opts, "tap,id=n0,fds=2147418112:2147418113");
+	assert_int_equal(f.adds, 0);
+	assert_true(is_open(a) && is_open(b) && is_open(v));
+	f.fail_check = 0;
 
 	/* The machine refuses: every taken descriptor is closed. */
 	f.fail = 1;
