@@ -421,7 +421,7 @@ static int net_activate(struct vdev *vd)
 static void net_notify(struct vdev *vd, unsigned q)
 {
 	struct vnet *n = to_net(vd);
-	if (n->mq && q == n->ctrlq) {
+	if (n->mq && vdev_has(vd, VIRTIO_NET_F_CTRL_VQ) && q == vnet_ctrlq(n)) {
 		vnet_ctrl_process(n);
 		return;
 	}

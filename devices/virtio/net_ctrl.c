@@ -71,18 +71,19 @@ static uint8_t ctrl_command(struct vnet *n, const struct vq_elem *e)
 
 void vnet_ctrl_process(struct vnet *n)
 {
-	struct vq *vq = &n->vd.vqs[n->ctrlq];
+	unsigned cq = vnet_ctrlq(n);
+	struct vq *vq = &n->vd.vqs[cq];
 	struct vdev_budget b;
 	bool pushed = false;
 
 	/* Without CTRL_VQ negotiated there is no control queue (§5.1.2):
-	 * a kick on its index is ignored. */
+	 * a kick on its index is a data queue's, or nothing. */
 	if (!vdev_live(&n->vd) || !vdev_has(&n->vd, VIRTIO_NET_F_CTRL_VQ))
 		return;
 	vdev_budget_init(&b);
 	for (;;) {
 		if (vdev_budget_spent(&n->vd, &b)) {
-			vdev_resume_later(&n->vd, n->ctrlq);
+			vdev_resume_later(&n->vd, cq);
 			break;
 		}
 		int r = vdev_pop(&n->vd, vq, n->txe, &pushed,
@@ -110,5 +111,5 @@ void vnet_ctrl_process(struct vnet *n)
 		vdev_budget_charge(&b, n->txe->out_len);
 	}
 	if (pushed)
-		vdev_notify_queue(&n->vd, n->ctrlq);
+		vdev_notify_queue(&n->vd, cq);
 }

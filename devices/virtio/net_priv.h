@@ -31,7 +31,7 @@ struct vnet {
 	unsigned max_pairs;   /* offered: npairs with mq, else 1 */
 	unsigned cur_pairs;   /* in use (§5.1.6.5.5: 1 after reset) */
 	bool mq;
-	unsigned ctrlq;       /* control queue index (mq only) */
+	unsigned ctrlq;       /* the control queue's index with MQ (2N) */
 	uint64_t ctrl_errors;
 	struct log *log;
 	struct log_rl rl;
@@ -49,6 +49,12 @@ struct vnet {
 
 static inline unsigned vnet_rxq(unsigned pair) { return 2u * pair; }
 static inline unsigned vnet_txq(unsigned pair) { return 2u * pair + 1u; }
+/* §5.1.2: the control queue follows max_virtqueue_pairs pairs when MQ is
+ * negotiated, else the one pair (index 2).  Only meaningful with CTRL_VQ. */
+static inline unsigned vnet_ctrlq(const struct vnet *n)
+{
+	return vdev_has(&n->vd, VIRTIO_NET_F_MQ) ? n->ctrlq : 2u;
+}
 
 /* net.c: serve a pair's queues (after it comes into use); drop the
  * frames a pair holds (it goes out of use). */

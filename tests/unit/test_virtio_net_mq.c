@@ -57,6 +57,7 @@ struct mt {
 	struct vfx *f;
 	struct netdev *nd[NP];
 	struct vnet *n;
+	unsigned cq;   /* where the driver finds the control queue */
 };
 
 static enum vfx_kind kind(void **state)
@@ -83,6 +84,7 @@ static struct mt *mt_new(enum vfx_kind k, uint64_t want, unsigned nq)
 		assert_non_null(t->nd[i] = netdev_loop_new("n", false));
 	t->n = make_vnet(t->f, t->nd, NP, true);
 	assert_non_null(t->n);
+	t->cq = CTRLQ;
 	vfx_attach(t->f, vnet_vdev(t->n));
 	vfx_start(t->f, want, nq, QSZ);
 	return t;
@@ -113,10 +115,10 @@ static int ctrl_raw(struct mt *t, const uint8_t *out, uint32_t out_len,
 		b[n++] = (struct vdq_buf){ a, out_len, false };
 	if (in_len)
 		b[n++] = (struct vdq_buf){ ack, in_len, true };
-	vfx_add(t->f, CTRLQ, b, n);
+	vfx_add(t->f, t->cq, b, n);
 	uint16_t id;
 	uint32_t ul;
-	assert_int_equal(vfx_used(t->f, CTRLQ, &id, &ul), 1);
+	assert_int_equal(vfx_used(t->f, t->cq, &id, &ul), 1);
 	uint8_t got[16];
 	assert_int_equal(gm_read(vfx_gm(t->f), ack, got, sizeof(got)), 0);
 	/* Nothing past the ack byte is ever written. */
@@ -309,8 +311,13 @@ static void test_ctrl_not_negotiated(void **state)
 	assert_int_equal(vnet_cur_pairs(t->n), 1);
 	mt_free(t);
 
+	/* CTRL_VQ without MQ: one pair, so the control queue is queue 2
+	 * (§5.1.2); what the driver puts on queue 6 is nobody's. */
 	t = mt_new(kind(state), ~0ull & ~VIRTIO_BIT(VIRTIO_NET_F_MQ), 2 * NP + 1);
 	assert_true(t->f->d.features & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ));
+	vfx_add(t->f, CTRLQ, b, 2);
+	assert_int_equal(vfx_used(t->f, CTRLQ, &id, &ul), 0);
+	t->cq = 2;
 	assert_int_equal(set_pairs(t, 2), VIRTIO_NET_ERR);
 	assert_int_equal(vnet_cur_pairs(t->n), 1);
 	mt_free(t);
@@ -328,7 +335,7 @@ static void test_mq_backend_steering(void **state)
 		s[i].enabled = -1;
 		nd[i] = &s[i].nd;
 	}
-	struct mt t = { .f = f };
+	struct mt t = { .f = f, .cq = CTRLQ };
 	t.n = make_vnet(f, nd, NP, true);
 	assert_non_null(t.n);
 	vfx_attach(f, vnet_vdev(t.n));
