@@ -174,6 +174,8 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
+/* vnet.c: testguest.action=net-mq (virtio-net multiqueue); failures. */
+unsigned vnet_mq_action(void);
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
 void hvc_capture(char c);
 void hvc_found(unsigned dev, unsigned fn);

@@ -33,6 +33,7 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   net-mq       virtio-net multiqueue (vnet.c), then spin
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -649,6 +650,14 @@ void guest_main(uint32_t start_info)
 			for (;;)
 				barrier();     /* the VMM ends us */
 		}
+	}
+	if (action && word_is(action, "net-mq")) {
+		failed += vnet_mq_action();
+		say("done, ");
+		con_dec(failed);
+		con_puts(" failed\n");
+		for (;;)
+			barrier();     /* the host checks the tap, then stops us */
 	}
 	if (action && word_is(action, "hotplug")) {
 		failed += hotplug_action();

@@ -125,6 +125,79 @@ expect_line "$TMP/q3.out" 'testguest: msix 00:04\.0 8' "default vectors: 3 pairs
 if [ "$(cat "$TMP/q3.out.fds")" = 3 ]; then pass "vmm opened three tap queues"; else fail "vmm holds $(cat "$TMP/q3.out.fds") tap fds, want 3"; fi
 expect_line "$TMP/q3.out.link" 'multi_queue numqueues 1 numdisabled 2' "two of three tap queues detached until the driver enables them"
 
+# The guest drives multiqueue itself (testguest.action=net-mq): it
+# negotiates MQ, asks for one pair too many (VIRTIO_NET_ERR), then for
+# both (OK), and sends a frame on the second pair.  From the host: the
+# frame on the tap, and both tap queues attached once the guest asked.
+cat >"$TMP/netmq.py" <<'PY'
+import fcntl, json, os, signal, socket, struct, subprocess, sys, time
+TUNSETIFF = 0x400454ca
+out, qsock = sys.argv[1], sys.argv[2]
+argv = sys.argv[3:]
+fds = []
+for _ in range(2):
+    fd = os.open('/dev/net/tun', os.O_RDWR)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack('16sH22x', b'kmq0', 0x0002 | 0x1000 | 0x4000 | 0x0100))
+    os.set_inheritable(fd, True)
+    fds.append(fd)
+argv = [a.replace('@FDS@', ':'.join(map(str, fds))) for a in argv]
+subprocess.run(['ip', 'link', 'set', 'kmq0', 'up'], check=True)
+ps = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
+ps.bind(('kmq0', 0))
+ps.settimeout(0.2)
+o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+pid = os.fork()
+if pid == 0:
+    os.dup2(o, 1)
+    os.execvp(argv[0], argv)
+for fd in fds + [o]:
+    os.close(fd)
+def link():
+    return subprocess.run(['ip', '-d', 'link', 'show', 'kmq0'], capture_output=True, text=True).stdout
+s = socket.socket(socket.AF_UNIX)
+end = time.time() + 30
+while True:
+    try:
+        s.connect(qsock)
+        break
+    except OSError:
+        if time.time() > end or os.waitpid(pid, os.WNOHANG)[0]:
+            print('vmm did not start'); sys.exit(1)
+        time.sleep(0.02)
+f = s.makefile('rw')
+f.readline()
+for cmd in ('qmp_capabilities', 'cont'):
+    if cmd == 'cont':
+        print('before cont:', 'numdisabled 1' in link())
+    f.write(json.dumps({'execute': cmd}) + '\n'); f.flush(); f.readline()
+got = False
+end = time.time() + 60
+while time.time() < end and not ('testguest: done' in open(out, errors='replace').read() and got):
+    try:
+        if b'VMM-MQ-LAST-PAIR' in ps.recv(2048):
+            got = True
+    except socket.timeout:
+        pass
+print('frame on the tap:', got)
+print('after pairs-set:', 'numqueues 2 numdisabled 0' in link())
+os.kill(pid, signal.SIGTERM)
+_, st = os.waitpid(pid, 0)
+print('vmm exit:', os.waitstatus_to_exitcode(st))
+PY
+rm -f "$TMP/q.sock"
+timeout -k 5 120 ip netns exec "$ns" python3 "$TMP/netmq.py" "$TMP/mq.out" "$TMP/q.sock" \
+	"$VMM" -machine q35,accel=kvm -m 64M -kernel "$GUEST" -append testguest.action=net-mq \
+	-S -qmp "unix:$TMP/q.sock,server,nowait" -serial stdio \
+	-netdev tap,id=n0,fds=@FDS@ -device virtio-net-pci,netdev=n0,mq=on,addr=4 >"$TMP/mq.res" 2>&1
+expect_line "$TMP/mq.out" 'testguest: virtio-net mq slot 4 max pairs 2' "guest: MQ offered, max_virtqueue_pairs 2"
+expect_line "$TMP/mq.out" 'testguest: virtio-net mq pairs-set 3 ack 1' "guest: 3 pairs of 2 refused (VIRTIO_NET_ERR)"
+expect_line "$TMP/mq.out" 'testguest: virtio-net mq pairs-set 2 ack 0' "guest: 2 pairs set (VIRTIO_NET_OK)"
+expect_line "$TMP/mq.out" 'testguest: done, 0 failed' "guest: all its checks passed"
+expect_line "$TMP/mq.res" 'before cont: True' "one tap queue detached before the guest asked"
+expect_line "$TMP/mq.res" 'frame on the tap: True' "the frame sent on pair 1 came out of the tap"
+expect_line "$TMP/mq.res" 'after pairs-set: True' "both tap queues attached once the guest set 2 pairs"
+expect_line "$TMP/mq.res" 'vmm exit: 0' "vmm ended quietly on SIGTERM"
+
 # bad NAME REGEX SETUP VMM-ARGS: fd 5 set up by SETUP (a shell redirection
 # or command), refused in one line before the guest runs.
 bad() {
