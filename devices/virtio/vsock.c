@@ -165,29 +165,29 @@ void vvsock_process_rx(struct vvsock *v)
 			vdev_resume_later(vd, VVSOCK_RXQ);
 			break;
 		}
-		int k = vdev_pop(vd, vq, v->e, &pushed, "virtio-vsock: broken rx ring");
+		int k = vdev_pop(vd, vq, v->rxe, &pushed, "virtio-vsock: broken rx ring");
 		if (k == 0)
 			break;
 		if (k == -EPROTO)
 			goto out;
 		if (k < 0)
 			continue;
-		if (v->e->in_len < HDR_LEN) {
+		if (v->rxe->in_len < HDR_LEN) {
 			/* §5.10.6.1: rx buffers hold at least a header. */
 			v->st.bad_len++;
 			log_rl(v->log, &v->rl, LOG_WARN,
 			       "virtio-vsock: rx buffer of %u bytes is too small",
-			       v->e->in_len);
-			vq_push(vq, v->e, 0);
+			       v->rxe->in_len);
+			vq_push(vq, v->rxe, 0);
 			pushed = true;
 			continue;
 		}
-		uint32_t n = next_packet(v, v->e);
+		uint32_t n = next_packet(v, v->rxe);
 		if (!n) {
-			vq_unpop(vq, v->e);
+			vq_unpop(vq, v->rxe);
 			break;
 		}
-		vq_push(vq, v->e, n);
+		vq_push(vq, v->rxe, n);
 		pushed = true;
 		v->st.rx_pkts++;
 		vdev_budget_charge(&b, n);
@@ -230,7 +230,8 @@ static void guest_request(struct vvsock *v, uint32_t gport, uint32_t hport,
 	c->gport = gport;
 	c->hport = hport;
 	c->peer_buf_alloc = le32toh(h->buf_alloc);
-	c->peer_fwd_cnt = le32toh(h->fwd_cnt);
+	/* Counters are relative: whatever the guest starts from. */
+	c->peer_fwd_cnt = c->tx_cnt = le32toh(h->fwd_cnt);
 	c->pend = VC_P_RESPONSE;
 	v->st.conns_opened++;
 	vconn_rewatch(v, c);
@@ -259,9 +260,7 @@ static void tx_packet(struct vvsock *v, const struct virtio_vsock_hdr *h,
 			reply_rst(v, op, gport, hport);
 		return;
 	}
-	/* Every packet carries the sender's credit (§5.10.6.3). */
-	c->peer_buf_alloc = le32toh(h->buf_alloc);
-	c->peer_fwd_cnt = le32toh(h->fwd_cnt);
+	vconn_peer_update(c, h);
 	uint32_t flags = le32toh(h->flags);
 	switch (op) {
 	case VIRTIO_VSOCK_OP_RESPONSE:
@@ -382,17 +381,17 @@ static void process_tx(struct vvsock *v)
 			vdev_resume_later(vd, VVSOCK_TXQ);
 			break;
 		}
-		int k = vdev_pop(vd, vq, v->e, &pushed, "virtio-vsock: broken tx ring");
+		int k = vdev_pop(vd, vq, v->txe, &pushed, "virtio-vsock: broken tx ring");
 		if (k == 0)
 			break;
 		if (k == -EPROTO)
 			return;
 		if (k < 0)
 			continue;
-		tx_one(v, v->e);
-		vq_push(vq, v->e, 0);
+		tx_one(v, v->txe);
+		vq_push(vq, v->txe, 0);
 		pushed = true;
-		vdev_budget_charge(&b, v->e->out_len);
+		vdev_budget_charge(&b, v->txe->out_len);
 	}
 	if (pushed)
 		vdev_notify_queue(vd, VVSOCK_TXQ);
@@ -471,10 +470,12 @@ struct vvsock *vvsock_new(const struct vvsock_config *cfg)
 	struct vvsock *v = calloc(1, sizeof(*v));
 	if (!v)
 		return NULL;
-	v->e = malloc(sizeof(*v->e));
+	v->rxe = malloc(sizeof(*v->rxe));
+	v->txe = malloc(sizeof(*v->txe));
 	v->scratch = malloc(VVSOCK_MAX_PKT);
-	if (!v->e || !v->scratch) {
-		free(v->e);
+	if (!v->rxe || !v->txe || !v->scratch) {
+		free(v->rxe);
+		free(v->txe);
 		free(v->scratch);
 		free(v);
 		return NULL;
@@ -510,7 +511,8 @@ void vvsock_free(struct vvsock *v)
 	vvsock_close_all(v);
 	vsock_host_detach(v->host);
 	vdev_resume_cancel(&v->vd);
-	free(v->e);
+	free(v->rxe);
+	free(v->txe);
 	free(v->scratch);
 	free(v);
 }

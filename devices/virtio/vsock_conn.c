@@ -1,6 +1,7 @@
 /* virtio-vsock connections and their host side (virtio 1.2 §5.10.6):
  * the table, credit accounting both ways, and the bounded buffer of
  * guest data a slow host peer has not taken yet.  See vsock.h. */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,18 @@ uint32_t vconn_peer_credit(const struct vconn *c)
 	if (inflight >= c->peer_buf_alloc)
 		return 0;
 	return c->peer_buf_alloc - inflight;
+}
+
+void vconn_peer_update(struct vconn *c, const struct virtio_vsock_hdr *h)
+{
+	/* Every packet carries the sender's credit (§5.10.6.3).  fwd_cnt
+	 * only moves forward and never past what we sent: a guest claiming
+	 * otherwise would be handed credit for bytes it never freed, so its
+	 * claim is ignored. */
+	uint32_t fwd = le32toh(h->fwd_cnt);
+	c->peer_buf_alloc = le32toh(h->buf_alloc);
+	if (fwd - c->peer_fwd_cnt <= c->tx_cnt - c->peer_fwd_cnt)
+		c->peer_fwd_cnt = fwd;
 }
 
 void vconn_credit_check(struct vconn *c)

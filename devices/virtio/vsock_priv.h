@@ -56,7 +56,8 @@ struct vvsock {
 	unsigned nrst;
 	bool tx_stalled;           /* waiting for rx room for replies */
 	bool in_rx;                /* process_rx running (no re-entry) */
-	struct vq_elem *e;
+	/* One element per queue loop: rx runs from inside tx handling. */
+	struct vq_elem *rxe, *txe;
 	uint8_t *scratch;          /* VVSOCK_MAX_PKT bytes */
 };
 
@@ -81,6 +82,8 @@ int vconn_from_guest(struct vvsock *v, struct vconn *c, const uint8_t *d,
 bool vconn_flush(struct vvsock *v, struct vconn *c);
 /* Tell the backend what c waits for now. */
 void vconn_rewatch(struct vvsock *v, struct vconn *c);
+/* The guest's buf_alloc/fwd_cnt from a packet on c. */
+void vconn_peer_update(struct vconn *c, const struct virtio_vsock_hdr *h);
 /* Owe a CREDIT_UPDATE when the guest's view of our space lags. */
 void vconn_credit_check(struct vconn *c);
 void vvsock_close_all(struct vvsock *v);
