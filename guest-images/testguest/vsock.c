@@ -26,7 +26,7 @@
 #define GUEST_PORT_LISTEN 1234
 #define HOST_PORT 5678
 #define GUEST_PORT_OUT 4000
-#define POLL_MAX 40000000ul
+#define POLL_MAX 10000000ul
 
 struct vs_hdr {
 	uint64_t src_cid, dst_cid;
@@ -220,9 +220,9 @@ unsigned vsock_action(void)
 			reply[got++] = d[i];
 		fwd_cnt += (uint32_t)n;
 	}
-	say("vsock host replied '");
+	say("vsock host replied ");
 	con_text(reply, got > 3 ? 3 : got);
-	con_puts("'\n");
+	con_puts("\n");
 	send(GUEST_PORT_OUT, HOST_PORT, OP_SHUTDOWN, 0, 0);
 	mmio_write32(base + 0x70, 0);   /* reset: the device lets go */
 	return !(reply[0] == 'a' && reply[1] == 'c' && reply[2] == 'k');

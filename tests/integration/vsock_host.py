@@ -8,14 +8,17 @@ a deadline; prints one 'host:' line per step and exits with vmm's code
 import os, socket, subprocess, sys, time
 
 uds, outpath, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+errpath = outpath + ".err"
 DEADLINE = time.monotonic() + 50
 ok = True
 
 lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 lst.bind(uds + "_5678")
 lst.listen(1)
-with open(outpath, "wb") as out:
-    vm = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+# Files, not pipes: reading a pipe would wait for every process that
+# holds it, however it ended.
+with open(outpath, "wb") as out, open(errpath, "wb") as errf:
+    vm = subprocess.Popen(cmd, stdout=out, stderr=errf)
 
 def left():
     return max(0.1, DEADLINE - time.monotonic())
@@ -75,7 +78,8 @@ try:
 except subprocess.TimeoutExpired:
     vm.kill()
     rc = vm.wait()
-err = vm.stderr.read().decode(errors="replace")
+with open(errpath, "rb") as f:
+    err = f.read().decode(errors="replace")
 if err:
     print("host: vmm stderr: " + err.strip(), flush=True)
 print("host: vmm exit %d" % rc, flush=True)
