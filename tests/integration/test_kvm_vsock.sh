@@ -53,4 +53,69 @@ expect_line "$out" "^testguest: vsock echoed 26 bytes" "guest echoed the host's 
 expect_line "$out" "^testguest: vsock host replied 'ack'" "guest's connection to <uds>_5678 got the reply"
 expect_line "$TMP/host.out" "^host: handshake reply 'OK [0-9]+" "host got OK <port>"
 [ -e "$UDS" ] && fail "vmm left $UDS behind" || pass "vmm removed its socket"
+
+# --- QMP device_add of vsock devices into pcie-root-ports (issue 15) ---
+hp_vm() { # NAME EXTRA-ARGS...
+	local name=$1
+	shift
+	timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
+		-append "testguest.action=spin" \
+		-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1,addr=2 \
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2,addr=3 \
+		-qmp "unix:$TMP/$name.qmp,server,nowait" -serial "file:$TMP/$name.out" "$@" \
+		>"$TMP/$name.log" 2>&1 &
+	vpid=$!
+}
+hp_vm hp
+PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$TMP" >"$TMP/hp.py.out" 2>&1 <<'PY'
+import os, socket, sys
+from hotplug_qmp import Qmp
+tmp = sys.argv[1]
+def check(what, cond, got=None):
+    print(('ok: ' if cond else 'FAIL: ') + what + ('' if cond else ' got: %r' % (got,)))
+q = Qmp(tmp + '/hp.qmp')
+uds = tmp + '/hp.vsock'
+r = q.cmd('device_add', {'driver': 'virtio-vsock-pci', 'id': 'vs0', 'bus': 'rp0',
+                         'addr': '0x0', 'guest-cid': '5', 'uds': uds})
+check('device_add virtio-vsock-pci into rp0', r == {'return': {}}, r)
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(uds)
+    check('its socket accepts host peers', True)
+except OSError as e:
+    check('its socket accepts host peers', False, str(e))
+s.close()
+r = q.cmd('device_add', {'driver': 'vhost-vsock-pci', 'id': 'vh0', 'bus': 'rp1',
+                         'addr': '0x0', 'guest-cid': '6'})
+desc = r.get('error', {}).get('desc', '')
+check('device_add vhost-vsock-pci refused naming /dev/vhost-vsock' if not os.path.exists('/dev/vhost-vsock')
+      else 'device_add vhost-vsock-pci refused', 'error' in r and ('/dev/vhost-vsock' in desc or os.path.exists('/dev/vhost-vsock')), r)
+r = q.cmd('device_add', {'driver': 'virtio-vsock-pci', 'id': 'vs1', 'bus': 'rp1',
+                         'addr': '0x0', 'guest-cid': '5', 'uds': uds + '2'})
+check('a second device with the same guest-cid refused', 'guest-cid=5 is already used' in r.get('error', {}).get('desc', ''), r)
+r = q.cmd('device_add', {'driver': 'virtio-vsock-pci', 'id': 'vs1', 'bus': 'rp1',
+                         'addr': '0x0', 'guest-cid': '6', 'uds': uds + '2'})
+check('rp1 was left free by the refusals', r == {'return': {}}, r)
+PY
+cat "$TMP/hp.py.out"
+grep -q '^FAIL' "$TMP/hp.py.out" && fail "vsock hot-plug (above)" || pass "vsock hot-plug"
+kill "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null
+[ -e "$TMP/hp.vsock" ] && fail "the hot-plugged device's socket left behind" || pass "the hot-plugged device's socket removed at exit"
+
+hp_vm hpnr -no-reboot
+PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$TMP" >"$TMP/hpnr.py.out" 2>&1 <<'PY'
+import sys
+from hotplug_qmp import Qmp
+tmp = sys.argv[1]
+q = Qmp(tmp + '/hpnr.qmp')
+r = q.cmd('device_add', {'driver': 'virtio-vsock-pci', 'id': 'vs0', 'bus': 'rp0',
+                         'addr': '0x0', 'guest-cid': '5', 'uds': tmp + '/nr.vsock'})
+ok = 'seccomp' in r.get('error', {}).get('desc', '')
+print(('ok: ' if ok else 'FAIL: ') + 'a -no-reboot sandboxed VM refuses to hot-plug virtio-vsock: %r' % (r,))
+r = q.cmd('query-status')
+print(('ok: ' if 'return' in r else 'FAIL: ') + 'and lives on')
+PY
+cat "$TMP/hpnr.py.out"
+grep -q '^FAIL' "$TMP/hpnr.py.out" && fail "vsock hot-plug with -no-reboot (above)" || pass "vsock hot-plug with -no-reboot"
+kill "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null
 finish
