@@ -58,7 +58,7 @@ expect_line "$TMP/host.out" "^host: handshake reply 'OK [0-9]+" "host got OK <po
 hp_vm() { # NAME EXTRA-ARGS...
 	local name=$1
 	shift
-	timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
+	VMM_LOG_LEVEL=2 timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" \
 		-append "testguest.action=spin" \
 		-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1,addr=2 \
 		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2,addr=3 \
@@ -115,7 +115,11 @@ print(('ok: ' if ok else 'FAIL: ') + 'a -no-reboot sandboxed VM refuses to hot-p
 r = q.cmd('query-status')
 print(('ok: ' if 'return' in r else 'FAIL: ') + 'and lives on')
 PY
-cat "$TMP/hpnr.py.out"
-grep -q '^FAIL' "$TMP/hpnr.py.out" && fail "vsock hot-plug with -no-reboot (above)" || pass "vsock hot-plug with -no-reboot"
 kill "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null
+if grep -q "seccomp: not installed in an ASan build" "$TMP/hpnr.log"; then
+	echo "SKIP: sanitizer build: no seccomp filter, so -no-reboot does not limit vsock hot-plug"
+else
+	cat "$TMP/hpnr.py.out"
+	grep -q '^FAIL' "$TMP/hpnr.py.out" && fail "vsock hot-plug with -no-reboot (above)" || pass "vsock hot-plug with -no-reboot"
+fi
 finish
