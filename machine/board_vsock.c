@@ -38,6 +38,15 @@ struct vdev *board_vsock(struct board *b, const struct cfg_device *d,
 			 (unsigned long long)d->guest_cid);
 		return NULL;
 	}
+	if (!b->host->loop) {
+		/* The simulator (accel=sim, replay) has no host event loop to
+		 * serve the socket; the device itself is covered there by
+		 * tests/unit/test_virtio_vsock.c with in-memory host peers. */
+		b->config_error = true;
+		snprintf(err, errlen, "vmm: -device %s: needs accel=kvm (the simulator serves no host sockets)",
+			 name);
+		return NULL;
+	}
 	if (b->host->no_host_paths || b->host->backend) {
 		/* The host peers' bytes are not recorded yet, so a replay
 		 * could not repeat them: refused rather than diverge. */
