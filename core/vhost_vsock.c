@@ -27,7 +27,10 @@ static int check(int fd, const char *what, char *err, size_t errlen)
 	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != MISC_MAJOR_NR ||
 	    minor(st.st_rdev) != VHOST_VSOCK_MINOR_NR ||
 	    ioctl(fd, VHOST_GET_FEATURES, &features) != 0) {
-		snprintf(err, errlen, "%s is not %s", what, VHOST_VSOCK_PATH);
+		/* Say so when the host has none at all: that is the fix. */
+		snprintf(err, errlen, "%s is not %s%s", what, VHOST_VSOCK_PATH,
+			 access(VHOST_VSOCK_PATH, F_OK) != 0 ?
+			 " (the host kernel has no vhost-vsock: no /dev/vhost-vsock)" : "");
 		return -1;
 	}
 	return 0;
