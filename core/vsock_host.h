@@ -94,6 +94,9 @@ void vsock_host_ready(struct vsock_host *vh, int h, unsigned events);
  * removed at free.  NULL with errno set (and a reason in err). */
 struct evloop;
 struct log;
+/* Host peers still owing their CONNECT line (a peer that connects and
+ * says nothing holds one), so they cannot take every slot. */
+#define VSOCK_UDS_MAX_HANDSHAKES 8u
 struct vsock_host *vsock_uds_new(const char *path, struct evloop *loop,
 				 struct log *log, char *err, size_t errlen);
 

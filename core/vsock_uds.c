@@ -175,9 +175,13 @@ static void listen_cb(void *arg, int fd, unsigned events)
 	if (s < 0)
 		return;
 	int k = slot(u);
-	if (k < 0) {
-		log_warn(u->log, "vsock %s: %u connections held; a host peer refused",
-			 u->path, VSOCK_HOST_MAX_CONNS);
+	unsigned hs = 0;
+	for (unsigned i = 0; i < VSOCK_HOST_MAX_CONNS; i++)
+		hs += u->c[i].st == U_HANDSHAKE;
+	if (k < 0 || hs >= VSOCK_UDS_MAX_HANDSHAKES) {
+		log_warn(u->log, "vsock %s: %s; a host peer refused", u->path,
+			 k < 0 ? "every connection slot is held" :
+			 "too many host peers have not sent CONNECT yet");
 		close(s);
 		return;
 	}
