@@ -67,8 +67,15 @@ static size_t pipe_put(struct mem_pipe *p, const uint8_t *d, size_t len)
 {
 	size_t n = 0;
 	while (n < len && p->len < VSOCK_MEM_CAP) {
-		p->buf[(p->head + p->len) % VSOCK_MEM_CAP] = d[n++];
-		p->len++;
+		size_t tail = (p->head + p->len) % VSOCK_MEM_CAP;
+		size_t run = VSOCK_MEM_CAP - tail;
+		if (run > VSOCK_MEM_CAP - p->len)
+			run = VSOCK_MEM_CAP - p->len;
+		if (run > len - n)
+			run = len - n;
+		memcpy(p->buf + tail, d + n, run);
+		p->len += run;
+		n += run;
 	}
 	return n;
 }
@@ -77,9 +84,15 @@ static size_t pipe_get(struct mem_pipe *p, uint8_t *d, size_t len)
 {
 	size_t n = 0;
 	while (n < len && p->len) {
-		d[n++] = p->buf[p->head];
-		p->head = (p->head + 1) % VSOCK_MEM_CAP;
-		p->len--;
+		size_t run = VSOCK_MEM_CAP - p->head;
+		if (run > p->len)
+			run = p->len;
+		if (run > len - n)
+			run = len - n;
+		memcpy(d + n, p->buf + p->head, run);
+		p->head = (p->head + run) % VSOCK_MEM_CAP;
+		p->len -= run;
+		n += run;
 	}
 	return n;
 }

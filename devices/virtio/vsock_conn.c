@@ -179,8 +179,16 @@ int vconn_from_guest(struct vvsock *v, struct vconn *c, const uint8_t *d,
 			vconn_reset(v, c);
 			return -1;
 		}
-		for (uint32_t i = done; i < len; i++)
-			c->buf[(c->head + c->len++) % VVSOCK_BUF_ALLOC] = d[i];
+		/* Into the ring after what it holds, in at most two runs. */
+		while (done < len) {
+			uint32_t tail = (c->head + c->len) % VVSOCK_BUF_ALLOC;
+			uint32_t run = VVSOCK_BUF_ALLOC - tail;
+			if (run > len - done)
+				run = len - done;
+			memcpy(c->buf + tail, d + done, run);
+			c->len += run;
+			done += run;
+		}
 	}
 	return 0;
 }
