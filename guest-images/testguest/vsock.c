@@ -1,5 +1,5 @@
 /* testguest.action=vsock: a minimal virtio-vsock driver (virtio 1.2
- * §5.10) over virtio-mmio, polled.  rx (queue 0) holds VS_RXN buffers of
+ * §5.10) over virtio-mmio or modern virtio-pci (bus 0), polled.  rx (queue 0) holds VS_RXN buffers of
  * one descriptor each, tx (queue 1) sends one packet at a time, the
  * event queue (2) is set up and left alone.
  *
@@ -7,7 +7,7 @@
  *     with RESPONSE and echoes every byte it gets until a '\n'.
  *  2. The guest connects to host port 5678, sends "hello-from-guest\n",
  *     and waits for the host's "ack\n".
- * Lines: "vsock mmio 0x... cid N", "vsock echoed N bytes",
+ * Lines: "vsock mmio|pci 0x... cid N", "vsock echoed N bytes",
  * "vsock host replied 'ack'", or "vsock FAIL <step>". */
 #include "guest.h"
 #include "vring.h"
@@ -43,10 +43,73 @@ struct vs_q {
 };
 
 static struct vs_q qs[3];
+/* virtio-mmio (base) or modern virtio-pci (common, notify, devcfg). */
+static int is_pci;
+static uint64_t common, notify_base, devcfg;
+static uint32_t notify_mult;
+static uint64_t qnotify[3];
 static uint8_t rxbuf[VS_RXN][VS_BUF] __attribute__((aligned(16)));
 static uint8_t txbuf[VS_BUF] __attribute__((aligned(16)));
 static uint64_t base, cid;
 static uint32_t fwd_cnt;   /* bytes we consumed (one connection at a time) */
+
+static void kick(unsigned q)
+{
+	if (is_pci)
+		mmio_write16(qnotify[q], (uint16_t)q);
+	else
+		mmio_write32(base + 0x50, q);   /* QueueNotify */
+}
+
+static void set_status(uint8_t st)
+{
+	if (is_pci)
+		mmio_write8(common + 20, st);
+	else
+		mmio_write32(base + 0x70, st);
+}
+
+static uint8_t get_status(void)
+{
+	return is_pci ? mmio_read8(common + 20) : (uint8_t)mmio_read32(base + 0x70);
+}
+
+/* The modern virtio-pci structures through the vendor capabilities
+ * (§4.1.4): common (1), notify (2) and device (4) config. */
+static int pci_find(void)
+{
+	for (unsigned dev = 0; dev < 32; dev++) {
+		/* Modern 0x1040 + 19, or the transitional id QEMU gives
+		 * vsock (0x1012), driven through its modern interface. */
+		uint32_t id = pci_read32(dev, 0, 0);
+		if (id != 0x10531af4u && id != 0x10121af4u)
+			continue;
+		pci_write16(dev, 0, 4, pci_read16(dev, 0, 4) | 0x6);
+		unsigned ptr = pci_read8(dev, 0, 0x34) & 0xfc;
+		for (unsigned n = 0; ptr && n < 48; n++) {
+			if (pci_read8(dev, 0, ptr) == 0x09) {
+				uint8_t type = pci_read8(dev, 0, ptr + 3);
+				uint8_t bar = pci_read8(dev, 0, ptr + 4);
+				uint64_t at = bar < 6 ? pci_bar(dev, 0, bar) +
+					      pci_read32(dev, 0, ptr + 8) : 0;
+				if (type == 1)
+					common = at;
+				else if (type == 2) {
+					notify_base = at;
+					notify_mult = pci_read32(dev, 0, ptr + 16);
+				} else if (type == 4)
+					devcfg = at;
+			}
+			ptr = pci_read8(dev, 0, ptr + 1) & 0xfc;
+		}
+		if (!common || !notify_base || !devcfg || common >= GUEST_MAPPED_TOP)
+			return -1;
+		is_pci = 1;
+		base = common;
+		return 0;
+	}
+	return -1;
+}
 
 static void post_rx(unsigned i)
 {
@@ -56,7 +119,7 @@ static void post_rx(unsigned i)
 	barrier();
 	q->avail.idx++;
 	barrier();
-	mmio_write32(base + 0x50, 0);   /* QueueNotify */
+	kick(0);
 }
 
 static int send(uint32_t sport, uint32_t dport, uint16_t op, const void *d,
@@ -74,7 +137,7 @@ static int send(uint32_t sport, uint32_t dport, uint16_t op, const void *d,
 	barrier();
 	q->avail.idx++;
 	barrier();
-	mmio_write32(base + 0x50, 1);
+	kick(1);
 	for (unsigned long i = 0; i < POLL_MAX; i++) {
 		barrier();
 		if (*(volatile uint16_t *)&q->used.idx == q->avail.idx)
@@ -123,28 +186,42 @@ static int setup(void)
 		    mmio_read32(b + 8) == 19)
 			base = b;
 	}
-	if (!base)
+	if (!base && pci_find() < 0)
 		return -1;
-	mmio_write32(base + 0x70, 0);                   /* reset */
-	mmio_write32(base + 0x70, 1 | 2);               /* ACK | DRIVER */
-	mmio_write32(base + 0x14, 1);                   /* DeviceFeaturesSel */
-	if (!(mmio_read32(base + 0x10) & 1))            /* VERSION_1 */
+	set_status(0);                                  /* reset */
+	set_status(1 | 2);                              /* ACK | DRIVER */
+	/* Accept VIRTIO_F_VERSION_1 (bit 32) only. */
+	uint64_t fsel = is_pci ? common + 0 : base + 0x14;
+	uint64_t fval = is_pci ? common + 4 : base + 0x10;
+	uint64_t dsel = is_pci ? common + 8 : base + 0x24;
+	uint64_t dval = is_pci ? common + 12 : base + 0x20;
+	mmio_write32(fsel, 1);
+	if (!(mmio_read32(fval) & 1))
 		return -2;
-	mmio_write32(base + 0x24, 0);
-	mmio_write32(base + 0x20, 0);
-	mmio_write32(base + 0x24, 1);
-	mmio_write32(base + 0x20, 1);
-	mmio_write32(base + 0x70, 1 | 2 | 8);
-	if (!(mmio_read32(base + 0x70) & 8))
+	mmio_write32(dsel, 0);
+	mmio_write32(dval, 0);
+	mmio_write32(dsel, 1);
+	mmio_write32(dval, 1);
+	set_status(1 | 2 | 8);
+	if (!(get_status() & 8))
 		return -3;
 	memset(qs, 0, sizeof(qs));
 	for (unsigned q = 0; q < 3; q++) {
 		qs[q].avail.flags = 1;                  /* no interrupts: we poll */
-		if (vring_setup_mmio(base, q, qs[q].desc, &qs[q].avail, &qs[q].used) < 0)
+		if (is_pci) {
+			uint16_t off;
+			if (vring_setup_pci(common, q, qs[q].desc, &qs[q].avail,
+					    &qs[q].used, &off) < 0)
+				return -4;
+			qnotify[q] = notify_base + (uint64_t)off * notify_mult;
+		} else if (vring_setup_mmio(base, q, qs[q].desc, &qs[q].avail,
+					    &qs[q].used) < 0) {
 			return -4;
+		}
 	}
-	mmio_write32(base + 0x70, 1 | 2 | 8 | 4);       /* DRIVER_OK */
-	cid = mmio_read32(base + 0x100) | ((uint64_t)mmio_read32(base + 0x104) << 32);
+	set_status(1 | 2 | 8 | 4);                      /* DRIVER_OK */
+	uint64_t cfg = is_pci ? devcfg : base + 0x100;  /* §5.10.4 guest_cid */
+	cid = mmio_read32(cfg) | ((uint64_t)mmio_read32(cfg + 4) << 32);
 	for (unsigned i = 0; i < VS_RXN; i++)
 		post_rx(i);
 	return 0;
@@ -155,9 +232,14 @@ unsigned vsock_action(void)
 	struct vs_hdr h;
 	static uint8_t d[VS_BUF];
 	int n;
-	if (setup() < 0)
+	int r = setup();
+	if (r < 0) {
+		say("vsock setup step ");
+		con_dec((uint64_t)-r);
+		con_puts("\n");
 		return fail("setup");
-	say("vsock mmio ");
+	}
+	say(is_pci ? "vsock pci " : "vsock mmio ");
 	con_hex(base);
 	con_puts(" cid ");
 	con_dec(cid);
@@ -224,6 +306,6 @@ unsigned vsock_action(void)
 	con_text(reply, got > 3 ? 3 : got);
 	con_puts("\n");
 	send(GUEST_PORT_OUT, HOST_PORT, OP_SHUTDOWN, 0, 0);
-	mmio_write32(base + 0x70, 0);   /* reset: the device lets go */
+	set_status(0);   /* reset: the device lets go */
 	return !(reply[0] == 'a' && reply[1] == 'c' && reply[2] == 'k');
 }

@@ -2,7 +2,9 @@
 # virtio-vsock end to end under KVM (issue 14 §5): the test guest echoes
 # the bytes of a connection the host opens through the unix socket
 # (CONNECT <port> / OK <port>), then opens one to a host listener at
-# <uds>_5678 and reads its reply.  Also: vhost-vsock on a host without
+# <uds>_5678 and reads its reply, over virtio-mmio (microvm) and
+# virtio-pci (q35: transitional, QEMU's id 0x1012, and modern-only); then
+# device_add of vsock devices into root ports.  Also: vhost-vsock on a host without
 # /dev/vhost-vsock is a one-line start-up error naming it, and QEMU 7.2
 # (which has vhost-vsock only) is compared on the same options.
 . "$(dirname "$0")/kvm_common.sh"
@@ -37,22 +39,31 @@ timeout 20 "$VMM" $vh_line -device virtio-vsock-device,guest-cid=3 >"$TMP/u.out"
 expect_line "$TMP/u.out" "needs uds=PATH" "virtio-vsock without uds= refused"
 
 kvm_require
-UDS=$TMP/v.sock
-python3 "$(dirname "$0")/vsock_host.py" "$UDS" "$TMP/guest.out" \
-	timeout -k 5 55 "$VMM" -machine microvm,accel=kvm -cpu host -m 64M -smp 1 \
-	-kernel "$GUEST" -append "console=ttyS0 testguest.action=vsock" \
-	-device virtio-vsock-device,guest-cid=7,uds="$UDS" \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial stdio -no-reboot \
-	>"$TMP/host.out" 2>&1
-rc=$?
-cat "$TMP/host.out"
-expect_rc $rc 33 "guest and host side both passed"
-out=$TMP/guest.out
-expect_line "$out" "^testguest: vsock mmio 0x[0-9a-f]+ cid 7" "guest reads its CID from config"
-expect_line "$out" "^testguest: vsock echoed 26 bytes" "guest echoed the host's bytes"
-expect_line "$out" "^testguest: vsock host replied 'ack'" "guest's connection to <uds>_5678 got the reply"
-expect_line "$TMP/host.out" "^host: handshake reply 'OK [0-9]+" "host got OK <port>"
-[ -e "$UDS" ] && fail "vmm left $UDS behind" || pass "vmm removed its socket"
+# run_vsock NAME TRANSPORT DEVICE MACHINE-ARGS...: the guest's echo and
+# its own connection, with vsock_host.py as the host side.
+run_vsock() {
+	local name=$1 tr=$2 dev=$3
+	shift 3
+	UDS=$TMP/$name.sock
+	python3 "$(dirname "$0")/vsock_host.py" "$UDS" "$TMP/$name.out" \
+		timeout -k 5 55 "$VMM" "$@" -cpu host -m 64M -smp 1 \
+		-kernel "$GUEST" -append "console=ttyS0 testguest.action=vsock" \
+		-device "$dev,guest-cid=7,uds=$UDS" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial stdio -no-reboot \
+		>"$TMP/$name.host" 2>&1
+	rc=$?
+	cat "$TMP/$name.host"
+	expect_rc $rc 33 "$name: guest and host side both passed"
+	out=$TMP/$name.out
+	expect_line "$out" "^testguest: vsock $tr 0x[0-9a-f]+ cid 7" "$name: guest reads its CID from config"
+	expect_line "$out" "^testguest: vsock echoed 26 bytes" "$name: guest echoed the host's bytes"
+	expect_line "$out" "^testguest: vsock host replied 'ack'" "$name: guest's connection to <uds>_5678 got the reply"
+	expect_line "$TMP/$name.host" "^host: handshake reply 'OK [0-9]+" "$name: host got OK <port>"
+	[ -e "$UDS" ] && fail "$name: vmm left $UDS behind" || pass "$name: vmm removed its socket"
+}
+run_vsock mmio mmio virtio-vsock-device -machine microvm,accel=kvm
+run_vsock pci pci virtio-vsock-pci -machine q35,accel=kvm
+run_vsock pci-modern pci virtio-vsock-pci,disable-legacy=on -machine q35,accel=kvm
 
 # --- QMP device_add of vsock devices into pcie-root-ports (issue 15) ---
 hp_vm() { # NAME EXTRA-ARGS...
