@@ -66,7 +66,11 @@ static uint32_t conn_packet(struct vvsock *v, struct vconn *c,
 	} else if (c->pend & VC_P_SHUTDOWN) {
 		c->pend &= ~VC_P_SHUTDOWN;
 		op = VIRTIO_VSOCK_OP_SHUTDOWN;
-		flags = VIRTIO_VSOCK_SHUTDOWN_F_RECEIVE | VIRTIO_VSOCK_SHUTDOWN_F_SEND;
+		/* §5.10.6.5: end of stream means the host will send no
+		 * more; it may still read (a half-close), so only F_SEND.  If
+		 * it closed for good, the guest's next data meets EPIPE and
+		 * gets RST. */
+		flags = VIRTIO_VSOCK_SHUTDOWN_F_SEND;
 	}
 	if (op) {
 		fill_hdr(v, &h, c->gport, c->hport, op, 0, flags, c);
@@ -89,8 +93,8 @@ static uint32_t conn_packet(struct vvsock *v, struct vconn *c,
 		return 0;
 	}
 	if (n <= 0) {
-		/* End of stream (or an error): the host peer is done; tell the
-		 * guest, which answers with RST (§5.10.6.5). */
+		/* End of stream (or an error): the host peer sends no more;
+		 * tell the guest. */
 		c->host_eof = true;
 		c->readable = false;
 		vconn_rewatch(v, c);

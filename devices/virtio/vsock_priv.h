@@ -14,7 +14,7 @@ enum {
 	VC_P_REQUEST = 1u,     /* host-initiated: ask the guest */
 	VC_P_RESPONSE = 2u,    /* guest-initiated: accepted */
 	VC_P_CREDIT = 4u,      /* CREDIT_UPDATE */
-	VC_P_SHUTDOWN = 8u,    /* host peer finished: SHUTDOWN both ways */
+	VC_P_SHUTDOWN = 8u,    /* host peer's end of stream: SHUTDOWN F_SEND */
 };
 
 enum vconn_state { VC_FREE, VC_HOST_REQ, VC_EST };
