@@ -75,7 +75,8 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
-	if (!blk && !net)
+	bool vsock = !strcmp(driver, "virtio-vsock-pci") || !strcmp(driver, "vhost-vsock-pci");
+	if (!blk && !net && !vsock)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
 	if (id && config_device(cfg, id))
 		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
@@ -97,6 +98,13 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 				       ref, NULL);
 		if (hp_drive_used(cfg, ref))
 			return hp_fail(e, G, "Drive '%s' is already in use by another device", ref, NULL);
+	} else if (vsock) {
+		/* virtio-vsock binds its socket now: under the seccomp filter of
+		 * a -no-reboot VM (no socket/bind after boot) that would kill
+		 * the VMM, so it is refused with the way out. */
+		if (km->sandboxed && cfg->no_reboot && driver[1] == 'i')
+			return hp_fail(e, G, "%s cannot be hot-plugged into a -no-reboot VM under seccomp (it binds a socket): give it on the command line, or -disable-seccomp",
+				       driver, NULL);
 	} else {
 		hp_prop(opts, "netdev", ref, sizeof(ref));
 		if (ref[0] && !config_netdev(cfg, ref))
