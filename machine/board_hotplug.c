@@ -1,8 +1,8 @@
-/* PCI Express hot-plug on the board: device_add builds one more virtio
- * function from the (already extended) machine description and puts it
- * in its root port's slot; device_del presses the port's attention button;
- * when the guest has powered the slot off the port hands the function
- * back and the board frees exactly what that device owned, then tells
+/* PCI hot-plug on the board: device_add builds one more virtio function
+ * from the (already extended) machine description and puts it in its
+ * root port's slot (PCIe native hot-plug) or a pci-bridge's SHPC slot;
+ * device_del presses the slot's attention button; when the guest has
+ * powered the slot off the port or SHPC hands the function back and the board frees exactly what that device owned, then tells
  * the host (board_host.device_deleted: DEVICE_DELETED).  A failure while
  * building frees everything built so far: nothing half-added stays. */
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include "machine/board_int.h"
 #include "devices/pci/pcie_port.h"
+#include "devices/pci/shpc.h"
 
 static void bh_free_items(struct board *b, unsigned first, unsigned end)
 {
@@ -30,13 +31,44 @@ void board_hot_note(struct board *b, unsigned i, unsigned first)
 {
 	const struct cfg_device *d = &b->cfg->devices[i];
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
-	if (!port || b->nhot >= CFG_MAX_ITEMS || first == b->nitems)
+	struct shpc *sh = d->parent >= 0 ? b->shpcs[d->parent] : NULL;
+	const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
+	if (sh && (!ld || ld->pci_func != 0))
+		sh = NULL;   /* functions other than 0 are not the SHPC's */
+	if ((!port && !sh) || b->nhot >= CFG_MAX_ITEMS || first == b->nitems)
 		return;
 	struct board_hot *h = &b->hot[b->nhot++];
 	snprintf(h->id, sizeof(h->id), "%s", d->id);
 	h->port = port;
+	h->shpc = sh;
+	h->slot = sh ? (unsigned)ld->pci_slot : 0;
 	h->first = first;
 	h->end = b->nitems;
+}
+
+/* The device of hot entry k is gone from its slot: free what it owned,
+ * tell the host. */
+static void bh_gone(struct board *b, unsigned k)
+{
+	char id[CFG_ID_MAX];
+	memcpy(id, b->hot[k].id, sizeof(id));
+	bh_free_items(b, b->hot[k].first, b->hot[k].end);
+	b->hot[k] = b->hot[--b->nhot];
+	b->ndevices--;
+	if (b->host && b->host->device_deleted)
+		b->host->device_deleted(b->host->device_deleted_opaque, id);
+}
+
+/* The SHPC's `removed` hook: the guest disabled the slot. */
+void board_shpc_removed(void *opaque, struct shpc *s, unsigned slot, struct pci_dev *dev)
+{
+	struct board *b = opaque;
+	(void)dev;
+	for (unsigned k = 0; k < b->nhot; k++)
+		if (b->hot[k].shpc == s && b->hot[k].slot == slot) {
+			bh_gone(b, k);
+			return;
+		}
 }
 
 /* The port's `removed` hook: the guest powered the slot off. */
@@ -47,13 +79,7 @@ void board_port_removed(void *opaque, struct pcie_port *p, struct pci_dev *dev)
 	for (unsigned k = 0; k < b->nhot; k++) {
 		if (b->hot[k].port != p)
 			continue;
-		char id[CFG_ID_MAX];
-		memcpy(id, b->hot[k].id, sizeof(id));
-		bh_free_items(b, b->hot[k].first, b->hot[k].end);
-		b->hot[k] = b->hot[--b->nhot];
-		b->ndevices--;
-		if (b->host && b->host->device_deleted)
-			b->host->device_deleted(b->host->device_deleted_opaque, id);
+		bh_gone(b, k);
 		return;
 	}
 }
@@ -66,7 +92,15 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 	}
 	const struct cfg_device *d = &b->cfg->devices[i];
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
-	if (!port) {
+	struct shpc *sh = d->parent >= 0 ? b->shpcs[d->parent] : NULL;
+	const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
+	if (sh && ld && (ld->pci_slot < 1 || ld->pci_func != 0)) {
+		/* QEMU's shpc_device_plug_common words. */
+		snprintf(err, errlen, "Unsupported PCI slot %d for standard hotplug controller. "
+			 "Valid slots are between 1 and %u.", ld->pci_slot, SHPC_NSLOTS);
+		return -1;
+	}
+	if (!port && !sh) {
 		snprintf(err, errlen, "Bus '%s' does not support hotplugging", d->bus);
 		return -1;
 	}
@@ -97,6 +131,14 @@ int board_hotplug_del(struct board *b, const char *id)
 	for (unsigned k = 0; k < b->nhot; k++) {
 		if (strcmp(b->hot[k].id, id) != 0)
 			continue;
+		if (b->hot[k].shpc) {
+			struct shpc *sh = b->hot[k].shpc;
+			if (shpc_unplug_pending(sh, b->hot[k].slot))
+				return -EALREADY;
+			/* 1: the guest never enabled it, gone already. */
+			int r = shpc_request_unplug(sh, b->hot[k].slot);
+			return r > 0 ? 0 : r;
+		}
 		if (pcie_port_unplug_pending(b->hot[k].port))
 			return -EALREADY;
 		return pcie_port_request_unplug(b->hot[k].port);

@@ -17,6 +17,7 @@ struct pci_host;
 struct chr;
 struct virtio_pci;
 struct pcie_port;
+struct shpc;
 struct pci_dev;
 
 /* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
@@ -60,13 +61,18 @@ struct board {
 	unsigned npci_iothread;
 	/* pcie-root-port functions, by -device index (NULL: not a port). */
 	struct pcie_port *pcie_ports[CFG_MAX_ITEMS];
+	/* pci-bridge shpc=on: its hot-plug controller, by -device index. */
+	struct shpc *shpcs[CFG_MAX_ITEMS];
 	/* Hot-plug (board_hotplug.c): building a device device_add asked
 	 * for (it is reported to the guest), and the board items each
-	 * device behind a root port owns, so its removal frees just those. */
+	 * device behind a root port or in an SHPC slot owns, so its removal
+	 * frees just those. */
 	bool hotplugging;
 	struct board_hot {
 		char id[CFG_ID_MAX];
 		struct pcie_port *port;
+		struct shpc *shpc;     /* or this SHPC's slot */
+		unsigned slot;
 		unsigned first, end;   /* items[first, end) */
 	} hot[CFG_MAX_ITEMS];
 	unsigned nhot;
@@ -117,6 +123,8 @@ int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen);
  * behind a root port, and the ports' removal hook (board_hotplug.c). */
 void board_hot_note(struct board *b, unsigned i, unsigned first);
 void board_port_removed(void *opaque, struct pcie_port *p, struct pci_dev *dev);
+void board_shpc_removed(void *opaque, struct shpc *s, unsigned slot,
+			struct pci_dev *dev);
 
 int board_iothreads_create(struct board *b, char *err, size_t errlen);
 int board_iothread_attach(struct board *b, const struct cfg_device *d,

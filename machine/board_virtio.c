@@ -15,6 +15,7 @@
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "devices/pci/pcie_port.h"
+#include "devices/pci/shpc.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
@@ -39,6 +40,7 @@ static void bv_pci_free(void *p) { virtio_pci_free(p); }
 static void bv_host_free(void *p) { pci_host_free(p); }
 static void bv_bridge_free(void *p) { pci_bridge_free(p); }
 static void bv_port_free(void *p) { pcie_port_free(p); }
+static void bv_shpc_free(void *p) { shpc_free(p); }
 
 static int bv_oom(char *err, size_t errlen)
 {
@@ -383,8 +385,11 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
 		return -1;
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
-	/* Behind a root port: present in its slot from power-on. */
+	struct shpc *sh = d->parent >= 0 && ld->pci_func == 0 ? b->shpcs[d->parent] : NULL;
+	/* Behind a root port or in an SHPC slot: present from power-on, or
+	 * reported to the guest when hot. */
 	int r = port ? pcie_port_plug(port, virtio_pci_dev(t), b->hotplugging)
+	      : sh ? shpc_plug(sh, virtio_pci_dev(t), (unsigned)ld->pci_slot, b->hotplugging)
 	      : br ? pci_bridge_attach(br, virtio_pci_dev(t), (unsigned)ld->pci_slot,
 				       (unsigned)ld->pci_func)
 		   : pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
@@ -431,6 +436,16 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 			b->pcie_ports[i] = p;
 			pcie_port_set_removed(p, board_port_removed, b);
 			br = pcie_port_bridge(p);
+		} else if (d->shpc) {
+			struct shpc *sh = shpc_new((uint8_t)d->chassis_nr,
+						   d->id[0] ? d->id : "pci-bridge", b->m->log);
+			if (!sh)
+				return bv_oom(err, errlen);
+			if (board_push(b, bv_shpc_free, sh, err, errlen) < 0)
+				return -1;
+			b->shpcs[i] = sh;
+			shpc_set_removed(sh, board_shpc_removed, b);
+			br = shpc_bridge(sh);
 		} else {
 			br = pci_bridge_new((uint8_t)d->chassis_nr, d->shpc,
 					    d->id[0] ? d->id : "pci-bridge", b->m->log);
