@@ -9,6 +9,7 @@
  * that completes an unplug). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -68,6 +69,18 @@ static void hp_prop(const char *opts, const char *key, char *out, size_t outlen)
 	}
 }
 
+/* The slot of addr= ("0x05", "05", "5.0": hex slot[.function]), or -1
+ * when absent or not a number (the option parser says why later). */
+static int hp_addr_slot(const char *opts)
+{
+	char a[16], *end;
+	hp_prop(opts, "addr", a, sizeof(a));
+	if (!a[0])
+		return -1;
+	long v = strtol(a, &end, 16);
+	return end != a && (*end == '\0' || *end == '.') && v >= 0 && v < 32 ? (int)v : -1;
+}
+
 static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		      const char *opts, struct qmp_err *e)
 {
@@ -86,7 +99,7 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	const struct cfg_device *port = config_device(cfg, bus);
 	if (strcmp(bus, CFG_ROOT_BUS) && (!port || port->type != CFG_DEV_PCI_BRIDGE))
 		return hp_fail(e, G, "Bus '%s' not found", bus, NULL);
-	if (!port || !port->pcie_port)
+	if (!port || (!port->pcie_port && !port->shpc))
 		return hp_fail(e, G, "Bus '%s' does not support hotplugging", bus, NULL);
 	if (blk) {
 		hp_prop(opts, "drive", ref, sizeof(ref));
@@ -106,14 +119,19 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't use value '%s', it's in use",
 				       ref, NULL);
 	}
-	for (unsigned i = 0; i < cfg->ndevices; i++)
-		if (cfg->devices[i].parent == (int)(port - cfg->devices)) {
-			e->cls = G;
-			snprintf(e->desc, sizeof(e->desc),
-				 "PCI: slot 0 function 0 not available for %s, in use by %s,id=%s",
-				 driver, config_device_name(&cfg->devices[i]), cfg->devices[i].id);
-			return -1;
-		}
+	/* A root port has one slot (0); an SHPC bridge the addr= slot. */
+	int want = port->pcie_port ? 0 : hp_addr_slot(opts);
+	for (unsigned i = 0; want >= 0 && i < cfg->ndevices; i++) {
+		const struct layout_dev *ld = layout_dev_for(&km->layout, (int)i);
+		if (cfg->devices[i].parent != (int)(port - cfg->devices) ||
+		    (port->shpc && (!ld || ld->pci_slot != want || ld->pci_func != 0)))
+			continue;
+		e->cls = G;
+		snprintf(e->desc, sizeof(e->desc),
+			 "PCI: slot %d function 0 not available for %s, in use by %s,id=%s",
+			 want, driver, config_device_name(&cfg->devices[i]), cfg->devices[i].id);
+		return -1;
+	}
 	/* Our rules (the command line's): what QEMU would also refuse, or
 	 * what we do not model. */
 	char err[256];
@@ -146,6 +164,9 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 	if (r == -EALREADY)
 		return hp_fail(e, "GenericError", "Device %s is already in the process of unplug",
 			       id, NULL);
+	if (r == -EBUSY)
+		return hp_fail(e, "GenericError", "Hot-unplug failed: guest is busy (power indicator blinking)%s",
+			       "", NULL);
 	if (r < 0)
 		return hp_fail(e, "GenericError", "Bus '%s' does not support hotplugging",
 			       d->bus, NULL);

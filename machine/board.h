@@ -168,8 +168,7 @@ unsigned board_device_count(const struct board *b);
  * (attention button): 0, -ENODEV (not a hot-pluggable device),
  * -EALREADY (already asked), -EBUSY (SHPC: the guest is busy with the
  * slot, Power Indicator blinking).  The device goes when the guest powers
- * its slot off (at once for an SHPC slot the guest never enabled); then
- * board_host.device_deleted is called. */
+ * its slot off; then board_host.device_deleted is called. */
 int board_hotplug_add(struct board *b, unsigned index, char *err, size_t errlen);
 int board_hotplug_del(struct board *b, const char *id);
 

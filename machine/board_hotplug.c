@@ -135,9 +135,7 @@ int board_hotplug_del(struct board *b, const char *id)
 			struct shpc *sh = b->hot[k].shpc;
 			if (shpc_unplug_pending(sh, b->hot[k].slot))
 				return -EALREADY;
-			/* 1: the guest never enabled it, gone already. */
-			int r = shpc_request_unplug(sh, b->hot[k].slot);
-			return r > 0 ? 0 : r;
+			return shpc_request_unplug(sh, b->hot[k].slot);
 		}
 		if (pcie_port_unplug_pending(b->hot[k].port))
 			return -EALREADY;
