@@ -305,6 +305,7 @@ struct shpc *shpc_new(uint8_t chassis_nr, const char *name, struct log *log)
 	}
 	shpc_reset(s);
 	pci_bridge_set_ext(s->br, shpc_cfg_written, s);
+	pci_bridge_set_reserve(s->br, SHPC_RSV_IO, SHPC_RSV_MEM, SHPC_RSV_PREF);
 	return s;
 }
 

@@ -49,6 +49,12 @@
 #define SHPC_NSLOTS 31u          /* logical slots 1..31 = PCI devices 1..31 */
 #define SHPC_BAR_SIZE 0x100u     /* BAR 0: the working register set */
 #define SHPC_REGS_SIZE (0x24u + 4u * SHPC_NSLOTS)
+/* Window space firmware sets aside behind the bridge for devices plugged
+ * later (bridge.h), as SeaBIOS does for a hot-plug capable bridge: room
+ * for a virtio-pci function or two even when nothing is there at boot. */
+#define SHPC_RSV_IO 0x1000u
+#define SHPC_RSV_MEM 0x200000u
+#define SHPC_RSV_PREF 0x200000u
 
 /* Working register set offsets (§5.2). */
 #define SHPC_BASE_OFFSET 0x00

@@ -174,5 +174,10 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
+/* Give function dev (bus << 5 | slot) memory BARs from [*next, limit] and
+ * turn on decode and bus mastering (hotplug.c).  0, or -1: no room. */
+int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
+/* testguest.action=shpc (shpc.c): failures. */
+unsigned shpc_action(void);
 
 #endif
