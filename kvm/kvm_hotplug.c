@@ -119,8 +119,17 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't use value '%s', it's in use",
 				       ref, NULL);
 	}
-	/* A root port has one slot (0); an SHPC bridge the addr= slot. */
+	/* A root port has one slot (0); an SHPC bridge the addr= slot.
+	 * QEMU places a device without addr= at the bridge's first free
+	 * devfn, 0, which its SHPC refuses: so does this. */
 	int want = port->pcie_port ? 0 : hp_addr_slot(opts);
+	if (port->shpc && want <= 0) {
+		char a[16];
+		hp_prop(opts, "addr", a, sizeof(a));
+		if (!a[0] || want == 0)
+			return hp_fail(e, G, "Unsupported PCI slot 0 for standard hotplug "
+				       "controller. Valid slots are between 1 and 31.%s", "", NULL);
+	}
 	for (unsigned i = 0; want >= 0 && i < cfg->ndevices; i++) {
 		const struct layout_dev *ld = layout_dev_for(&km->layout, (int)i);
 		if (cfg->devices[i].parent != (int)(port - cfg->devices) ||

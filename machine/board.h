@@ -166,9 +166,11 @@ unsigned board_device_count(const struct board *b);
  * where QEMU has one).
  * board_hotplug_del asks the guest to release the device with this id
  * (attention button): 0, -ENODEV (not a hot-pluggable device),
- * -EALREADY (already asked), -EBUSY (SHPC: the guest is busy with the
+ * -EALREADY (already asked; root ports only: on an SHPC slot the button
+ * is pressed again, as QEMU does), -EBUSY (SHPC: the guest is busy with the
  * slot, Power Indicator blinking).  The device goes when the guest powers
- * its slot off; then board_host.device_deleted is called. */
+ * its slot off (at once for an SHPC slot the guest never enabled); then
+ * board_host.device_deleted is called. */
 int board_hotplug_add(struct board *b, unsigned index, char *err, size_t errlen);
 int board_hotplug_del(struct board *b, const char *id);
 

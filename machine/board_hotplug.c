@@ -133,9 +133,11 @@ int board_hotplug_del(struct board *b, const char *id)
 			continue;
 		if (b->hot[k].shpc) {
 			struct shpc *sh = b->hot[k].shpc;
-			if (shpc_unplug_pending(sh, b->hot[k].slot))
-				return -EALREADY;
-			return shpc_request_unplug(sh, b->hot[k].slot);
+			/* A repeated request presses the button again, as
+			 * QEMU's SHPC does (no "already in the process").
+			 * 1: a slot the guest never enabled, gone already. */
+			int r = shpc_request_unplug(sh, b->hot[k].slot);
+			return r > 0 ? 0 : r;
 		}
 		if (pcie_port_unplug_pending(b->hot[k].port))
 			return -EALREADY;

@@ -367,8 +367,16 @@ int shpc_request_unplug(struct shpc *s, unsigned slot)
 	if (slot < 1 || slot > SHPC_NSLOTS || !s->child[slot - 1])
 		return -ENODEV;
 	unsigned i = slot - 1;
-	if (sts_field(s, i, SHPC_PWR_LED_SHIFT) == SHPC_LED_BLINK)
+	unsigned led = sts_field(s, i, SHPC_PWR_LED_SHIFT);
+	if (led == SHPC_LED_BLINK)
 		return -EBUSY;
+	/* A slot the guest never enabled (or already disabled) has no
+	 * driver on it: the card can go now, as QEMU's SHPC lets it. */
+	if ((sts(s, i) & SHPC_STATE_MASK) == SHPC_STATE_DISABLED && led == SHPC_LED_OFF) {
+		slot_release(s, i);
+		update(s);
+		return 1;
+	}
 	s->pending[i] = true;
 	/* §4.2.3: the press is latched until software clears it. */
 	latch(s, i, SHPC_EV_BUTTON);

@@ -33,8 +33,9 @@
  * the guest completes it with a Slot Operation that disables the slot
  * while its Power Indicator is off.  Only then is the device detached
  * and the owner's `removed` hook called.  A guest that never does leaves
- * the device in place, even in a slot it never enabled (QEMU 7.2 keeps
- * such a device too).
+ * the device in place.  A slot the guest never enabled (still disabled,
+ * Power Indicator off: no driver uses the card) is released at once on
+ * request, as QEMU 7.2's SHPC does.
  *
  * Not modelled: SERR (the SERR Locator stays 0), 66 MHz and PCI-X modes,
  * the Controller/SERR Pending bits of the capability (read 0 as in QEMU),
@@ -140,7 +141,7 @@ void shpc_set_removed(struct shpc *s, shpc_removed_fn fn, void *opaque);
 int shpc_plug(struct shpc *s, struct pci_dev *dev, unsigned slot, bool hot);
 struct pci_dev *shpc_child(const struct shpc *s, unsigned slot);
 /* Ask the guest to release slot: the Attention Button.  0 (pending),
- * -ENODEV (empty), -EBUSY (the Power Indicator blinks: the guest is busy
+ * 1 (released at once: a disabled, dark slot), -ENODEV (empty), -EBUSY (the Power Indicator blinks: the guest is busy
  * with the slot; newer QEMU refuses then too, and shpchp would take a
  * press during its 5 s blink as "cancel"). */
 int shpc_request_unplug(struct shpc *s, unsigned slot);
