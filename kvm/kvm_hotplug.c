@@ -27,10 +27,12 @@ static int hp_fail(struct qmp_err *e, const char *cls, const char *fmt, const ch
 
 static bool hp_drive_used(const struct machine_config *cfg, const char *drive)
 {
-	for (unsigned i = 0; i < cfg->ndevices; i++)
-		if (cfg->devices[i].type == CFG_DEV_VIRTIO_BLK &&
-		    !strcmp(cfg->devices[i].drive, drive))
+	for (unsigned i = 0; i < cfg->ndevices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		if ((d->type == CFG_DEV_VIRTIO_BLK || d->type == CFG_DEV_SCSI_HD ||
+		     d->type == CFG_DEV_SCSI_CD) && !strcmp(d->drive, drive))
 			return true;
+	}
 	return false;
 }
 
@@ -81,12 +83,17 @@ static int hp_addr_slot(const char *opts)
 	return end != a && (*end == '\0' || *end == '.') && v >= 0 && v < 32 ? (int)v : -1;
 }
 
+static int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *opts,
+			   struct qmp_err *e);
+
 static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		      const char *opts, struct qmp_err *e)
 {
 	struct kvm_machine *km = opaque;
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
+	if (!strcmp(driver, "scsi-hd"))
+		return kvm_hp_add_scsi(km, id, opts, e);
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
 	if (!blk && !net)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
@@ -182,11 +189,91 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 	return 0;
 }
 
+/* scsi-hd on a virtio-scsi's bus ("ID.0", or the first one): QEMU 7.2's
+ * checks in its order and words, then the LU is built and the driver
+ * told (board_scsi_lun; virtio 1.2 §5.6.6.3.1). */
+static int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *opts,
+			   struct qmp_err *e)
+{
+	struct machine_config *cfg = km->cfg;
+	const char *G = "GenericError";
+	if (id && config_device(cfg, id))
+		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
+	char bus[CFG_ID_MAX + 4], ref[CFG_ID_MAX], v[16];
+	hp_prop(opts, "bus", bus, sizeof(bus));
+	const struct cfg_device *hba = NULL;
+	if (bus[0]) {
+		size_t n = strlen(bus);
+		const struct cfg_device *pb = config_device(cfg, bus);
+		/* pcie.0 and a root port's link are PCIe buses, a
+		 * pci-bridge's a PCI one (QEMU's bus type names). */
+		bool root = !strcmp(bus, CFG_ROOT_BUS);
+		if (root || (pb && pb->type == CFG_DEV_PCI_BRIDGE))
+			return hp_fail(e, G, "Device 'scsi-hd' can't go on %s bus",
+				       root || pb->pcie_port ? "PCIE" : "PCI", NULL);
+		if (n > 2 && !strcmp(bus + n - 2, ".0")) {
+			bus[n - 2] = '\0';
+			hba = config_device(cfg, bus);
+			bus[n - 2] = '.';
+		}
+		if (!hba || hba->type != CFG_DEV_VIRTIO_SCSI)
+			return hp_fail(e, G, "Bus '%s' not found", bus, NULL);
+	} else {
+		for (unsigned i = 0; i < cfg->ndevices && !hba; i++)
+			if (cfg->devices[i].type == CFG_DEV_VIRTIO_SCSI)
+				hba = &cfg->devices[i];
+		if (!hba)
+			return hp_fail(e, G, "No 'SCSI' bus found for device 'scsi-hd'%s", "", NULL);
+	}
+	hp_prop(opts, "drive", ref, sizeof(ref));
+	if (!ref[0])
+		return hp_fail(e, G, "drive property not set", NULL, NULL);
+	if (!config_drive(cfg, ref))
+		return hp_fail(e, G, "Property 'scsi-hd.drive' can't find value '%s'", ref, NULL);
+	if (hp_drive_used(cfg, ref))
+		return hp_fail(e, G, "Drive '%s' is already in use by another device", ref, NULL);
+	/* Range checks (scsi_qdev_realize), then the address in use. */
+	long target = -1, lun = 0;
+	hp_prop(opts, "scsi-id", v, sizeof(v));
+	if (v[0])
+		target = strtol(v, NULL, 0);
+	if (v[0] && (target < 0 || target > CFG_MAX_SCSI_TARGET))
+		return hp_fail(e, G, "bad scsi device id: %s", v, NULL);
+	hp_prop(opts, "lun", v, sizeof(v));
+	if (v[0])
+		lun = strtol(v, NULL, 0);
+	if (v[0] && (lun < 0 || lun > CFG_MAX_SCSI_LUN))
+		return hp_fail(e, G, "bad scsi device lun: %s", v, NULL);
+	for (unsigned i = 0; target >= 0 && i < cfg->ndevices; i++) {
+		const struct cfg_device *o = &cfg->devices[i];
+		if ((o->type == CFG_DEV_SCSI_HD || o->type == CFG_DEV_SCSI_CD) &&
+		    o->parent == (int)(hba - cfg->devices) && o->scsi_id == target &&
+		    o->scsi_lun == (unsigned)lun)
+			return hp_fail(e, G, "lun already used by '%s'", o->id, NULL);
+	}
+	char err[256];
+	if (config_add_device(cfg, opts, err, sizeof(err)) < 0) {
+		const char *m = strncmp(err, "vmm: -device: ", 14) ? err : err + 14;
+		return hp_fail(e, G, "%s", m, NULL);
+	}
+	if (board_hotplug_add(km->board, cfg->ndevices - 1, err, sizeof(err)) < 0) {
+		cfg->ndevices--;
+		const char *m = strncmp(err, "vmm: ", 5) ? err : err + 5;
+		return hp_fail(e, G, "%s", m, NULL);
+	}
+	log_info(km->m.log, "device_add: scsi-hd%s%s on %s", id ? " id=" : "", id ? id : "",
+		 hba->id);
+	return 0;
+}
+
 /* board_host.device_deleted: the guest released it; it is gone. */
 void kvm_hp_deleted(void *opaque, const char *id)
 {
 	struct kvm_machine *km = opaque;
 	char data[2 * CFG_ID_MAX + 96];
+	const struct cfg_device *d = config_device(km->cfg, id);
+	/* An LU has no virtio backend child: QEMU sends one event. */
+	bool lu = d && (d->type == CFG_DEV_SCSI_HD || d->type == CFG_DEV_SCSI_CD);
 	config_remove_device(km->cfg, id);
 	layout_build(&km->layout, km->cfg, NULL, 0);
 	log_info(km->m.log, "device_del: %s removed by the guest", id);
@@ -194,7 +281,8 @@ void kvm_hp_deleted(void *opaque, const char *id)
 		return;
 	/* QEMU 7.2's pair: the virtio backend child, then the device. */
 	snprintf(data, sizeof(data), "{\"path\": \"/machine/peripheral/%s/virtio-backend\"}", id);
-	qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);
+	if (!lu)
+		qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);
 	snprintf(data, sizeof(data), "{\"device\": \"%s\", \"path\": \"/machine/peripheral/%s\"}",
 		 id, id);
 	qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);

@@ -11,6 +11,7 @@
 #include "machine/board_int.h"
 #include "devices/pci/pcie_port.h"
 #include "devices/pci/shpc.h"
+#include "devices/virtio/scsi.h"
 
 static void bh_free_items(struct board *b, unsigned first, unsigned end)
 {
@@ -30,6 +31,23 @@ static void bh_free_items(struct board *b, unsigned first, unsigned end)
 void board_hot_note(struct board *b, unsigned i, unsigned first)
 {
 	const struct cfg_device *d = &b->cfg->devices[i];
+	if (d->type == CFG_DEV_SCSI_HD) {
+		/* An LU: device_del removes it, and frees what it opened when
+		 * it was hot-added (at start-up its backend belongs to the
+		 * adapter's items: [first, end) is then empty). */
+		struct vscsi *s = d->parent >= 0 ? b->vscsis[d->parent] : NULL;
+		if (!s || b->nhot >= CFG_MAX_ITEMS)
+			return;
+		struct board_hot *h = &b->hot[b->nhot++];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->id, sizeof(h->id), "%s", d->id);
+		h->scsi = s;
+		h->target = (unsigned)d->scsi_id;
+		h->lun = d->scsi_lun;
+		h->first = first;
+		h->end = b->nitems;
+		return;
+	}
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
 	struct shpc *sh = d->parent >= 0 ? b->shpcs[d->parent] : NULL;
 	const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
@@ -38,6 +56,7 @@ void board_hot_note(struct board *b, unsigned i, unsigned first)
 	if ((!port && !sh) || b->nhot >= CFG_MAX_ITEMS || first == b->nitems)
 		return;
 	struct board_hot *h = &b->hot[b->nhot++];
+	memset(h, 0, sizeof(*h));
 	snprintf(h->id, sizeof(h->id), "%s", d->id);
 	h->port = port;
 	h->shpc = sh;
@@ -52,9 +71,11 @@ static void bh_gone(struct board *b, unsigned k)
 {
 	char id[CFG_ID_MAX];
 	memcpy(id, b->hot[k].id, sizeof(id));
+	bool lu = b->hot[k].scsi != NULL;   /* LUs are no board device */
 	bh_free_items(b, b->hot[k].first, b->hot[k].end);
 	b->hot[k] = b->hot[--b->nhot];
-	b->ndevices--;
+	if (!lu)
+		b->ndevices--;
 	if (b->host && b->host->device_deleted)
 		b->host->device_deleted(b->host->device_deleted_opaque, id);
 }
@@ -91,6 +112,15 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 		return -1;
 	}
 	const struct cfg_device *d = &b->cfg->devices[i];
+	if (d->type == CFG_DEV_SCSI_HD) {
+		unsigned first = b->nitems;
+		if (board_scsi_lun(b, i, true, err, errlen) < 0) {
+			bh_free_items(b, first, b->nitems);
+			return -1;
+		}
+		board_hot_note(b, i, first);
+		return 0;
+	}
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
 	struct shpc *sh = d->parent >= 0 ? b->shpcs[d->parent] : NULL;
 	const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
@@ -131,6 +161,14 @@ int board_hotplug_del(struct board *b, const char *id)
 	for (unsigned k = 0; k < b->nhot; k++) {
 		if (strcmp(b->hot[k].id, id) != 0)
 			continue;
+		if (b->hot[k].scsi) {
+			/* An LU goes at once, as in QEMU: the driver is told
+			 * by the event and the unit attention. */
+			if (vscsi_remove_lun(b->hot[k].scsi, b->hot[k].target, b->hot[k].lun) < 0)
+				return -ENODEV;
+			bh_gone(b, k);
+			return 0;
+		}
 		if (b->hot[k].shpc) {
 			struct shpc *sh = b->hot[k].shpc;
 			/* A repeated request presses the button again, as

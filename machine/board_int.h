@@ -18,6 +18,7 @@ struct chr;
 struct virtio_pci;
 struct pcie_port;
 struct shpc;
+struct vscsi;
 struct pci_dev;
 
 /* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
@@ -63,6 +64,8 @@ struct board {
 	struct pcie_port *pcie_ports[CFG_MAX_ITEMS];
 	/* pci-bridge shpc=on: its hot-plug controller, by -device index. */
 	struct shpc *shpcs[CFG_MAX_ITEMS];
+	/* virtio-scsi adapters, by -device index (their LUs hot-plug). */
+	struct vscsi *vscsis[CFG_MAX_ITEMS];
 	/* Hot-plug (board_hotplug.c): building a device device_add asked
 	 * for (it is reported to the guest), and the board items each
 	 * device behind a root port or in an SHPC slot owns, so its removal
@@ -73,6 +76,8 @@ struct board {
 		struct pcie_port *port;
 		struct shpc *shpc;     /* or this SHPC's slot */
 		unsigned slot;
+		struct vscsi *scsi;    /* or this LU (target, lun) */
+		unsigned target, lun;
 		unsigned first, end;   /* items[first, end) */
 	} hot[CFG_MAX_ITEMS];
 	unsigned nhot;
@@ -119,6 +124,9 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
  * q * stride, a width-byte write of q) to its iothread; start; stop. */
 /* One -device's virtio function (board_virtio.c), at start-up or hot. */
 int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen);
+/* The scsi-hd/scsi-cd device i as an LU of its virtio-scsi (at build,
+ * or hot: the driver is told).  0, or -1 with err. */
+int board_scsi_lun(struct board *b, unsigned i, bool hot, char *err, size_t errlen);
 /* Remember which items [first, nitems) device i owns when it sits
  * behind a root port, and the ports' removal hook (board_hotplug.c). */
 void board_hot_note(struct board *b, unsigned i, unsigned first);

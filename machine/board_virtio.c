@@ -299,31 +299,44 @@ static struct vdev *bv_scsi(struct board *b, int index, char *err, size_t errlen
 	}
 	if (board_push(b, bv_vscsi_free, s, err, errlen) < 0)
 		return NULL;
+	b->vscsis[index] = s;
 	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
 		const struct cfg_device *p = &b->cfg->devices[i];
 		if ((p->type != CFG_DEV_SCSI_HD && p->type != CFG_DEV_SCSI_CD) ||
 		    p->parent != index)
 			continue;
-		const struct cfg_drive *drv;
-		struct blockdev *bd = bv_blockdev(b, p, &drv, err, errlen);
-		if (!bd)
+		if (board_scsi_lun(b, i, false, err, errlen) < 0)
 			return NULL;
-		struct vscsi_lun_config lc = {
-			.target = (unsigned)p->scsi_id, .lun = p->scsi_lun, .bd = bd,
-			.cdrom = p->type == CFG_DEV_SCSI_CD,
-			.serial = p->serial[0] ? p->serial : NULL,
-			.dev_id = p->id[0] ? p->id : drv->id,
-			.iops_total = drv->iops_total,
-		};
-		int r = vscsi_add_lun(s, &lc);
-		if (r < 0) {
-			snprintf(err, errlen, "vmm: -device %s,scsi-id=%d,lun=%u: %s",
-				 config_device_name(p), p->scsi_id, p->scsi_lun,
-				 strerror(-r));
-			return NULL;
-		}
 	}
 	return vscsi_vdev(s);
+}
+
+int board_scsi_lun(struct board *b, unsigned i, bool hot, char *err, size_t errlen)
+{
+	const struct cfg_device *p = &b->cfg->devices[i];
+	struct vscsi *s = p->parent >= 0 ? b->vscsis[p->parent] : NULL;
+	if (!s) {
+		snprintf(err, errlen, "vmm: -device %s: no virtio-scsi bus", config_device_name(p));
+		return -1;
+	}
+	const struct cfg_drive *drv;
+	struct blockdev *bd = bv_blockdev(b, p, &drv, err, errlen);
+	if (!bd)
+		return -1;
+	struct vscsi_lun_config lc = {
+		.target = (unsigned)p->scsi_id, .lun = p->scsi_lun, .bd = bd,
+		.cdrom = p->type == CFG_DEV_SCSI_CD,
+		.serial = p->serial[0] ? p->serial : NULL,
+		.dev_id = p->id[0] ? p->id : drv->id,
+		.iops_total = drv->iops_total,
+	};
+	int r = hot ? vscsi_hot_add_lun(s, &lc) : vscsi_add_lun(s, &lc);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: -device %s,scsi-id=%d,lun=%u: %s",
+			 config_device_name(p), p->scsi_id, p->scsi_lun, strerror(-r));
+		return -1;
+	}
+	return 0;
 }
 
 static int bv_transport(struct board *b, int index, struct vdev *vd,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# QMP hot-plug into a pci-bridge with shpc=on, as QEMU 7.2 answers it: the
+# QMP hot-plug as QEMU 7.2 answers it, part one: a pci-bridge with
+# shpc=on.  The
 # same q35 machine (an SHPC bridge, a bridge with shpc=off, four drives, a
 # device present from power-on)
 # runs under QEMU paused (-S: its guest never answers the attention
@@ -22,7 +23,7 @@ VMM=${VMM:-$BUILD/vmm}
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ] || [ ! -f "$GUEST" ] || [ ! -x "$VMM" ]; then
 	echo "SKIP: needs /dev/kvm, $VMM and $GUEST"; exit 77
 fi
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-qmp-shpc.XXXXXX")
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-qmp-hp.XXXXXX")
 qpid= vpid=
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
@@ -115,3 +116,75 @@ if ! diff -u "$TMP/q.out" "$TMP/v.out"; then
 	exit 1
 fi
 echo "ok: device_add/device_del/qom-get on pci-bridge shpc=on as QEMU q35 -S: $(grep -c -- '->' "$TMP/v.out") commands"
+
+# --- part two: scsi-hd on a virtio-scsi bus ------------------------------
+# The same way: QEMU q35 -S and vmm with the spinning test guest, a
+# virtio-scsi-pci with one LU from start-up, Kata's scsi-hd commands.  An
+# LU goes at once on device_del (no guest step), with one DEVICE_DELETED.
+scsi_seq() { # SOCK OUT
+	PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$1" >"$2" 2>&1 <<'PY'
+import json, sys
+from hotplug_qmp import Qmp
+q = Qmp(sys.argv[1])
+hd = {'driver': 'scsi-hd', 'drive': 'd1', 'id': 's1', 'bus': 'scsi0.0', 'scsi-id': 0, 'lun': 1}
+seq = [
+    ('device_add', hd),
+    ('device_add', dict(hd, id='s2', drive='d2')),
+    ('device_add', dict(hd, id='s2', drive='zz', lun=2)),
+    ('device_add', dict(hd, id='s2', lun=2)),
+    ('device_add', dict(hd, id='s2', drive='d2', **{'scsi-id': 300})),
+    ('device_add', dict(hd, id='s2', drive='d2', lun=20000)),
+    ('device_add', dict(hd, id='s2', drive='d2', bus='scsi0.1')),
+    ('device_add', dict(hd, id='s2', drive='d2', bus='scsi0')),
+    ('device_add', dict(hd, id='s2', drive='d2', bus='pcie.0')),
+    ('device_add', dict(hd, id='s2', drive=None, lun=2)),
+    ('device_add', dict(hd, id='s0', drive='d2', lun=2)),
+    ('device_add', dict(hd, id='s2', drive='d2', bus=None, lun=2, **{'scsi-id': '1'})),
+    ('device_del', {'id': 's1'}), 'deleted s1', ('device_del', {'id': 's1'}),
+    ('device_del', {'id': 's0'}), 'deleted s0',
+    ('device_del', {'id': 's2'}), 'deleted s2',
+]
+for step in seq:
+    if isinstance(step, str):
+        dev = step.split()[1]
+        e = q.wait_event('DEVICE_DELETED', lambda e: e['data'].get('device') == dev, deadline=10)
+        print(step, json.dumps(e and e['data'], sort_keys=True))
+        continue
+    name, args = step
+    args = {k: v for k, v in args.items() if v is not None}
+    r = q.cmd(name, args)
+    print(name, json.dumps(args, sort_keys=True), '->',
+          json.dumps(r.get('error', r.get('return')), sort_keys=True))
+print('other events:', sorted(json.dumps(e['data'], sort_keys=True) for e in q.events))
+q.cmd('quit')
+PY
+}
+printf 'VMM-TESTGUEST-DISK-SECTOR-0' >"$TMP/s0.img"; truncate -s 1M "$TMP/s0.img"
+# shellcheck disable=SC2086
+timeout 90 "$QEMU" -M q35 -S -enable-kvm -cpu host,-arch-capabilities -m 256M -nodefaults \
+	-display none -device virtio-scsi-pci,id=scsi0,addr=0x4 \
+	-drive id=d0,file="$TMP/s0.img",if=none,format=raw,readonly=on \
+	-drive id=d1,file="$TMP/hp.img",if=none,format=raw,readonly=on \
+	-drive id=d2,file="$TMP/hp.img",if=none,format=raw,readonly=on \
+	-device scsi-hd,id=s0,drive=d0,bus=scsi0.0,scsi-id=0,lun=0 \
+	-qmp "unix:$TMP/qs.sock,server=on,wait=off" >"$TMP/qs.log" 2>&1 &
+qpid=$!
+scsi_seq "$TMP/qs.sock" "$TMP/qs.out"
+wait "$qpid"; qpid=
+if ! grep -q -- '->' "$TMP/qs.out"; then
+	echo "SKIP: QEMU q35 with virtio-scsi did not answer:"; cat "$TMP/qs.out" "$TMP/qs.log"; exit 77
+fi
+timeout 90 "$VMM" -machine q35,accel=kvm -m 256M -kernel "$GUEST" -append testguest.action=spin \
+	-device virtio-scsi-pci,id=scsi0,addr=0x4 \
+	-drive id=d0,file="$TMP/s0.img",readonly=on -drive id=d1,file="$TMP/hp.img",readonly=on \
+	-drive id=d2,file="$TMP/hp.img",readonly=on \
+	-device scsi-hd,id=s0,drive=d0,bus=scsi0.0,scsi-id=0,lun=0 \
+	-serial none -qmp "unix:$TMP/vs.sock,server,nowait" >"$TMP/vs.log" 2>&1 &
+vpid=$!
+scsi_seq "$TMP/vs.sock" "$TMP/vs.out"
+wait "$vpid"; vpid=
+if ! diff -u "$TMP/qs.out" "$TMP/vs.out"; then
+	echo "FAIL: scsi-hd hot-plug replies differ from QEMU's (- qemu q35 -S, + vmm)"
+	exit 1
+fi
+echo "ok: scsi-hd device_add/device_del as QEMU q35 -S: $(grep -c -- '->' "$TMP/vs.out") commands"
