@@ -190,6 +190,10 @@ struct cfg_device {
 	 * chassis= lands in chassis_nr, slot= in port_slot. */
 	bool pcie_port;
 	unsigned port_slot;
+	/* virtconsole / virtserialport (a CFG_DEV_VIRTCONSOLE that is no
+	 * console): name= of the port, "" when not given. */
+	bool serialport;
+	char port_name[64];
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

@@ -83,8 +83,37 @@ static int hp_addr_slot(const char *opts)
 	return end != a && (*end == '\0' || *end == '.') && v >= 0 && v < 32 ? (int)v : -1;
 }
 
+/* The controller a "ID.0" bus names (of type want), or an error in
+ * QEMU's words: a PCI(e) bus, or no such bus. */
+static const struct cfg_device *hp_child_bus(const struct machine_config *cfg,
+					     const char *driver, char *bus,
+					     enum cfg_device_type want, struct qmp_err *e)
+{
+	size_t n = strlen(bus);
+	const struct cfg_device *pb = config_device(cfg, bus), *c = NULL;
+	bool root = !strcmp(bus, CFG_ROOT_BUS);
+	if (root || (pb && pb->type == CFG_DEV_PCI_BRIDGE)) {
+		e->cls = "GenericError";
+		snprintf(e->desc, sizeof(e->desc), "Device '%s' can't go on %s bus", driver,
+			 root || pb->pcie_port ? "PCIE" : "PCI");
+		return NULL;
+	}
+	if (n > 2 && !strcmp(bus + n - 2, ".0")) {
+		bus[n - 2] = '\0';
+		c = config_device(cfg, bus);
+		bus[n - 2] = '.';
+	}
+	if (!c || c->type != want) {
+		hp_fail(e, "GenericError", "Bus '%s' not found", bus, NULL);
+		return NULL;
+	}
+	return c;
+}
+
 static int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *opts,
 			   struct qmp_err *e);
+static int kvm_hp_add_port(struct kvm_machine *km, const char *driver, const char *id,
+			   const char *opts, struct qmp_err *e);
 
 static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		      const char *opts, struct qmp_err *e)
@@ -94,6 +123,8 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	const char *G = "GenericError";
 	if (!strcmp(driver, "scsi-hd"))
 		return kvm_hp_add_scsi(km, id, opts, e);
+	if (!strcmp(driver, "virtconsole") || !strcmp(driver, "virtserialport"))
+		return kvm_hp_add_port(km, driver, id, opts, e);
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
 	if (!blk && !net)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
@@ -203,21 +234,8 @@ static int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *o
 	hp_prop(opts, "bus", bus, sizeof(bus));
 	const struct cfg_device *hba = NULL;
 	if (bus[0]) {
-		size_t n = strlen(bus);
-		const struct cfg_device *pb = config_device(cfg, bus);
-		/* pcie.0 and a root port's link are PCIe buses, a
-		 * pci-bridge's a PCI one (QEMU's bus type names). */
-		bool root = !strcmp(bus, CFG_ROOT_BUS);
-		if (root || (pb && pb->type == CFG_DEV_PCI_BRIDGE))
-			return hp_fail(e, G, "Device 'scsi-hd' can't go on %s bus",
-				       root || pb->pcie_port ? "PCIE" : "PCI", NULL);
-		if (n > 2 && !strcmp(bus + n - 2, ".0")) {
-			bus[n - 2] = '\0';
-			hba = config_device(cfg, bus);
-			bus[n - 2] = '.';
-		}
-		if (!hba || hba->type != CFG_DEV_VIRTIO_SCSI)
-			return hp_fail(e, G, "Bus '%s' not found", bus, NULL);
+		if (!(hba = hp_child_bus(cfg, "scsi-hd", bus, CFG_DEV_VIRTIO_SCSI, e)))
+			return -1;
 	} else {
 		for (unsigned i = 0; i < cfg->ndevices && !hba; i++)
 			if (cfg->devices[i].type == CFG_DEV_VIRTIO_SCSI)
@@ -266,14 +284,66 @@ static int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *o
 	return 0;
 }
 
+/* virtconsole / virtserialport on a virtio-serial ("ID.0", or the first
+ * one): QEMU 7.2's checks and words, then the port is added and the
+ * driver told (DEVICE_ADD, virtio 1.2 §5.3.6.2). */
+static int kvm_hp_add_port(struct kvm_machine *km, const char *driver, const char *id,
+			   const char *opts, struct qmp_err *e)
+{
+	struct machine_config *cfg = km->cfg;
+	const char *G = "GenericError";
+	if (id && config_device(cfg, id))
+		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
+	char bus[CFG_ID_MAX + 4], ref[CFG_ID_MAX];
+	hp_prop(opts, "bus", bus, sizeof(bus));
+	const struct cfg_device *ser = NULL;
+	if (bus[0] && !(ser = hp_child_bus(cfg, driver, bus, CFG_DEV_VIRTIO_SERIAL, e)))
+		return -1;
+	for (unsigned i = 0; i < cfg->ndevices && !ser; i++)
+		if (cfg->devices[i].type == CFG_DEV_VIRTIO_SERIAL)
+			ser = &cfg->devices[i];
+	if (!ser)
+		return hp_fail(e, G, "No 'virtio-serial-bus' bus found for device '%s'", driver, NULL);
+	hp_prop(opts, "chardev", ref, sizeof(ref));
+	if (ref[0] && !config_chardev(cfg, ref)) {
+		e->cls = G;
+		snprintf(e->desc, sizeof(e->desc), "Property '%s.chardev' can't find value '%s'",
+			 driver, ref);
+		return -1;
+	}
+	for (unsigned i = 0; ref[0] && i < cfg->ndevices; i++)
+		if (!strcmp(cfg->devices[i].chardev, ref)) {
+			e->cls = G;
+			snprintf(e->desc, sizeof(e->desc),
+				 "Property '%s.chardev' can't take value '%s': Device '%s' is in use",
+				 driver, ref, ref);
+			return -1;
+		}
+	char err[256];
+	if (config_add_device(cfg, opts, err, sizeof(err)) < 0) {
+		const char *m = strncmp(err, "vmm: -device: ", 14) ? err : err + 14;
+		return hp_fail(e, G, "%s", m, NULL);
+	}
+	if (board_hotplug_add(km->board, cfg->ndevices - 1, err, sizeof(err)) < 0) {
+		cfg->ndevices--;
+		const char *m = strncmp(err, "vmm: ", 5) ? err : err + 5;
+		return hp_fail(e, G, "%s", m, NULL);
+	}
+	log_info(km->m.log, "device_add: %s%s%s on %s", driver, id ? " id=" : "", id ? id : "",
+		 ser->id);
+	return 0;
+}
+
 /* board_host.device_deleted: the guest released it; it is gone. */
 void kvm_hp_deleted(void *opaque, const char *id)
 {
 	struct kvm_machine *km = opaque;
 	char data[2 * CFG_ID_MAX + 96];
 	const struct cfg_device *d = config_device(km->cfg, id);
-	/* An LU has no virtio backend child: QEMU sends one event. */
-	bool lu = d && (d->type == CFG_DEV_SCSI_HD || d->type == CFG_DEV_SCSI_CD);
+	/* An LU or a serial port has no virtio backend child: QEMU sends
+	 * one event. */
+	bool lu = d && (d->type == CFG_DEV_SCSI_HD || d->type == CFG_DEV_SCSI_CD ||
+			d->type == CFG_DEV_VIRTCONSOLE);
 	config_remove_device(km->cfg, id);
 	layout_build(&km->layout, km->cfg, NULL, 0);
 	log_info(km->m.log, "device_del: %s removed by the guest", id);

@@ -11,6 +11,7 @@
 #include "machine/board_int.h"
 #include "devices/pci/pcie_port.h"
 #include "devices/pci/shpc.h"
+#include "devices/virtio/console.h"
 #include "devices/virtio/scsi.h"
 
 static void bh_free_items(struct board *b, unsigned first, unsigned end)
@@ -31,6 +32,26 @@ static void bh_free_items(struct board *b, unsigned first, unsigned end)
 void board_hot_note(struct board *b, unsigned i, unsigned first)
 {
 	const struct cfg_device *d = &b->cfg->devices[i];
+	if (d->type == CFG_DEV_VIRTCONSOLE) {
+		/* A port: device_del removes it.  Its chardev is the board's
+		 * (b->chrs), so it owns no items. */
+		struct vcon *vc = d->parent >= 0 ? b->vcons[d->parent] : NULL;
+		if (!vc || b->nhot >= CFG_MAX_ITEMS)
+			return;
+		struct board_hot *h = &b->hot[b->nhot++];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->id, sizeof(h->id), "%s", d->id);
+		h->vcon = vc;
+		h->port = NULL;
+		h->first = h->end = b->nitems;
+		/* At start-up ports are numbered in command-line order. */
+		unsigned n = 0;
+		for (unsigned j = 0; j < i; j++)
+			n += b->cfg->devices[j].type == CFG_DEV_VIRTCONSOLE &&
+			     b->cfg->devices[j].parent == d->parent;
+		h->slot = n;
+		return;
+	}
 	if (d->type == CFG_DEV_SCSI_HD) {
 		/* An LU: device_del removes it, and frees what it opened when
 		 * it was hot-added (at start-up its backend belongs to the
@@ -71,7 +92,8 @@ static void bh_gone(struct board *b, unsigned k)
 {
 	char id[CFG_ID_MAX];
 	memcpy(id, b->hot[k].id, sizeof(id));
-	bool lu = b->hot[k].scsi != NULL;   /* LUs are no board device */
+	/* LUs and serial ports are no board device. */
+	bool lu = b->hot[k].scsi != NULL || b->hot[k].vcon != NULL;
 	bh_free_items(b, b->hot[k].first, b->hot[k].end);
 	b->hot[k] = b->hot[--b->nhot];
 	if (!lu)
@@ -112,6 +134,16 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 		return -1;
 	}
 	const struct cfg_device *d = &b->cfg->devices[i];
+	if (d->type == CFG_DEV_VIRTCONSOLE) {
+		/* A chardev opened here stays cached by the board (b->chrs),
+		 * so nothing is unwound on failure. */
+		int port = board_serial_port(b, i, 0, true, err, errlen);
+		if (port < 0)
+			return -1;
+		board_hot_note(b, i, b->nitems);
+		b->hot[b->nhot - 1].slot = (unsigned)port;
+		return 0;
+	}
 	if (d->type == CFG_DEV_SCSI_HD) {
 		unsigned first = b->nitems;
 		if (board_scsi_lun(b, i, true, err, errlen) < 0) {
@@ -161,6 +193,13 @@ int board_hotplug_del(struct board *b, const char *id)
 	for (unsigned k = 0; k < b->nhot; k++) {
 		if (strcmp(b->hot[k].id, id) != 0)
 			continue;
+		if (b->hot[k].vcon) {
+			/* A port goes at once, as in QEMU (DEVICE_REMOVE). */
+			if (vcon_remove_port(b->hot[k].vcon, b->hot[k].slot) < 0)
+				return -ENODEV;
+			bh_gone(b, k);
+			return 0;
+		}
 		if (b->hot[k].scsi) {
 			/* An LU goes at once, as in QEMU: the driver is told
 			 * by the event and the unit attention. */

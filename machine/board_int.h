@@ -19,6 +19,7 @@ struct virtio_pci;
 struct pcie_port;
 struct shpc;
 struct vscsi;
+struct vcon;
 struct pci_dev;
 
 /* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
@@ -66,6 +67,8 @@ struct board {
 	struct shpc *shpcs[CFG_MAX_ITEMS];
 	/* virtio-scsi adapters, by -device index (their LUs hot-plug). */
 	struct vscsi *vscsis[CFG_MAX_ITEMS];
+	/* virtio-serial controllers, by -device index (ports hot-plug). */
+	struct vcon *vcons[CFG_MAX_ITEMS];
 	/* Hot-plug (board_hotplug.c): building a device device_add asked
 	 * for (it is reported to the guest), and the board items each
 	 * device behind a root port or in an SHPC slot owns, so its removal
@@ -78,6 +81,7 @@ struct board {
 		unsigned slot;
 		struct vscsi *scsi;    /* or this LU (target, lun) */
 		unsigned target, lun;
+		struct vcon *vcon;     /* or virtio-serial port `slot` */
 		unsigned first, end;   /* items[first, end) */
 	} hot[CFG_MAX_ITEMS];
 	unsigned nhot;
@@ -127,6 +131,11 @@ int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen);
 /* The scsi-hd/scsi-cd device i as an LU of its virtio-scsi (at build,
  * or hot: the driver is told).  0, or -1 with err. */
 int board_scsi_lun(struct board *b, unsigned i, bool hot, char *err, size_t errlen);
+/* The virtconsole/virtserialport device i as port `port` of its
+ * virtio-serial (hot: the first free one, the driver told).  The port
+ * number, or -1 with err.  Its chardev stays the board's. */
+int board_serial_port(struct board *b, unsigned i, unsigned port, bool hot, char *err,
+		      size_t errlen);
 /* Remember which items [first, nitems) device i owns when it sits
  * behind a root port, and the ports' removal hook (board_hotplug.c). */
 void board_hot_note(struct board *b, unsigned i, unsigned first);

@@ -238,6 +238,7 @@ static struct vdev *bv_console(struct board *b, int index, char *err,
 	}
 	if (board_push(b, bv_vcon_free, c, err, errlen) < 0)
 		return NULL;
+	b->vcons[index] = c;
 	unsigned port = 0;
 	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
 		const struct cfg_device *p = &b->cfg->devices[i];
@@ -249,17 +250,42 @@ static struct vdev *bv_console(struct board *b, int index, char *err,
 				 VCON_MAX_PORTS);
 			return NULL;
 		}
-		struct chr *chr = NULL;
-		if (p->chardev[0] && board_chardev(b, p->chardev, &chr, err, errlen) < 0)
+		if (board_serial_port(b, i, port, false, err, errlen) < 0)
 			return NULL;
-		if (vcon_add_port(c, port, chr, true, p->id[0] ? p->id : NULL) < 0) {
-			snprintf(err, errlen, "vmm: -device %s: cannot add port",
-				 config_device_name(p));
-			return NULL;
-		}
 		port++;
 	}
 	return vcon_vdev(c);
+}
+
+int board_serial_port(struct board *b, unsigned i, unsigned port, bool hot, char *err,
+		      size_t errlen)
+{
+	const struct cfg_device *p = &b->cfg->devices[i];
+	struct vcon *c = p->parent >= 0 ? b->vcons[p->parent] : NULL;
+	struct chr *chr = NULL;
+	if (!c) {
+		snprintf(err, errlen, "vmm: -device %s: no virtio-serial bus", config_device_name(p));
+		return -1;
+	}
+	if (p->chardev[0] && board_chardev(b, p->chardev, &chr, err, errlen) < 0)
+		return -1;
+	/* Hot: the first free port number (the control queue announces it,
+	 * §5.3.6.2). */
+	unsigned id = port;
+	int r = -EEXIST;
+	for (; hot && id < VCON_MAX_PORTS &&
+	       (r = vcon_add_port(c, id, chr, !p->serialport, p->port_name[0] ? p->port_name :
+				  p->id[0] ? p->id : NULL)) == -EEXIST; id++)
+		;
+	if (!hot)
+		r = vcon_add_port(c, id, chr, !p->serialport, p->port_name[0] ? p->port_name :
+				  p->id[0] ? p->id : NULL);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: -device %s: cannot add port%s", config_device_name(p),
+			 hot ? " (all ports of the virtio-serial in use)" : "");
+		return -1;
+	}
+	return (int)id;
 }
 
 static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,

@@ -188,3 +188,69 @@ if ! diff -u "$TMP/qs.out" "$TMP/vs.out"; then
 	exit 1
 fi
 echo "ok: scsi-hd device_add/device_del as QEMU q35 -S: $(grep -c -- '->' "$TMP/vs.out") commands"
+
+# --- part three: virtserialport / virtconsole on a virtio-serial ---------
+# Kata's agent channel and console: ports come and go at once (the driver
+# hears DEVICE_ADD / DEVICE_REMOVE), one DEVICE_DELETED each.
+port_seq() { # SOCK OUT
+	PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$1" >"$2" 2>&1 <<'PY'
+import json, sys
+from hotplug_qmp import Qmp
+q = Qmp(sys.argv[1])
+sp = {'driver': 'virtserialport', 'chardev': 'c1', 'id': 'p1', 'bus': 'ser0.0', 'name': 'agent.channel.0'}
+seq = [
+    ('device_add', sp),
+    ('device_add', dict(sp, id='p2')),
+    ('device_add', dict(sp, id='p2', chardev='zz')),
+    ('device_add', dict(sp, id='p2', chardev='c2', bus='ser9.0')),
+    ('device_add', dict(sp, id='p2', chardev='c2', bus='ser0')),
+    ('device_add', dict(sp, id='p2', chardev='c2', bus='pcie.0')),
+    ('device_add', dict(sp, id='p1', chardev='c2')),
+    ('device_add', {'driver': 'virtconsole', 'chardev': 'c0', 'id': 'p2'}),
+    ('device_del', {'id': 'p1'}), 'deleted p1', ('device_del', {'id': 'p1'}),
+    ('device_del', {'id': 'con0'}), 'deleted con0',
+    ('device_add', {'driver': 'virtconsole', 'chardev': 'c2', 'id': 'p3', 'bus': 'ser0.0'}),
+    ('device_del', {'id': 'p3'}), 'deleted p3',
+]
+for step in seq:
+    if isinstance(step, str):
+        dev = step.split()[1]
+        e = q.wait_event('DEVICE_DELETED', lambda e: e['data'].get('device') == dev, deadline=10)
+        print(step, json.dumps(e and e['data'], sort_keys=True))
+        continue
+    name, args = step
+    r = q.cmd(name, args)
+    print(name, json.dumps(args, sort_keys=True), '->',
+          json.dumps(r.get('error', r.get('return')), sort_keys=True))
+print('other events:', sorted(json.dumps(e['data'], sort_keys=True) for e in q.events))
+q.cmd('quit')
+PY
+}
+CHARDEVS="-chardev socket,id=c0,path=$TMP/c0.sock,server=on,wait=off
+	-chardev socket,id=c1,path=$TMP/c1.sock,server=on,wait=off
+	-chardev socket,id=c2,path=$TMP/c2.sock,server=on,wait=off"
+# shellcheck disable=SC2086
+timeout 90 "$QEMU" -M q35 -S -enable-kvm -cpu host,-arch-capabilities -m 256M -nodefaults \
+	-display none $CHARDEVS -device virtio-serial-pci,id=ser0,addr=0x5 \
+	-device virtconsole,chardev=c0,id=con0,bus=ser0.0 \
+	-qmp "unix:$TMP/qp.sock,server=on,wait=off" >"$TMP/qp.log" 2>&1 &
+qpid=$!
+port_seq "$TMP/qp.sock" "$TMP/qp.out"
+wait "$qpid"; qpid=
+if ! grep -q -- '->' "$TMP/qp.out"; then
+	echo "SKIP: QEMU q35 with virtio-serial did not answer:"; cat "$TMP/qp.out" "$TMP/qp.log"; exit 77
+fi
+rm -f "$TMP"/c?.sock
+# shellcheck disable=SC2086
+timeout 90 "$VMM" -machine q35,accel=kvm -m 256M -kernel "$GUEST" -append testguest.action=spin \
+	$CHARDEVS -device virtio-serial-pci,id=ser0,addr=0x5 \
+	-device virtconsole,chardev=c0,id=con0,bus=ser0.0 \
+	-serial none -qmp "unix:$TMP/vp.sock,server,nowait" >"$TMP/vp.log" 2>&1 &
+vpid=$!
+port_seq "$TMP/vp.sock" "$TMP/vp.out"
+wait "$vpid"; vpid=
+if ! diff -u "$TMP/qp.out" "$TMP/vp.out"; then
+	echo "FAIL: virtio-serial port hot-plug replies differ from QEMU's (- qemu q35 -S, + vmm)"
+	exit 1
+fi
+echo "ok: virtserialport/virtconsole device_add/device_del as QEMU q35 -S: $(grep -c -- '->' "$TMP/vp.out") commands"
