@@ -179,6 +179,8 @@ unsigned hotplug_action(void);
 int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
 /* testguest.action=shpc (shpc.c): failures. */
 unsigned shpc_action(void);
+/* testguest.action=scsihp (scsi_hp.c): failures. */
+unsigned scsihp_action(void);
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
 void hvc_capture(char c);
 void hvc_found(unsigned dev, unsigned fn);

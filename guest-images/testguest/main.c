@@ -35,6 +35,8 @@
  *                debug-exit as above
  *   shpc         the guest side of SHPC hot-plug on a pci-bridge
  *                (shpc.c), then the debug-exit as above
+ *   scsihp       the guest side of virtio-scsi LUN hot-plug (scsi_hp.c),
+ *                then the debug-exit as above
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -652,8 +654,10 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
-	if (action && (word_is(action, "hotplug") || word_is(action, "shpc"))) {
-		failed += word_is(action, "shpc") ? shpc_action() : hotplug_action();
+	if (action && (word_is(action, "hotplug") || word_is(action, "shpc") ||
+		       word_is(action, "scsihp"))) {
+		failed += word_is(action, "shpc") ? shpc_action() :
+			  word_is(action, "scsihp") ? scsihp_action() : hotplug_action();
 		guest_exit();
 		for (;;)
 			barrier();     /* the VMM ends us */
