@@ -174,5 +174,7 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
+/* testguest.action=cpuhp (cpuhp.c); opt: testguest.cpuhp= or NULL. */
+unsigned cpuhp_action(const char *opt);
 
 #endif

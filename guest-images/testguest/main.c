@@ -33,6 +33,8 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   cpuhp        the guest side of vCPU hot-plug (cpuhp.c), then the
+ *                debug-exit as above
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
  * nvdimm and writes its flush hints, right after the hello line (before
  * any action), and prints what it reads back.
@@ -639,6 +641,12 @@ void guest_main(uint32_t start_info)
 			for (;;)
 				barrier();     /* the VMM ends us */
 		}
+	}
+	if (action && word_is(action, "cpuhp")) {
+		failed += cpuhp_action(cmdline_opt(si, "testguest.cpuhp="));
+		guest_exit();
+		for (;;)
+			barrier();     /* the VMM ends us */
 	}
 	if (action && word_is(action, "hotplug")) {
 		failed += hotplug_action();
