@@ -223,9 +223,9 @@ int kvm_cpuhp_del(struct kvm_machine *km, const char *id, struct qmp_err *e)
 		i++;
 	if (!h || i >= h->max)
 		return 1; /* not a CPU: the caller goes on */
+	/* Asked again before the guest ejected: QEMU 7.2 raises the event
+	 * again and replies {}; so do we. */
 	int r = km->board ? board_cpu_unplug_request(km->board, i) : -ENODEV;
-	if (r == -EALREADY)
-		return cpuhp_fail(e, "Device %s is already in the process of unplug", id);
 	if (r < 0)
 		return cpuhp_fail(e, "CPU %s cannot be unplugged (%s)", id, strerror(-r));
 	log_info(km->m.log, "device_del: vCPU %u (%s): eject request to the guest", i, id);
@@ -244,6 +244,9 @@ int kvm_cpuhp_eject(void *opaque, unsigned index)
 	log_info(km->m.log, "device_del: vCPU %u removed by the guest", index);
 	if (km->qmp) {
 		char data[2 * CFG_ID_MAX + 128];
+		/* QEMU 7.2's pair: the CPU's LAPIC child, then the CPU. */
+		snprintf(data, sizeof(data), "{\"path\": \"%s/lapic\"}", h->slot[index].path);
+		qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);
 		if (h->slot[index].id[0])
 			snprintf(data, sizeof(data), "{\"device\": \"%s\", \"path\": \"%s\"}",
 				 h->slot[index].id, h->slot[index].path);

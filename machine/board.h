@@ -184,8 +184,9 @@ int board_hotplug_del(struct board *b, const char *id);
  * the ACPI CPU hot-plug interface (GPE.2 on q35, the GED on microvm),
  * without it the slot is simply present (a rebuild at reset).  -ENODEV
  * (no hot-plug on this machine), -ERANGE, -EBUSY (occupied).
- * board_cpu_unplug_request: an eject request to the guest; -ENODEV
- * (empty, or no hot-plug), -EPERM (a boot CPU), -EALREADY. */
+ * board_cpu_unplug_request: an eject request to the guest (raised again
+ * when asked again); -ENODEV (empty, or no hot-plug), -EPERM (a boot
+ * CPU). */
 unsigned board_cpu_possible(const struct machine_config *cfg);
 int board_cpu_plug(struct board *b, unsigned index, bool notify);
 int board_cpu_unplug_request(struct board *b, unsigned index);

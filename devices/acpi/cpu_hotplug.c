@@ -53,8 +53,9 @@ int acpi_cpuhp_request_unplug(struct acpi_cpuhp *hp, unsigned index)
 		return -ENODEV;
 	if (s->fixed)
 		return -EPERM;
-	if (s->remove_pending)
-		return -EALREADY;
+	/* Asked again before the guest ejected: the event is raised again,
+	 * as QEMU 7.2 does (a guest that missed the first one may act on
+	 * this one). */
 	s->removing = s->remove_pending = true;
 	cpuhp_notify(hp);
 	return 0;

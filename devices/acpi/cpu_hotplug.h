@@ -73,8 +73,9 @@ void acpi_cpuhp_init(struct acpi_cpuhp *hp, unsigned n, const uint32_t *ids,
 /* A vCPU now sits in slot index: enabled, insert event, notify.
  * -ERANGE, -EBUSY (occupied). */
 int acpi_cpuhp_plug(struct acpi_cpuhp *hp, unsigned index);
-/* Ask the guest to give slot index up: remove event, notify.  -ERANGE,
- * -ENODEV (empty), -EPERM (a boot CPU), -EALREADY (already asked). */
+/* Ask the guest to give slot index up: remove event, notify (again, if
+ * it was asked before and has not ejected yet).  -ERANGE, -ENODEV
+ * (empty), -EPERM (a boot CPU). */
 int acpi_cpuhp_request_unplug(struct acpi_cpuhp *hp, unsigned index);
 /* The machine took the vCPU away (after eject()): the slot is empty. */
 void acpi_cpuhp_unplugged(struct acpi_cpuhp *hp, unsigned index);

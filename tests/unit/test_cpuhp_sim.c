@@ -206,9 +206,7 @@ static void run_flow(struct cfix *f, bool q35)
 
 	/* device_del: the remove event, the scan, _EJ0. */
 	qmp_ok(f, DEL2);
-	v = qmp(f, DEL2);
-	assert_non_null(json_get(v, "error")); /* already in progress */
-	json_free(v);
+	qmp_ok(f, DEL2); /* asked again: QEMU raises the event again */
 	assert_int_equal(f->s->gsi_level[sci], 1);
 	if (q35)
 		sim_pio_write(f->s, ACPI_GPE0_IO_BASE, 1, 1u << ACPI_GPE_CPU_HOTPLUG);
