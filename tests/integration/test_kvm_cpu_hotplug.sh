@@ -11,22 +11,25 @@
 # slot, of the new CPU before device_del, selector out of range).  QEMU
 # 7.2's refusals for out-of-range ids, an occupied slot and an unknown
 # property.  A guest that never ejects keeps the vCPU; the VMM answers.
-# On q35 (GPE) and microvm (GED).
+# On q35 (GPE) and microvm (GED, under -no-reboot's seccomp filter).  A
+# plugged vCPU survives system_reset.
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 
-start_vm() { # NAME MACHINE ACTION-ARGS
+start_vm() { # NAME MACHINE ACTION-ARGS [VMM-OPTION...]
 	rm -f "$TMP/$1.sock"
-	timeout -k 5 120 "$VMM" -machine "$2",accel=kvm -smp 1,maxcpus=3 -m 128M \
-		-kernel "$GUEST" -append "$3" \
+	local name=$1 machine=$2 args=$3
+	shift 3
+	timeout -k 5 120 "$VMM" "$@" -machine "$machine",accel=kvm -smp 1,maxcpus=3 -m 128M \
+		-kernel "$GUEST" -append "$args" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-qmp "unix:$TMP/$1.sock,server,nowait" -serial "file:$TMP/$1.out" \
-		>"$TMP/$1.log" 2>&1 &
+		-qmp "unix:$TMP/$name.sock,server,nowait" -serial "file:$TMP/$name.out" \
+		>"$TMP/$name.log" 2>&1 &
 	vpid=$!
 }
 
-run_scenario() { # NAME MACHINE
-	start_vm "$1" "$2" "testguest.action=cpuhp testguest.cpuhp=2h"
+run_scenario() { # NAME MACHINE [VMM-OPTION...]
+	start_vm "$1" "$2" "testguest.action=cpuhp testguest.cpuhp=2h" "${@:3}"
 	PYTHONPATH=$ROOT/tests/integration timeout 150 python3 - "$TMP" "$1" >"$TMP/$1.py.out" 2>&1 <<'PY'
 import json, sys
 from hotplug_qmp import Qmp, wait_serial
@@ -97,7 +100,9 @@ PY
 }
 
 run_scenario q35 q35
-[ -n "${CPUHP_Q35_ONLY:-}" ] || run_scenario mvm microvm
+# -no-reboot: the seccomp filter without the machine-rebuild calls, so
+# only what vCPU hot-plug adds lets a vCPU be created at run time.
+[ -n "${CPUHP_Q35_ONLY:-}" ] || run_scenario mvm microvm -no-reboot
 
 # --- a guest that never ejects ---
 start_vm spin q35 "testguest.action=spin"
@@ -110,6 +115,15 @@ def check(what, cond, got=None):
 q = Qmp(tmp + '/spin.sock')
 r = q.cmd('device_add', {'driver': 'host-x86_64-cpu', 'id': 'cpu-2', 'socket-id': 0, 'core-id': 2, 'thread-id': 0})
 check('device_add', r == {'return': {}}, r)
+r = q.cmd('system_reset')
+check('system_reset', r == {'return': {}}, r)
+for _ in range(500):
+    r = q.cmd('query-cpus-fast')
+    cpus = r.get('return', [])
+    if len(cpus) == 2 and cpus[1]['thread-id'] > 0:
+        break
+check('the hot-plugged vCPU survives the reset, with a thread of its own',
+      len(cpus) == 2 and cpus[1]['qom-path'] == '/machine/peripheral/cpu-2' and cpus[1]['thread-id'] > 0, r)
 r = q.cmd('device_del', {'id': 'cpu-2'})
 check('device_del accepted', r == {'return': {}}, r)
 r = q.cmd('device_del', {'id': 'cpu-2'})
