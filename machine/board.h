@@ -94,7 +94,8 @@ struct board_host {
 /* board_host.device_deleted: a hot-unplug the guest completed (the
  * device with this -device id is gone; big lock held). */
 /* board_host.call `what` values. */
-enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2 };
+enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2,
+       BOARD_CALL_CPU_PLUG = 3, BOARD_CALL_CPU_UNPLUG = 4 };
 
 /* A store of host backends kept across boards (board_host.keep); free
  * closes them all, after the last board using them was freed. */

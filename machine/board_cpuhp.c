@@ -53,24 +53,39 @@ int board_cpuhp(struct board *b, char *err, size_t errlen)
 			      acpi_cpuhp_access, &b->cpuhp, "acpi-cpuhp", err, errlen);
 }
 
+static void bcpu_call(struct board *b, int what, unsigned index, bool begin)
+{
+	if (b->host && b->host->call)
+		b->host->call(b->host->call_opaque, what, index, begin);
+}
+
 int board_cpu_plug(struct board *b, unsigned index, bool notify)
 {
 	if (!b->has_cpuhp)
 		return -ENODEV;
-	if (!notify) {
-		/* A rebuild (reset) of a machine that had it plugged: present
-		 * from the start, no event. */
-		if (index >= b->cpuhp.n)
-			return -ERANGE;
-		b->cpuhp.slot[index].enabled = true;
-		return 0;
+	if (notify) {
+		/* Recorded: a trace replays the plug on its rebuilt board. */
+		bcpu_call(b, BOARD_CALL_CPU_PLUG, index, true);
+		int r = acpi_cpuhp_plug(&b->cpuhp, index);
+		bcpu_call(b, BOARD_CALL_CPU_PLUG, index, false);
+		return r;
 	}
-	return acpi_cpuhp_plug(&b->cpuhp, index);
+	/* A rebuild (reset) of a machine that had it plugged: present from
+	 * the start, no event.  (A trace holds one boot: nothing to record.) */
+	if (index >= b->cpuhp.n)
+		return -ERANGE;
+	b->cpuhp.slot[index].enabled = true;
+	return 0;
 }
 
 int board_cpu_unplug_request(struct board *b, unsigned index)
 {
-	return b->has_cpuhp ? acpi_cpuhp_request_unplug(&b->cpuhp, index) : -ENODEV;
+	if (!b->has_cpuhp)
+		return -ENODEV;
+	bcpu_call(b, BOARD_CALL_CPU_UNPLUG, index, true);
+	int r = acpi_cpuhp_request_unplug(&b->cpuhp, index);
+	bcpu_call(b, BOARD_CALL_CPU_UNPLUG, index, false);
+	return r;
 }
 
 bool board_cpu_present(const struct board *b, unsigned index)

@@ -11,8 +11,9 @@
 # slot, of the new CPU before device_del, selector out of range).  QEMU
 # 7.2's refusals for out-of-range ids, an occupied slot and an unknown
 # property.  A guest that never ejects keeps the vCPU; the VMM answers.
-# On q35 (GPE) and microvm (GED, under -no-reboot's seccomp filter).  A
-# plugged vCPU survives system_reset.
+# On q35 (GPE; recorded, and replayed by vmm-replay) and microvm (GED,
+# under -no-reboot's seccomp filter).  A plugged vCPU survives
+# system_reset.
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 
@@ -99,7 +100,15 @@ PY
 	expect_rc $rc 33 "$2: guest passed its checks and ended (debug-exit 0x10)"
 }
 
-run_scenario q35 q35
+run_scenario q35 q35 -trace-record "$TMP/q35.trace"
+# The recording replays in the simulator: the plug and unplug requests
+# are recorded host calls (machine/board_cpuhp.c), the rest bus accesses.
+REPLAY=${REPLAY:-$BUILD/vmm-replay}
+if out=$(timeout 120 "$REPLAY" "$TMP/q35.trace" 2>&1) && grep -q '^vmm-replay: match' <<<"$out"; then
+	echo "ok: q35 recording with two hot-plugged vCPUs replays: $out"
+else
+	fail "q35 recording does not replay: $out"
+fi
 # -no-reboot: the seccomp filter without the machine-rebuild calls, so
 # only what vCPU hot-plug adds lets a vCPU be created at run time.
 [ -n "${CPUHP_Q35_ONLY:-}" ] || run_scenario mvm microvm -no-reboot
