@@ -219,8 +219,8 @@ struct kvm_cpus *kvm_cpus_create_max(const struct kvm_cpu_env *env, unsigned n,
 	if (max < n)
 		max = n;
 	if (n == 0 || max > sys->max_vcpus) {
-		snprintf(err, errlen, "vmm: -smp %u: the host KVM allows 1-%u vCPUs",
-			 n, sys->max_vcpus);
+		snprintf(err, errlen, "vmm: -smp %u (maxcpus %u): the host KVM allows 1-%u vCPUs",
+			 n, max, sys->max_vcpus);
 		return NULL;
 	}
 	struct kvm_cpus *c = calloc(1, sizeof(*c) + max * sizeof(c->cpu[0]));
