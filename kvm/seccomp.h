@@ -37,6 +37,9 @@ struct kvm_seccomp_opts {
 	/* A client chardev socket reconnects while the guest runs
 	 * (reconnect=): allow socket(AF_UNIX) and connect. */
 	bool allow_unix_connect;
+	/* -smp maxcpus > cpus: creating and setting up a vCPU at run time
+	 * (device_add of a CPU). */
+	bool allow_cpu_hotplug;
 	/* Install even in an ASan build (tests whose child never runs
 	 * LeakSanitizer's exit check). */
 	bool in_sanitizer;

@@ -43,10 +43,11 @@ void acpi_pm_init(struct acpi_pm *pm, const struct clk *clk,
 #define PM1_SCI_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
 			ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
 
-static void pm_update_sci(struct acpi_pm *pm)
+void acpi_pm_update_sci(struct acpi_pm *pm)
 {
 	bool level = pm->hw_reduced ? pm->ged_sel != 0 :
-		     (pm->pm1_sts & pm->pm1_en & PM1_SCI_EVENTS) != 0;
+		     (pm->pm1_sts & pm->pm1_en & PM1_SCI_EVENTS) != 0 ||
+		     (pm->gpe0_sts & pm->gpe0_en) != 0;
 	if (level == pm->sci_level)
 		return;
 	pm->sci_level = level;
@@ -57,7 +58,7 @@ void acpi_pm_set_sci(struct acpi_pm *pm, struct irq sci)
 {
 	pm->sci = sci;
 	pm->sci_level = false;
-	pm_update_sci(pm);
+	acpi_pm_update_sci(pm);
 }
 
 void acpi_pm_power_button(struct acpi_pm *pm)
@@ -67,7 +68,7 @@ void acpi_pm_power_button(struct acpi_pm *pm)
 	else
 		pm->pm1_sts |= ACPI_PM1_PWRBTN;
 	log_info(pm->log, "acpi: power button pressed");
-	pm_update_sci(pm);
+	acpi_pm_update_sci(pm);
 }
 
 static uint32_t pm_timer(const struct acpi_pm *pm)
@@ -178,6 +179,6 @@ int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 				pm->ged_sel = 0;
 		}
 	}
-	pm_update_sci(pm);
+	acpi_pm_update_sci(pm);
 	return 0;
 }

@@ -39,6 +39,8 @@
  *                (shpc.c), then the debug-exit as above
  *   scsihp       the guest side of virtio-scsi LUN hot-plug (scsi_hp.c),
  *                then the debug-exit as above
+ *   cpuhp        the guest side of vCPU hot-plug (cpuhp.c, options in
+ *                testguest.cpuhp=), then the debug-exit as above
  *   net-mq       virtio-net multiqueue (vnet.c), then spin
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
@@ -632,12 +634,20 @@ static void do_action(const char *a)
 		barrier();     /* the VMM ends us */
 }
 
+/* testguest.cpuhp= for the cpuhp action (cpuhp.c). */
+static const char *cpuhp_opt;
+static unsigned cpuhp_run(void)
+{
+	return cpuhp_action(cpuhp_opt);
+}
+
 /* testguest.action=NAME that runs one feature's guest side (its own
  * file), counts its failures and ends through the debug-exit. */
 static const struct {
 	const char *name;
 	unsigned (*run)(void);
 } test_actions[] = {
+	{ "cpuhp", cpuhp_run },
 	{ "hotplug", hotplug_action },
 	{ "vsock", vsock_action },
 	{ "shpc", shpc_action },
@@ -669,6 +679,7 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
+	cpuhp_opt = cmdline_opt(si, "testguest.cpuhp=");
 	if (action && word_is(action, "net-mq")) {
 		failed += vnet_mq_action();
 		say("done, ");
