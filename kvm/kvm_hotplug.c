@@ -75,7 +75,9 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
-	if (!blk && !net)
+	/* vhost-user devices on a chardev-add'ed socket (issue 16 item 7). */
+	bool vhu = !strcmp(driver, "vhost-user-blk-pci") || !strcmp(driver, "vhost-user-fs-pci");
+	if (!blk && !net && !vhu)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
 	if (id && config_device(cfg, id))
 		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
@@ -97,6 +99,16 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 				       ref, NULL);
 		if (hp_drive_used(cfg, ref))
 			return hp_fail(e, G, "Drive '%s' is already in use by another device", ref, NULL);
+	} else if (vhu) {
+		hp_prop(opts, "chardev", ref, sizeof(ref));
+		if (!ref[0])
+			return hp_fail(e, G, "chardev property not set", NULL, NULL);
+		if (!config_chardev(cfg, ref))
+			return hp_fail(e, G, "Property '%s.chardev' can't find value '%s'", driver, ref);
+		for (unsigned i = 0; i < cfg->ndevices; i++)
+			if (!strcmp(cfg->devices[i].chardev, ref))
+				return hp_fail(e, G, "Property '%s.chardev' can't use value '%s', it's in use",
+					       driver, ref);
 	} else {
 		hp_prop(opts, "netdev", ref, sizeof(ref));
 		if (ref[0] && !config_netdev(cfg, ref))

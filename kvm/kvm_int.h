@@ -171,6 +171,7 @@ int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
 
 /* ---- kvm_machine.c / kvm_qmp.c ---- */
 struct board;
+struct board_qmp;
 struct machine_config;
 
 /* A KVM machine (kvm/kvm.h kvm_machine_run).  A reset rebuilds the
@@ -217,6 +218,8 @@ struct kvm_machine {
 	/* The machine description, a copy the QMP hot-plug ops change
 	 * (kvm_hotplug.c): every build, reset's included, uses it. */
 	struct machine_config *cfg;
+	/* blockdev-add/chardev-add state (kvm_qmp_be.c). */
+	struct board_qmp *bq;
 };
 
 /* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's
@@ -224,6 +227,10 @@ struct kvm_machine {
 struct qmp_machine_ops;
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 void kvm_hp_deleted(void *opaque, const char *id);
+/* kvm_qmp_be.c: blockdev-add/-del, chardev-add/-remove, query-pci/
+ * -block/-chardev into ops (needs km->backends); freed at teardown. */
+int kvm_qmp_be_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+void kvm_qmp_be_free(struct kvm_machine *km);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

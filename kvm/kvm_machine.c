@@ -312,6 +312,7 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	km->backends = NULL;
 	if (km->qmp)
 		qmp_server_free(km->qmp);
+	kvm_qmp_be_free(km);
 	if (km->sigfd >= 0) {
 		if (km->m.loop)
 			evloop_del_fd(km->m.loop, km->sigfd);

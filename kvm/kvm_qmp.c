@@ -233,6 +233,10 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		.cpu_info = kvm_qmp_cpu_info,
 	};
 	kvm_hotplug_ops(km, &km->qops);
+	if (kvm_qmp_be_ops(km, &km->qops) < 0) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
 	if (cfg->qmp_has_fd)
 		km->qmp = qmp_server_new_fd(km->m.loop, cfg->qmp_fd, &km->qops, km,
 					    km->m.log, err, errlen);

@@ -95,6 +95,14 @@ struct board_backends *board_backends_new(void);
 void board_backends_free(struct board_backends *k);
 /* Backends held (tests, logging). */
 unsigned board_backends_count(const struct board_backends *k);
+/* Run-time changes (QMP blockdev-add/del, chardev-add/remove: keys as
+ * the board uses them, "drive:ID", "chardev:ID").  put takes obj (closed
+ * with close_fn on failure too: 0, or -1 with err); take hands it back to
+ * the caller (NULL: none); drop closes it (false: none). */
+int board_backends_put(struct board_backends *k, int kind, const char *key,
+		       void (*close_fn)(void *), void *obj, char *err, size_t errlen);
+void *board_backends_take(struct board_backends *k, int kind, const char *key);
+bool board_backends_drop(struct board_backends *k, int kind, const char *key);
 
 /* Record this machine into tr (core/trace.h): wrap m's interrupts, clock
  * and buses, and route host's backend hook (chaining the one set) and

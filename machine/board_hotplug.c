@@ -70,7 +70,8 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 		snprintf(err, errlen, "Bus '%s' does not support hotplugging", d->bus);
 		return -1;
 	}
-	if (d->type != CFG_DEV_VIRTIO_BLK && d->type != CFG_DEV_VIRTIO_NET) {
+	if (d->type != CFG_DEV_VIRTIO_BLK && d->type != CFG_DEV_VIRTIO_NET &&
+	    !board_is_vhost(d)) {
 		snprintf(err, errlen, "Device '%s' can not be hotplugged on this machine",
 			 config_device_name(d));
 		return -1;
