@@ -116,8 +116,9 @@ static int qb_proto_opts(struct qmp_call *c, const struct json *obj, const char 
 		else if (!strcmp(aio, "io_uring"))
 			b->aio = QMP_AIO_IO_URING;
 		else {
+			/* QEMU's enum errors name the bare member. */
 			qmp_call_error(c, QMP_ERR_GENERIC,
-				       "Parameter '%saio' does not accept value '%.100s'", pfx, aio);
+				       "Parameter 'aio' does not accept value '%.100s'", aio);
 			return -1;
 		}
 	}
@@ -143,7 +144,7 @@ static const char *qb_driver(struct qmp_call *c, const struct json *obj, const c
 		/* QEMU knows more drivers (qcow2, nbd...); this machine
 		 * does not, and says so in the enum's words. */
 		qmp_call_error(c, QMP_ERR_GENERIC,
-			       "Parameter '%sdriver' does not accept value '%.100s'", pfx, s);
+			       "Parameter 'driver' does not accept value '%.100s'", s);
 		return NULL;
 	}
 	return s;
