@@ -245,5 +245,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 void kvm_balloon_release(void *opaque, uint64_t gpa, uint64_t len);
 int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
 			uint64_t data, int fd, bool assign);
+int kvm_board_msi_irqfd(void *opaque, int fd, uint64_t addr, uint32_t data,
+			int *route, enum vhu_irqfd_op op);
 
 #endif

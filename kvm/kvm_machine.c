@@ -369,6 +369,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.balloon_opaque = km,
 		.ioeventfd = kvm_board_ioeventfd,
 		.ioeventfd_opaque = km,
+		.msi_irqfd = kvm_board_msi_irqfd,
 		.keep = km->backends,
 		.device_deleted = kvm_hp_deleted,
 		.device_deleted_opaque = km,

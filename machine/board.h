@@ -15,6 +15,7 @@
 #include "core/layout.h"
 #include "core/machine.h"
 #include "core/trace.h"
+#include "core/vhost_user.h"
 
 struct board;
 struct board_backends;
@@ -48,6 +49,11 @@ struct board_host {
 	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, uint64_t data,
 			 int fd, bool assign);
 	void *ioeventfd_opaque;
+	/* vhost-user calls straight into the guest (core/vhost_user.h
+	 * vhu_irqfd_fn: KVM irqfd on an MSI route); opaque is
+	 * ioeventfd_opaque.  NULL (simulator): calls go through the loop. */
+	int (*msi_irqfd)(void *opaque, int fd, uint64_t addr, uint32_t data,
+			 int *route, enum vhu_irqfd_op op);
 	/* Record/replay (core/trace.h): every host backend a device is given
 	 * passes through backend() (kind is a TRACE_BK_* value, id names the
 	 * -drive/-netdev/-chardev/serialN/rngN).  Recording wraps what the

@@ -74,6 +74,8 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 	}
 	if (board_push(b, bvh_free, dev, err, errlen) < 0)
 		return NULL;
+	if (b->host->msi_irqfd)
+		vhu_set_irqfd(c, b->host->msi_irqfd, b->host->ioeventfd_opaque);
 	struct vhu_handlers h;
 	vhud_handlers(dev, &h);
 	if (vhu_attach(c, b->host->loop, &h) < 0) {
