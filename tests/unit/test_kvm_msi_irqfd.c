@@ -44,32 +44,30 @@ static void test_msi_irqfd_hook(void **state)
 	char err[256];
 	struct kvm_machine *kmp = calloc(1, sizeof(*kmp));   /* large */
 	assert_non_null(kmp);
-#define km (*kmp)
-	assert_int_equal(kvm_sys_open(&km.sys, err, sizeof(err)), 0);
-	assert_int_equal(kvm_vm_create(&km.vm, &km.sys, NULL, err, sizeof(err)), 0);
+	assert_int_equal(kvm_sys_open(&kmp->sys, err, sizeof(err)), 0);
+	assert_int_equal(kvm_vm_create(&kmp->vm, &kmp->sys, NULL, err, sizeof(err)), 0);
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), route = -1;
 	uint64_t one = 1;
-	assert_int_equal(kvm_board_msi_irqfd(&km, efd, 0xfee00000, 0x41, &route, VHU_IRQFD_BIND), 0);
+	assert_int_equal(kvm_board_msi_irqfd(kmp, efd, 0xfee00000, 0x41, &route, VHU_IRQFD_BIND), 0);
 	assert_true(route >= KVM_VM_FIRST_MSI_GSI);
 	int gsi = route;
 	assert_int_equal(write(efd, &one, 8), 8);
 	assert_true(consumed(efd));
-	assert_int_equal(kvm_board_msi_irqfd(&km, efd, 0xfee00000, 0x42, &route, VHU_IRQFD_UPDATE), 0);
+	assert_int_equal(kvm_board_msi_irqfd(kmp, efd, 0xfee00000, 0x42, &route, VHU_IRQFD_UPDATE), 0);
 	assert_int_equal(route, gsi);
 	assert_int_equal(write(efd, &one, 8), 8);
 	assert_true(consumed(efd));
-	assert_int_equal(kvm_board_msi_irqfd(&km, efd, 0, 0, &route, VHU_IRQFD_UNBIND), 0);
+	assert_int_equal(kvm_board_msi_irqfd(kmp, efd, 0, 0, &route, VHU_IRQFD_UNBIND), 0);
 	assert_int_equal(write(efd, &one, 8), 8);
 	assert_true(readable(efd));   /* ours again: the loop reads it */
 	uint64_t v;
 	assert_int_equal(read(efd, &v, 8), 8);
-	assert_int_equal(kvm_board_msi_irqfd(&km, efd, 0xfee00000, 0x43, &route, VHU_IRQFD_BIND), 0);
+	assert_int_equal(kvm_board_msi_irqfd(kmp, efd, 0xfee00000, 0x43, &route, VHU_IRQFD_BIND), 0);
 	assert_int_equal(route, gsi);
-	assert_int_equal(kvm_board_msi_irqfd(&km, efd, 0, 0, &route, VHU_IRQFD_UNBIND), 0);
+	assert_int_equal(kvm_board_msi_irqfd(kmp, efd, 0, 0, &route, VHU_IRQFD_UNBIND), 0);
 	close(efd);
-	kvm_vm_destroy(&km.vm);
-	kvm_sys_close(&km.sys);
-#undef km
+	kvm_vm_destroy(&kmp->vm);
+	kvm_sys_close(&kmp->sys);
 	free(kmp);
 }
 
