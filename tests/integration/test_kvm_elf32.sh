@@ -42,15 +42,16 @@ if [ -z "$QEMU" ]; then
 	echo "SKIP: qemu-system-x86_64 not installed: QEMU's view of the 32-bit file not compared"
 	finish
 fi
-# QEMU's microvm lacks a device the guest waits for later, so compare the
+# QEMU's microvm (rtc=on: the guest reads the clock) lacks a device the
+# guest waits for later (its PIT is off by default), so compare the
 # lines it prints up to the interrupt checks, waiting for them with a
 # deadline, then stop it.
 qemu_lines() {
 	local k=$1 o=$2
-	"$QEMU" -machine microvm,accel=kvm -cpu host,-arch-capabilities -m 64M \
+	"$QEMU" -machine microvm,accel=kvm,rtc=on -cpu host,-arch-capabilities -m 64M \
 		-nodefaults -display none -serial file:"$o" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$k" 2>"$o.err" &
-	local pid=$! end=$((SECONDS + 60))
+	local pid=$! end=$((SECONDS + 120))
 	until has_complete_line "$o" 'testguest: irq ioapic' || [ $SECONDS -ge $end ] ||
 		! kill -0 $pid 2>/dev/null; do
 		sleep 0.05
