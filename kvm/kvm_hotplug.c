@@ -75,9 +75,10 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
+	bool vsock = !strcmp(driver, "virtio-vsock-pci") || !strcmp(driver, "vhost-vsock-pci");
 	/* vhost-user devices on a chardev-add'ed socket (issue 16 item 7). */
 	bool vhu = !strcmp(driver, "vhost-user-blk-pci") || !strcmp(driver, "vhost-user-fs-pci");
-	if (!blk && !net && !vhu)
+	if (!blk && !net && !vsock && !vhu)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
 	if (id && config_device(cfg, id))
 		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
@@ -100,6 +101,12 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		if (hp_drive_used(cfg, ref))
 			return hp_fail(e, G, "Drive '%s' is already in use by another device", ref, NULL);
 	} else if (vhu) {
+		/* A vhost-user connection needs eventfds (and a socket when
+		 * no chardev-add connection is held): under the seccomp filter
+		 * of a -no-reboot VM those would kill the VMM. */
+		if (km->sandboxed && cfg->no_reboot)
+			return hp_fail(e, G, "%s cannot be hot-plugged into a -no-reboot VM under seccomp (it needs new eventfds and a socket): give it on the command line, or -disable-seccomp",
+				       driver, NULL);
 		hp_prop(opts, "chardev", ref, sizeof(ref));
 		if (!ref[0])
 			return hp_fail(e, G, "chardev property not set", NULL, NULL);
@@ -109,6 +116,13 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 			if (!strcmp(cfg->devices[i].chardev, ref))
 				return hp_fail(e, G, "Property '%s.chardev' can't use value '%s', it's in use",
 					       driver, ref);
+	} else if (vsock) {
+		/* virtio-vsock binds its socket now: under the seccomp filter of
+		 * a -no-reboot VM (no socket/bind after boot) that would kill
+		 * the VMM, so it is refused with the way out. */
+		if (km->sandboxed && cfg->no_reboot && driver[1] == 'i')
+			return hp_fail(e, G, "%s cannot be hot-plugged into a -no-reboot VM under seccomp (it binds a socket): give it on the command line, or -disable-seccomp",
+				       driver, NULL);
 	} else {
 		hp_prop(opts, "netdev", ref, sizeof(ref));
 		if (ref[0] && !config_netdev(cfg, ref))

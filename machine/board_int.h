@@ -145,6 +145,9 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 int board_vhost_kicks(struct board *b, struct vdev *vd, uint64_t base,
 		      unsigned stride, unsigned width, char *err, size_t errlen);
 bool board_is_vhost(const struct cfg_device *d);
+/* virtio-vsock / vhost-vsock (board_vsock.c). */
+struct vdev *board_vsock(struct board *b, const struct cfg_device *d,
+			 char *err, size_t errlen);
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */
 int board_nvdimm(struct board *b, char *err, size_t errlen);

@@ -172,6 +172,8 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
  * Prints its lines; returns the number of failures. */
 unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
+/* testguest.action=vsock (vsock.c): failures. */
+unsigned vsock_action(void);
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */

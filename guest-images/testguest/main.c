@@ -33,6 +33,8 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   vsock        virtio-vsock over virtio-mmio (vsock.c), then the
+ *                debug-exit as above
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -650,8 +652,8 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
-	if (action && word_is(action, "hotplug")) {
-		failed += hotplug_action();
+	if (action && (word_is(action, "hotplug") || word_is(action, "vsock"))) {
+		failed += word_is(action, "vsock") ? vsock_action() : hotplug_action();
 		guest_exit();
 		for (;;)
 			barrier();     /* the VMM ends us */

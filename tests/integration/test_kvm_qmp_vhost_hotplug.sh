@@ -74,4 +74,40 @@ check('query-chardev: c0 connected, its front end open',
 q.cmd('quit')
 PY
 wait "${PIDS[1]}" 2>/dev/null
+
+# Under -no-reboot the seccomp filter allows no new file, socket or
+# eventfd after boot (socket() would kill the VMM): each command that
+# would need one is refused by name, and the VMM keeps answering.
+rm -f "$TMP/v.sock"
+timeout 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" -append testguest.action=spin \
+	-object memory-backend-memfd,id=mem,size=128M -numa node,memdev=mem -serial none -no-reboot \
+	-chardev socket,id=c5,path="$TMP/blk.sock" \
+	-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=4,addr=2 \
+	-qmp "unix:$TMP/v.sock,server=on,wait=off" >"$TMP/vmm2.log" 2>&1 &
+PIDS+=($!)
+timeout 60 python3 - "$TMP" <<'PY' || { echo "FAIL: see above"; cat "$TMP/vmm2.log"; exit 1; }
+import json, sys
+sys.path.insert(0, __import__('os').environ.get('ROOT', '.') + '/tests/integration')
+from hotplug_qmp import Qmp
+tmp = sys.argv[1]
+q = Qmp(tmp + '/v.sock')
+def check(what, cond, got):
+    print(('ok: ' if cond else 'FAIL: ') + what + ('' if cond else ' -- got ' + json.dumps(got)))
+    if not cond:
+        sys.exit(1)
+r = q.cmd('chardev-add', {'id': 'c0', 'backend': {'type': 'socket', 'data': {
+    'server': False, 'addr': {'type': 'unix', 'data': {'path': tmp + '/blk.sock'}}}}})
+check('-no-reboot under seccomp: chardev-add refused by name',
+      'chardev-add cannot open host files or sockets in a -no-reboot VM' in r.get('error', {}).get('desc', ''), r)
+r = q.cmd('blockdev-add', {'driver': 'raw', 'node-name': 'n0',
+                           'file': {'driver': 'file', 'filename': tmp + '/disk.img'}})
+check('-no-reboot under seccomp: blockdev-add refused by name',
+      'blockdev-add cannot open host files' in r.get('error', {}).get('desc', ''), r)
+r = q.cmd('device_add', {'driver': 'vhost-user-blk-pci', 'id': 'vu0', 'chardev': 'c5', 'bus': 'rp0'})
+check('-no-reboot under seccomp: device_add vhost-user-blk-pci refused by name',
+      'cannot be hot-plugged into a -no-reboot VM under seccomp' in r.get('error', {}).get('desc', ''), r)
+r = q.cmd('query-status')
+check('the VMM still answers', r.get('return', {}).get('status') == 'running', r)
+q.cmd('quit')
+PY
 echo "ok: chardev-add + device_add vhost-user-blk-pci against qemu-storage-daemon"
