@@ -198,6 +198,10 @@ struct cfg_device {
 	uint64_t guest_cid;
 	char vsock_uds[CFG_PATH_MAX];
 	int vhostfd;
+	/* virtconsole / virtserialport (a CFG_DEV_VIRTCONSOLE that is no
+	 * console): name= of the port, "" when not given. */
+	bool serialport;
+	char port_name[64];
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

@@ -47,7 +47,11 @@ static const struct dev_kind {
 	{ "virtio-serial-pci", CFG_DEV_VIRTIO_SERIAL, CFG_TRANSPORT_PCI,
 	  P_PCI | P_VPCI, VPCI },
 	{ "virtconsole", CFG_DEV_VIRTCONSOLE, CFG_TRANSPORT_NONE, P_CONS,
-	  "id, chardev, bus" },
+	  "id, chardev, bus, name" },
+	/* A generic port (Kata's agent channel): a CFG_DEV_VIRTCONSOLE
+	 * that is not announced as a console (serialport set). */
+	{ "virtserialport", CFG_DEV_VIRTCONSOLE, CFG_TRANSPORT_NONE, P_CONS,
+	  "id, chardev, bus, name" },
 	{ "virtio-rng-device", CFG_DEV_VIRTIO_RNG, CFG_TRANSPORT_MMIO, P_RNG,
 	  "id, rng, max-bytes, period" },
 	{ "virtio-rng-pci", CFG_DEV_VIRTIO_RNG, CFG_TRANSPORT_PCI,
@@ -96,7 +100,7 @@ static const struct dev_kind {
 	"virtio-net-pci, virtio-serial-device, virtio-serial-pci, virtconsole, " \
 	"virtio-rng-device, virtio-rng-pci, virtio-balloon-device, " \
 	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, " \
-	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, " \
+	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, virtserialport, " \
 	"vhost-user-blk-device, vhost-user-blk-pci, vhost-user-fs-device, " \
 	"vhost-user-fs-pci, pcie-root-port, virtio-vsock-device, virtio-vsock-pci, " \
 	"vhost-vsock-device, vhost-vsock-pci"
@@ -310,6 +314,13 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	}
 	if ((k->props & P_CONS) && !strcmp(key, "chardev"))
 		return ref(c, kv, d->chardev);
+	/* The port's name (VIRTIO_CONSOLE_PORT_NAME, §5.3.6.2). */
+	if ((k->props & P_CONS) && !strcmp(key, "name")) {
+		if (!kv->val[0] || strlen(kv->val) >= sizeof(d->port_name))
+			return cfg_error(c, "name= must be 1-%zu bytes", sizeof(d->port_name) - 1);
+		strcpy(d->port_name, kv->val);
+		return 0;
+	}
 	/* QEMU names the port bus "SERIAL.0"; accept that or "SERIAL". */
 	if ((k->props & P_CONS) && !strcmp(key, "bus"))
 		return bus_ref(c, kv, d->bus);
@@ -464,6 +475,7 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	d->iosize = 2;
 	d->scsi_id = -1;
 	d->vhostfd = -1;
+	d->serialport = !strcmp(k->name, "virtserialport");
 	if (k->transport == CFG_TRANSPORT_PCI)
 		strcpy(d->bus, CFG_ROOT_BUS);
 	for (unsigned i = 0; i < l.n; i++) {

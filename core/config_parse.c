@@ -196,6 +196,8 @@ LOOKUP(config_device, cfg_device, devices, ndevices)
 
 const char *config_device_name(const struct cfg_device *dev)
 {
+	if (dev->type == CFG_DEV_VIRTCONSOLE && dev->serialport)
+		return "virtserialport";
 	static const char *const names[][3] = {
 		/* NONE, MMIO, PCI */
 		[CFG_DEV_VIRTIO_BLK] = { "virtio-blk", "virtio-blk-device", "virtio-blk-pci" },
