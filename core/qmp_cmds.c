@@ -252,6 +252,13 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "qom-get", cmd_qom_get, { { "path", JSON_STRING, true }, { "property", JSON_STRING, true } } },
 	{ "netdev_add", cmd_netdev_add, { { "type", JSON_STRING, true }, { "id", JSON_STRING, true } } },
 	{ "netdev_del", cmd_netdev_del, { { "id", JSON_STRING, true } } },
+	{ "blockdev-add", cmd_blockdev_add, { { "driver", JSON_STRING, true }, { "node-name", JSON_STRING, false } } },
+	{ "blockdev-del", cmd_blockdev_del, { { "node-name", JSON_STRING, true } } },
+	{ "chardev-add", cmd_chardev_add, { { "id", JSON_STRING, true }, { "backend", JSON_OBJECT, true } } },
+	{ "chardev-remove", cmd_chardev_remove, { { "id", JSON_STRING, true } } },
+	{ "query-pci", cmd_query_machine, { { 0 } } },
+	{ "query-block", cmd_query_machine, { { 0 } } },
+	{ "query-chardev", cmd_query_machine, { { 0 } } },
 };
 
 #define QMP_NCMDS (sizeof(qmp_cmd_table) / sizeof(qmp_cmd_table[0]))
@@ -291,8 +298,11 @@ static const struct qmp_param *qmp_param_find(const struct qmp_cmd *cmd, const c
 
 void qmp_cmd_run(const struct qmp_cmd *cmd, struct qmp_call *c)
 {
-	/* device_add takes every device property: its handler checks. */
-	if (cmd->fn == cmd_device_add || cmd->fn == cmd_netdev_add) {
+	c->name = cmd->name;
+	/* device_add takes every device property, netdev_add, blockdev-add
+	 * and chardev-add nested unions: their handlers check. */
+	if (cmd->fn == cmd_device_add || cmd->fn == cmd_netdev_add ||
+	    cmd->fn == cmd_blockdev_add || cmd->fn == cmd_chardev_add) {
 		cmd->fn(c);
 		return;
 	}

@@ -22,6 +22,7 @@ struct qmp_call {
 	/* The latest descriptor received with this message, or -1 (QEMU's
 	 * qemu_chr_fe_get_msgfd); the caller owns it. */
 	int (*take_pending_fd)(struct qmp_session *s);
+	const char *name;        /* the command being run */
 	struct json *ret;        /* the handler's result; NULL means {} */
 	const char *err_class;   /* set on failure, with desc */
 	char desc[256];
@@ -56,6 +57,11 @@ void cmd_query_hotpluggable_cpus(struct qmp_call *c);
 unsigned qmp_cpu_slots(const struct qmp_machine_ops *ops);
 void cmd_netdev_add(struct qmp_call *c);
 void cmd_netdev_del(struct qmp_call *c);
+void cmd_blockdev_add(struct qmp_call *c);
+void cmd_blockdev_del(struct qmp_call *c);
+void cmd_chardev_add(struct qmp_call *c);
+void cmd_chardev_remove(struct qmp_call *c);
+void cmd_query_machine(struct qmp_call *c); /* query-pci/-block/-chardev */
 /* device_add's arguments as a -device option string (qmp_device.c). */
 int qmp_args_to_opts(const struct json *args, struct json_buf *b, char *err, size_t errlen);
 

@@ -187,6 +187,7 @@ int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
 
 /* ---- kvm_machine.c / kvm_qmp.c ---- */
 struct board;
+struct board_qmp;
 struct machine_config;
 
 /* A KVM machine (kvm/kvm.h kvm_machine_run).  A reset rebuilds the
@@ -235,6 +236,8 @@ struct kvm_machine {
 	struct machine_config *cfg;
 	/* vCPU hot-plug slots (kvm_cpu_hotplug.c). */
 	struct kvm_cpuhp *cpuhp;
+	/* blockdev-add/chardev-add state (kvm_qmp_be.c). */
+	struct board_qmp *bq;
 };
 
 /* kvm_cpu_hotplug.c: device_add/device_del of a CPU, its QMP views, the
@@ -258,6 +261,10 @@ int kvm_cpuhp_rebuild(struct kvm_machine *km, char *err, size_t errlen);
 struct qmp_machine_ops;
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 void kvm_hp_deleted(void *opaque, const char *id);
+/* kvm_qmp_be.c: blockdev-add/-del, chardev-add/-remove, query-pci/
+ * -block/-chardev into ops (needs km->backends); freed at teardown. */
+int kvm_qmp_be_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+void kvm_qmp_be_free(struct kvm_machine *km);
 /* kvm_hotplug_bus.c: device_add of scsi-hd / virtconsole /
  * virtserialport; and kvm_hotplug.c's helpers it uses. */
 int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *opts,
@@ -284,5 +291,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 void kvm_balloon_release(void *opaque, uint64_t gpa, uint64_t len);
 int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
 			uint64_t data, int fd, bool assign);
+int kvm_board_msi_irqfd(void *opaque, int fd, uint64_t addr, uint32_t data,
+			int *route, enum vhu_irqfd_op op);
 
 #endif

@@ -101,10 +101,10 @@ static int kvm_nd_del(void *opaque, const char *id, struct qmp_err *e)
 	/* Opened by a device once (its queues kept for resets): closing
 	 * those closes the fds.  Never opened: the fds are still bare. */
 	snprintf(key, sizeof(key), "netdev:%s", id);
-	if (board_backends_close(km->backends, TRACE_BK_NET, key)) {
+	if (board_backends_drop(km->backends, TRACE_BK_NET, key)) {
 		for (unsigned q = 1; q < n->queues; q++) {
 			snprintf(key, sizeof(key), "netdev:%s.q%u", id, (unsigned char)q);
-			board_backends_close(km->backends, TRACE_BK_NET, key);
+			board_backends_drop(km->backends, TRACE_BK_NET, key);
 		}
 	} else {
 		for (unsigned q = 0; n->fd >= 0 && q < n->queues; q++)

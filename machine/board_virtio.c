@@ -82,6 +82,7 @@ static struct blockdev *bv_blockdev(struct board *b, const struct cfg_device *d,
 				 " (share-rw=on on both lets writers share it)" : "");
 			return NULL;
 		}
+		bd->no_flush = !drv->flush;
 		if (board_own(b, TRACE_BK_BLOCK, key, bv_blockdev_free, bd, err,
 			      errlen) < 0)
 			return NULL;
