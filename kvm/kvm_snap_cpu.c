@@ -272,7 +272,7 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 	snap_r_begin(r, KVM_SNAP_CPU_SECTION, KVM_SNAP_CPU_VERSION, &ver);
 	snap_r_u32(r, "index", &v_index);
 	snap_r_u32(r, "apic_id", &v_apic);
-	if (snap_r_error(r))
+	if (snap_r_failed(r))
 		goto out;
 	if (snap_r_check(r, v_index == index, "index", "vCPUs out of order") < 0 ||
 	    snap_r_check(r, v_apic == apic_id, "apic_id", "differs from this "
@@ -296,11 +296,11 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 		snap_r_bytes(r, "fpu", &fpu, sizeof(fpu));
 	}
 	snap_r_u8(r, "has_xcrs", &has_xcrs);
-	if (snap_r_error(r) || snap_r_check(r, has_xcrs <= 1, "has_xcrs", "not 0 or 1") < 0)
+	if (snap_r_failed(r) || snap_r_check(r, has_xcrs <= 1, "has_xcrs", "not 0 or 1") < 0)
 		goto out;
 	if (has_xcrs) {
 		snap_r_bytes(r, "xcrs", &xcrs, sizeof(xcrs));
-		if (snap_r_error(r) ||
+		if (snap_r_failed(r) ||
 		    snap_r_check(r, xcrs.nr_xcrs <= KVM_MAX_XCRS && xcrs.flags == 0 &&
 				 kvm_snap_zero(xcrs.padding, sizeof(xcrs.padding)),
 				 "xcrs", "count beyond KVM_MAX_XCRS or flags set") < 0)
@@ -319,11 +319,11 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 	snap_r_u32(r, "mp_state", &mp);
 	snap_r_bytes(r, "events", &ev, sizeof(ev));
 	snap_r_u8(r, "has_debugregs", &has_dr);
-	if (snap_r_error(r) || snap_r_check(r, has_dr <= 1, "has_debugregs", "not 0 or 1") < 0)
+	if (snap_r_failed(r) || snap_r_check(r, has_dr <= 1, "has_debugregs", "not 0 or 1") < 0)
 		goto out;
 	if (has_dr) {
 		snap_r_bytes(r, "debugregs", &dr, sizeof(dr));
-		if (snap_r_error(r) ||
+		if (snap_r_failed(r) ||
 		    snap_r_check(r, dr.flags == 0 && kvm_snap_zero(dr.reserved,
 				 sizeof(dr.reserved)), "debugregs",
 				 "flags or reserved fields set") < 0)
@@ -331,11 +331,11 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 	}
 	snap_r_u32(r, "tsc_khz", &khz);
 	snap_r_end(r);
-	if (snap_r_error(r) ||
+	if (snap_r_failed(r) ||
 	    snap_r_check(r, khz <= KVM_SNAP_MAX_TSC_KHZ, "tsc_khz", "beyond 100 GHz") < 0)
 		goto out;
 	kvm_snap_check_cpu(r, sys, &sregs, &lapic, apic_id, msrs, n, mp, &ev);
-	if (snap_r_error(r))
+	if (snap_r_failed(r))
 		goto out;
 
 	/* The TSC rate first: the TSC MSR below is counted in it.  Without
@@ -393,7 +393,7 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 out:
 	free(xsave);
 	free(msrs);
-	if (rc == 0 && snap_r_error(r))
+	if (rc == 0 && snap_r_failed(r))
 		rc = -EINVAL;
 	return rc;
 }

@@ -92,7 +92,7 @@ int kvm_snap_vm_load(const struct kvm_vm *vm, struct snap_r *r)
 			     kvm_snap_chip_size(kvm_snap_chips[i].id));
 	}
 	snap_r_end(r);
-	if (snap_r_error(r))
+	if (snap_r_failed(r))
 		return -EINVAL;
 	if (snap_r_check(r, kvm_snap_pic_ok(&chips[0].chip.pic), "pic_master",
 			 "a field out of its range") < 0 ||
@@ -105,7 +105,7 @@ int kvm_snap_vm_load(const struct kvm_vm *vm, struct snap_r *r)
 	snap_r_begin(r, KVM_SNAP_CLOCK_SECTION, KVM_SNAP_CLOCK_VERSION, &ver);
 	snap_r_u64(r, "clock", &clock);
 	snap_r_end(r);
-	if (snap_r_error(r))
+	if (snap_r_failed(r))
 		return -EINVAL;
 	for (unsigned i = 0; i < KVM_SNAP_NCHIPS; i++) {
 		if (ioctl(vm->fd, KVM_SET_IRQCHIP, &chips[i]) < 0) {
