@@ -39,6 +39,11 @@ struct sim_priv {
 	uint64_t restore_seq;
 };
 
+static struct sim_priv *sim_p(const struct sim *s)
+{
+	return s->priv;
+}
+
 struct timerq *sim_timerq(struct sim *s)
 {
 	return &sim_p(s)->q;
@@ -73,10 +78,6 @@ static void sim_point(struct sim *s)
 	p->in_point = false;
 }
 
-static struct sim_priv *sim_p(const struct sim *s)
-{
-	return s->priv;
-}
 
 static void sim_record(struct sim *s, uint32_t kind, uint32_t len_or_level,
 		       uint64_t addr, uint64_t data, uint32_t is_write,
