@@ -116,6 +116,15 @@ int snap_r_timer(struct snap_r *r, const char *field, struct snap_timer *st);
 void snap_timer_apply(const struct snap_timer *st, const struct clk *clk,
 		      struct clk_timer *t);
 
+/* A token bucket (core/tokenbucket.h) as a section; load refuses another
+ * rate than `configured` and a budget beyond the size. */
+struct tokenbucket;
+void snap_w_tokenbucket(struct snap_w *w, const char *field,
+			const struct tokenbucket *tb);
+int snap_r_tokenbucket(struct snap_r *r, const char *field,
+		       const struct tokenbucket *configured,
+		       struct tokenbucket *out);
+
 /* The stream checksum (docs/snapshot.md "Checksum"): exported for tests
  * and tools that patch streams. */
 uint64_t snap_hash64(const uint8_t *p, size_t n, uint64_t seed);
