@@ -87,6 +87,44 @@ const char *snap_r_error(const struct snap_r *r);
 /* The first error's errno (0 if none). */
 int snap_r_failed(const struct snap_r *r);
 
+/* ---- time (core/snapshot_clk.c) ----
+ * Devices store clk times (deadlines, load instants) as absolute
+ * nanoseconds of the saving machine's clock.  The restoring machine's
+ * clock may read differently (a new process under KVM): board_load_state
+ * sets the shift (now_restoring - now_saved) and snap_r_time adds it, so
+ * every restored instant keeps its distance from "now".  The simulator
+ * restores its clock itself: shift 0. */
+struct clk;
+struct clk_timer;
+void snap_r_set_time_shift(struct snap_r *r, int64_t shift_ns);
+int64_t snap_r_time_shift(const struct snap_r *r);
+/* A u64 field holding a clk time; read back shifted (saturating at 0 and
+ * UINT64_MAX). */
+void snap_w_time(struct snap_w *w, const char *field, uint64_t ns);
+int snap_r_time(struct snap_r *r, const char *field, uint64_t *ns);
+/* A device timer: whether it is armed, its deadline and arm sequence
+ * (ties fire in arm order, so the sequence is state too), as a section
+ * named `field`. */
+struct snap_timer {
+	bool armed;
+	uint64_t deadline;
+	uint64_t seq;
+};
+void snap_w_timer(struct snap_w *w, const char *field, const struct clk_timer *t);
+int snap_r_timer(struct snap_r *r, const char *field, struct snap_timer *st);
+/* Apply a loaded timer: arm (keeping the sequence) or cancel. */
+void snap_timer_apply(const struct snap_timer *st, const struct clk *clk,
+		      struct clk_timer *t);
+
+/* A token bucket (core/tokenbucket.h) as a section; load refuses another
+ * rate than `configured` and a budget beyond the size. */
+struct tokenbucket;
+void snap_w_tokenbucket(struct snap_w *w, const char *field,
+			const struct tokenbucket *tb);
+int snap_r_tokenbucket(struct snap_r *r, const char *field,
+		       const struct tokenbucket *configured,
+		       struct tokenbucket *out);
+
 /* The stream checksum (docs/snapshot.md "Checksum"): exported for tests
  * and tools that patch streams. */
 uint64_t snap_hash64(const uint8_t *p, size_t n, uint64_t seed);

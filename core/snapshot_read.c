@@ -23,6 +23,7 @@ struct snap_r {
 	unsigned depth;
 	struct snap_frame fr[SNAP_MAX_DEPTH];
 	int err;
+	int64_t shift;
 	char msg[SNAP_ERR_LEN];
 };
 
@@ -398,4 +399,14 @@ int snap_r_done(struct snap_r *r)
 			    got);
 	}
 	return 0;
+}
+
+void snap_r_set_time_shift(struct snap_r *r, int64_t shift_ns)
+{
+	r->shift = shift_ns;
+}
+
+int64_t snap_r_time_shift(const struct snap_r *r)
+{
+	return r->shift;
 }

@@ -231,7 +231,7 @@ static void tr_timer_cancel(void *opaque, struct clk_timer *dev)
 	clk_timer_cancel(tr->inner_clk, &t->shadow);
 }
 
-static const struct clk_ops tr_clk_ops = { tr_now, tr_timer_arm, tr_timer_cancel };
+static const struct clk_ops tr_clk_ops = { tr_now, tr_timer_arm, tr_timer_cancel, NULL };
 
 /* ---- machine requests, buses, guest memory ---- */
 

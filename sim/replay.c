@@ -225,7 +225,7 @@ static void rp_timer_cancel(void *opaque, struct clk_timer *t)
 			       (unsigned long long)e->a, id);
 }
 
-static const struct clk_ops rp_clk_ops = { rp_now, rp_timer_arm, rp_timer_cancel };
+static const struct clk_ops rp_clk_ops = { rp_now, rp_timer_arm, rp_timer_cancel, NULL };
 
 static void rp_request(void *opaque, enum machine_event ev, int status)
 {
