@@ -166,6 +166,13 @@ int64_t kvm_cpus_thread_id(const struct kvm_cpus *c, unsigned index);
 /* Exits handled by all vCPUs so far (benchmarks). */
 uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c);
 
+/* Snapshots: vCPU count, fd and APIC id of vCPU index; quiesced: every
+ * started thread is parked by a pause (or ended), out of KVM_RUN. */
+unsigned kvm_cpus_count(const struct kvm_cpus *c);
+int kvm_cpus_fd(const struct kvm_cpus *c, unsigned index);
+uint32_t kvm_cpus_apic_id(const struct kvm_cpus *c, unsigned index);
+bool kvm_cpus_quiesced(const struct kvm_cpus *c);
+
 /* Load the register state `boot` describes into a vCPU (regs + sregs). */
 int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
 
@@ -217,6 +224,8 @@ struct kvm_machine {
 	/* The machine description, a copy the QMP hot-plug ops change
 	 * (kvm_hotplug.c): every build, reset's included, uses it. */
 	struct machine_config *cfg;
+	/* QMP migrate and -incoming (kvm_migrate.c). */
+	struct kvm_migrate *mig;
 };
 
 /* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's

@@ -330,7 +330,6 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 			goto out;
 	}
 	snap_r_u32(r, "tsc_khz", &khz);
-	snap_r_end(r);
 	if (snap_r_failed(r) ||
 	    snap_r_check(r, khz <= KVM_SNAP_MAX_TSC_KHZ, "tsc_khz", "beyond 100 GHz") < 0)
 		goto out;
@@ -389,7 +388,7 @@ int kvm_snap_cpu_load(int fd, const struct kvm_sys *sys, unsigned index,
 		rc = kvm_snap_refused(r, "debugregs", "KVM_SET_DEBUGREGS");
 		goto out;
 	}
-	rc = 0;
+	rc = snap_r_end(r);
 out:
 	free(xsave);
 	free(msrs);

@@ -91,7 +91,6 @@ int kvm_snap_vm_load(const struct kvm_vm *vm, struct snap_r *r)
 		snap_r_bytes(r, kvm_snap_chips[i].field, &chips[i].chip,
 			     kvm_snap_chip_size(kvm_snap_chips[i].id));
 	}
-	snap_r_end(r);
 	if (snap_r_failed(r))
 		return -EINVAL;
 	if (snap_r_check(r, kvm_snap_pic_ok(&chips[0].chip.pic), "pic_master",
@@ -100,12 +99,6 @@ int kvm_snap_vm_load(const struct kvm_vm *vm, struct snap_r *r)
 			 "a field out of its range") < 0 ||
 	    snap_r_check(r, kvm_snap_ioapic_ok(&chips[2].chip.ioapic), "ioapic",
 			 "base address not 0xfec00000, id beyond 8 bits or pad set") < 0)
-		return -EINVAL;
-	uint64_t clock = 0;
-	snap_r_begin(r, KVM_SNAP_CLOCK_SECTION, KVM_SNAP_CLOCK_VERSION, &ver);
-	snap_r_u64(r, "clock", &clock);
-	snap_r_end(r);
-	if (snap_r_failed(r))
 		return -EINVAL;
 	for (unsigned i = 0; i < KVM_SNAP_NCHIPS; i++) {
 		if (ioctl(vm->fd, KVM_SET_IRQCHIP, &chips[i]) < 0) {
@@ -116,6 +109,13 @@ int kvm_snap_vm_load(const struct kvm_vm *vm, struct snap_r *r)
 			return -EINVAL;
 		}
 	}
+	if (snap_r_end(r) < 0)
+		return -EINVAL;
+	uint64_t clock = 0;
+	snap_r_begin(r, KVM_SNAP_CLOCK_SECTION, KVM_SNAP_CLOCK_VERSION, &ver);
+	snap_r_u64(r, "clock", &clock);
+	if (snap_r_failed(r))
+		return -EINVAL;
 	/* Only the clock value: KVM_CLOCK_REALTIME would advance it by the
 	 * wall time since the save, and a template restored an hour later
 	 * would see an hour pass in one step. */
@@ -128,5 +128,5 @@ int kvm_snap_vm_load(const struct kvm_vm *vm, struct snap_r *r)
 		snap_r_check(r, false, "clock", why);
 		return -EINVAL;
 	}
-	return 0;
+	return snap_r_end(r) < 0 ? -EINVAL : 0;
 }

@@ -33,6 +33,9 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   snap         every check, with a save and restore in the middle
+ *                (snap.c): "snap ready", then it waits for a byte on
+ *                COM1; the checks go on in the restored VM
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
  * nvdimm and writes its flush hints, right after the hello line (before
  * any action), and prints what it reads back.
@@ -646,12 +649,15 @@ void guest_main(uint32_t start_info)
 		for (;;)
 			barrier();     /* the VMM ends us */
 	}
-	if (action)
+	bool snap = action && word_is(action, "snap");
+	if (action && !snap)
 		do_action(action);
 	check_rtc();
 	/* Before check_pit(), which programs the 8259s itself. */
 	failed += check_irq(si);
 	check_pit();
+	if (snap)
+		failed += snap_action();   /* snap.c: saved and restored here */
 	check_pci();
 	check_cpuid_pmu();
 	check_virtio_mmio();
