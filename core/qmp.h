@@ -138,9 +138,10 @@ struct qmp_machine_ops {
 	 * frees it).  0, or -1 with e filled. */
 	int (*qom_get)(void *opaque, const char *path, const char *property,
 		       struct json **out, struct qmp_err *e);
-	/* migrate: start saving to uri ("exec:CMD", "file:PATH"; anything
-	 * else was refused before the call).  The save runs on after the
-	 * reply; query-migrate follows it.  0, or -1 with e filled. */
+	/* migrate: start saving to uri ("exec:CMD", "file:PATH"; the op
+	 * refuses other protocols, with QEMU's events and wording).  The
+	 * save runs on after the reply; query-migrate follows it.  0, or -1
+	 * with e filled. */
 	int (*migrate)(void *opaque, const char *uri, struct qmp_err *e);
 	/* migrate-incoming under -incoming defer.  0, or -1 with e. */
 	int (*migrate_incoming)(void *opaque, const char *uri, struct qmp_err *e);

@@ -280,10 +280,21 @@ static int kvm_mig_qmp_migrate(void *opaque, const char *uri, struct qmp_err *e)
 	m->error[0] = 0;
 	m->polls = 0;
 	m->len_done = 0;
+	m->ram_stream = 0;
 	m->t_start = kvm_mig_now_ns();
 	m->t_setup = m->t_end = 0;
 	m->ram_total = kvm_mig_ram_bytes(km);
 	kvm_mig_event(m, "setup");
+	/* QEMU 7.2 knows tcp:, unix:, fd:, exec: and rdma:; vmm writes
+	 * exec: and file: (QEMU 8.2's).  QEMU refuses the others once its
+	 * state is "setup", so a client sees setup then failed, as here. */
+	if ((strncmp(uri, "exec:", 5) && strncmp(uri, "file:", 5)) || !uri[5]) {
+		m->t_end = m->t_paused = kvm_mig_now_ns();
+		kvm_mig_event(m, "failed");
+		snprintf(e->desc, sizeof(e->desc), "Parameter 'uri' expects a valid "
+			 "migration protocol");
+		return -1;
+	}
 	/* A running VM stops for the save (QEMU stops it for the final
 	 * pass; with one pass, that is the whole save). */
 	m->we_paused = !km->prelaunch && !kvm_cpus_paused(km->cpus);
