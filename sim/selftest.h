@@ -43,11 +43,16 @@ int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 struct selftest_snap {
 	uint64_t at;
 	bool ignore_shared;
+	/* Optional: phase[n] gets the number of checks finished at point n
+	 * (so a caller can pick points inside each device's check). */
+	uint32_t *phase;
+	size_t phase_cap;
 	/* Results: */
 	uint64_t points;     /* snapshot points the run passed */
 	bool done;           /* the save/restore happened */
 	size_t bytes;        /* the stream's size */
 	uint64_t events_at;  /* sim events recorded before the save */
+	uint32_t checks_at;  /* checks finished before the save */
 	int rc;              /* 0, or the failure (err says what) */
 	char err[256];
 };

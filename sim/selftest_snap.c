@@ -94,10 +94,13 @@ void st_snap_point(void *opaque, struct sim *s, uint64_t n)
 	struct selftest *t = opaque;
 	struct selftest_snap *sn = t->snap;
 	sn->points = n + 1;
+	if (sn->phase && n < sn->phase_cap)
+		sn->phase[n] = t->checks;
 	if (n != sn->at || sn->done)
 		return;
 	sn->done = true;
 	sn->events_at = sim_event_count(s);
+	sn->checks_at = t->checks;
 	size_t len = 0;
 	uint8_t *buf = st_snap_save(t, s, &len);
 	if (!buf)

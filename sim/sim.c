@@ -601,6 +601,11 @@ void sim_make_fresh(struct sim *s, uint64_t seed)
 	while (gm_region_count(s->m.gm) > 1)
 		gm_remove_region(s->m.gm, gm_region_at(s->m.gm, 1)->gpa);
 	const struct gm_region *r = gm_region_at(s->m.gm, 0);
-	if (r && r->host)
-		memset(r->host, 0, r->size);
+	/* Zero only what is not zero: untouched pages stay unfaulted. */
+	for (uint64_t off = 0; r && r->host && off < r->size; off += SIM_DIGEST_PAGE) {
+		size_t n = r->size - off < SIM_DIGEST_PAGE ? (size_t)(r->size - off) :
+			   SIM_DIGEST_PAGE;
+		if (!sim_all_zero(r->host + off, n))
+			memset(r->host + off, 0, n);
+	}
 }
