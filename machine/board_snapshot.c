@@ -202,8 +202,18 @@ static int fingerprint_load(struct board *b, struct snap_r *r)
 		k++;
 	}
 	if (!snap_r_failed(r) && k < n) {
-		snprintf(why, sizeof(why), "%u saved devices are not here", n - k);
-		snap_r_check(r, false, "ndevices", why);
+		char f[24], saved[48];
+		snprintf(f, sizeof(f), "device%u", k);
+		snap_r_blob(r, f, &p, &len);
+		if (!snap_r_failed(r)) {
+			size_t m = len < sizeof(saved) - 1 ? len : sizeof(saved) - 1;
+			for (size_t j = 0; j < m; j++)
+				saved[j] = p[j] >= 0x20 && p[j] < 0x7f ? (char)p[j] : '?';
+			saved[m] = '\0';
+			snprintf(why, sizeof(why), "'%s' was saved but is not here "
+				 "(%u saved devices missing)", saved, n - k);
+			snap_r_check(r, false, f, why);
+		}
 	}
 	int rc = snap_r_end(r);
 	if (rc)

@@ -47,6 +47,9 @@ struct selftest_snap {
 	 * (so a caller can pick points inside each device's check). */
 	uint32_t *phase;
 	size_t phase_cap;
+	/* Optional: handed the saved stream (tests, fuzz seeds). */
+	void (*on_stream)(void *opaque, const uint8_t *buf, size_t len);
+	void *stream_opaque;
 	/* Results: */
 	uint64_t points;     /* snapshot points the run passed */
 	bool done;           /* the save/restore happened */

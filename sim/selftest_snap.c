@@ -106,6 +106,8 @@ void st_snap_point(void *opaque, struct sim *s, uint64_t n)
 	if (!buf)
 		return;
 	sn->bytes = len;
+	if (sn->on_stream)
+		sn->on_stream(sn->stream_opaque, buf, len);
 	/* Tearing down and building are no guest-visible events. */
 	bool rec = sim_recording(s);
 	sim_set_recording(s, false);
