@@ -410,6 +410,30 @@ static void hostile(struct cmd *c, const char *field, const void *val,
 	}
 }
 
+/* VMM_FUZZ_SEEDS_DIR=dir: write streams of both machines saved mid-run
+ * as fuzz/fuzz_snapshot.c seeds (byte 0: machine, checksum fix-up). */
+static void write_seeds(struct cmd *c, uint8_t machine)
+{
+	const char *dir = getenv("VMM_FUZZ_SEEDS_DIR");
+	if (!dir)
+		return;
+	for (uint64_t at = 150; ; at += 250) {
+		struct stream s = running_stream(c, at);
+		if (!s.buf)
+			break;
+		char p[256];
+		snprintf(p, sizeof(p), "%s/%s-%llu", dir, machine & 1 ? "q35" : "microvm",
+			 (unsigned long long)at);
+		FILE *f = fopen(p, "wb");
+		assert_non_null(f);
+		uint8_t b0 = machine | 2;
+		fwrite(&b0, 1, 1, f);
+		fwrite(s.buf, 1, s.len, f);
+		fclose(f);
+		free(s.buf);
+	}
+}
+
 static void test_hostile_microvm(void **state)
 {
 	(void)state;
@@ -428,6 +452,7 @@ static void test_hostile_microvm(void **state)
 	uint64_t feat = 1ull << 60;
 	hostile(&c, "virtio-mmio/virtio.features", &feat, 8,
 		"virtio-mmio/virtio.features: bits the device never offered");
+	write_seeds(&c, 0);
 	drive_gone(&c);
 }
 
@@ -448,6 +473,7 @@ static void test_hostile_q35(void **state)
 		"virtio-pci/msix.pba: pending bits beyond the table");
 	uint8_t mode = 2;
 	hostile(&c, "virtio-pci.mode", &mode, 1, "virtio-pci.mode: modern/transitional");
+	write_seeds(&c, 1);
 	drive_gone(&c);
 }
 
