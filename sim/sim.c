@@ -582,11 +582,30 @@ void sim_make_fresh(struct sim *s, uint64_t seed)
 	s->last_request = MACHINE_RUNNING;
 	s->last_request_status = 0;
 	prng_seed(&s->m.prng, seed);
+	/* New buses: a freed board leaves its ranges registered (a machine
+	 * is normally torn down whole). */
+	struct bus *pio = bus_new("pio", s->m.log), *mmio = bus_new("mmio", s->m.log);
+	if (pio && mmio) {
+		bus_free(s->m.pio);
+		bus_free(s->m.mmio);
+		s->m.pio = pio;
+		s->m.mmio = mmio;
+		bus_set_observer(pio, sim_observe, s);
+		bus_set_observer(mmio, sim_observe, s);
+	} else {
+		bus_free(pio);
+		bus_free(mmio);
+	}
 	/* Regions a board added (NVDIMMs) go with it; the RAM sim_new made
 	 * (region 0, at gpa 0) stays, zeroed. */
 	while (gm_region_count(s->m.gm) > 1)
 		gm_remove_region(s->m.gm, gm_region_at(s->m.gm, 1)->gpa);
 	const struct gm_region *r = gm_region_at(s->m.gm, 0);
-	if (r && r->host)
-		memset(r->host, 0, r->size);
+	/* Zero only what is not zero: untouched pages stay unfaulted. */
+	for (uint64_t off = 0; r && r->host && off < r->size; off += SIM_DIGEST_PAGE) {
+		size_t n = r->size - off < SIM_DIGEST_PAGE ? (size_t)(r->size - off) :
+			   SIM_DIGEST_PAGE;
+		if (!sim_all_zero(r->host + off, n))
+			memset(r->host + off, 0, n);
+	}
 }
