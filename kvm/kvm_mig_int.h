@@ -34,6 +34,7 @@ struct kvm_migrate {
 	bool postmigrate;        /* saved, not resumed since */
 	bool restoring;          /* this build is loaded from a stream */
 	bool autostart;          /* run once loaded (no -S, or cont) */
+	bool src_running;        /* the saved VM was running */
 	enum kvm_mig_in incoming_state;
 	struct clk_timer poll;   /* waiting for the vCPUs to park */
 	unsigned polls;

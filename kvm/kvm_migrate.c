@@ -79,6 +79,10 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 	snap_w_u64(w, "ram_bytes", kvm_mig_ram_bytes(km));
 	snap_w_u8(w, "machine", (uint8_t)km->cfg->machine.type);
 	snap_w_u8(w, "ignore_shared", ignore_shared);
+	/* Whether the guest was running when migrate came: a restored VM
+	 * runs only if it was (QEMU's global_state), so a template that
+	 * was stopped first stays stopped until cont. */
+	snap_w_u8(w, "running", m->we_paused);
 	snap_w_end(w);
 	int r = board_save_state(km->board, w);
 	if (r < 0) {
@@ -130,6 +134,7 @@ static int kvm_mig_check_vm(struct kvm_migrate *m, struct snap_r *r, bool *ignor
 	snap_r_u64(r, "ram_bytes", &ram);
 	snap_r_u8(r, "machine", &machine);
 	snap_r_bool(r, "ignore_shared", &ign);
+	snap_r_bool(r, "running", &m->src_running);
 	if (snap_r_failed(r))
 		return -1;
 	if (snap_r_check(r, ncpus == kvm_cpus_count(km->cpus), "ncpus",
@@ -381,13 +386,13 @@ void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 	log_info(km->m.log, "vmm: -incoming: restored %zu bytes in %llu ms", m->in_len,
 		 (unsigned long long)((m->t_end - m->t_start) / 1000000));
 	m->restoring = false;
-	if (m->autostart) {
-		km->prelaunch = false;
+	/* -S holds it (prelaunch); otherwise it runs if the saved VM was
+	 * running, and waits for cont ("paused") if it had been stopped. */
+	km->prelaunch = !m->autostart;
+	if (m->autostart && m->src_running) {
 		kvm_cpus_resume(km->cpus);
 		if (km->qmp)
 			qmp_server_emit_event(km->qmp, "RESUME", NULL);
-	} else {
-		km->prelaunch = true;
 	}
 }
 

@@ -86,6 +86,7 @@ void con_dec(uint64_t v);
 void say(const char *s);
 /* snap.c: the save/restore action; returns the failed checks. */
 unsigned snap_action(void);
+void snap_wait_action(void);
 /* 'printable prefix' of p, up to n bytes or the first NUL. */
 void con_text(const uint8_t *p, unsigned n);
 

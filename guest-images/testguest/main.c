@@ -33,6 +33,7 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   snapwait     "snap ready", a byte on COM1, debug-exit (snap.c)
  *   snap         every check, with a save and restore in the middle
  *                (snap.c): "snap ready", then it waits for a byte on
  *                COM1; the checks go on in the restored VM
@@ -633,6 +634,8 @@ void guest_main(uint32_t start_info)
 		vblk_flags |= VBLK_WAIT_RESET;
 	con_init();
 	check_start_info(si);
+	if (action && word_is(action, "snapwait"))
+		snap_wait_action();
 	/* The nvdimm write comes first so that every lifecycle action
 	 * below can end a VM whose shared nvdimm holds guest data. */
 	if (nvwrite || (action && word_is(action, "nvdimm"))) {
