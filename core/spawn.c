@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -135,6 +136,9 @@ static void spawn_do_open(int sock, const char *path, bool write)
 static void spawn_helper(int sock)
 {
 	spawn_close_others(sock);
+	/* Its own name, so ps and tests tell it from the VMM whose command
+	 * line it shares. */
+	prctl(PR_SET_NAME, (unsigned long)"vmm-helper", 0, 0, 0);
 	/* Our parent's signal set-up is not ours: a SIGTERM for the VMM's
 	 * process group must not leave a helper behind, a SIGPIPE from a
 	 * closed socket must not either. */

@@ -13,7 +13,14 @@
  * QEMU's exec: migration waits for its command.  The helper exits when
  * the VMM's end of the socket closes (the VMM ended, however it ended).
  *
- * One request at a time per helper (the caller serializes). */
+ * One request at a time per helper (the caller serializes).  Its name
+ * (comm) is "vmm-helper".
+ *
+ * The trade-off: the helper runs outside the VMM's seccomp filter, so a
+ * VMM taken over by its guest could ask it to run a command, which the
+ * filter alone would have prevented (QEMU's -sandbox spawn=deny makes
+ * the same choice the other way: no exec: migration).  It is only forked
+ * when migration is reachable (-qmp or -incoming). */
 #ifndef VMM_CORE_SPAWN_H
 #define VMM_CORE_SPAWN_H
 
