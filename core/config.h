@@ -134,6 +134,8 @@ enum cfg_device_type {
 	CFG_DEV_SCSI_CD,         /* a read-only CD-ROM LUN on a virtio-scsi */
 	CFG_DEV_VHOST_USER_BLK,  /* vhost-user-blk-{pci,device} (issue 16) */
 	CFG_DEV_VHOST_USER_FS,   /* vhost-user-fs-{pci,device} */
+	CFG_DEV_VIRTIO_VSOCK,    /* virtio-vsock-{pci,device}: userspace, uds= */
+	CFG_DEV_VHOST_VSOCK,     /* vhost-vsock-{pci,device}: /dev/vhost-vsock */
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
@@ -190,6 +192,16 @@ struct cfg_device {
 	 * chassis= lands in chassis_nr, slot= in port_slot. */
 	bool pcie_port;
 	unsigned port_slot;
+	/* virtio-vsock / vhost-vsock guest-cid= (3..0xfffffffe), the
+	 * userspace device's host socket uds=, vhost-vsock vhostfd= (-1:
+	 * open /dev/vhost-vsock). */
+	uint64_t guest_cid;
+	char vsock_uds[CFG_PATH_MAX];
+	int vhostfd;
+	/* virtconsole / virtserialport (a CFG_DEV_VIRTCONSOLE that is no
+	 * console): name= of the port, "" when not given. */
+	bool serialport;
+	char port_name[64];
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

@@ -33,6 +33,12 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   vsock        virtio-vsock over virtio-mmio (vsock.c), then the
+ *                debug-exit as above
+ *   shpc         the guest side of SHPC hot-plug on a pci-bridge
+ *                (shpc.c), then the debug-exit as above
+ *   scsihp       the guest side of virtio-scsi LUN hot-plug (scsi_hp.c),
+ *                then the debug-exit as above
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -625,6 +631,18 @@ static void do_action(const char *a)
 		barrier();     /* the VMM ends us */
 }
 
+/* testguest.action=NAME that runs one feature's guest side (its own
+ * file), counts its failures and ends through the debug-exit. */
+static const struct {
+	const char *name;
+	unsigned (*run)(void);
+} test_actions[] = {
+	{ "hotplug", hotplug_action },
+	{ "vsock", vsock_action },
+	{ "shpc", shpc_action },
+	{ "scsihp", scsihp_action },
+};
+
 void guest_main(uint32_t start_info);
 void guest_main(uint32_t start_info)
 {
@@ -650,8 +668,10 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
-	if (action && word_is(action, "hotplug")) {
-		failed += hotplug_action();
+	for (unsigned i = 0; action && i < sizeof(test_actions) / sizeof(test_actions[0]); i++) {
+		if (!word_is(action, test_actions[i].name))
+			continue;
+		failed += test_actions[i].run();
 		guest_exit();
 		for (;;)
 			barrier();     /* the VMM ends us */
