@@ -75,7 +75,7 @@ static void machine_q35(struct args *a, const char *dir, bool small)
 	arg(a, "-device"); arg(a, "virtio-blk-device,drive=d1");
 	arg(a, "-netdev"); arg(a, "tap,id=n0,ifname=vmmsnap0");
 	arg(a, "-device"); arg(a, "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56");
-	arg(a, "-device"); arg(a, "pci-bridge,bus=pcie.0,id=br0,chassis_nr=1,addr=0x8");
+	arg(a, "-device"); arg(a, "pci-bridge,bus=pcie.0,id=br0,chassis_nr=1,addr=0x8,shpc=on");
 	arg(a, "-object"); arg(a, "rng-random,id=rng0,filename=/dev/urandom");
 	arg(a, "-device"); arg(a, "virtio-rng-pci,rng=rng0,bus=br0,addr=1,max-bytes=4096,period=100");
 	arg(a, "-chardev"); arg(a, "socket,id=c0,path=%s/con.sock,server,nowait", dir);
