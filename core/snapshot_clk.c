@@ -48,9 +48,11 @@ void snap_timer_apply(const struct snap_timer *st, const struct clk *clk,
 {
 	if (!clk)
 		return;
+	/* A timer that is not armed is left alone (not cancelled again):
+	 * a trace that starts from this state has never seen it. */
 	if (st->armed)
 		clk_timer_arm_seq(clk, t, st->deadline, st->seq);
-	else
+	else if (clk_timer_armed(t))
 		clk_timer_cancel(clk, t);
 }
 

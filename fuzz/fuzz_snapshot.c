@@ -30,12 +30,12 @@ static const char *const fz_microvm[] = {
 	"-chardev", "file,id=c0,path=/nonexistent/console.txt",
 	"-device", "virtio-serial-device", "-device", "virtconsole,chardev=c0",
 	"-device", "virtio-balloon-device",
-	"-drive", "id=d0,file=/nonexistent/disk.img", "-m", "64M",
+	"-drive", "id=d0,file=/nonexistent/disk.img", "-m", "16M",
 	"-object", "rng-random,id=rng0", "-device", "virtio-rng-device,rng=rng0",
 	NULL,
 };
 static const char *const fz_q35[] = {
-	"vmm", "-machine", "q35,accel=sim", "-m", "128M", "-seed", "4",
+	"vmm", "-machine", "q35,accel=sim", "-m", "64M", "-seed", "4",
 	"-serial", "stdio",
 	"-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3",
 	"-device", "pci-bridge,bus=pcie.0,id=br0,chassis_nr=1,addr=0x8",

@@ -35,6 +35,7 @@ static const char *const kind_names[BOARD_SNAP_KINDS] = {
 	[BOARD_SNAP_PCI_HOST] = "pci-host",
 	[BOARD_SNAP_PCI_BRIDGE] = "pci-bridge",
 	[BOARD_SNAP_PCIE_PORT] = "pcie-root-port",
+	[BOARD_SNAP_SHPC] = "pci-bridge-shpc",
 };
 
 void board_snap_mark(struct board *b, int kind, const char *name,
@@ -67,6 +68,7 @@ static int board_snap_dispatch(int kind, void *o, struct snap_w *w,
 		return w ? pci_bridge_save(o, w) : pci_bridge_load(o, r);
 	case BOARD_SNAP_PCIE_PORT:
 		return w ? pcie_port_save(o, w) : pcie_port_load(o, r);
+	case BOARD_SNAP_SHPC: return w ? shpc_save(o, w) : shpc_load(o, r);
 	}
 	return -EINVAL;
 }

@@ -486,6 +486,7 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 				return bv_oom(err, errlen);
 			if (board_push(b, bv_shpc_free, sh, err, errlen) < 0)
 				return -1;
+			board_snap_mark(b, BOARD_SNAP_SHPC, config_device_name(d), d->id);
 			b->shpcs[i] = sh;
 			shpc_set_removed(sh, board_shpc_removed, b);
 			br = shpc_bridge(sh);

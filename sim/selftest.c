@@ -116,6 +116,7 @@ static int st_main(struct sim *s, const struct machine_config *cfg,
 	t->host = &host;
 	t->log = log;
 	t->snap = snap;
+	t->tr = tr;
 	/* The tables a guest finds, where the KVM backend puts them
 	 * (firmware's work: before recording starts). */
 	int acpi_built = acpi_build(s->m.gm, cfg, l, log);
@@ -165,9 +166,27 @@ int selftest_run(const struct machine_config *cfg, struct log *log,
 	return selftest_run_trace(cfg, log, out, NULL, err, errlen);
 }
 
+static int st_run_trace(const struct machine_config *cfg, struct log *log,
+			void *out, struct trace_rec *tr,
+			struct selftest_snap *sn, char *err, size_t errlen);
+
 int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 			     void *out, struct trace_rec *tr, char *err,
 			     size_t errlen)
+{
+	return st_run_trace(cfg, log, out, tr, NULL, err, errlen);
+}
+
+int selftest_run_trace_snap(const struct machine_config *cfg, struct log *log,
+			    void *out, struct trace_rec *tr,
+			    struct selftest_snap *sn, char *err, size_t errlen)
+{
+	return st_run_trace(cfg, log, out, tr, sn, err, errlen);
+}
+
+static int st_run_trace(const struct machine_config *cfg, struct log *log,
+			void *out, struct trace_rec *tr,
+			struct selftest_snap *sn, char *err, size_t errlen)
 {
 	struct layout l;
 	if (layout_build(&l, cfg, err, errlen) < 0)
@@ -181,7 +200,7 @@ int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 		snprintf(err, errlen, "vmm: out of memory");
 		return -1;
 	}
-	int ret = st_main(s, cfg, log, out, tr, NULL, err, errlen);
+	int ret = st_main(s, cfg, log, out, tr, sn, err, errlen);
 	sim_free(s);
 	return ret;
 }

@@ -43,6 +43,9 @@ int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 struct selftest_snap {
 	uint64_t at;
 	bool ignore_shared;
+	/* Reload the saved state into the same board instead of a new one
+	 * (recorded into the trace as a state record when recording). */
+	bool in_place;
 	/* Optional: phase[n] gets the number of checks finished at point n
 	 * (so a caller can pick points inside each device's check). */
 	uint32_t *phase;
@@ -62,6 +65,11 @@ struct selftest_snap {
 int selftest_sim_snap(struct sim *s, const struct machine_config *cfg,
 		      struct log *log, void *out, struct selftest_snap *sn,
 		      char *err, size_t errlen);
+/* selftest_run_trace with a snapshot (sn->in_place: the state record of
+ * issue 18 item 7 lands in the trace at point sn->at). */
+int selftest_run_trace_snap(const struct machine_config *cfg, struct log *log,
+			    void *out, struct trace_rec *tr,
+			    struct selftest_snap *sn, char *err, size_t errlen);
 /* What the self-test changes in the configuration before building (COM1
  * always exists), so vmm-replay builds the board it recorded. */
 void selftest_config(struct machine_config *c);

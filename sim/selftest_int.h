@@ -59,6 +59,7 @@ struct selftest {
 	const struct board_host *host;
 	struct log *log;
 	struct selftest_snap *snap;
+	struct trace_rec *tr;
 };
 
 /* The snapshot point hook (sim_set_point_hook) of selftest_snap.c. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/snapshot.h"
+#include "core/trace.h"
 #include "machine/board.h"
 #include "machine/board_snapshot.h"
 #include "sim/selftest.h"
@@ -89,6 +90,42 @@ static void st_snap_restore(struct selftest *t, struct sim *s,
 	snap_r_free(r);
 }
 
+/* Save the board and load it back into itself: under recording, the load
+ * is a state record in the trace (item 7), so a replay -- even of a
+ * trace cut to start at the record -- goes on from this state. */
+static void st_snap_in_place(struct selftest *t)
+{
+	struct selftest_snap *sn = t->snap;
+	struct snap_w *w = snap_w_new();
+	const uint8_t *buf;
+	size_t len = 0;
+	trace_rec_pause(t->tr, true);
+	int rc = w ? board_save_state(t->b, w) : -1;
+	trace_rec_pause(t->tr, false);
+	if (!rc)
+		rc = snap_w_finish(w, &buf, &len);
+	if (rc) {
+		st_snap_fail(sn, rc, "save", "could not write the state stream");
+		snap_w_free(w);
+		return;
+	}
+	sn->bytes = len;
+	if (sn->on_stream)
+		sn->on_stream(sn->stream_opaque, buf, len);
+	struct snap_r *r;
+	char err[128];
+	if (snap_r_open(&r, buf, len, err, sizeof(err)) == 0) {
+		trace_rec_state(t->tr, buf, len, true);
+		if (board_load_state(t->b, r) || snap_r_done(r))
+			st_snap_fail(sn, -1, "load", snap_r_error(r));
+		trace_rec_state(t->tr, NULL, 0, false);
+		snap_r_free(r);
+	} else {
+		st_snap_fail(sn, -1, "open", err);
+	}
+	snap_w_free(w);
+}
+
 void st_snap_point(void *opaque, struct sim *s, uint64_t n)
 {
 	struct selftest *t = opaque;
@@ -101,6 +138,10 @@ void st_snap_point(void *opaque, struct sim *s, uint64_t n)
 	sn->done = true;
 	sn->events_at = sim_event_count(s);
 	sn->checks_at = t->checks;
+	if (sn->in_place) {
+		st_snap_in_place(t);
+		return;
+	}
 	size_t len = 0;
 	uint8_t *buf = st_snap_save(t, s, &len);
 	if (!buf)

@@ -34,6 +34,9 @@ int pci_host_load(struct pci_host *h, struct snap_r *r);
 /* A pci-bridge / pcie-root-port function (bridge.c, pcie_port.c). */
 int pci_bridge_save(const struct pci_bridge *b, struct snap_w *w);
 int pci_bridge_load(struct pci_bridge *b, struct snap_r *r);
+struct shpc;
+int shpc_save(const struct shpc *s, struct snap_w *w);
+int shpc_load(struct shpc *s, struct snap_r *r);
 int pcie_port_save(const struct pcie_port *p, struct snap_w *w);
 int pcie_port_load(struct pcie_port *p, struct snap_r *r);
 

@@ -87,10 +87,18 @@ int vcon_load(struct vdev *vd, struct snap_r *r)
 		snap_r_bool(r, "guest_open", &gopen[i]);
 		/* The tx queue of this port is only there with a port. */
 		unsigned txq = vcon_txq_of(i);
-		if (txq < vd->nqueues && p->txe)
+		busy[i] = false;
+		if (txq < vd->nqueues && p->txe) {
 			vq_elem_load(r, "txe", &vd->vqs[txq], p->txe, &busy[i]);
-		else
-			snap_r_skip(r), busy[i] = false;
+		} else {
+			/* No transmit queue here: only an empty "txe" fits. */
+			bool held = false;
+			snap_r_begin(r, "txe", 1, NULL);
+			snap_r_bool(r, "present", &held);
+			snap_r_check(r, !held, "present",
+				     "a transmit chain on a port without a queue");
+			snap_r_end(r);
+		}
 		snap_r_u32(r, "tx_off", &off[i]);
 		snap_r_check(r, !busy[i] || off[i] <= p->txe->out_len, "tx_off",
 			     "beyond the chain");

@@ -95,7 +95,7 @@ static void microvm(struct cmd *c, bool without_rng, bool small)
 	add(c, "-drive");
 	add(c, c->drive);
 	add(c, "-m");
-	add(c, small ? "32M" : "64M");
+	add(c, small ? "8M" : "16M");
 	if (!without_rng) {
 		add(c, "-object");
 		add(c, "rng-random,id=rng0");
@@ -108,7 +108,7 @@ static void microvm(struct cmd *c, bool without_rng, bool small)
 static void q35(struct cmd *c)
 {
 	static const char *base[] = {
-		"vmm", "-machine", "q35,accel=sim", "-m", "128M", "-seed", "4",
+		"vmm", "-machine", "q35,accel=sim", "-m", "64M", "-seed", "4",
 		"-serial", "stdio",
 		"-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3",
 		"-device", "pci-bridge,bus=pcie.0,id=br0,chassis_nr=1,addr=0x8",
