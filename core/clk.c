@@ -28,6 +28,15 @@ void clk_timer_cancel(const struct clk *clk, struct clk_timer *t)
 	clk->ops->timer_cancel(clk->opaque, t);
 }
 
+void clk_timer_arm_seq(const struct clk *clk, struct clk_timer *t,
+		       uint64_t deadline_ns, uint64_t seq)
+{
+	if (clk->ops->timer_arm_seq)
+		clk->ops->timer_arm_seq(clk->opaque, t, deadline_ns, seq);
+	else
+		clk->ops->timer_arm(clk->opaque, t, deadline_ns);
+}
+
 bool clk_timer_armed(const struct clk_timer *t)
 {
 	return t->heap_idx >= 0;

@@ -31,6 +31,11 @@ struct clk_ops {
 	/* (Re)arm t to fire at absolute deadline_ns (fires "now" if past). */
 	void (*timer_arm)(void *opaque, struct clk_timer *t, uint64_t deadline_ns);
 	void (*timer_cancel)(void *opaque, struct clk_timer *t);
+	/* Optional (snapshot restore): arm t keeping the arm-order sequence
+	 * number it had when saved, so timers due at the same instant fire
+	 * in the saved order.  NULL: timer_arm. */
+	void (*timer_arm_seq)(void *opaque, struct clk_timer *t,
+			      uint64_t deadline_ns, uint64_t seq);
 };
 
 struct clk {
@@ -42,6 +47,9 @@ void clk_timer_init(struct clk_timer *t, clk_timer_fn fn, void *arg);
 uint64_t clk_now_ns(const struct clk *clk);
 void clk_timer_arm(const struct clk *clk, struct clk_timer *t, uint64_t deadline_ns);
 void clk_timer_cancel(const struct clk *clk, struct clk_timer *t);
+/* Re-arm a timer restored from a snapshot with its saved sequence. */
+void clk_timer_arm_seq(const struct clk *clk, struct clk_timer *t,
+		       uint64_t deadline_ns, uint64_t seq);
 bool clk_timer_armed(const struct clk_timer *t);
 
 #endif

@@ -18,6 +18,8 @@
 
 #define CFG_ID_MAX 64
 #define CFG_PATH_MAX 256
+/* -incoming exec:CMD: a shell command line. */
+#define CFG_INCOMING_MAX 1024
 #define CFG_NAME_MAX 256    /* -name: StratoVirt allows 1-255 characters */
 #define CFG_MAX_CPUS 254
 #define CFG_MAX_ITEMS 64    /* of each kind: drives, devices, objects... */
@@ -278,6 +280,11 @@ struct machine_config {
 	bool realtime_mlock;  /* always false: only -realtime mlock=off */
 	bool nodefaults, no_user_config, nographic;  /* accepted, stored */
 	uint64_t seed;        /* accel=sim: PRNG seed (-seed N, default 0) */
+	/* -incoming defer|exec:CMD|file:PATH (config_incoming.c): start from
+	 * a saved state instead of booting the kernel. */
+	enum cfg_incoming { CFG_INCOMING_NONE, CFG_INCOMING_DEFER,
+			    CFG_INCOMING_EXEC, CFG_INCOMING_FILE } incoming;
+	char incoming_arg[CFG_INCOMING_MAX];  /* the command or the path */
 };
 
 /* Parse argv (argv[0] is the program).  On error writes one line to `err`

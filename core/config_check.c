@@ -474,7 +474,8 @@ static int check_machine_rules(struct cfg_ctx *c)
 int cfg_check(struct cfg_ctx *c)
 {
 	if (check_unique(c) || check_refs(c) || check_consoles_and_serial(c) ||
-	    check_scsi(c) || check_pci(c) || check_machine_rules(c))
+	    check_scsi(c) || check_pci(c) || check_machine_rules(c) ||
+	    cfg_check_incoming(c))
 		return -1;
 	c->opt = NULL;
 	return 0;

@@ -55,6 +55,7 @@ static const struct opt opts[] = {
 	{ "disable-seccomp", OPT_FLAG, false, NULL, F(disable_seccomp) },
 	{ "no-reboot", OPT_FLAG, false, NULL, F(no_reboot) },
 	{ "S", OPT_FLAG, false, NULL, F(start_paused) },
+	{ "incoming", OPT_FN, true, cfg_opt_incoming, 0, 0 },
 	{ "seed", OPT_FN, true, opt_seed, 0, 0 },
 	{ "dump-dtb", OPT_PATH, true, NULL, F(dump_dtb) },
 	{ "trace-record", OPT_PATH, true, NULL, F(trace_record) },

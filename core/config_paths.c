@@ -43,6 +43,9 @@ int config_absolute_paths(struct machine_config *cfg, const char *cwd,
 		if (cfg_abs(cfg->objects[i].mem_path, cwd, "mem-path", err, errlen) < 0 ||
 		    cfg_abs(cfg->objects[i].filename, cwd, "filename", err, errlen) < 0)
 			return -1;
+	if (cfg->incoming == CFG_INCOMING_FILE &&
+	    cfg_abs(cfg->incoming_arg, cwd, "-incoming file:", err, errlen) < 0)
+		return -1;
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		if (cfg_abs(cfg->drives[i].file, cwd, "-drive file", err, errlen) < 0)
 			return -1;

@@ -75,6 +75,8 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg);
 int cfg_opt_chardev(struct cfg_ctx *c, const char *arg);
 int cfg_opt_serial(struct cfg_ctx *c, const char *arg);
 int cfg_opt_qmp(struct cfg_ctx *c, const char *arg);
+int cfg_opt_incoming(struct cfg_ctx *c, const char *arg);
+int cfg_check_incoming(struct cfg_ctx *c);
 int cfg_opt_device(struct cfg_ctx *c, const char *arg);
 
 /* "YYYY-MM-DD[THH:MM:SS]" (UTC) -> seconds since the epoch; -1 if bad. */

@@ -85,6 +85,8 @@ static const char usage_text[] =
 "  -qmp unix:PATH,server,nowait           (or server=on,wait=off)\n"
 "  -qmp unix:fd=N,server=on,wait=off      QMP on an inherited listening socket\n"
 "  -S              vCPUs stay stopped until QMP cont (needs -qmp)\n"
+"  -incoming defer|exec:CMD|file:PATH\n"
+"                  start from a saved state (QMP migrate) instead of booting\n"
 "  -pidfile FILE   -daemonize   -D LOGFILE   -disable-seccomp   -no-reboot\n"
 "                              (-daemonize: relative paths stay the starting\n"
 "                              directory's; -serial stdio refused)\n"

@@ -107,6 +107,20 @@ void gm_free(struct gm *gm)
 	free(gm);
 }
 
+int gm_remove_region(struct gm *gm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < gm->nregions; i++) {
+		if (gm->regions[i].gpa != gpa)
+			continue;
+		gm_release(&gm->regions[i]);
+		memmove(&gm->regions[i], &gm->regions[i + 1],
+			(gm->nregions - i - 1) * sizeof(gm->regions[0]));
+		gm->nregions--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int gm_can_add(const struct gm *gm, uint64_t gpa, uint64_t size)
 {
 	/* end = gpa + size must not wrap (not even to exactly 0): every

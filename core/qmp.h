@@ -105,6 +105,21 @@ struct qmp_chardev {
 	bool server, wait;
 };
 
+/* Migration capabilities vmm implements (migrate-set-capabilities). */
+#define QMP_MIG_CAP_EVENTS (1u << 0)         /* "events": MIGRATION events */
+#define QMP_MIG_CAP_IGNORE_SHARED (1u << 1)  /* "x-ignore-shared" */
+
+/* query-migrate (QEMU 7.2 qapi/migration.json MigrationInfo).  status
+ * NULL: no migration has run (the reply is {}). */
+struct qmp_migrate_info {
+	const char *status;  /* "setup", "active", "completed", "failed" */
+	uint64_t setup_ms, total_ms, downtime_ms;
+	uint64_t ram_total, ram_transferred, ram_remaining;
+	uint64_t ram_normal_pages, ram_duplicate_pages;
+	double mbps;
+	char error[256];     /* "failed": error-desc */
+};
+
 /* Filled in by the machine.  Any op may be NULL: the command then fails
  * with a GenericError "... not supported" (balloon ops: QEMU's
  * DeviceNotActive "No balloon device has been activated").  Ops return 0
@@ -178,6 +193,17 @@ struct qmp_machine_ops {
 	 * *out gets the reply value (the caller frees it).  NULL op: []. */
 	int (*query)(void *opaque, const char *what, struct json **out,
 		     struct qmp_err *e);
+	/* migrate: start saving to uri ("exec:CMD", "file:PATH"; the op
+	 * refuses other protocols, with QEMU's events and wording).  The
+	 * save runs on after the reply; query-migrate follows it.  0, or -1
+	 * with e filled. */
+	int (*migrate)(void *opaque, const char *uri, struct qmp_err *e);
+	/* migrate-incoming under -incoming defer.  0, or -1 with e. */
+	int (*migrate_incoming)(void *opaque, const char *uri, struct qmp_err *e);
+	void (*migrate_query)(void *opaque, struct qmp_migrate_info *out);
+	/* The QMP_MIG_CAP_* set; setting may fail (a migration is running). */
+	unsigned (*migrate_caps)(void *opaque);
+	int (*migrate_set_caps)(void *opaque, unsigned caps, struct qmp_err *e);
 };
 
 /* ---- named descriptors (getfd/closefd) -------------------------------- */

@@ -259,6 +259,12 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "query-pci", cmd_query_machine, { { 0 } } },
 	{ "query-block", cmd_query_machine, { { 0 } } },
 	{ "query-chardev", cmd_query_machine, { { 0 } } },
+	{ "migrate", cmd_migrate, { { "uri", JSON_STRING, true }, { "blk", JSON_BOOL, false },
+		{ "inc", JSON_BOOL, false }, { "detach", JSON_BOOL, false }, { "resume", JSON_BOOL, false } } },
+	{ "migrate-incoming", cmd_migrate_incoming, { { "uri", JSON_STRING, true } } },
+	{ "query-migrate", cmd_query_migrate, { { 0 } } },
+	{ "migrate-set-capabilities", cmd_migrate_set_capabilities, { { "capabilities", JSON_ARRAY, true } } },
+	{ "query-migrate-capabilities", cmd_query_migrate_capabilities, { { 0 } } },
 };
 
 #define QMP_NCMDS (sizeof(qmp_cmd_table) / sizeof(qmp_cmd_table[0]))

@@ -31,7 +31,7 @@ struct qmp_call {
 void qmp_call_error(struct qmp_call *c, const char *cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define QMP_MAX_PARAMS 2
+#define QMP_MAX_PARAMS 5
 
 struct qmp_param {
 	const char *name;
@@ -62,6 +62,12 @@ void cmd_blockdev_del(struct qmp_call *c);
 void cmd_chardev_add(struct qmp_call *c);
 void cmd_chardev_remove(struct qmp_call *c);
 void cmd_query_machine(struct qmp_call *c); /* query-pci/-block/-chardev */
+/* qmp_migrate.c */
+void cmd_migrate(struct qmp_call *c);
+void cmd_migrate_incoming(struct qmp_call *c);
+void cmd_query_migrate(struct qmp_call *c);
+void cmd_migrate_set_capabilities(struct qmp_call *c);
+void cmd_query_migrate_capabilities(struct qmp_call *c);
 /* device_add's arguments as a -device option string (qmp_device.c). */
 int qmp_args_to_opts(const struct json *args, struct json_buf *b, char *err, size_t errlen);
 

@@ -10,7 +10,8 @@
 
 /* Emitted by kvm/ (kvm_qmp.c, kvm_machine.c) and the hot-plug code. */
 const char *const qmp_event_names[] = {
-	"SHUTDOWN", "POWERDOWN", "RESET", "STOP", "RESUME", "DEVICE_DELETED", NULL,
+	"SHUTDOWN", "POWERDOWN", "RESET", "STOP", "RESUME", "DEVICE_DELETED",
+	"MIGRATION", "MIGRATION_PASS", NULL,
 };
 
 struct qmp_ev_member {
@@ -27,6 +28,8 @@ static const struct qmp_ev_member qmp_ev_members[] = {
 	{ "RESET", "reason", "str", false },
 	{ "DEVICE_DELETED", "device", "str", true },
 	{ "DEVICE_DELETED", "path", "str", false },
+	{ "MIGRATION", "status", "str", false },    /* qapi/migration.json */
+	{ "MIGRATION_PASS", "pass", "int", false },
 };
 
 static struct json *schema_add(struct json *list, struct json *e)

@@ -86,6 +86,12 @@ static void timerq_remove_at(struct timerq *q, size_t i)
 
 int timerq_arm(struct timerq *q, struct clk_timer *t, uint64_t deadline)
 {
+	return timerq_arm_seq(q, t, deadline, q->next_seq);
+}
+
+int timerq_arm_seq(struct timerq *q, struct clk_timer *t, uint64_t deadline,
+		   uint64_t seq)
+{
 	if (t->heap_idx >= 0)
 		timerq_remove_at(q, (size_t)t->heap_idx);
 	if (q->len == q->cap) {
@@ -97,7 +103,9 @@ int timerq_arm(struct timerq *q, struct clk_timer *t, uint64_t deadline)
 		q->cap = cap;
 	}
 	t->deadline = deadline;
-	t->seq = q->next_seq++;
+	t->seq = seq;
+	if (seq >= q->next_seq)
+		q->next_seq = seq + 1;
 	timerq_place(q, q->len, t);
 	q->len++;
 	timerq_sift_up(q, q->len - 1);

@@ -18,6 +18,10 @@ void timerq_init(struct timerq *q);
 void timerq_destroy(struct timerq *q);
 /* Insert or move t.  Returns 0 or -ENOMEM. */
 int timerq_arm(struct timerq *q, struct clk_timer *t, uint64_t deadline);
+/* Insert t with a given sequence number (snapshot restore); later arms
+ * get numbers above it.  Returns 0 or -ENOMEM. */
+int timerq_arm_seq(struct timerq *q, struct clk_timer *t, uint64_t deadline,
+		   uint64_t seq);
 void timerq_cancel(struct timerq *q, struct clk_timer *t);
 /* Earliest timer, or NULL. */
 struct clk_timer *timerq_peek(const struct timerq *q);

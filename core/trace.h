@@ -88,6 +88,9 @@ enum trace_kind {
 	TR_EOF,           /* a number of records before it: clean end */
 	TR_CALL_BEGIN,    /* a BOARD_CALL_* (power button, balloon target),
 			   * b argument ... TR_END */
+	TR_STATE_BEGIN,   /* payload: a state stream (docs/snapshot.md) the
+			   * board was loaded from: the trace goes on from
+			   * that state ... TR_END */
 	TR_KIND_MAX
 };
 
@@ -193,6 +196,16 @@ void trace_rec_chain_backend(struct trace_rec *tr, trace_backend_fn *inner,
  * begin true before it, false after, so a replay repeats it at the same
  * point (opaque: the trace_rec). */
 void trace_rec_call(void *opaque, int what, uint64_t arg, bool begin);
+/* The board is about to be loaded from a state stream (snapshot restore,
+ * docs/snapshot.md): begin true with the stream before board_load_state,
+ * false after, so a replay loads the same state at the same point and
+ * the trace goes on from it (a trace recorded after a restore starts
+ * from its snapshot; a reset can be recorded as the power-on state). */
+void trace_rec_state(struct trace_rec *tr, const void *stream, size_t len,
+		     bool begin);
+/* Host-side work that touches the devices but is no input to them
+ * (board_save_state reads the clock): not recorded while paused. */
+void trace_rec_pause(struct trace_rec *tr, bool pause);
 /* The board is built and guest RAM loaded: from now on the devices'
  * guest-memory accesses are recorded and held-back backend input flows.
  * m->gm becomes an unobserved view of the same RAM (devices keep the

@@ -40,7 +40,7 @@ static const char *const trace_names[TR_KIND_MAX] = {
 	[TR_NET_SEND] = "net-send", [TR_NET_OFFLOAD] = "net-offload",
 	[TR_NET_ACCEPT] = "net-accept", [TR_NET_RX_BEGIN] = "net-rx",
 	[TR_ENT_READ] = "entropy-read", [TR_STOP] = "stop", [TR_EOF] = "eof",
-	[TR_CALL_BEGIN] = "host-call",
+	[TR_CALL_BEGIN] = "host-call", [TR_STATE_BEGIN] = "state",
 };
 
 const char *trace_kind_name(unsigned kind)
@@ -54,7 +54,8 @@ bool trace_kind_is_begin(unsigned kind)
 {
 	return kind == TR_TIMER_BEGIN || kind == TR_CHR_IN_BEGIN ||
 	       kind == TR_CHR_WRITABLE_BEGIN || kind == TR_CHR_CONN_BEGIN ||
-	       kind == TR_NET_RX_BEGIN || kind == TR_CALL_BEGIN;
+	       kind == TR_NET_RX_BEGIN || kind == TR_CALL_BEGIN ||
+	       kind == TR_STATE_BEGIN;
 }
 
 uint64_t trace_fnv1a(uint64_t h, const void *buf, size_t len)
@@ -228,4 +229,5 @@ int trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
 _Static_assert(sizeof(struct trace_file_hdr) == 32, "trace header layout");
 _Static_assert(sizeof(struct trace_ev) == 40, "trace record header layout");
 _Static_assert(TR_BUS == 4 && TR_END == 13 && TR_ENT_READ == 29 &&
-	       TR_EOF == 31 && TR_CALL_BEGIN == 32, "trace record kind numbers");
+	       TR_EOF == 31 && TR_CALL_BEGIN == 32 && TR_STATE_BEGIN == 33,
+	       "trace record kind numbers");

@@ -27,6 +27,7 @@ struct trace_rec {
 	struct log *log;
 	bool live;            /* START written, FINISH not yet */
 	bool done;            /* finished: nothing more is written */
+	bool paused;          /* trace_rec_pause: host-side work, not recorded */
 	bool limit_logged;
 	struct machine *m;
 	struct irq_chip chip;

@@ -2,6 +2,7 @@
  * once, up front (header, device tree, every record's kind, size and
  * fields, the BEGIN/END bracket structure, the end record), so replay
  * never meets a malformed record.  Each error names the offset or record. */
+#include "core/snapshot.h"
 #include "core/trace.h"
 
 #include <errno.h>
@@ -44,6 +45,9 @@ static const char *tr_check_ev(const struct trace_ev *e, unsigned nbackends)
 		/* machine/board.h BOARD_CALL_*: power button, balloon target,
 		 * CPU plug, CPU unplug request. */
 		return e->a < 1 || e->a > 4 ? "unknown host call" : NULL;
+	case TR_STATE_BEGIN:
+		return e->size < SNAP_HDR_SIZE ? "state record shorter than a state "
+			"stream header" : NULL;
 	case TR_TIMER_ARM:
 	case TR_TIMER_CANCEL:
 	case TR_TIMER_BEGIN:

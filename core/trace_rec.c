@@ -22,7 +22,7 @@
 void trace_rec_emit2(struct trace_rec *tr, const struct trace_ev *e,
 		     const void *p1, size_t n1, const void *p2, size_t n2)
 {
-	if (tr->done)
+	if (tr->done || tr->paused)
 		return;
 	if (trace_writer_add2(tr->w, e, p1, n1, p2, n2) < 0 && !tr->limit_logged &&
 	    trace_writer_stopped(tr->w)) {
@@ -231,7 +231,7 @@ static void tr_timer_cancel(void *opaque, struct clk_timer *dev)
 	clk_timer_cancel(tr->inner_clk, &t->shadow);
 }
 
-static const struct clk_ops tr_clk_ops = { tr_now, tr_timer_arm, tr_timer_cancel };
+static const struct clk_ops tr_clk_ops = { tr_now, tr_timer_arm, tr_timer_cancel, NULL };
 
 /* ---- machine requests, buses, guest memory ---- */
 
@@ -273,6 +273,21 @@ void trace_rec_call(void *opaque, int what, uint64_t arg, bool begin)
 	struct trace_ev e = { .kind = begin ? TR_CALL_BEGIN : TR_END,
 			      .a = begin ? (uint64_t)what : 0, .b = begin ? arg : 0 };
 	trace_rec_emit(tr, &e, NULL, 0);
+}
+
+void trace_rec_pause(struct trace_rec *tr, bool pause)
+{
+	if (tr)
+		tr->paused = pause;
+}
+
+void trace_rec_state(struct trace_rec *tr, const void *stream, size_t len,
+		     bool begin)
+{
+	if (!tr)
+		return;
+	struct trace_ev e = { .kind = begin ? TR_STATE_BEGIN : TR_END };
+	trace_rec_emit(tr, &e, begin ? stream : NULL, begin ? len : 0);
 }
 
 void trace_rec_chain_backend(struct trace_rec *tr, trace_backend_fn *inner,

@@ -2,6 +2,8 @@
  * Controller"; command set as Linux's drivers/input/serio/i8042.h uses it)
  * with a PS/2 keyboard that answers commands but never types. */
 #include "i8042.h"
+#include <string.h>
+#include "core/snapshot.h"
 
 #include <stdlib.h>
 
@@ -354,4 +356,57 @@ struct i8042 *i8042_new(const struct i8042_config *cfg)
 void i8042_free(struct i8042 *k)
 {
 	free(k);
+}
+
+/* ---- snapshot (docs/snapshot.md "i8042") ---- */
+
+int i8042_save(const struct i8042 *k, struct snap_w *w)
+{
+	uint8_t q[OUTQ_SIZE];
+	for (unsigned i = 0; i < k->outq_len; i++)
+		q[i] = k->outq[(k->outq_head + i) % OUTQ_SIZE];
+	snap_w_begin(w, "i8042", 1);
+	snap_w_bytes(w, "outq", q, k->outq_len);
+	const uint8_t regs[7] = { k->ctr, k->outport, k->status_flags,
+				  k->pending_cmd, k->kbd_pending, k->kbd_set,
+				  k->last_reply };
+	snap_w_bytes(w, "regs", regs, sizeof(regs));
+	snap_w_bool(w, "kbd_scanning", k->kbd_scanning);
+	snap_w_u8(w, "irq_level", (uint8_t)(k->irq_level != 0));
+	snap_w_end(w);
+	return 0;
+}
+
+int i8042_load(struct i8042 *k, struct snap_r *r)
+{
+	const uint8_t *q = NULL;
+	size_t n = 0;
+	uint8_t regs[7] = { 0 }, level = 0;
+	bool scanning = false;
+	snap_r_begin(r, "i8042", 1, NULL);
+	snap_r_blob(r, "outq", &q, &n);
+	snap_r_bytes(r, "regs", regs, sizeof(regs));
+	snap_r_bool(r, "kbd_scanning", &scanning);
+	snap_r_u8(r, "irq_level", &level);
+	snap_r_check(r, n <= OUTQ_SIZE, "outq", "longer than the output queue");
+	snap_r_check(r, level <= 1, "irq_level", "not 0 or 1");
+	snap_r_check(r, regs[5] >= 1 && regs[5] <= 3, "regs",
+		     "scan code set other than 1..3");
+	int rc = snap_r_end(r);
+	if (rc)
+		return rc;
+	k->outq_head = 0;
+	k->outq_len = (unsigned)n;
+	if (n)
+		memcpy(k->outq, q, n);
+	k->ctr = regs[0];
+	k->outport = regs[1];
+	k->status_flags = regs[2];
+	k->pending_cmd = regs[3];
+	k->kbd_pending = regs[4];
+	k->kbd_set = regs[5];
+	k->last_reply = regs[6];
+	k->kbd_scanning = scanning;
+	k->irq_level = level;
+	return 0;
 }

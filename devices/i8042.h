@@ -57,4 +57,12 @@ int i8042_data_access(void *dev, uint64_t offset, void *data, unsigned len,
 int i8042_cmd_access(void *dev, uint64_t offset, void *data, unsigned len,
 		     bool is_write);
 
+/* Snapshot (docs/snapshot.md): section "i8042".  load validates every
+ * field first and changes nothing on error; it drives no interrupt line
+ * (the backend restores its interrupt controller). */
+struct snap_w;
+struct snap_r;
+int i8042_save(const struct i8042 *x, struct snap_w *w);
+int i8042_load(struct i8042 *x, struct snap_r *r);
+
 #endif

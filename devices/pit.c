@@ -6,6 +6,8 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include <string.h>
+#include "core/snapshot.h"
 
 /* Port 0x61, PC/AT system control port B: bits 0-3 read back as written
  * (bit 0 is channel 2's gate), bit 4 toggles with DRAM refresh, bit 5 is
@@ -255,4 +257,120 @@ void pit_free(struct pit *pit)
 		return;
 	clk_timer_cancel(pit->cfg.clk, &pit->timer);
 	free(pit);
+}
+
+/* ---- snapshot (docs/snapshot.md "PIT") ----
+ * Every channel's programming and counting state, port 0x61, channel 0's
+ * owed IRQ0 edges and the timer.  Counting state is in PIT input ticks
+ * from clk time; a restore's time shift moves them by whole ticks. */
+
+#define CH_FIELDS 24
+
+static void chan_save(struct snap_w *w, const char *name, const struct pit_chan *c)
+{
+	snap_w_begin(w, name, 1);
+	const uint8_t b[] = { c->mode, c->mode_raw, c->rw, c->bcd, c->gate,
+			      c->loaded, c->running, c->triggered, c->null_count,
+			      c->wr_msb, c->rd_msb, c->wr_lsb, c->pend,
+			      c->count_latched, c->status_latched, c->status };
+	snap_w_bytes(w, "flags", b, sizeof(b));
+	snap_w_u32(w, "n", c->n);
+	snap_w_u32(w, "n_cr", c->n_cr);
+	snap_w_u64(w, "load_tick", c->load_tick);
+	snap_w_u64(w, "d_frozen", c->d_frozen);
+	snap_w_u16(w, "ce_stale", c->ce_stale);
+	snap_w_u64(w, "pend_tick", c->pend_tick);
+	snap_w_u16(w, "latch", c->latch);
+	snap_w_u64(w, "k_done", c->k_done);
+	snap_w_u64(w, "owed", c->owed);
+	snap_w_end(w);
+}
+
+static void chan_load(struct snap_r *r, const char *name, struct pit_chan *c,
+		      int64_t tick_shift)
+{
+	uint8_t b[16] = { 0 };
+	snap_r_begin(r, name, 1, NULL);
+	snap_r_bytes(r, "flags", b, sizeof(b));
+	snap_r_u32(r, "n", &c->n);
+	snap_r_u32(r, "n_cr", &c->n_cr);
+	snap_r_u64(r, "load_tick", &c->load_tick);
+	snap_r_u64(r, "d_frozen", &c->d_frozen);
+	snap_r_u16(r, "ce_stale", &c->ce_stale);
+	snap_r_u64(r, "pend_tick", &c->pend_tick);
+	snap_r_u16(r, "latch", &c->latch);
+	snap_r_u64(r, "k_done", &c->k_done);
+	snap_r_u64(r, "owed", &c->owed);
+	bool bools = true;
+	for (unsigned i = 4; i <= 14; i++)
+		bools &= i == 11 || b[i] <= 1;
+	snap_r_check(r, bools, "flags", "a flag other than 0 or 1");
+	snap_r_check(r, b[0] <= 5 && b[1] <= 7, "flags", "mode beyond 5");
+	snap_r_check(r, b[2] >= 1 && b[2] <= 3, "flags", "access mode not 1..3");
+	/* A count of 0 means 65536 (binary) or 10000 (BCD), datasheet. */
+	snap_r_check(r, c->n <= 65536 && c->n_cr <= 65536, "n",
+		     "count beyond 65536");
+	c->mode = b[0];
+	c->mode_raw = b[1];
+	c->rw = b[2];
+	c->bcd = b[3];
+	c->gate = b[4];
+	c->loaded = b[5];
+	c->running = b[6];
+	c->triggered = b[7];
+	c->null_count = b[8];
+	c->wr_msb = b[9];
+	c->rd_msb = b[10];
+	c->wr_lsb = b[11];
+	c->pend = b[12];
+	c->count_latched = b[13];
+	c->status_latched = b[14];
+	c->status = b[15];
+	c->load_tick += (uint64_t)tick_shift;
+	c->pend_tick += (uint64_t)tick_shift;
+	snap_r_end(r);
+}
+
+int pit_save(const struct pit *pit, struct snap_w *w)
+{
+	snap_w_begin(w, "pit", 1);
+	chan_save(w, "ch0", &pit->ch[0]);
+	chan_save(w, "ch1", &pit->ch[1]);
+	chan_save(w, "ch2", &pit->ch[2]);
+	snap_w_u8(w, "port61", pit->port61);
+	snap_w_u32(w, "backlog", pit->backlog);
+	snap_w_time(w, "last_pulse_ns", pit->last_pulse_ns);
+	snap_w_timer(w, "timer", &pit->timer);
+	snap_w_end(w);
+	return 0;
+}
+
+int pit_load(struct pit *pit, struct snap_r *r)
+{
+	struct pit_chan ch[3];
+	uint8_t p61 = 0;
+	uint32_t backlog = 0;
+	uint64_t last = 0;
+	struct snap_timer t;
+	int64_t sh = snap_r_time_shift(r);
+	int64_t tick_shift = sh >= 0 ? (int64_t)pit_ticks_at((uint64_t)sh) :
+				       -(int64_t)pit_ticks_at((uint64_t)-sh);
+	memset(ch, 0, sizeof(ch));
+	snap_r_begin(r, "pit", 1, NULL);
+	chan_load(r, "ch0", &ch[0], tick_shift);
+	chan_load(r, "ch1", &ch[1], tick_shift);
+	chan_load(r, "ch2", &ch[2], tick_shift);
+	snap_r_u8(r, "port61", &p61);
+	snap_r_u32(r, "backlog", &backlog);
+	snap_r_time(r, "last_pulse_ns", &last);
+	snap_r_timer(r, "timer", &t);
+	int rc = snap_r_end(r);
+	if (rc)
+		return rc;
+	memcpy(pit->ch, ch, sizeof(ch));
+	pit->port61 = p61;
+	pit->backlog = backlog;
+	pit->last_pulse_ns = last;
+	snap_timer_apply(&t, pit->cfg.clk, &pit->timer);
+	return 0;
 }

@@ -68,4 +68,12 @@ int pit_port61_access(void *dev, uint64_t offset, void *data, unsigned len,
 int pit_channel_out(struct pit *pit, unsigned ch);
 unsigned pit_backlog(const struct pit *pit);
 
+/* Snapshot (docs/snapshot.md): section "pit".  load validates every
+ * field first and changes nothing on error; it drives no interrupt line
+ * (the backend restores its interrupt controller). */
+struct snap_w;
+struct snap_r;
+int pit_save(const struct pit *x, struct snap_w *w);
+int pit_load(struct pit *x, struct snap_r *r);
+
 #endif

@@ -138,4 +138,12 @@ unsigned rtc_time_from_reg(uint8_t v, uint8_t reg_b);
 /* Hours with the 12-hour PM bit (bit 7) as register B selects. */
 uint8_t rtc_time_hour_to_reg(unsigned hour24, uint8_t reg_b);
 
+/* Snapshot (docs/snapshot.md): section "rtc".  load validates every
+ * field first and changes nothing on error; it drives no interrupt line
+ * (the backend restores its interrupt controller). */
+struct snap_w;
+struct snap_r;
+int rtc_save(const struct rtc *x, struct snap_w *w);
+int rtc_load(struct rtc *x, struct snap_r *r);
+
 #endif

@@ -46,4 +46,12 @@ void serial_reset(struct serial *s);
 int serial_access(void *dev, uint64_t offset, void *data, unsigned len,
 		  bool is_write);
 
+/* Snapshot (docs/snapshot.md): section "serial".  load validates every
+ * field first and changes nothing on error; it drives no interrupt line
+ * (the backend restores its interrupt controller). */
+struct snap_w;
+struct snap_r;
+int serial_save(const struct serial *x, struct snap_w *w);
+int serial_load(struct serial *x, struct snap_r *r);
+
 #endif

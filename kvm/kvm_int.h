@@ -182,6 +182,13 @@ int64_t kvm_cpus_thread_id(const struct kvm_cpus *c, unsigned index);
 /* Exits handled by all vCPUs so far (benchmarks). */
 uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c);
 
+/* Snapshots: vCPU count, fd and APIC id of vCPU index; quiesced: every
+ * started thread is parked by a pause (or ended), out of KVM_RUN. */
+unsigned kvm_cpus_count(const struct kvm_cpus *c);
+int kvm_cpus_fd(const struct kvm_cpus *c, unsigned index);
+uint32_t kvm_cpus_apic_id(const struct kvm_cpus *c, unsigned index);
+bool kvm_cpus_quiesced(const struct kvm_cpus *c);
+
 /* Load the register state `boot` describes into a vCPU (regs + sregs). */
 int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
 
@@ -238,6 +245,8 @@ struct kvm_machine {
 	struct kvm_cpuhp *cpuhp;
 	/* blockdev-add/chardev-add state (kvm_qmp_be.c). */
 	struct board_qmp *bq;
+	/* QMP migrate and -incoming (kvm_migrate.c). */
+	struct kvm_migrate *mig;
 };
 
 /* kvm_cpu_hotplug.c: device_add/device_del of a CPU, its QMP views, the

@@ -34,6 +34,7 @@
 #include "kvm/boot.h"
 #include "kvm/kvm.h"
 #include "kvm/kvm_int.h"
+#include "kvm/kvm_migrate.h"
 #include "kvm/seccomp.h"
 
 
@@ -279,6 +280,7 @@ static int kvm_machine_boot(struct kvm_machine *km, const struct machine_config 
 /* Everything one boot built; the machine can be built again afterwards. */
 static void kvm_machine_unbuild(struct kvm_machine *km)
 {
+	kvm_mig_unbuild(km->mig);
 	/* vCPUs first: nothing may touch devices after this. */
 	kvm_cpus_destroy(km->cpus);
 	km->cpus = NULL;
@@ -310,6 +312,8 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	 * before the loop their fds are registered with. */
 	board_backends_free(km->backends);
 	km->backends = NULL;
+	kvm_mig_free(km->mig);   /* its thread first, then the loop's fds */
+	km->mig = NULL;
 	if (km->qmp)
 		qmp_server_free(km->qmp);
 	kvm_qmp_be_free(km);
@@ -387,15 +391,19 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 			     err, errlen);
 	if (rc < 0)
 		return rc;   /* -2: the configuration's error */
+	/* -incoming: the stream's RAM holds the kernel, the tables and
+	 * everything since, and with x-ignore-shared RAM in a shared file
+	 * must not be written over. */
+	bool restoring = kvm_mig_restoring(km->mig);
 	uint64_t rsdp = 0;
-	if (acpi_build(km->m.gm, cfg, &km->layout, log) < 0) {
+	if (!restoring && acpi_build(km->m.gm, cfg, &km->layout, log) < 0) {
 		snprintf(err, errlen, "vmm: building the ACPI tables failed (see "
 			 "the log)");
 		return -1;
 	}
 	rsdp = ACPI_RSDP_ADDR;
 	struct boot_cpu cpu;
-	rc = kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen);
+	rc = restoring ? 0 : kvm_machine_boot(km, cfg, rsdp, &cpu, err, errlen);
 	if (rc < 0)
 		return rc;   /* -2: a -kernel/-initrd of the wrong type */
 
@@ -415,7 +423,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.report_first_run = getenv("VMM_BENCH_TIMESTAMPS") != NULL,
 	};
 	km->cpus = kvm_cpus_create_max(&env, ncpus, board_cpu_possible(cfg), topo_p,
-				       &cpu, err, errlen);
+				       restoring ? NULL : &cpu, err, errlen);
 	if (!km->cpus || kvm_cpuhp_rebuild(km, err, errlen) < 0)
 		return -1;
 	/* The memory slots go in after this (kvm_machine_run), with the
@@ -571,6 +579,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		snprintf(err, errlen, "vmm: out of memory");
 		goto out;
 	}
+	/* Before any thread and any guest RAM: it forks a helper. */
+	km->mig = kvm_mig_new(km, cfg, err, errlen);
+	if (!km->mig)
+		goto out;
 	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
 		goto out;
 
@@ -617,10 +629,15 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		/* -S: held before their first KVM_RUN, only QMP cont starts
 		 * them (and a reset of a held VM stays held). */
 		pthread_mutex_lock(&km->m.lock);
-		km->prelaunch = hold;
-		if (!hold)
+		bool restoring = kvm_mig_restoring(km->mig);
+		km->prelaunch = hold || restoring;
+		if (!hold && !restoring)
 			kvm_cpus_resume(km->cpus);
+		/* -incoming: held until the stream is loaded. */
+		int ib = restoring ? kvm_mig_incoming_begin(km->mig, err, errlen) : 0;
 		pthread_mutex_unlock(&km->m.lock);
+		if (ib < 0)
+			goto out;
 		kvm_machine_loop(km);
 		pthread_mutex_lock(&km->m.lock);
 		*res = km->res;

@@ -14,6 +14,7 @@
 #include "machine/board.h"
 #include "devices/virtio/balloon.h"
 #include "kvm/kvm_int.h"
+#include "kvm/kvm_migrate.h"
 
 /* virtio-balloon inflate: the guest gave these pages up; drop them from
  * the process (anonymous private RAM reads back as zeroes, which is what
@@ -124,6 +125,8 @@ static int kvm_qmp_cont(void *opaque)
 	struct kvm_machine *km = opaque;
 	if (!km->cpus)
 		return -ENODEV;
+	if (kvm_mig_cont(km->mig))
+		return 0;   /* -incoming: runs once the stream is loaded */
 	if (kvm_cpus_paused(km->cpus)) {
 		km->prelaunch = false;
 		kvm_cpus_resume(km->cpus);
@@ -137,6 +140,9 @@ static const char *kvm_qmp_status(void *opaque)
 	struct kvm_machine *km = opaque;
 	if (km->ended)
 		return "shutdown";
+	const char *ms = kvm_mig_runstate(km->mig);
+	if (ms)
+		return ms;
 	if (km->prelaunch)
 		return "prelaunch";  /* -S, before the first cont */
 	return km->cpus && kvm_cpus_paused(km->cpus) ? "paused" : "running";
@@ -251,6 +257,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		snprintf(err, errlen, "vmm: out of memory");
 		return -1;
 	}
+	kvm_mig_ops(km->mig, &km->qops);
 	if (cfg->qmp_has_fd)
 		km->qmp = qmp_server_new_fd(km->m.loop, cfg->qmp_fd, &km->qops, km,
 					    km->m.log, err, errlen);

@@ -58,6 +58,8 @@ struct kvm_cpus {
 	atomic_bool stop;
 	/* Pause: `paused` is read unlocked as a hint, then under pause_lock. */
 	atomic_bool paused;
+	/* Threads parked by a pause or ended: a snapshot waits for all. */
+	atomic_uint quiet;
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	struct kvm_cpu cpu[];
@@ -234,6 +236,7 @@ struct kvm_cpus *kvm_cpus_create_max(const struct kvm_cpu_env *env, unsigned n,
 	c->run_size = (size_t)sys->vcpu_mmap_size;
 	atomic_init(&c->stop, false);
 	atomic_init(&c->paused, false);
+	atomic_init(&c->quiet, 0);
 	pthread_mutex_init(&c->pause_lock, NULL);
 	pthread_cond_init(&c->pause_cond, NULL);
 	for (unsigned i = 0; i < max; i++) {
@@ -377,9 +380,11 @@ static void *kvm_vcpu_thread(void *arg)
 	while (!atomic_load(&c->stop) && !atomic_load(&v->unplug)) {
 		if (atomic_load(&c->paused)) {
 			pthread_mutex_lock(&c->pause_lock);
+			atomic_fetch_add(&c->quiet, 1);
 			while (atomic_load(&c->paused) && !atomic_load(&c->stop) &&
 			       !atomic_load(&v->unplug))
 				pthread_cond_wait(&c->pause_cond, &c->pause_lock);
+			atomic_fetch_sub(&c->quiet, 1);
 			pthread_mutex_unlock(&c->pause_lock);
 			/* Re-arm: a pause that lands from here on sets it again
 			 * before we test `paused` at the top of the loop. */
@@ -423,6 +428,7 @@ static void *kvm_vcpu_thread(void *arg)
 	}
 	atomic_store(&v->tid, 0);
 	atomic_store(&v->done, true);
+	atomic_fetch_add(&c->quiet, 1);
 	return NULL;
 }
 
@@ -529,6 +535,8 @@ int kvm_cpus_plug(struct kvm_cpus *c, unsigned index, bool start, char *err,
 		}
 		pthread_join(v->thread, NULL);
 		v->started = false;
+		/* Its exit counted it quiet (kvm_cpus_quiesced): no longer. */
+		atomic_fetch_sub(&c->quiet, 1);
 	}
 	int r;
 	if (v->fd < 0) {
@@ -599,4 +607,29 @@ uint64_t kvm_cpus_exit_count(const struct kvm_cpus *c)
 	for (unsigned i = 0; i < c->n; i++)
 		n += atomic_load_explicit(&c->cpu[i].exits, memory_order_relaxed);
 	return n;
+}
+
+/* Snapshots (kvm_migrate.c): the vCPUs' fds and ids, and whether every
+ * started thread is out of KVM_RUN for good or parked by a pause. */
+unsigned kvm_cpus_count(const struct kvm_cpus *c)
+{
+	return c->n;
+}
+
+int kvm_cpus_fd(const struct kvm_cpus *c, unsigned index)
+{
+	return index < c->n ? c->cpu[index].fd : -1;
+}
+
+uint32_t kvm_cpus_apic_id(const struct kvm_cpus *c, unsigned index)
+{
+	return index < c->n ? c->cpu[index].apic_id : 0;
+}
+
+bool kvm_cpus_quiesced(const struct kvm_cpus *c)
+{
+	unsigned started = 0;
+	for (unsigned i = 0; i < c->n; i++)
+		started += c->cpu[i].started;
+	return atomic_load(&c->quiet) >= started;
 }

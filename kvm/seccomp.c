@@ -53,8 +53,9 @@ static const int kvm_seccomp_always[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack),
 	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
-	/* Exit clean-up: the QMP socket and the -pidfile are removed. */
-	SCMP_SYS(unlink),
+	/* Exit clean-up: the QMP socket and the -pidfile are removed, the
+	 * migration helper (core/spawn.h, our only child) is reaped. */
+	SCMP_SYS(unlink), SCMP_SYS(wait4),
 };
 
 /* Building a machine again (reset without -no-reboot): /dev/kvm, the
@@ -78,19 +79,29 @@ static const unsigned long kvm_seccomp_ioctl_run[] = {
 	/* netdev_add's tap and vhost checks (read-only), and the tap queue
 	 * a guest's virtio-net pair count attaches or detaches. */
 	TUNGETIFF, TUNSETQUEUE, VHOST_GET_FEATURES,
+	/* QMP migrate reads the vCPU and VM state (kvm/kvm_snapshot.h);
+	 * -incoming defer loads it after the filter is in.  Both touch only
+	 * this VM's own state. */
+	KVM_CHECK_EXTENSION, KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XSAVE2,
+	KVM_GET_XCRS, KVM_GET_LAPIC, KVM_GET_MSRS, KVM_GET_VCPU_EVENTS,
+	KVM_GET_MP_STATE, KVM_GET_DEBUGREGS, KVM_GET_TSC_KHZ, KVM_GET_IRQCHIP,
+	KVM_GET_CLOCK, KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_FPU, KVM_SET_XSAVE,
+	KVM_SET_XCRS, KVM_SET_LAPIC, KVM_SET_MSRS, KVM_SET_VCPU_EVENTS,
+	KVM_SET_MP_STATE, KVM_SET_DEBUGREGS, KVM_SET_TSC_KHZ, KVM_SET_IRQCHIP,
+	KVM_SET_CLOCK,
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, FIONBIO,
 };
 
 /* ... and what building a machine adds (kvm_sys, kvm_vm with the 8259
  * hand-over, kvm_vcpu, tap TUNSETIFF, openpty). */
 static const unsigned long kvm_seccomp_ioctl_build[] = {
-	KVM_GET_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM,
+	/* (KVM_CHECK_EXTENSION, the irqchip, LAPIC, MSR and register
+	 * ioctls are in the run list, for snapshots.) */
+	KVM_GET_API_VERSION, KVM_CREATE_VM,
 	KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID, KVM_GET_MSR_INDEX_LIST,
-	KVM_CREATE_IRQCHIP, KVM_GET_IRQCHIP, KVM_SET_IRQCHIP,
+	KVM_CREATE_IRQCHIP,
 	KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
 	KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU, KVM_SET_CPUID2,
-	KVM_SET_MSRS, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_SET_REGS,
-	KVM_SET_SREGS, KVM_SET_FPU,
 	TUNSETIFF, TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER, TIOCSWINSZ,
 };
 

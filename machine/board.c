@@ -22,6 +22,8 @@ int board_push(struct board *b, void (*free_fn)(void *), void *obj,
 	}
 	b->items[b->nitems].free = free_fn;
 	b->items[b->nitems].obj = obj;
+	b->items[b->nitems].snap_kind = 0;
+	b->items[b->nitems].snap_name[0] = '\0';
 	b->nitems++;
 	return 0;
 }

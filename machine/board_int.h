@@ -35,6 +35,10 @@ struct board_nvro {
 struct board_item {
 	void (*free)(void *obj);
 	void *obj;
+	/* Snapshot (board_snapshot.c): what kind of state obj has (0: none)
+	 * and the name the device-set fingerprint lists it under. */
+	int snap_kind;
+	char snap_name[48];
 };
 
 struct board {
@@ -104,6 +108,10 @@ struct board {
  * obj is freed here). */
 int board_push(struct board *b, void (*free_fn)(void *), void *obj,
 	       char *err, size_t errlen);
+/* Mark the item just pushed as saved in snapshots (board_snapshot.c):
+ * kind is a BOARD_SNAP_* value, name what the fingerprint calls it. */
+void board_snap_mark(struct board *b, int kind, const char *name,
+		     const char *id);
 /* Claim a bus range, with the error naming the device. */
 int board_register(struct board *b, struct bus *bus, uint64_t base,
 		   uint64_t size, bus_access_fn fn, void *dev, const char *name,

@@ -7,6 +7,7 @@
 #include "core/gm.h"
 #include "core/log.h"
 #include "machine/board_int.h"
+#include "machine/board_snapshot.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "devices/pit.h"
@@ -38,7 +39,10 @@ static int board_pit(struct board *b, char *err, size_t errlen)
 	struct pit *pit = pit_new(&pc);
 	if (!pit)
 		return board_oom(err, errlen);
-	if (board_push(b, board_pit_free, pit, err, errlen) < 0 ||
+	if (board_push(b, board_pit_free, pit, err, errlen) < 0)
+		return -1;
+	board_snap_mark(b, BOARD_SNAP_PIT, "pit", NULL);
+	if (
 	    board_register(b, b->m->pio, PIT_PORT_BASE, PIT_NPORTS, pit_access,
 			   pit, "pit", err, errlen) < 0)
 		return -1;
@@ -62,7 +66,10 @@ static int board_i8042(struct board *b, char *err, size_t errlen)
 	struct i8042 *k = i8042_new(&kc);
 	if (!k)
 		return board_oom(err, errlen);
-	if (board_push(b, board_i8042_free, k, err, errlen) < 0 ||
+	if (board_push(b, board_i8042_free, k, err, errlen) < 0)
+		return -1;
+	board_snap_mark(b, BOARD_SNAP_I8042, "i8042", NULL);
+	if (
 	    board_register(b, b->m->pio, I8042_DATA_PORT, 1, i8042_data_access, k,
 			   "i8042-data", err, errlen) < 0)
 		return -1;
@@ -128,6 +135,7 @@ static int board_serials(struct board *b, char *err, size_t errlen)
 			return -1;
 		char name[8];
 		snprintf(name, sizeof(name), "com%u", i + 1);
+		board_snap_mark(b, BOARD_SNAP_SERIAL, name, NULL);
 		if (board_register(b, b->m->pio, board_com[i].port, SERIAL_NREGS,
 				   serial_access, s, name, err, errlen) < 0)
 			return -1;
@@ -185,6 +193,7 @@ static int board_rtc(struct board *b, char *err, size_t errlen)
 	}
 	if (board_push(b, board_rtc_free, rtc, err, errlen) < 0)
 		return -1;
+	board_snap_mark(b, BOARD_SNAP_RTC, "rtc", NULL);
 	board_cmos_memory(b, rtc);
 	return board_register(b, b->m->pio, RTC_PORT_BASE, RTC_NPORTS, rtc_access,
 			      rtc, "rtc", err, errlen);

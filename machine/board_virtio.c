@@ -12,6 +12,7 @@
 #include "core/netdev.h"
 #include "core/trace.h"
 #include "machine/board_int.h"
+#include "machine/board_snapshot.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "devices/pci/pcie_port.h"
@@ -452,6 +453,7 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 			return bv_oom(err, errlen);
 		if (board_push(b, bv_mmio_free, t, err, errlen) < 0)
 			return -1;
+		board_snap_mark(b, BOARD_SNAP_VIRTIO_MMIO, config_device_name(d), d->id);
 		if (board_register(b, b->m->mmio, ld->mmio_base, ld->mmio_size,
 				   virtio_mmio_access, t, config_device_name(d),
 				   err, errlen) < 0)
@@ -498,6 +500,7 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		return bv_oom(err, errlen);
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
 		return -1;
+	board_snap_mark(b, BOARD_SNAP_VIRTIO_PCI, config_device_name(d), d->id);
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
 	struct shpc *sh = d->parent >= 0 && ld->pci_func == 0 ? b->shpcs[d->parent] : NULL;
 	/* Behind a root port or in an SHPC slot: present from power-on, or
@@ -547,6 +550,7 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 				return bv_oom(err, errlen);
 			if (board_push(b, bv_port_free, p, err, errlen) < 0)
 				return -1;
+			board_snap_mark(b, BOARD_SNAP_PCIE_PORT, config_device_name(d), d->id);
 			b->pcie_ports[i] = p;
 			pcie_port_set_removed(p, board_port_removed, b);
 			br = pcie_port_bridge(p);
@@ -557,6 +561,7 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 				return bv_oom(err, errlen);
 			if (board_push(b, bv_shpc_free, sh, err, errlen) < 0)
 				return -1;
+			board_snap_mark(b, BOARD_SNAP_SHPC, config_device_name(d), d->id);
 			b->shpcs[i] = sh;
 			shpc_set_removed(sh, board_shpc_removed, b);
 			br = shpc_bridge(sh);
@@ -567,6 +572,7 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 				return bv_oom(err, errlen);
 			if (board_push(b, bv_bridge_free, br, err, errlen) < 0)
 				return -1;
+			board_snap_mark(b, BOARD_SNAP_PCI_BRIDGE, config_device_name(d), d->id);
 		}
 		int r = pci_host_attach(b->pci, pci_bridge_dev(br),
 					(unsigned)ld->pci_slot, (unsigned)ld->pci_func);
@@ -637,6 +643,7 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 			return bv_oom(err, errlen);
 		if (board_push(b, bv_host_free, b->pci, err, errlen) < 0)
 			return -1;
+		board_snap_mark(b, BOARD_SNAP_PCI_HOST, "pcie.0", NULL);
 		b->ndevices++;
 		if (bv_bridges(b, err, errlen) < 0)
 			return -1;

@@ -3,6 +3,8 @@
  * backend delivery while checkers in place of the interrupt chip, clock,
  * machine requests and guest memory take the records the device caused.
  * See sim/replay.h for the model. */
+#include "core/snapshot.h"
+#include "machine/board_snapshot.h"
 #include "sim/replay.h"
 
 #include <errno.h>
@@ -225,7 +227,7 @@ static void rp_timer_cancel(void *opaque, struct clk_timer *t)
 			       (unsigned long long)e->a, id);
 }
 
-static const struct clk_ops rp_clk_ops = { rp_now, rp_timer_arm, rp_timer_cancel };
+static const struct clk_ops rp_clk_ops = { rp_now, rp_timer_arm, rp_timer_cancel, NULL };
 
 static void rp_request(void *opaque, enum machine_event ev, int status)
 {
@@ -281,6 +283,24 @@ static bool rp_end_kind(unsigned k)
 	return k == TR_EOF || k == TR_STOP;
 }
 
+/* The recorded machine was loaded from this state stream here: load the
+ * rebuilt board from it too (its clock reads and timer arms are the
+ * bracket's records).  A stream that does not load is a divergence. */
+static void rp_load_state(struct replay *rp, size_t i, const uint8_t *p,
+			  size_t len)
+{
+	struct snap_r *sr;
+	char err[128];
+	if (snap_r_open(&sr, p, len, err, sizeof(err)) < 0) {
+		replay_diverge(rp, i, "expected the state record to load, got: %s", err);
+		return;
+	}
+	if (board_load_state(rp->b, sr) < 0)
+		replay_diverge(rp, i, "expected the state record to load into the "
+			       "rebuilt machine, got: %s", snap_r_error(sr));
+	snap_r_free(sr);
+}
+
 void replay_deliver(struct replay *rp, size_t i)
 {
 	const struct trace_reader *r = rp->r;
@@ -307,6 +327,8 @@ void replay_deliver(struct replay *rp, size_t i)
 			rp->s->now_ns = e->b;
 			t->fn(t->arg, e->b);
 		}
+	} else if (e->kind == TR_STATE_BEGIN) {
+		rp_load_state(rp, i, r->payload[i], e->size);
 	} else if (e->kind == TR_CALL_BEGIN) {
 		/* The management plane's call, repeated on the rebuilt board. */
 		if (e->a == BOARD_CALL_POWER_BUTTON)

@@ -81,8 +81,8 @@ static void st_run_checks(struct selftest *t, const struct board *b,
 /* Build the board on s (recording into tr when given), put the ACPI
  * tables where firmware would, run every check. */
 static int st_main(struct sim *s, const struct machine_config *cfg,
-		   struct log *log, void *out, struct trace_rec *tr, char *err,
-		   size_t errlen)
+		   struct log *log, void *out, struct trace_rec *tr,
+		   struct selftest_snap *snap, char *err, size_t errlen)
 {
 	struct layout *l = calloc(1, sizeof(*l));
 	struct selftest *t = calloc(1, sizeof(*t));
@@ -113,16 +113,25 @@ static int st_main(struct sim *s, const struct machine_config *cfg,
 		goto out;
 	}
 	t->b = b;
+	t->host = &host;
+	t->log = log;
+	t->snap = snap;
+	t->tr = tr;
 	/* The tables a guest finds, where the KVM backend puts them
 	 * (firmware's work: before recording starts). */
 	int acpi_built = acpi_build(s->m.gm, cfg, l, log);
 	/* From here s->m.gm is an unobserved view: the scenario is the guest. */
 	trace_rec_start(tr);
+	if (snap)
+		sim_set_point_hook(s, st_snap_point, t);
 	st_run_checks(t, b, board_rtc_base(cfg, &host), acpi_built);
+	if (snap)
+		sim_set_point_hook(s, NULL, NULL);
 	ret = t->failed ? 1 : 0;
 	trace_rec_finish(tr);
-	board_shutdown(b);
-	board_free(b);
+	/* A snapshot restore may have replaced the board. */
+	board_shutdown(t->b);
+	board_free(t->b);
 out:
 	st_backends_close(t);
 	free(t);
@@ -133,7 +142,14 @@ out:
 int selftest_sim(struct sim *s, const struct machine_config *cfg,
 		       struct log *log, void *out, char *err, size_t errlen)
 {
-	return st_main(s, cfg, log, out, NULL, err, errlen);
+	return st_main(s, cfg, log, out, NULL, NULL, err, errlen);
+}
+
+int selftest_sim_snap(struct sim *s, const struct machine_config *cfg,
+		      struct log *log, void *out, struct selftest_snap *sn,
+		      char *err, size_t errlen)
+{
+	return st_main(s, cfg, log, out, NULL, sn, err, errlen);
 }
 
 void selftest_config(struct machine_config *c)
@@ -150,9 +166,27 @@ int selftest_run(const struct machine_config *cfg, struct log *log,
 	return selftest_run_trace(cfg, log, out, NULL, err, errlen);
 }
 
+static int st_run_trace(const struct machine_config *cfg, struct log *log,
+			void *out, struct trace_rec *tr,
+			struct selftest_snap *sn, char *err, size_t errlen);
+
 int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 			     void *out, struct trace_rec *tr, char *err,
 			     size_t errlen)
+{
+	return st_run_trace(cfg, log, out, tr, NULL, err, errlen);
+}
+
+int selftest_run_trace_snap(const struct machine_config *cfg, struct log *log,
+			    void *out, struct trace_rec *tr,
+			    struct selftest_snap *sn, char *err, size_t errlen)
+{
+	return st_run_trace(cfg, log, out, tr, sn, err, errlen);
+}
+
+static int st_run_trace(const struct machine_config *cfg, struct log *log,
+			void *out, struct trace_rec *tr,
+			struct selftest_snap *sn, char *err, size_t errlen)
 {
 	struct layout l;
 	if (layout_build(&l, cfg, err, errlen) < 0)
@@ -166,7 +200,7 @@ int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 		snprintf(err, errlen, "vmm: out of memory");
 		return -1;
 	}
-	int ret = st_main(s, cfg, log, out, tr, err, errlen);
+	int ret = st_main(s, cfg, log, out, tr, sn, err, errlen);
 	sim_free(s);
 	return ret;
 }

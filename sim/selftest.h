@@ -5,7 +5,9 @@
 #ifndef VMM_SIM_SELFTEST_H
 #define VMM_SIM_SELFTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct log;
 struct machine_config;
@@ -31,6 +33,43 @@ struct trace_rec;
 int selftest_run_trace(const struct machine_config *cfg, struct log *log,
 		       void *out, struct trace_rec *tr, char *err,
 		       size_t errlen);
+/* Snapshot equivalence (issue 18, docs/snapshot.md): the self-test on a
+ * simulator the caller made, and at snapshot point `at` (sim.h: before
+ * the at-th guest access or timer firing) the machine is saved, the
+ * board torn down, the simulator made fresh (time 0, another PRNG seed,
+ * RAM zeroed) and a new board built and restored from the stream; the
+ * scenario (the guest) then runs on.  at = UINT64_MAX only counts the
+ * points. */
+struct selftest_snap {
+	uint64_t at;
+	bool ignore_shared;
+	/* Reload the saved state into the same board instead of a new one
+	 * (recorded into the trace as a state record when recording). */
+	bool in_place;
+	/* Optional: phase[n] gets the number of checks finished at point n
+	 * (so a caller can pick points inside each device's check). */
+	uint32_t *phase;
+	size_t phase_cap;
+	/* Optional: handed the saved stream (tests, fuzz seeds). */
+	void (*on_stream)(void *opaque, const uint8_t *buf, size_t len);
+	void *stream_opaque;
+	/* Results: */
+	uint64_t points;     /* snapshot points the run passed */
+	bool done;           /* the save/restore happened */
+	size_t bytes;        /* the stream's size */
+	uint64_t events_at;  /* sim events recorded before the save */
+	uint32_t checks_at;  /* checks finished before the save */
+	int rc;              /* 0, or the failure (err says what) */
+	char err[256];
+};
+int selftest_sim_snap(struct sim *s, const struct machine_config *cfg,
+		      struct log *log, void *out, struct selftest_snap *sn,
+		      char *err, size_t errlen);
+/* selftest_run_trace with a snapshot (sn->in_place: the state record of
+ * issue 18 item 7 lands in the trace at point sn->at). */
+int selftest_run_trace_snap(const struct machine_config *cfg, struct log *log,
+			    void *out, struct trace_rec *tr,
+			    struct selftest_snap *sn, char *err, size_t errlen);
 /* What the self-test changes in the configuration before building (COM1
  * always exists), so vmm-replay builds the board it recorded. */
 void selftest_config(struct machine_config *c);

@@ -218,9 +218,10 @@ void st_console(struct selftest *t, unsigned i, struct vdriver *d,
 void st_balloon(struct selftest *t, struct vdriver *d, const char *where)
 {
 	enum { PAGES = 4 };
-	struct balloon *bl = board_balloon(t->b);
+	/* board_balloon(t->b) at each use, never kept: a snapshot restore
+	 * (selftest_snap.c) may replace the board between two steps. */
 	struct vdq inf, def;
-	int r = bl ? vdriver_negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1)) : -1;
+	int r = board_balloon(t->b) ? vdriver_negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1)) : -1;
 	if (r == 0)
 		r = vdriver_setup_queue(d, BALLOON_INFLATEQ, &inf, 8);
 	if (r == 0)
@@ -249,16 +250,16 @@ void st_balloon(struct selftest *t, struct vdriver *d, const char *where)
 	int ri = st_vq_run(t, d, BALLOON_INFLATEQ, &inf, &b, 1, &len);
 	unsigned marked = 0;
 	for (unsigned k = 0; k < PAGES; k++)
-		marked += balloon_page_inflated(bl, pfn0 + k);
+		marked += balloon_page_inflated(board_balloon(t->b), pfn0 + k);
 	d->bus->config_write(d, offsetof(struct virtio_balloon_config, actual), 4, PAGES);
-	bool actual = balloon_get_actual(bl) == PAGES;
+	bool actual = balloon_get_actual(board_balloon(t->b)) == PAGES;
 	uint64_t released = t->released_pages - rel0;
 	board_balloon_set_target(t->b, 0);
 	cfg_irq = cfg_irq && d->bus->irq_pending(d);
 	d->bus->isr_ack(d);
 	int rd = st_vq_run(t, d, BALLOON_DEFLATEQ, &def, &b, 1, &len);
 	d->bus->config_write(d, offsetof(struct virtio_balloon_config, actual), 4, 0);
-	bool back = balloon_inflated_pages(bl) == 0 && balloon_get_actual(bl) == 0;
+	bool back = balloon_inflated_pages(board_balloon(t->b)) == 0 && balloon_get_actual(board_balloon(t->b)) == 0;
 	st_report(t, cfg_irq && target == PAGES && ri == 1 && marked == PAGES &&
 		  released == PAGES && actual && rd == 1 && back,
 		  "virtio-balloon over %s: target %u pages (config interrupt %s), "

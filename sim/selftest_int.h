@@ -54,7 +54,16 @@ struct selftest {
 	struct st_backend bk[3 * CFG_MAX_ITEMS + CFG_MAX_SERIAL];
 	unsigned nbk;
 	uint64_t released_pages;     /* balloon release hook */
+	/* Snapshot equivalence (selftest_snap.c): what the board was built
+	 * from, so a restore can build a fresh one, and the request. */
+	const struct board_host *host;
+	struct log *log;
+	struct selftest_snap *snap;
+	struct trace_rec *tr;
 };
+
+/* The snapshot point hook (sim_set_point_hook) of selftest_snap.c. */
+void st_snap_point(void *opaque, struct sim *s, uint64_t n);
 
 /* One report line; counts the check. */
 void st_report(struct selftest *t, bool ok, const char *fmt, ...)

@@ -14,6 +14,7 @@
 #include "core/bus.h"
 #include "core/gm.h"
 #include "core/log.h"
+#include "core/snapshot.h"
 #include "core/timerq.h"
 
 #define SIM_DEFAULT_RAM (64ull << 20)
@@ -30,12 +31,53 @@ struct sim_priv {
 	size_t nev, cap;
 	uint64_t dropped;
 	struct log_rl bad_gsi_rl;
+	/* Snapshot points (sim_set_point_hook) and restore (sim_snap.c). */
+	sim_point_fn point_fn;
+	void *point_opaque;
+	uint64_t points;
+	bool in_point;
+	uint64_t restore_seq;
 };
 
 static struct sim_priv *sim_p(const struct sim *s)
 {
 	return s->priv;
 }
+
+struct timerq *sim_timerq(struct sim *s)
+{
+	return &sim_p(s)->q;
+}
+
+void sim_set_recording(struct sim *s, bool on)
+{
+	sim_p(s)->record = on;
+}
+
+bool sim_recording(const struct sim *s)
+{
+	return sim_p(s)->record;
+}
+
+void sim_set_point_hook(struct sim *s, sim_point_fn fn, void *opaque)
+{
+	sim_p(s)->point_fn = fn;
+	sim_p(s)->point_opaque = opaque;
+	sim_p(s)->points = 0;
+}
+
+/* Between two guest accesses or timer firings: the vCPUs are "stopped"
+ * and no device code is on the stack, the state a snapshot sees. */
+static void sim_point(struct sim *s)
+{
+	struct sim_priv *p = sim_p(s);
+	if (!p->point_fn || p->in_point)
+		return;
+	p->in_point = true;
+	p->point_fn(p->point_opaque, s, p->points++);
+	p->in_point = false;
+}
+
 
 static void sim_record(struct sim *s, uint32_t kind, uint32_t len_or_level,
 		       uint64_t addr, uint64_t data, uint32_t is_write,
@@ -87,6 +129,14 @@ static void sim_clk_arm(void *opaque, struct clk_timer *t, uint64_t deadline)
 		log_err(s->m.log, "sim: out of memory arming a timer");
 }
 
+static void sim_clk_arm_seq(void *opaque, struct clk_timer *t,
+			    uint64_t deadline, uint64_t seq)
+{
+	struct sim *s = opaque;
+	if (timerq_arm_seq(&sim_p(s)->q, t, deadline, seq) != 0)
+		log_err(s->m.log, "sim: out of memory arming a timer");
+}
+
 static void sim_clk_cancel(void *opaque, struct clk_timer *t)
 {
 	timerq_cancel(&sim_p((struct sim *)opaque)->q, t);
@@ -96,6 +146,7 @@ static const struct clk_ops sim_clk_ops = {
 	.now_ns = sim_clk_now,
 	.timer_arm = sim_clk_arm,
 	.timer_cancel = sim_clk_cancel,
+	.timer_arm_seq = sim_clk_arm_seq,
 };
 
 /* ---- recording interrupt controller ---- */
@@ -230,7 +281,14 @@ void sim_clock_step(struct sim *s, uint64_t ns)
 	 * any it arms for a time within this step fire in this step. */
 	struct clk_timer *t;
 	unsigned same_time = 0;
-	while ((t = timerq_pop_due(&p->q, target))) {
+	for (;;) {
+		const struct clk_timer *due = timerq_peek(&p->q);
+		if (!due || due->deadline > target)
+			break;
+		sim_point(s);
+		/* The point may have restored the machine: its own timers. */
+		if (!(t = timerq_pop_due(&p->q, target)))
+			break;
 		if (t->deadline > s->now_ns) {
 			s->now_ns = t->deadline;
 			same_time = 0;
@@ -309,21 +367,25 @@ bool sim_wait_msi(struct sim *s, uint64_t max_ns)
 
 uint64_t sim_pio_read(struct sim *s, uint16_t port, unsigned len)
 {
+	sim_point(s);
 	return bus_read(s->m.pio, port, len);
 }
 
 void sim_pio_write(struct sim *s, uint16_t port, unsigned len, uint64_t val)
 {
+	sim_point(s);
 	bus_write(s->m.pio, port, len, val);
 }
 
 uint64_t sim_mmio_read(struct sim *s, uint64_t addr, unsigned len)
 {
+	sim_point(s);
 	return bus_read(s->m.mmio, addr, len);
 }
 
 void sim_mmio_write(struct sim *s, uint64_t addr, unsigned len, uint64_t val)
 {
+	sim_point(s);
 	bus_write(s->m.mmio, addr, len, val);
 }
 
@@ -422,4 +484,128 @@ uint64_t sim_digest(const struct sim *s)
 		}
 	}
 	return h;
+}
+
+/* ---- snapshots ---- */
+
+int sim_save_state(struct sim *s, struct snap_w *w)
+{
+	struct sim_priv *p = sim_p(s);
+	snap_w_begin(w, "sim", 1);
+	snap_w_u64(w, "now_ns", s->now_ns);
+	for (int i = 0; i < 4; i++) {
+		char f[8] = "prng0";
+		f[4] = (char)('0' + i);
+		snap_w_u64(w, f, s->m.prng.s[i]);
+	}
+	snap_w_bytes(w, "gsi_level", s->gsi_level, sizeof(s->gsi_level));
+	uint8_t edges[sizeof(s->gsi_edges)];
+	for (size_t i = 0; i < 256; i++)
+		for (int k = 0; k < 8; k++)
+			edges[i * 8 + k] = (uint8_t)(s->gsi_edges[i] >> (8 * k));
+	snap_w_bytes(w, "gsi_edges", edges, sizeof(edges));
+	snap_w_u64(w, "msi_count", s->msi_count);
+	snap_w_u64(w, "last_msi_addr", s->last_msi_addr);
+	snap_w_u32(w, "last_msi_data", s->last_msi_data);
+	snap_w_u32(w, "last_request", (uint32_t)s->last_request);
+	snap_w_u32(w, "last_request_status", (uint32_t)s->last_request_status);
+	snap_w_u64(w, "timer_seq", p->q.next_seq);
+	snap_w_end(w);
+	return 0;
+}
+
+int sim_load_state(struct sim *s, struct snap_r *r)
+{
+	uint64_t now = 0, prng[4] = { 0 }, msi = 0, maddr = 0, seq = 0;
+	uint32_t mdata = 0, req = 0, rstat = 0;
+	uint8_t level[sizeof(s->gsi_level)], edges[sizeof(s->gsi_edges)];
+	snap_r_begin(r, "sim", 1, NULL);
+	snap_r_u64(r, "now_ns", &now);
+	for (int i = 0; i < 4; i++) {
+		char f[8] = "prng0";
+		f[4] = (char)('0' + i);
+		snap_r_u64(r, f, &prng[i]);
+	}
+	snap_r_bytes(r, "gsi_level", level, sizeof(level));
+	snap_r_bytes(r, "gsi_edges", edges, sizeof(edges));
+	snap_r_u64(r, "msi_count", &msi);
+	snap_r_u64(r, "last_msi_addr", &maddr);
+	snap_r_u32(r, "last_msi_data", &mdata);
+	snap_r_u32(r, "last_request", &req);
+	snap_r_u32(r, "last_request_status", &rstat);
+	snap_r_u64(r, "timer_seq", &seq);
+	bool lv_ok = true;
+	for (size_t i = 0; i < sizeof(level); i++)
+		lv_ok &= level[i] <= 1;
+	snap_r_check(r, lv_ok, "gsi_level", "a level other than 0 or 1");
+	snap_r_check(r, req <= MACHINE_ERROR, "last_request", "unknown request");
+	snap_r_check(r, (prng[0] | prng[1] | prng[2] | prng[3]) != 0, "prng0",
+		     "all-zero xoshiro state never recovers");
+	int rc = snap_r_end(r);
+	if (rc)
+		return rc;
+	s->now_ns = now;
+	for (int i = 0; i < 4; i++)
+		s->m.prng.s[i] = prng[i];
+	memcpy(s->gsi_level, level, sizeof(level));
+	for (size_t i = 0; i < 256; i++) {
+		s->gsi_edges[i] = 0;
+		for (int k = 0; k < 8; k++)
+			s->gsi_edges[i] |= (uint64_t)edges[i * 8 + k] << (8 * k);
+	}
+	s->msi_count = msi;
+	s->last_msi_addr = maddr;
+	s->last_msi_data = mdata;
+	s->last_request = (enum machine_event)req;
+	s->last_request_status = (int)rstat;
+	sim_p(s)->restore_seq = seq;
+	return 0;
+}
+
+void sim_load_finish(struct sim *s)
+{
+	struct sim_priv *p = sim_p(s);
+	if (p->restore_seq > p->q.next_seq)
+		p->q.next_seq = p->restore_seq;
+}
+
+void sim_make_fresh(struct sim *s, uint64_t seed)
+{
+	struct sim_priv *p = sim_p(s);
+	timerq_destroy(&p->q);
+	s->now_ns = 0;
+	memset(s->gsi_level, 0, sizeof(s->gsi_level));
+	memset(s->gsi_edges, 0, sizeof(s->gsi_edges));
+	s->msi_count = 0;
+	s->last_msi_addr = 0;
+	s->last_msi_data = 0;
+	s->last_request = MACHINE_RUNNING;
+	s->last_request_status = 0;
+	prng_seed(&s->m.prng, seed);
+	/* New buses: a freed board leaves its ranges registered (a machine
+	 * is normally torn down whole). */
+	struct bus *pio = bus_new("pio", s->m.log), *mmio = bus_new("mmio", s->m.log);
+	if (pio && mmio) {
+		bus_free(s->m.pio);
+		bus_free(s->m.mmio);
+		s->m.pio = pio;
+		s->m.mmio = mmio;
+		bus_set_observer(pio, sim_observe, s);
+		bus_set_observer(mmio, sim_observe, s);
+	} else {
+		bus_free(pio);
+		bus_free(mmio);
+	}
+	/* Regions a board added (NVDIMMs) go with it; the RAM sim_new made
+	 * (region 0, at gpa 0) stays, zeroed. */
+	while (gm_region_count(s->m.gm) > 1)
+		gm_remove_region(s->m.gm, gm_region_at(s->m.gm, 1)->gpa);
+	const struct gm_region *r = gm_region_at(s->m.gm, 0);
+	/* Zero only what is not zero: untouched pages stay unfaulted. */
+	for (uint64_t off = 0; r && r->host && off < r->size; off += SIM_DIGEST_PAGE) {
+		size_t n = r->size - off < SIM_DIGEST_PAGE ? (size_t)(r->size - off) :
+			   SIM_DIGEST_PAGE;
+		if (!sim_all_zero(r->host + off, n))
+			memset(r->host + off, 0, n);
+	}
 }

@@ -88,4 +88,31 @@ void sim_events_clear(struct sim *s);
 /* Earliest armed timer's deadline, or UINT64_MAX when none is armed. */
 uint64_t sim_next_deadline(const struct sim *s);
 
+/* ---- snapshots (issue 18) ----
+ * A hook called at every point a snapshot may be taken: before each
+ * guest bus access and before each timer firing (n counts them from
+ * 0).  The hook may save the machine, tear the board down and restore
+ * it (sim/sim_snap.c); it is not re-entered. */
+typedef void (*sim_point_fn)(void *opaque, struct sim *s, uint64_t n);
+void sim_set_point_hook(struct sim *s, sim_point_fn fn, void *opaque);
+/* Pause/resume the event log (a restore's rebuild is not an event). */
+void sim_set_recording(struct sim *s, bool on);
+bool sim_recording(const struct sim *s);
+struct timerq;
+struct timerq *sim_timerq(struct sim *s);
+/* The simulator's own state: virtual time, the PRNG, the interrupt
+ * lines as the recorder sees them, the last machine request and the
+ * timer queue's arm sequence.  Section "sim". */
+struct snap_w;
+struct snap_r;
+int sim_save_state(struct sim *s, struct snap_w *w);
+/* Into a fresh simulator (no timers armed): validates, then sets.  The
+ * arm sequence is applied by sim_load_finish, after the board re-armed
+ * its timers with their saved sequence numbers. */
+int sim_load_state(struct sim *s, struct snap_r *r);
+void sim_load_finish(struct sim *s);
+/* Return the simulator to its state at sim_new (no board may be built on
+ * it: timers none, RAM zeroed, time 0) except the event log and hook. */
+void sim_make_fresh(struct sim *s, uint64_t seed);
+
 #endif

@@ -159,4 +159,12 @@ void acpi_pm_update_sci(struct acpi_pm *pm);
 int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 		   bool is_write);
 
+/* Snapshot (docs/snapshot.md): section "acpi-pm".  load validates every
+ * field first and changes nothing on error; it drives no interrupt line
+ * (the backend restores its interrupt controller). */
+struct snap_w;
+struct snap_r;
+int acpi_pm_save(const struct acpi_pm *x, struct snap_w *w);
+int acpi_pm_load(struct acpi_pm *x, struct snap_r *r);
+
 #endif

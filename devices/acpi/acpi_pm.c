@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "core/log.h"
+#include <string.h>
+#include "core/snapshot.h"
 
 #define PM_TMR_HZ 3579545ull
 #define PM1_CNT_SCI_EN (1u << 0)
@@ -180,5 +182,48 @@ int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 		}
 	}
 	acpi_pm_update_sci(pm);
+	return 0;
+}
+
+/* ---- snapshot (docs/snapshot.md "ACPI PM / GED") ---- */
+
+int acpi_pm_save(const struct acpi_pm *pm, struct snap_w *w)
+{
+	snap_w_begin(w, "acpi-pm", 1);
+	snap_w_bool(w, "hw_reduced", pm->hw_reduced);
+	snap_w_u16(w, "pm1_sts", pm->pm1_sts);
+	snap_w_u16(w, "pm1_en", pm->pm1_en);
+	snap_w_u16(w, "pm1_cnt", pm->pm1_cnt);
+	snap_w_u8(w, "sleep_sts", pm->sleep_sts);
+	snap_w_u8(w, "ged_sel", pm->ged_sel);
+	snap_w_bool(w, "sci_level", pm->sci_level);
+	snap_w_end(w);
+	return 0;
+}
+
+int acpi_pm_load(struct acpi_pm *pm, struct snap_r *r)
+{
+	bool hw = false, sci = false;
+	uint16_t sts = 0, en = 0, cnt = 0;
+	uint8_t sleep = 0, ged = 0;
+	snap_r_begin(r, "acpi-pm", 1, NULL);
+	snap_r_bool(r, "hw_reduced", &hw);
+	snap_r_u16(r, "pm1_sts", &sts);
+	snap_r_u16(r, "pm1_en", &en);
+	snap_r_u16(r, "pm1_cnt", &cnt);
+	snap_r_u8(r, "sleep_sts", &sleep);
+	snap_r_u8(r, "ged_sel", &ged);
+	snap_r_bool(r, "sci_level", &sci);
+	snap_r_check(r, hw == pm->hw_reduced, "hw_reduced",
+		     "another machine type (q35 PM block vs microvm GED)");
+	int rc = snap_r_end(r);
+	if (rc)
+		return rc;
+	pm->pm1_sts = sts;
+	pm->pm1_en = en;
+	pm->pm1_cnt = cnt;
+	pm->sleep_sts = sleep;
+	pm->ged_sel = ged;
+	pm->sci_level = sci;
 	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bridge.h"
+#include "pci_snap.h"
+#include "core/snapshot.h"
 
 /* Secondary status error bits are write-1-to-clear like the primary
  * status register's (§3.2.5.7). */
@@ -331,4 +333,38 @@ bool pci_bridge_forwards(const struct pci_bridge *br, bool io, uint64_t addr,
 		return false;
 	return inside(addr, size, w.mem_base, w.mem_limit) ||
 	       inside(addr, size, w.pref_base, w.pref_limit);
+}
+
+/* ---- snapshot (docs/snapshot.md "PCI") ---- */
+
+int pci_bridge_save(const struct pci_bridge *b, struct snap_w *w)
+{
+	snap_w_begin(w, "pci-bridge", 1);
+	snap_w_bool(w, "shpc", b->shpc);
+	snap_w_u8(w, "chassis_nr", b->chassis_nr);
+	snap_w_bool(w, "in_reset", b->in_reset);
+	pci_dev_save(&b->dev, w);
+	snap_w_end(w);
+	return 0;
+}
+
+int pci_bridge_load(struct pci_bridge *b, struct snap_r *r)
+{
+	bool shpc = false, in_reset = false;
+	uint8_t chassis = 0;
+	snap_r_begin(r, "pci-bridge", 1, NULL);
+	snap_r_bool(r, "shpc", &shpc);
+	snap_r_u8(r, "chassis_nr", &chassis);
+	snap_r_bool(r, "in_reset", &in_reset);
+	snap_r_check(r, shpc == b->shpc, "shpc", "differs from this bridge");
+	snap_r_check(r, chassis == b->chassis_nr, "chassis_nr",
+		     "differs from this bridge");
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	int rc = pci_dev_load(&b->dev, r);
+	if (rc)
+		return rc;
+	b->in_reset = in_reset;
+	pci_host_update_mappings(&b->dev);
+	return snap_r_end(r);
 }

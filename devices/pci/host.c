@@ -11,6 +11,8 @@
 #include "core/layout.h"
 #include "bridge.h"
 #include "pci.h"
+#include "pci_snap.h"
+#include "core/snapshot.h"
 
 #define CF8_PORT 0xcf8
 #define CFC_PORT 0xcfc
@@ -556,4 +558,55 @@ int pci_host_assign_resources(struct pci_host *h)
 			return rc;
 	}
 	return 0;
+}
+
+/* ---- snapshot (docs/snapshot.md "PCI") ---- */
+
+bool pci_host_window_ok(const struct pci_host *h, bool io, bool mem64,
+			uint64_t addr, uint64_t size)
+{
+	const struct pci_host_windows *w = &h->win;
+	if (io)
+		return in_window(addr, size, w->io_base, w->io_size);
+	return in_window(addr, size, w->mmio32_base, w->mmio32_size) ||
+	       (mem64 && in_window(addr, size, w->mmio64_base, w->mmio64_size));
+}
+
+int pci_host_save(const struct pci_host *h, struct snap_w *w)
+{
+	snap_w_begin(w, "pci-host", 1);
+	snap_w_u32(w, "cf8", h->cf8);
+	uint8_t lv[NUM_INTX];
+	for (unsigned i = 0; i < NUM_INTX; i++)
+		lv[i] = (uint8_t)(h->line_level[i] != 0);
+	snap_w_bytes(w, "line_level", lv, sizeof(lv));
+	pci_dev_save(&h->bridge, w);
+	snap_w_end(w);
+	return 0;
+}
+
+int pci_host_load(struct pci_host *h, struct snap_r *r)
+{
+	uint32_t cf8 = 0;
+	uint8_t lv[NUM_INTX];
+	snap_r_begin(r, "pci-host", 1, NULL);
+	snap_r_u32(r, "cf8", &cf8);
+	snap_r_bytes(r, "line_level", lv, sizeof(lv));
+	snap_r_check(r, (cf8 & ~CF8_MASK) == 0, "cf8",
+		     "bits CONFIG_ADDRESS does not keep");
+	bool ok = true;
+	for (unsigned i = 0; i < NUM_INTX; i++)
+		ok &= lv[i] <= 1;
+	snap_r_check(r, ok, "line_level", "a level other than 0 or 1");
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	int rc = pci_dev_load(&h->bridge, r);
+	if (rc)
+		return rc;
+	h->cf8 = cf8;
+	/* The lines as last driven; the interrupt controller's own state
+	 * is restored by the backend, so nothing is driven here. */
+	for (unsigned i = 0; i < NUM_INTX; i++)
+		h->line_level[i] = lv[i];
+	return snap_r_end(r);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pcie_port.h"
+#include "pci_snap.h"
+#include "core/snapshot.h"
 
 #define EXP_CAP_LEN 0x3cu  /* a v2 capability up to Slot Status 2 */
 #define MSI_CAP_LEN 0x0eu  /* 64-bit address, no per-vector masking */
@@ -270,4 +272,48 @@ int pcie_port_request_unplug(struct pcie_port *p)
 	sta_set(p, PCI_EXP_SLTSTA_ABP);
 	hp_update_irq(p);
 	return 0;
+}
+
+/* ---- snapshot (docs/snapshot.md "PCI") ---- */
+
+int pcie_port_save(const struct pcie_port *p, struct snap_w *w)
+{
+	snap_w_begin(w, "pcie-root-port", 1);
+	snap_w_bool(w, "child", p->child != NULL);
+	snap_w_bool(w, "unplug_pending", p->unplug_pending);
+	snap_w_bool(w, "irq_cond", p->irq_cond);
+	snap_w_u16(w, "sltctl", p->sltctl);
+	int rc = pci_bridge_save(p->br, w);
+	snap_w_end(w);
+	return rc;
+}
+
+int pcie_port_load(struct pcie_port *p, struct snap_r *r)
+{
+	bool child = false, unplug = false, cond = false;
+	uint16_t sltctl = 0;
+	snap_r_begin(r, "pcie-root-port", 1, NULL);
+	snap_r_bool(r, "child", &child);
+	snap_r_bool(r, "unplug_pending", &unplug);
+	snap_r_bool(r, "irq_cond", &cond);
+	snap_r_u16(r, "sltctl", &sltctl);
+	/* The slot's occupant is the command line's (and device_add's)
+	 * business: a restore needs the same devices plugged. */
+	snap_r_check(r, child == (p->child != NULL), "child",
+		     child ? "a device was plugged in this slot when saved, "
+			     "none is here" :
+			     "this slot holds a device that was not there when saved");
+	snap_r_check(r, !unplug || child, "unplug_pending",
+		     "an unplug pending on an empty slot");
+	snap_r_check(r, (sltctl & ~(uint16_t)SLTCTL_WMASK) == 0, "sltctl",
+		     "bits Slot Control does not have");
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	int rc = pci_bridge_load(p->br, r);
+	if (rc)
+		return rc;
+	p->unplug_pending = unplug;
+	p->irq_cond = cond;
+	p->sltctl = sltctl;
+	return snap_r_end(r);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shpc.h"
+#include "core/snapshot.h"
+#include "pci_snap.h"
 
 #define EV_ALL (SHPC_EV_PRESENCE | SHPC_EV_ISO_FAULT | SHPC_EV_BUTTON | \
 		SHPC_EV_MRL | SHPC_EV_CONN_FAULT)
@@ -382,4 +384,54 @@ int shpc_request_unplug(struct shpc *s, unsigned slot)
 	latch(s, i, SHPC_EV_BUTTON);
 	update(s);
 	return 0;
+}
+
+/* ---- snapshot (docs/snapshot.md "PCI") ----
+ * The SHPC register set (slot status and control, the controller's
+ * interrupt and command state) and which slots hold a device, then the
+ * bridge function itself.  The slots' occupants are the command line's
+ * (and device_add's): a restore needs the same ones plugged. */
+
+int shpc_save(const struct shpc *s, struct snap_w *w)
+{
+	uint8_t occ[SHPC_NSLOTS], pend[SHPC_NSLOTS];
+	for (unsigned i = 0; i < SHPC_NSLOTS; i++) {
+		occ[i] = s->child[i] != NULL;
+		pend[i] = s->pending[i];
+	}
+	snap_w_begin(w, "shpc", 1);
+	snap_w_bytes(w, "regs", s->regs, SHPC_REGS_SIZE);
+	snap_w_bytes(w, "occupied", occ, sizeof(occ));
+	snap_w_bytes(w, "pending", pend, sizeof(pend));
+	int rc = pci_bridge_save(s->br, w);
+	snap_w_end(w);
+	return rc;
+}
+
+int shpc_load(struct shpc *s, struct snap_r *r)
+{
+	uint8_t regs[SHPC_REGS_SIZE], occ[SHPC_NSLOTS], pend[SHPC_NSLOTS];
+	snap_r_begin(r, "shpc", 1, NULL);
+	snap_r_bytes(r, "regs", regs, sizeof(regs));
+	snap_r_bytes(r, "occupied", occ, sizeof(occ));
+	snap_r_bytes(r, "pending", pend, sizeof(pend));
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	bool same = true, flags = true;
+	for (unsigned i = 0; i < SHPC_NSLOTS; i++) {
+		same &= occ[i] == (s->child[i] != NULL);
+		flags &= pend[i] <= 1 && occ[i] <= 1;
+	}
+	snap_r_check(r, flags, "pending", "a flag other than 0 or 1");
+	snap_r_check(r, same, "occupied",
+		     "another set of devices in the bridge's slots");
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	int rc = pci_bridge_load(s->br, r);
+	if (rc)
+		return rc;
+	memcpy(s->regs, regs, sizeof(regs));
+	for (unsigned i = 0; i < SHPC_NSLOTS; i++)
+		s->pending[i] = pend[i];
+	return snap_r_end(r);
 }

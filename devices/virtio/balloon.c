@@ -1,4 +1,6 @@
 /* virtio-balloon device model (virtio 1.2 §5.5).  See balloon.h. */
+#include "core/snapshot.h"
+#include "devices/virtio/queue_snap.h"
 #include "devices/virtio/balloon.h"
 
 #include <endian.h>
@@ -323,6 +325,9 @@ static void bal_reset(struct vdev *vd)
 	b->stats_held = false;
 }
 
+static int bal_save(struct vdev *vd, struct snap_w *w);
+static int bal_load(struct vdev *vd, struct snap_r *r);
+
 static const struct vdev_ops bal_ops = {
 	.features = bal_features,
 	.config_read = bal_config_read,
@@ -330,6 +335,8 @@ static const struct vdev_ops bal_ops = {
 	.activate = bal_activate,
 	.notify = bal_notify,
 	.reset = bal_reset,
+	.save = bal_save,
+	.load = bal_load,
 };
 
 struct balloon *balloon_new(const struct balloon_config *cfg)
@@ -441,4 +448,76 @@ bool balloon_get_stat(const struct balloon *b, unsigned tag, uint64_t *val)
 const struct balloon_stats *balloon_get_counters(const struct balloon *b)
 {
 	return &b->st;
+}
+
+/* ---- snapshot (docs/snapshot.md "virtio-balloon") ----
+ * The target and actual sizes, which pages are inflated (the bitmap: the
+ * restoring VMM gives them back to the host again, as the guest would
+ * not re-report them), the statistics buffer the device holds until the
+ * next stats request (§5.5.6.3), and the last statistics. */
+
+static int bal_save(struct vdev *vd, struct snap_w *w)
+{
+	struct balloon *b = to_bal(vd);
+	uint8_t st[BALLOON_NR_STATS * 9];
+	for (unsigned i = 0; i < BALLOON_NR_STATS; i++) {
+		for (int k = 0; k < 8; k++)
+			st[i * 9 + k] = (uint8_t)(b->stat_val[i] >> (8 * k));
+		st[i * 9 + 8] = b->stat_valid[i];
+	}
+	snap_w_begin(w, "virtio-balloon", 1);
+	snap_w_u32(w, "num_pages", b->num_pages);
+	snap_w_u32(w, "actual", b->actual);
+	snap_w_u64(w, "npages", b->npages);
+	snap_w_u64(w, "ninflated", b->ninflated);
+	snap_w_blob(w, "bitmap", b->bitmap, (size_t)((b->npages + 63) / 64) * 8);
+	vq_elem_save(w, "stats_elem", b->stats_held ? b->stats_elem : NULL);
+	snap_w_bytes(w, "stats", st, sizeof(st));
+	snap_w_end(w);
+	return 0;
+}
+
+static int bal_load(struct vdev *vd, struct snap_r *r)
+{
+	struct balloon *b = to_bal(vd);
+	uint32_t num = 0, actual = 0;
+	uint64_t npages = 0, ninfl = 0;
+	const uint8_t *bm = NULL;
+	size_t bmlen = 0;
+	bool held = false;
+	uint8_t st[BALLOON_NR_STATS * 9];
+	snap_r_begin(r, "virtio-balloon", 1, NULL);
+	snap_r_u32(r, "num_pages", &num);
+	snap_r_u32(r, "actual", &actual);
+	snap_r_u64(r, "npages", &npages);
+	snap_r_u64(r, "ninflated", &ninfl);
+	snap_r_blob(r, "bitmap", &bm, &bmlen);
+	snap_r_check(r, npages == b->npages, "npages", "another amount of RAM");
+	snap_r_check(r, bmlen == (size_t)((b->npages + 63) / 64) * 8, "bitmap",
+		     "length disagrees with npages");
+	if (!snap_r_failed(r)) {
+		uint64_t count = 0;
+		for (size_t i = 0; i < bmlen; i++)
+			count += (uint64_t)__builtin_popcount(bm[i]);
+		snap_r_check(r, count == ninfl, "ninflated",
+			     "disagrees with the pages the bitmap holds");
+	}
+	vq_elem_load(r, "stats_elem", &vd->vqs[BALLOON_STATSQ], b->stats_elem,
+		     &held);
+	snap_r_bytes(r, "stats", st, sizeof(st));
+	int rc = snap_r_end(r);
+	if (rc)
+		return rc;
+	b->num_pages = num;
+	b->actual = actual;
+	b->ninflated = ninfl;
+	memcpy(b->bitmap, bm, bmlen);
+	b->stats_held = held;
+	for (unsigned i = 0; i < BALLOON_NR_STATS; i++) {
+		b->stat_val[i] = 0;
+		for (int k = 0; k < 8; k++)
+			b->stat_val[i] |= (uint64_t)st[i * 9 + k] << (8 * k);
+		b->stat_valid[i] = st[i * 9 + 8] != 0;
+	}
+	return 0;
 }

@@ -186,6 +186,8 @@ static const struct vdev_ops blk_ops = {
 	.activate = blk_activate,
 	.notify = blk_notify,
 	.reset = blk_reset,
+	.save = vblk_save,
+	.load = vblk_load,
 };
 
 struct vblk *vblk_new(const struct vblk_config *cfg)

@@ -67,4 +67,10 @@ bool vblk_req_slice(struct vblk *b, struct vblk_slot *s, uint64_t budget,
 /* Write the status byte and push the element back; counts stats. */
 void vblk_req_complete(struct vblk *b, struct vblk_slot *s, struct vq *vq);
 
+/* blk_snap.c: vdev_ops.save/load (docs/snapshot.md). */
+struct snap_w;
+struct snap_r;
+int vblk_save(struct vdev *vd, struct snap_w *w);
+int vblk_load(struct vdev *vd, struct snap_r *r);
+
 #endif

@@ -287,6 +287,8 @@ static const struct vdev_ops con_ops = {
 	.activate = con_activate,
 	.notify = con_notify,
 	.reset = con_reset,
+	.save = vcon_save,
+	.load = vcon_load,
 };
 
 struct vcon *vcon_new(const struct vcon_config *cfg)

@@ -93,4 +93,10 @@ void vcon_ctrl_flush(struct vcon *c);
 /* console_ctrl.c: handle the driver's control messages (§5.3.6.2). */
 void vcon_ctrl_tx_process(struct vcon *c);
 
+/* console_snap.c: vdev_ops.save/load (docs/snapshot.md). */
+struct snap_w;
+struct snap_r;
+int vcon_save(struct vdev *vd, struct snap_w *w);
+int vcon_load(struct vdev *vd, struct snap_r *r);
+
 #endif

@@ -34,5 +34,11 @@ int virtio_mmio_access(void *dev, uint64_t offset, void *data, unsigned len,
 /* InterruptStatus as the driver would read it (tests). */
 uint32_t virtio_mmio_isr(const struct virtio_mmio *m);
 struct vdev *virtio_mmio_vdev(struct virtio_mmio *m);
+/* Snapshot: the registers, the common virtio state and the device model
+ * (docs/snapshot.md).  Section "virtio-mmio". */
+struct snap_w;
+struct snap_r;
+int virtio_mmio_save(const struct virtio_mmio *m, struct snap_w *w);
+int virtio_mmio_load(struct virtio_mmio *m, struct snap_r *r);
 
 #endif

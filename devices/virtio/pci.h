@@ -90,4 +90,12 @@ uint8_t virtio_pci_isr(const struct virtio_pci *p);
  * guests' class-based heuristics see the familiar values). */
 uint32_t virtio_pci_class(uint32_t device_id);
 
+/* Snapshot (devices/virtio/pci_snap.c, docs/snapshot.md): section
+ * "virtio-pci" with the function, MSI-X, registers, virtio state and the
+ * device model. */
+struct snap_w;
+struct snap_r;
+int virtio_pci_save(const struct virtio_pci *p, struct snap_w *w);
+int virtio_pci_load(struct virtio_pci *p, struct snap_r *r);
+
 #endif

@@ -47,6 +47,8 @@ enum {
 #define VDEV_MAX_QUEUES 16
 
 struct vdev;
+struct snap_w;
+struct snap_r;
 
 struct vdev_ops {
 	/* Device-specific feature bits offered (the transport adds VERSION_1,
@@ -69,6 +71,14 @@ struct vdev_ops {
 	 * device whose interrupts bypass the transport (vhost-user calls
 	 * through irqfd) re-reads it here. */
 	void (*vectors_changed)(struct vdev *vd);
+	/* Snapshot (docs/snapshot.md): the model's own state as one section,
+	 * after the transport saved the common state and the queues.  load
+	 * validates against the loaded queues and the model's configuration
+	 * and returns 0 or a negative errno (the reader holds the message).
+	 * NULL save: the device cannot be saved (vhost-user: its rings live
+	 * in another process), and saving the machine fails naming it. */
+	int (*save)(struct vdev *vd, struct snap_w *w);
+	int (*load)(struct vdev *vd, struct snap_r *r);
 };
 
 /* What a transport offers the device: interrupts. */

@@ -84,6 +84,9 @@ void con_hex(uint64_t v);
 void con_dec(uint64_t v);
 /* "testguest: " + text, one line. */
 void say(const char *s);
+/* snap.c: the save/restore action; returns the failed checks. */
+unsigned snap_action(void);
+void snap_wait_action(void);
 /* 'printable prefix' of p, up to n bytes or the first NUL. */
 void con_text(const uint8_t *p, unsigned n);
 

@@ -33,6 +33,10 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   snapwait     "snap ready", a byte on COM1, debug-exit (snap.c)
+ *   snap         every check, with a save and restore in the middle
+ *                (snap.c): "snap ready", then it waits for a byte on
+ *                COM1; the checks go on in the restored VM
  *   vsock        virtio-vsock over virtio-mmio (vsock.c), then the
  *                debug-exit as above
  *   shpc         the guest side of SHPC hot-plug on a pci-bridge
@@ -669,6 +673,8 @@ void guest_main(uint32_t start_info)
 	con_init();
 	hvc_wanted = cmdline_opt(si, "console=hvc0") != NULL;
 	check_start_info(si);
+	if (action && word_is(action, "snapwait"))
+		snap_wait_action();
 	/* The nvdimm write comes first so that every lifecycle action
 	 * below can end a VM whose shared nvdimm holds guest data. */
 	if (nvwrite || (action && word_is(action, "nvdimm"))) {
@@ -696,12 +702,15 @@ void guest_main(uint32_t start_info)
 		for (;;)
 			barrier();     /* the VMM ends us */
 	}
-	if (action)
+	bool snap = action && word_is(action, "snap");
+	if (action && !snap)
 		do_action(action);
 	check_rtc();
 	/* Before check_pit(), which programs the 8259s itself. */
 	failed += check_irq(si);
 	check_pit();
+	if (snap)
+		failed += snap_action();   /* snap.c: saved and restored here */
 	check_pci();
 	check_cpuid_pmu();
 	check_virtio_mmio();

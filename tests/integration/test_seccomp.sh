@@ -137,6 +137,13 @@ for p in os.listdir('/proc'):
         except OSError:
             continue
         if argv and argv[0].endswith(b'vmm') and any(path.encode() in a for a in argv):
+            # Not the migration helper it forks (core/spawn.h), which
+            # shares its command line.
+            try:
+                if open('/proc/%s/comm' % p).read().strip() == 'vmm-helper':
+                    continue
+            except OSError:
+                continue
             pid = p
 def filters(pid):
     out = {}

@@ -29,7 +29,7 @@ static void m_cancel(void *o, struct clk_timer *t)
 	timerq_cancel(&((struct manual *)o)->q, t);
 }
 
-static const struct clk_ops m_ops = { m_now, m_arm, m_cancel };
+static const struct clk_ops m_ops = { m_now, m_arm, m_cancel, NULL };
 
 static void m_advance(struct manual *m, uint64_t to)
 {

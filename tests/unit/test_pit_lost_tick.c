@@ -40,7 +40,7 @@ static void late_cancel(void *o, struct clk_timer *t)
 	t->heap_idx = -1;
 }
 
-static const struct clk_ops late_ops = { late_now, late_arm, late_cancel };
+static const struct clk_ops late_ops = { late_now, late_arm, late_cancel, NULL };
 
 struct pulse_count {
 	unsigned edges;

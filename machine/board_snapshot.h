@@ -1,0 +1,44 @@
+/* Machine-level snapshots (docs/snapshot.md): every device on the board in
+ * a fixed order behind a fingerprint of the device set, and guest RAM.
+ * Callers hold the machine lock with the vCPUs stopped (and, under KVM,
+ * the iothreads stopped: board_iothreads_stop). */
+#ifndef VMM_MACHINE_BOARD_SNAPSHOT_H
+#define VMM_MACHINE_BOARD_SNAPSHOT_H
+
+#include <stdbool.h>
+
+struct board;
+struct snap_w;
+struct snap_r;
+
+/* Kinds of board items with state (board_snap_mark). */
+enum {
+	BOARD_SNAP_NONE = 0,
+	BOARD_SNAP_SERIAL,
+	BOARD_SNAP_RTC,
+	BOARD_SNAP_PIT,
+	BOARD_SNAP_I8042,
+	BOARD_SNAP_VIRTIO_MMIO,
+	BOARD_SNAP_VIRTIO_PCI,
+	BOARD_SNAP_PCI_HOST,
+	BOARD_SNAP_PCI_BRIDGE,
+	BOARD_SNAP_PCIE_PORT,
+	BOARD_SNAP_SHPC,
+	BOARD_SNAP_KINDS
+};
+
+/* Every device on the board, in a fixed order, after a "board" section
+ * that fingerprints the device set so a mismatched command line is refused
+ * with one line naming the first differing device.  The clock time of
+ * the save is recorded; board_load_state shifts restored instants by
+ * (now - then) (snap_r_set_time_shift).  On a load error the board must
+ * be freed, not run: devices are loaded one after another. */
+int board_save_state(struct board *b, struct snap_w *w);
+int board_load_state(struct board *b, struct snap_r *r);
+/* Guest RAM: every region's bytes, or, with ignore_shared, regions backed
+ * by a shared file/memfd are recorded by name+size only and must be mapped
+ * again (same backend options) by the restoring VMM. */
+int board_save_ram(struct board *b, struct snap_w *w, bool ignore_shared);
+int board_load_ram(struct board *b, struct snap_r *r, bool ignore_shared);
+
+#endif
