@@ -24,6 +24,8 @@
 #define P_VHUBLK 0x2000u /* num-queues */
 #define P_VHUFS  0x4000u /* tag, num-request-queues, queue-size */
 #define P_PORT   0x8000u /* pcie-root-port: chassis, slot */
+#define P_DIMM   0x10000u /* pc-dimm (config_mem.c) */
+#define P_VMEM   0x20000u /* virtio-mem (config_mem.c) */
 
 static const struct dev_kind {
 	const char *name;
@@ -80,6 +82,12 @@ static const struct dev_kind {
 	  VPCI "chardev, tag, num-request-queues, queue-size" },
 	{ "pcie-root-port", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_PORT,
 	  "id, bus, addr, multifunction, chassis, slot" },
+	{ "pc-dimm", CFG_DEV_PC_DIMM, CFG_TRANSPORT_NONE, P_DIMM,
+	  "id, memdev, addr, slot, node" },
+	{ "virtio-mem-device", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_MMIO, P_VMEM,
+	  "id, memdev, block-size, requested-size, node" },
+	{ "virtio-mem-pci", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VMEM, VPCI "memdev, block-size, requested-size, node" },
 #undef VPCI
 };
 
@@ -89,7 +97,8 @@ static const struct dev_kind {
 	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, " \
 	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, " \
 	"vhost-user-blk-device, vhost-user-blk-pci, vhost-user-fs-device, " \
-	"vhost-user-fs-pci, pcie-root-port"
+	"vhost-user-fs-pci, pcie-root-port, pc-dimm, virtio-mem-device, " \
+	"virtio-mem-pci"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
  * property (and StratoVirt's addr=0x3.0x0). */
@@ -182,6 +191,12 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	*handled = true;
 	if (!strcmp(key, "id"))
 		return cfg_id(c, "id", kv->val, d->id);
+	if (k->props & (P_DIMM | P_VMEM)) {
+		int r = cfg_mem_prop(c, (k->props & P_DIMM) != 0, d, kv, handled);
+		if (*handled)
+			return r;
+		*handled = true;
+	}
 	if ((k->props & P_PCI) && !strcmp(key, "bus"))
 		return ref(c, kv, d->bus);
 	if ((k->props & P_PCI) && !strcmp(key, "addr"))
@@ -429,6 +444,7 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	d->iobase = 0x501;   /* QEMU's isa-debug-exit defaults */
 	d->iosize = 2;
 	d->scsi_id = -1;
+	d->mem_slot = -1;
 	if (k->transport == CFG_TRANSPORT_PCI)
 		strcpy(d->bus, CFG_ROOT_BUS);
 	for (unsigned i = 0; i < l.n; i++) {

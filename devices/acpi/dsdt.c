@@ -207,7 +207,7 @@ static void dsdt_pci(struct acpi_builder *bld, struct aml *a)
  * the selector is non-zero) makes the OS run _EVT, which reads the event
  * selector in the PM block (read clears, devices/acpi/acpi_pm.c) and
  * notifies the power button device: QMP system_powerdown. */
-static void dsdt_ged(struct aml *a)
+static void dsdt_ged(struct acpi_builder *bld, struct aml *a)
 {
 	size_t m = aml_device_begin(a, "PWRB");
 	aml_name_eisaid(a, "_HID", "PNP0C0C");
@@ -241,6 +241,7 @@ static void dsdt_ged(struct aml *a)
 	aml_name(a, "\\_SB.PWRB");
 	aml_int(a, ACPI_NOTIFY_BUTTON_PRESSED);
 	aml_end(a, i);
+	acpi_dsdt_mem_ged(bld, a);
 	aml_end(a, mm);
 	aml_end(a, m);
 }
@@ -256,10 +257,12 @@ uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 	if (acpi_is_q35(bld))
 		dsdt_pci(bld, &a);
 	else
-		dsdt_ged(&a);
+		dsdt_ged(bld, &a);
 	if (bld->nnv)
 		acpi_dsdt_nvdimm(bld, &a);
+	acpi_dsdt_mem(bld, &a);
 	aml_end(&a, sb);
+	acpi_dsdt_mem_gpe(bld, &a);
 
 	/* \_S5 (ACPI 6.4 §7.4.2): SLP_TYPa, SLP_TYPb, reserved, reserved. */
 	aml_name_decl(&a, "\\_S5");

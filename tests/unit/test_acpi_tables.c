@@ -442,9 +442,14 @@ static int dump(const char *dir)
 	/* 250 vCPUs in 50 x 5: MADT with x2APIC entries. */
 	static const char *const fix_big[] = { "-machine", "q35,accel=sim", "-smp",
 					       "250,sockets=50,cores=5,threads=1", NULL };
+	/* Memory hot-plug window: SRAT, MHPD/MHPC, GPE / GED (issue 17). */
+	static const char *const fix_memq[] = { "-machine", "q35,accel=sim", "-m",
+						"256M,slots=4,maxmem=2G", NULL };
+	static const char *const fix_memm[] = { "-machine", "microvm,accel=sim", "-m",
+						"256M,slots=2,maxmem=1G", NULL };
 	static const struct { const char *name; const char *const *args; } m[] = {
 		{ "microvm", fix_microvm }, { "q35", fix_q35 }, { "nvdimm", fix_nvdimm },
-		{ "smp250", fix_big },
+		{ "smp250", fix_big }, { "memhpq35", fix_memq }, { "memhpmvm", fix_memm },
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		struct acpi_fixture *f = acpi_fixture_new(m[i].args);
