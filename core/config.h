@@ -201,6 +201,7 @@ struct cfg_device {
 	unsigned mem_node;
 	uint64_t vmem_block_size;
 	uint64_t vmem_requested;
+	bool hotplugged;          /* added by QMP device_add */
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,

@@ -243,6 +243,10 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "device_add", cmd_device_add, { { "driver", JSON_STRING, true }, { "id", JSON_STRING, false } } },
 	{ "device_del", cmd_device_del, { { "id", JSON_STRING, true } } },
 	{ "qom-get", cmd_qom_get, { { "path", JSON_STRING, true }, { "property", JSON_STRING, true } } },
+	{ "object-add", cmd_object_add, { { "qom-type", JSON_STRING, true }, { "id", JSON_STRING, true } } },
+	{ "object-del", cmd_object_del, { { "id", JSON_STRING, true } } },
+	{ "query-memory-devices", cmd_query_memory_devices, { { 0 } } },
+	{ "qom-set", cmd_qom_set, { { "path", JSON_STRING, true }, { "property", JSON_STRING, true } } },
 };
 
 #define QMP_NCMDS (sizeof(qmp_cmd_table) / sizeof(qmp_cmd_table[0]))
@@ -283,7 +287,8 @@ static const struct qmp_param *qmp_param_find(const struct qmp_cmd *cmd, const c
 void qmp_cmd_run(const struct qmp_cmd *cmd, struct qmp_call *c)
 {
 	/* device_add takes every device property: its handler checks. */
-	if (cmd->fn == cmd_device_add) {
+	if (cmd->fn == cmd_device_add || cmd->fn == cmd_object_add ||
+	    cmd->fn == cmd_qom_set) {
 		cmd->fn(c);
 		return;
 	}

@@ -74,6 +74,8 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	struct kvm_machine *km = opaque;
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
+	if (!strcmp(driver, "pc-dimm"))
+		return kvm_memhp_dimm_add(km, id, opts, e);
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
 	if (!blk && !net)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
@@ -142,6 +144,8 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 	const struct cfg_device *d = config_device(km->cfg, id);
 	if (!d)
 		return hp_fail(e, "DeviceNotFound", "Device '%s' not found", id, NULL);
+	if (d->type == CFG_DEV_PC_DIMM)
+		return kvm_memhp_dimm_del(km, d, e);
 	int r = board_hotplug_del(km->board, id);
 	if (r == -EALREADY)
 		return hp_fail(e, "GenericError", "Device %s is already in the process of unplug",
@@ -205,8 +209,8 @@ static int kvm_hp_qom_get(void *opaque, const char *path, const char *prop,
 
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)
 {
-	(void)km;
 	ops->device_add = kvm_hp_add;
 	ops->device_del = kvm_hp_del;
 	ops->qom_get = kvm_hp_qom_get;
+	kvm_memhp_ops(km, ops);
 }

@@ -217,6 +217,8 @@ struct kvm_machine {
 	/* The machine description, a copy the QMP hot-plug ops change
 	 * (kvm_hotplug.c): every build, reset's included, uses it. */
 	struct machine_config *cfg;
+	/* Memory hot-plug's KVM memory slots (kvm_memhp.c). */
+	struct kvm_memhp *memhp;
 };
 
 /* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's
@@ -224,6 +226,16 @@ struct kvm_machine {
 struct qmp_machine_ops;
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 void kvm_hp_deleted(void *opaque, const char *id);
+/* kvm_memhp.c: object-add/-del, query-memory-devices into ops;
+ * device_add/device_del of a pc-dimm; the board's dimm_ejected hook. */
+struct kvm_memhp;
+void kvm_memhp_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+int kvm_memhp_dimm_add(struct kvm_machine *km, const char *id, const char *opts,
+		       struct qmp_err *e);
+int kvm_memhp_dimm_del(struct kvm_machine *km, const struct cfg_device *d,
+		       struct qmp_err *e);
+void kvm_memhp_ejected(void *opaque, unsigned slot);
+void kvm_memhp_free(struct kvm_machine *km);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

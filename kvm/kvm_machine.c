@@ -312,6 +312,7 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	km->backends = NULL;
 	if (km->qmp)
 		qmp_server_free(km->qmp);
+	kvm_memhp_free(km);
 	if (km->sigfd >= 0) {
 		if (km->m.loop)
 			evloop_del_fd(km->m.loop, km->sigfd);
@@ -371,6 +372,8 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.keep = km->backends,
 		.device_deleted = kvm_hp_deleted,
 		.device_deleted_opaque = km,
+		.dimm_ejected = kvm_memhp_ejected,
+		.dimm_ejected_opaque = km,
 	};
 	time_t now = time(NULL);
 	struct tm tm;

@@ -83,6 +83,11 @@ struct board_host {
 	 * device id is gone from the board.  NULL: nobody to tell. */
 	void (*device_deleted)(void *opaque, const char *id);
 	void *device_deleted_opaque;
+	/* ACPI memory hot-plug: the guest ejected the DIMM in this slot
+	 * (board_mem.c); the host unmaps it and reports DEVICE_DELETED.
+	 * NULL: the slot just empties. */
+	void (*dimm_ejected)(void *opaque, unsigned slot);
+	void *dimm_ejected_opaque;
 };
 /* board_host.device_deleted: a hot-unplug the guest completed (the
  * device with this -device id is gone; big lock held). */
@@ -169,5 +174,17 @@ unsigned board_device_count(const struct board *b);
  * slot off; then board_host.device_deleted is called. */
 int board_hotplug_add(struct board *b, unsigned index, char *err, size_t errlen);
 int board_hotplug_del(struct board *b, const char *id);
+
+/* ACPI memory hot-plug (board_mem.c), big lock held.  A DIMM the host
+ * has mapped at [base, base + size) is in `slot`: tell the guest
+ * (insert event, GPE.3 / GED).  Ask the guest to eject it.  Both return
+ * 0 or -errno (-ENODEV: no hot-plug window / empty slot, -EBUSY,
+ * -EALREADY: already asked). */
+int board_dimm_plug(struct board *b, unsigned slot, uint64_t base,
+		    uint64_t size, unsigned node);
+int board_dimm_unplug_request(struct board *b, unsigned slot);
+struct memhp;
+/* The register block (tests), or NULL without a hot-plug window. */
+struct memhp *board_memhp(struct board *b);
 
 #endif

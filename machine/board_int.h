@@ -10,6 +10,7 @@
 #include "devices/acpi/acpi.h"
 #include "machine/board.h"
 #include "devices/nvdimm.h"
+#include "devices/acpi/mem_hotplug.h"
 
 #define BOARD_MAX_ITEMS 512
 
@@ -74,6 +75,9 @@ struct board {
 	 * named twice is opened once. */
 	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];
 	unsigned nchrs;
+	/* ACPI memory hot-plug (board_mem.c): present with -m slots=. */
+	struct memhp memhp;
+	bool has_memhp;
 	/* The failure being reported is the configuration's (board_build
 	 * returns -2): set where it is found. */
 	bool config_error;
@@ -147,6 +151,9 @@ bool board_is_vhost(const struct cfg_device *d);
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */
 int board_nvdimm(struct board *b, char *err, size_t errlen);
+/* Memory hot-plug (board_mem.c): the register block, q35's GPE0 block,
+ * and the cold-plugged pc-dimms mapped into gm. */
+int board_mem(struct board *b, char *err, size_t errlen);
 void board_nvdimm_shutdown(struct board *b);
 
 #endif

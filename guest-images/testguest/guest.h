@@ -174,5 +174,6 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
+unsigned memhp_action(void);   /* memhp.c */
 
 #endif

@@ -33,6 +33,8 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   memhp        the guest side of ACPI memory hot-plug (memhp.c), then
+ *                the debug-exit as above
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
  * nvdimm and writes its flush hints, right after the hello line (before
  * any action), and prints what it reads back.
@@ -640,8 +642,8 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
-	if (action && word_is(action, "hotplug")) {
-		failed += hotplug_action();
+	if (action && (word_is(action, "hotplug") || word_is(action, "memhp"))) {
+		failed += word_is(action, "memhp") ? memhp_action() : hotplug_action();
 		guest_exit();
 		for (;;)
 			barrier();     /* the VMM ends us */
