@@ -84,9 +84,10 @@ static const struct dev_kind {
 	  "id, bus, addr, multifunction, chassis, slot" },
 	{ "pc-dimm", CFG_DEV_PC_DIMM, CFG_TRANSPORT_NONE, P_DIMM,
 	  "id, memdev, addr, slot, node" },
-	/* virtio-mem-{pci,device} (CFG_DEV_VIRTIO_MEM, P_VMEM) are parsed
-	 * and placed by config_mem.c / layout_mem.c but have no device
-	 * model yet, so they are not offered here. */
+	{ "virtio-mem-device", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_MMIO, P_VMEM,
+	  "id, memdev, block-size, requested-size, node" },
+	{ "virtio-mem-pci", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VMEM, VPCI "memdev, block-size, requested-size, node" },
 #undef VPCI
 };
 
@@ -96,7 +97,8 @@ static const struct dev_kind {
 	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, " \
 	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, " \
 	"vhost-user-blk-device, vhost-user-blk-pci, vhost-user-fs-device, " \
-	"vhost-user-fs-pci, pcie-root-port, pc-dimm"
+	"vhost-user-fs-pci, pcie-root-port, pc-dimm, virtio-mem-device, " \
+	"virtio-mem-pci"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
  * property (and StratoVirt's addr=0x3.0x0). */

@@ -212,6 +212,8 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_SCSI_CD] = { "scsi-cd", "scsi-cd", "scsi-cd" },
 		[CFG_DEV_VHOST_USER_BLK] = { "vhost-user-blk", "vhost-user-blk-device", "vhost-user-blk-pci" },
 		[CFG_DEV_VHOST_USER_FS] = { "vhost-user-fs", "vhost-user-fs-device", "vhost-user-fs-pci" },
+		[CFG_DEV_PC_DIMM] = { "pc-dimm", "pc-dimm", "pc-dimm" },
+		[CFG_DEV_VIRTIO_MEM] = { "virtio-mem", "virtio-mem-device", "virtio-mem-pci" },
 	};
 
 	if (dev->type == CFG_DEV_PCI_BRIDGE && dev->pcie_port)

@@ -201,6 +201,8 @@ static int kvm_hp_qom_get(void *opaque, const char *path, const char *prop,
 		*out = json_new_str(p);
 		return 0;
 	}
+	if (d->type == CFG_DEV_VIRTIO_MEM)
+		return kvm_memhp_qom_get(km, d, prop, out, e);
 	e->cls = "GenericError";
 	snprintf(e->desc, sizeof(e->desc), "Property '%s.%s' not found",
 		 config_device_name(d), prop);

@@ -236,6 +236,11 @@ int kvm_memhp_dimm_del(struct kvm_machine *km, const struct cfg_device *d,
 		       struct qmp_err *e);
 void kvm_memhp_ejected(void *opaque, unsigned slot);
 void kvm_memhp_free(struct kvm_machine *km);
+/* virtio-mem: qom-get of requested-size / size / block-size, and the
+ * board's ram_discard hook. */
+int kvm_memhp_qom_get(struct kvm_machine *km, const struct cfg_device *d,
+		      const char *prop, struct json **out, struct qmp_err *e);
+void kvm_ram_discard(void *opaque, uint64_t gpa, uint64_t len);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

@@ -374,6 +374,8 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.device_deleted_opaque = km,
 		.dimm_ejected = kvm_memhp_ejected,
 		.dimm_ejected_opaque = km,
+		.ram_discard = kvm_ram_discard,
+		.ram_discard_opaque = km,
 	};
 	time_t now = time(NULL);
 	struct tm tm;

@@ -88,6 +88,11 @@ struct board_host {
 	 * NULL: the slot just empties. */
 	void (*dimm_ejected)(void *opaque, unsigned slot);
 	void *dimm_ejected_opaque;
+	/* virtio-mem: the guest unplugged [gpa, gpa + len); give the memory
+	 * back to the host (KVM: MADV_DONTNEED, a punched hole for fd-backed
+	 * memory).  NULL: the device's bitmap is the only record. */
+	void (*ram_discard)(void *opaque, uint64_t gpa, uint64_t len);
+	void *ram_discard_opaque;
 };
 /* board_host.device_deleted: a hot-unplug the guest completed (the
  * device with this -device id is gone; big lock held). */
@@ -183,6 +188,10 @@ int board_hotplug_del(struct board *b, const char *id);
 int board_dimm_plug(struct board *b, unsigned slot, uint64_t base,
 		    uint64_t size, unsigned node);
 int board_dimm_unplug_request(struct board *b, unsigned slot);
+struct vmem;
+/* The virtio-mem with this -device id, or NULL (QMP qom-set/qom-get
+ * requested-size). */
+struct vmem *board_vmem(struct board *b, const char *id);
 struct memhp;
 /* The register block (tests), or NULL without a hot-plug window. */
 struct memhp *board_memhp(struct board *b);

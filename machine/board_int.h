@@ -78,6 +78,9 @@ struct board {
 	/* ACPI memory hot-plug (board_mem.c): present with -m slots=. */
 	struct memhp memhp;
 	bool has_memhp;
+	/* virtio-mem devices by -device id (board_mem.c). */
+	struct { const char *id; struct vmem *m; } vmems[CFG_MAX_ITEMS];
+	unsigned nvmems;
 	/* The failure being reported is the configuration's (board_build
 	 * returns -2): set where it is found. */
 	bool config_error;
@@ -154,6 +157,8 @@ int board_nvdimm(struct board *b, char *err, size_t errlen);
 /* Memory hot-plug (board_mem.c): the register block, q35's GPE0 block,
  * and the cold-plugged pc-dimms mapped into gm. */
 int board_mem(struct board *b, char *err, size_t errlen);
+/* virtio-mem -device i: its region mapped into gm, the model. */
+struct vdev *board_vmem_device(struct board *b, unsigned i, char *err, size_t errlen);
 void board_nvdimm_shutdown(struct board *b);
 
 #endif

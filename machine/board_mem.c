@@ -12,6 +12,7 @@
 #include "core/gm.h"
 #include "machine/board_int.h"
 #include "machine/board_ram.h"
+#include "devices/virtio/mem.h"
 
 static void bm_notify(void *opaque)
 {
@@ -34,15 +35,18 @@ static int bm_map(struct board *b, const struct cfg_device *d,
 	const struct cfg_object *o = config_object(b->cfg, d->memdev);
 	struct gm_mmap_spec spec;
 	char name[32];
-	snprintf(name, sizeof(name), "dimm%d", ld->mem_slot);
+	if (d->type == CFG_DEV_PC_DIMM)
+		snprintf(name, sizeof(name), "dimm%d", ld->mem_slot);
+	else
+		snprintf(name, sizeof(name), "vmem-%.24s", d->memdev);
 	int e = o ? board_ram_spec(o, &spec, 0) : -EINVAL;
 	if (!e && b->host->no_host_paths)
 		spec = (struct gm_mmap_spec){ .kind = GM_MMAP_ANON };
 	if (!e)
 		e = gm_add_mmap(b->m->gm, ld->pmem_base, ld->pmem_size, &spec, 0, name);
 	if (e < 0) {
-		snprintf(err, errlen, "vmm: -device pc-dimm,memdev=%s: cannot map %llu MiB: %s",
-			 d->memdev, (unsigned long long)(ld->pmem_size >> 20), strerror(-e));
+		snprintf(err, errlen, "vmm: -device %s,memdev=%s: cannot map %llu MiB: %s",
+			 config_device_name(d), d->memdev, (unsigned long long)(ld->pmem_size >> 20), strerror(-e));
 		b->config_error = e != -ENOMEM;
 		return -1;
 	}
@@ -99,4 +103,50 @@ int board_dimm_unplug_request(struct board *b, unsigned slot)
 struct memhp *board_memhp(struct board *b)
 {
 	return b->has_memhp ? &b->memhp : NULL;
+}
+
+static void bm_vmem_free(void *m)
+{
+	vmem_free(m);
+}
+
+struct vdev *board_vmem_device(struct board *b, unsigned i, char *err, size_t errlen)
+{
+	const struct cfg_device *d = &b->cfg->devices[i];
+	const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
+	if (!ld || !ld->pmem_size || b->nvmems >= CFG_MAX_ITEMS) {
+		snprintf(err, errlen, "vmm: -device %s: not placed", config_device_name(d));
+		return NULL;
+	}
+	/* The whole region is guest memory (one memory slot); the driver
+	 * uses only what it plugged, and what it unplugs goes back to the
+	 * host through ram_discard. */
+	if (bm_map(b, d, ld, err, errlen) < 0)
+		return NULL;
+	struct vmem_config c = {
+		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk,
+		.addr = ld->pmem_base, .region_size = ld->pmem_size,
+		.block_size = d->vmem_block_size ? d->vmem_block_size : CFG_VMEM_MIN_BLOCK,
+		.requested_size = d->vmem_requested, .node_id = (uint16_t)d->mem_node,
+		.release = b->host->ram_discard, .release_opaque = b->host->ram_discard_opaque,
+	};
+	struct vmem *m = vmem_new(&c);
+	if (!m) {
+		snprintf(err, errlen, "vmm: -device %s: cannot create the device",
+			 config_device_name(d));
+		return NULL;
+	}
+	if (board_push(b, bm_vmem_free, m, err, errlen) < 0)
+		return NULL;
+	b->vmems[b->nvmems].id = d->id;
+	b->vmems[b->nvmems++].m = m;
+	return vmem_vdev(m);
+}
+
+struct vmem *board_vmem(struct board *b, const char *id)
+{
+	for (unsigned i = 0; id && *id && i < b->nvmems; i++)
+		if (!strcmp(b->vmems[i].id, id))
+			return b->vmems[i].m;
+	return NULL;
 }

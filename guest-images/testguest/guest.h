@@ -175,5 +175,6 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
 unsigned memhp_action(void);   /* memhp.c */
+unsigned virtio_mem_action(void);   /* virtio_mem.c */
 
 #endif

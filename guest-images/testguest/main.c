@@ -35,6 +35,8 @@
  *                debug-exit as above
  *   memhp        the guest side of ACPI memory hot-plug (memhp.c), then
  *                the debug-exit as above
+ *   virtio-mem   the guest side of virtio-mem on virtio-mmio
+ *                (virtio_mem.c), then the debug-exit as above
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
  * nvdimm and writes its flush hints, right after the hello line (before
  * any action), and prints what it reads back.
@@ -642,8 +644,11 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
-	if (action && (word_is(action, "hotplug") || word_is(action, "memhp"))) {
-		failed += word_is(action, "memhp") ? memhp_action() : hotplug_action();
+	if (action && (word_is(action, "hotplug") || word_is(action, "memhp") ||
+		       word_is(action, "virtio-mem"))) {
+		failed += word_is(action, "memhp") ? memhp_action() :
+			  word_is(action, "virtio-mem") ? virtio_mem_action() :
+			  hotplug_action();
 		guest_exit();
 		for (;;)
 			barrier();     /* the VMM ends us */

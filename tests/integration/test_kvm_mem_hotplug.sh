@@ -9,7 +9,9 @@
 # the backend can go.  QEMU 7.2's refusals (busy memdev, missing memdev,
 # size not a multiple of 2 MiB, bigger than the window, no free slot),
 # on q35 (GPE) and microvm (GED).  A guest that never ejects keeps the
-# DIMM and the VMM answering; an eject nobody asked for is an eject.
+# DIMM and the VMM answering.  virtio-mem (testguest.action=virtio-mem):
+# qom-set requested-size grows and shrinks it, the guest plugs, uses
+# and unplugs blocks, and sees NACK / ERROR for hostile requests.
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 
@@ -95,6 +97,60 @@ PY
 }
 scenario q35 q35
 scenario mvm microvm
+
+# --- virtio-mem: grow and shrink with qom-set requested-size ---
+rm -f "$TMP/vm.sock"
+timeout -k 5 60 "$VMM" -machine microvm,accel=kvm -m 128M,slots=1,maxmem=1G \
+	-kernel "$GUEST" -append "testguest.action=virtio-mem" \
+	-object memory-backend-memfd,id=vmm,size=256M \
+	-device virtio-mem-device,id=vm0,memdev=vmm,block-size=2M,requested-size=0 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-qmp "unix:$TMP/vm.sock,server,nowait" -serial "file:$TMP/vm.out" \
+	>"$TMP/vm.log" 2>&1 &
+vpid=$!
+PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$TMP" >"$TMP/vm.py.out" 2>&1 <<'PY'
+import json, sys
+from hotplug_qmp import Qmp, wait_serial
+tmp = sys.argv[1]
+out = tmp + '/vm.out'
+def check(what, cond, got=None):
+    print(('ok: ' if cond else 'FAIL: ') + what + ('' if cond else ' got: ' + json.dumps(got)))
+def err(r):
+    return (r.get('error', {}).get('class'), r.get('error', {}).get('desc'))
+q = Qmp(tmp + '/vm.sock')
+P = '/machine/peripheral/vm0'
+check('guest drives the device', wait_serial(out, 'virtio-mem waiting'))
+r = q.cmd('qom-get', {'path': P, 'property': 'requested-size'})
+check('qom-get requested-size 0', r == {'return': 0}, r)
+cases = [
+    ({'path': P, 'property': 'requested-size', 'value': '64M'}, ('GenericError', "Parameter 'requested-size' expects uint64")),
+    ({'path': P, 'property': 'requested-size', 'value': 1000}, ('GenericError', "'requested-size' has to be multiples of 'block-size' (0x200000)")),
+    ({'path': P, 'property': 'requested-size', 'value': 1 << 30}, ('GenericError', "'requested-size' cannot exceed the memory backend size(0x10000000)")),
+    ({'path': P, 'property': 'nope', 'value': 1}, ('GenericError', "Property 'virtio-mem-device.nope' not found")),
+    ({'path': '/machine/peripheral/zz', 'property': 'requested-size', 'value': 0}, ('DeviceNotFound', "Device '/machine/peripheral/zz' not found")),
+    ({'path': P, 'property': 'requested-size'}, ('GenericError', "Parameter 'value' is missing")),
+]
+for args, want in cases:
+    r = q.cmd('qom-set', args)
+    check('qom-set %s refused as QEMU: %s' % (json.dumps(args, sort_keys=True), want[1]), err(r) == want, r)
+r = q.cmd('qom-set', {'path': P, 'property': 'requested-size', 'value': 64 << 20})
+check('qom-set requested-size 64M', r == {'return': {}}, r)
+check('guest plugged 64M (and got NACK past it)', wait_serial(out, 'virtio-mem plugged 0x4000000 nack ok'))
+r = q.cmd('qom-get', {'path': 'vm0', 'property': 'size'})
+check('qom-get size is what the guest plugged', r == {'return': 64 << 20}, r)
+r = q.cmd('query-memory-devices')
+want = [{'type': 'virtio-mem', 'data': {'memdev': '/objects/vmm', 'memaddr': 1 << 32, 'block-size': 2 << 20,
+         'size': 64 << 20, 'node': 0, 'max-size': 256 << 20, 'requested-size': 64 << 20, 'id': 'vm0'}}]
+check('query-memory-devices as QEMU reports virtio-mem', r == {'return': want}, r)
+r = q.cmd('qom-set', {'path': P, 'property': 'requested-size', 'value': 0})
+check('qom-set requested-size 0', r == {'return': {}}, r)
+check('guest unplugged it all (and got ERROR for a block never plugged)', wait_serial(out, 'virtio-mem unplugged to 0x0 error ok'))
+PY
+wait "$vpid"; rc=$?
+sed 's/^/    /' "$TMP/vm.py.out" | grep -v '^    ok:'; grep -c '^ok:' "$TMP/vm.py.out" | sed 's/^/ok: virtio-mem grow and shrink, checks passed: /'
+grep -q '^FAIL\|Traceback' "$TMP/vm.py.out" && { fail "virtio-mem (see above)"; cat "$TMP/vm.out" "$TMP/vm.log"; }
+grep -q '^ok: guest unplugged it all' "$TMP/vm.py.out" || fail "virtio-mem scenario did not finish"
+expect_rc $rc 33 "virtio-mem: guest passed its checks and ended (debug-exit 0x10)"
 
 # --- a guest that never ejects ---
 start_vm spin q35 spin
