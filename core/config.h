@@ -220,7 +220,7 @@ struct cfg_rtc {
 	enum cfg_rtc_base base;
 	int64_t date_epoch;   /* CFG_RTC_DATE: seconds since the epoch (UTC) */
 	enum cfg_rtc_clock clock;
-	bool driftfix_slew;   /* always false: only driftfix=none is accepted */
+	bool driftfix_slew;   /* re-deliver missed RTC periodic interrupts */
 };
 
 enum cfg_lost_tick { CFG_LOST_TICK_DELAY, CFG_LOST_TICK_DISCARD };

@@ -387,14 +387,14 @@ int cfg_opt_rtc(struct cfg_ctx *c, const char *arg)
 				return cfg_error(c, "clock='%s' is not accepted (accepted: host, rt)",
 						 v);
 		} else if (!strcmp(kv->key, "driftfix")) {
-			/* QEMU's slew re-injects RTC periodic interrupts the
-			 * guest missed; vmm's RTC drops them (none). */
+			/* slew: RTC periodic interrupts the guest missed are
+			 * delivered late (devices/rtc.h); none drops them. */
 			if (!strcmp(v, "none"))
 				r->driftfix_slew = false;
 			else if (!strcmp(v, "slew"))
-				return cfg_error(c, "driftfix=slew is not supported (accepted: none; missed RTC periodic interrupts are not re-injected)");
+				r->driftfix_slew = true;
 			else
-				return cfg_error(c, "driftfix='%s' is not accepted (accepted: none)",
+				return cfg_error(c, "driftfix='%s' is not accepted (accepted: none, slew)",
 						 v);
 		} else {
 			return cfg_unknown_key(c, kv, "base, clock, driftfix");

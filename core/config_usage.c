@@ -22,7 +22,7 @@ static const char usage_text[] =
 "  -mem-path DIR               guest RAM in huge pages: DIR on hugetlbfs\n"
 "  -numa node,memdev=ID[,nodeid=N]        guest RAM from memory backend ID\n"
 "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS][,clock=host|rt]\n"
-"       [,driftfix=none]       clock=vm, driftfix=slew: refused\n"
+"       [,driftfix=none|slew]  clock=vm: refused\n"
 "  -global kvm-pit.lost_tick_policy=discard|delay\n"
 "  -seed N                     PRNG seed for accel=sim (default 0)\n"
 "\n"

@@ -34,6 +34,8 @@ struct rtc {
 	int64_t last_ns;
 	int64_t upd_origin, per_origin;
 	int irq_level;
+	uint32_t lost;        /* driftfix=slew: missed ticks still owed */
+	uint32_t slew_run;    /* re-deliveries since the last real tick */
 	struct log_rl rl;
 };
 
@@ -199,25 +201,6 @@ static void rtc_advance(struct rtc *rtc, int64_t n)
 		rtc->cmos[RTC_REG_C] |= RTC_C_AF;
 }
 
-static void rtc_sync(struct rtc *rtc, int64_t now)
-{
-	if (now <= rtc->last_ns)
-		return;
-	if (rtc_divider_running(rtc)) {
-		uint64_t p = rtc_period_cycles(rtc);
-		int64_t n;
-
-		/* PF is set at every periodic tick whether or not PIE is. */
-		if (p && rtc_per_index(rtc, now, p) >
-				 rtc_per_index(rtc, rtc->last_ns, p))
-			rtc->cmos[RTC_REG_C] |= RTC_C_PF;
-		n = rtc_upd_index(rtc, now) - rtc_upd_index(rtc, rtc->last_ns);
-		if (rtc->counting && n > 0)
-			rtc_advance(rtc, n);
-	}
-	rtc->last_ns = now;
-}
-
 static bool rtc_irqf(const struct rtc *rtc)
 {
 	/* PF/AF/UF and PIE/AIE/UIE share bit positions 6/5/4. */
@@ -235,6 +218,53 @@ static void rtc_update_irq(struct rtc *rtc)
 		rtc->irq_level = level;
 		irq_set_level(&rtc->cfg.irq, level);
 	}
+}
+
+/* Ticks that found PF still set were never seen by the guest: with slew,
+ * owe them (only while PIE is on: without it there is no interrupt). */
+static void rtc_slew_count(struct rtc *rtc, uint64_t ticks)
+{
+	if (!rtc->cfg.slew || !(rtc->cmos[RTC_REG_B] & RTC_B_PIE))
+		return;
+	uint64_t missed = rtc->cmos[RTC_REG_C] & RTC_C_PF ? ticks : ticks - 1;
+	uint64_t lost = rtc->lost + missed;
+	rtc->lost = lost > RTC_SLEW_MAX_LOST ? RTC_SLEW_MAX_LOST : (uint32_t)lost;
+	rtc->slew_run = 0;
+}
+
+/* After register C is read: the line goes inactive (IRQ# released), and an
+ * owed tick sets PF again, so the next access raises a new edge. */
+static void rtc_slew_ack(struct rtc *rtc)
+{
+	rtc_update_irq(rtc);
+	if (!rtc->cfg.slew || !rtc->lost || rtc->slew_run >= RTC_SLEW_BURST ||
+	    !(rtc->cmos[RTC_REG_B] & RTC_B_PIE))
+		return;
+	rtc->lost--;
+	rtc->slew_run++;
+	rtc->cmos[RTC_REG_C] |= RTC_C_PF;
+}
+
+static void rtc_sync(struct rtc *rtc, int64_t now)
+{
+	if (now <= rtc->last_ns)
+		return;
+	if (rtc_divider_running(rtc)) {
+		uint64_t p = rtc_period_cycles(rtc);
+		int64_t n;
+
+		/* PF is set at every periodic tick whether or not PIE is. */
+		uint64_t ticks = p ? rtc_per_index(rtc, now, p) -
+				     rtc_per_index(rtc, rtc->last_ns, p) : 0;
+		if (ticks) {
+			rtc_slew_count(rtc, ticks);
+			rtc->cmos[RTC_REG_C] |= RTC_C_PF;
+		}
+		n = rtc_upd_index(rtc, now) - rtc_upd_index(rtc, rtc->last_ns);
+		if (rtc->counting && n > 0)
+			rtc_advance(rtc, n);
+	}
+	rtc->last_ns = now;
 }
 
 /* Wake up only for an event that can still raise the line: once a flag is
@@ -293,6 +323,9 @@ static void rtc_write_a(struct rtc *rtc, uint8_t v, int64_t now)
 {
 	bool was = rtc_divider_running(rtc), is;
 
+	/* Ticks owed at one rate mean nothing at another. */
+	if ((v ^ rtc->cmos[RTC_REG_A]) & (RTC_A_RS_MASK | RTC_A_DV_MASK))
+		rtc->lost = 0;
 	rtc->cmos[RTC_REG_A] = v & (uint8_t)~RTC_A_UIP; /* UIP is read-only */
 	is = rtc_divider_running(rtc);
 	if (was && !is && rtc->counting) {
@@ -323,6 +356,8 @@ static void rtc_write_b(struct rtc *rtc, uint8_t v)
 		rtc->counting = false;
 	}
 	rtc->cmos[RTC_REG_B] = v;
+	if (!(v & RTC_B_PIE))
+		rtc->lost = 0;  /* the guest stopped wanting periodic interrupts */
 	if ((old & RTC_B_SET) && !(v & RTC_B_SET) && rtc_divider_running(rtc)) {
 		/* The divider kept its phase; updates resume on it. */
 		rtc_parse(rtc);
@@ -401,6 +436,7 @@ static uint8_t rtc_read_data(struct rtc *rtc, int64_t now)
 		if (rtc_irqf(rtc))
 			v |= RTC_C_IRQF;
 		rtc->cmos[RTC_REG_C] = 0;
+		rtc_slew_ack(rtc);
 		return v;
 	case RTC_REG_D:
 		/* VRT: the battery is always good. */
@@ -481,8 +517,14 @@ void rtc_reset(struct rtc *rtc)
 	rtc->cmos[RTC_REG_B] &= (uint8_t)~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE |
 					   RTC_B_SQWE);
 	rtc->cmos[RTC_REG_C] = 0;
+	rtc->lost = 0;
 	rtc_update_irq(rtc);
 	rtc_rearm(rtc, now);
+}
+
+uint32_t rtc_slew_pending(const struct rtc *rtc)
+{
+	return rtc->lost;
 }
 
 struct rtc *rtc_new(const struct rtc_config *cfg)

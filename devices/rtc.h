@@ -9,7 +9,14 @@
  * ended interrupt, register C read-to-clear, register D valid-RAM bit.
  *
  * Time is the base (epoch seconds, from -rtc) plus what the clk says has
- * elapsed since rtc_new(), so in the simulator the date is reproducible. */
+ * elapsed since rtc_new(), so in the simulator the date is reproducible.
+ *
+ * driftfix=slew (QEMU's lost-tick policy for the RTC): a periodic tick
+ * that comes while the previous one is still unacknowledged (PF set,
+ * register C not yet read) is counted, and each count is delivered as a
+ * fresh interrupt right after the guest reads register C, at most
+ * RTC_SLEW_BURST in a row before a real tick; guests that count ticks for
+ * time (older Windows, some RTOSes) then keep time across vCPU stalls. */
 #ifndef VMM_DEVICES_RTC_H
 #define VMM_DEVICES_RTC_H
 
@@ -57,6 +64,11 @@
 #define RTC_C_UF 0x10
 #define RTC_D_VRT 0x80
 
+/* driftfix=slew: re-deliveries in a row before waiting for a real tick
+ * (as QEMU's RTC_REINJECT_ON_ACK_COUNT), and the most missed ticks kept. */
+#define RTC_SLEW_BURST 20u
+#define RTC_SLEW_MAX_LOST (1u << 20)
+
 /* UIP rises this long before each update (datasheet tBUC). */
 #define RTC_UIP_NS 244000u
 
@@ -68,6 +80,8 @@ struct rtc_config {
 	struct irq irq;         /* IRQ8 */
 	int64_t base_epoch;     /* guest time at rtc_new(), seconds since 1970
 	                         * UTC (clamped to +-2^40) */
+	bool slew;              /* -rtc driftfix=slew: periodic interrupts the
+	                         * guest missed are delivered late, not lost */
 	struct log *log;        /* may be NULL */
 };
 
@@ -87,6 +101,9 @@ int rtc_access(void *dev, uint64_t offset, void *data, unsigned len,
  * century byte are the clock's and are refused (-EINVAL). */
 int rtc_cmos_set(struct rtc *rtc, unsigned idx, uint8_t val);
 uint8_t rtc_cmos_get(const struct rtc *rtc, unsigned idx);
+
+/* driftfix=slew: periodic ticks missed and not yet re-delivered. */
+uint32_t rtc_slew_pending(const struct rtc *rtc);
 
 /* The guest's idea of now, in epoch seconds (what the registers show). */
 int64_t rtc_now_epoch(struct rtc *rtc);

@@ -1,7 +1,8 @@
 /* ELF kernels (vmlinux, the test guest): load PT_LOAD segments at their
  * physical addresses, then boot through PVH when the image carries
  * XEN_ELFNOTE_PHYS32_ENTRY, else through Linux's 64-bit entry at e_entry
- * (vmlinux.lds.S: ENTRY(phys_startup_64), a physical address).
+ * (vmlinux.lds.S: ENTRY(phys_startup_64), a physical address).  32-bit
+ * (ELFCLASS32, EM_386) files boot through PVH only, as with QEMU.
  *
  * The file is untrusted input: every offset and size is checked against
  * the file length and guest RAM with overflow-safe arithmetic. */
@@ -63,6 +64,84 @@ static bool boot_elf_pvh_note(const uint8_t *p, uint64_t len, uint32_t *entry)
 	return false;
 }
 
+/* The fields this loader uses, whichever ELF class the file is: QEMU
+ * boots 32-bit (EM_386) PVH kernels as well as 64-bit ones, and the PVH
+ * entry is a 32-bit protected-mode entry either way. */
+struct boot_elf_phdr {
+	uint32_t type;
+	uint64_t offset, paddr, filesz, memsz;
+};
+
+struct boot_elf {
+	bool is64;
+	uint64_t entry, phoff;
+	unsigned phnum;
+};
+
+static int boot_elf_header(const uint8_t *k, uint64_t len, struct boot_elf *e,
+			   const char *path, char *err, size_t errlen)
+{
+	unsigned cls = len >= EI_NIDENT ? k[EI_CLASS] : 0;
+	if (cls != ELFCLASS64 && cls != ELFCLASS32) {
+		snprintf(err, errlen, "vmm: -kernel '%s': not a 32- or 64-bit ELF "
+			 "file (class %u)", path, cls);
+		return -1;
+	}
+	e->is64 = cls == ELFCLASS64;
+	size_t ehsize = e->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	if (len < ehsize) {
+		snprintf(err, errlen, "vmm: -kernel '%s': truncated ELF header", path);
+		return -1;
+	}
+	unsigned machine, type, phentsize;
+	if (e->is64) {
+		Elf64_Ehdr eh;
+		memcpy(&eh, k, sizeof(eh));
+		machine = eh.e_machine, type = eh.e_type;
+		phentsize = eh.e_phentsize;
+		e->entry = eh.e_entry, e->phoff = eh.e_phoff, e->phnum = eh.e_phnum;
+	} else {
+		Elf32_Ehdr eh;
+		memcpy(&eh, k, sizeof(eh));
+		machine = eh.e_machine, type = eh.e_type;
+		phentsize = eh.e_phentsize;
+		e->entry = eh.e_entry, e->phoff = eh.e_phoff, e->phnum = eh.e_phnum;
+	}
+	if (k[EI_DATA] != ELFDATA2LSB || type != ET_EXEC ||
+	    machine != (e->is64 ? EM_X86_64 : EM_386)) {
+		snprintf(err, errlen, "vmm: -kernel '%s': not an x86 executable "
+			 "ELF (class %u, machine %u, type %u)", path, cls, machine,
+			 type);
+		return -1;
+	}
+	size_t phsize = e->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	if (phentsize != phsize || e->phnum == 0 ||
+	    !boot_range_in(e->phoff, (uint64_t)e->phnum * phsize, len)) {
+		snprintf(err, errlen, "vmm: -kernel '%s': truncated or corrupt ELF "
+			 "program headers", path);
+		return -1;
+	}
+	return 0;
+}
+
+static struct boot_elf_phdr boot_elf_phdr(const uint8_t *k, const struct boot_elf *e,
+					  unsigned i)
+{
+	struct boot_elf_phdr p;
+	if (e->is64) {
+		Elf64_Phdr ph;
+		memcpy(&ph, k + e->phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
+		p = (struct boot_elf_phdr){ ph.p_type, ph.p_offset, ph.p_paddr,
+					    ph.p_filesz, ph.p_memsz };
+	} else {
+		Elf32_Phdr ph;
+		memcpy(&ph, k + e->phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
+		p = (struct boot_elf_phdr){ ph.p_type, ph.p_offset, ph.p_paddr,
+					    ph.p_filesz, ph.p_memsz };
+	}
+	return p;
+}
+
 int boot_load_elf(struct gm *gm, const struct layout *l,
 		  const struct machine_config *cfg, const struct boot_image *img,
 		  struct boot_cpu *cpu, struct boot_info *info, char *err,
@@ -71,76 +150,55 @@ int boot_load_elf(struct gm *gm, const struct layout *l,
 	const uint8_t *k = img->kernel;
 	uint64_t len = img->kernel_len;
 	const char *path = cfg->kernel;
-	if (len < EI_NIDENT || k[EI_CLASS] != ELFCLASS64) {
-		snprintf(err, errlen, "vmm: -kernel '%s': only 64-bit ELF kernels "
-			 "are supported", path);
+	struct boot_elf eh;
+	if (boot_elf_header(k, len, &eh, path, err, errlen) < 0)
 		return -1;
-	}
-	if (len < sizeof(Elf64_Ehdr)) {
-		snprintf(err, errlen, "vmm: -kernel '%s': truncated ELF header", path);
-		return -1;
-	}
-	Elf64_Ehdr eh;
-	memcpy(&eh, k, sizeof(eh));
-	if (eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64 ||
-	    eh.e_type != ET_EXEC) {
-		snprintf(err, errlen, "vmm: -kernel '%s': not an x86-64 executable "
-			 "ELF (machine %u, type %u)", path, eh.e_machine, eh.e_type);
-		return -1;
-	}
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
-	    !boot_range_in(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), len)) {
-		snprintf(err, errlen, "vmm: -kernel '%s': truncated or corrupt ELF "
-			 "program headers", path);
-		return -1;
-	}
 	uint32_t pvh_entry = 0;
 	bool pvh = false;
 	uint64_t lo = UINT64_MAX, hi = 0;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, k + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_NOTE) {
-			if (boot_range_in(ph.p_offset, ph.p_filesz, len) && !pvh)
-				pvh = boot_elf_pvh_note(k + ph.p_offset, ph.p_filesz,
+	for (unsigned i = 0; i < eh.phnum; i++) {
+		struct boot_elf_phdr ph = boot_elf_phdr(k, &eh, i);
+		if (ph.type == PT_NOTE) {
+			if (boot_range_in(ph.offset, ph.filesz, len) && !pvh)
+				pvh = boot_elf_pvh_note(k + ph.offset, ph.filesz,
 							&pvh_entry);
 			continue;
 		}
-		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+		if (ph.type != PT_LOAD || ph.memsz == 0)
 			continue;
-		if (!boot_range_in(ph.p_offset, ph.p_filesz, len)) {
+		if (!boot_range_in(ph.offset, ph.filesz, len)) {
 			snprintf(err, errlen, "vmm: -kernel '%s': truncated: segment %u "
 				 "needs file bytes 0x%llx-0x%llx, the file has 0x%llx",
-				 path, i, (unsigned long long)ph.p_offset,
-				 (unsigned long long)(ph.p_offset + ph.p_filesz),
+				 path, i, (unsigned long long)ph.offset,
+				 (unsigned long long)(ph.offset + ph.filesz),
 				 (unsigned long long)len);
 			return -1;
 		}
-		if (ph.p_filesz > ph.p_memsz || ph.p_paddr + ph.p_memsz < ph.p_paddr) {
+		if (ph.filesz > ph.memsz || ph.paddr + ph.memsz < ph.paddr) {
 			snprintf(err, errlen, "vmm: -kernel '%s': corrupt segment %u",
 				 path, i);
 			return -1;
 		}
 		/* Below 1 MiB are our boot structures and the BIOS area. */
-		if (ph.p_paddr < LAYOUT_BIOS_END ||
-		    !gm_range_valid(gm, ph.p_paddr, ph.p_memsz)) {
+		if (ph.paddr < LAYOUT_BIOS_END ||
+		    !gm_range_valid(gm, ph.paddr, ph.memsz)) {
 			snprintf(err, errlen, "vmm: -kernel '%s': segment %u at 0x%llx "
 				 "(%llu bytes) is outside guest RAM above 1 MiB%s",
-				 path, i, (unsigned long long)ph.p_paddr,
-				 (unsigned long long)ph.p_memsz,
-				 ph.p_paddr >= LAYOUT_BIOS_END ? ": raise -m" : "");
+				 path, i, (unsigned long long)ph.paddr,
+				 (unsigned long long)ph.memsz,
+				 ph.paddr >= LAYOUT_BIOS_END ? ": raise -m" : "");
 			return -1;
 		}
-		if (gm_write(gm, ph.p_paddr, k + ph.p_offset, ph.p_filesz) < 0 ||
-		    gm_fill(gm, ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz) < 0) {
+		if (gm_write(gm, ph.paddr, k + ph.offset, ph.filesz) < 0 ||
+		    gm_fill(gm, ph.paddr + ph.filesz, 0, ph.memsz - ph.filesz) < 0) {
 			snprintf(err, errlen, "vmm: -kernel '%s': cannot load segment %u",
 				 path, i);
 			return -1;
 		}
-		if (ph.p_paddr < lo)
-			lo = ph.p_paddr;
-		if (ph.p_paddr + ph.p_memsz > hi)
-			hi = ph.p_paddr + ph.p_memsz;
+		if (ph.paddr < lo)
+			lo = ph.paddr;
+		if (ph.paddr + ph.memsz > hi)
+			hi = ph.paddr + ph.memsz;
 	}
 	if (hi == 0) {
 		snprintf(err, errlen, "vmm: -kernel '%s': no loadable segment", path);
@@ -157,14 +215,21 @@ int boot_load_elf(struct gm *gm, const struct layout *l,
 		info->entry = pvh_entry;
 		return boot_pvh_setup(gm, l, cfg, img, cpu, info, err, errlen);
 	}
-	if (eh.e_entry < lo || eh.e_entry >= hi) {
+	/* Without the PVH note only Linux's 64-bit entry is left, which a
+	 * 32-bit file cannot have (QEMU would try multiboot; we have none). */
+	if (!eh.is64) {
+		snprintf(err, errlen, "vmm: -kernel '%s': a 32-bit ELF kernel needs "
+			 "a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)", path);
+		return -1;
+	}
+	if (eh.entry < lo || eh.entry >= hi) {
 		snprintf(err, errlen, "vmm: -kernel '%s': entry point 0x%llx is not "
 			 "inside the loaded image (no PVH note and not a "
 			 "physical 64-bit entry)", path,
-			 (unsigned long long)eh.e_entry);
+			 (unsigned long long)eh.entry);
 		return -1;
 	}
-	info->entry = eh.e_entry;
+	info->entry = eh.entry;
 	info->proto = BOOT_PROTO_LINUX64;
 	if (boot_linux_params(gm, l, cfg, img, NULL, 0, info, err, errlen) < 0)
 		return -1;

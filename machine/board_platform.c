@@ -175,6 +175,7 @@ static int board_rtc(struct board *b, char *err, size_t errlen)
 		.clk = b->m->clk,
 		.irq = irq_line(b->m->irqchip, LAYOUT_GSI_RTC),
 		.base_epoch = board_rtc_base(b->cfg, b->host),
+		.slew = b->cfg->rtc.driftfix_slew,
 		.log = b->m->log,
 	};
 	struct rtc *rtc = rtc_new(&rc);

@@ -73,7 +73,7 @@ static inline void barrier(void)
 }
 
 /* Identity-mapped: the guest can reach this much physical memory. */
-#define GUEST_MAPPED_TOP (16ull << 30)
+#define GUEST_MAPPED_TOP (64ull << 30)
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
@@ -176,5 +176,9 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 unsigned hotplug_action(void);
 unsigned memhp_action(void);   /* memhp.c */
 unsigned virtio_mem_action(void);   /* virtio_mem.c */
+/* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
+void hvc_capture(char c);
+void hvc_found(unsigned dev, unsigned fn);
+void hvc_replay_forever(void);
 
 #endif

@@ -37,6 +37,8 @@
  *                the debug-exit as above
  *   virtio-mem   the guest side of virtio-mem on virtio-mmio
  *                (virtio_mem.c), then the debug-exit as above
+ * With "console=hvc0" (Kata's command line) and no debug-exit device, the
+ * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
  * nvdimm and writes its flush hints, right after the hello line (before
  * any action), and prints what it reads back.
@@ -93,6 +95,7 @@ void con_putc(char c)
 	for (unsigned i = 0; i < 1000000 && !(inb(COM1 + 5) & 0x20); i++)
 		;
 	outb(COM1, (uint8_t)c);
+	hvc_capture(c);
 }
 
 void con_puts(const char *s)
@@ -404,6 +407,8 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 			con_puts("\n");
 			if ((id & 0xffff) == 0x1af4)
 				say_msix(bus, slot, fn, dev);
+			if (id == 0x10031af4u)      /* virtio-serial, legacy id */
+				hvc_found(dev, fn);
 			/* virtio-blk: modern (0x1042) or transitional /
 			 * legacy (0x1001).  The modern interface when there is
 			 * one (Linux's choice), else the legacy I/O BAR. */
@@ -504,12 +509,16 @@ static void check_virtio_mmio(void)
 	}
 }
 
+static bool hvc_wanted;   /* "console=hvc0": Kata's line, see hvc.c */
+
 static void guest_exit(void)
 {
 	say("done, ");
 	con_dec(failed);
 	con_puts(" failed\n");
 	outb(DEBUG_EXIT, failed ? 0x11 : 0x10);
+	if (hvc_wanted)
+		hvc_replay_forever();
 	/* No debug-exit device: ACPI soft-off, hardware-reduced sleep
 	 * control (SLP_TYP 5, SLP_EN) then PM1a_CNT (ACPI 6.4 §4.8.3). */
 	outb(ACPI_PM + 0xc, (5 << 2) | 0x20);
@@ -633,6 +642,7 @@ void guest_main(uint32_t start_info)
 	if (cmdline_opt(si, "testguest.blk-wait-reset"))
 		vblk_flags |= VBLK_WAIT_RESET;
 	con_init();
+	hvc_wanted = cmdline_opt(si, "console=hvc0") != NULL;
 	check_start_info(si);
 	/* The nvdimm write comes first so that every lifecycle action
 	 * below can end a VM whose shared nvdimm holds guest data. */

@@ -1,9 +1,9 @@
 /* Test guest entry: PVH (xen/include/public/arch-x86/hvm/start_info.h).
  * We arrive in 32-bit protected mode, paging off, %ebx = hvm_start_info.
- * Build an identity map of the low 16 GiB (2 MiB pages), enter long mode
+ * Build an identity map of the low 64 GiB (1 GiB or 2 MiB pages), enter long mode
  * (Intel SDM vol. 3 §10.8.5) and call guest_main(start_info). */
 
-#define NPD 16              /* page directories: 16 x 1 GiB */
+#define NPD 64              /* page directories: 64 x 1 GiB (Kata's -m maxmem puts 64-bit BARs past 16 GiB) */
 
 	.section .note.pvh, "a", @note
 	.balign 4

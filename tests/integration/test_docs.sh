@@ -66,7 +66,7 @@ refused -machine q35,dump-guest-core=off -kernel k
 refused -machine microvm,accel=sim -kernel k
 refused -m 8000G -m 256M -kernel k
 refused -rtc clock=vm -kernel k
-refused -rtc driftfix=slew -kernel k
+refused -rtc driftfix=fast -kernel k
 refused -realtime mlock=on -kernel k
 refused -netdev tap,id=n,ifname=t,vhost=on -kernel k
 refused -netdev tap,id=n,fds=3,vhostfds=4 -kernel k

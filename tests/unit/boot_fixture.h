@@ -139,4 +139,43 @@ static inline size_t bt_make_elf(uint8_t *buf, uint64_t paddr, size_t code_len,
 	return BT_ELF_CODE_OFF + code_len;
 }
 
+/* The same image as a 32-bit (ELFCLASS32, EM_386) executable: what
+ * `objcopy -O elf32-i386` makes of a PVH kernel, and what QEMU boots. */
+static inline size_t bt_make_elf32(uint8_t *buf, uint32_t paddr, size_t code_len,
+				   bool pvh, uint32_t pvh_entry)
+{
+	memset(buf, 0, BT_ELF_MAX);
+	Elf32_Ehdr eh = { 0 };
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS32;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_386;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = paddr;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf32_Phdr);
+	eh.e_phnum = pvh ? 2 : 1;
+	memcpy(buf, &eh, sizeof(eh));
+	Elf32_Phdr ld = { .p_type = PT_LOAD, .p_offset = BT_ELF_CODE_OFF,
+			  .p_paddr = paddr, .p_vaddr = paddr, .p_filesz = code_len,
+			  .p_memsz = code_len + 0x1000, .p_flags = PF_R | PF_X };
+	memcpy(buf + sizeof(eh), &ld, sizeof(ld));
+	for (size_t i = 0; i < code_len; i++)
+		buf[BT_ELF_CODE_OFF + i] = (uint8_t)(0x5a ^ i);
+	if (pvh) {
+		size_t note_off = 0x300;
+		Elf32_Phdr np = { .p_type = PT_NOTE, .p_offset = note_off,
+				  .p_filesz = 12 + 4 + 4 };
+		memcpy(buf + sizeof(eh) + sizeof(ld), &np, sizeof(np));
+		uint32_t hdr[3] = { 4, 4, 18 };
+		memcpy(buf + note_off, hdr, 12);
+		memcpy(buf + note_off + 12, "Xen", 4);
+		memcpy(buf + note_off + 16, &pvh_entry, 4);
+	}
+	return BT_ELF_CODE_OFF + code_len;
+}
+
 #endif

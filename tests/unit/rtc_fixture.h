@@ -23,7 +23,7 @@ struct fx {
 	struct simfx_rec rec;
 };
 
-static inline struct fx *fx_new(int64_t base, bool record)
+static inline struct fx *fx_new_slew(int64_t base, bool record, bool slew)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -31,12 +31,17 @@ static inline struct fx *fx_new(int64_t base, bool record)
 	f->s = simfx_sim_new(&f->rec, record);
 	struct rtc_config rc = { .clk = f->s->m.clk,
 				 .irq = irq_line(&f->rec.chip, 8),
-				 .base_epoch = base };
+				 .base_epoch = base, .slew = slew };
 	f->rtc = rtc_new(&rc);
 	assert_non_null(f->rtc);
 	simfx_pio_register(f->s, RTC_PORT_BASE, RTC_NPORTS, rtc_access, f->rtc,
 			   "rtc");
 	return f;
+}
+
+static inline struct fx *fx_new(int64_t base, bool record)
+{
+	return fx_new_slew(base, record, false);
 }
 
 static inline void fx_free(struct fx *f)

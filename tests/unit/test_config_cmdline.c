@@ -151,8 +151,6 @@ static void test_kata_command_line(void **state)
 		 "vhostfds= is not supported", "vhost-net");
 	cfgt_bad((const char *const[]){ "-machine", "q35", "-netdev", "tap,id=n,fds=5", "-device",
 		 "virtio-net-pci,netdev=n,mq=on", NULL }, "mq=on is not supported", "one queue pair");
-	cfgt_bad((const char *const[]){ "-rtc", "base=utc,driftfix=slew,clock=host", NULL },
-		 "driftfix=slew is not supported", "re-injected");
 	cfgt_bad((const char *const[]){ "-m", "2048M", "-mem-path", "/dev/hugepages", "-object",
 		 "memory-backend-file,id=dimm1,size=2048M,mem-path=/dev/shm,share=on",
 		 "-numa", "node,memdev=dimm1", NULL }, "-numa", "both say where guest RAM comes from");

@@ -1,7 +1,8 @@
 /* MC146818A RTC interrupts on the simulator: every periodic rate at its
  * exact tick times, the periodic flag without PIE, update-ended
  * interrupts, and the alarm (exact second, don't-care bytes, one wake per
- * match, flag after a long gap). */
+ * match, flag after a long gap), and driftfix=slew's late delivery of
+ * missed periodic ticks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -66,6 +67,93 @@ static void test_periodic_flag_without_pie(void **state)
 	assert_int_equal(rd(f, RTC_REG_C), RTC_C_IRQF | RTC_C_PF);
 	assert_int_equal(f->s->gsi_level[8], 0);
 	assert_int_equal(rd(f, RTC_REG_C), 0); /* read-to-clear */
+}
+
+/* Let `ticks` periodic ticks (1024 Hz) pass with PIE on and register C
+ * unread: one edge for the first, the rest are missed. */
+static void miss_ticks(struct fx *f, unsigned ticks)
+{
+	wr(f, RTC_REG_B, RTC_B_PIE | RTC_B_24H);
+	rd(f, RTC_REG_C);
+	uint64_t k = (uint64_t)((unsigned __int128)f->s->now_ns * 32768 /
+				((unsigned __int128)32 * SEC)) + 1;
+	size_t n = f->rec.n;
+	step_to(f, per_tick_ns(0, 6, k + ticks - 1));
+	assert_int_equal(f->rec.n, n + 1);
+	rd(f, RTC_REG_A);   /* flags are brought up to date on an access */
+}
+
+/* Acknowledge until register C comes back empty; returns how many
+ * acknowledgements saw PF and checks each raised its own edge. */
+static unsigned ack_all(struct fx *f)
+{
+	unsigned seen = 0;
+	for (;;) {
+		size_t n = f->rec.n;
+		uint8_t c = rd(f, RTC_REG_C);
+		if (!(c & RTC_C_PF))
+			return seen;
+		seen++;
+		if (f->s->gsi_level[8])      /* a re-delivery: a new edge */
+			assert_int_equal(f->rec.n, n + 1);
+		assert_true(seen < 1000);
+	}
+}
+
+static void test_slew_redelivers_missed_ticks(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new_slew(T_2026_11_22_134530, false, true);
+
+	miss_ticks(f, 10);
+	assert_int_equal(rtc_slew_pending(f->rtc), 9);
+	/* The first ack sees the tick that raised the line; nine more
+	 * follow, each a fresh edge, then the line stays low. */
+	assert_int_equal(ack_all(f), 10);
+	assert_int_equal(rtc_slew_pending(f->rtc), 0);
+	assert_int_equal(f->s->gsi_level[8], 0);
+
+	/* A burst stops after RTC_SLEW_BURST in a row and goes on after
+	 * the next real tick. */
+	miss_ticks(f, 50);
+	assert_int_equal(rtc_slew_pending(f->rtc), 49);
+	assert_int_equal(ack_all(f), 1 + RTC_SLEW_BURST);
+	assert_int_equal(rtc_slew_pending(f->rtc), 49 - RTC_SLEW_BURST);
+	size_t n = f->rec.n;
+	sim_clock_step(f->s, SEC / 1024 + 1);
+	assert_int_equal(f->rec.n, n + 1);
+	assert_int_equal(ack_all(f), 1 + RTC_SLEW_BURST);
+	assert_int_equal(rtc_slew_pending(f->rtc), 49 - 2 * RTC_SLEW_BURST);
+
+	/* Turning PIE off, or changing the rate, cancels the debt. */
+	miss_ticks(f, 5);
+	wr(f, RTC_REG_B, RTC_B_24H);
+	assert_int_equal(rtc_slew_pending(f->rtc), 0);
+	miss_ticks(f, 5);
+	wr(f, RTC_REG_A, 0x27);
+	assert_int_equal(rtc_slew_pending(f->rtc), 0);
+	wr(f, RTC_REG_A, 0x26);
+
+	/* A guest that never acknowledges: the debt is bounded. */
+	wr(f, RTC_REG_B, RTC_B_PIE | RTC_B_24H);
+	rd(f, RTC_REG_C);
+	sim_clock_step(f->s, 2000 * SEC);
+	rd(f, RTC_REG_A);                  /* any access brings flags up to date */
+	assert_int_equal(rtc_slew_pending(f->rtc), RTC_SLEW_MAX_LOST);
+	/* And a machine reset forgets it. */
+	rtc_reset(f->rtc);
+	assert_int_equal(rtc_slew_pending(f->rtc), 0);
+	fx_free(f);
+}
+
+/* driftfix=none: missed ticks are gone. */
+static void test_no_slew_drops_missed_ticks(void **state)
+{
+	struct fx *f = *state;
+
+	miss_ticks(f, 10);
+	assert_int_equal(rtc_slew_pending(f->rtc), 0);
+	assert_int_equal(ack_all(f), 1);
 }
 
 static void test_update_ended_irq(void **state)
@@ -204,6 +292,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_periodic_every_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_periodic_flag_without_pie, setup, teardown),
+		cmocka_unit_test(test_slew_redelivers_missed_ticks),
+		cmocka_unit_test_setup_teardown(test_no_slew_drops_missed_ticks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_ended_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alarm_exact_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alarm_dont_care, setup, teardown),
