@@ -449,7 +449,8 @@ static int kvm_machine_sandbox(struct kvm_machine *km,
 		return 0;
 	}
 	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot,
-				       .allow_unix_connect = kvm_reconnects(cfg) };
+				       .allow_unix_connect = kvm_reconnects(cfg),
+				       .allow_memhp = layout_memhp(cfg) };
 	char msg[256] = "";
 	int r = kvm_seccomp_install(&so, msg, sizeof(msg));
 	if (r < 0) {

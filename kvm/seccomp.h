@@ -37,6 +37,10 @@ struct kvm_seccomp_opts {
 	/* A client chardev socket reconnects while the guest runs
 	 * (reconnect=): allow socket(AF_UNIX) and connect. */
 	bool allow_unix_connect;
+	/* Memory hot-plug (-m slots=/maxmem=): object-add / device_add map
+	 * backends while the guest runs (memfd_create, openat for
+	 * memory-backend-file, KVM_SET_USER_MEMORY_REGION). */
+	bool allow_memhp;
 	/* Install even in an ASan build (tests whose child never runs
 	 * LeakSanitizer's exit check). */
 	bool in_sanitizer;
