@@ -283,6 +283,30 @@ static void test_srat_and_e820(void **state)
 	rm(f);
 }
 
+/* object-add / object-del on the description: all or nothing, in use
+ * refused by the caller's check. */
+static void test_objects(void **state)
+{
+	(void)state;
+	struct machine_config cfg;
+	char err[256];
+	char *argv[] = { "vmm", "-m", "256M,slots=2,maxmem=2G", NULL };
+	assert_int_equal(config_parse(&cfg, 3, argv, err, sizeof(err)), 0);
+	unsigned n = cfg.nobjects;
+	assert_int_equal(config_add_object(&cfg, "memory-backend-ram,id=m1,size=134217728", err, sizeof(err)), 0);
+	assert_int_equal(config_add_object(&cfg, "memory-backend-ram,id=m1,size=134217728", err, sizeof(err)), -1);
+	assert_int_equal(config_add_object(&cfg, "memory-backend-file,id=f1,size=2M", err, sizeof(err)), -1);
+	assert_int_equal(config_add_object(&cfg, "memory-backend-ram,id=m2,size=1G,bogus=1", err, sizeof(err)), -1);
+	assert_int_equal(cfg.nobjects, n + 1);
+	assert_int_equal(config_add_device(&cfg, "pc-dimm,id=d1,memdev=m1", err, sizeof(err)), 0);
+	assert_true(config_object_in_use(&cfg, "m1"));
+	assert_int_equal(config_remove_device(&cfg, "d1"), (int)cfg.ndevices);
+	assert_false(config_object_in_use(&cfg, "m1"));
+	assert_int_equal(config_remove_object(&cfg, "m1"), 0);
+	assert_int_equal(config_remove_object(&cfg, "m1"), -1);
+	assert_int_equal(cfg.nobjects, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_microvm_ged),
 		cmocka_unit_test(test_placement),
 		cmocka_unit_test(test_srat_and_e820),
+		cmocka_unit_test(test_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
