@@ -134,6 +134,8 @@ enum cfg_device_type {
 	CFG_DEV_SCSI_CD,         /* a read-only CD-ROM LUN on a virtio-scsi */
 	CFG_DEV_VHOST_USER_BLK,  /* vhost-user-blk-{pci,device} (issue 16) */
 	CFG_DEV_VHOST_USER_FS,   /* vhost-user-fs-{pci,device} */
+	CFG_DEV_VIRTIO_VSOCK,    /* virtio-vsock-{pci,device}: userspace, uds= */
+	CFG_DEV_VHOST_VSOCK,     /* vhost-vsock-{pci,device}: /dev/vhost-vsock */
 	CFG_DEV_PC_DIMM,         /* pc-dimm: a hot-pluggable DIMM (issue 17) */
 	CFG_DEV_VIRTIO_MEM,      /* virtio-mem-{pci,device} (virtio 1.2 §5.15) */
 };
@@ -192,6 +194,16 @@ struct cfg_device {
 	 * chassis= lands in chassis_nr, slot= in port_slot. */
 	bool pcie_port;
 	unsigned port_slot;
+	/* virtio-vsock / vhost-vsock guest-cid= (3..0xfffffffe), the
+	 * userspace device's host socket uds=, vhost-vsock vhostfd= (-1:
+	 * open /dev/vhost-vsock). */
+	uint64_t guest_cid;
+	char vsock_uds[CFG_PATH_MAX];
+	int vhostfd;
+	/* virtconsole / virtserialport (a CFG_DEV_VIRTCONSOLE that is no
+	 * console): name= of the port, "" when not given. */
+	bool serialport;
+	char port_name[64];
 	/* Memory devices in the -m maxmem= window (core/config_mem.c):
 	 * pc-dimm addr= and slot= (0 / -1 until placed: config_mem_place
 	 * fixes them so a DIMM keeps its place while others come and go),

@@ -407,6 +407,18 @@ static int check_machine_rules(struct cfg_ctx *c)
 			return -1;
 		balloons += d->type == CFG_DEV_VIRTIO_BALLOON;
 		debug_exits += d->type == CFG_DEV_ISA_DEBUG_EXIT;
+		/* A CID names one guest: two devices with one CID, or two on
+		 * one host socket, would cross each other's connections. */
+		for (unsigned j = 0; j < i && d->guest_cid; j++) {
+			const struct cfg_device *o = &cfg->devices[j];
+			if (o->guest_cid == d->guest_cid)
+				return cfg_error(c, "%s: guest-cid=%llu is already used",
+						 label(d, i, lb, sizeof(lb)),
+						 (unsigned long long)d->guest_cid);
+			if (d->vsock_uds[0] && !strcmp(o->vsock_uds, d->vsock_uds))
+				return cfg_error(c, "%s: uds=%s is already used",
+						 label(d, i, lb, sizeof(lb)), d->vsock_uds);
+		}
 	}
 	if (balloons > 1)
 		return cfg_error(c, "only one virtio-balloon is supported");

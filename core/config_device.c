@@ -24,8 +24,9 @@
 #define P_VHUBLK 0x2000u /* num-queues */
 #define P_VHUFS  0x4000u /* tag, num-request-queues, queue-size */
 #define P_PORT   0x8000u /* pcie-root-port: chassis, slot */
-#define P_DIMM   0x10000u /* pc-dimm (config_mem.c) */
-#define P_VMEM   0x20000u /* virtio-mem (config_mem.c) */
+#define P_VSOCK  0x10000u /* guest-cid, uds (virtio-vsock) / vhostfd (vhost-vsock) */
+#define P_DIMM   0x20000u /* pc-dimm (config_mem.c) */
+#define P_VMEM   0x40000u /* virtio-mem (config_mem.c) */
 
 static const struct dev_kind {
 	const char *name;
@@ -48,7 +49,11 @@ static const struct dev_kind {
 	{ "virtio-serial-pci", CFG_DEV_VIRTIO_SERIAL, CFG_TRANSPORT_PCI,
 	  P_PCI | P_VPCI, VPCI },
 	{ "virtconsole", CFG_DEV_VIRTCONSOLE, CFG_TRANSPORT_NONE, P_CONS,
-	  "id, chardev, bus" },
+	  "id, chardev, bus, name" },
+	/* A generic port (Kata's agent channel): a CFG_DEV_VIRTCONSOLE
+	 * that is not announced as a console (serialport set). */
+	{ "virtserialport", CFG_DEV_VIRTCONSOLE, CFG_TRANSPORT_NONE, P_CONS,
+	  "id, chardev, bus, name" },
 	{ "virtio-rng-device", CFG_DEV_VIRTIO_RNG, CFG_TRANSPORT_MMIO, P_RNG,
 	  "id, rng, max-bytes, period" },
 	{ "virtio-rng-pci", CFG_DEV_VIRTIO_RNG, CFG_TRANSPORT_PCI,
@@ -82,6 +87,14 @@ static const struct dev_kind {
 	  VPCI "chardev, tag, num-request-queues, queue-size" },
 	{ "pcie-root-port", CFG_DEV_PCI_BRIDGE, CFG_TRANSPORT_PCI, P_PCI | P_PORT,
 	  "id, bus, addr, multifunction, chassis, slot" },
+	{ "virtio-vsock-device", CFG_DEV_VIRTIO_VSOCK, CFG_TRANSPORT_MMIO, P_VSOCK,
+	  "id, guest-cid, uds" },
+	{ "virtio-vsock-pci", CFG_DEV_VIRTIO_VSOCK, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VSOCK, VPCI "guest-cid, uds" },
+	{ "vhost-vsock-device", CFG_DEV_VHOST_VSOCK, CFG_TRANSPORT_MMIO, P_VSOCK,
+	  "id, guest-cid, vhostfd" },
+	{ "vhost-vsock-pci", CFG_DEV_VHOST_VSOCK, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VSOCK, VPCI "guest-cid, vhostfd" },
 	{ "pc-dimm", CFG_DEV_PC_DIMM, CFG_TRANSPORT_NONE, P_DIMM,
 	  "id, memdev, addr, slot, node" },
 	{ "virtio-mem-device", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_MMIO, P_VMEM,
@@ -95,9 +108,10 @@ static const struct dev_kind {
 	"virtio-net-pci, virtio-serial-device, virtio-serial-pci, virtconsole, " \
 	"virtio-rng-device, virtio-rng-pci, virtio-balloon-device, " \
 	"virtio-balloon-pci, nvdimm, isa-debug-exit, pci-bridge, " \
-	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, " \
+	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, virtserialport, " \
 	"vhost-user-blk-device, vhost-user-blk-pci, vhost-user-fs-device, " \
-	"vhost-user-fs-pci, pcie-root-port, pc-dimm, virtio-mem-device, " \
+	"vhost-user-fs-pci, pcie-root-port, virtio-vsock-device, virtio-vsock-pci, " \
+	"vhost-vsock-device, vhost-vsock-pci, pc-dimm, virtio-mem-device, " \
 	"virtio-mem-pci"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
@@ -178,6 +192,28 @@ static int bus_ref(struct cfg_ctx *c, const struct cfg_kv *kv, char *dst)
 		return cfg_id(c, "bus", tmp, dst);
 	}
 	return ref(c, kv, dst);
+}
+
+/* guest-cid= (virtio 1.2 §5.10.4: 0-2 are reserved, and Linux takes
+ * 32 bits with 0xffffffff meaning any), uds=PATH for the userspace
+ * device, vhostfd=N for vhost-vsock. */
+static int vsock_prop(struct cfg_ctx *c, struct cfg_device *d,
+		      const struct cfg_kv *kv, bool *handled)
+{
+	uint64_t v;
+
+	if (!strcmp(kv->key, "guest-cid"))
+		return cfg_uint(c, kv->key, kv->val, 3, 0xfffffffeull, &d->guest_cid);
+	if (d->type == CFG_DEV_VIRTIO_VSOCK && !strcmp(kv->key, "uds"))
+		return cfg_str(c, "uds", kv->val, d->vsock_uds, sizeof(d->vsock_uds));
+	if (d->type == CFG_DEV_VHOST_VSOCK && !strcmp(kv->key, "vhostfd")) {
+		if (cfg_uint(c, kv->key, kv->val, 0, INT32_MAX, &v))
+			return -1;
+		d->vhostfd = (int)v;
+		return 0;
+	}
+	*handled = false;
+	return 0;
 }
 
 /* One property; *handled false if this kind does not take it. */
@@ -293,6 +329,13 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	}
 	if ((k->props & P_CONS) && !strcmp(key, "chardev"))
 		return ref(c, kv, d->chardev);
+	/* The port's name (VIRTIO_CONSOLE_PORT_NAME, §5.3.6.2). */
+	if ((k->props & P_CONS) && !strcmp(key, "name")) {
+		if (!kv->val[0] || strlen(kv->val) >= sizeof(d->port_name))
+			return cfg_error(c, "name= must be 1-%zu bytes", sizeof(d->port_name) - 1);
+		strcpy(d->port_name, kv->val);
+		return 0;
+	}
 	/* QEMU names the port bus "SERIAL.0"; accept that or "SERIAL". */
 	if ((k->props & P_CONS) && !strcmp(key, "bus"))
 		return bus_ref(c, kv, d->bus);
@@ -383,6 +426,8 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	}
 	if ((k->props & P_BRIDGE) && !strcmp(key, "shpc"))
 		return cfg_bool(c, kv, &d->shpc);
+	if (k->props & P_VSOCK)
+		return vsock_prop(c, d, kv, handled);
 	*handled = false;
 	return 0;
 }
@@ -444,6 +489,8 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	d->iobase = 0x501;   /* QEMU's isa-debug-exit defaults */
 	d->iosize = 2;
 	d->scsi_id = -1;
+	d->vhostfd = -1;
+	d->serialport = !strcmp(k->name, "virtserialport");
 	d->mem_slot = -1;
 	if (k->transport == CFG_TRANSPORT_PCI)
 		strcpy(d->bus, CFG_ROOT_BUS);
@@ -472,6 +519,10 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 		return cfg_error(c, "%s needs chardev=ID (a -chardev socket)", k->name);
 	if (d->type == CFG_DEV_VHOST_USER_FS && !d->vhu_tag[0])
 		return cfg_error(c, "%s needs tag=NAME", k->name);
+	if ((k->props & P_VSOCK) && !d->guest_cid)
+		return cfg_error(c, "%s needs guest-cid=N (3-4294967294)", k->name);
+	if (d->type == CFG_DEV_VIRTIO_VSOCK && !d->vsock_uds[0])
+		return cfg_error(c, "%s needs uds=PATH (the host's unix socket)", k->name);
 	if (d->type == CFG_DEV_NVDIMM && !d->memdev[0])
 		return cfg_error(c, "nvdimm needs memdev=ID");
 	if (d->disable_modern && d->disable_legacy)

@@ -196,6 +196,8 @@ LOOKUP(config_device, cfg_device, devices, ndevices)
 
 const char *config_device_name(const struct cfg_device *dev)
 {
+	if (dev->type == CFG_DEV_VIRTCONSOLE && dev->serialport)
+		return "virtserialport";
 	static const char *const names[][3] = {
 		/* NONE, MMIO, PCI */
 		[CFG_DEV_VIRTIO_BLK] = { "virtio-blk", "virtio-blk-device", "virtio-blk-pci" },
@@ -212,6 +214,8 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_SCSI_CD] = { "scsi-cd", "scsi-cd", "scsi-cd" },
 		[CFG_DEV_VHOST_USER_BLK] = { "vhost-user-blk", "vhost-user-blk-device", "vhost-user-blk-pci" },
 		[CFG_DEV_VHOST_USER_FS] = { "vhost-user-fs", "vhost-user-fs-device", "vhost-user-fs-pci" },
+		[CFG_DEV_VIRTIO_VSOCK] = { "virtio-vsock", "virtio-vsock-device", "virtio-vsock-pci" },
+		[CFG_DEV_VHOST_VSOCK] = { "vhost-vsock", "vhost-vsock-device", "vhost-vsock-pci" },
 		[CFG_DEV_PC_DIMM] = { "pc-dimm", "pc-dimm", "pc-dimm" },
 		[CFG_DEV_VIRTIO_MEM] = { "virtio-mem", "virtio-mem-device", "virtio-mem-pci" },
 	};

@@ -56,5 +56,8 @@ int config_absolute_paths(struct machine_config *cfg, const char *cwd,
 		     cfg->serial[i].type == CFG_SERIAL_SOCKET) &&
 		    cfg_abs(cfg->serial[i].arg, cwd, "-serial", err, errlen) < 0)
 			return -1;
+	for (unsigned i = 0; i < cfg->ndevices; i++)
+		if (cfg_abs(cfg->devices[i].vsock_uds, cwd, "uds", err, errlen) < 0)
+			return -1;
 	return 0;
 }

@@ -335,6 +335,8 @@ static int isa_node(void *fdt, const struct machine_config *cfg)
 		if (cfg->rtc.base == CFG_RTC_DATE)
 			CHK(fdt_property_u64(fdt, "vmm,date-epoch",
 					     (uint64_t)cfg->rtc.date_epoch));
+		CHK(fdt_property_string(fdt, "vmm,driftfix",
+					cfg->rtc.driftfix_slew ? "slew" : "none"));
 		CHK(fdt_end_node(fdt));
 	}
 	{

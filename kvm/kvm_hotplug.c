@@ -9,6 +9,7 @@
  * that completes an unplug). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -26,10 +27,12 @@ static int hp_fail(struct qmp_err *e, const char *cls, const char *fmt, const ch
 
 static bool hp_drive_used(const struct machine_config *cfg, const char *drive)
 {
-	for (unsigned i = 0; i < cfg->ndevices; i++)
-		if (cfg->devices[i].type == CFG_DEV_VIRTIO_BLK &&
-		    !strcmp(cfg->devices[i].drive, drive))
+	for (unsigned i = 0; i < cfg->ndevices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		if ((d->type == CFG_DEV_VIRTIO_BLK || d->type == CFG_DEV_SCSI_HD ||
+		     d->type == CFG_DEV_SCSI_CD) && !strcmp(d->drive, drive))
 			return true;
+	}
 	return false;
 }
 
@@ -68,16 +71,34 @@ static void hp_prop(const char *opts, const char *key, char *out, size_t outlen)
 	}
 }
 
+/* The slot of addr= ("0x05", "05", "5.0": hex slot[.function]), or -1
+ * when absent or not a number (the option parser says why later). */
+static int hp_addr_slot(const char *opts)
+{
+	char a[16], *end;
+	hp_prop(opts, "addr", a, sizeof(a));
+	if (!a[0])
+		return -1;
+	long v = strtol(a, &end, 16);
+	return end != a && (*end == '\0' || *end == '.') && v >= 0 && v < 32 ? (int)v : -1;
+}
+
+
 static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		      const char *opts, struct qmp_err *e)
 {
 	struct kvm_machine *km = opaque;
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
+	if (!strcmp(driver, "scsi-hd"))
+		return kvm_hp_add_scsi(km, id, opts, e);   /* kvm_hotplug_bus.c */
+	if (!strcmp(driver, "virtconsole") || !strcmp(driver, "virtserialport"))
+		return kvm_hp_add_port(km, driver, id, opts, e);
 	if (!strcmp(driver, "pc-dimm"))
 		return kvm_memhp_dimm_add(km, id, opts, e);
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
-	if (!blk && !net)
+	bool vsock = !strcmp(driver, "virtio-vsock-pci") || !strcmp(driver, "vhost-vsock-pci");
+	if (!blk && !net && !vsock)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
 	if (id && config_device(cfg, id))
 		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
@@ -88,7 +109,7 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	const struct cfg_device *port = config_device(cfg, bus);
 	if (strcmp(bus, CFG_ROOT_BUS) && (!port || port->type != CFG_DEV_PCI_BRIDGE))
 		return hp_fail(e, G, "Bus '%s' not found", bus, NULL);
-	if (!port || !port->pcie_port)
+	if (!port || (!port->pcie_port && !port->shpc))
 		return hp_fail(e, G, "Bus '%s' does not support hotplugging", bus, NULL);
 	if (blk) {
 		hp_prop(opts, "drive", ref, sizeof(ref));
@@ -99,6 +120,13 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 				       ref, NULL);
 		if (hp_drive_used(cfg, ref))
 			return hp_fail(e, G, "Drive '%s' is already in use by another device", ref, NULL);
+	} else if (vsock) {
+		/* virtio-vsock binds its socket now: under the seccomp filter of
+		 * a -no-reboot VM (no socket/bind after boot) that would kill
+		 * the VMM, so it is refused with the way out. */
+		if (km->sandboxed && cfg->no_reboot && driver[1] == 'i')
+			return hp_fail(e, G, "%s cannot be hot-plugged into a -no-reboot VM under seccomp (it binds a socket): give it on the command line, or -disable-seccomp",
+				       driver, NULL);
 	} else {
 		hp_prop(opts, "netdev", ref, sizeof(ref));
 		if (ref[0] && !config_netdev(cfg, ref))
@@ -108,14 +136,28 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't use value '%s', it's in use",
 				       ref, NULL);
 	}
-	for (unsigned i = 0; i < cfg->ndevices; i++)
-		if (cfg->devices[i].parent == (int)(port - cfg->devices)) {
-			e->cls = G;
-			snprintf(e->desc, sizeof(e->desc),
-				 "PCI: slot 0 function 0 not available for %s, in use by %s,id=%s",
-				 driver, config_device_name(&cfg->devices[i]), cfg->devices[i].id);
-			return -1;
-		}
+	/* A root port has one slot (0); an SHPC bridge the addr= slot.
+	 * QEMU places a device without addr= at the bridge's first free
+	 * devfn, 0, which its SHPC refuses: so does this. */
+	int want = port->pcie_port ? 0 : hp_addr_slot(opts);
+	if (port->shpc && want <= 0) {
+		char a[16];
+		hp_prop(opts, "addr", a, sizeof(a));
+		if (!a[0] || want == 0)
+			return hp_fail(e, G, "Unsupported PCI slot 0 for standard hotplug "
+				       "controller. Valid slots are between 1 and 31.%s", "", NULL);
+	}
+	for (unsigned i = 0; want >= 0 && i < cfg->ndevices; i++) {
+		const struct layout_dev *ld = layout_dev_for(&km->layout, (int)i);
+		if (cfg->devices[i].parent != (int)(port - cfg->devices) ||
+		    (port->shpc && (!ld || ld->pci_slot != want || ld->pci_func != 0)))
+			continue;
+		e->cls = G;
+		snprintf(e->desc, sizeof(e->desc),
+			 "PCI: slot %d function 0 not available for %s, in use by %s,id=%s",
+			 want, driver, config_device_name(&cfg->devices[i]), cfg->devices[i].id);
+		return -1;
+	}
 	/* Our rules (the command line's): what QEMU would also refuse, or
 	 * what we do not model. */
 	char err[256];
@@ -150,6 +192,9 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 	if (r == -EALREADY)
 		return hp_fail(e, "GenericError", "Device %s is already in the process of unplug",
 			       id, NULL);
+	if (r == -EBUSY)
+		return hp_fail(e, "GenericError", "Hot-unplug failed: guest is busy (power indicator blinking)%s",
+			       "", NULL);
 	if (r < 0)
 		return hp_fail(e, "GenericError", "Bus '%s' does not support hotplugging",
 			       d->bus, NULL);
@@ -161,6 +206,11 @@ void kvm_hp_deleted(void *opaque, const char *id)
 {
 	struct kvm_machine *km = opaque;
 	char data[2 * CFG_ID_MAX + 96];
+	const struct cfg_device *d = config_device(km->cfg, id);
+	/* An LU or a serial port has no virtio backend child: QEMU sends
+	 * one event. */
+	bool lu = d && (d->type == CFG_DEV_SCSI_HD || d->type == CFG_DEV_SCSI_CD ||
+			d->type == CFG_DEV_VIRTCONSOLE);
 	config_remove_device(km->cfg, id);
 	layout_build(&km->layout, km->cfg, NULL, 0);
 	log_info(km->m.log, "device_del: %s removed by the guest", id);
@@ -168,7 +218,8 @@ void kvm_hp_deleted(void *opaque, const char *id)
 		return;
 	/* QEMU 7.2's pair: the virtio backend child, then the device. */
 	snprintf(data, sizeof(data), "{\"path\": \"/machine/peripheral/%s/virtio-backend\"}", id);
-	qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);
+	if (!lu)
+		qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);
 	snprintf(data, sizeof(data), "{\"device\": \"%s\", \"path\": \"/machine/peripheral/%s\"}",
 		 id, id);
 	qmp_server_emit_event(km->qmp, "DEVICE_DELETED", data);
@@ -215,4 +266,21 @@ void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)
 	ops->device_del = kvm_hp_del;
 	ops->qom_get = kvm_hp_qom_get;
 	kvm_memhp_ops(km, ops);
+}
+
+/* For kvm_hotplug_bus.c: the helpers above. */
+void kvm_hp_prop(const char *opts, const char *key, char *out, size_t outlen)
+{
+	hp_prop(opts, key, out, outlen);
+}
+
+int kvm_hp_fail(struct qmp_err *e, const char *cls, const char *fmt, const char *a,
+		const char *b)
+{
+	return hp_fail(e, cls, fmt, a, b);
+}
+
+bool kvm_hp_drive_used(const struct machine_config *cfg, const char *drive)
+{
+	return hp_drive_used(cfg, drive);
 }

@@ -226,6 +226,16 @@ struct kvm_machine {
 struct qmp_machine_ops;
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 void kvm_hp_deleted(void *opaque, const char *id);
+/* kvm_hotplug_bus.c: device_add of scsi-hd / virtconsole /
+ * virtserialport; and kvm_hotplug.c's helpers it uses. */
+int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *opts,
+		    struct qmp_err *e);
+int kvm_hp_add_port(struct kvm_machine *km, const char *driver, const char *id,
+		    const char *opts, struct qmp_err *e);
+void kvm_hp_prop(const char *opts, const char *key, char *out, size_t outlen);
+int kvm_hp_fail(struct qmp_err *e, const char *cls, const char *fmt, const char *a,
+		const char *b);
+bool kvm_hp_drive_used(const struct machine_config *cfg, const char *drive);
 /* kvm_memhp.c: object-add/-del, query-memory-devices into ops;
  * device_add/device_del of a pc-dimm; the board's dimm_ejected hook. */
 struct kvm_memhp;

@@ -434,6 +434,11 @@ static bool kvm_reconnects(const struct machine_config *cfg)
 		if (cfg->serial[i].type == CFG_SERIAL_SOCKET &&
 		    !cfg->serial[i].server && cfg->serial[i].reconnect)
 			return true;
+	/* virtio-vsock: a guest connecting to host port P connects to the
+	 * unix socket <uds>_P. */
+	for (unsigned i = 0; i < cfg->ndevices; i++)
+		if (cfg->devices[i].type == CFG_DEV_VIRTIO_VSOCK)
+			return true;
 	return false;
 }
 

@@ -168,15 +168,19 @@ bool board_nvdimm_flushes(const struct board *b, uint64_t *flushes,
 /* Number of devices the board created (tests, logging). */
 unsigned board_device_count(const struct board *b);
 
-/* PCIe hot-plug (board_hotplug.c), big lock held.  board_hotplug_add
+/* PCI hot-plug (board_hotplug.c), big lock held.  board_hotplug_add
  * builds device `index` of the description the board was built from
  * (the caller appended it: config_add_device) into its root port's slot
- * and reports it to the guest; on failure everything it built is freed
- * and err says why (QEMU's wording where QEMU has one).
+ * or its pci-bridge's SHPC slot (shpc=on) and reports it to the guest; on
+ * failure everything it built is freed and err says why (QEMU's wording
+ * where QEMU has one).
  * board_hotplug_del asks the guest to release the device with this id
- * (attention button): 0, -ENODEV (not a device in a root port),
- * -EALREADY (already asked).  The device goes when the guest powers its
- * slot off; then board_host.device_deleted is called. */
+ * (attention button): 0, -ENODEV (not a hot-pluggable device),
+ * -EALREADY (already asked; root ports only: on an SHPC slot the button
+ * is pressed again, as QEMU does), -EBUSY (SHPC: the guest is busy with the
+ * slot, Power Indicator blinking).  The device goes when the guest powers
+ * its slot off (at once for an SHPC slot the guest never enabled); then
+ * board_host.device_deleted is called. */
 int board_hotplug_add(struct board *b, unsigned index, char *err, size_t errlen);
 int board_hotplug_del(struct board *b, const char *id);
 

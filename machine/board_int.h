@@ -18,6 +18,9 @@ struct pci_host;
 struct chr;
 struct virtio_pci;
 struct pcie_port;
+struct shpc;
+struct vscsi;
+struct vcon;
 struct pci_dev;
 
 /* A readonly=on NVDIMM's range on the MMIO bus (board_nvdimm.c). */
@@ -61,13 +64,25 @@ struct board {
 	unsigned npci_iothread;
 	/* pcie-root-port functions, by -device index (NULL: not a port). */
 	struct pcie_port *pcie_ports[CFG_MAX_ITEMS];
+	/* pci-bridge shpc=on: its hot-plug controller, by -device index. */
+	struct shpc *shpcs[CFG_MAX_ITEMS];
+	/* virtio-scsi adapters, by -device index (their LUs hot-plug). */
+	struct vscsi *vscsis[CFG_MAX_ITEMS];
+	/* virtio-serial controllers, by -device index (ports hot-plug). */
+	struct vcon *vcons[CFG_MAX_ITEMS];
 	/* Hot-plug (board_hotplug.c): building a device device_add asked
 	 * for (it is reported to the guest), and the board items each
-	 * device behind a root port owns, so its removal frees just those. */
+	 * device behind a root port or in an SHPC slot owns, so its removal
+	 * frees just those. */
 	bool hotplugging;
 	struct board_hot {
 		char id[CFG_ID_MAX];
 		struct pcie_port *port;
+		struct shpc *shpc;     /* or this SHPC's slot */
+		unsigned slot;
+		struct vscsi *scsi;    /* or this LU (target, lun) */
+		unsigned target, lun;
+		struct vcon *vcon;     /* or virtio-serial port `slot` */
 		unsigned first, end;   /* items[first, end) */
 	} hot[CFG_MAX_ITEMS];
 	unsigned nhot;
@@ -120,10 +135,20 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
  * q * stride, a width-byte write of q) to its iothread; start; stop. */
 /* One -device's virtio function (board_virtio.c), at start-up or hot. */
 int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen);
+/* The scsi-hd/scsi-cd device i as an LU of its virtio-scsi (at build,
+ * or hot: the driver is told).  0, or -1 with err. */
+int board_scsi_lun(struct board *b, unsigned i, bool hot, char *err, size_t errlen);
+/* The virtconsole/virtserialport device i as port `port` of its
+ * virtio-serial (hot: the first free one, the driver told).  The port
+ * number, or -1 with err.  Its chardev stays the board's. */
+int board_serial_port(struct board *b, unsigned i, unsigned port, bool hot, char *err,
+		      size_t errlen);
 /* Remember which items [first, nitems) device i owns when it sits
  * behind a root port, and the ports' removal hook (board_hotplug.c). */
 void board_hot_note(struct board *b, unsigned i, unsigned first);
 void board_port_removed(void *opaque, struct pcie_port *p, struct pci_dev *dev);
+void board_shpc_removed(void *opaque, struct shpc *s, unsigned slot,
+			struct pci_dev *dev);
 
 int board_iothreads_create(struct board *b, char *err, size_t errlen);
 int board_iothread_attach(struct board *b, const struct cfg_device *d,
@@ -151,6 +176,9 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 int board_vhost_kicks(struct board *b, struct vdev *vd, uint64_t base,
 		      unsigned stride, unsigned width, char *err, size_t errlen);
 bool board_is_vhost(const struct cfg_device *d);
+/* virtio-vsock / vhost-vsock (board_vsock.c). */
+struct vdev *board_vsock(struct board *b, const struct cfg_device *d,
+			 char *err, size_t errlen);
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */
 int board_nvdimm(struct board *b, char *err, size_t errlen);

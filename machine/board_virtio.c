@@ -15,6 +15,7 @@
 #include "devices/pci/bridge.h"
 #include "devices/pci/pci.h"
 #include "devices/pci/pcie_port.h"
+#include "devices/pci/shpc.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
@@ -39,6 +40,7 @@ static void bv_pci_free(void *p) { virtio_pci_free(p); }
 static void bv_host_free(void *p) { pci_host_free(p); }
 static void bv_bridge_free(void *p) { pci_bridge_free(p); }
 static void bv_port_free(void *p) { pcie_port_free(p); }
+static void bv_shpc_free(void *p) { shpc_free(p); }
 
 static int bv_oom(char *err, size_t errlen)
 {
@@ -236,6 +238,7 @@ static struct vdev *bv_console(struct board *b, int index, char *err,
 	}
 	if (board_push(b, bv_vcon_free, c, err, errlen) < 0)
 		return NULL;
+	b->vcons[index] = c;
 	unsigned port = 0;
 	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
 		const struct cfg_device *p = &b->cfg->devices[i];
@@ -247,17 +250,42 @@ static struct vdev *bv_console(struct board *b, int index, char *err,
 				 VCON_MAX_PORTS);
 			return NULL;
 		}
-		struct chr *chr = NULL;
-		if (p->chardev[0] && board_chardev(b, p->chardev, &chr, err, errlen) < 0)
+		if (board_serial_port(b, i, port, false, err, errlen) < 0)
 			return NULL;
-		if (vcon_add_port(c, port, chr, true, p->id[0] ? p->id : NULL) < 0) {
-			snprintf(err, errlen, "vmm: -device %s: cannot add port",
-				 config_device_name(p));
-			return NULL;
-		}
 		port++;
 	}
 	return vcon_vdev(c);
+}
+
+int board_serial_port(struct board *b, unsigned i, unsigned port, bool hot, char *err,
+		      size_t errlen)
+{
+	const struct cfg_device *p = &b->cfg->devices[i];
+	struct vcon *c = p->parent >= 0 ? b->vcons[p->parent] : NULL;
+	struct chr *chr = NULL;
+	if (!c) {
+		snprintf(err, errlen, "vmm: -device %s: no virtio-serial bus", config_device_name(p));
+		return -1;
+	}
+	if (p->chardev[0] && board_chardev(b, p->chardev, &chr, err, errlen) < 0)
+		return -1;
+	/* Hot: the first free port number (the control queue announces it,
+	 * §5.3.6.2). */
+	unsigned id = port;
+	int r = -EEXIST;
+	for (; hot && id < VCON_MAX_PORTS &&
+	       (r = vcon_add_port(c, id, chr, !p->serialport, p->port_name[0] ? p->port_name :
+				  p->id[0] ? p->id : NULL)) == -EEXIST; id++)
+		;
+	if (!hot)
+		r = vcon_add_port(c, id, chr, !p->serialport, p->port_name[0] ? p->port_name :
+				  p->id[0] ? p->id : NULL);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: -device %s: cannot add port%s", config_device_name(p),
+			 hot ? " (all ports of the virtio-serial in use)" : "");
+		return -1;
+	}
+	return (int)id;
 }
 
 static struct vdev *bv_balloon(struct board *b, const struct cfg_device *d,
@@ -297,31 +325,44 @@ static struct vdev *bv_scsi(struct board *b, int index, char *err, size_t errlen
 	}
 	if (board_push(b, bv_vscsi_free, s, err, errlen) < 0)
 		return NULL;
+	b->vscsis[index] = s;
 	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
 		const struct cfg_device *p = &b->cfg->devices[i];
 		if ((p->type != CFG_DEV_SCSI_HD && p->type != CFG_DEV_SCSI_CD) ||
 		    p->parent != index)
 			continue;
-		const struct cfg_drive *drv;
-		struct blockdev *bd = bv_blockdev(b, p, &drv, err, errlen);
-		if (!bd)
+		if (board_scsi_lun(b, i, false, err, errlen) < 0)
 			return NULL;
-		struct vscsi_lun_config lc = {
-			.target = (unsigned)p->scsi_id, .lun = p->scsi_lun, .bd = bd,
-			.cdrom = p->type == CFG_DEV_SCSI_CD,
-			.serial = p->serial[0] ? p->serial : NULL,
-			.dev_id = p->id[0] ? p->id : drv->id,
-			.iops_total = drv->iops_total,
-		};
-		int r = vscsi_add_lun(s, &lc);
-		if (r < 0) {
-			snprintf(err, errlen, "vmm: -device %s,scsi-id=%d,lun=%u: %s",
-				 config_device_name(p), p->scsi_id, p->scsi_lun,
-				 strerror(-r));
-			return NULL;
-		}
 	}
 	return vscsi_vdev(s);
+}
+
+int board_scsi_lun(struct board *b, unsigned i, bool hot, char *err, size_t errlen)
+{
+	const struct cfg_device *p = &b->cfg->devices[i];
+	struct vscsi *s = p->parent >= 0 ? b->vscsis[p->parent] : NULL;
+	if (!s) {
+		snprintf(err, errlen, "vmm: -device %s: no virtio-scsi bus", config_device_name(p));
+		return -1;
+	}
+	const struct cfg_drive *drv;
+	struct blockdev *bd = bv_blockdev(b, p, &drv, err, errlen);
+	if (!bd)
+		return -1;
+	struct vscsi_lun_config lc = {
+		.target = (unsigned)p->scsi_id, .lun = p->scsi_lun, .bd = bd,
+		.cdrom = p->type == CFG_DEV_SCSI_CD,
+		.serial = p->serial[0] ? p->serial : NULL,
+		.dev_id = p->id[0] ? p->id : drv->id,
+		.iops_total = drv->iops_total,
+	};
+	int r = hot ? vscsi_hot_add_lun(s, &lc) : vscsi_add_lun(s, &lc);
+	if (r < 0) {
+		snprintf(err, errlen, "vmm: -device %s,scsi-id=%d,lun=%u: %s",
+			 config_device_name(p), p->scsi_id, p->scsi_lun, strerror(-r));
+		return -1;
+	}
+	return 0;
 }
 
 static int bv_transport(struct board *b, int index, struct vdev *vd,
@@ -383,8 +424,11 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 	if (board_push(b, bv_pci_free, t, err, errlen) < 0)
 		return -1;
 	struct pcie_port *port = d->parent >= 0 ? b->pcie_ports[d->parent] : NULL;
-	/* Behind a root port: present in its slot from power-on. */
+	struct shpc *sh = d->parent >= 0 && ld->pci_func == 0 ? b->shpcs[d->parent] : NULL;
+	/* Behind a root port or in an SHPC slot: present from power-on, or
+	 * reported to the guest when hot. */
 	int r = port ? pcie_port_plug(port, virtio_pci_dev(t), b->hotplugging)
+	      : sh ? shpc_plug(sh, virtio_pci_dev(t), (unsigned)ld->pci_slot, b->hotplugging)
 	      : br ? pci_bridge_attach(br, virtio_pci_dev(t), (unsigned)ld->pci_slot,
 				       (unsigned)ld->pci_func)
 		   : pci_host_attach(b->pci, virtio_pci_dev(t), (unsigned)ld->pci_slot,
@@ -431,6 +475,16 @@ static int bv_bridges(struct board *b, char *err, size_t errlen)
 			b->pcie_ports[i] = p;
 			pcie_port_set_removed(p, board_port_removed, b);
 			br = pcie_port_bridge(p);
+		} else if (d->shpc) {
+			struct shpc *sh = shpc_new((uint8_t)d->chassis_nr,
+						   d->id[0] ? d->id : "pci-bridge", b->m->log);
+			if (!sh)
+				return bv_oom(err, errlen);
+			if (board_push(b, bv_shpc_free, sh, err, errlen) < 0)
+				return -1;
+			b->shpcs[i] = sh;
+			shpc_set_removed(sh, board_shpc_removed, b);
+			br = shpc_bridge(sh);
 		} else {
 			br = pci_bridge_new((uint8_t)d->chassis_nr, d->shpc,
 					    d->id[0] ? d->id : "pci-bridge", b->m->log);
@@ -479,6 +533,10 @@ int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen)
 	case CFG_DEV_VHOST_USER_BLK:
 	case CFG_DEV_VHOST_USER_FS:
 		vd = board_vhost_user(b, d, err, errlen);
+		break;
+	case CFG_DEV_VIRTIO_VSOCK:
+	case CFG_DEV_VHOST_VSOCK:
+		vd = board_vsock(b, d, err, errlen);
 		break;
 	case CFG_DEV_VIRTIO_MEM:
 		vd = board_vmem_device(b, i, err, errlen);

@@ -33,10 +33,9 @@
  * (and renumbers with pci=assign-busses), so what the layout, the
  * self-test and the guest see agree.  A guest may renumber at will.
  *
- * shpc=on is accepted for Kata's command line: slot 0 of the secondary bus
- * stays reserved (core/config_check.c) as with QEMU's SHPC, but no SHPC
- * capability is exposed, so no OS hot-plug driver binds; hot-plug is not
- * implemented. */
+ * shpc=on: the bridge is built by devices/pci/shpc.h, which adds the
+ * Standard Hot-Plug Controller (its capability and BAR 0) on top of this
+ * one; slot 0 of the secondary bus stays reserved (core/config_check.c). */
 #ifndef VMM_DEVICES_PCI_BRIDGE_H
 #define VMM_DEVICES_PCI_BRIDGE_H
 

@@ -486,6 +486,11 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 static int assign_bridge(struct pci_bridge *br, struct cursors *c, bool has64)
 {
 	struct cursors start;
+	/* The bridge's own BARs (a pci-bridge's SHPC registers, shpc.h)
+	 * sit on the primary side, outside its windows. */
+	int rc0 = assign_dev(pci_bridge_dev(br), c, has64);
+	if (rc0)
+		return rc0;
 	c->io = align_up(c->io, PCI_BRIDGE_IO_ALIGN);
 	c->m32 = align_up(c->m32, PCI_BRIDGE_MEM_ALIGN);
 	c->m64 = align_up(c->m64, PCI_BRIDGE_MEM_ALIGN);

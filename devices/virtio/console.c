@@ -364,6 +364,33 @@ int vcon_add_port(struct vcon *c, unsigned id, struct chr *chr, bool console,
 	return 0;
 }
 
+int vcon_remove_port(struct vcon *c, unsigned id)
+{
+	if (id >= c->max_ports || !c->port[id].present)
+		return -ENOENT;
+	struct vcon_port *p = &c->port[id];
+	/* A guest chain half written out goes back to the driver: the port
+	 * it was for is gone. */
+	if (p->tx_busy && vcon_running(c)) {
+		vq_push(&c->vd.vqs[vcon_txq_of(id)], p->txe, 0);
+		vdev_notify_queue(&c->vd, vcon_txq_of(id));
+	}
+	if (p->chr) {
+		struct chr_frontend none = { 0 };
+		chr_attach(p->chr, &none);
+	}
+	struct vq_elem *txe = p->txe;   /* kept for a later port here */
+	struct vcon *owner = p->c;
+	memset(p, 0, sizeof(*p));
+	p->c = owner;
+	p->id = id;
+	p->txe = txe;
+	/* §5.3.6.2: a driver past DEVICE_READY unregisters the port. */
+	if (vcon_running(c) && vcon_multiport(c) && c->driver_ready)
+		vcon_ctrl_send(c, id, VIRTIO_CONSOLE_DEVICE_REMOVE, 0);
+	return 0;
+}
+
 void vcon_free(struct vcon *c)
 {
 	if (!c)

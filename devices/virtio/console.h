@@ -89,6 +89,10 @@ struct vdev *vcon_vdev(struct vcon *c);
  * 0, -EINVAL (bad id), -EEXIST. */
 int vcon_add_port(struct vcon *c, unsigned id, struct chr *chr, bool console,
 		  const char *name);
+/* Hot-unplug (§5.3.6.2): the port goes, its backend is detached (the
+ * caller closes it), a TX chain in progress is returned, and a driver
+ * past DEVICE_READY gets DEVICE_REMOVE.  0, or -ENOENT. */
+int vcon_remove_port(struct vcon *c, unsigned id);
 /* Guest has the port open (PORT_OPEN from the driver, or always for port
  * 0 without MULTIPORT). */
 bool vcon_port_guest_open(const struct vcon *c, unsigned id);

@@ -46,6 +46,10 @@ struct vscsi {
 	uint64_t resume_at;
 	uint32_t parked;         /* bit q: request queue q waits for a token */
 	struct vscsi_stats st;
+	/* Hot-plug events waiting for an event queue buffer. */
+	struct virtio_scsi_event pend[VSCSI_MAX_EVENTS];
+	unsigned npend;
+	bool missed;
 	struct vq_elem *elem;
 	uint8_t cdb[VIRTIO_SCSI_CDB_MAX];
 };
@@ -322,7 +326,69 @@ static void resume_fired(void *arg, uint64_t now)
 static uint64_t scsi_features(struct vdev *vd)
 {
 	(void)vd;
-	return 0;
+	return VIRTIO_BIT(VIRTIO_SCSI_F_HOTPLUG);
+}
+
+/* §5.6.6.3: hand held events to the buffers the driver posted on the
+ * event queue, oldest first; one the driver made too small loses its
+ * event, which the next one reports as missed. */
+static void push_events(struct vscsi *s)
+{
+	struct vq *vq = &s->vd.vqs[VSCSI_EVENTQ];
+	bool pushed = false;
+	while (running(s) && (s->npend || s->missed)) {
+		int r = vdev_pop(&s->vd, vq, s->elem, &pushed,
+				 "virtio-scsi: broken event ring");
+		if (r == 0 || r == -EPROTO)
+			break;
+		if (r < 0)
+			continue;
+		struct virtio_scsi_event ev = { 0 };
+		if (s->npend) {
+			ev = s->pend[0];
+			memmove(s->pend, s->pend + 1, --s->npend * sizeof(s->pend[0]));
+		}
+		if (s->missed)
+			ev.event |= htole32(VIRTIO_SCSI_T_EVENTS_MISSED);
+		pushed = true;
+		if (s->elem->in_len < sizeof(ev) ||
+		    vq_elem_write(s->vd.gm, s->elem, 0, &ev, sizeof(ev))) {
+			drop(s, vq, s->elem, "event buffer too small");
+			s->missed = true;
+			s->st.events_missed++;
+			continue;
+		}
+		s->missed = false;
+		s->st.events++;
+		vq_push(vq, s->elem, sizeof(ev));
+	}
+	if (pushed)
+		vdev_notify_queue(&s->vd, VSCSI_EVENTQ);
+}
+
+/* An LU came or went: tell a driver that asked for hot-plug events. */
+static void lun_changed(struct vscsi *s, unsigned target, unsigned lun, uint32_t reason)
+{
+	for (unsigned i = 0; i < s->nlus; i++)
+		if (s->lus[i].target == target && s->lus[i].lun != lun)
+			sdisk_set_ua(s->lus[i].d, SCSI_ASC_REPORTED_LUNS_CHANGED);
+	if (!running(s) || !vdev_has(&s->vd, VIRTIO_SCSI_F_HOTPLUG))
+		return;    /* a driver that starts later scans anyway */
+	if (s->npend == VSCSI_MAX_EVENTS) {
+		s->missed = true;
+		s->st.events_missed++;
+	} else {
+		/* §5.6.6.1 LUN format: 1, target, flat-space LUN. */
+		struct virtio_scsi_event *ev = &s->pend[s->npend++];
+		memset(ev, 0, sizeof(*ev));
+		ev->event = htole32(VIRTIO_SCSI_T_TRANSPORT_RESET);
+		ev->lun[0] = 1;
+		ev->lun[1] = (uint8_t)target;
+		ev->lun[2] = (uint8_t)(0x40 | lun >> 8);
+		ev->lun[3] = (uint8_t)lun;
+		ev->reason = htole32(reason);
+	}
+	push_events(s);
 }
 
 static void fill_config(const struct vscsi *s, struct virtio_scsi_config *c)
@@ -379,6 +445,7 @@ static void scsi_config_write(struct vdev *vd, uint32_t off, const void *data,
 static int scsi_activate(struct vdev *vd)
 {
 	process_all(to_scsi(vd));
+	push_events(to_scsi(vd));
 	return 0;
 }
 
@@ -386,8 +453,10 @@ static void scsi_notify(struct vdev *vd, unsigned q)
 {
 	struct vscsi *s = to_scsi(vd);
 	/* The event queue holds buffers until there is an event to report
-	 * (§5.6.6.3); with no hot-plug there never is. */
-	if (q != VSCSI_EVENTQ)
+	 * (§5.6.6.3): new buffers may take held ones. */
+	if (q == VSCSI_EVENTQ)
+		push_events(s);
+	else
 		process_all(s);
 }
 
@@ -396,6 +465,8 @@ static void scsi_reset(struct vdev *vd)
 	struct vscsi *s = to_scsi(vd);
 	clk_timer_cancel(s->clk, &s->resume);
 	s->parked = 0;
+	s->npend = 0;
+	s->missed = false;
 	/* A device reset resets the bus: every LU raises a unit attention
 	 * (SAM-5 §6.3.1), as after power-on. */
 	for (unsigned i = 0; i < s->nlus; i++)
@@ -476,6 +547,30 @@ int vscsi_add_lun(struct vscsi *s, const struct vscsi_lun_config *lc)
 	}
 	s->nlus++;
 	return 0;
+}
+
+int vscsi_hot_add_lun(struct vscsi *s, const struct vscsi_lun_config *lc)
+{
+	int r = vscsi_add_lun(s, lc);
+	if (r == 0)
+		lun_changed(s, lc->target, lc->lun, VIRTIO_SCSI_EVT_RESET_RESCAN);
+	return r;
+}
+
+int vscsi_remove_lun(struct vscsi *s, unsigned target, unsigned lun)
+{
+	for (unsigned i = 0; i < s->nlus; i++) {
+		if (s->lus[i].target != target || s->lus[i].lun != lun)
+			continue;
+		/* Commands complete within their kick, so none is in flight
+		 * on this LU; a parked one meets no LU and fails cleanly. */
+		sdisk_free(s->lus[i].d);
+		memmove(&s->lus[i], &s->lus[i + 1], (s->nlus - i - 1) * sizeof(s->lus[0]));
+		s->nlus--;
+		lun_changed(s, target, lun, VIRTIO_SCSI_EVT_RESET_REMOVED);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void vscsi_free(struct vscsi *s)

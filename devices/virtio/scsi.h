@@ -25,8 +25,8 @@ struct blockdev;
 
 #include "devices/virtio/virtio.h"   /* VDEV_MAX_QUEUES */
 
-/* §5.6.3 feature bits (none offered: no bidirectional commands, no
- * hot-plug, no T10 PI). */
+/* §5.6.3 feature bits (HOTPLUG offered: LUs come and go at run time
+ * with an event; no bidirectional commands, no T10 PI). */
 #define VIRTIO_SCSI_F_INOUT 0
 #define VIRTIO_SCSI_F_HOTPLUG 1
 #define VIRTIO_SCSI_F_CHANGE 2
@@ -111,8 +111,22 @@ struct virtio_scsi_ctrl_an {
 	uint32_t event_requested;
 } __attribute__((packed));   /* device-writable: le32 event_actual, u8 response */
 
-/* §5.6.6.3 event buffer size. */
+/* §5.6.6.3 events on the event queue. */
 #define VIRTIO_SCSI_EVENT_SIZE 16u
+#define VIRTIO_SCSI_T_NO_EVENT 0u
+#define VIRTIO_SCSI_T_TRANSPORT_RESET 1u
+#define VIRTIO_SCSI_T_EVENTS_MISSED 0x80000000u
+#define VIRTIO_SCSI_EVT_RESET_HARD 0u
+#define VIRTIO_SCSI_EVT_RESET_RESCAN 1u
+#define VIRTIO_SCSI_EVT_RESET_REMOVED 2u
+struct virtio_scsi_event {
+	uint32_t event;
+	uint8_t lun[8];
+	uint32_t reason;
+} __attribute__((packed));
+/* Events held while the driver has no event buffer posted; past that,
+ * the next event carries VIRTIO_SCSI_T_EVENTS_MISSED. */
+#define VSCSI_MAX_EVENTS 16u
 
 #define VSCSI_CTRLQ 0u
 #define VSCSI_EVENTQ 1u
@@ -152,6 +166,7 @@ struct vscsi_stats {
 	uint64_t bad_target, overrun, failure;
 	uint64_t dropped;        /* no room for a response: returned unwritten */
 	uint64_t tmfs, ans;
+	uint64_t events, events_missed;
 	uint64_t throttled, deferred;
 };
 
@@ -162,6 +177,15 @@ void vscsi_free(struct vscsi *s);
 /* Add an LU before the device is attached.  0, -EINVAL (address out of
  * range), -EEXIST (taken), -ENOSPC (VSCSI_MAX_LUNS), -ENOMEM. */
 int vscsi_add_lun(struct vscsi *s, const struct vscsi_lun_config *lc);
+/* Hot-plug (§5.6.6.3.1): add an LU while the device runs, or remove
+ * one.  With VIRTIO_SCSI_F_HOTPLUG negotiated and the driver running, the
+ * driver is told with a TRANSPORT_RESET event (reason RESCAN or REMOVED)
+ * on the event queue, and the other LUs of that target get a REPORTED
+ * LUNS DATA HAS CHANGED unit attention (SPC-4 §7.8.2), as QEMU does.
+ * vscsi_hot_add_lun: as vscsi_add_lun.  vscsi_remove_lun: 0, or -ENOENT
+ * (no such LU); the LU is freed, its block backend left to the caller. */
+int vscsi_hot_add_lun(struct vscsi *s, const struct vscsi_lun_config *lc);
+int vscsi_remove_lun(struct vscsi *s, unsigned target, unsigned lun);
 struct vdev *vscsi_vdev(struct vscsi *s);
 const struct vscsi_stats *vscsi_get_stats(const struct vscsi *s);
 /* The LU at (target, lun), or NULL (tests). */

@@ -327,6 +327,14 @@ void sdisk_reset(struct sdisk *d)
 		d->ua = SCSI_ASC_POWER_ON_RESET;
 }
 
+void sdisk_set_ua(struct sdisk *d, uint16_t asc)
+{
+	/* One pending condition is kept; a power-on/reset one outranks
+	 * others (SAM-5 §5.14: it reports the reset that cleared them). */
+	if (d && !d->ua)
+		d->ua = asc;
+}
+
 struct sdisk *sdisk_new(const struct sdisk_config *cfg)
 {
 	struct sdisk *d = calloc(1, sizeof(*d));

@@ -41,6 +41,7 @@ struct vq_elem;
 #define SCSI_ASC_PARAM_LIST_LENGTH 0x1a00u
 #define SCSI_ASC_WRITE_PROTECTED 0x2700u
 #define SCSI_ASC_POWER_ON_RESET 0x2900u
+#define SCSI_ASC_REPORTED_LUNS_CHANGED 0x3f0eu   /* SPC-4 §7.8.2 */
 #define SCSI_ASC_SAVING_NOT_SUPPORTED 0x3900u
 #define SCSI_ASC_WRITE_ERROR 0x0c00u
 #define SCSI_ASC_READ_ERROR 0x1100u
@@ -110,6 +111,9 @@ void sdisk_exec(struct sdisk *d, struct sdisk_cmd *c);
  * next command gets UNIT ATTENTION, POWER ON OR RESET OCCURRED (29/00),
  * as it does after sdisk_new (power-on). */
 void sdisk_reset(struct sdisk *d);
+/* Raise a unit attention with asc/ascq (e.g. REPORTED LUNS DATA HAS
+ * CHANGED) unless one is already pending. */
+void sdisk_set_ua(struct sdisk *d, uint16_t asc);
 /* CDB length from the operation code's group (SPC-4 §4.2.5.1); 0 for the
  * groups with no defined length. */
 unsigned sdisk_cdb_len(uint8_t opcode);

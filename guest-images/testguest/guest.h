@@ -172,8 +172,17 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
  * Prints its lines; returns the number of failures. */
 unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
+/* testguest.action=vsock (vsock.c): failures. */
+unsigned vsock_action(void);
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
+/* Give function dev (bus << 5 | slot) memory BARs from [*next, limit] and
+ * turn on decode and bus mastering (hotplug.c).  0, or -1: no room. */
+int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
+/* testguest.action=shpc (shpc.c): failures. */
+unsigned shpc_action(void);
+/* testguest.action=scsihp (scsi_hp.c): failures. */
+unsigned scsihp_action(void);
 unsigned memhp_action(void);   /* memhp.c */
 unsigned virtio_mem_action(void);   /* virtio_mem.c */
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */

@@ -62,8 +62,8 @@ static void slot_cmd(unsigned dev, unsigned cap, uint16_t ctl)
 }
 
 /* Memory BARs from [*next, limit] of the port's window, each aligned to
- * its size (PCI 3.0 §6.2.5.1 sizing). */
-static int assign_bars(unsigned dev, uint64_t *next, uint64_t limit)
+ * its size (PCI 3.0 §6.2.5.1 sizing).  Also shpc.c's. */
+int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit)
 {
 	for (unsigned b = 0; b < 6; b++) {
 		unsigned off = 0x10 + 4 * b;
@@ -132,7 +132,7 @@ unsigned hotplug_action(void)
 	con_hex(id);
 	con_puts("\n");
 	unsigned fails = 0;
-	if (id != 0x10421af4u || assign_bars(dev, &next, limit) != 0) {
+	if (id != 0x10421af4u || hp_assign_bars(dev, &next, limit) != 0) {
 		say("hotplug FAIL no virtio-blk or no room for its BARs\n");
 		return 1;
 	}

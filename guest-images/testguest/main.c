@@ -33,6 +33,12 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
+ *   vsock        virtio-vsock over virtio-mmio (vsock.c), then the
+ *                debug-exit as above
+ *   shpc         the guest side of SHPC hot-plug on a pci-bridge
+ *                (shpc.c), then the debug-exit as above
+ *   scsihp       the guest side of virtio-scsi LUN hot-plug (scsi_hp.c),
+ *                then the debug-exit as above
  *   memhp        the guest side of ACPI memory hot-plug (memhp.c), then
  *                the debug-exit as above
  *   virtio-mem   the guest side of virtio-mem on virtio-mmio
@@ -629,6 +635,20 @@ static void do_action(const char *a)
 		barrier();     /* the VMM ends us */
 }
 
+/* testguest.action=NAME that runs one feature's guest side (its own
+ * file), counts its failures and ends through the debug-exit. */
+static const struct {
+	const char *name;
+	unsigned (*run)(void);
+} test_actions[] = {
+	{ "hotplug", hotplug_action },
+	{ "vsock", vsock_action },
+	{ "shpc", shpc_action },
+	{ "scsihp", scsihp_action },
+	{ "memhp", memhp_action },
+	{ "virtio-mem", virtio_mem_action },
+};
+
 void guest_main(uint32_t start_info);
 void guest_main(uint32_t start_info)
 {
@@ -654,11 +674,10 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
-	if (action && (word_is(action, "hotplug") || word_is(action, "memhp") ||
-		       word_is(action, "virtio-mem"))) {
-		failed += word_is(action, "memhp") ? memhp_action() :
-			  word_is(action, "virtio-mem") ? virtio_mem_action() :
-			  hotplug_action();
+	for (unsigned i = 0; action && i < sizeof(test_actions) / sizeof(test_actions[0]); i++) {
+		if (!word_is(action, test_actions[i].name))
+			continue;
+		failed += test_actions[i].run();
 		guest_exit();
 		for (;;)
 			barrier();     /* the VMM ends us */

@@ -71,8 +71,8 @@ def elf(machine, etype):
 open(sys.argv[1], 'wb').write(elf(183, 2))    # EM_AARCH64, ET_EXEC
 open(sys.argv[2], 'wb').write(elf(62, 1))     # EM_X86_64, ET_REL
 PY
-bad arm_elf "not an x86-64 executable ELF \(machine 183" -kernel "$TMP/arm.elf"
-bad rel_elf "not an x86-64 executable ELF \(machine 62, type 1" -kernel "$TMP/rel.elf"
+bad arm_elf "not an x86 executable ELF \(class 2, machine 183" -kernel "$TMP/arm.elf"
+bad rel_elf "not an x86 executable ELF \(class 2, machine 62, type 1" -kernel "$TMP/rel.elf"
 
 
 # No kernel is a configuration error: exit 2, before KVM is touched.

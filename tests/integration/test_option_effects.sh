@@ -180,7 +180,7 @@ row ref  -mem-path     'not on hugetlbfs' -mem-path "$TMP"
 row kvm  -numa         'guest RAM 0x0\+0x4000000 from -numa memdev \(shared\)' -m 64M -object memory-backend-memfd,id=r,size=64M -numa node,memdev=r -serial stdio
 row kvm  "-rtc base=DATE" 'testguest: rtc 2006-06-17 00:0' -rtc base=2006-06-17 -serial stdio
 row kvm  "-rtc base=localtime" 'testguest: rtc ....-..-.. ..:..' -rtc base=localtime,clock=host -serial stdio
-row ref  "-rtc driftfix=slew" 'driftfix=slew is not supported' -rtc driftfix=slew
+row dtb  "-rtc driftfix=slew" 'driftfix = "slew"' -rtc driftfix=slew
 row dtb  -global       'lost-tick-policy = "discard"' -global kvm-pit.lost_tick_policy=discard
 row fn   -seed         '^seed 7 gives other bytes than seed 0$' seed
 

@@ -202,15 +202,17 @@ static void test_q35_pci(void **state)
 	/* No serial configured: no serial node, but rtc and pit are there. */
 	assert_int_equal(fdt_path_offset(b->fdt, "/isa/serial@i3f8"), -FDT_ERR_NOTFOUND);
 	assert_string_equal(str(b, "/isa/pit@i40", "vmm,lost-tick-policy"), "delay");
+	assert_string_equal(str(b, "/isa/rtc@i70", "vmm,driftfix"), "none");
 	done(b);
 }
 
 static void test_rtc_date(void **state)
 {
-	struct built *b = BUILD("-rtc", "base=2006-06-17T16:01:21", "-global", "kvm-pit.lost_tick_policy=discard");
+	struct built *b = BUILD("-rtc", "base=2006-06-17T16:01:21,driftfix=slew", "-global", "kvm-pit.lost_tick_policy=discard");
 
 	(void)state;
 	assert_string_equal(str(b, "/isa/rtc@i70", "vmm,base"), "date");
+	assert_string_equal(str(b, "/isa/rtc@i70", "vmm,driftfix"), "slew");
 	assert_int_equal(u64at(b, "/isa/rtc@i70", "vmm,date-epoch", 0), 1150560081);
 	assert_string_equal(str(b, "/isa/pit@i40", "vmm,lost-tick-policy"), "discard");
 	done(b);

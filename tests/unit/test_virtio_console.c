@@ -258,6 +258,44 @@ static void test_slow_host_output(void **state)
 	ct_free(t);
 }
 
+/* Hot-unplug of a port (§5.3.6.2): DEVICE_REMOVE to a driver past
+ * DEVICE_READY, the chain held for a full backend returned, the backend
+ * detached (its input no longer reaches the guest); the id can be
+ * plugged again and is announced anew. */
+static void test_port_hot_remove(void **state)
+{
+	struct ct *t = ct_new(kind(state), true, 100);
+	handshake(t);
+	uint8_t data[1000] = { 1 };
+	guest_write(t, 1, data, sizeof(data));
+	uint16_t id;
+	uint32_t ul;
+	assert_int_equal(vfx_used(t->f, txq(1), &id, &ul), 0);   /* held: host full */
+	assert_int_equal(vcon_remove_port(t->c, 1), 0);
+	assert_int_equal(vfx_used(t->f, txq(1), &id, &ul), 1);   /* given back */
+	expect_ctrl(t, 1, VIRTIO_CONSOLE_DEVICE_REMOVE, 0);
+	assert_int_equal(vcon_remove_port(t->c, 1), -ENOENT);
+	assert_int_equal(vcon_remove_port(t->c, NPORTS), -ENOENT);
+	assert_false(vcon_port_guest_open(t->c, 1));
+	/* The old backend is no longer heard; port 0 carries on. */
+	chr_mem_push_input(t->chr[1], (const uint8_t *)"zz", 2);
+	assert_int_equal(vcon_port_pending(t->c, 1), 0);
+	guest_write(t, 0, "ok", 2);
+	assert_int_equal(vfx_used(t->f, txq(0), &id, &ul), 1);
+	/* Plugged again under the same id, with another backend. */
+	t->chr[2] = chr_mem_new("c2", 0);
+	assert_int_equal(vcon_add_port(t->c, 1, t->chr[2], false, NULL), 0);
+	expect_ctrl(t, 1, VIRTIO_CONSOLE_DEVICE_ADD, 0);
+	ctrl_tx(t, 1, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(t, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	ctrl_tx(t, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	guest_write(t, 1, "new", 3);
+	uint8_t got[8];
+	assert_int_equal(chr_mem_take_output(t->chr[2], got, sizeof(got)), 3);
+	assert_memory_equal(got, "new", 3);
+	ct_free(t);
+}
+
 static void test_disconnected_host(void **state)
 {
 	struct ct *t = ct_new(kind(state), true, 50);
@@ -417,6 +455,7 @@ int main(void)
 		BOTH(test_config_and_handshake),
 		BOTH(test_hvc_both_ways),
 		BOTH(test_slow_host_output),
+		BOTH(test_port_hot_remove),
 		BOTH(test_disconnected_host),
 		BOTH(test_input_flow_control),
 		BOTH(test_input_waits_for_open),
