@@ -69,6 +69,10 @@ struct log;
 struct qmp_cpu_info {
 	int64_t thread_id; /* host TID of the vCPU thread */
 	unsigned socket_id, core_id, thread_id_in_core;
+	/* Where the CPU sits in QEMU's QOM tree ("" : the -smp CPUs'
+	 * /machine/unattached/device[N]); device_add'ed ones are
+	 * /machine/peripheral/ID. */
+	char qom_path[96];
 };
 
 /* A failed device operation: QEMU's error class ("GenericError",
@@ -106,8 +110,14 @@ struct qmp_machine_ops {
 	/* QEMU RunState name: "running", "paused", "shutdown", ...  NULL op:
 	 * "running". */
 	const char *(*status)(void *opaque);
-	/* CPU index < ncpus.  NULL op: thread-id 0, core-id = index. */
+	/* CPU index < ncpus (< max_cpus with hot-plug).  NULL op: thread-id
+	 * 0, core-id = index.  -ENOENT: a hot-plug slot with no CPU in it
+	 * (the topology ids are filled in all the same). */
 	int (*cpu_info)(void *opaque, unsigned index, struct qmp_cpu_info *out);
+	/* -smp maxcpus (0: ncpus), and QEMU's QOM type of the CPUs, for
+	 * query-hotpluggable-cpus (qmp_cpu.c).  NULL type: "host-x86_64-cpu". */
+	unsigned max_cpus;
+	const char *cpu_type;
 	/* Wall-clock time for event timestamps (the server's; sessions get
 	 * it as an argument).  NULL: CLOCK_REALTIME. */
 	uint64_t (*realtime_ns)(void *opaque);

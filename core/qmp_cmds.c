@@ -126,14 +126,20 @@ static void cmd_query_kvm(struct qmp_call *c)
 static void cmd_query_cpus_fast(struct qmp_call *c)
 {
 	struct json *list = json_new_array();
-	unsigned n = c->ops->ncpus < QMP_MAX_CPUS ? c->ops->ncpus : QMP_MAX_CPUS;
+	unsigned n = qmp_cpu_slots(c->ops);
 	for (unsigned i = 0; i < n && list; i++) {
 		struct qmp_cpu_info ci = { .core_id = i };
-		if (c->ops->cpu_info && c->ops->cpu_info(c->opaque, i, &ci) != 0)
+		int rc = c->ops->cpu_info ? c->ops->cpu_info(c->opaque, i, &ci) : 0;
+		if (rc == -ENOENT)
+			continue; /* an empty hot-plug slot */
+		if (rc != 0)
 			ci = (struct qmp_cpu_info){ .core_id = i };
-		char path[64];
+		char path[sizeof(ci.qom_path)];
 		/* Where QEMU's machine code puts -smp CPUs in the QOM tree. */
-		snprintf(path, sizeof(path), "/machine/unattached/device[%u]", i);
+		if (ci.qom_path[0])
+			snprintf(path, sizeof(path), "%s", ci.qom_path);
+		else
+			snprintf(path, sizeof(path), "/machine/unattached/device[%u]", i);
 		struct json *props = json_new_object();
 		props = qmp_obj_add(props, "core-id", json_new_int(ci.core_id));
 		props = qmp_obj_add(props, "thread-id", json_new_int(ci.thread_id_in_core));
@@ -230,6 +236,7 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "query-uuid", cmd_query_uuid, { { 0 } } },
 	{ "query-kvm", cmd_query_kvm, { { 0 } } },
 	{ "query-cpus-fast", cmd_query_cpus_fast, { { 0 } } },
+	{ "query-hotpluggable-cpus", cmd_query_hotpluggable_cpus, { { 0 } } },
 	{ "stop", cmd_stop, { { 0 } } },
 	{ "cont", cmd_cont, { { 0 } } },
 	{ "system_powerdown", cmd_system_powerdown, { { 0 } } },

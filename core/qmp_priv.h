@@ -51,6 +51,9 @@ void cmd_query_qmp_schema(struct qmp_call *c);
 void cmd_device_add(struct qmp_call *c);
 void cmd_device_del(struct qmp_call *c);
 void cmd_qom_get(struct qmp_call *c);
+void cmd_query_hotpluggable_cpus(struct qmp_call *c);
+/* CPU slots the CPU queries walk: max_cpus, at least ncpus (qmp_cpu.c). */
+unsigned qmp_cpu_slots(const struct qmp_machine_ops *ops);
 /* Memory hot-plug commands (qmp_mem.c); object-add and qom-set check
  * their own arguments, as device_add does. */
 void cmd_object_add(struct qmp_call *c);

@@ -41,7 +41,9 @@ static const char *tr_check_ev(const struct trace_ev *e, unsigned nbackends)
 	case TR_IRQ:
 		return e->b > 1 ? "interrupt level is not 0/1" : NULL;
 	case TR_CALL_BEGIN:
-		return e->a < 1 || e->a > 2 ? "unknown host call" : NULL;
+		/* machine/board.h BOARD_CALL_*: power button, balloon target,
+		 * CPU plug, CPU unplug request. */
+		return e->a < 1 || e->a > 4 ? "unknown host call" : NULL;
 	case TR_TIMER_ARM:
 	case TR_TIMER_CANCEL:
 	case TR_TIMER_BEGIN:

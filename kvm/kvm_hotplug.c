@@ -90,6 +90,8 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	struct kvm_machine *km = opaque;
 	struct machine_config *cfg = km->cfg;
 	const char *G = "GenericError";
+	if (kvm_cpuhp_is_cpu(driver))
+		return kvm_cpuhp_add(km, driver, id, opts, e);
 	if (!strcmp(driver, "scsi-hd"))
 		return kvm_hp_add_scsi(km, id, opts, e);   /* kvm_hotplug_bus.c */
 	if (!strcmp(driver, "virtconsole") || !strcmp(driver, "virtserialport"))
@@ -183,6 +185,9 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 {
 	struct kvm_machine *km = opaque;
+	int c = kvm_cpuhp_del(km, id, e);
+	if (c <= 0)
+		return c;
 	const struct cfg_device *d = config_device(km->cfg, id);
 	if (!d)
 		return hp_fail(e, "DeviceNotFound", "Device '%s' not found", id, NULL);

@@ -150,6 +150,22 @@ struct kvm_cpus *kvm_cpus_create(const struct kvm_cpu_env *env, unsigned n,
 				 const struct kvm_topo *t,
 				 const struct boot_cpu *boot, char *err,
 				 size_t errlen);
+/* The same with room for max vCPUs (-smp maxcpus): slots n..max-1 are
+ * empty until kvm_cpus_plug. */
+struct kvm_cpus *kvm_cpus_create_max(const struct kvm_cpu_env *env, unsigned n,
+				     unsigned max, const struct kvm_topo *t,
+				     const struct boot_cpu *boot, char *err,
+				     size_t errlen);
+/* Hot-plug (kvm_cpu_hotplug.c; main thread, big lock held): create the
+ * vCPU of slot index (or take back its parked fd) in wait-for-INIT, as an
+ * AP the guest starts with INIT-SIPI-SIPI, and with start its thread.
+ * 0, -ERANGE, -EBUSY (there, or its old thread not yet out), -EIO.
+ * kvm_cpus_unplug stops its thread (not waited for) and parks the fd. */
+int kvm_cpus_plug(struct kvm_cpus *c, unsigned index, bool start, char *err,
+		  size_t errlen);
+int kvm_cpus_unplug(struct kvm_cpus *c, unsigned index);
+bool kvm_cpus_present(const struct kvm_cpus *c, unsigned index);
+unsigned kvm_cpus_slots(const struct kvm_cpus *c);
 /* Start the threads. 0 or -errno. */
 int kvm_cpus_start(struct kvm_cpus *c);
 /* Ask every vCPU to leave KVM_RUN and its thread to end; thread-safe. */
@@ -217,9 +233,27 @@ struct kvm_machine {
 	/* The machine description, a copy the QMP hot-plug ops change
 	 * (kvm_hotplug.c): every build, reset's included, uses it. */
 	struct machine_config *cfg;
+	/* vCPU hot-plug slots (kvm_cpu_hotplug.c). */
+	struct kvm_cpuhp *cpuhp;
 	/* Memory hot-plug's KVM memory slots (kvm_memhp.c). */
 	struct kvm_memhp *memhp;
 };
+
+/* kvm_cpu_hotplug.c: device_add/device_del of a CPU, its QMP views, the
+ * board's cpu_eject hook and the rebuild of plugged slots at reset. */
+struct qmp_err;
+struct qmp_cpu_info;
+int kvm_cpuhp_init(struct kvm_machine *km);
+void kvm_cpuhp_free(struct kvm_machine *km);
+bool kvm_cpuhp_is_cpu(const char *driver);
+int kvm_cpuhp_add(struct kvm_machine *km, const char *driver, const char *id,
+		  const char *opts, struct qmp_err *e);
+/* 1: id is no CPU; else 0 or -1 with e. */
+int kvm_cpuhp_del(struct kvm_machine *km, const char *id, struct qmp_err *e);
+int kvm_cpuhp_cpu_info(struct kvm_machine *km, unsigned index,
+		       struct qmp_cpu_info *out);
+int kvm_cpuhp_eject(void *opaque, unsigned index);
+int kvm_cpuhp_rebuild(struct kvm_machine *km, char *err, size_t errlen);
 
 /* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's
  * device_deleted hook. */

@@ -372,6 +372,8 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.keep = km->backends,
 		.device_deleted = kvm_hp_deleted,
 		.device_deleted_opaque = km,
+		.cpu_eject = kvm_cpuhp_eject,
+		.cpu_eject_opaque = km,
 		.dimm_ejected = kvm_memhp_ejected,
 		.dimm_ejected_opaque = km,
 		.ram_discard = kvm_ram_discard,
@@ -415,8 +417,9 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.m = &km->m, .vm = &km->vm, .log = log,
 		.report_first_run = getenv("VMM_BENCH_TIMESTAMPS") != NULL,
 	};
-	km->cpus = kvm_cpus_create(&env, ncpus, topo_p, &cpu, err, errlen);
-	if (!km->cpus)
+	km->cpus = kvm_cpus_create_max(&env, ncpus, board_cpu_possible(cfg), topo_p,
+				       &cpu, err, errlen);
+	if (!km->cpus || kvm_cpuhp_rebuild(km, err, errlen) < 0)
 		return -1;
 	/* The memory slots go in after this (kvm_machine_run), with the
 	 * vCPU threads started. */
@@ -454,6 +457,8 @@ static int kvm_machine_sandbox(struct kvm_machine *km,
 		return 0;
 	}
 	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot,
+				       .allow_cpu_hotplug = board_cpu_possible(cfg) >
+							    (cfg->smp.cpus ? cfg->smp.cpus : 1),
 				       .allow_unix_connect = kvm_reconnects(cfg),
 				       .allow_memhp = layout_memhp(cfg) };
 	char msg[256] = "";
@@ -566,6 +571,10 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	if (km->sigfd >= 0)
 		evloop_add_fd(km->m.loop, km->sigfd, EV_IN, kvm_machine_on_signal, km);
 	km->no_reboot = cfg->no_reboot;
+	if (kvm_cpuhp_init(km) < 0) {
+		snprintf(err, errlen, "vmm: out of memory");
+		goto out;
+	}
 	if (kvm_machine_qmp(km, cfg, err, errlen) < 0)
 		goto out;
 
@@ -647,6 +656,7 @@ out:
 	if (tr)
 		trace_rec_finish(tr);
 	kvm_machine_teardown(km);
+	kvm_cpuhp_free(km);
 	free(km->cfg);
 	free(km);
 	return ret;

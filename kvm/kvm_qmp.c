@@ -77,16 +77,7 @@ static int kvm_qmp_balloon_get(void *opaque, uint64_t *actual)
 
 static int kvm_qmp_cpu_info(void *opaque, unsigned index, struct qmp_cpu_info *out)
 {
-	struct kvm_machine *km = opaque;
-	if (!km->cpus)
-		return -ENODEV;
-	unsigned threads = km->topo.threads ? km->topo.threads : 1;
-	unsigned cores = km->topo.cores ? km->topo.cores : 1;
-	out->thread_id = kvm_cpus_thread_id(km->cpus, index);
-	out->thread_id_in_core = index % threads;
-	out->core_id = (index / threads) % cores;
-	out->socket_id = index / (threads * cores);
-	return 0;
+	return kvm_cpuhp_cpu_info(opaque, index, out);
 }
 
 /* QMP stop/cont: the vCPUs park; devices and timers keep running, as
@@ -220,6 +211,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		.name = cfg->name[0] ? cfg->name : NULL,
 		.uuid = cfg->has_uuid ? km->uuid : NULL,
 		.ncpus = cfg->smp.cpus ? cfg->smp.cpus : 1,
+		.max_cpus = board_cpu_possible(cfg),
 		.kvm_enabled = true,
 		.kvm_present = true,
 		.quit = kvm_qmp_quit,

@@ -39,6 +39,12 @@ struct kvm_cpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	/* Hot-plug (kvm_cpus_plug/unplug): the slot has a vCPU the guest
+	 * may run; `unplug` ends its thread, which sets `done` on the way
+	 * out.  The fd stays open after an unplug (KVM cannot destroy a
+	 * vCPU) and is used again by the next plug of the same slot. */
+	bool present;
+	atomic_bool unplug, done;
 	_Atomic uint64_t exits;
 	_Atomic int64_t tid;
 	struct log_rl rl;
@@ -47,7 +53,8 @@ struct kvm_cpu {
 struct kvm_cpus {
 	struct kvm_cpu_env env;
 	size_t run_size;
-	unsigned n;
+	unsigned n;              /* slots: -smp maxcpus */
+	struct kvm_topo topo;    /* for the CPUID of hot-plugged vCPUs */
 	atomic_bool stop;
 	/* Pause: `paused` is read unlocked as a hint, then under pause_lock. */
 	atomic_bool paused;
@@ -200,39 +207,51 @@ struct kvm_cpus *kvm_cpus_create(const struct kvm_cpu_env *env, unsigned n,
 				 const struct boot_cpu *boot, char *err,
 				 size_t errlen)
 {
+	return kvm_cpus_create_max(env, n, n, t, boot, err, errlen);
+}
+
+struct kvm_cpus *kvm_cpus_create_max(const struct kvm_cpu_env *env, unsigned n,
+				     unsigned max, const struct kvm_topo *t,
+				     const struct boot_cpu *boot, char *err,
+				     size_t errlen)
+{
 	const struct kvm_sys *sys = env->vm->sys;
-	if (n == 0 || n > sys->max_vcpus) {
-		snprintf(err, errlen, "vmm: -smp %u: the host KVM allows 1-%u vCPUs",
-			 n, sys->max_vcpus);
+	if (max < n)
+		max = n;
+	if (n == 0 || max > sys->max_vcpus) {
+		snprintf(err, errlen, "vmm: -smp %u (maxcpus %u): the host KVM allows 1-%u vCPUs",
+			 n, max, sys->max_vcpus);
 		return NULL;
 	}
-	struct kvm_cpus *c = calloc(1, sizeof(*c) + n * sizeof(c->cpu[0]));
+	struct kvm_cpus *c = calloc(1, sizeof(*c) + max * sizeof(c->cpu[0]));
 	if (!c) {
 		snprintf(err, errlen, "vmm: out of memory");
 		return NULL;
 	}
 	c->env = *env;
-	c->n = n;
+	c->n = max;
+	c->topo = *t;
 	c->run_size = (size_t)sys->vcpu_mmap_size;
 	atomic_init(&c->stop, false);
 	atomic_init(&c->paused, false);
 	pthread_mutex_init(&c->pause_lock, NULL);
 	pthread_cond_init(&c->pause_cond, NULL);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < max; i++) {
 		c->cpu[i].fd = -1;
 		c->cpu[i].all = c;
 		c->cpu[i].index = i;
 		c->cpu[i].apic_id = kvm_topo_apic_id(t, i);
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < max; i++) {
 		if (c->cpu[i].apic_id >= sys->max_vcpu_id) {
 			snprintf(err, errlen, "vmm: -smp: vCPU %u would have APIC id "
 				 "%u, above the host KVM's limit %u", i,
 				 c->cpu[i].apic_id, sys->max_vcpu_id - 1);
 			goto fail;
 		}
-		if (kvm_vcpu_setup(c, &c->cpu[i], t, boot, err, errlen) < 0)
+		if (i < n && kvm_vcpu_setup(c, &c->cpu[i], t, boot, err, errlen) < 0)
 			goto fail;
+		c->cpu[i].present = i < n;
 	}
 	return c;
 fail:
@@ -355,10 +374,11 @@ static void *kvm_vcpu_thread(void *arg)
 	/* The machine may start us paused (kvm_machine_run does, to create
 	 * the threads while its memory slots are still going in). */
 	bool report = c->env.report_first_run && v->index == 0;
-	while (!atomic_load(&c->stop)) {
+	while (!atomic_load(&c->stop) && !atomic_load(&v->unplug)) {
 		if (atomic_load(&c->paused)) {
 			pthread_mutex_lock(&c->pause_lock);
-			while (atomic_load(&c->paused) && !atomic_load(&c->stop))
+			while (atomic_load(&c->paused) && !atomic_load(&c->stop) &&
+			       !atomic_load(&v->unplug))
 				pthread_cond_wait(&c->pause_cond, &c->pause_lock);
 			pthread_mutex_unlock(&c->pause_lock);
 			/* Re-arm: a pause that lands from here on sets it again
@@ -401,6 +421,8 @@ static void *kvm_vcpu_thread(void *arg)
 		if (!kvm_vcpu_exit(v))
 			break;
 	}
+	atomic_store(&v->tid, 0);
+	atomic_store(&v->done, true);
 	return NULL;
 }
 
@@ -416,6 +438,8 @@ int kvm_cpus_start(struct kvm_cpus *c)
 	if (sigaction(kvm_vcpu_kick_signal(), &sa, NULL) < 0)
 		return -errno;
 	for (unsigned i = 0; i < c->n; i++) {
+		if (!c->cpu[i].present || c->cpu[i].started)
+			continue;
 		int r = pthread_create(&c->cpu[i].thread, NULL, kvm_vcpu_thread,
 				       &c->cpu[i]);
 		if (r != 0)
@@ -481,6 +505,87 @@ void kvm_cpus_destroy(struct kvm_cpus *c)
 	pthread_cond_destroy(&c->pause_cond);
 	pthread_mutex_destroy(&c->pause_lock);
 	free(c);
+}
+
+int kvm_cpus_plug(struct kvm_cpus *c, unsigned index, bool start, char *err,
+		  size_t errlen)
+{
+	if (index >= c->n) {
+		snprintf(err, errlen, "vCPU %u out of range", index);
+		return -ERANGE;
+	}
+	struct kvm_cpu *v = &c->cpu[index];
+	if (v->present) {
+		snprintf(err, errlen, "vCPU %u exists", index);
+		return -EBUSY;
+	}
+	if (v->started) {
+		/* The thread of an earlier unplug: joined once it is out
+		 * (never waited for here: it may be queued on the lock we
+		 * hold). */
+		if (!atomic_load(&v->done)) {
+			snprintf(err, errlen, "vCPU %u is still being removed", index);
+			return -EBUSY;
+		}
+		pthread_join(v->thread, NULL);
+		v->started = false;
+	}
+	int r;
+	if (v->fd < 0) {
+		if (kvm_vcpu_setup(c, v, &c->topo, NULL, err, errlen) < 0)
+			return -EIO;
+	} else {
+		/* A parked vCPU: back to waiting for INIT, as a new AP is
+		 * (the guest's INIT resets registers and LAPIC, SDM vol. 3
+		 * §9.4.4). */
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
+		if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0 ||
+		    (r = kvm_vcpu_set_lint(v->fd, false)) < 0) {
+			snprintf(err, errlen, "vCPU %u reset: %s", index, strerror(errno));
+			return -EIO;
+		}
+	}
+	atomic_store(&v->unplug, false);
+	atomic_store(&v->done, false);
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	v->present = true;
+	if (!start)
+		return 0;
+	r = pthread_create(&v->thread, NULL, kvm_vcpu_thread, v);
+	if (r != 0) {
+		v->present = false;
+		snprintf(err, errlen, "vCPU %u thread: %s", index, strerror(r));
+		return -r;
+	}
+	v->started = true;
+	return 0;
+}
+
+int kvm_cpus_unplug(struct kvm_cpus *c, unsigned index)
+{
+	if (index >= c->n || !c->cpu[index].present)
+		return -ENODEV;
+	struct kvm_cpu *v = &c->cpu[index];
+	v->present = false;
+	atomic_store(&v->unplug, true);
+	pthread_mutex_lock(&c->pause_lock);
+	pthread_cond_broadcast(&c->pause_cond);
+	pthread_mutex_unlock(&c->pause_lock);
+	if (v->run)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->started)
+		pthread_kill(v->thread, kvm_vcpu_kick_signal());
+	return 0;
+}
+
+bool kvm_cpus_present(const struct kvm_cpus *c, unsigned index)
+{
+	return index < c->n && c->cpu[index].present;
+}
+
+unsigned kvm_cpus_slots(const struct kvm_cpus *c)
+{
+	return c->n;
 }
 
 int64_t kvm_cpus_thread_id(const struct kvm_cpus *c, unsigned index)

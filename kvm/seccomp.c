@@ -246,6 +246,23 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 		struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, KVM_SET_USER_MEMORY_REGION, 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
 	}
+	/* vCPU hot-plug: what kvm_vcpu_setup and a parked vCPU's reuse do
+	 * (the rebuild list has them all but the MP state). */
+	if (o->allow_cpu_hotplug && !r) {
+		static const unsigned long hp[] = { KVM_SET_MP_STATE };
+		static const unsigned long vcpu[] = {
+			KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS,
+			KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_SET_FPU,
+		};
+		for (size_t i = 0; i < KVM_SECCOMP_N(hp) && !r; i++) {
+			struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, hp[i], 0);
+			r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
+		}
+		for (size_t i = 0; !o->allow_rebuild && i < KVM_SECCOMP_N(vcpu) && !r; i++) {
+			struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, vcpu[i], 0);
+			r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
+		}
+	}
 	if (o->allow_rebuild)
 		for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_ioctl_build) && !r; i++) {
 			struct scmp_arg_cmp c =

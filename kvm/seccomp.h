@@ -37,6 +37,9 @@ struct kvm_seccomp_opts {
 	/* A client chardev socket reconnects while the guest runs
 	 * (reconnect=): allow socket(AF_UNIX) and connect. */
 	bool allow_unix_connect;
+	/* -smp maxcpus > cpus: creating and setting up a vCPU at run time
+	 * (device_add of a CPU). */
+	bool allow_cpu_hotplug;
 	/* Memory hot-plug (-m slots=/maxmem=): object-add / device_add map
 	 * backends while the guest runs (memfd_create, openat for
 	 * memory-backend-file, KVM_SET_USER_MEMORY_REGION). */

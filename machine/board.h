@@ -83,6 +83,13 @@ struct board_host {
 	 * device id is gone from the board.  NULL: nobody to tell. */
 	void (*device_deleted)(void *opaque, const char *id);
 	void *device_deleted_opaque;
+	/* CPU hot-unplug (board_cpuhp.c): the guest ejected vCPU slot
+	 * `index`, whose removal board_cpu_unplug_request asked for; the
+	 * backend stops that vCPU.  0: gone (the slot is then empty), else
+	 * the slot stays.  Big lock held, on the ejecting vCPU's thread.
+	 * NULL: the slot just empties. */
+	int (*cpu_eject)(void *opaque, unsigned index);
+	void *cpu_eject_opaque;
 	/* ACPI memory hot-plug: the guest ejected the DIMM in this slot
 	 * (board_mem.c); the host unmaps it and reports DEVICE_DELETED.
 	 * NULL: the slot just empties. */
@@ -97,7 +104,8 @@ struct board_host {
 /* board_host.device_deleted: a hot-unplug the guest completed (the
  * device with this -device id is gone; big lock held). */
 /* board_host.call `what` values. */
-enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2 };
+enum { BOARD_CALL_POWER_BUTTON = 1, BOARD_CALL_BALLOON_TARGET = 2,
+       BOARD_CALL_CPU_PLUG = 3, BOARD_CALL_CPU_UNPLUG = 4 };
 
 /* A store of host backends kept across boards (board_host.keep); free
  * closes them all, after the last board using them was freed. */
@@ -184,6 +192,21 @@ unsigned board_device_count(const struct board *b);
 int board_hotplug_add(struct board *b, unsigned index, char *err, size_t errlen);
 int board_hotplug_del(struct board *b, const char *id);
 
+/* CPU hot-plug (board_cpuhp.c), big lock held.  Slots are vCPU indexes
+ * 0 .. board_cpu_possible()-1 (-smp maxcpus); the first -smp cpus are
+ * present from the start and never leave.  board_cpu_plug: the backend
+ * created the vCPU of slot index; with notify the guest is told through
+ * the ACPI CPU hot-plug interface (GPE.2 on q35, the GED on microvm),
+ * without it the slot is simply present (a rebuild at reset).  -ENODEV
+ * (no hot-plug on this machine), -ERANGE, -EBUSY (occupied).
+ * board_cpu_unplug_request: an eject request to the guest (raised again
+ * when asked again); -ENODEV (empty, or no hot-plug), -EPERM (a boot
+ * CPU). */
+unsigned board_cpu_possible(const struct machine_config *cfg);
+int board_cpu_plug(struct board *b, unsigned index, bool notify);
+int board_cpu_unplug_request(struct board *b, unsigned index);
+bool board_cpu_present(const struct board *b, unsigned index);
+bool board_cpu_unplug_pending(const struct board *b, unsigned index);
 /* ACPI memory hot-plug (board_mem.c), big lock held.  A DIMM the host
  * has mapped at [base, base + size) is in `slot`: tell the guest
  * (insert event, GPE.3 / GED).  Ask the guest to eject it.  Both return

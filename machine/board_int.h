@@ -8,6 +8,7 @@
 #include "core/bus.h"
 #include "core/iothread.h"
 #include "devices/acpi/acpi.h"
+#include "devices/acpi/cpu_hotplug.h"
 #include "machine/board.h"
 #include "devices/nvdimm.h"
 #include "devices/acpi/mem_hotplug.h"
@@ -48,6 +49,10 @@ struct board {
 	struct pci_host *pci;
 	struct balloon *balloon;
 	struct acpi_pm pm;
+	/* CPU hot-plug register block (board_cpuhp.c), when -smp maxcpus
+	 * leaves room for more CPUs. */
+	struct acpi_cpuhp cpuhp;
+	bool has_cpuhp;
 	bool nvdimms_mapped;
 	/* NVDIMM flush hints and read-only ranges (board_nvdimm.c). */
 	struct nvdimm_flusher flusher;
@@ -159,6 +164,8 @@ void board_iothreads_stop(struct board *b);
 
 /* Device families (board_platform.c, board_virtio.c). */
 int board_platform(struct board *b, char *err, size_t errlen);
+/* The CPU hot-plug block and q35's GPE0 (board_cpuhp.c). */
+int board_cpuhp(struct board *b, char *err, size_t errlen);
 /* Pass a backend through board_host.backend (record/replay); without a
  * hook *out = opened.  0, or -1 with err. */
 int board_backend(struct board *b, int kind, const char *id, void *opened,

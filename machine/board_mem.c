@@ -1,5 +1,6 @@
 /* Memory hot-plug on the board (issue 17): the ACPI register block at
- * MEMHP_IO_BASE and, on q35, the GPE0 block its events go through; the
+ * MEMHP_IO_BASE (its events go through GPE0 bit 3 on q35, the GED on
+ * microvm: devices/acpi/acpi_gpe.c); the
  * pc-dimms of the description mapped into guest memory at build (the
  * -device ones, and after a reset the hot-plugged ones, which the
  * description keeps).  Hot-adding maps memory slots, which is the
@@ -17,7 +18,7 @@
 static void bm_notify(void *opaque)
 {
 	struct board *b = opaque;
-	acpi_pm_gpe_event(&b->pm, MEMHP_GPE_BIT, MEMHP_GED_EVT);
+	acpi_pm_hotplug_event(&b->pm, MEMHP_GPE_BIT, MEMHP_GED_EVT);
 }
 
 static void bm_ejected(void *opaque, unsigned slot)
@@ -65,10 +66,6 @@ int board_mem(struct board *b, char *err, size_t errlen)
 	b->has_memhp = true;
 	if (board_register(b, b->m->pio, MEMHP_IO_BASE, MEMHP_IO_SIZE, memhp_access,
 			   &b->memhp, "acpi-memhp", err, errlen) < 0)
-		return -1;
-	if (cfg->machine.type == CFG_MACHINE_Q35 &&
-	    board_register(b, b->m->pio, ACPI_GPE0_IO_BASE, ACPI_GPE0_LEN,
-			   acpi_pm_gpe_access, &b->pm, "acpi-gpe0", err, errlen) < 0)
 		return -1;
 	for (unsigned i = 0; i < cfg->ndevices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];

@@ -202,6 +202,8 @@ int board_platform(struct board *b, char *err, size_t errlen)
 		     b->cfg->machine.type == CFG_MACHINE_MICROVM, b->m->log);
 	/* The SCI (q35) or GED interrupt (microvm): the power button. */
 	acpi_pm_set_sci(&b->pm, irq_line(b->m->irqchip, LAYOUT_GSI_ACPI_SCI));
+	if (board_cpuhp(b, err, errlen) < 0)
+		return -1;
 	return board_register(b, b->m->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_SIZE,
 			      acpi_pm_access, &b->pm, "acpi-pm", err, errlen);
 }

@@ -311,6 +311,11 @@ void replay_deliver(struct replay *rp, size_t i)
 		/* The management plane's call, repeated on the rebuilt board. */
 		if (e->a == BOARD_CALL_POWER_BUTTON)
 			board_power_button(rp->b);
+		else if (e->a == BOARD_CALL_CPU_PLUG || e->a == BOARD_CALL_CPU_UNPLUG)
+			/* Its effect (or refusal) is checked by what follows. */
+			(void)(e->a == BOARD_CALL_CPU_PLUG ?
+			       board_cpu_plug(rp->b, (unsigned)e->b, true) :
+			       board_cpu_unplug_request(rp->b, (unsigned)e->b));
 		else if (board_balloon_set_target(rp->b, (uint32_t)e->b) < 0)
 			replay_diverge(rp, i, "expected a balloon to set the target "
 				       "of, got none in the rebuilt machine");

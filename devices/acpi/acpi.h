@@ -51,12 +51,13 @@ struct machine_config;
  * microvm GED design, on a port of the PM block instead of MMIO). */
 #define ACPI_GED_SEL_OFF 0xf
 #define ACPI_GED_EVT_PWR_DOWN 0x02  /* the power button was pressed */
-/* q35's GPE0 block (ACPI 6.4 §4.8.4.1): 2 status bytes then 2 enable
- * bytes, a port range of its own after the PM block (QEMU's ICH9 has it
- * at PM base + 0x20).  Hot-plug controllers raise their bit with
- * acpi_pm_gpe_event(); microvm uses acpi_pm_ged_event() instead. */
+#define ACPI_GED_EVT_CPU_HOTPLUG 0x08 /* CPU hot-plug (QEMU's GED bit 3) */
+/* q35's GPE0 block (ACPI 6.4 §4.8.4.1): GPE0_STS (2 bytes, write 1 to
+ * clear) then GPE0_EN (2 bytes), its own I/O range (acpi_gpe.c).  GPE
+ * bit 2 is CPU hot-plug, as in QEMU (its \_GPE._E02). */
 #define ACPI_GPE0_IO_BASE 0x620u
-#define ACPI_GPE0_LEN 4u
+#define ACPI_GPE0_IO_SIZE 4u
+#define ACPI_GPE_CPU_HOTPLUG 2u
 /* PM1 status/enable bits (ACPI 6.4 §4.8.3.1.1, Tables 4.11/4.12). */
 #define ACPI_PM1_TMR (1u << 0)
 #define ACPI_PM1_GBL (1u << 5)
@@ -127,9 +128,9 @@ struct acpi_pm {
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	uint8_t sleep_sts;
 	uint8_t ged_sel;        /* GED events not yet read by _EVT */
-	uint16_t gpe_sts, gpe_en;  /* q35 GPE0 block */
 	struct irq sci;         /* SCI / GED interrupt; no chip: none */
 	bool sci_level;         /* what the line was last driven to */
+	uint16_t gpe0_sts, gpe0_en; /* q35 GPE0 block (acpi_gpe.c) */
 	uint64_t rejected;      /* guest writes we dropped */
 };
 
@@ -145,13 +146,15 @@ void acpi_pm_set_sci(struct acpi_pm *pm, struct irq sci);
  * microvm latches ACPI_GED_EVT_PWR_DOWN in the GED selector and raises
  * the GED interrupt until _EVT reads the selector. */
 void acpi_pm_power_button(struct acpi_pm *pm);
-/* A general-purpose event: q35 latches GPE0 status bit `bit` (the SCI
- * is raised while it is enabled); microvm latches GED event `ged` and
- * raises the GED interrupt.  Big lock held. */
-void acpi_pm_gpe_event(struct acpi_pm *pm, unsigned bit, uint8_t ged);
-/* bus_access_fn for [ACPI_GPE0_IO_BASE, +ACPI_GPE0_LEN) (q35). */
-int acpi_pm_gpe_access(void *dev, uint64_t offset, void *data, unsigned len,
-		       bool is_write);
+/* A hot-plug event (acpi_gpe.c): q35 latches GPE0_STS bit `gpe`, which
+ * raises the SCI while its enable bit is set (§5.6.4); microvm latches
+ * `ged_evt` in the GED selector and raises the GED interrupt. */
+void acpi_pm_hotplug_event(struct acpi_pm *pm, unsigned gpe, uint8_t ged_evt);
+/* bus_access_fn for [ACPI_GPE0_IO_BASE, +ACPI_GPE0_IO_SIZE). */
+int acpi_gpe_access(void *dev, uint64_t offset, void *data, unsigned len,
+		    bool is_write);
+/* Drive the SCI from the PM1, GPE0 and GED state (acpi_pm.c). */
+void acpi_pm_update_sci(struct acpi_pm *pm);
 /* bus_access_fn for [ACPI_PM_IO_BASE, +ACPI_PM_IO_SIZE). */
 int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 		   bool is_write);

@@ -51,7 +51,21 @@ uint64_t acpi_build_xsdt(struct acpi_builder *bld, const uint64_t *tables,
 			 unsigned n);
 void acpi_build_rsdp(struct acpi_builder *bld, uint64_t xsdt);
 
-/* DSDT pieces (dsdt.c, dsdt_nvdimm.c). */
+/* MADT Local APIC flags (ACPI 6.4 §5.2.12.2, Table 5.37). */
+#define ACPI_MADT_ENABLED 1u
+#define ACPI_MADT_ONLINE_CAPABLE 2u
+/* Possible CPUs: -smp maxcpus, at least the nboot there at boot. */
+unsigned acpi_possible_cpus(const struct machine_config *cfg, unsigned nboot);
+
+/* DSDT pieces (dsdt.c, dsdt_nvdimm.c, dsdt_cpu.c). */
+/* \_SB.CPUS, the processor devices and their hot-plug methods, when
+ * -smp maxcpus leaves room for more CPUs than boot with. */
+void acpi_dsdt_cpus(struct acpi_builder *bld, struct aml *a);
+/* microvm's GED _EVT: If (Local0 & CPU hot-plug) { \_SB.CPUS.CSCN() }. */
+void acpi_dsdt_cpus_ged(struct acpi_builder *bld, struct aml *a);
+/* q35: \_GPE._E02 (at the root, after \_SB). */
+void acpi_dsdt_cpus_gpe(struct acpi_builder *bld, struct aml *a);
+bool acpi_cpu_hotplug(const struct acpi_builder *bld);
 void acpi_dsdt_nvdimm(struct acpi_builder *bld, struct aml *a);
 /* Memory hot-plug (dsdt_mem.c): the \_SB objects, q35's \_GPE._E03,
  * and the microvm GED _EVT clause (Local0 holds the selector). */

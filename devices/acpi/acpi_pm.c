@@ -43,11 +43,11 @@ void acpi_pm_init(struct acpi_pm *pm, const struct clk *clk,
 #define PM1_SCI_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
 			ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
 
-static void pm_update_sci(struct acpi_pm *pm)
+void acpi_pm_update_sci(struct acpi_pm *pm)
 {
 	bool level = pm->hw_reduced ? pm->ged_sel != 0 :
 		     (pm->pm1_sts & pm->pm1_en & PM1_SCI_EVENTS) != 0 ||
-		     (pm->gpe_sts & pm->gpe_en) != 0;
+		     (pm->gpe0_sts & pm->gpe0_en) != 0;
 	if (level == pm->sci_level)
 		return;
 	pm->sci_level = level;
@@ -58,7 +58,7 @@ void acpi_pm_set_sci(struct acpi_pm *pm, struct irq sci)
 {
 	pm->sci = sci;
 	pm->sci_level = false;
-	pm_update_sci(pm);
+	acpi_pm_update_sci(pm);
 }
 
 void acpi_pm_power_button(struct acpi_pm *pm)
@@ -68,39 +68,7 @@ void acpi_pm_power_button(struct acpi_pm *pm)
 	else
 		pm->pm1_sts |= ACPI_PM1_PWRBTN;
 	log_info(pm->log, "acpi: power button pressed");
-	pm_update_sci(pm);
-}
-
-void acpi_pm_gpe_event(struct acpi_pm *pm, unsigned bit, uint8_t ged)
-{
-	if (pm->hw_reduced)
-		pm->ged_sel |= ged;
-	else if (bit < 16)
-		pm->gpe_sts |= (uint16_t)(1u << bit);
-	pm_update_sci(pm);
-}
-
-/* GPE0_STS is write-1-to-clear, GPE0_EN read/write (§4.8.4.1). */
-int acpi_pm_gpe_access(void *dev, uint64_t offset, void *data, unsigned len,
-		       bool is_write)
-{
-	struct acpi_pm *pm = dev;
-	uint8_t *b = data;
-	if (offset >= ACPI_GPE0_LEN || len > ACPI_GPE0_LEN - offset)
-		return -1;
-	for (unsigned i = 0; i < len; i++) {
-		unsigned off = (unsigned)offset + i;
-		uint16_t *reg = off < 2 ? &pm->gpe_sts : &pm->gpe_en;
-		unsigned sh = 8 * (off & 1);
-		if (!is_write)
-			b[i] = (uint8_t)(*reg >> sh);
-		else if (off < 2)
-			*reg &= (uint16_t)~((unsigned)b[i] << sh);
-		else
-			*reg = (uint16_t)((*reg & ~(0xffu << sh)) | (unsigned)b[i] << sh);
-	}
-	pm_update_sci(pm);
-	return 0;
+	acpi_pm_update_sci(pm);
 }
 
 static uint32_t pm_timer(const struct acpi_pm *pm)
@@ -211,6 +179,6 @@ int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 				pm->ged_sel = 0;
 		}
 	}
-	pm_update_sci(pm);
+	acpi_pm_update_sci(pm);
 	return 0;
 }

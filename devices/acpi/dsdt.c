@@ -8,6 +8,7 @@
  *     I/O and memory windows and an INTx routing table, plus a PNP0C02
  *     device reserving the ECAM range so Linux trusts the MCFG,
  *   the NVDIMM root device (dsdt_nvdimm.c),
+ *   with -smp maxcpus, the CPU hot-plug container CPUS (dsdt_cpu.c),
  *   on microvm (hardware-reduced: no fixed power button, no GPE blocks)
  *     a Generic Event Device (ACPI0013) and the power button (PNP0C0C)
  *     its _EVT method notifies,
@@ -241,6 +242,7 @@ static void dsdt_ged(struct acpi_builder *bld, struct aml *a)
 	aml_name(a, "\\_SB.PWRB");
 	aml_int(a, ACPI_NOTIFY_BUTTON_PRESSED);
 	aml_end(a, i);
+	acpi_dsdt_cpus_ged(bld, a);
 	acpi_dsdt_mem_ged(bld, a);
 	aml_end(a, mm);
 	aml_end(a, m);
@@ -253,6 +255,7 @@ uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 
 	size_t sb = aml_scope_begin(&a, "\\_SB");
 	dsdt_isa(bld, &a);
+	acpi_dsdt_cpus(bld, &a);
 	dsdt_virtio_mmio(bld, &a);
 	if (acpi_is_q35(bld))
 		dsdt_pci(bld, &a);
@@ -262,6 +265,8 @@ uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 		acpi_dsdt_nvdimm(bld, &a);
 	acpi_dsdt_mem(bld, &a);
 	aml_end(&a, sb);
+	if (acpi_is_q35(bld))
+		acpi_dsdt_cpus_gpe(bld, &a);
 	acpi_dsdt_mem_gpe(bld, &a);
 
 	/* \_S5 (ACPI 6.4 §7.4.2): SLP_TYPa, SLP_TYPb, reserved, reserved. */

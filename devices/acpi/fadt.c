@@ -73,11 +73,11 @@ uint64_t acpi_build_fadt(struct acpi_builder *bld, uint64_t dsdt,
 		f->x_pm1a_evt_blk = io_gas(pm + ACPI_PM1_EVT_OFF, 4);
 		f->x_pm1a_cnt_blk = io_gas(pm + ACPI_PM1_CNT_OFF, 2);
 		f->x_pm_tmr_blk = io_gas(pm + ACPI_PM_TMR_OFF, 4);
-		/* GPE0 (§4.8.4.1): hot-plug controllers' events. */
+		/* GPE0 (§4.8.4.1): hot-plug events (devices/acpi/acpi_gpe.c). */
 		f->gpe0_blk = ACPI_GPE0_IO_BASE;
-		f->gpe0_blk_len = ACPI_GPE0_LEN;
-		f->x_gpe0_blk = io_gas(ACPI_GPE0_IO_BASE, ACPI_GPE0_LEN);
-		f->x_gpe0_blk.access_size = 1;  /* GPE registers are bytes */
+		f->gpe0_blk_len = ACPI_GPE0_IO_SIZE;
+		f->x_gpe0_blk = io_gas(ACPI_GPE0_IO_BASE, 1);
+		f->x_gpe0_blk.bit_width = 8 * ACPI_GPE0_IO_SIZE;
 		/* No C2/C3: latencies above 100/1000 us say "unsupported". */
 		f->p_lvl2_lat = 101;
 		f->p_lvl3_lat = 1001;

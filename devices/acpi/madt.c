@@ -49,6 +49,12 @@ uint32_t acpi_apic_id_smp(const struct cfg_smp *smp, unsigned index)
 	return (pkg << (tb + cb)) | (core << tb) | thread;
 }
 
+unsigned acpi_possible_cpus(const struct machine_config *cfg, unsigned nboot)
+{
+	unsigned n = cfg && cfg->smp.maxcpus > nboot ? cfg->smp.maxcpus : nboot;
+	return n ? n : 1;
+}
+
 static void *madt_sub(uint8_t **p, uint8_t type, uint8_t len)
 {
 	struct acpi_madt_sub *s = (struct acpi_madt_sub *)*p;
@@ -62,7 +68,8 @@ uint64_t acpi_build_madt(struct acpi_builder *bld)
 {
 	const struct layout *l = bld->l;
 	bool q35 = acpi_is_q35(bld);
-	unsigned ncpus = l->ncpus ? l->ncpus : 1;
+	unsigned nboot = l->ncpus ? l->ncpus : 1;
+	unsigned ncpus = acpi_possible_cpus(bld->cfg, nboot);
 	unsigned niso = q35 ? 2 : 1;
 	size_t cpus_len = 0;
 	for (unsigned i = 0; i < ncpus; i++)
@@ -85,6 +92,12 @@ uint64_t acpi_build_madt(struct acpi_builder *bld)
 
 	for (unsigned i = 0; i < ncpus; i++) {
 		uint32_t id = acpi_apic_id_smp(&bld->cfg->smp, i);
+		/* -smp maxcpus: the CPUs not there at boot are listed not
+		 * enabled but Online Capable (ACPI 6.4 §5.2.12.2, Table 5.37),
+		 * which a revision-5 MADT needs for Linux to count them as
+		 * possible (acpi_is_processor_usable()); the CPU hot-plug
+		 * interface (dsdt_cpu.c) brings them in. */
+		uint32_t flags = i < nboot ? ACPI_MADT_ENABLED : ACPI_MADT_ONLINE_CAPABLE;
 		/* 0xff is the xAPIC broadcast ID: it and anything above need
 		 * the x2APIC form. */
 		if (id < 0xff) {
@@ -92,13 +105,13 @@ uint64_t acpi_build_madt(struct acpi_builder *bld)
 				madt_sub(&p, ACPI_MADT_LAPIC, sizeof(*c));
 			c->processor_uid = (uint8_t)i;
 			c->apic_id = (uint8_t)id;
-			c->flags = 1; /* enabled */
+			c->flags = flags;
 		} else {
 			struct acpi_madt_x2apic *c =
 				madt_sub(&p, ACPI_MADT_X2APIC, sizeof(*c));
 			c->x2apic_id = id;
 			c->processor_uid = i;
-			c->flags = 1;
+			c->flags = flags;
 		}
 	}
 

@@ -176,6 +176,8 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 unsigned vsock_action(void);
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
+/* testguest.action=cpuhp (cpuhp.c); opt: testguest.cpuhp= or NULL. */
+unsigned cpuhp_action(const char *opt);
 /* Give function dev (bus << 5 | slot) memory BARs from [*next, limit] and
  * turn on decode and bus mastering (hotplug.c).  0, or -1: no room. */
 int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);

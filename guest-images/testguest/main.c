@@ -39,6 +39,8 @@
  *                (shpc.c), then the debug-exit as above
  *   scsihp       the guest side of virtio-scsi LUN hot-plug (scsi_hp.c),
  *                then the debug-exit as above
+ *   cpuhp        the guest side of vCPU hot-plug (cpuhp.c, options in
+ *                testguest.cpuhp=), then the debug-exit as above
  *   memhp        the guest side of ACPI memory hot-plug (memhp.c), then
  *                the debug-exit as above
  *   virtio-mem   the guest side of virtio-mem on virtio-mmio
@@ -635,12 +637,20 @@ static void do_action(const char *a)
 		barrier();     /* the VMM ends us */
 }
 
+/* testguest.cpuhp= for the cpuhp action (cpuhp.c). */
+static const char *cpuhp_opt;
+static unsigned cpuhp_run(void)
+{
+	return cpuhp_action(cpuhp_opt);
+}
+
 /* testguest.action=NAME that runs one feature's guest side (its own
  * file), counts its failures and ends through the debug-exit. */
 static const struct {
 	const char *name;
 	unsigned (*run)(void);
 } test_actions[] = {
+	{ "cpuhp", cpuhp_run },
 	{ "hotplug", hotplug_action },
 	{ "vsock", vsock_action },
 	{ "shpc", shpc_action },
@@ -674,6 +684,7 @@ void guest_main(uint32_t start_info)
 				barrier();     /* the VMM ends us */
 		}
 	}
+	cpuhp_opt = cmdline_opt(si, "testguest.cpuhp=");
 	for (unsigned i = 0; action && i < sizeof(test_actions) / sizeof(test_actions[0]); i++) {
 		if (!word_is(action, test_actions[i].name))
 			continue;

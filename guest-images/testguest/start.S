@@ -95,6 +95,63 @@ long_entry:
 	hlt
 	jmp 3b
 
+/* vCPU hot-plug (cpuhp.c): an AP started by SIPI arrives in real mode
+ * at the page the BSP copied [ap_tramp_start, ap_tramp_end) to (below
+ * 1 MiB), CS = that page's segment, IP 0.  Load the GDT (its descriptor
+ * is copied along, addressed through DS = CS), enter protected mode
+ * through the 32-bit code segment, then long mode as _start32 does, on
+ * the same page tables; run ap_main() on the stack the BSP set. */
+	.code16
+	.globl ap_tramp_start, ap_tramp_end
+ap_tramp_start:
+	cli
+	movw %cs, %ax
+	movw %ax, %ds
+	lgdtl ap_tramp_gdtdesc - ap_tramp_start
+	movl %cr0, %eax
+	orl $1, %eax                    /* PE */
+	movl %eax, %cr0
+	ljmpl $0x18, $ap_entry32
+	.balign 8
+ap_tramp_gdtdesc:
+	.word gdt_end - gdt - 1
+	.long gdt
+ap_tramp_end:
+
+	.code32
+ap_entry32:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movl %cr4, %eax
+	orl $0x20, %eax                 /* CR4.PAE */
+	movl %eax, %cr4
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $0xc0000080, %ecx          /* IA32_EFER */
+	rdmsr
+	orl $0x100, %eax                /* LME */
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80000001, %eax           /* PG | PE */
+	movl %eax, %cr0
+	ljmp $0x08, $ap_long
+
+	.code64
+ap_long:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	movq ap_stack_top(%rip), %rsp
+	call ap_main
+9:	cli
+	hlt
+	jmp 9b
+
 /* IRQ0 (vector 0x20): count the tick, EOI the master 8259. */
 	.globl irq0_stub
 irq0_stub:
@@ -180,6 +237,7 @@ gdt:
 	.quad 0
 	.quad 0x00af9a000000ffff        /* 0x08: 64-bit code */
 	.quad 0x00cf92000000ffff        /* 0x10: data */
+	.quad 0x00cf9a000000ffff        /* 0x18: 32-bit code (AP start-up) */
 gdt_end:
 gdt_desc:
 	.word gdt_end - gdt - 1

@@ -116,5 +116,19 @@ tables=(microvm-DSDT.dat microvm-FACP.dat microvm-APIC.dat)
 ev "evaluate \\_SB.VR01._HID" 'String\] Length 08 = "LNRO0005"' "virtio-mmio devices are LNRO0005"
 ev "evaluate \\_SB.VR00._CRS" 'Buffer\] Length 17 ' "virtio-mmio _CRS: Memory32Fixed + Interrupt + EndTag"
 ev "evaluate \\_S5" 'Package\] Contains 4 Elements' "\\_S5 for soft-off"
-[ $fail -eq 0 ] && echo "acpiexec: _DSM, label methods, _PRT, _CRS and _S5 behave"
+# vCPU hot-plug (devices/acpi/dsdt_cpu.c): the methods run against
+# acpiexec's simulated I/O (every register reads 0: no CPU enabled, no
+# event), so each must complete without an AML error and CSCN's scan
+# loop must end.
+tables=(cpuhp-q35-DSDT.dat cpuhp-q35-FACP.dat cpuhp-q35-APIC.dat cpuhp-q35-MCFG.dat)
+ev "evaluate \\_SB.CPUS.C003._HID" 'String\] Length 08 = "ACPI0007"' "hot-pluggable CPUs are ACPI0007 devices"
+ev "evaluate \\_SB.CPUS.C003._STA" "$(int 0)" "_STA of a CPU the register block says is absent"
+ev "evaluate \\_SB.CPUS.C002._MAT" 'Buffer\] Length 08 = +0000: 00 08 02 02 01 00 00 00' "_MAT: its enabled Local APIC entry"
+ev "evaluate \\_SB.CPUS.CSCN" "No object was returned from evaluation of ._SB.CPUS.CSCN" "CSCN scans and ends"
+ev "evaluate \\_SB.CPUS.C003._EJ0 0" "from evaluation of ._SB.CPUS.C003._EJ0" "_EJ0 runs"
+ev "evaluate \\_SB.CPUS.C003._OST 0x103 0 (00)" "from evaluation of ._SB.CPUS.C003._OST" "_OST runs"
+ev "evaluate \\_GPE._E02" "from evaluation of ._GPE._E02" "GPE 2 runs CSCN"
+tables=(cpuhp-microvm-DSDT.dat cpuhp-microvm-FACP.dat cpuhp-microvm-APIC.dat)
+ev "evaluate \\_SB.GED._EVT 8" "from evaluation of ._SB.GED._EVT" "the GED's CPU hot-plug event runs CSCN"
+[ $fail -eq 0 ] && echo "acpiexec: _DSM, label methods, _PRT, _CRS, _S5 and the CPU hot-plug methods behave"
 exit $fail

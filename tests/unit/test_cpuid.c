@@ -273,7 +273,9 @@ static void test_apic_ids_agree_with_madt(void **state)
 		{ "6,sockets=3,cores=1,threads=2", 6, { 0, 1, 2, 3, 4, 5 }, 1, 0 },
 		{ "8,sockets=2,cores=2,threads=2", 8, { 0, 1, 2, 3, 4, 5, 6, 7 }, 1, 1 },
 		{ "3", 3, { 0, 1, 2 }, 0, 2 },
-		{ "4,maxcpus=6,sockets=2,cores=3", 4, { 0, 1, 2, 4 }, 0, 2 },
+		/* The MADT lists every maxcpus slot (those not there at boot
+		 * Online Capable): a hot-plugged vCPU gets the same id. */
+		{ "4,maxcpus=6,sockets=2,cores=3", 6, { 0, 1, 2, 4, 5, 6 }, 0, 2 },
 	};
 	struct kvm_cpuid_entry2 sup[32], out[40];
 	unsigned ns = sup_intel(sup);

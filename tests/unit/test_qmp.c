@@ -213,7 +213,7 @@ static void test_queries(void **state)
 	struct json *v = json_parse(got, strlen(got), NULL, 0);
 	assert_non_null(v);
 	struct json *list = json_get(v, "return");
-	assert_int_equal(json_len(list), 25);
+	assert_int_equal(json_len(list), 26);
 	for (size_t i = 0; i < json_len(list); i++) {
 		const char *name = json_get_str(json_get(json_at(list, i), "name"));
 		assert_non_null(name);
