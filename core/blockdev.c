@@ -34,8 +34,8 @@ int blockdev_write(struct blockdev *bd, uint64_t off, const void *buf, size_t le
 int blockdev_flush(struct blockdev *bd)
 {
 	bd->nr_flush++;
-	if (bd->readonly)
-		return 0; /* nothing can be dirty */
+	if (bd->readonly || bd->no_flush)
+		return 0; /* nothing can be dirty, or cache.no-flush=on */
 	return bd->ops->flush(bd);
 }
 

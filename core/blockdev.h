@@ -32,6 +32,10 @@ struct blockdev {
 	uint64_t size;     /* bytes */
 	bool readonly;
 	bool direct;       /* O_DIRECT: transfers go through aligned bounces */
+	/* Flushes succeed without reaching the host (QEMU's
+	 * cache.no-flush=on, -drive cache=unsafe): the durability contract
+	 * above is waived, as the user asked. */
+	bool no_flush;
 	char id[64];
 	/* Counters (host-side statistics). */
 	uint64_t nr_read, nr_write, nr_flush, nr_discard, nr_zero;

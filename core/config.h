@@ -34,6 +34,7 @@
 #define CFG_MAX_VECTORS 64   /* vectors=: MSIX_MAX_VECTORS (PCI allows 2048) */
 #define CFG_MAX_CONSOLE_PORTS 7  /* virtconsoles per virtio-serial: VCON_MAX_PORTS */
 #define CFG_MAX_BLK_QUEUES 16     /* virtio-blk num-queues= (VDEV_MAX_QUEUES) */
+#define CFG_NET_MAX_QUEUES 7      /* tap queue pairs: (VDEV_MAX_QUEUES - 1) / 2 */
 #define CFG_MAX_SCSI_QUEUES 14    /* virtio-scsi num_queues=: + control, event */
 #define CFG_MAX_SCSI_TARGET 255   /* scsi-id= (virtio 1.2 §5.6.4 max_target) */
 #define CFG_MAX_SCSI_LUN 16383    /* lun= (max_lun, SAM single-level flat) */
@@ -102,9 +103,14 @@ struct cfg_netdev {
 	enum cfg_netdev_type type;
 	char id[CFG_ID_MAX];
 	char ifname[16];      /* IFNAMSIZ */
-	int fd;               /* fds=N / fd=N (-1: open ifname) */
-	bool vhost;           /* vhost=off: the only value accepted */
-	int vhostfd;          /* always -1: vhostfd(s)= is refused */
+	int fd;               /* fd=N, or the first of fds= (-1: open ifname) */
+	int fds[CFG_NET_MAX_QUEUES]; /* fds=A:B:...: one tap queue per pair */
+	bool fd_list;         /* given as fds= (not fd=), for messages */
+	unsigned queues;      /* queue pairs: queues=N or the fds count (>= 1) */
+	bool vhost;           /* vhost=on, or a vhostfd given (QEMU's rule) */
+	int vhostfd;          /* vhostfd=N, or the first of vhostfds= (-1: none) */
+	int vhostfds[CFG_NET_MAX_QUEUES];
+	unsigned nvhostfds;
 };
 
 enum cfg_chardev_type {
@@ -167,7 +173,7 @@ struct cfg_device {
 	bool share_rw;            /* virtio-blk share-rw=: others may write too */
 	uint8_t mac[6];           /* virtio-net mac= */
 	bool has_mac;
-	bool mq;                  /* virtio-net mq= (only off is accepted) */
+	bool mq;                  /* virtio-net mq=: VIRTIO_NET_F_MQ + control queue */
 	unsigned vectors;         /* virtio-*-pci vectors=: MSI-X table size */
 	bool has_vectors;         /* vectors= given (else queues + 1) */
 	uint64_t rng_max_bytes;   /* virtio-rng max-bytes= (0: unlimited) */
@@ -311,6 +317,11 @@ int config_absolute_paths(struct machine_config *cfg, const char *cwd,
 int config_add_device(struct machine_config *cfg, const char *arg, char *err,
 		      size_t errlen);
 int config_remove_device(struct machine_config *cfg, const char *id);
+/* netdev_add / netdev_del (config_netdev.c): the same for one -netdev
+ * option string; remove returns the index it had, or -1. */
+int config_add_netdev(struct machine_config *cfg, const char *arg, char *err,
+		      size_t errlen);
+int config_remove_netdev(struct machine_config *cfg, const char *id);
 /* QMP object-add / object-del of memory backends (config_mem.c):
  * config_add_object parses one -object option string with every check
  * (cfg unchanged on failure); config_remove_object drops it (0, or -1

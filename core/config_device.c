@@ -320,12 +320,9 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 		return parse_mac(c, kv->val, d->mac);
 	}
 	if ((k->props & P_NET) && !strcmp(key, "mq")) {
-		/* One rx/tx queue pair; the tap backend takes one fd. */
-		if (cfg_bool(c, kv, &d->mq))
-			return -1;
-		if (d->mq)
-			return cfg_error(c, "mq=on is not supported (accepted: off; virtio-net has one queue pair)");
-		return 0;
+		/* mq=on: VIRTIO_NET_F_MQ and the control queue, one queue
+		 * pair per queue of the netdev (virtio 1.2 §5.1.6.5.5). */
+		return cfg_bool(c, kv, &d->mq);
 	}
 	if ((k->props & P_CONS) && !strcmp(key, "chardev"))
 		return ref(c, kv, d->chardev);

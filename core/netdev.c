@@ -44,6 +44,11 @@ void netdev_close(struct netdev *nd)
 		nd->ops->close(nd);
 }
 
+int netdev_set_enabled(struct netdev *nd, bool on)
+{
+	return nd->ops->set_enabled ? nd->ops->set_enabled(nd, on) : 0;
+}
+
 bool netdev_deliver(struct netdev *nd, const uint8_t *frame, size_t len)
 {
 	if (!nd->attached || !nd->fe.can_receive(nd->fe.opaque))

@@ -48,6 +48,11 @@ struct netdev_ops {
 	/* The front end has room again: deliver what is waiting. */
 	void (*accept_input)(struct netdev *nd);
 	void (*close)(struct netdev *nd);
+	/* Optional: one queue of a multiqueue backend goes in or out of use
+	 * (virtio-net's pair count, §5.1.6.5.5).  A tap detaches the queue
+	 * (TUNSETQUEUE) so the kernel steers no frame to a queue nobody
+	 * reads.  0 or -errno. */
+	int (*set_enabled)(struct netdev *nd, bool on);
 };
 
 struct netdev {
@@ -65,6 +70,8 @@ int netdev_send(struct netdev *nd, const struct iovec *iov, int iovcnt);
 int netdev_set_offload(struct netdev *nd, unsigned flags);
 void netdev_accept_input(struct netdev *nd);
 void netdev_close(struct netdev *nd);
+/* ops->set_enabled when the backend has it; else 0 (nothing to steer). */
+int netdev_set_enabled(struct netdev *nd, bool on);
 /* For backends: hand a received frame to the front end if it can take it.
  * Returns true if delivered. */
 bool netdev_deliver(struct netdev *nd, const uint8_t *frame, size_t len);
@@ -84,6 +91,29 @@ struct netdev *netdev_tap_open(const char *id, const char *ifname, int fd,
  * and the loop calls again); returns the number delivered. */
 #define NETDEV_TAP_POLL_MAX 64
 int netdev_tap_poll(struct netdev *nd);
+/* Is fd an open tap vmm can use (TUNGETIFF: IFF_TAP with IFF_NO_PI and
+ * IFF_VNET_HDR, the flags Kata's runtime and vmm's own opens set)?  0, or
+ * -1 with why set to a reason naming the fd ("fd 5 is a regular file,
+ * not a tap").  Touches nothing. */
+int netdev_tap_check_fd(int fd, char *why, size_t whylen);
+/* The queues of one tap: with fds (n of them, each checked as above and
+ * owned by the netdevs from then on) or, fds NULL, n queues opened on
+ * ifname (IFF_MULTI_QUEUE when n > 1).  out[i] is queue i, each its own
+ * struct netdev (id "ID", then "ID.q1"...).  0, or -1 with err (a
+ * one-line reason: "fd 5 is a pipe, not a tap", "ifname=t0 queue 1:
+ * ...") and nothing left open; fds passed in stay the caller's on
+ * failure. */
+int netdev_tap_open_queues(const char *id, const char *ifname, const int *fds,
+			   unsigned n, struct evloop *loop, struct netdev **out,
+			   char *err, size_t errlen);
+
+/* vhost=on (core/netdev_vhost.c): kernel vhost-net is not driven by vmm
+ * yet, so a netdev asking for it is refused at start-up with the reason:
+ * the host lacks /dev/vhost-net, a vhostfd that is no vhost-net
+ * descriptor, or the host has it and vmm does not use it.  Always -1 with
+ * err; never a silent fall back to the userspace device. */
+int netdev_vhost_refuse(const char *id, const int *vhostfds, unsigned n,
+			char *err, size_t errlen);
 int netdev_tap_fd(const struct netdev *nd);
 
 /* In-memory loop: with loopback, every frame sent comes back as received

@@ -84,6 +84,27 @@ struct qmp_err {
 
 struct json;
 
+/* blockdev-add's arguments once checked (QEMU 7.2 qapi/block-core.json
+ * BlockdevOptions, the subset we implement): driver raw over a protocol
+ * node given inline ({"driver": "file", "filename": ...}) or by name, or
+ * a protocol node (file / host_device) alone. */
+enum qmp_aio { QMP_AIO_THREADS, QMP_AIO_NATIVE, QMP_AIO_IO_URING };
+struct qmp_blockdev {
+	const char *node_name;
+	const char *driver;     /* "raw", "file" or "host_device" */
+	const char *file_ref;   /* raw: "file": "NODE" (filename NULL) */
+	const char *proto;      /* inline protocol driver (or = driver) */
+	const char *filename;   /* the protocol node's file */
+	bool read_only, direct, no_flush;
+	enum qmp_aio aio;
+};
+
+/* chardev-add of a unix socket (qapi/char.json ChardevSocket). */
+struct qmp_chardev {
+	const char *id, *path;
+	bool server, wait;
+};
+
 /* Filled in by the machine.  Any op may be NULL: the command then fails
  * with a GenericError "... not supported" (balloon ops: QEMU's
  * DeviceNotActive "No balloon device has been activated").  Ops return 0
@@ -133,6 +154,30 @@ struct qmp_machine_ops {
 	 * frees it).  0, or -1 with e filled. */
 	int (*qom_get)(void *opaque, const char *path, const char *property,
 		       struct json **out, struct qmp_err *e);
+	/* netdev_add (core/qmp_netdev.c), called twice.  First with check
+	 * set: opts names placeholder fd numbers, nothing is taken yet; the
+	 * machine checks what QEMU checks before it takes a descriptor (a
+	 * duplicate id, which options go together) and changes nothing.
+	 * Then with the real numbers, taken from getfd: on success the
+	 * machine owns them, on failure the caller closes them.  0, or -1
+	 * with e filled. */
+	int (*netdev_add)(void *opaque, const char *id, const char *opts,
+			  bool check, struct qmp_err *e);
+	/* netdev_del: drop the netdev and close its backend.  0, or -1. */
+	int (*netdev_del)(void *opaque, const char *id, struct qmp_err *e);
+	/* blockdev-add / blockdev-del, chardev-add / chardev-remove: the
+	 * arguments are checked (core/qmp_block.c, qmp_chardev.c); the
+	 * machine checks names, files and use.  0, or -1 with e filled. */
+	int (*blockdev_add)(void *opaque, const struct qmp_blockdev *b,
+			    struct qmp_err *e);
+	int (*blockdev_del)(void *opaque, const char *node_name, struct qmp_err *e);
+	int (*chardev_add)(void *opaque, const struct qmp_chardev *c,
+			   struct qmp_err *e);
+	int (*chardev_remove)(void *opaque, const char *id, struct qmp_err *e);
+	/* query-pci, query-block, query-chardev (what is the command name):
+	 * *out gets the reply value (the caller frees it).  NULL op: []. */
+	int (*query)(void *opaque, const char *what, struct json **out,
+		     struct qmp_err *e);
 	/* Memory hot-plug (issue 17, core/qmp_mem.c).  object-add of a
 	 * memory backend: opts is a -object option string
 	 * ("memory-backend-ram,id=m1,size=134217728"), checked for QEMU's

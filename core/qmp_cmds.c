@@ -250,6 +250,15 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "device_add", cmd_device_add, { { "driver", JSON_STRING, true }, { "id", JSON_STRING, false } } },
 	{ "device_del", cmd_device_del, { { "id", JSON_STRING, true } } },
 	{ "qom-get", cmd_qom_get, { { "path", JSON_STRING, true }, { "property", JSON_STRING, true } } },
+	{ "netdev_add", cmd_netdev_add, { { "type", JSON_STRING, true }, { "id", JSON_STRING, true } } },
+	{ "netdev_del", cmd_netdev_del, { { "id", JSON_STRING, true } } },
+	{ "blockdev-add", cmd_blockdev_add, { { "driver", JSON_STRING, true }, { "node-name", JSON_STRING, false } } },
+	{ "blockdev-del", cmd_blockdev_del, { { "node-name", JSON_STRING, true } } },
+	{ "chardev-add", cmd_chardev_add, { { "id", JSON_STRING, true }, { "backend", JSON_OBJECT, true } } },
+	{ "chardev-remove", cmd_chardev_remove, { { "id", JSON_STRING, true } } },
+	{ "query-pci", cmd_query_machine, { { 0 } } },
+	{ "query-block", cmd_query_machine, { { 0 } } },
+	{ "query-chardev", cmd_query_machine, { { 0 } } },
 	{ "object-add", cmd_object_add, { { "qom-type", JSON_STRING, true }, { "id", JSON_STRING, true } } },
 	{ "object-del", cmd_object_del, { { "id", JSON_STRING, true } } },
 	{ "query-memory-devices", cmd_query_memory_devices, { { 0 } } },
@@ -293,9 +302,13 @@ static const struct qmp_param *qmp_param_find(const struct qmp_cmd *cmd, const c
 
 void qmp_cmd_run(const struct qmp_cmd *cmd, struct qmp_call *c)
 {
-	/* device_add takes every device property: its handler checks. */
-	if (cmd->fn == cmd_device_add || cmd->fn == cmd_object_add ||
-	    cmd->fn == cmd_qom_set) {
+	c->name = cmd->name;
+	/* device_add takes every device property, netdev_add, blockdev-add
+	 * and chardev-add nested unions, object-add members that depend on
+	 * its qom-type, qom-set a value of any type: their handlers check. */
+	if (cmd->fn == cmd_device_add || cmd->fn == cmd_netdev_add ||
+	    cmd->fn == cmd_blockdev_add || cmd->fn == cmd_chardev_add ||
+	    cmd->fn == cmd_object_add || cmd->fn == cmd_qom_set) {
 		cmd->fn(c);
 		return;
 	}

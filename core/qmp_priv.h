@@ -22,6 +22,7 @@ struct qmp_call {
 	/* The latest descriptor received with this message, or -1 (QEMU's
 	 * qemu_chr_fe_get_msgfd); the caller owns it. */
 	int (*take_pending_fd)(struct qmp_session *s);
+	const char *name;        /* the command being run */
 	struct json *ret;        /* the handler's result; NULL means {} */
 	const char *err_class;   /* set on failure, with desc */
 	char desc[256];
@@ -54,6 +55,13 @@ void cmd_qom_get(struct qmp_call *c);
 void cmd_query_hotpluggable_cpus(struct qmp_call *c);
 /* CPU slots the CPU queries walk: max_cpus, at least ncpus (qmp_cpu.c). */
 unsigned qmp_cpu_slots(const struct qmp_machine_ops *ops);
+void cmd_netdev_add(struct qmp_call *c);
+void cmd_netdev_del(struct qmp_call *c);
+void cmd_blockdev_add(struct qmp_call *c);
+void cmd_blockdev_del(struct qmp_call *c);
+void cmd_chardev_add(struct qmp_call *c);
+void cmd_chardev_remove(struct qmp_call *c);
+void cmd_query_machine(struct qmp_call *c); /* query-pci/-block/-chardev */
 /* Memory hot-plug commands (qmp_mem.c); object-add and qom-set check
  * their own arguments, as device_add does. */
 void cmd_object_add(struct qmp_call *c);

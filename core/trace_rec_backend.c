@@ -262,8 +262,16 @@ static void trb_net_close(struct netdev *nd)
 	(void)nd;
 }
 
+/* Steering on the host side only: the device's behaviour does not
+ * depend on the answer (it logs a failure), so nothing is recorded. */
+static int trb_net_enable(struct netdev *nd, bool on)
+{
+	return netdev_set_enabled(((struct trb_net *)nd)->inner, on);
+}
+
 static const struct netdev_ops trb_net_ops = {
 	trb_net_send, trb_net_offload, trb_net_accept, trb_net_close,
+	trb_net_enable,
 };
 
 static bool trb_net_can_receive(void *opaque)

@@ -34,6 +34,13 @@ struct vhu {
 	unsigned nstarted;
 	struct evloop *loop;
 	struct vhu_handlers h;
+	/* Calls bound to an MSI through the host's irqfd. */
+	vhu_irqfd_fn *irqfd;
+	void *irqfd_opaque;
+	int route[VHU_MAX_QUEUES];
+	bool routed[VHU_MAX_QUEUES];
+	uint64_t raddr[VHU_MAX_QUEUES];
+	uint32_t rdata[VHU_MAX_QUEUES];
 };
 
 static int64_t now_ms(void)
@@ -82,6 +89,8 @@ struct vhu *vhu_new_fd(int fd, const char *id, struct log *log)
 	c->log = log;
 	c->timeout_ms = VHU_DEFAULT_TIMEOUT_MS;
 	snprintf(c->id, sizeof(c->id), "%s", id ? id : "");
+	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++)
+		c->route[q] = -1;
 	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++) {
 		c->kick[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		c->call[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -126,6 +135,11 @@ void vhu_free(struct vhu *c)
 	if (!c)
 		return;
 	unwatch(c);
+	/* The host lets go of the eventfds before they close. */
+	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++)
+		if (c->routed[q])
+			c->irqfd(c->irqfd_opaque, c->call[q], 0, 0, &c->route[q],
+				 VHU_IRQFD_UNBIND);
 	if (c->fd >= 0)
 		close(c->fd);
 	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++) {
@@ -560,7 +574,59 @@ void vhu_poll(struct vhu *c)
 	}
 	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++) {
 		uint64_t v;
-		if (read(c->call[q], &v, sizeof(v)) == sizeof(v) && c->h.call)
+		if (!c->routed[q] && read(c->call[q], &v, sizeof(v)) == sizeof(v) && c->h.call)
 			c->h.call(c->h.opaque, q);
 	}
+}
+
+void vhu_set_irqfd(struct vhu *c, vhu_irqfd_fn *fn, void *opaque)
+{
+	c->irqfd = fn;
+	c->irqfd_opaque = opaque;
+}
+
+bool vhu_call_routed(const struct vhu *c, unsigned q)
+{
+	return q < VHU_MAX_QUEUES && c->routed[q];
+}
+
+void vhu_route_call(struct vhu *c, unsigned q, bool on, uint64_t addr, uint32_t data)
+{
+	if (q >= VHU_MAX_QUEUES || !c->irqfd)
+		return;
+	if (!on) {
+		if (!c->routed[q])
+			return;
+		c->irqfd(c->irqfd_opaque, c->call[q], 0, 0, &c->route[q], VHU_IRQFD_UNBIND);
+		c->routed[q] = false;
+		/* Back to the loop; a call signalled since the unbind is
+		 * still counted in the eventfd, so the (level-triggered)
+		 * watch or the next vhu_poll delivers it. */
+		if (c->loop && !c->broken &&
+		    evloop_add_fd(c->loop, c->call[q], EV_IN, on_call, c) < 0)
+			vhu_break(c, "cannot watch a call eventfd again");
+		return;
+	}
+	if (c->routed[q]) {
+		if (c->raddr[q] == addr && c->rdata[q] == data)
+			return;
+		if (c->irqfd(c->irqfd_opaque, c->call[q], addr, data, &c->route[q],
+			     VHU_IRQFD_UPDATE) == 0) {
+			c->raddr[q] = addr;
+			c->rdata[q] = data;
+			return;
+		}
+		vhu_route_call(c, q, false, 0, 0);  /* the slow way is still right */
+		return;
+	}
+	if (c->broken || c->irqfd(c->irqfd_opaque, c->call[q], addr, data, &c->route[q],
+				  VHU_IRQFD_BIND) < 0)
+		return;
+	/* From here the host consumes the eventfd: the loop must not race
+	 * it for the count. */
+	if (c->loop)
+		evloop_del_fd(c->loop, c->call[q]);
+	c->routed[q] = true;
+	c->raddr[q] = addr;
+	c->rdata[q] = data;
 }

@@ -80,6 +80,22 @@ void vhu_kick(struct vhu *c, unsigned q);
 int vhu_kick_fd(const struct vhu *c, unsigned q);
 int vhu_call_fd(const struct vhu *c, unsigned q);
 
+/* Calls straight into the guest (issue 16: irqfd under KVM).  The
+ * host's fn binds the call eventfd fd of a queue to an MSI message
+ * (VHU_IRQFD_BIND), points a bound one at a new message (UPDATE), or
+ * unbinds it (UNBIND); *route is that queue's slot for the host (-1 at
+ * first; KVM keeps its GSI there).  0 or -errno. */
+enum vhu_irqfd_op { VHU_IRQFD_BIND, VHU_IRQFD_UPDATE, VHU_IRQFD_UNBIND };
+typedef int vhu_irqfd_fn(void *opaque, int fd, uint64_t addr, uint32_t data,
+			 int *route, enum vhu_irqfd_op op);
+void vhu_set_irqfd(struct vhu *c, vhu_irqfd_fn *fn, void *opaque);
+/* Route queue q's calls: on, straight to the MSI message (addr, data)
+ * through the host's irqfd (the loop stops watching that eventfd); off,
+ * back through the loop (or vhu_poll) and the device's call handler.
+ * Without fn, or when binding fails, calls keep going the slow way. */
+void vhu_route_call(struct vhu *c, unsigned q, bool on, uint64_t addr, uint32_t data);
+bool vhu_call_routed(const struct vhu *c, unsigned q);
+
 /* Where calls and breakage are delivered.  With a loop, the call fds and
  * the socket are watched there; without (simulator, tests) vhu_poll()
  * checks them. */

@@ -100,7 +100,9 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		return kvm_memhp_dimm_add(km, id, opts, e);
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
 	bool vsock = !strcmp(driver, "virtio-vsock-pci") || !strcmp(driver, "vhost-vsock-pci");
-	if (!blk && !net && !vsock)
+	/* vhost-user devices on a chardev-add'ed socket (issue 16 item 7). */
+	bool vhu = !strcmp(driver, "vhost-user-blk-pci") || !strcmp(driver, "vhost-user-fs-pci");
+	if (!blk && !net && !vsock && !vhu)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
 	if (id && config_device(cfg, id))
 		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
@@ -122,6 +124,22 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 				       ref, NULL);
 		if (hp_drive_used(cfg, ref))
 			return hp_fail(e, G, "Drive '%s' is already in use by another device", ref, NULL);
+	} else if (vhu) {
+		/* A vhost-user connection needs eventfds (and a socket when
+		 * no chardev-add connection is held): under the seccomp filter
+		 * of a -no-reboot VM those would kill the VMM. */
+		if (km->sandboxed && cfg->no_reboot)
+			return hp_fail(e, G, "%s cannot be hot-plugged into a -no-reboot VM under seccomp (it needs new eventfds and a socket): give it on the command line, or -disable-seccomp",
+				       driver, NULL);
+		hp_prop(opts, "chardev", ref, sizeof(ref));
+		if (!ref[0])
+			return hp_fail(e, G, "chardev property not set", NULL, NULL);
+		if (!config_chardev(cfg, ref))
+			return hp_fail(e, G, "Property '%s.chardev' can't find value '%s'", driver, ref);
+		for (unsigned i = 0; i < cfg->ndevices; i++)
+			if (!strcmp(cfg->devices[i].chardev, ref))
+				return hp_fail(e, G, "Property '%s.chardev' can't use value '%s', it's in use",
+					       driver, ref);
 	} else if (vsock) {
 		/* virtio-vsock binds its socket now: under the seccomp filter of
 		 * a -no-reboot VM (no socket/bind after boot) that would kill
@@ -132,10 +150,10 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	} else {
 		hp_prop(opts, "netdev", ref, sizeof(ref));
 		if (ref[0] && !config_netdev(cfg, ref))
-			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't find value '%s'",
+			return hp_fail(e, G, "Property 'virtio-net-device.netdev' can't find value '%s'",
 				       ref, NULL);
 		if (ref[0] && hp_netdev_used(cfg, ref))
-			return hp_fail(e, G, "Property 'virtio-net-pci.netdev' can't use value '%s', it's in use",
+			return hp_fail(e, G, "Property 'virtio-net-device.netdev' can't take value '%s', it's in use",
 				       ref, NULL);
 	}
 	/* A root port has one slot (0); an SHPC bridge the addr= slot.
@@ -270,6 +288,7 @@ void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)
 	ops->device_add = kvm_hp_add;
 	ops->device_del = kvm_hp_del;
 	ops->qom_get = kvm_hp_qom_get;
+	kvm_netdev_ops(km, ops);
 	kvm_memhp_ops(km, ops);
 }
 

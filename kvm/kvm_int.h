@@ -187,6 +187,7 @@ int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
 
 /* ---- kvm_machine.c / kvm_qmp.c ---- */
 struct board;
+struct board_qmp;
 struct machine_config;
 
 /* A KVM machine (kvm/kvm.h kvm_machine_run).  A reset rebuilds the
@@ -235,6 +236,8 @@ struct kvm_machine {
 	struct machine_config *cfg;
 	/* vCPU hot-plug slots (kvm_cpu_hotplug.c). */
 	struct kvm_cpuhp *cpuhp;
+	/* blockdev-add/chardev-add state (kvm_qmp_be.c). */
+	struct board_qmp *bq;
 	/* Memory hot-plug's KVM memory slots (kvm_memhp.c). */
 	struct kvm_memhp *memhp;
 };
@@ -260,6 +263,10 @@ int kvm_cpuhp_rebuild(struct kvm_machine *km, char *err, size_t errlen);
 struct qmp_machine_ops;
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 void kvm_hp_deleted(void *opaque, const char *id);
+/* kvm_qmp_be.c: blockdev-add/-del, chardev-add/-remove, query-pci/
+ * -block/-chardev into ops (needs km->backends); freed at teardown. */
+int kvm_qmp_be_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+void kvm_qmp_be_free(struct kvm_machine *km);
 /* kvm_hotplug_bus.c: device_add of scsi-hd / virtconsole /
  * virtserialport; and kvm_hotplug.c's helpers it uses. */
 int kvm_hp_add_scsi(struct kvm_machine *km, const char *id, const char *opts,
@@ -270,6 +277,8 @@ void kvm_hp_prop(const char *opts, const char *key, char *out, size_t outlen);
 int kvm_hp_fail(struct qmp_err *e, const char *cls, const char *fmt, const char *a,
 		const char *b);
 bool kvm_hp_drive_used(const struct machine_config *cfg, const char *drive);
+/* kvm_netdev.c: netdev_add, netdev_del into ops. */
+void kvm_netdev_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
 /* kvm_memhp.c: object-add/-del, query-memory-devices into ops;
  * device_add/device_del of a pc-dimm; the board's dimm_ejected hook. */
 struct kvm_memhp;
@@ -299,5 +308,7 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 void kvm_balloon_release(void *opaque, uint64_t gpa, uint64_t len);
 int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
 			uint64_t data, int fd, bool assign);
+int kvm_board_msi_irqfd(void *opaque, int fd, uint64_t addr, uint32_t data,
+			int *route, enum vhu_irqfd_op op);
 
 #endif

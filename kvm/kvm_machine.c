@@ -312,6 +312,7 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	km->backends = NULL;
 	if (km->qmp)
 		qmp_server_free(km->qmp);
+	kvm_qmp_be_free(km);
 	kvm_memhp_free(km);
 	if (km->sigfd >= 0) {
 		if (km->m.loop)
@@ -369,6 +370,7 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.balloon_opaque = km,
 		.ioeventfd = kvm_board_ioeventfd,
 		.ioeventfd_opaque = km,
+		.msi_irqfd = kvm_board_msi_irqfd,
 		.keep = km->backends,
 		.device_deleted = kvm_hp_deleted,
 		.device_deleted_opaque = km,

@@ -45,6 +45,28 @@ int kvm_board_ioeventfd(void *opaque, uint64_t addr, unsigned len,
 	return kvm_ioeventfd(&km->vm, &s, fd, assign);
 }
 
+/* Board hook: a vhost-user call eventfd straight into the guest as an
+ * MSI (irqfd on a GSI routed to the message), so the backend's call
+ * costs no exit to this process (QEMU's vhost irqfd path). */
+int kvm_board_msi_irqfd(void *opaque, int fd, uint64_t addr, uint32_t data,
+			int *route, enum vhu_irqfd_op op)
+{
+	struct kvm_machine *km = opaque;
+	if (op == VHU_IRQFD_UNBIND)
+		return *route >= 0 ? kvm_irqfd(&km->vm, fd, (unsigned)*route, -1, false) : 0;
+	if (*route < 0) {
+		int gsi = kvm_irq_msi_route(&km->vm, addr, data);
+		if (gsi < 0)
+			return gsi;
+		*route = gsi;
+	} else {
+		int r = kvm_irq_msi_route_update(&km->vm, (unsigned)*route, addr, data);
+		if (r < 0)
+			return r;
+	}
+	return op == VHU_IRQFD_BIND ? kvm_irqfd(&km->vm, fd, (unsigned)*route, -1, true) : 0;
+}
+
 /* QMP "balloon": the guest should end up with `bytes` of RAM, so the
  * balloon holds the rest (QEMU's semantics). */
 static int kvm_qmp_balloon_set(void *opaque, uint64_t bytes, char *err,
@@ -225,6 +247,10 @@ int kvm_machine_qmp(struct kvm_machine *km, const struct machine_config *cfg,
 		.cpu_info = kvm_qmp_cpu_info,
 	};
 	kvm_hotplug_ops(km, &km->qops);
+	if (kvm_qmp_be_ops(km, &km->qops) < 0) {
+		snprintf(err, errlen, "vmm: out of memory");
+		return -1;
+	}
 	if (cfg->qmp_has_fd)
 		km->qmp = qmp_server_new_fd(km->m.loop, cfg->qmp_fd, &km->qops, km,
 					    km->m.log, err, errlen);

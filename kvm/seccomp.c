@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/vhost.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -74,6 +75,9 @@ static const unsigned long kvm_seccomp_ioctl_run[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, KVM_IRQFD,
 	KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_GET_REGS, KVM_GET_SREGS,
 	TUNSETOFFLOAD, TUNSETVNETHDRSZ,
+	/* netdev_add's tap and vhost checks (read-only), and the tap queue
+	 * a guest's virtio-net pair count attaches or detaches. */
+	TUNGETIFF, TUNSETQUEUE, VHOST_GET_FEATURES,
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, FIONBIO,
 };
 

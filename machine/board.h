@@ -15,6 +15,7 @@
 #include "core/layout.h"
 #include "core/machine.h"
 #include "core/trace.h"
+#include "core/vhost_user.h"
 
 struct board;
 struct board_backends;
@@ -48,6 +49,11 @@ struct board_host {
 	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, uint64_t data,
 			 int fd, bool assign);
 	void *ioeventfd_opaque;
+	/* vhost-user calls straight into the guest (core/vhost_user.h
+	 * vhu_irqfd_fn: KVM irqfd on an MSI route); opaque is
+	 * ioeventfd_opaque.  NULL (simulator): calls go through the loop. */
+	int (*msi_irqfd)(void *opaque, int fd, uint64_t addr, uint32_t data,
+			 int *route, enum vhu_irqfd_op op);
 	/* Record/replay (core/trace.h): every host backend a device is given
 	 * passes through backend() (kind is a TRACE_BK_* value, id names the
 	 * -drive/-netdev/-chardev/serialN/rngN).  Recording wraps what the
@@ -113,6 +119,14 @@ struct board_backends *board_backends_new(void);
 void board_backends_free(struct board_backends *k);
 /* Backends held (tests, logging). */
 unsigned board_backends_count(const struct board_backends *k);
+/* Run-time changes (QMP blockdev-add/del, chardev-add/remove: keys as
+ * the board uses them, "drive:ID", "chardev:ID").  put takes obj (closed
+ * with close_fn on failure too: 0, or -1 with err); take hands it back to
+ * the caller (NULL: none); drop closes it (false: none). */
+int board_backends_put(struct board_backends *k, int kind, const char *key,
+		       void (*close_fn)(void *), void *obj, char *err, size_t errlen);
+void *board_backends_take(struct board_backends *k, int kind, const char *key);
+bool board_backends_drop(struct board_backends *k, int kind, const char *key);
 
 /* Record this machine into tr (core/trace.h): wrap m's interrupts, clock
  * and buses, and route host's backend hook (chaining the one set) and

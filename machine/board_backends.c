@@ -58,12 +58,40 @@ void *board_kept(struct board *b, int kind, const char *key)
 	return NULL;
 }
 
-int board_own(struct board *b, int kind, const char *key,
-	      void (*close_fn)(void *), void *obj, char *err, size_t errlen)
+static int board_backends_find(const struct board_backends *k, int kind, const char *key)
 {
-	struct board_backends *k = b->host->keep;
-	if (!k)
-		return board_push(b, close_fn, obj, err, errlen);
+	for (unsigned i = 0; k && i < k->n; i++)
+		if (k->e[i].kind == kind && !strcmp(k->e[i].key, key))
+			return (int)i;
+	return -1;
+}
+
+void *board_backends_take(struct board_backends *k, int kind, const char *key)
+{
+	int i = board_backends_find(k, kind, key);
+	if (i < 0)
+		return NULL;
+	void *obj = k->e[i].obj;
+	memmove(&k->e[i], &k->e[i + 1], (k->n - (unsigned)i - 1) * sizeof(k->e[0]));
+	k->n--;
+	return obj;
+}
+
+bool board_backends_drop(struct board_backends *k, int kind, const char *key)
+{
+	int i = board_backends_find(k, kind, key);
+	if (i < 0)
+		return false;
+	void (*close_fn)(void *) = k->e[i].close;
+	void *obj = board_backends_take(k, kind, key);
+	if (close_fn)
+		close_fn(obj);
+	return true;
+}
+
+int board_backends_put(struct board_backends *k, int kind, const char *key,
+		       void (*close_fn)(void *), void *obj, char *err, size_t errlen)
+{
 	if (strlen(key) >= sizeof(k->e[0].key)) {
 		/* Keys come from option ids the config parser bounds; a
 		 * longer one is a programming error, not a guest's. */
@@ -88,4 +116,13 @@ int board_own(struct board *b, int kind, const char *key,
 	e->obj = obj;
 	e->close = close_fn;
 	return 0;
+}
+
+int board_own(struct board *b, int kind, const char *key,
+	      void (*close_fn)(void *), void *obj, char *err, size_t errlen)
+{
+	struct board_backends *k = b->host->keep;
+	if (!k)
+		return board_push(b, close_fn, obj, err, errlen);
+	return board_backends_put(k, kind, key, close_fn, obj, err, errlen);
 }

@@ -148,7 +148,7 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
 	if (board_chr_hook(b, c->id, h, &h, err, errlen) < 0)
 		return -1;
 	if (b->nchrs < CFG_MAX_ITEMS) {
-		b->chrs[b->nchrs].id = c->id;
+		snprintf(b->chrs[b->nchrs].id, sizeof(b->chrs[0].id), "%s", c->id);
 		b->chrs[b->nchrs].chr = h;
 		b->nchrs++;
 	}

@@ -167,7 +167,8 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 		return -1;
 	}
 	if (d->type != CFG_DEV_VIRTIO_BLK && d->type != CFG_DEV_VIRTIO_NET &&
-	    d->type != CFG_DEV_VIRTIO_VSOCK && d->type != CFG_DEV_VHOST_VSOCK) {
+	    d->type != CFG_DEV_VIRTIO_VSOCK && d->type != CFG_DEV_VHOST_VSOCK &&
+	    !board_is_vhost(d)) {
 		snprintf(err, errlen, "Device '%s' can not be hotplugged on this machine",
 			 config_device_name(d));
 		return -1;

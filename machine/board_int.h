@@ -92,8 +92,9 @@ struct board {
 	} hot[CFG_MAX_ITEMS];
 	unsigned nhot;
 	/* Host char backends opened so far, by -chardev id, so a chardev
-	 * named twice is opened once. */
-	struct { const char *id; struct chr *chr; } chrs[CFG_MAX_ITEMS];
+	 * named twice is opened once.  The id is a copy: chardev-remove
+	 * moves the description's entries. */
+	struct { char id[CFG_ID_MAX]; struct chr *chr; } chrs[CFG_MAX_ITEMS];
 	unsigned nchrs;
 	/* ACPI memory hot-plug (board_mem.c): present with -m slots=. */
 	struct memhp memhp;

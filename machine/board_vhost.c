@@ -4,6 +4,7 @@
 #include "machine/board_int.h"
 #include "core/config.h"
 #include "core/vhost_user.h"
+#include "machine/board_qmp.h"
 #include "devices/virtio/vhost_user_dev.h"
 
 #include <stdio.h>
@@ -41,8 +42,14 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 			 name);
 		return NULL;
 	}
-	struct vhu *c = vhu_connect(ch->path, d->id[0] ? d->id : d->chardev,
-				    b->m->log, err, errlen);
+	/* A chardev-add'ed client socket was connected then, as QEMU's
+	 * chardev is: use that connection (the backend may serve only the
+	 * first client, as virtiofsd does). */
+	int held = b->host->keep ? board_qmp_take_sock(b->host->keep, ch->id) : -1;
+	struct vhu *c = held >= 0 ? vhu_new_fd(held, d->id[0] ? d->id : d->chardev, b->m->log)
+		: vhu_connect(ch->path, d->id[0] ? d->id : d->chardev, b->m->log, err, errlen);
+	if (!c && held >= 0)
+		snprintf(err, errlen, "vmm: -device %s: out of memory", name);
 	if (!c) {
 		b->config_error = true;
 		return NULL;
@@ -67,6 +74,8 @@ struct vdev *board_vhost_user(struct board *b, const struct cfg_device *d,
 	}
 	if (board_push(b, bvh_free, dev, err, errlen) < 0)
 		return NULL;
+	if (b->host->msi_irqfd)
+		vhu_set_irqfd(c, b->host->msi_irqfd, b->host->ioeventfd_opaque);
 	struct vhu_handlers h;
 	vhud_handlers(dev, &h);
 	if (vhu_attach(c, b->host->loop, &h) < 0) {

@@ -82,6 +82,7 @@ static struct blockdev *bv_blockdev(struct board *b, const struct cfg_device *d,
 				 " (share-rw=on on both lets writers share it)" : "");
 			return NULL;
 		}
+		bd->no_flush = !drv->flush;
 		if (board_own(b, TRACE_BK_BLOCK, key, bv_blockdev_free, bd, err,
 			      errlen) < 0)
 			return NULL;
@@ -168,6 +169,90 @@ static struct vdev *bv_rng(struct board *b, const struct cfg_device *d,
 	return vrng_vdev(r);
 }
 
+/* Queue q of -netdev nc: opened (or kept from a previous board) and
+ * passed through the record/replay hook.  Queue 0 keeps the names a
+ * single-queue netdev always had ("netdev:ID", backend id ID). */
+static struct netdev *bv_net_queue(struct board *b, const struct cfg_netdev *nc,
+				   unsigned q, struct netdev *opened, bool own,
+				   char *err, size_t errlen)
+{
+	struct netdev *nd = opened;
+	char key[BOARD_KEY_MAX], id[CFG_ID_MAX + 8];
+	if (q)
+		snprintf(id, sizeof(id), "%s.q%u", nc->id, (unsigned char)q);
+	else
+		snprintf(id, sizeof(id), "%s", nc->id);
+	snprintf(key, sizeof(key), "netdev:%s", id);
+	if (nd && own && board_own(b, TRACE_BK_NET, key, bv_netdev_free, nd, err,
+				   errlen) < 0)
+		return NULL;
+	/* The recorder's wrapper attaches to it: detached when the board
+	 * goes (after the device, which detaches what it was given). */
+	if (nd && board_push(b, bv_netdev_detach, nd, err, errlen) < 0)
+		return NULL;
+	void *hooked;
+	if (board_backend(b, TRACE_BK_NET, id, nd, &hooked, err, errlen) < 0)
+		return NULL;
+	if (!hooked) {
+		snprintf(err, errlen, "vmm: -netdev id=%s: no backend to replay", id);
+		return NULL;
+	}
+	return hooked;
+}
+
+/* The backends of -netdev nc, one per queue: kept ones from a previous
+ * board (reset), else opened now.  vhost=on is refused here, where the
+ * host can be asked why (core/netdev_vhost.c). */
+static int bv_net_open(struct board *b, const struct cfg_netdev *nc,
+		       struct netdev **opened, char *err, size_t errlen)
+{
+	unsigned nq = nc->queues ? nc->queues : 1;
+	char key[BOARD_KEY_MAX], why[256];
+	memset(opened, 0, nq * sizeof(*opened));
+	if (b->host->backend_replace)
+		return 0;
+	snprintf(key, sizeof(key), "netdev:%s", nc->id);
+	if ((opened[0] = board_kept(b, TRACE_BK_NET, key))) {
+		for (unsigned q = 1; q < nq; q++) {
+			snprintf(key, sizeof(key), "netdev:%s.q%u", nc->id, (unsigned char)q);
+			opened[q] = board_kept(b, TRACE_BK_NET, key);
+		}
+		/* Kept: board_own would register them a second time. */
+		return 1;
+	}
+	if (nc->vhost) {
+		netdev_vhost_refuse(nc->id, nc->vhostfds, nc->nvhostfds, why,
+				    sizeof(why));
+		snprintf(err, errlen, "vmm: %s", why);
+		b->config_error = true;
+		return -1;
+	}
+	if (nc->type == CFG_NETDEV_LOOP) {
+		for (unsigned q = 0; q < nq; q++)
+			if (!(opened[q] = netdev_loop_new(nc->id, false))) {
+				while (q--)
+					netdev_close(opened[q]);
+				return bv_oom(err, errlen);
+			}
+		return 0;
+	}
+	if (netdev_tap_open_queues(nc->id, nc->ifname[0] ? nc->ifname : NULL,
+				   nc->fd >= 0 ? nc->fds : NULL, nq, b->host->loop,
+				   opened, why, sizeof(why)) < 0) {
+		/* Name the option as given: fds=5:6 / fd=5. */
+		char opt[16 + CFG_NET_MAX_QUEUES * 12] = "";
+		size_t o = 0;
+		for (unsigned q = 0; nc->fd >= 0 && q < nq && o < sizeof(opt); q++)
+			o += (size_t)snprintf(opt + o, sizeof(opt) - o, "%s%d",
+					      q ? ":" : nc->fd_list ? "fds=" : "fd=",
+					      nc->fds[q]);
+		snprintf(err, errlen, "vmm: -netdev id=%s%s%s: %s", nc->id,
+			 opt[0] ? "," : "", opt, why);
+		return -1;
+	}
+	return 0;
+}
+
 static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 			   char *err, size_t errlen)
 {
@@ -177,41 +262,31 @@ static struct vdev *bv_net(struct board *b, const struct cfg_device *d,
 			 config_device_name(d), d->netdev);
 		return NULL;
 	}
-	struct netdev *nd = NULL;
-	char key[BOARD_KEY_MAX];
-	snprintf(key, sizeof(key), "netdev:%s", nc->id);
-	if (!b->host->backend_replace && !(nd = board_kept(b, TRACE_BK_NET, key))) {
-		nd = nc->type == CFG_NETDEV_TAP ?
-			netdev_tap_open(nc->id, nc->ifname, nc->fd, b->host->loop,
-					NULL, 0) :
-			netdev_loop_new(nc->id, false);
-		if (!nd) {
-			snprintf(err, errlen, "vmm: -netdev id=%s: %s%s", nc->id,
-				 strerror(errno), errno == EPERM || errno == EACCES ?
-				 " (tap needs CAP_NET_ADMIN or a pre-made tap owned by "
-				 "you)" : "");
+	unsigned nq = nc->queues ? nc->queues : 1;
+	if (nq > VNET_MAX_PAIRS) {
+		snprintf(err, errlen, "vmm: -netdev id=%s: %u queues (at most %u)",
+			 nc->id, nq, VNET_MAX_PAIRS);
+		return NULL;
+	}
+	struct netdev *opened[VNET_MAX_PAIRS], *nds[VNET_MAX_PAIRS];
+	int kept = bv_net_open(b, nc, opened, err, errlen);
+	if (kept < 0)
+		return NULL;
+	for (unsigned q = 0; q < nq; q++) {
+		nds[q] = bv_net_queue(b, nc, q, opened[q], !kept, err, errlen);
+		if (!nds[q]) {
+			/* The queues before q belong to the board now. */
+			for (unsigned r = q + 1; !kept && r < nq; r++)
+				netdev_close(opened[r]);
 			return NULL;
 		}
-		if (board_own(b, TRACE_BK_NET, key, bv_netdev_free, nd, err,
-			      errlen) < 0)
-			return NULL;
 	}
-	/* The recorder's wrapper attaches to it: detached when the board
-	 * goes (after the device, which detaches what it was given). */
-	if (nd && board_push(b, bv_netdev_detach, nd, err, errlen) < 0)
-		return NULL;
-	void *hooked;
-	if (board_backend(b, TRACE_BK_NET, nc->id, nd, &hooked, err, errlen) < 0)
-		return NULL;
-	if (!hooked) {
-		snprintf(err, errlen, "vmm: -netdev id=%s: no backend to replay", nc->id);
-		return NULL;
-	}
-	nd = hooked;
 	struct vnet_config vc = {
-		.gm = b->m->gm, .log = b->m->log, .nd = nd, .has_mac = d->has_mac,
-		.clk = b->m->clk,
+		.gm = b->m->gm, .log = b->m->log, .nd = nds[0], .has_mac = d->has_mac,
+		.clk = b->m->clk, .pairs = nq, .mq = d->mq,
 	};
+	for (unsigned q = 1; q < nq; q++)
+		vc.nds[q] = nds[q];
 	memcpy(vc.mac, d->mac, sizeof(vc.mac));
 	struct vnet *n = vnet_new(&vc);
 	if (!n) {

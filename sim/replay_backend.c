@@ -202,7 +202,7 @@ static void rpb_net_accept(struct netdev *nd)
 static void rpb_nop_net(struct netdev *nd) { (void)nd; }
 
 static const struct netdev_ops rpb_net_ops = {
-	rpb_net_send, rpb_net_offload, rpb_net_accept, rpb_nop_net,
+	rpb_net_send, rpb_net_offload, rpb_net_accept, rpb_nop_net, NULL,
 };
 
 /* ---- entropy ---- */

@@ -83,6 +83,17 @@ bool msix_pending(const struct msix *m, unsigned vec)
 	return vec < m->nvec && ((m->pending >> vec) & 1);
 }
 
+int msix_vector_message(const struct msix *m, unsigned vec, uint64_t *addr,
+			uint32_t *data)
+{
+	if (vec >= m->nvec || !msix_enabled(m) || msix_vector_masked(m, vec) ||
+	    !pci_dma_allowed(m->pci))
+		return -1;
+	*addr = (uint64_t)m->table[vec].addr_hi << 32 | m->table[vec].addr_lo;
+	*data = m->table[vec].data;
+	return 0;
+}
+
 static void deliver(struct msix *m, unsigned vec)
 {
 	const struct msix_entry *e = &m->table[vec];

@@ -54,6 +54,13 @@ bool msix_enabled(const struct msix *m);
 bool msix_vector_masked(const struct msix *m, unsigned vec);
 bool msix_pending(const struct msix *m, unsigned vec);
 
+/* The message vector vec sends now: 0 with addr/data when MSI-X is on,
+ * the vector and the function unmasked and bus mastering allowed (so a
+ * message written straight into the interrupt controller, irqfd, would
+ * be delivered by msix_notify too); -1 otherwise. */
+int msix_vector_message(const struct msix *m, unsigned vec, uint64_t *addr,
+			uint32_t *data);
+
 /* Signal vector vec.  Returns 1 delivered, 0 left pending (masked), or
  * -EINVAL when vec is out of range or MSI-X is disabled. */
 int msix_notify(struct msix *m, unsigned vec);

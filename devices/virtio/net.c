@@ -1,5 +1,6 @@
 /* virtio-net device model (virtio 1.2 §5.1).  See net.h. */
 #include "devices/virtio/net.h"
+#include "devices/virtio/net_priv.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -12,29 +13,6 @@
 #include "devices/virtio/virtio.h"
 
 #define HDR_LEN sizeof(struct virtio_net_hdr_v1)
-
-struct rxframe {
-	uint8_t *data;
-	size_t len;
-};
-
-struct vnet {
-	struct vdev vd;
-	struct netdev *nd;
-	struct log *log;
-	struct log_rl rl;
-	uint8_t mac[6];
-	bool has_mac;
-	bool link_up;
-	struct vnet_stats st;
-	struct vq_elem *txe;
-	uint8_t *txbuf;
-	/* Receive chains one frame spans (MRG_RXBUF), allocated on demand. */
-	struct vq_elem *rxe[VNET_MAX_MRG];
-	/* Frames waiting for receive buffers. */
-	struct rxframe pend[VNET_RX_QLEN];
-	unsigned pend_head, pend_count;
-};
 
 _Static_assert(sizeof(struct virtio_net_hdr_v1) == NETDEV_HDR_LEN,
 	       "the backend and the device agree on the v1 header size");
@@ -95,7 +73,7 @@ static uint32_t guest_hdr_len(const struct vnet *n)
 
 /* ---- transmit ---- */
 
-static bool tx_one(struct vnet *n, const struct vq_elem *e)
+static bool tx_one(struct vnet *n, struct netdev *nd, const struct vq_elem *e)
 {
 	uint32_t hl = guest_hdr_len(n), pad = HDR_LEN - hl;
 	uint32_t len = e->out_len;
@@ -122,15 +100,17 @@ static bool tx_one(struct vnet *n, const struct vq_elem *e)
 	/* num_buffers means nothing on transmit (§5.1.6.2): clear it. */
 	memset(n->txbuf + offsetof(struct virtio_net_hdr_v1, num_buffers), 0, 2);
 	struct iovec iov = { n->txbuf, len };
-	if (netdev_send(n->nd, &iov, 1))
+	if (netdev_send(nd, &iov, 1))
 		return false;
 	n->st.tx_bytes += len - HDR_LEN;
 	return true;
 }
 
-static void process_tx(struct vnet *n)
+static void process_tx(struct vnet_pair *p)
 {
-	struct vq *vq = &n->vd.vqs[VNET_TXQ];
+	struct vnet *n = p->n;
+	unsigned q = vnet_txq(p->idx);
+	struct vq *vq = &n->vd.vqs[q];
 	bool pushed = false;
 	struct vdev_budget b;
 	if (!running(n))
@@ -138,7 +118,7 @@ static void process_tx(struct vnet *n)
 	vdev_budget_init(&b);
 	for (;;) {
 		if (vdev_budget_spent(&n->vd, &b)) {
-			vdev_resume_later(&n->vd, VNET_TXQ);
+			vdev_resume_later(&n->vd, q);
 			break;
 		}
 		int r = vq_pop(vq, n->txe);
@@ -150,7 +130,7 @@ static void process_tx(struct vnet *n)
 				return;
 			continue;
 		}
-		if (tx_one(n, n->txe))
+		if (tx_one(n, p->nd, n->txe))
 			n->st.tx_frames++;
 		else
 			n->st.tx_dropped++;
@@ -158,7 +138,7 @@ static void process_tx(struct vnet *n)
 		vdev_budget_charge(&b, n->txe->out_len);
 	}
 	if (pushed)
-		vdev_notify_queue(&n->vd, VNET_TXQ);
+		vdev_notify_queue(&n->vd, q);
 }
 
 /* ---- receive ---- */
@@ -172,9 +152,10 @@ static struct vq_elem *rx_elem(struct vnet *n, unsigned i)
 
 /* 1: delivered; 0: not enough buffers (frame kept, nothing consumed);
  * -1: frame refused (drop it). */
-static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
+static int rx_one(struct vnet_pair *p, const uint8_t *frame, size_t len)
 {
-	struct vq *vq = &n->vd.vqs[VNET_RXQ];
+	struct vnet *n = p->n;
+	struct vq *vq = &n->vd.vqs[vnet_rxq(p->idx)];
 	bool mrg = vdev_has(&n->vd, VIRTIO_NET_F_MRG_RXBUF);
 	unsigned max = mrg ? VNET_MAX_MRG : 1;
 	unsigned used = 0;
@@ -257,28 +238,37 @@ static int rx_one(struct vnet *n, const uint8_t *frame, size_t len)
 	return 1;
 }
 
-static void pend_drop_head(struct vnet *n)
+static void pend_drop_head(struct vnet_pair *p)
 {
-	free(n->pend[n->pend_head].data);
-	n->pend_head = (n->pend_head + 1) % VNET_RX_QLEN;
-	n->pend_count--;
+	free(p->pend[p->pend_head].data);
+	p->pend_head = (p->pend_head + 1) % VNET_RX_QLEN;
+	p->pend_count--;
+}
+
+void vnet_pair_drop_pending(struct vnet_pair *p)
+{
+	while (p->pend_count) {
+		pend_drop_head(p);
+		p->n->st.rx_dropped++;
+	}
 }
 
 /* Deliver waiting frames in order, within one entry's budget (the rest
  * from the resume timer); true if anything was pushed. */
-static bool flush_pending(struct vnet *n)
+static bool flush_pending(struct vnet_pair *p)
 {
+	struct vnet *n = p->n;
 	bool pushed = false;
 	struct vdev_budget b;
 	vdev_budget_init(&b);
-	while (n->pend_count && running(n)) {
+	while (p->pend_count && running(n)) {
 		if (vdev_budget_spent(&n->vd, &b)) {
-			vdev_resume_later(&n->vd, VNET_RXQ);
+			vdev_resume_later(&n->vd, vnet_rxq(p->idx));
 			break;
 		}
-		vdev_budget_charge(&b, n->pend[n->pend_head].len);
-		struct rxframe *f = &n->pend[n->pend_head];
-		int r = rx_one(n, f->data, f->len);
+		vdev_budget_charge(&b, p->pend[p->pend_head].len);
+		struct rxframe *f = &p->pend[p->pend_head];
+		int r = rx_one(p, f->data, f->len);
 		if (r == 0)
 			break;
 		if (r > 0) {
@@ -287,39 +277,47 @@ static bool flush_pending(struct vnet *n)
 		} else {
 			n->st.rx_dropped++;
 		}
-		pend_drop_head(n);
+		pend_drop_head(p);
 	}
 	return pushed;
 }
 
+/* A pair out of use takes nothing (§5.1.6.5.5: no frames on queues past
+ * the pair count); its tap queue is detached, so the kernel keeps them. */
 static bool net_can_receive(void *opaque)
 {
-	struct vnet *n = opaque;
-	return running(n) && n->pend_count < VNET_RX_QLEN;
+	struct vnet_pair *p = opaque;
+	return running(p->n) && p->idx < p->n->cur_pairs &&
+	       p->pend_count < VNET_RX_QLEN;
 }
 
 static void net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
-	struct vnet *n = opaque;
+	struct vnet_pair *p = opaque;
+	struct vnet *n = p->n;
 	if (!vdev_driver_ok(&n->vd)) {
 		n->st.rx_dropped++;
 		return;
 	}
 	/* Guest memory out of reach (bus mastering off): the frame waits
 	 * with the others, delivered when the queues are kicked again. */
-	if (n->pend_count == 0 && running(n)) {
-		int r = rx_one(n, frame, len);
+	if (p->idx >= n->cur_pairs) {
+		n->st.rx_dropped++;
+		return;
+	}
+	if (p->pend_count == 0 && running(n)) {
+		int r = rx_one(p, frame, len);
 		if (r != 0) {
 			if (r > 0)
 				n->st.rx_frames++;
 			else
 				n->st.rx_dropped++;
 			if (r > 0)
-				vdev_notify_queue(&n->vd, VNET_RXQ);
+				vdev_notify_queue(&n->vd, vnet_rxq(p->idx));
 			return;
 		}
 	}
-	if (n->pend_count == VNET_RX_QLEN) {
+	if (p->pend_count == VNET_RX_QLEN) {
 		n->st.rx_dropped++;
 		return;
 	}
@@ -329,21 +327,28 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
 		return;
 	}
 	memcpy(copy, frame, len);
-	struct rxframe *f = &n->pend[(n->pend_head + n->pend_count) % VNET_RX_QLEN];
+	struct rxframe *f = &p->pend[(p->pend_head + p->pend_count) % VNET_RX_QLEN];
 	f->data = copy;
 	f->len = len;
-	n->pend_count++;
+	p->pend_count++;
 	n->st.rx_queued++;
 }
 
-static void process_rx(struct vnet *n)
+static void process_rx(struct vnet_pair *p)
 {
+	struct vnet *n = p->n;
 	if (!running(n))
 		return;
-	if (flush_pending(n))
-		vdev_notify_queue(&n->vd, VNET_RXQ);
-	if (n->pend_count < VNET_RX_QLEN)
-		netdev_accept_input(n->nd);
+	if (flush_pending(p))
+		vdev_notify_queue(&n->vd, vnet_rxq(p->idx));
+	if (p->pend_count < VNET_RX_QLEN)
+		netdev_accept_input(p->nd);
+}
+
+void vnet_pair_kick(struct vnet_pair *p)
+{
+	process_tx(p);
+	process_rx(p);
 }
 
 /* ---- vdev_ops ---- */
@@ -363,6 +368,8 @@ static uint64_t net_features(struct vdev *vd)
 		     VIRTIO_BIT(VIRTIO_NET_F_STATUS);
 	if (n->has_mac)
 		f |= VIRTIO_BIT(VIRTIO_NET_F_MAC);
+	if (n->mq)
+		f |= VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	return f;
 }
 
@@ -374,7 +381,7 @@ static void net_config_read(struct vdev *vd, uint32_t off, void *data,
 	memset(&c, 0, sizeof(c));
 	memcpy(c.mac, n->mac, sizeof(c.mac));
 	c.status = htole16(n->link_up ? VIRTIO_NET_S_LINK_UP : 0);
-	c.max_virtqueue_pairs = htole16(1);
+	c.max_virtqueue_pairs = htole16((uint16_t)n->max_pairs);
 	c.mtu = htole16(1500);
 	memcpy(data, (const uint8_t *)&c + off, len);
 }
@@ -383,8 +390,8 @@ static void net_config_write(struct vdev *vd, uint32_t off, const void *data,
 			     unsigned len)
 {
 	/* §5.1.4: the mac is driver-writable only for legacy devices; a
-	 * modern driver sets it through the control queue, which we do not
-	 * offer.  Ignore. */
+	 * modern driver sets it through the control queue with
+	 * VIRTIO_NET_F_CTRL_MAC_ADDR, which we do not offer.  Ignore. */
 	(void)data;
 	struct vnet *n = to_net(vd);
 	log_rl(n->log, &n->rl, LOG_DEBUG,
@@ -403,31 +410,39 @@ static int net_activate(struct vdev *vd)
 		off |= NETDEV_OFF_TSO6;
 	if (vdev_has(vd, VIRTIO_NET_F_GUEST_ECN))
 		off |= NETDEV_OFF_ECN;
-	if (netdev_set_offload(n->nd, off))
-		log_warn(n->log, "virtio-net: backend refused offloads %#x", off);
-	process_tx(n);
-	process_rx(n);
+	for (unsigned i = 0; i < n->npairs; i++)
+		if (netdev_set_offload(n->pair[i].nd, off))
+			log_warn(n->log, "virtio-net: backend refused offloads %#x", off);
+	for (unsigned i = 0; i < n->cur_pairs; i++)
+		vnet_pair_kick(&n->pair[i]);
 	return 0;
 }
 
 static void net_notify(struct vdev *vd, unsigned q)
 {
 	struct vnet *n = to_net(vd);
-	if (q == VNET_TXQ)
-		process_tx(n);
-	else if (q == VNET_RXQ)
-		process_rx(n);
+	if (n->mq && vdev_has(vd, VIRTIO_NET_F_CTRL_VQ) && q == vnet_ctrlq(n)) {
+		vnet_ctrl_process(n);
+		return;
+	}
+	/* A kick on a pair out of use is the driver's error (§5.1.6.5.5):
+	 * the pair is served when it comes into use. */
+	if (q / 2 >= n->cur_pairs)
+		return;
+	if (q % 2)
+		process_tx(&n->pair[q / 2]);
+	else
+		process_rx(&n->pair[q / 2]);
 }
 
 static void net_reset(struct vdev *vd)
 {
 	struct vnet *n = to_net(vd);
 	/* Frames queued for a driver that is gone would reach the next one
-	 * out of context: drop them. */
-	while (n->pend_count) {
-		pend_drop_head(n);
-		n->st.rx_dropped++;
-	}
+	 * out of context: drop them.  A new driver starts on one pair. */
+	for (unsigned i = 0; i < n->npairs; i++)
+		vnet_pair_drop_pending(&n->pair[i]);
+	vnet_set_pairs(n, 1);
 }
 
 static const struct vdev_ops net_ops = {
@@ -450,8 +465,24 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 		vnet_free(n);
 		return NULL;
 	}
-	n->nd = cfg->nd;
 	n->log = cfg->log;
+	n->npairs = cfg->pairs > 1 ? cfg->pairs : 1;
+	if (n->npairs > VNET_MAX_PAIRS || !cfg->nd) {
+		vnet_free(n);
+		return NULL;
+	}
+	for (unsigned i = 0; i < n->npairs; i++) {
+		n->pair[i].n = n;
+		n->pair[i].idx = i;
+		n->pair[i].nd = i ? cfg->nds[i] : cfg->nd;
+		if (!n->pair[i].nd) {
+			vnet_free(n);
+			return NULL;
+		}
+	}
+	n->mq = cfg->mq;
+	n->max_pairs = n->mq ? n->npairs : 1;
+	n->ctrlq = 2 * n->max_pairs;
 	memcpy(n->mac, cfg->mac, sizeof(n->mac));
 	n->has_mac = cfg->has_mac;
 	n->link_up = true;
@@ -462,18 +493,24 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 	vd->priv = n;
 	vd->device_id = VIRTIO_ID_NET;
 	vd->config_size = sizeof(struct virtio_net_config);
-	vd->nqueues = 2;
-	vd->queue_max[VNET_RXQ] = cfg->queue_size ? cfg->queue_size : VNET_QUEUE_SIZE;
-	vd->queue_max[VNET_TXQ] = vd->queue_max[VNET_RXQ];
+	vd->nqueues = 2 * n->max_pairs + (n->mq ? 1 : 0);
+	for (unsigned q = 0; q < 2 * n->max_pairs; q++)
+		vd->queue_max[q] = cfg->queue_size ? cfg->queue_size : VNET_QUEUE_SIZE;
+	if (n->mq)
+		vd->queue_max[n->ctrlq] = VNET_CTRL_QUEUE_SIZE;
 	vd->gm = cfg->gm;
 	vd->log = cfg->log;
 
-	struct netdev_frontend fe = {
-		.can_receive = net_can_receive,
-		.receive = net_receive,
-		.opaque = n,
-	};
-	netdev_attach(n->nd, &fe);
+	for (unsigned i = 0; i < n->npairs; i++) {
+		struct netdev_frontend fe = {
+			.can_receive = net_can_receive,
+			.receive = net_receive,
+			.opaque = &n->pair[i],
+		};
+		netdev_attach(n->pair[i].nd, &fe);
+	}
+	n->cur_pairs = n->npairs; /* so that set_pairs disables the rest */
+	vnet_set_pairs(n, 1);
 	return n;
 }
 
@@ -481,11 +518,14 @@ void vnet_free(struct vnet *n)
 {
 	if (!n)
 		return;
-	if (n->nd && n->nd->attached && n->nd->fe.opaque == n)
-		netdev_detach(n->nd);
+	for (unsigned i = 0; i < VNET_MAX_PAIRS; i++) {
+		struct vnet_pair *p = &n->pair[i];
+		if (p->nd && p->nd->attached && p->nd->fe.opaque == p)
+			netdev_detach(p->nd);
+		while (p->pend_count)
+			pend_drop_head(p);
+	}
 	vdev_resume_cancel(&n->vd);
-	while (n->pend_count)
-		pend_drop_head(n);
 	for (unsigned i = 0; i < VNET_MAX_MRG; i++)
 		free(n->rxe[i]);
 	free(n->txe);
@@ -514,5 +554,18 @@ void vnet_set_link(struct vnet *n, bool up)
 
 unsigned vnet_rx_pending(const struct vnet *n)
 {
-	return n->pend_count;
+	unsigned c = 0;
+	for (unsigned i = 0; i < n->npairs; i++)
+		c += n->pair[i].pend_count;
+	return c;
+}
+
+unsigned vnet_cur_pairs(const struct vnet *n)
+{
+	return n->cur_pairs;
+}
+
+uint64_t vnet_ctrl_errors(const struct vnet *n)
+{
+	return n->ctrl_errors;
 }

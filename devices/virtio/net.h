@@ -35,6 +35,7 @@ struct netdev;
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 #define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_MQ 22
 
 #define VIRTIO_NET_S_LINK_UP 1u
 
@@ -65,16 +66,37 @@ struct virtio_net_config {
 	uint16_t mtu;
 } __attribute__((packed));
 
+/* §5.1.6.5 control virtqueue: class, command, data (driver-readable),
+ * then one ack byte (device-writable). */
+#define VIRTIO_NET_OK 0u
+#define VIRTIO_NET_ERR 1u
+#define VIRTIO_NET_CTRL_MQ 4u
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0u
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN 1u
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX 0x8000u
+
 #define VNET_QUEUE_SIZE 256u
+/* Queue pair i is receiveq 2i and transmitq 2i+1; with mq the control
+ * queue follows the last pair (§5.1.2). */
 #define VNET_RXQ 0u
 #define VNET_TXQ 1u
+#define VNET_MAX_PAIRS 7u   /* (VDEV_MAX_QUEUES - 1) / 2 */
+#define VNET_CTRL_QUEUE_SIZE 64u
 #define VNET_RX_QLEN 64u    /* frames held while the guest has no buffers */
 #define VNET_MAX_MRG 64u    /* receive buffers one frame may span */
 
 struct vnet_config {
 	const struct gm *gm;
 	struct log *log;
-	struct netdev *nd;    /* not owned; attached by vnet_new */
+	struct netdev *nd;    /* not owned; attached by vnet_new (pair 0) */
+	/* More tap queues: with pairs > 1, nds[i] is pair i's backend (nds[0]
+	 * unused: that is nd).  Not owned.  Without mq only pair 0 is used
+	 * and the others' queues are disabled (netdev_set_enabled). */
+	struct netdev *nds[VNET_MAX_PAIRS];
+	unsigned pairs;       /* backends given: 0 or 1 (nd only) .. VNET_MAX_PAIRS */
+	/* Offer VIRTIO_NET_F_CTRL_VQ and VIRTIO_NET_F_MQ with pairs as
+	 * max_virtqueue_pairs (-device ...,mq=on). */
+	bool mq;
 	const struct clk *clk; /* for bounded work per entry (NULL: unbounded) */
 	uint8_t mac[6];
 	bool has_mac;         /* offer VIRTIO_NET_F_MAC */
@@ -94,7 +116,11 @@ struct vdev *vnet_vdev(struct vnet *n);
 const struct vnet_stats *vnet_get_stats(const struct vnet *n);
 /* Host side link state (VIRTIO_NET_F_STATUS): config change interrupt. */
 void vnet_set_link(struct vnet *n, bool up);
-/* Frames waiting for receive buffers. */
+/* Frames waiting for receive buffers (all pairs). */
 unsigned vnet_rx_pending(const struct vnet *n);
+/* Queue pairs in use now (1 until the driver sets more, §5.1.6.5.5). */
+unsigned vnet_cur_pairs(const struct vnet *n);
+/* Control commands answered with VIRTIO_NET_ERR so far. */
+uint64_t vnet_ctrl_errors(const struct vnet *n);
 
 #endif

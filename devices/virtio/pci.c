@@ -84,7 +84,22 @@ static void notify_config(void *opaque)
 	interrupt(p, VIRTIO_PCI_ISR_CONFIG, p->config_vector);
 }
 
+static int queue_msi(void *opaque, unsigned q, uint64_t *addr, uint32_t *data)
+{
+	struct virtio_pci *p = opaque;
+	if (q >= VDEV_MAX_QUEUES || p->t.q[q].msix_vector == VTRANSPORT_NO_VECTOR)
+		return -1;
+	return msix_vector_message(&p->msix, p->t.q[q].msix_vector, addr, data);
+}
+
+void virtio_pci_vectors_changed(struct virtio_pci *p)
+{
+	if (p->vd && p->vd->ops && p->vd->ops->vectors_changed)
+		p->vd->ops->vectors_changed(p->vd);
+}
+
 static const struct vdev_transport_ops pci_tops = {
+	.queue_msi = queue_msi,
 	.notify_queue = notify_queue,
 	.notify_config = notify_config,
 };
@@ -175,8 +190,10 @@ static void queue_reg_write(struct virtio_pci *p, uint32_t off, unsigned len,
 	struct vq_config *qc = &p->t.q[q];
 	if (off == F(queue_size))
 		qc->size = (uint16_t)v;
-	else if (off == F(queue_msix_vector))
+	else if (off == F(queue_msix_vector)) {
 		qc->msix_vector = virtio_pci_map_vector(p, (uint16_t)v);
+		virtio_pci_vectors_changed(p);
+	}
 	else if (off >= F(queue_desc_lo) && off < F(queue_avail_lo))
 		set_addr_half(&qc->desc, off == F(queue_desc_hi), v);
 	else if (off >= F(queue_avail_lo) && off < F(queue_used_lo))
@@ -306,6 +323,8 @@ static int msix_bar(void *opaque, uint64_t off, void *data, unsigned len,
 	struct virtio_pci *p = opaque;
 	if (msix_bar_access(&p->msix, off, data, len, is_write) && !is_write)
 		memset(data, 0, len);
+	if (is_write)
+		virtio_pci_vectors_changed(p);  /* an entry or its mask */
 	return 0;
 }
 
@@ -358,6 +377,8 @@ static void cfg_written(struct pci_dev *d, uint32_t off, unsigned len)
 	struct virtio_pci *p = d->opaque;
 	uint32_t boff;
 	unsigned blen;
+	/* MSI-X enable and function mask live in config space. */
+	virtio_pci_vectors_changed(p);
 	if (!p->cfg_cap || !hits_data(p, off, len) || !window(p, &boff, &blen))
 		return;
 	regs_access(p, boff, &d->cfg[p->cfg_cap + CFGCAP_DATA], blen, true);
@@ -386,6 +407,7 @@ static bool dma_gate(void *opaque)
 static void dma_changed(struct pci_dev *d)
 {
 	struct virtio_pci *p = d->opaque;
+	virtio_pci_vectors_changed(p);
 	if (!pci_dma_allowed(d))
 		return;
 	for (unsigned q = 0; q < p->vd->nqueues && q < VDEV_MAX_QUEUES; q++)

@@ -188,9 +188,11 @@ static void legacy_write(struct virtio_pci *p, uint32_t off, const void *data,
 	case VIRTIO_MSI_QUEUE_VECTOR:
 		/* Linux sets it after activating the queue, so no readiness
 		 * rule here: it only routes the queue's interrupts. */
-		if (p->queue_sel < p->vd->nqueues)
+		if (p->queue_sel < p->vd->nqueues) {
 			t->q[p->queue_sel].msix_vector =
 				virtio_pci_map_vector(p, (uint16_t)v);
+			virtio_pci_vectors_changed(p);
+		}
 		break;
 	}
 }

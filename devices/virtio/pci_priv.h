@@ -37,6 +37,9 @@ struct virtio_pci {
 uint16_t virtio_pci_map_vector(struct virtio_pci *p, uint16_t v);
 /* After a device reset: ISR, selectors, config vector, INTx. */
 void virtio_pci_reset_registers(struct virtio_pci *p);
+/* Tell the device its queues' MSI messages may have changed
+ * (vdev_ops.vectors_changed). */
+void virtio_pci_vectors_changed(struct virtio_pci *p);
 /* The legacy I/O BAR (pci_legacy.c): declare BAR 0 sized for the legacy
  * header plus the device config.  0 or -EINVAL. */
 int virtio_pci_legacy_init(struct virtio_pci *p);

@@ -62,6 +62,29 @@ static void vhud_config_write(struct vdev *vd, uint32_t off, const void *data,
 	(void)vhu_set_config(d->c, off, data, len);
 }
 
+/* Each started queue's calls go straight to its MSI message when the
+ * transport has a live one and the host can bind it (KVM irqfd), else
+ * through the connection's call handler (vhud_call): re-read whenever
+ * the vectors may have changed, and on start, stop and breakage. */
+static void vhud_route(struct vhud *d)
+{
+	struct vdev *vd = &d->vd;
+	for (unsigned q = 0; q < vd->nqueues && q < VHU_MAX_QUEUES; q++) {
+		uint64_t addr = 0;
+		uint32_t data = 0;
+		bool on = d->started && !(vd->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) &&
+			  !vhu_is_broken(d->c) && vd->vqs[q].cfg.ready && vd->tops &&
+			  vd->tops->queue_msi &&
+			  vd->tops->queue_msi(vd->transport, q, &addr, &data) == 0;
+		vhu_route_call(d->c, q, on, addr, data);
+	}
+}
+
+static void vhud_vectors_changed(struct vdev *vd)
+{
+	vhud_route(of(vd));
+}
+
 static int vhud_activate(struct vdev *vd)
 {
 	struct vhud *d = of(vd);
@@ -81,6 +104,7 @@ static int vhud_activate(struct vdev *vd)
 	d->started = true;
 	if (vhu_start(d->c, vd->gm, vd->features, vd->nqueues, r) < 0)
 		return -1;
+	vhud_route(d);
 	return 0;
 }
 
@@ -95,6 +119,7 @@ static void vhud_reset(struct vdev *vd)
 	if (d->started)
 		vhu_stop(d->c);   /* GET_VRING_BASE: the backend stops */
 	d->started = false;
+	vhud_route(d);
 }
 
 static const struct vdev_ops vhud_ops = {
@@ -104,6 +129,7 @@ static const struct vdev_ops vhud_ops = {
 	.activate = vhud_activate,
 	.notify = vhud_notify,
 	.reset = vhud_reset,
+	.vectors_changed = vhud_vectors_changed,
 };
 
 /* The backend used buffers: interrupt the driver.  The backend already
@@ -123,6 +149,7 @@ static void vhud_broken(void *opaque, const char *why)
 {
 	struct vhud *d = opaque;
 	vdev_needs_reset(&d->vd, why);
+	vhud_route(d);
 }
 
 struct vhud *vhud_new(const struct gm *gm, struct log *log, struct vhu *c,

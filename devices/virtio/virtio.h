@@ -64,12 +64,21 @@ struct vdev_ops {
 	void (*notify)(struct vdev *vd, unsigned q);
 	/* Return to the initial state (status 0 written, or transport reset). */
 	void (*reset)(struct vdev *vd);
+	/* What tops->queue_msi answers may have changed (a vector, its
+	 * MSI-X entry or mask, MSI-X enable, bus mastering).  Optional: a
+	 * device whose interrupts bypass the transport (vhost-user calls
+	 * through irqfd) re-reads it here. */
+	void (*vectors_changed)(struct vdev *vd);
 };
 
 /* What a transport offers the device: interrupts. */
 struct vdev_transport_ops {
 	void (*notify_queue)(void *t, unsigned q);  /* used buffers */
 	void (*notify_config)(void *t);             /* config changed */
+	/* The MSI message queue q's interrupt is sent as now, if it is one
+	 * that would be delivered (virtio-pci with MSI-X, the vector live):
+	 * 0 with addr/data, else -1.  NULL: never (virtio-mmio, INTx). */
+	int (*queue_msi)(void *t, unsigned q, uint64_t *addr, uint32_t *data);
 };
 
 /* Bounded work per entry point (no guest request may hold the machine

@@ -185,6 +185,8 @@ int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
 unsigned shpc_action(void);
 /* testguest.action=scsihp (scsi_hp.c): failures. */
 unsigned scsihp_action(void);
+/* vnet.c: testguest.action=net-mq (virtio-net multiqueue); failures. */
+unsigned vnet_mq_action(void);
 unsigned memhp_action(void);   /* memhp.c */
 unsigned virtio_mem_action(void);   /* virtio_mem.c */
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */

@@ -41,6 +41,7 @@
  *                then the debug-exit as above
  *   cpuhp        the guest side of vCPU hot-plug (cpuhp.c, options in
  *                testguest.cpuhp=), then the debug-exit as above
+ *   net-mq       virtio-net multiqueue (vnet.c), then spin
  *   memhp        the guest side of ACPI memory hot-plug (memhp.c), then
  *                the debug-exit as above
  *   virtio-mem   the guest side of virtio-mem on virtio-mmio
@@ -685,6 +686,14 @@ void guest_main(uint32_t start_info)
 		}
 	}
 	cpuhp_opt = cmdline_opt(si, "testguest.cpuhp=");
+	if (action && word_is(action, "net-mq")) {
+		failed += vnet_mq_action();
+		say("done, ");
+		con_dec(failed);
+		con_puts(" failed\n");
+		for (;;)
+			barrier();     /* the host checks the tap, then stops us */
+	}
 	for (unsigned i = 0; action && i < sizeof(test_actions) / sizeof(test_actions[0]); i++) {
 		if (!word_is(action, test_actions[i].name))
 			continue;

@@ -33,6 +33,21 @@ class Qmp:
                 continue
             return r
 
+    def getfd(self, name, fd):
+        """getfd with fd passed as SCM_RIGHTS in the same message, as
+        govmm's ExecuteGetFD sends it."""
+        import array
+        m = json.dumps({'arguments': {'fdname': name}, 'execute': 'getfd'},
+                       sort_keys=True) + '\n'
+        self.s.sendmsg([m.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                       array.array('i', [fd]).tobytes())])
+        while True:
+            r = json.loads(self.f.readline())
+            if 'event' in r:
+                self.events.append(r)
+                continue
+            return r
+
     def wait_event(self, name, pred=lambda e: True, deadline=60):
         end = time.time() + deadline
         while True:

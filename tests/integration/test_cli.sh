@@ -56,7 +56,7 @@ bad "-machine|accel" -machine microvm,accel=xen
 bad "-rtc" -rtc base=yesterday
 # Values that would be accepted and ignored are refused with the reason.
 bad "kernel_irqchip=off is not supported" -machine q35,kernel_irqchip=off
-bad "vhost=on is not supported" -netdev tap,id=n0,ifname=t0,vhost=on
+bad "vhostfds= needs vhost=on" -netdev tap,id=n0,fds=5,vhost=off,vhostfds=4
 bad "driftfix=.fast. is not accepted .accepted: none, slew." -rtc base=utc,driftfix=fast
 bad "accel=sim runs vmm's own device self-test" -machine microvm,accel=sim -kernel "$TMP/nonexistent"
 

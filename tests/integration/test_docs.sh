@@ -68,9 +68,8 @@ refused -m 8000G -m 256M -kernel k
 refused -rtc clock=vm -kernel k
 refused -rtc driftfix=fast -kernel k
 refused -realtime mlock=on -kernel k
-refused -netdev tap,id=n,ifname=t,vhost=on -kernel k
-refused -netdev tap,id=n,fds=3,vhostfds=4 -kernel k
-refused -machine q35 -netdev tap,id=n,ifname=t -device virtio-net-pci,netdev=n,mq=on -kernel k
+refused -netdev tap,id=n,fds=3:4,vhostfds=4 -kernel k
+refused -netdev tap,id=n,ifname=t,queues=8 -kernel k
 refused -machine q35 -netdev tap,id=n,ifname=t -device virtio-net-pci,netdev=n,vectors=65 -kernel k
 refused -serial stdio -daemonize -kernel k
 refused -mem-path "$TMP" -kernel k

@@ -202,9 +202,12 @@ row sim  "virtio-blk serial=" 'GET_ID "EFFECT-SER"' -machine microvm,accel=sim \
 	-drive id=d0,file="$TMP/disk.img" -device virtio-blk-device,drive=d0,serial=EFFECT-SER
 row sim  "-netdev loop + virtio-net mac=" 'netdev n0 \(in-memory loop\), mac 52:54:00:aa:bb:cc, link up' \
 	-machine microvm,accel=sim -netdev loop,id=n0 -device virtio-net-device,netdev=n0,mac=52:54:00:aa:bb:cc
-row ref  "-netdev vhost=on" 'vhost=on is not supported' -netdev tap,id=n0,ifname=t0,vhost=on
-row ref  "virtio-net mq=on" 'mq=on is not supported' -machine q35 -netdev tap,id=n0,ifname=t0 \
-	-device virtio-net-pci,netdev=n0,mq=on
+row kvm  "-netdev vhost=on" 'vmm: -netdev id=n0: vhost=on.*/dev/vhost-net' -netdev tap,id=n0,ifname=t0,vhost=on \
+	-device virtio-net-device,netdev=n0
+row kvm  "virtio-net mq=on" 'testguest: msix 00:01.0 4[[:space:]]*$' -machine q35 -serial stdio \
+	-netdev loop,id=n0 -device virtio-net-pci,netdev=n0,mq=on
+row kvm  "virtio-net mq=off" 'testguest: msix 00:01.0 3[[:space:]]*$' -machine q35 -serial stdio \
+	-netdev loop,id=n0 -device virtio-net-pci,netdev=n0
 row sim  "-object rng-random + virtio-rng" 'virtio-rng over virtio-pci: read' -machine q35,accel=sim \
 	-object rng-random,id=r0 -device virtio-rng-pci,rng=r0
 row sim  "virtio-balloon" 'virtio-balloon over virtio-mmio: target' -machine microvm,accel=sim \

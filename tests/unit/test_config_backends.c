@@ -190,6 +190,46 @@ static void test_netdev(void **state)
 	assert_int_equal(n->fd, 7);
 	assert_int_equal(n->vhostfd, -1);
 	assert_int_equal(config_netdev(cfg, "lo")->type, CFG_NETDEV_LOOP);
+	assert_int_equal(config_netdev(cfg, "lo")->queues, 1);
+	free(cfg);
+}
+
+/* Kata's multiqueue forms: one inherited fd per queue pair, with a
+ * vhost fd each; or N queues of a named multi_queue tap. */
+static void test_netdev_queues(void **state)
+{
+	struct machine_config *cfg = CFG_OK(
+		"-netdev", "tap,id=a,fds=5:6:7:8",
+		"-netdev", "tap,id=b,vhost=on,vhostfds=10:11,fds=12:13",
+		"-netdev", "tap,id=c,ifname=tap0,queues=4",
+		"-netdev", "tap,id=d,fd=9,vhostfd=3",
+		"-netdev", "tap,id=e,vhostfds=20,fds=21");
+	const struct cfg_netdev *n;
+
+	(void)state;
+	n = config_netdev(cfg, "a");
+	assert_int_equal(n->queues, 4);
+	assert_int_equal(n->fd, 5);
+	assert_int_equal(n->fds[3], 8);
+	assert_false(n->vhost);
+	assert_int_equal(n->nvhostfds, 0);
+	n = config_netdev(cfg, "b");
+	assert_int_equal(n->queues, 2);
+	assert_true(n->vhost);
+	assert_int_equal(n->nvhostfds, 2);
+	assert_int_equal(n->vhostfds[1], 11);
+	assert_int_equal(n->fds[1], 13);
+	n = config_netdev(cfg, "c");
+	assert_int_equal(n->queues, 4);
+	assert_int_equal(n->fd, -1);
+	assert_string_equal(n->ifname, "tap0");
+	n = config_netdev(cfg, "d");
+	assert_int_equal(n->queues, 1);
+	assert_int_equal(n->fd, 9);
+	/* QEMU's rule: a vhostfd asks for vhost. */
+	assert_true(n->vhost);
+	assert_int_equal(n->vhostfd, 3);
+	assert_true(config_netdev(cfg, "e")->vhost);
 	free(cfg);
 }
 
@@ -200,16 +240,31 @@ static void test_netdev_bad(void **state)
 		{ { "-netdev", "tap,ifname=tap0", NULL }, "'tap': id= is required", NULL },
 		{ { "-netdev", "tap,id=n0", NULL }, "tap needs ifname= or fds=", NULL },
 		{ { "-netdev", "tap,id=n0,ifname=averyveryverylongname", NULL }, "ifname is too long", "at most 15" },
-		{ { "-netdev", "tap,id=n0,fds=5:6", NULL }, "fds='5:6'", "one queue" },
+		{ { "-netdev", "tap,id=n0,fd=5:6", NULL }, "fd='5:6'", "fds=" },
+		{ { "-netdev", "tap,id=n0,fds=5:", NULL }, "fds='5:'", "list of fd numbers" },
+		{ { "-netdev", "tap,id=n0,fds=:5", NULL }, "fds=':5'", "list of fd numbers" },
+		{ { "-netdev", "tap,id=n0,fds=5::6", NULL }, "fds='5::6'", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5:5", NULL }, "fd 5 is given twice", NULL },
+		{ { "-netdev", "tap,id=n0,fds=1:2:3:4:5:6:7:8", NULL }, "at most 7", NULL },
 		{ { "-netdev", "tap,id=n0,fds=x", NULL }, "fds='x' is not a number", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5:-1", NULL }, "'-1'", NULL },
 		{ { "-netdev", "tap,id=n0,fds=2147483648", NULL }, "out of range", NULL },
 		{ { "-netdev", "tap,id=n0,ifname=t,vhost=auto", NULL }, "vhost='auto'", NULL },
-		/* vhost-net is not used: asking for it is refused, not ignored. */
-		{ { "-netdev", "tap,id=n0,ifname=t,vhost=on", NULL }, "vhost=on is not supported", "accepted: off" },
-		{ { "-netdev", "tap,id=n0,fds=5,vhostfds=4", NULL }, "vhostfds= is not supported", "userspace" },
-		{ { "-netdev", "tap,id=n0,fds=5,vhostfd=4", NULL }, "vhostfd= is not supported", "userspace" },
+		/* QEMU 7.2's combinations (net/tap.c net_init_tap). */
+		{ { "-netdev", "tap,id=n0,fd=5,fds=6", NULL }, "invalid with fd=", NULL },
+		{ { "-netdev", "tap,id=n0,fd=5,ifname=t", NULL }, "invalid with fd=", NULL },
+		{ { "-netdev", "tap,id=n0,fd=5,queues=2", NULL }, "invalid with fd=", NULL },
+		{ { "-netdev", "tap,id=n0,fd=5,vhostfds=4", NULL }, "invalid with fd=", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5,queues=2", NULL }, "invalid with fds=", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5,ifname=t", NULL }, "invalid with fds=", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5,vhostfd=4", NULL }, "invalid with fds=", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5:6,vhostfds=4", NULL }, "does not match the number of vhostfds", NULL },
+		{ { "-netdev", "tap,id=n0,ifname=t,vhostfd=4", NULL }, "wasn't specified", NULL },
+		{ { "-netdev", "tap,id=n0,fds=5,vhost=off,vhostfds=4", NULL }, "vhostfds= needs vhost=on", NULL },
+		{ { "-netdev", "tap,id=n0,ifname=t,queues=0", NULL }, "queues", "out of range" },
+		{ { "-netdev", "tap,id=n0,ifname=t,queues=8", NULL }, "queues", "out of range" },
+		{ { "-netdev", "tap,id=n0,ifname=t,vnet_hdr=on", NULL }, "'vnet_hdr'", "queues" },
 		{ { "-netdev", "tap,id=n0,ifname=t,script=/etc/qemu-ifup", NULL }, "script='/etc/qemu-ifup'", "no" },
-		{ { "-netdev", "tap,id=n0,ifname=t,queues=4", NULL }, "'queues'", "ifname" },
 		{ { "-netdev", "loop,id=n0,ifname=t", NULL }, "'ifname'", "accepted: id" },
 		{ { "-netdev", "tap,id=n0,ifname=a", "-netdev", "tap,id=n0,ifname=b", NULL }, "-netdev: id 'n0' is used twice", NULL },
 	};
@@ -451,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_drive_bad),
 		cmocka_unit_test(test_netdev),
 		cmocka_unit_test(test_netdev_bad),
+		cmocka_unit_test(test_netdev_queues),
 		cmocka_unit_test(test_chardev),
 		cmocka_unit_test(test_chardev_bad),
 		cmocka_unit_test(test_serial),

@@ -176,7 +176,7 @@ static void test_device_props_bad(void **state)
 		{ { "-device", "virtio-net-device,netdev=n,mac=00:00:00:00:00:00", NULL }, "not a MAC", NULL },
 		{ { "-device", "virtio-net-pci,netdev=n,vectors=65", NULL }, "vectors=65 is not supported", "accepted: 0-64" },
 		{ { "-device", "virtio-net-pci,netdev=n,vectors=2049", NULL }, "out of range", NULL },
-		{ { "-device", "virtio-net-pci,netdev=n,mq=on", NULL }, "mq=on is not supported", "one queue pair" },
+		{ { "-device", "virtio-net-pci,netdev=n,mq=maybe", NULL }, "mq='maybe'", NULL },
 		{ { "-device", "virtio-net-pci,netdev=n,disable-modern=on,disable-legacy=on", NULL }, "leave nothing", NULL },
 		{ { "-device", "virtio-net-pci,netdev=n,iothread=io0,disable-modern=on", NULL }, "iothread= needs the modern interface", NULL },
 		{ { "-device", "nvdimm,memdev=m,label-size=64K", NULL }, "label-size='64K' is out of range", "128K" },

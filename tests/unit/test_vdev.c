@@ -24,8 +24,8 @@ static void ft_notify_config(void *t)
 	((struct fake_transport *)t)->config_irqs++;
 }
 
-static const struct vdev_transport_ops ft_ops = { ft_notify_queue,
-						  ft_notify_config };
+static const struct vdev_transport_ops ft_ops = { .notify_queue = ft_notify_queue,
+						  .notify_config = ft_notify_config };
 
 static uint64_t dummy_features(struct vdev *vd)
 {

@@ -42,7 +42,8 @@ static void t_notify_config(void *t)
 	x->cfg_irqs++;
 }
 
-static const struct vdev_transport_ops t_ops = { t_notify_queue, t_notify_config };
+static const struct vdev_transport_ops t_ops = { .notify_queue = t_notify_queue,
+						 .notify_config = t_notify_config };
 
 static struct fx *fx_new(enum fake_mode mode, bool shared)
 {

@@ -219,10 +219,10 @@ out:
 	return NULL;
 }
 
-/* Start a fake backend; *front gets the frontend's end. */
-static int fake_start(struct fake_be *f, enum fake_mode mode, int *front)
+/* Start a fake backend serving fd (a connection accepted from a
+ * listening socket, or one end of a socketpair); it owns fd. */
+static int fake_start_fd(struct fake_be *f, enum fake_mode mode, int fd)
 {
-	int sv[2];
 	memset(f, 0, sizeof(*f));
 	for (unsigned q = 0; q < 16; q++)
 		f->kick_fd[q] = f->call_fd[q] = -1;
@@ -236,12 +236,20 @@ static int fake_start(struct fake_be *f, enum fake_mode mode, int *front)
 		       (1ull << VHU_PF_MQ);
 	f->config[0] = 0x00;   /* capacity 0x20000 sectors (64 MiB) */
 	f->config[2] = 0x02;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe(f->stop_pipe) < 0)
+	if (pipe(f->stop_pipe) < 0)
 		return -1;
-	f->fd = sv[1];
-	*front = sv[0];
+	f->fd = fd;
 	return pthread_create(&f->th, NULL, fake_main, f);
+}
+
+/* Start a fake backend; *front gets the frontend's end. */
+__attribute__((unused)) static int fake_start(struct fake_be *f, enum fake_mode mode, int *front)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	*front = sv[0];
+	return fake_start_fd(f, mode, sv[1]);
 }
 
 static void fake_stop(struct fake_be *f)
