@@ -144,6 +144,8 @@ enum cfg_device_type {
 	CFG_DEV_VHOST_USER_FS,   /* vhost-user-fs-{pci,device} */
 	CFG_DEV_VIRTIO_VSOCK,    /* virtio-vsock-{pci,device}: userspace, uds= */
 	CFG_DEV_VHOST_VSOCK,     /* vhost-vsock-{pci,device}: /dev/vhost-vsock */
+	CFG_DEV_PC_DIMM,         /* pc-dimm: a hot-pluggable DIMM (issue 17) */
+	CFG_DEV_VIRTIO_MEM,      /* virtio-mem-{pci,device} (virtio 1.2 §5.15) */
 };
 enum cfg_transport { CFG_TRANSPORT_NONE, CFG_TRANSPORT_MMIO, CFG_TRANSPORT_PCI };
 
@@ -210,6 +212,16 @@ struct cfg_device {
 	 * console): name= of the port, "" when not given. */
 	bool serialport;
 	char port_name[64];
+	/* Memory devices in the -m maxmem= window (core/config_mem.c):
+	 * pc-dimm addr= and slot= (0 / -1 until placed: config_mem_place
+	 * fixes them so a DIMM keeps its place while others come and go),
+	 * node=; virtio-mem block-size= and requested-size=. */
+	uint64_t mem_addr;
+	int mem_slot;
+	unsigned mem_node;
+	uint64_t vmem_block_size;
+	uint64_t vmem_requested;
+	bool hotplugged;          /* added by QMP device_add */
 };
 
 enum cfg_serial_type { CFG_SERIAL_NONE, CFG_SERIAL_STDIO, CFG_SERIAL_CHARDEV,
@@ -317,6 +329,23 @@ int config_remove_device(struct machine_config *cfg, const char *id);
 int config_add_netdev(struct machine_config *cfg, const char *arg, char *err,
 		      size_t errlen);
 int config_remove_netdev(struct machine_config *cfg, const char *id);
+/* QMP object-add / object-del of memory backends (config_mem.c):
+ * config_add_object parses one -object option string with every check
+ * (cfg unchanged on failure); config_remove_object drops it (0, or -1
+ * when there is none).  Whether it is in use is the caller's check:
+ * config_object_in_use says whether a device or NUMA node names it. */
+int config_add_object(struct machine_config *cfg, const char *arg, char *err,
+		      size_t errlen);
+int config_remove_object(struct machine_config *cfg, const char *id);
+bool config_object_in_use(const struct machine_config *cfg, const char *id);
+/* Memory devices (pc-dimm, virtio-mem): the hot-plug window's size
+ * (maxmem - size; 0 without maxmem), whether it exists, and the room
+ * devices use in it. */
+#define CFG_DIMM_ALIGN (2ull << 20)   /* QEMU: backend sizes in 2 MiB */
+#define CFG_VMEM_MIN_BLOCK (2ull << 20)
+bool config_is_memdev(const struct cfg_device *d);
+uint64_t config_memdev_size(const struct machine_config *cfg,
+			    const struct cfg_device *d);
 
 /* Lookups by id (NULL if none). */
 const struct cfg_object *config_object(const struct machine_config *cfg, const char *id);

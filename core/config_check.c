@@ -402,6 +402,9 @@ static int check_machine_rules(struct cfg_ctx *c)
 		if (d->type == CFG_DEV_NVDIMM && !cfg->machine.nvdimm)
 			return cfg_error(c, "%s needs -machine ...,nvdimm=on",
 					 label(d, i, lb, sizeof(lb)));
+		if (config_is_memdev(d) &&
+		    cfg_mem_check(c, d, label(d, i, lb, sizeof(lb))))
+			return -1;
 		balloons += d->type == CFG_DEV_VIRTIO_BALLOON;
 		debug_exits += d->type == CFG_DEV_ISA_DEBUG_EXIT;
 		/* A CID names one guest: two devices with one CID, or two on

@@ -25,6 +25,8 @@
 #define P_VHUFS  0x4000u /* tag, num-request-queues, queue-size */
 #define P_PORT   0x8000u /* pcie-root-port: chassis, slot */
 #define P_VSOCK  0x10000u /* guest-cid, uds (virtio-vsock) / vhostfd (vhost-vsock) */
+#define P_DIMM   0x20000u /* pc-dimm (config_mem.c) */
+#define P_VMEM   0x40000u /* virtio-mem (config_mem.c) */
 
 static const struct dev_kind {
 	const char *name;
@@ -93,6 +95,12 @@ static const struct dev_kind {
 	  "id, guest-cid, vhostfd" },
 	{ "vhost-vsock-pci", CFG_DEV_VHOST_VSOCK, CFG_TRANSPORT_PCI,
 	  P_PCI | P_VPCI | P_VSOCK, VPCI "guest-cid, vhostfd" },
+	{ "pc-dimm", CFG_DEV_PC_DIMM, CFG_TRANSPORT_NONE, P_DIMM,
+	  "id, memdev, addr, slot, node" },
+	{ "virtio-mem-device", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_MMIO, P_VMEM,
+	  "id, memdev, block-size, requested-size, node" },
+	{ "virtio-mem-pci", CFG_DEV_VIRTIO_MEM, CFG_TRANSPORT_PCI,
+	  P_PCI | P_VPCI | P_VMEM, VPCI "memdev, block-size, requested-size, node" },
 #undef VPCI
 };
 
@@ -103,7 +111,8 @@ static const struct dev_kind {
 	"virtio-scsi-device, virtio-scsi-pci, scsi-hd, scsi-cd, virtserialport, " \
 	"vhost-user-blk-device, vhost-user-blk-pci, vhost-user-fs-device, " \
 	"vhost-user-fs-pci, pcie-root-port, virtio-vsock-device, virtio-vsock-pci, " \
-	"vhost-vsock-device, vhost-vsock-pci"
+	"vhost-vsock-device, vhost-vsock-pci, pc-dimm, virtio-mem-device, " \
+	"virtio-mem-pci"
 
 /* addr=SLOT[.FUNC], both hex with or without 0x, as QEMU's PCI devfn
  * property (and StratoVirt's addr=0x3.0x0). */
@@ -218,6 +227,12 @@ static int dev_prop(struct cfg_ctx *c, const struct dev_kind *k,
 	*handled = true;
 	if (!strcmp(key, "id"))
 		return cfg_id(c, "id", kv->val, d->id);
+	if (k->props & (P_DIMM | P_VMEM)) {
+		int r = cfg_mem_prop(c, (k->props & P_DIMM) != 0, d, kv, handled);
+		if (*handled)
+			return r;
+		*handled = true;
+	}
 	if ((k->props & P_PCI) && !strcmp(key, "bus"))
 		return ref(c, kv, d->bus);
 	if ((k->props & P_PCI) && !strcmp(key, "addr"))
@@ -473,6 +488,7 @@ int cfg_opt_device(struct cfg_ctx *c, const char *arg)
 	d->scsi_id = -1;
 	d->vhostfd = -1;
 	d->serialport = !strcmp(k->name, "virtserialport");
+	d->mem_slot = -1;
 	if (k->transport == CFG_TRANSPORT_PCI)
 		strcpy(d->bus, CFG_ROOT_BUS);
 	for (unsigned i = 0; i < l.n; i++) {

@@ -217,6 +217,8 @@ const char *config_device_name(const struct cfg_device *dev)
 		[CFG_DEV_VHOST_USER_FS] = { "vhost-user-fs", "vhost-user-fs-device", "vhost-user-fs-pci" },
 		[CFG_DEV_VIRTIO_VSOCK] = { "virtio-vsock", "virtio-vsock-device", "virtio-vsock-pci" },
 		[CFG_DEV_VHOST_VSOCK] = { "vhost-vsock", "vhost-vsock-device", "vhost-vsock-pci" },
+		[CFG_DEV_PC_DIMM] = { "pc-dimm", "pc-dimm", "pc-dimm" },
+		[CFG_DEV_VIRTIO_MEM] = { "virtio-mem", "virtio-mem-device", "virtio-mem-pci" },
 	};
 
 	if (dev->type == CFG_DEV_PCI_BRIDGE && dev->pcie_port)

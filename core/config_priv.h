@@ -70,6 +70,10 @@ int cfg_opt_realtime(struct cfg_ctx *c, const char *arg);
 int cfg_opt_numa(struct cfg_ctx *c, const char *arg);
 int cfg_opt_vga(struct cfg_ctx *c, const char *arg);
 int cfg_opt_object(struct cfg_ctx *c, const char *arg);
+/* pc-dimm / virtio-mem properties and rules (config_mem.c). */
+int cfg_mem_prop(struct cfg_ctx *c, bool dimm, struct cfg_device *d,
+		 const struct cfg_kv *kv, bool *handled);
+int cfg_mem_check(struct cfg_ctx *c, const struct cfg_device *d, const char *lb);
 int cfg_opt_drive(struct cfg_ctx *c, const char *arg);
 int cfg_opt_netdev(struct cfg_ctx *c, const char *arg);
 int cfg_opt_chardev(struct cfg_ctx *c, const char *arg);

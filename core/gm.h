@@ -145,6 +145,12 @@ void *gm_map(const struct gm *gm, uint64_t gpa, size_t len, bool writable);
 /* True when [gpa, gpa+len) is wholly RAM (any flags). */
 bool gm_range_valid(const struct gm *gm, uint64_t gpa, size_t len);
 
+/* Remove the region that starts at gpa and release its host memory
+ * (memory hot-unplug).  Only with nothing else reading the table: the
+ * caller holds the machine's big lock and no iothread runs.  0 or
+ * -ENOENT. */
+int gm_remove_region(struct gm *gm, uint64_t gpa);
+
 /* Region table, for the KVM backend (memory slots), e820 and ACPI. */
 unsigned gm_region_count(const struct gm *gm);
 const struct gm_region *gm_region_at(const struct gm *gm, unsigned idx);

@@ -90,6 +90,7 @@ static int place_nvdimms(struct layout *l, const struct machine_config *cfg,
 				    (unsigned long long)((cur - l->devmem_base) >> 20),
 				    (unsigned long long)(avail >> 20));
 		l->devmem_size = avail;
+		return layout_place_memdevs(l, cfg, cur, err, errlen);
 	} else {
 		l->devmem_size = cur - l->devmem_base;
 	}
@@ -204,6 +205,7 @@ int layout_build(struct layout *l, const struct machine_config *cfg,
 		l->devs[i].cfg_index = (int)i;
 		l->devs[i].pci_bus = l->devs[i].pci_slot = l->devs[i].pci_func = -1;
 		l->devs[i].bridge_bus = -1;
+		l->devs[i].mem_slot = -1;
 		if (cfg->devices[i].transport == CFG_TRANSPORT_PCI && !l->pci)
 			return lerr(err, errlen, "-device %s: virtio-*-pci needs -machine q35",
 				    config_device_name(&cfg->devices[i]));

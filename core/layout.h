@@ -104,7 +104,10 @@ struct layout_dev {
 	int pci_bus, pci_slot, pci_func;  /* -1 when not PCI */
 	unsigned pci_pin;              /* INTx pin (0 = INTA) of the function */
 	int bridge_bus;                /* pci-bridge: its secondary bus, or -1 */
-	uint64_t pmem_base, pmem_size; /* nvdimm: guest-visible SPA range */
+	uint64_t pmem_base, pmem_size; /* nvdimm: guest-visible SPA range;
+					* pc-dimm, virtio-mem: its range in
+					* the device memory window */
+	int mem_slot;                  /* pc-dimm: its ACPI slot, else -1 */
 };
 
 struct layout {
@@ -126,5 +129,17 @@ struct layout {
 int layout_build(struct layout *l, const struct machine_config *cfg,
 		 char *err, size_t errlen);
 const struct layout_dev *layout_dev_for(const struct layout *l, int cfg_index);
+/* pc-dimms and virtio-mem devices in the device memory window after the
+ * nvdimms (layout_mem.c): an addr=/slot= given is checked, the others
+ * get the lowest free slot and the lowest free aligned range (QEMU's
+ * first fit), so a device keeps its place while others come and go.
+ * Errors in QEMU's words.  Called by layout_build. */
+int layout_place_memdevs(struct layout *l, const struct machine_config *cfg,
+			 uint64_t nv_end, char *err, size_t errlen);
+/* The memory hot-plug window exists (-m ...,slots=N,maxmem=M > size). */
+static inline bool layout_memhp(const struct machine_config *cfg)
+{
+	return cfg->mem.slots && cfg->mem.maxmem > cfg->mem.size;
+}
 
 #endif

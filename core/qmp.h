@@ -204,6 +204,19 @@ struct qmp_machine_ops {
 	/* The QMP_MIG_CAP_* set; setting may fail (a migration is running). */
 	unsigned (*migrate_caps)(void *opaque);
 	int (*migrate_set_caps)(void *opaque, unsigned caps, struct qmp_err *e);
+	/* Memory hot-plug (issue 17, core/qmp_mem.c).  object-add of a
+	 * memory backend: opts is a -object option string
+	 * ("memory-backend-ram,id=m1,size=134217728"), checked for QEMU's
+	 * argument types already.  object-del: refused while in use.
+	 * query-memory-devices: *out gets the reply list.  qom-set of a
+	 * device property (virtio-mem requested-size).  0, or -1 with e. */
+	int (*object_add)(void *opaque, const char *qom_type, const char *id,
+			  const char *opts, struct qmp_err *e);
+	int (*object_del)(void *opaque, const char *id, struct qmp_err *e);
+	int (*query_memory_devices)(void *opaque, struct json **out,
+				    struct qmp_err *e);
+	int (*qom_set)(void *opaque, const char *path, const char *property,
+		       const struct json *value, struct qmp_err *e);
 };
 
 /* ---- named descriptors (getfd/closefd) -------------------------------- */

@@ -265,6 +265,10 @@ static const struct qmp_cmd qmp_cmd_table[] = {
 	{ "query-migrate", cmd_query_migrate, { { 0 } } },
 	{ "migrate-set-capabilities", cmd_migrate_set_capabilities, { { "capabilities", JSON_ARRAY, true } } },
 	{ "query-migrate-capabilities", cmd_query_migrate_capabilities, { { 0 } } },
+	{ "object-add", cmd_object_add, { { "qom-type", JSON_STRING, true }, { "id", JSON_STRING, true } } },
+	{ "object-del", cmd_object_del, { { "id", JSON_STRING, true } } },
+	{ "query-memory-devices", cmd_query_memory_devices, { { 0 } } },
+	{ "qom-set", cmd_qom_set, { { "path", JSON_STRING, true }, { "property", JSON_STRING, true } } },
 };
 
 #define QMP_NCMDS (sizeof(qmp_cmd_table) / sizeof(qmp_cmd_table[0]))
@@ -306,9 +310,11 @@ void qmp_cmd_run(const struct qmp_cmd *cmd, struct qmp_call *c)
 {
 	c->name = cmd->name;
 	/* device_add takes every device property, netdev_add, blockdev-add
-	 * and chardev-add nested unions: their handlers check. */
+	 * and chardev-add nested unions, object-add members that depend on
+	 * its qom-type, qom-set a value of any type: their handlers check. */
 	if (cmd->fn == cmd_device_add || cmd->fn == cmd_netdev_add ||
-	    cmd->fn == cmd_blockdev_add || cmd->fn == cmd_chardev_add) {
+	    cmd->fn == cmd_blockdev_add || cmd->fn == cmd_chardev_add ||
+	    cmd->fn == cmd_object_add || cmd->fn == cmd_qom_set) {
 		cmd->fn(c);
 		return;
 	}

@@ -68,6 +68,12 @@ void cmd_migrate_incoming(struct qmp_call *c);
 void cmd_query_migrate(struct qmp_call *c);
 void cmd_migrate_set_capabilities(struct qmp_call *c);
 void cmd_query_migrate_capabilities(struct qmp_call *c);
+/* Memory hot-plug commands (qmp_mem.c); object-add and qom-set check
+ * their own arguments, as device_add does. */
+void cmd_object_add(struct qmp_call *c);
+void cmd_object_del(struct qmp_call *c);
+void cmd_query_memory_devices(struct qmp_call *c);
+void cmd_qom_set(struct qmp_call *c);
 /* device_add's arguments as a -device option string (qmp_device.c). */
 int qmp_args_to_opts(const struct json *args, struct json_buf *b, char *err, size_t errlen);
 

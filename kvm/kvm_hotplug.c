@@ -96,6 +96,8 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 		return kvm_hp_add_scsi(km, id, opts, e);   /* kvm_hotplug_bus.c */
 	if (!strcmp(driver, "virtconsole") || !strcmp(driver, "virtserialport"))
 		return kvm_hp_add_port(km, driver, id, opts, e);
+	if (!strcmp(driver, "pc-dimm"))
+		return kvm_memhp_dimm_add(km, id, opts, e);
 	bool blk = !strcmp(driver, "virtio-blk-pci"), net = !strcmp(driver, "virtio-net-pci");
 	bool vsock = !strcmp(driver, "virtio-vsock-pci") || !strcmp(driver, "vhost-vsock-pci");
 	/* vhost-user devices on a chardev-add'ed socket (issue 16 item 7). */
@@ -207,6 +209,8 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 	const struct cfg_device *d = config_device(km->cfg, id);
 	if (!d)
 		return hp_fail(e, "DeviceNotFound", "Device '%s' not found", id, NULL);
+	if (d->type == CFG_DEV_PC_DIMM)
+		return kvm_memhp_dimm_del(km, d, e);
 	int r = board_hotplug_del(km->board, id);
 	if (r == -EALREADY)
 		return hp_fail(e, "GenericError", "Device %s is already in the process of unplug",
@@ -271,6 +275,8 @@ static int kvm_hp_qom_get(void *opaque, const char *path, const char *prop,
 		*out = json_new_str(p);
 		return 0;
 	}
+	if (d->type == CFG_DEV_VIRTIO_MEM)
+		return kvm_memhp_qom_get(km, d, prop, out, e);
 	e->cls = "GenericError";
 	snprintf(e->desc, sizeof(e->desc), "Property '%s.%s' not found",
 		 config_device_name(d), prop);
@@ -279,11 +285,11 @@ static int kvm_hp_qom_get(void *opaque, const char *path, const char *prop,
 
 void kvm_hotplug_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)
 {
-	(void)km;
 	ops->device_add = kvm_hp_add;
 	ops->device_del = kvm_hp_del;
 	ops->qom_get = kvm_hp_qom_get;
 	kvm_netdev_ops(km, ops);
+	kvm_memhp_ops(km, ops);
 }
 
 /* For kvm_hotplug_bus.c: the helpers above. */

@@ -247,6 +247,8 @@ struct kvm_machine {
 	struct board_qmp *bq;
 	/* QMP migrate and -incoming (kvm_migrate.c). */
 	struct kvm_migrate *mig;
+	/* Memory hot-plug's KVM memory slots (kvm_memhp.c). */
+	struct kvm_memhp *memhp;
 };
 
 /* kvm_cpu_hotplug.c: device_add/device_del of a CPU, its QMP views, the
@@ -286,6 +288,21 @@ int kvm_hp_fail(struct qmp_err *e, const char *cls, const char *fmt, const char 
 bool kvm_hp_drive_used(const struct machine_config *cfg, const char *drive);
 /* kvm_netdev.c: netdev_add, netdev_del into ops. */
 void kvm_netdev_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+/* kvm_memhp.c: object-add/-del, query-memory-devices into ops;
+ * device_add/device_del of a pc-dimm; the board's dimm_ejected hook. */
+struct kvm_memhp;
+void kvm_memhp_ops(struct kvm_machine *km, struct qmp_machine_ops *ops);
+int kvm_memhp_dimm_add(struct kvm_machine *km, const char *id, const char *opts,
+		       struct qmp_err *e);
+int kvm_memhp_dimm_del(struct kvm_machine *km, const struct cfg_device *d,
+		       struct qmp_err *e);
+void kvm_memhp_ejected(void *opaque, unsigned slot);
+void kvm_memhp_free(struct kvm_machine *km);
+/* virtio-mem: qom-get of requested-size / size / block-size, and the
+ * board's ram_discard hook. */
+int kvm_memhp_qom_get(struct kvm_machine *km, const struct cfg_device *d,
+		      const char *prop, struct json **out, struct qmp_err *e);
+void kvm_ram_discard(void *opaque, uint64_t gpa, uint64_t len);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

@@ -317,6 +317,7 @@ static void kvm_machine_teardown(struct kvm_machine *km)
 	if (km->qmp)
 		qmp_server_free(km->qmp);
 	kvm_qmp_be_free(km);
+	kvm_memhp_free(km);
 	if (km->sigfd >= 0) {
 		if (km->m.loop)
 			evloop_del_fd(km->m.loop, km->sigfd);
@@ -379,6 +380,10 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 		.device_deleted_opaque = km,
 		.cpu_eject = kvm_cpuhp_eject,
 		.cpu_eject_opaque = km,
+		.dimm_ejected = kvm_memhp_ejected,
+		.dimm_ejected_opaque = km,
+		.ram_discard = kvm_ram_discard,
+		.ram_discard_opaque = km,
 	};
 	time_t now = time(NULL);
 	struct tm tm;
@@ -464,7 +469,8 @@ static int kvm_machine_sandbox(struct kvm_machine *km,
 	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot,
 				       .allow_cpu_hotplug = board_cpu_possible(cfg) >
 							    (cfg->smp.cpus ? cfg->smp.cpus : 1),
-				       .allow_unix_connect = kvm_reconnects(cfg) };
+				       .allow_unix_connect = kvm_reconnects(cfg),
+				       .allow_memhp = layout_memhp(cfg) };
 	char msg[256] = "";
 	int r = kvm_seccomp_install(&so, msg, sizeof(msg));
 	if (r < 0) {

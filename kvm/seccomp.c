@@ -107,6 +107,11 @@ static const unsigned long kvm_seccomp_ioctl_build[] = {
 
 #define KVM_SECCOMP_N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Memory hot-plug without rebuilds (-no-reboot): mapping a backend. */
+static const int kvm_seccomp_memhp[] = {
+	SCMP_SYS(openat), SCMP_SYS(memfd_create),
+};
+
 /* --- reporting a refused call ------------------------------------------ */
 
 static size_t kvm_seccomp_put(char *buf, size_t pos, size_t cap, const char *s)
@@ -206,6 +211,9 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 	if (o->allow_rebuild)
 		for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_rebuild) && !r; i++)
 			r = kvm_seccomp_rule(ctx, &n, kvm_seccomp_rebuild[i], 0, NULL);
+	else if (!r && o->allow_memhp)
+		for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_memhp) && !r; i++)
+			r = kvm_seccomp_rule(ctx, &n, kvm_seccomp_memhp[i], 0, NULL);
 	else if (!r)
 		/* Nothing opens a file after boot; glibc naming a vCPU thread
 		 * through /proc gets a plain error instead of the trap. */
@@ -247,6 +255,10 @@ static scmp_filter_ctx kvm_seccomp_build(const struct kvm_seccomp_opts *o,
 	/* ioctl: one rule per request (their OR). */
 	for (size_t i = 0; i < KVM_SECCOMP_N(kvm_seccomp_ioctl_run) && !r; i++) {
 		struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, kvm_seccomp_ioctl_run[i], 0);
+		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
+	}
+	if (o->allow_memhp && !o->allow_rebuild && !r) {
+		struct scmp_arg_cmp c = kvm_seccomp_cmp(1, SCMP_CMP_EQ, KVM_SET_USER_MEMORY_REGION, 0);
 		r = kvm_seccomp_rule(ctx, &n, SCMP_SYS(ioctl), 1, &c);
 	}
 	/* vCPU hot-plug: what kvm_vcpu_setup and a parked vCPU's reuse do

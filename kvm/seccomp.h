@@ -40,6 +40,10 @@ struct kvm_seccomp_opts {
 	/* -smp maxcpus > cpus: creating and setting up a vCPU at run time
 	 * (device_add of a CPU). */
 	bool allow_cpu_hotplug;
+	/* Memory hot-plug (-m slots=/maxmem=): object-add / device_add map
+	 * backends while the guest runs (memfd_create, openat for
+	 * memory-backend-file, KVM_SET_USER_MEMORY_REGION). */
+	bool allow_memhp;
 	/* Install even in an ASan build (tests whose child never runs
 	 * LeakSanitizer's exit check). */
 	bool in_sanitizer;

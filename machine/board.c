@@ -101,7 +101,8 @@ int board_build(struct machine *m, const struct machine_config *cfg,
 		goto fail;
 	/* NVDIMMs become gm regions now, before the backend maps memory
 	 * slots and the ACPI builder describes them. */
-	if (board_nvdimm(b, err, errlen) < 0 || board_virtio(b, err, errlen) < 0)
+	if (board_nvdimm(b, err, errlen) < 0 || board_mem(b, err, errlen) < 0 ||
+	    board_virtio(b, err, errlen) < 0)
 		goto fail;
 	/* In the simulator nothing is attached to them: they stay idle. */
 	if (b->host->ioeventfd && board_iothreads_start(b, err, errlen) < 0)

@@ -96,6 +96,16 @@ struct board_host {
 	 * NULL: the slot just empties. */
 	int (*cpu_eject)(void *opaque, unsigned index);
 	void *cpu_eject_opaque;
+	/* ACPI memory hot-plug: the guest ejected the DIMM in this slot
+	 * (board_mem.c); the host unmaps it and reports DEVICE_DELETED.
+	 * NULL: the slot just empties. */
+	void (*dimm_ejected)(void *opaque, unsigned slot);
+	void *dimm_ejected_opaque;
+	/* virtio-mem: the guest unplugged [gpa, gpa + len); give the memory
+	 * back to the host (KVM: MADV_DONTNEED, a punched hole for fd-backed
+	 * memory).  NULL: the device's bitmap is the only record. */
+	void (*ram_discard)(void *opaque, uint64_t gpa, uint64_t len);
+	void *ram_discard_opaque;
 };
 /* board_host.device_deleted: a hot-unplug the guest completed (the
  * device with this -device id is gone; big lock held). */
@@ -211,5 +221,20 @@ int board_cpu_plug(struct board *b, unsigned index, bool notify);
 int board_cpu_unplug_request(struct board *b, unsigned index);
 bool board_cpu_present(const struct board *b, unsigned index);
 bool board_cpu_unplug_pending(const struct board *b, unsigned index);
+/* ACPI memory hot-plug (board_mem.c), big lock held.  A DIMM the host
+ * has mapped at [base, base + size) is in `slot`: tell the guest
+ * (insert event, GPE.3 / GED).  Ask the guest to eject it.  Both return
+ * 0 or -errno (-ENODEV: no hot-plug window / empty slot, -EBUSY,
+ * -EALREADY: already asked). */
+int board_dimm_plug(struct board *b, unsigned slot, uint64_t base,
+		    uint64_t size, unsigned node);
+int board_dimm_unplug_request(struct board *b, unsigned slot);
+struct vmem;
+/* The virtio-mem with this -device id, or NULL (QMP qom-set/qom-get
+ * requested-size). */
+struct vmem *board_vmem(struct board *b, const char *id);
+struct memhp;
+/* The register block (tests), or NULL without a hot-plug window. */
+struct memhp *board_memhp(struct board *b);
 
 #endif

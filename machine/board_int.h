@@ -11,6 +11,7 @@
 #include "devices/acpi/cpu_hotplug.h"
 #include "machine/board.h"
 #include "devices/nvdimm.h"
+#include "devices/acpi/mem_hotplug.h"
 
 #define BOARD_MAX_ITEMS 512
 
@@ -99,6 +100,12 @@ struct board {
 	 * moves the description's entries. */
 	struct { char id[CFG_ID_MAX]; struct chr *chr; } chrs[CFG_MAX_ITEMS];
 	unsigned nchrs;
+	/* ACPI memory hot-plug (board_mem.c): present with -m slots=. */
+	struct memhp memhp;
+	bool has_memhp;
+	/* virtio-mem devices by -device id (board_mem.c). */
+	struct { const char *id; struct vmem *m; } vmems[CFG_MAX_ITEMS];
+	unsigned nvmems;
 	/* The failure being reported is the configuration's (board_build
 	 * returns -2): set where it is found. */
 	bool config_error;
@@ -191,6 +198,11 @@ struct vdev *board_vsock(struct board *b, const struct cfg_device *d,
 /* NVDIMMs (board_nvdimm.c): map them, claim flush hints and read-only
  * ranges; at the end, write shared mappings back. */
 int board_nvdimm(struct board *b, char *err, size_t errlen);
+/* Memory hot-plug (board_mem.c): the register block, q35's GPE0 block,
+ * and the cold-plugged pc-dimms mapped into gm. */
+int board_mem(struct board *b, char *err, size_t errlen);
+/* virtio-mem -device i: its region mapped into gm, the model. */
+struct vdev *board_vmem_device(struct board *b, unsigned i, char *err, size_t errlen);
 void board_nvdimm_shutdown(struct board *b);
 
 #endif

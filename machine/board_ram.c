@@ -31,8 +31,8 @@ bool board_ram_shareable(const struct machine_config *cfg)
 /* How one node's backend is mapped.  A memory-backend-file mem-path that
  * is a directory (QEMU's mem-path=/dev/shm) gets an unlinked temp file
  * there per piece; a file is used in place at the node's offset. */
-static int node_spec(const struct cfg_object *o, struct gm_mmap_spec *spec,
-		     uint64_t offset)
+int board_ram_spec(const struct cfg_object *o, struct gm_mmap_spec *spec,
+		   uint64_t offset)
 {
 	memset(spec, 0, sizeof(*spec));
 	switch (o->type) {
@@ -87,7 +87,7 @@ static int map_nodes(struct gm *gm, const struct layout *l,
 			if (take > left)
 				take = left;
 			struct gm_mmap_spec spec;
-			int e = node_spec(o, &spec, node_off);
+			int e = board_ram_spec(o, &spec, node_off);
 			char name[32];
 			snprintf(name, sizeof(name), "ram%u", piece++);
 			if (!e)

@@ -25,4 +25,10 @@ bool board_ram_shareable(const struct machine_config *cfg);
 int board_ram_map(struct gm *gm, const struct layout *l,
 		  const struct machine_config *cfg, char *err, size_t errlen);
 
+/* How a memory backend object is mapped at `offset` into it (guest RAM
+ * nodes, pc-dimms): 0, -EROFS (readonly=on), -EINVAL. */
+struct gm_mmap_spec;
+int board_ram_spec(const struct cfg_object *o, struct gm_mmap_spec *spec,
+		   uint64_t offset);
+
 #endif

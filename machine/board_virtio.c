@@ -619,6 +619,9 @@ int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen)
 	case CFG_DEV_VHOST_VSOCK:
 		vd = board_vsock(b, d, err, errlen);
 		break;
+	case CFG_DEV_VIRTIO_MEM:
+		vd = board_vmem_device(b, i, err, errlen);
+		break;
 	default:
 		return 0;   /* not a virtio function (or a port of one) */
 	}

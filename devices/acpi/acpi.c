@@ -51,6 +51,8 @@ int acpi_blob_build(struct acpi_blob *b, const struct machine_config *cfg,
 		tables[n++] = acpi_build_mcfg(&bld);
 	if (bld.nnv)
 		tables[n++] = acpi_build_nfit(&bld);
+	if (layout_memhp(cfg))
+		tables[n++] = acpi_build_srat(&bld);
 	uint64_t xsdt = acpi_build_xsdt(&bld, tables, n);
 	acpi_build_rsdp(&bld, xsdt);
 

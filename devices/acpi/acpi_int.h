@@ -67,6 +67,13 @@ void acpi_dsdt_cpus_ged(struct acpi_builder *bld, struct aml *a);
 void acpi_dsdt_cpus_gpe(struct acpi_builder *bld, struct aml *a);
 bool acpi_cpu_hotplug(const struct acpi_builder *bld);
 void acpi_dsdt_nvdimm(struct acpi_builder *bld, struct aml *a);
+/* Memory hot-plug (dsdt_mem.c): the \_SB objects, q35's \_GPE._E03,
+ * and the microvm GED _EVT clause (Local0 holds the selector). */
+void acpi_dsdt_mem(struct acpi_builder *bld, struct aml *a);
+void acpi_dsdt_mem_gpe(struct acpi_builder *bld, struct aml *a);
+void acpi_dsdt_mem_ged(struct acpi_builder *bld, struct aml *a);
+/* SRAT (srat.c), built when -m has a hot-plug window. */
+uint64_t acpi_build_srat(struct acpi_builder *bld);
 /* Emit `Method(_DSM, 4)` for a device that implements no _DSM function
  * beyond 0: function 0 of `uuid` returns the supported-functions bitmap
  * Buffer{0} (bit 0 clear: nothing else, ACPI 6.4 §9.1.1), as does any

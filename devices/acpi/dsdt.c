@@ -243,6 +243,7 @@ static void dsdt_ged(struct acpi_builder *bld, struct aml *a)
 	aml_int(a, ACPI_NOTIFY_BUTTON_PRESSED);
 	aml_end(a, i);
 	acpi_dsdt_cpus_ged(bld, a);
+	acpi_dsdt_mem_ged(bld, a);
 	aml_end(a, mm);
 	aml_end(a, m);
 }
@@ -262,9 +263,11 @@ uint64_t acpi_build_dsdt(struct acpi_builder *bld)
 		dsdt_ged(bld, &a);
 	if (bld->nnv)
 		acpi_dsdt_nvdimm(bld, &a);
+	acpi_dsdt_mem(bld, &a);
 	aml_end(&a, sb);
 	if (acpi_is_q35(bld))
 		acpi_dsdt_cpus_gpe(bld, &a);
+	acpi_dsdt_mem_gpe(bld, &a);
 
 	/* \_S5 (ACPI 6.4 §7.4.2): SLP_TYPa, SLP_TYPb, reserved, reserved. */
 	aml_name_decl(&a, "\\_S5");

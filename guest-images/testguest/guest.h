@@ -190,6 +190,8 @@ unsigned shpc_action(void);
 unsigned scsihp_action(void);
 /* vnet.c: testguest.action=net-mq (virtio-net multiqueue); failures. */
 unsigned vnet_mq_action(void);
+unsigned memhp_action(void);   /* memhp.c */
+unsigned virtio_mem_action(void);   /* virtio_mem.c */
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
 void hvc_capture(char c);
 void hvc_found(unsigned dev, unsigned fn);

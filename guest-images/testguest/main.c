@@ -46,6 +46,10 @@
  *   cpuhp        the guest side of vCPU hot-plug (cpuhp.c, options in
  *                testguest.cpuhp=), then the debug-exit as above
  *   net-mq       virtio-net multiqueue (vnet.c), then spin
+ *   memhp        the guest side of ACPI memory hot-plug (memhp.c), then
+ *                the debug-exit as above
+ *   virtio-mem   the guest side of virtio-mem on virtio-mmio
+ *                (virtio_mem.c), then the debug-exit as above
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -656,6 +660,8 @@ static const struct {
 	{ "vsock", vsock_action },
 	{ "shpc", shpc_action },
 	{ "scsihp", scsihp_action },
+	{ "memhp", memhp_action },
+	{ "virtio-mem", virtio_mem_action },
 };
 
 void guest_main(uint32_t start_info);

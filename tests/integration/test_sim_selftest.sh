@@ -67,7 +67,7 @@ expect q35 \
 	"serial: COM1 at 0x3f8" "serial: COM2 at 0x2f8" "rtc: 2026-01-01" \
 	"pit: IRQ0 mode 2 divisor 1193: 11 edges, intervals 999847-999848 ns" \
 	"i8042: self-test 0x55" "pci: 6 functions on bus 0, 5 virtio, 5 of 5" \
-	"acpi: RSDP at 0xe0000, XSDT lists 4 tables [FACP APIC MCFG NFIT], checksums ok" \
+	"acpi: RSDP at 0xe0000, XSDT lists 5 tables [FACP APIC MCFG NFIT SRAT], checksums ok" \
 	"acpi-pm: PM timer at 0x608" \
 	"virtio-blk over virtio-pci: sector 0 \"SIM-SELFTEST-DISK" \
 	"virtio-blk over virtio-mmio: sector 0 \"SIM-SELFTEST-DISK" \
@@ -113,7 +113,7 @@ run micro "${micro[@]}"
 [ "$rc" -eq 0 ] || { fail "microvm: exit $rc"; cat "$TMP/micro.out" "$TMP/micro.err"; }
 expect micro \
 	"serial: COM1" "rtc:" "pit: IRQ0" "i8042:" \
-	"acpi: RSDP at 0xe0000, XSDT lists 3 tables [FACP APIC NFIT], checksums ok" \
+	"acpi: RSDP at 0xe0000, XSDT lists 4 tables [FACP APIC NFIT SRAT], checksums ok" \
 	"virtio-blk over virtio-mmio" "virtio-net over virtio-mmio" \
 	"virtio-rng over virtio-mmio" "virtio-console over virtio-mmio: 1 port(s)" \
 	"virtio-balloon over virtio-mmio" "nvdimm at 0x100000000" \

@@ -446,11 +446,17 @@ static int dump(const char *dir)
 						     "2,maxcpus=4", NULL };
 	static const char *const fix_cpuhp_microvm[] = { "-machine", "microvm,accel=sim",
 							 "-smp", "1,maxcpus=3", NULL };
+	/* Memory hot-plug window: SRAT, MHPD/MHPC, GPE / GED (issue 17). */
+	static const char *const fix_memq[] = { "-machine", "q35,accel=sim", "-m",
+						"256M,slots=4,maxmem=2G", NULL };
+	static const char *const fix_memm[] = { "-machine", "microvm,accel=sim", "-m",
+						"256M,slots=2,maxmem=1G", NULL };
 	static const struct { const char *name; const char *const *args; } m[] = {
 		{ "microvm", fix_microvm }, { "q35", fix_q35 }, { "nvdimm", fix_nvdimm },
 		{ "smp250", fix_big },
 		/* vCPU hot-plug: the CPUS container, GPE0 / GED (dsdt_cpu.c). */
 		{ "cpuhp-q35", fix_cpuhp_q35 }, { "cpuhp-microvm", fix_cpuhp_microvm },
+		{ "memhpq35", fix_memq }, { "memhpmvm", fix_memm },
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		struct acpi_fixture *f = acpi_fixture_new(m[i].args);

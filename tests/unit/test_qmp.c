@@ -213,7 +213,7 @@ static void test_queries(void **state)
 	struct json *v = json_parse(got, strlen(got), NULL, 0);
 	assert_non_null(v);
 	struct json *list = json_get(v, "return");
-	assert_int_equal(json_len(list), 36);
+	assert_int_equal(json_len(list), 40);
 	for (size_t i = 0; i < json_len(list); i++) {
 		const char *name = json_get_str(json_get(json_at(list, i), "name"));
 		assert_non_null(name);
@@ -225,13 +225,15 @@ static void test_queries(void **state)
 		/* Every command checks its arguments before running;
 		 * device_add takes any property, but needs a driver;
 		 * netdev_add (a union) wants its id first;
-		 * blockdev-add and chardev-add check their discriminator
+		 * blockdev-add, chardev-add and object-add check their discriminator
 		 * and id first, as QEMU's visitor does. */
 		const char *want = "Parameter 'zz' is unexpected";
 		if (!strcmp(name, "device_add") || !strcmp(name, "blockdev-add"))
 			want = "Parameter 'driver' is missing";
 		else if (!strcmp(name, "chardev-add") || !strcmp(name, "netdev_add"))
 			want = "Parameter 'id' is missing";
+		else if (!strcmp(name, "object-add"))
+			want = "Parameter 'qom-type' is missing";
 		assert_non_null(strstr(r, want));
 		free(r);
 	}

@@ -175,7 +175,7 @@ static void test_q35_every_device(void **state)
 	has(f, "channel 2 gate and OUT2 via port 0x61 ok");
 	has(f, "ok: i8042: self-test 0x55, keyboard interface test 0x00, reset line requests");
 	has(f, "ok: pci: 6 functions on bus 0, 5 virtio, 5 of 5 configured");
-	has(f, "ok: acpi: RSDP at 0xe0000, XSDT lists 4 tables [FACP APIC MCFG NFIT], checksums ok");
+	has(f, "ok: acpi: RSDP at 0xe0000, XSDT lists 5 tables [FACP APIC MCFG NFIT SRAT], checksums ok");
 	has(f, "ok: virtio-blk over virtio-pci: sector 0 \"SELFTEST-DISK");
 	has(f, "GET_ID \"SN-0001\", write+flush+read back of sector 2047 ok");
 	has(f, "ok: virtio-blk over virtio-mmio: sector 0 \"SELFTEST-DISK");
@@ -230,7 +230,7 @@ static void test_microvm_every_device(void **state)
 	      "-device", "isa-debug-exit");
 	assert_int_equal(fx_run(f, NULL), 0);
 	has(f, "ok: serial: COM2 at 0x2f8: scratch, THRE interrupt on GSI 3; output discarded");
-	has(f, "ok: acpi: RSDP at 0xe0000, XSDT lists 3 tables [FACP APIC NFIT], checksums ok");
+	has(f, "ok: acpi: RSDP at 0xe0000, XSDT lists 4 tables [FACP APIC NFIT SRAT], checksums ok");
 	has(f, "GET_ID \"ABCDEFGHIJKLMNOPQRST\", write+flush+read back of sector 2047 ok");
 	has(f, "ok: virtio-net over virtio-mmio: netdev n0 (tap replaced");
 	has(f, "(no mac=), link up");
