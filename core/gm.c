@@ -169,20 +169,6 @@ int gm_add_region_owned(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 	return 0;
 }
 
-int gm_remove_region(struct gm *gm, uint64_t gpa)
-{
-	for (unsigned i = 0; i < gm->nregions; i++) {
-		if (gm->regions[i].gpa != gpa)
-			continue;
-		gm_release(&gm->regions[i]);
-		memmove(&gm->regions[i], &gm->regions[i + 1],
-			(gm->nregions - i - 1) * sizeof(gm->regions[0]));
-		gm->nregions--;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 int gm_add_region(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 		  unsigned flags, const char *name)
 {

@@ -69,10 +69,6 @@ int gm_add_region_owned(struct gm *gm, uint64_t gpa, uint64_t size, void *host,
 /* 0 when a region [gpa, gpa+size) could be added now, else the error
  * gm_add_region would return (-EINVAL, -EEXIST, -ENOSPC).  Backends check
  * before allocating or mapping so a bad request has no side effects. */
-/* Remove (and release) the region starting at gpa: only while no device
- * or vCPU uses it (the simulator tearing a board down for a snapshot
- * restore).  0 or -ENOENT. */
-int gm_remove_region(struct gm *gm, uint64_t gpa);
 int gm_can_add(const struct gm *gm, uint64_t gpa, uint64_t size);
 /* Allocate zeroed host memory (heap) for a region: the simulator's backend. */
 int gm_add_heap(struct gm *gm, uint64_t gpa, uint64_t size, unsigned flags,
@@ -146,9 +142,9 @@ void *gm_map(const struct gm *gm, uint64_t gpa, size_t len, bool writable);
 bool gm_range_valid(const struct gm *gm, uint64_t gpa, size_t len);
 
 /* Remove the region that starts at gpa and release its host memory
- * (memory hot-unplug).  Only with nothing else reading the table: the
- * caller holds the machine's big lock and no iothread runs.  0 or
- * -ENOENT. */
+ * (memory hot-unplug; the simulator tearing a board down for a snapshot
+ * restore).  Only with nothing else reading the table: the caller holds
+ * the machine's big lock and no iothread or vCPU uses it.  0 or -ENOENT. */
 int gm_remove_region(struct gm *gm, uint64_t gpa);
 
 /* Region table, for the KVM backend (memory slots), e820 and ACPI. */

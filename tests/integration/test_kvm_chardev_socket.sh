@@ -22,7 +22,19 @@ conns = []
 said = False
 while True:
     r, _, _ = select.select([s, sys.stdin] + conns, [], [], 60)
-    if not r or sys.stdin in r:
+    if not r:
+        break
+    if sys.stdin in r:
+        # Told to stop: what vmm wrote before it exited is all in the
+        # socket buffer, maybe unread yet.  Take what is there (a vmm
+        # still running has nothing more in flight for us).
+        for c in conns:
+            c.setblocking(False)
+            while True:
+                try: d = c.recv(4096)
+                except OSError: d = b""
+                if not d: break
+                out.write(d); out.flush()
         break
     for c in r:
         if c is s:
