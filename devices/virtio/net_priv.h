@@ -65,4 +65,10 @@ void vnet_ctrl_process(struct vnet *n);
 /* Put pairs [0, k) in use and the rest out (backend queues follow). */
 void vnet_set_pairs(struct vnet *n, unsigned k);
 
+/* net_snap.c: the vdev_ops snapshot hooks. */
+struct snap_w;
+struct snap_r;
+int vnet_save(struct vdev *vd, struct snap_w *w);
+int vnet_load(struct vdev *vd, struct snap_r *r);
+
 #endif
