@@ -99,6 +99,15 @@ int trace_rec_check(const struct machine_config *cfg, char *err, size_t errlen)
 				 config_device_name(&cfg->devices[i]));
 			return -1;
 		}
+	/* The simulator can replay from a state record (trace_rec_state),
+	 * but a KVM restore's stream also holds vCPU and RAM state that no
+	 * replay loads: such a trace would diverge from its first record. */
+	if (cfg->incoming != CFG_INCOMING_NONE) {
+		snprintf(err, errlen, "vmm: -trace-record cannot be used with "
+			 "-incoming: a trace of a restored KVM machine is not "
+			 "recorded yet (record the VM before it is saved)");
+		return -1;
+	}
 	return 0;
 }
 

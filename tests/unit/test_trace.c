@@ -413,6 +413,20 @@ static void test_refuse_iothread(void **state)
 	free(cfg);
 }
 
+/* -incoming: a restored KVM machine's trace could not replay. */
+static void test_refuse_incoming(void **state)
+{
+	(void)state;
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	char err[256];
+	char *argv[] = { "vmm", "-machine", "microvm", "-kernel", "k",
+			 "-incoming", "file:state.bin", NULL };
+	assert_int_equal(config_parse(cfg, 7, argv, err, sizeof(err)), 0);
+	assert_int_equal(trace_rec_check(cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-incoming"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_unclosed),
 		cmocka_unit_test(test_no_argv),
 		cmocka_unit_test(test_refuse_iothread),
+		cmocka_unit_test(test_refuse_incoming),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
