@@ -251,6 +251,19 @@ struct kvm_machine {
 	struct kvm_memhp *memhp;
 };
 
+/* kvm_startup.c: termination signals before the loop runs.  begin
+ * installs the start-up handler; end blocks set (kvm_term_sigset: the
+ * signals the loop's signalfd takes), restores the handlers and says
+ * whether one came; terminated fills res as a host shutdown request. */
+void kvm_term_sigset(sigset_t *set);
+void kvm_startup_begin(struct kvm_machine *km);
+bool kvm_startup_end(struct kvm_machine *km, const sigset_t *set);
+int kvm_startup_terminated(struct kvm_machine *km, struct kvm_result *res);
+/* kvm_sandbox.c: the seccomp filter, first boot only, before any vCPU
+ * runs.  0, or -1 with err. */
+int kvm_machine_sandbox(struct kvm_machine *km, const struct machine_config *cfg,
+			char *err, size_t errlen);
+
 /* kvm_cpu_hotplug.c: device_add/device_del of a CPU, its QMP views, the
  * board's cpu_eject hook and the rebuild of plugged slots at reset. */
 struct qmp_err;

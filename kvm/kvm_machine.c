@@ -149,68 +149,6 @@ static void kvm_machine_host_signal(struct kvm_machine *km)
 	kvm_machine_request(km, MACHINE_SHUTDOWN, 0);
 }
 
-/* The termination signals: the loop's signalfd takes them once the VM
- * runs, the start-up handler before. */
-static const int kvm_term_signals[3] = { SIGTERM, SIGINT, SIGHUP };
-
-/* Start-up handler.  It does nothing: being there is what matters.  Not
- * SA_RESTART, so a start-up step blocked in a system call (an open() of a
- * FIFO for -serial file:, a wait for a chardev client) returns EINTR and
- * start-up fails over to the check below; SA_RESETHAND, so the kernel
- * puts SIG_DFL back on delivery, which is how start-up learns that a
- * signal came (no flag in memory), and a second signal ends the process
- * outright. */
-static void kvm_startup_signal(int sig)
-{
-	(void)sig;
-}
-
-/* Start-up begins: until kvm_startup_end, a termination signal
- * interrupts what the main thread is doing instead of waiting, blocked,
- * for a loop that is not running yet.  Threads started meanwhile (I/O
- * threads) are created with the signals blocked. */
-static void kvm_startup_begin(struct kvm_machine *km)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kvm_startup_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	for (unsigned i = 0; i < 3; i++)
-		sigaction(kvm_term_signals[i], &sa, &km->startup_old[i]);
-	km->starting = true;
-}
-
-/* Start-up ends (the VM is about to run, or start-up failed): block the
- * signals for the loop's signalfd (set), put the old dispositions back,
- * and say whether one arrived meanwhile.  Blocked first, so one arriving
- * now waits for the signalfd instead of being missed. */
-static bool kvm_startup_end(struct kvm_machine *km, const sigset_t *set)
-{
-	if (!km->starting)
-		return false;
-	pthread_sigmask(SIG_BLOCK, set, NULL);
-	bool signalled = false;
-	for (unsigned i = 0; i < 3; i++) {
-		struct sigaction cur;
-		if (sigaction(kvm_term_signals[i], NULL, &cur) == 0 &&
-		    cur.sa_handler != kvm_startup_signal)
-			signalled = true;
-		sigaction(kvm_term_signals[i], &km->startup_old[i], NULL);
-	}
-	km->starting = false;
-	return signalled;
-}
-
-/* A termination signal during start-up: the run ends as one during the
- * run does (a host shutdown request, status 0), before any vCPU ran. */
-static int kvm_startup_terminated(struct kvm_machine *km, struct kvm_result *res)
-{
-	log_info(km->m.log, "vmm: terminating on a signal during start-up");
-	*res = (struct kvm_result){ MACHINE_SHUTDOWN, 0 };
-	return 0;
-}
-
 /* Guest RAM: anonymous, -mem-path, or the -numa nodes' memory backends
  * (machine/board_ram.c); every region becomes a memory slot. */
 static int kvm_machine_ram(struct kvm_machine *km, const struct machine_config *cfg,
@@ -436,52 +374,6 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	return 0;
 }
 
-/* Does a client chardev socket reconnect while the guest runs? */
-static bool kvm_reconnects(const struct machine_config *cfg)
-{
-	for (unsigned i = 0; i < cfg->nchardevs; i++)
-		if (cfg->chardevs[i].type == CFG_CHR_SOCKET &&
-		    !cfg->chardevs[i].server && cfg->chardevs[i].reconnect)
-			return true;
-	for (unsigned i = 0; i < cfg->nserial; i++)
-		if (cfg->serial[i].type == CFG_SERIAL_SOCKET &&
-		    !cfg->serial[i].server && cfg->serial[i].reconnect)
-			return true;
-	/* virtio-vsock: a guest connecting to host port P connects to the
-	 * unix socket <uds>_P. */
-	for (unsigned i = 0; i < cfg->ndevices; i++)
-		if (cfg->devices[i].type == CFG_DEV_VIRTIO_VSOCK)
-			return true;
-	return false;
-}
-
-/* First boot only, before any vCPU runs and before the loop serves the
- * guest: from here on the process keeps to the seccomp allowlist. */
-static int kvm_machine_sandbox(struct kvm_machine *km,
-			       const struct machine_config *cfg, char *err,
-			       size_t errlen)
-{
-	if (cfg->disable_seccomp || km->sandboxed) {
-		if (!km->sandboxed)
-			log_info(km->m.log, "seccomp: disabled (-disable-seccomp)");
-		return 0;
-	}
-	struct kvm_seccomp_opts so = { .allow_rebuild = !cfg->no_reboot,
-				       .allow_cpu_hotplug = board_cpu_possible(cfg) >
-							    (cfg->smp.cpus ? cfg->smp.cpus : 1),
-				       .allow_unix_connect = kvm_reconnects(cfg),
-				       .allow_memhp = layout_memhp(cfg) };
-	char msg[256] = "";
-	int r = kvm_seccomp_install(&so, msg, sizeof(msg));
-	if (r < 0) {
-		snprintf(err, errlen, "%s", msg);
-		return -1;
-	}
-	km->sandboxed = r == 0;
-	log_info(km->m.log, "%s", msg);
-	return 0;
-}
-
 /* VMM_BENCH_TIMESTAMPS: how much of the guest's RAM is resident once the
  * kernel and tables are in, so bench_startup can report peak RSS minus
  * guest memory (issue 10).  Before seccomp, which has no mincore: right
@@ -556,9 +448,7 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 	 * from here, they would wait through a start-up step that never
 	 * ends for a loop that never runs, and only SIGKILL would help. */
 	sigset_t set;
-	sigemptyset(&set);
-	for (unsigned i = 0; i < 3; i++)
-		sigaddset(&set, kvm_term_signals[i]);
+	kvm_term_sigset(&set);
 	kvm_startup_begin(km);
 
 	if (kvm_sys_open_caps(&km->sys, err, errlen) < 0)
