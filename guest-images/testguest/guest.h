@@ -78,7 +78,10 @@ static inline void barrier(void)
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 
+void con_init(void);
 void con_putc(char c);
+void con_hexn(uint64_t v, int digits);   /* exactly `digits` hex digits */
+void con_dec2(unsigned v);               /* two decimal digits */
 void con_puts(const char *s);
 void con_hex(uint64_t v);
 void con_dec(uint64_t v);
@@ -136,6 +139,7 @@ uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);
 uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off);
 uint16_t pci_read16(unsigned dev, unsigned fn, unsigned off);
 void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v);
+void pci_write32(unsigned dev, unsigned fn, unsigned off, uint32_t v);
 /* Memory BAR `bar`'s address (64-bit BARs whole), 0 for an I/O BAR. */
 uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar);
 

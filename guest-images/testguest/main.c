@@ -60,7 +60,6 @@
  *   pio:N        N writes to port 0x80, then debug-exit 0x10 (exit cost) */
 #include "guest.h"
 
-#define COM1 0x3f8
 #define DEBUG_EXIT 0xf4
 #define ACPI_PM 0x600
 #define VIRTIO_MMIO_BASE 0xd0000000ull
@@ -90,125 +89,6 @@ void *memcpy(void *d, const void *s, size_t n)
 	while (n--)
 		*p++ = *q++;
 	return d;
-}
-
-/* ---- console: 16550 on COM1, polled (LSR bit 5: THR empty) ---- */
-static void con_init(void)
-{
-	outb(COM1 + 1, 0x00);   /* no interrupts */
-	outb(COM1 + 3, 0x80);   /* DLAB */
-	outb(COM1 + 0, 0x01);   /* 115200 baud */
-	outb(COM1 + 1, 0x00);
-	outb(COM1 + 3, 0x03);   /* 8N1 */
-	outb(COM1 + 2, 0x07);   /* FIFOs on, cleared */
-}
-
-void con_putc(char c)
-{
-	for (unsigned i = 0; i < 1000000 && !(inb(COM1 + 5) & 0x20); i++)
-		;
-	outb(COM1, (uint8_t)c);
-	hvc_capture(c);
-}
-
-void con_puts(const char *s)
-{
-	while (*s) {
-		if (*s == '\n')
-			con_putc('\r');
-		con_putc(*s++);
-	}
-}
-
-void con_hex(uint64_t v)
-{
-	char b[19];
-	int i = 18;
-	b[i] = 0;
-	do {
-		b[--i] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	b[--i] = 'x';
-	b[--i] = '0';
-	con_puts(&b[i]);
-}
-
-static void con_hexn(uint64_t v, int digits)
-{
-	for (int i = digits - 1; i >= 0; i--)
-		con_putc("0123456789abcdef"[(v >> (4 * i)) & 15]);
-}
-
-void con_dec(uint64_t v)
-{
-	char b[21];
-	int i = 20;
-	b[i] = 0;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	con_puts(&b[i]);
-}
-
-static void con_dec2(unsigned v)
-{
-	con_putc((char)('0' + (v / 10) % 10));
-	con_putc((char)('0' + v % 10));
-}
-
-/* Printable prefix of a buffer, up to n bytes or the first NUL. */
-void con_text(const uint8_t *p, unsigned n)
-{
-	con_putc('\'');
-	for (unsigned i = 0; i < n && p[i]; i++)
-		con_putc(p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'' ? (char)p[i] : '.');
-	con_putc('\'');
-}
-
-void say(const char *s)
-{
-	con_puts("testguest: ");
-	con_puts(s);
-}
-
-/* ---- PCI configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2) ---- */
-static void pci_addr(unsigned dev, unsigned fn, unsigned off)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | (fn << 8) | (off & 0xfc));
-}
-uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off)
-{
-	pci_addr(dev, fn, off);
-	return inl(0xcfc);
-}
-uint16_t pci_read16(unsigned dev, unsigned fn, unsigned off)
-{
-	pci_addr(dev, fn, off);
-	return inw((uint16_t)(0xcfc + (off & 2)));
-}
-uint8_t pci_read8(unsigned dev, unsigned fn, unsigned off)
-{
-	pci_addr(dev, fn, off);
-	return inb((uint16_t)(0xcfc + (off & 3)));
-}
-/* A memory BAR's address (PCI 3.0 §6.2.5.1), 64-bit ones whole; 0 for
- * an I/O BAR (the modern virtio drivers want memory). */
-uint64_t pci_bar(unsigned dev, unsigned fn, unsigned bar)
-{
-	uint32_t lo = pci_read32(dev, fn, 0x10 + 4 * bar);
-	if (lo & 1)
-		return 0;                           /* I/O BAR: not ours */
-	uint64_t a = lo & ~0xfull;
-	if (((lo >> 1) & 3) == 2)                   /* 64-bit */
-		a |= (uint64_t)pci_read32(dev, fn, 0x14 + 4 * bar) << 32;
-	return a;
-}
-void pci_write16(unsigned dev, unsigned fn, unsigned off, uint16_t v)
-{
-	pci_addr(dev, fn, off);
-	outw((uint16_t)(0xcfc + (off & 2)), v);
 }
 
 /* ---- checks ---- */
@@ -449,8 +329,7 @@ static unsigned scan_bus(unsigned bus, unsigned *next_bus)
 			if (bus == 0 && (pci_read32(dev, fn, 0x08) >> 16) == 0x0604 &&
 			    (pci_read8(dev, fn, 0x0e) & 0x7f) == 1 && *next_bus < 256) {
 				unsigned sec = (*next_bus)++;
-				pci_addr(dev, fn, 0x18);
-				outl(0xcfc, sec << 16 | sec << 8);
+				pci_write32(dev, fn, 0x18, sec << 16 | sec << 8);
 				say("pci-bridge 00:");
 				con_hexn(slot, 2);
 				con_putc('.');

@@ -7,8 +7,8 @@
  *     ("memhp slot S base 0x... size 0x... rw ok");
  *   - wait for that slot's remove event, acknowledge it and eject
  *     ("memhp ejected slot S empty"), check the slot reads empty;
- *   - wait for a new DIMM in that slot, take it as above, and end
- *     through debug-exit. */
+ *   - wait for a new DIMM in that slot, take it as above, eject it when
+ *     asked as above, and end through debug-exit. */
 #include "guest.h"
 
 #define MHP 0xa00
@@ -61,16 +61,11 @@ static int mhp_take(unsigned slot)
 	return ok ? 0 : 1;
 }
 
-unsigned memhp_action(void)
+/* The remove request for `slot`: acknowledge it and eject (_OST, _EJ0),
+ * then check the slot reads empty.  0, or 1 on failure. */
+static unsigned mhp_eject(unsigned slot)
 {
-	unsigned slot, slot2;
-	say("memhp waiting\n");
-	if (mhp_wait(0x02, &slot, -1) < 0) {
-		say("memhp FAIL no insert event\n");
-		return 1;
-	}
-	if (mhp_take(slot))
-		return 1;
+	unsigned slot2;
 	if (mhp_wait(0x04, &slot2, -1) < 0 || slot2 != slot) {
 		say("memhp FAIL no remove event\n");
 		return 1;
@@ -85,12 +80,27 @@ unsigned memhp_action(void)
 	say("memhp ejected slot ");
 	con_dec(slot);
 	con_puts(gone ? " empty\n" : " FAIL still there\n");
-	if (!gone)
+	return gone ? 0 : 1;
+}
+
+unsigned memhp_action(void)
+{
+	unsigned slot, slot2;
+	say("memhp waiting\n");
+	if (mhp_wait(0x02, &slot, -1) < 0) {
+		say("memhp FAIL no insert event\n");
 		return 1;
-	/* The freed slot takes a new DIMM (its memory slot reused). */
+	}
+	if (mhp_take(slot) || mhp_eject(slot))
+		return 1;
+	/* The freed slot takes a new DIMM (its memory slot reused); the
+	 * guest ends only once that one is removed too, so the host's last
+	 * queries never race the guest's exit. */
 	if (mhp_wait(0x02, &slot2, (int)slot) < 0) {
 		say("memhp FAIL no second insert event\n");
 		return 1;
 	}
-	return (unsigned)mhp_take(slot);
+	if (mhp_take(slot))
+		return 1;
+	return mhp_eject(slot);
 }

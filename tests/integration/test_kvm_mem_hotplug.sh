@@ -88,11 +88,15 @@ check('the freed slot takes d3', r == {'return': {}}, r)
 r = q.cmd('query-memory-devices')
 check('d3 in slot 0 at the freed address', [(d['data']['id'], d['data']['slot'], d['data']['addr']) for d in r.get('return', [])] == [('d2', 1, (1 << 32) + M), ('d3', 0, 1 << 32)], r)
 check('guest wrote and read d3', wait_serial(out, 'memhp slot 0 base 0x100000000 size 0x8000000 rw ok', count=2))
+r = q.cmd('device_del', {'id': 'd3'})
+check('device_del d3 accepted', r == {'return': {}}, r)
+e = q.wait_event('DEVICE_DELETED', lambda e: e.get('data', {}).get('device') == 'd3')
+check('DEVICE_DELETED d3, and the guest ends', e is not None, e)
 PY
 	wait "$vpid"; local rc=$?
 	sed 's/^/    /' "$TMP/$1.py.out" | grep -v '^    ok:'; grep -c '^ok:' "$TMP/$1.py.out" | sed "s/^/ok: $2 DIMM hot-plug, checks passed: /"
 	grep -q '^FAIL\|Traceback' "$TMP/$1.py.out" && { fail "$2 DIMM hot-plug (see above)"; cat "$TMP/$1.out" "$TMP/$1.log"; }
-	grep -q '^ok: guest wrote and read d3' "$TMP/$1.py.out" || fail "$2 DIMM hot-plug scenario did not finish"
+	grep -q '^ok: DEVICE_DELETED d3' "$TMP/$1.py.out" || fail "$2 DIMM hot-plug scenario did not finish"
 	expect_rc $rc 33 "$2: guest passed its checks and ended (debug-exit 0x10)"
 }
 scenario q35 q35
