@@ -90,6 +90,13 @@ while True:
     if r['return'].get('status') in ('completed', 'failed') or time.time() > deadline:
         break
     time.sleep(0.01)
+# The MIGRATION event for the end may come after query-migrate already
+# says so (QEMU sends it from its migration thread): read on, with a
+# deadline, until it has arrived, so both sides list the same events.
+final = r['return'].get('status')
+while ('MIGRATION', {'status': final}) not in events and time.time() < deadline:
+    cmd('query-status')
+    time.sleep(0.01)
 show('query-migrate', 'final', r)
 print('status', r['return'].get('status'))
 show('query-status', None, cmd('query-status'), True)
