@@ -21,7 +21,7 @@ static struct vnet *to_vnet(struct vdev *vd)
 int vnet_save(struct vdev *vd, struct snap_w *w)
 {
 	struct vnet *n = to_vnet(vd);
-	char f[24];
+	char f[32];
 	snap_w_begin(w, "virtio-net", 2);
 	snap_w_bool(w, "link_up", n->link_up);
 	snap_w_u32(w, "pairs", n->npairs);
@@ -49,7 +49,7 @@ int vnet_load(struct vdev *vd, struct snap_r *r)
 	uint32_t npairs = 0, cur = 0, count[VNET_MAX_PAIRS] = { 0 };
 	const uint8_t *data[VNET_MAX_PAIRS][VNET_RX_QLEN];
 	size_t len[VNET_MAX_PAIRS][VNET_RX_QLEN];
-	char f[24];
+	char f[32];
 	snap_r_begin(r, "virtio-net", 2, NULL);
 	snap_r_bool(r, "link_up", &up);
 	snap_r_u32(r, "pairs", &npairs);
