@@ -28,8 +28,13 @@ f = s.makefile("rw")
 json.loads(f.readline())
 
 
+events = []
+
+
 def show(m):
     m.pop("timestamp", None)
+    if "event" in m:
+        events.append((m["event"], m.get("data")))
     print(json.dumps(m, sort_keys=True), flush=True)
 
 
@@ -51,6 +56,7 @@ def cmd(name, args=None, quiet=False):
 
 
 cmd("qmp_capabilities")
+caps_events = False
 for step in steps:
     word, _, rest = step.partition(" ")
     if word == "ready":
@@ -60,6 +66,7 @@ for step in steps:
                 sys.exit("the guest never said 'snap ready'")
             time.sleep(0.01)
     elif word == "caps":
+        caps_events = "events" in rest.split(",")
         cmd("migrate-set-capabilities",
             {"capabilities": [{"capability": c, "state": True}
                               for c in rest.split(",")]})
@@ -75,6 +82,13 @@ for step in steps:
             if st in ("completed", "failed") or time.time() > deadline:
                 show(r)
                 break
+            time.sleep(0.005)
+        # With the events capability, MIGRATION {completed|failed} may
+        # come just after query-migrate says so: wait for it (deadline),
+        # so a quit right after cannot overtake it.
+        while (caps_events and ("MIGRATION", {"status": st}) not in events
+               and time.time() < deadline):
+            cmd("query-status", quiet=True)
             time.sleep(0.005)
         print("saved %d" % ((time.time() - t0) * 1000), flush=True)
     elif word == "cmd":
