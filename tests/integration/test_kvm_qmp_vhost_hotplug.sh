@@ -79,13 +79,13 @@ wait "${PIDS[1]}" 2>/dev/null
 # eventfd after boot (socket() would kill the VMM): each command that
 # would need one is refused by name, and the VMM keeps answering.
 rm -f "$TMP/v.sock"
-timeout 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" -append testguest.action=spin \
+VMM_LOG_LEVEL=2 timeout 60 "$VMM" -machine q35,accel=kvm -m 128M -kernel "$GUEST" -append testguest.action=spin \
 	-object memory-backend-memfd,id=mem,size=128M -numa node,memdev=mem -serial none -no-reboot \
 	-chardev socket,id=c5,path="$TMP/blk.sock" \
 	-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=4,addr=2 \
 	-qmp "unix:$TMP/v.sock,server=on,wait=off" >"$TMP/vmm2.log" 2>&1 &
 PIDS+=($!)
-timeout 60 python3 - "$TMP" <<'PY' || { echo "FAIL: see above"; cat "$TMP/vmm2.log"; exit 1; }
+timeout 60 python3 - "$TMP" >"$TMP/nr.py.out" 2>&1 <<'PY'
 import json, sys
 sys.path.insert(0, __import__('os').environ.get('ROOT', '.') + '/tests/integration')
 from hotplug_qmp import Qmp
@@ -110,4 +110,13 @@ r = q.cmd('query-status')
 check('the VMM still answers', r.get('return', {}).get('status') == 'running', r)
 q.cmd('quit')
 PY
+nr_rc=$?
+# A sanitizer build installs no filter (LeakSanitizer needs ptrace at
+# exit): there -no-reboot limits nothing and the refusals do not apply.
+if grep -q "seccomp: not installed in an ASan build" "$TMP/vmm2.log"; then
+	echo "SKIP: sanitizer build: no seccomp filter, so -no-reboot does not limit chardev-add/blockdev-add/vhost-user hot-plug"
+else
+	cat "$TMP/nr.py.out"
+	[ "$nr_rc" = 0 ] || { echo "FAIL: see above"; cat "$TMP/vmm2.log"; exit 1; }
+fi
 echo "ok: chardev-add + device_add vhost-user-blk-pci against qemu-storage-daemon"
