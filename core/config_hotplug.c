@@ -2,16 +2,19 @@
  * it and device_del's completion takes one out, so the description stays
  * what the running board holds and a rebuild (KVM's reset) includes the
  * hot-plugged set, as QEMU keeps it across system_reset. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config_priv.h"
 
-int config_add_device(struct machine_config *cfg, const char *arg, char *err,
-		      size_t errlen)
+/* All or nothing: parse and check a copy, so a refusal leaves cfg as it
+ * was (nothing half-added).  parse is the command line's handler for opt;
+ * it must add exactly one entry to the list counted at count_off. */
+int cfg_add_one(struct machine_config *cfg, const char *opt,
+		int (*parse)(struct cfg_ctx *c, const char *arg), size_t count_off,
+		const char *what, const char *arg, char *err, size_t errlen)
 {
-	/* All or nothing: parse and check a copy, so a refusal leaves cfg
-	 * as it was (nothing half-added). */
 	struct machine_config *tmp = malloc(sizeof(*tmp));
 	if (!tmp) {
 		if (err && errlen)
@@ -20,12 +23,13 @@ int config_add_device(struct machine_config *cfg, const char *arg, char *err,
 	}
 	memcpy(tmp, cfg, sizeof(*tmp));
 	struct cfg_ctx c = { .cfg = tmp, .err = err, .errlen = errlen,
-			     .opt = "-device", .accel_given = true,
+			     .opt = opt, .accel_given = true,
 			     .qmp_given = cfg->qmp_path[0] != '\0' };
-	unsigned before = tmp->ndevices;
-	int r = cfg_opt_device(&c, arg);
-	if (r == 0 && tmp->ndevices != before + 1)
-		r = cfg_error(&c, "'%s' adds no single device", arg);
+	const unsigned *count = (const unsigned *)((const char *)tmp + count_off);
+	unsigned before = *count;
+	int r = parse(&c, arg);
+	if (r == 0 && *count != before + 1)
+		r = cfg_error(&c, "'%s' adds no single %s", arg, what);
 	c.opt = NULL;
 	if (r == 0)
 		r = cfg_check(&c);
@@ -33,6 +37,14 @@ int config_add_device(struct machine_config *cfg, const char *arg, char *err,
 		memcpy(cfg, tmp, sizeof(*tmp));
 	free(tmp);
 	return r;
+}
+
+int config_add_device(struct machine_config *cfg, const char *arg, char *err,
+		      size_t errlen)
+{
+	return cfg_add_one(cfg, "-device", cfg_opt_device,
+			   offsetof(struct machine_config, ndevices), "device", arg,
+			   err, errlen);
 }
 
 int config_remove_device(struct machine_config *cfg, const char *id)

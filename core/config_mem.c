@@ -2,6 +2,7 @@
  * virtio-mem-{pci,device} properties and rules, and the run-time
  * object-add / object-del of memory backends.  Placement in the
  * hot-plug window is core/layout.c's. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,28 +125,9 @@ bool config_object_in_use(const struct machine_config *cfg, const char *id)
 int config_add_object(struct machine_config *cfg, const char *arg, char *err,
 		      size_t errlen)
 {
-	/* All or nothing, as config_add_device. */
-	struct machine_config *tmp = malloc(sizeof(*tmp));
-	if (!tmp) {
-		if (err && errlen)
-			snprintf(err, errlen, "vmm: out of memory");
-		return -1;
-	}
-	memcpy(tmp, cfg, sizeof(*tmp));
-	struct cfg_ctx c = { .cfg = tmp, .err = err, .errlen = errlen,
-			     .opt = "-object", .accel_given = true,
-			     .qmp_given = cfg->qmp_path[0] != '\0' };
-	unsigned before = tmp->nobjects;
-	int r = cfg_opt_object(&c, arg);
-	if (r == 0 && tmp->nobjects != before + 1)
-		r = cfg_error(&c, "'%s' adds no single object", arg);
-	c.opt = NULL;
-	if (r == 0)
-		r = cfg_check(&c);
-	if (r == 0)
-		memcpy(cfg, tmp, sizeof(*tmp));
-	free(tmp);
-	return r;
+	return cfg_add_one(cfg, "-object", cfg_opt_object,
+			   offsetof(struct machine_config, nobjects), "object", arg,
+			   err, errlen);
 }
 
 int config_remove_object(struct machine_config *cfg, const char *id)

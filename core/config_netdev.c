@@ -8,6 +8,7 @@
  * line QEMU refuses is refused here too.  Whether each fd really is a tap
  * is checked when the machine opens it (core/netdev_tap.c): parsing never
  * touches a descriptor. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,29 +213,10 @@ int cfg_opt_netdev(struct cfg_ctx *c, const char *arg)
 int config_add_netdev(struct machine_config *cfg, const char *arg, char *err,
 		      size_t errlen)
 {
-	/* All or nothing, as config_add_device: a copy is parsed and
-	 * checked (duplicate ids included). */
-	struct machine_config *tmp = malloc(sizeof(*tmp));
-	if (!tmp) {
-		if (err && errlen)
-			snprintf(err, errlen, "vmm: out of memory");
-		return -1;
-	}
-	memcpy(tmp, cfg, sizeof(*tmp));
-	struct cfg_ctx c = { .cfg = tmp, .err = err, .errlen = errlen,
-			     .opt = "-netdev", .accel_given = true,
-			     .qmp_given = cfg->qmp_path[0] != '\0' };
-	unsigned before = tmp->nnetdevs;
-	int r = cfg_opt_netdev(&c, arg);
-	if (r == 0 && tmp->nnetdevs != before + 1)
-		r = cfg_error(&c, "'%s' adds no single netdev", arg);
-	c.opt = NULL;
-	if (r == 0)
-		r = cfg_check(&c);
-	if (r == 0)
-		memcpy(cfg, tmp, sizeof(*tmp));
-	free(tmp);
-	return r;
+	/* Duplicate ids are among the checks cfg_add_one runs. */
+	return cfg_add_one(cfg, "-netdev", cfg_opt_netdev,
+			   offsetof(struct machine_config, nnetdevs), "netdev", arg,
+			   err, errlen);
 }
 
 int config_remove_netdev(struct machine_config *cfg, const char *id)

@@ -82,6 +82,12 @@ int cfg_opt_qmp(struct cfg_ctx *c, const char *arg);
 int cfg_opt_incoming(struct cfg_ctx *c, const char *arg);
 int cfg_check_incoming(struct cfg_ctx *c);
 int cfg_opt_device(struct cfg_ctx *c, const char *arg);
+/* QMP's run-time additions (config_hotplug.c): one -device/-object/
+ * -netdev parsed and checked on a copy of cfg, which replaces cfg only if
+ * all went well.  count_off: offsetof the list's count in the config. */
+int cfg_add_one(struct machine_config *cfg, const char *opt,
+		int (*parse)(struct cfg_ctx *c, const char *arg), size_t count_off,
+		const char *what, const char *arg, char *err, size_t errlen);
 
 /* "YYYY-MM-DD[THH:MM:SS]" (UTC) -> seconds since the epoch; -1 if bad. */
 int cfg_parse_date(const char *s, int64_t *out);
