@@ -33,6 +33,7 @@
 #include "sim/vdriver.h"
 #include "sim/vdriver_queue.h"
 #include "pci_fixture.h"
+#include "hotplug_fixture.h"
 
 #define BR_SLOT 2u
 #define SEC_BUS 1u
@@ -151,38 +152,7 @@ static int hot_add(struct hfix *f, const char *opts)
 
 static void read_sector0(struct hfix *f, char *got)
 {
-	struct vdriver drv;
-	assert_int_equal(vdriver_pci_probe_bus(&drv, f->s, SEC_BUS, HP_SLOT, 0, false), 0);
-	assert_int_equal(vdriver_pci_virtio_id(&drv), VIRTIO_ID_BLOCK);
-	vdriver_set_memory(&drv, 0x100000, 0x100000);
-	assert_int_equal(vdriver_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
-	struct vdq vq;
-	assert_int_equal(vdriver_setup_queue(&drv, 0, &vq, 8), 0);
-	vdriver_driver_ok(&drv);
-	uint64_t hdr = vdriver_alloc(&drv, 16, 16), data = vdriver_alloc(&drv, 512, 16),
-		 st = vdriver_alloc(&drv, 1, 1);
-	struct virtio_blk_outhdr h = { .type = VIRTIO_BLK_T_IN, .sector = 0 };
-	gm_write(f->s->m.gm, hdr, &h, sizeof(h));
-	struct vdq_buf bufs[3] = { { hdr, sizeof(h), false }, { data, 512, true }, { st, 1, true } };
-	assert_true(vdq_add(&vq, bufs, 3, false) >= 0);
-	vdq_publish(&vq);
-	vdriver_kick(&drv, 0, &vq);
-	uint16_t id;
-	uint32_t len;
-	int r = 0;
-	for (int i = 0; i < 1000 && (r = vdq_get_used(&vq, &id, &len)) == 0; i++) {
-		uint64_t next = sim_next_deadline(f->s);
-		if (next == UINT64_MAX)
-			break;
-		sim_clock_step(f->s, next > f->s->now_ns ? next - f->s->now_ns : 0);
-	}
-	assert_int_equal(r, 1);
-	uint8_t status = 0xff;
-	assert_int_equal(gm_read_u8(f->s->m.gm, st, &status), 0);
-	assert_int_equal(status, VIRTIO_BLK_S_OK);
-	assert_int_equal(gm_read(f->s->m.gm, data, got, 16), 0);
-	got[16] = '\0';
-	vdriver_reset(&drv);
+	hpfx_read_sector0(f->s, SEC_BUS, HP_SLOT, got);
 }
 
 static void test_shpc_hot_add_bind_release(void **state)
