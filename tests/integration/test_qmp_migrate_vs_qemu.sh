@@ -124,11 +124,39 @@ FAILS=0
 if ! grep -q '^status completed' "$TMP/q.out"; then
 	echo "FAIL: QEMU's own save did not complete:"; cat "$TMP/q.out" "$TMP/q.log"; exit 1
 fi
-if ! diff -u "$TMP/q.out" "$TMP/v.out"; then
-	echo "FAIL: migration replies or events differ from QEMU's (- qemu, + vmm)"
+if ! diff -u <(grep -v '^event' "$TMP/q.out") <(grep -v '^event' "$TMP/v.out"); then
+	echo "FAIL: migration replies differ from QEMU's (- qemu, + vmm)"
 	FAILS=1
 else
-	echo "ok: $(grep -c -- '->' "$TMP/v.out") migration commands and $(grep -c '^event' "$TMP/v.out") events as QEMU $("$QEMU" --version | head -1 | awk '{print $4}')"
+	echo "ok: $(grep -c -- '->' "$TMP/v.out") migration commands as QEMU $("$QEMU" --version | head -1 | awk '{print $4}')"
+fi
+# The events.  vmm's must be exactly what QEMU 7.2's code emits for this
+# sequence (migration.c: an unknown protocol goes setup -> failed; a save
+# of a stopped guest goes setup, the first dirty sync's pass, active, the
+# final sync's pass, completed).  QEMU's own list is checked to be that
+# list or an ordered part of it: here, QEMU sometimes loses "active" (and
+# "pass 1") that its migration thread emits while the main loop writes a
+# reply on the same monitor, seen in 2 runs of 12; it never adds or
+# reorders one.
+if ! python3 - "$TMP/q.out" "$TMP/v.out" <<'PY'
+import json, sys
+want = [["MIGRATION", {"status": "setup"}], ["MIGRATION", {"status": "failed"}],
+        ["MIGRATION", {"status": "setup"}], ["MIGRATION_PASS", {"pass": 1}],
+        ["MIGRATION", {"status": "active"}], ["MIGRATION_PASS", {"pass": 2}],
+        ["MIGRATION", {"status": "completed"}]]
+def events(path):
+    return [json.loads(l[len("event "):]) for l in open(path) if l.startswith("event ")]
+q, v = events(sys.argv[1]), events(sys.argv[2])
+it = iter(want)
+if not all(any(e == w for w in it) for e in q):
+    sys.exit("QEMU's events are not an ordered part of the expected list: %s" % q)
+if v != want:
+    sys.exit("vmm's events %s, expected %s" % (v, want))
+print("ok: vmm's %d MIGRATION events as QEMU 7.2 emits them; QEMU gave %d of them in order" % (len(v), len(q)))
+PY
+then
+	echo "FAIL: MIGRATION events"
+	FAILS=1
 fi
 # What each wrote is its own format: QEMU's starts QEVM, ours VMMSTATE.
 if [ "$(head -c 4 "$TMP/q.state")" = QEVM ] && [ "$(head -c 8 "$TMP/v.state")" = VMMSTATE ]; then
