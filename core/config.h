@@ -56,6 +56,11 @@ struct cfg_machine {
 
 struct cfg_smp {
 	unsigned cpus, maxcpus, sockets, cores, threads;
+	/* Run time, not an option: the vCPU slots beyond -smp N that
+	 * device_add filled (bit i = slot i), kept in the description like
+	 * a hot-plugged -device, so a rebuild (system_reset) lists them
+	 * enabled in its MADT, as QEMU's does.  config_cpu_plugged(). */
+	uint64_t plugged[(CFG_MAX_CPUS + 63) / 64];
 };
 
 struct cfg_mem {
@@ -363,5 +368,20 @@ int config_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 /* Names for messages and the device tree ("virtio-blk-pci", "microvm"). */
 const char *config_device_name(const struct cfg_device *dev);
 const char *config_machine_name(enum cfg_machine_type type);
+
+/* The run-time record of hot-plugged vCPU slots (cfg_smp.plugged). */
+static inline bool config_cpu_plugged(const struct machine_config *cfg, unsigned i)
+{
+	return i < CFG_MAX_CPUS && (cfg->smp.plugged[i / 64] >> (i % 64) & 1);
+}
+static inline void config_cpu_set_plugged(struct machine_config *cfg, unsigned i, bool on)
+{
+	if (i >= CFG_MAX_CPUS)
+		return;
+	if (on)
+		cfg->smp.plugged[i / 64] |= 1ull << (i % 64);
+	else
+		cfg->smp.plugged[i / 64] &= ~(1ull << (i % 64));
+}
 
 #endif

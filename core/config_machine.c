@@ -239,9 +239,9 @@ int cfg_opt_smp(struct cfg_ctx *c, const char *arg)
 		return cfg_error(c, "'%s': cpus (%llu) > maxcpus (%llu) (accepted: cpus <= maxcpus)",
 				 arg, (unsigned long long)cpus,
 				 (unsigned long long)maxcpus);
-	c->cfg->smp = (struct cfg_smp){ (unsigned)cpus, (unsigned)maxcpus,
-					(unsigned)sockets, (unsigned)cores,
-					(unsigned)threads };
+	c->cfg->smp = (struct cfg_smp){ .cpus = (unsigned)cpus, .maxcpus = (unsigned)maxcpus,
+					.sockets = (unsigned)sockets, .cores = (unsigned)cores,
+					.threads = (unsigned)threads };
 	return 0;
 }
 

@@ -81,7 +81,7 @@ void config_defaults(struct machine_config *cfg)
 	cfg->machine.mem_merge = false;  /* QEMU's default is on; see -machine */
 	strcpy(cfg->cpu_model, "host");
 	cfg->cpu_pmu = true;
-	cfg->smp = (struct cfg_smp){ 1, 1, 1, 1, 1 };
+	cfg->smp = (struct cfg_smp){ .cpus = 1, .maxcpus = 1, .sockets = 1, .cores = 1, .threads = 1 };
 	cfg->mem.size = 256ull << 20;   /* StratoVirt's minimum */
 	cfg->rtc.base = CFG_RTC_UTC;
 	cfg->rtc.clock = CFG_RTC_CLOCK_HOST;

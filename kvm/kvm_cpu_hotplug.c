@@ -20,6 +20,7 @@
 
 #include "core/json.h"
 #include "core/qmp.h"
+#include "core/snapshot.h"
 #include "devices/acpi/acpi.h"
 #include "machine/board.h"
 #include "kvm/kvm_int.h"
@@ -202,6 +203,7 @@ int kvm_cpuhp_add(struct kvm_machine *km, const char *driver, const char *id,
 				  strerror(-r));
 	}
 	h->slot[idx].plugged = true;
+	config_cpu_set_plugged(km->cfg, idx, true);
 	snprintf(h->slot[idx].id, sizeof(h->slot[idx].id), "%s", id ? id : "");
 	if (id)
 		snprintf(h->slot[idx].path, sizeof(h->slot[idx].path),
@@ -241,6 +243,7 @@ int kvm_cpuhp_eject(void *opaque, unsigned index)
 		return -ENODEV;
 	kvm_cpus_unplug(km->cpus, index);
 	h->slot[index].plugged = false;
+	config_cpu_set_plugged(km->cfg, index, false);
 	log_info(km->m.log, "device_del: vCPU %u removed by the guest", index);
 	if (km->qmp) {
 		char data[2 * CFG_ID_MAX + 128];
@@ -268,8 +271,133 @@ int kvm_cpuhp_rebuild(struct kvm_machine *km, char *err, size_t errlen)
 		if (kvm_cpus_plug(km->cpus, i, false, err, errlen) < 0 ||
 		    board_cpu_plug(km->board, i, false) < 0) {
 			h->slot[i].plugged = false;
+			config_cpu_set_plugged(km->cfg, i, false);
 			log_warn(km->m.log, "reset: hot-plugged vCPU %u not rebuilt", i);
 		}
+	}
+	return 0;
+}
+
+/* ---- snapshots (kvm/kvm_migrate.c; docs/migration.md) ----
+ * The "vm" section lists the hot-plugged slots: index, APIC id and the
+ * device_add id.  The restoring vmm, started with the same -smp
+ * N,maxcpus=M, plugs that set itself before it loads the vCPUs' state
+ * (QEMU wants a -device per hot-plugged CPU on the destination; vmm's
+ * command line takes no CPU -device, so the stream is the one place the
+ * set is kept). */
+void kvm_cpuhp_snap_save(const struct kvm_machine *km, struct snap_w *w)
+{
+	const struct kvm_cpuhp *h = km->cpuhp;
+	unsigned n = 0;
+	for (unsigned i = 0; h && i < h->max; i++)
+		n += h->slot[i].plugged;
+	snap_w_u32(w, "maxcpus", h ? h->max : 0);
+	snap_w_u32(w, "nhotplugged", n);
+	for (unsigned i = 0, k = 0; h && i < h->max; i++) {
+		if (!h->slot[i].plugged)
+			continue;
+		char f[24];
+		snprintf(f, sizeof(f), "hot%u", k++);
+		snap_w_begin(w, f, 1);
+		snap_w_u32(w, "index", i);
+		snap_w_u32(w, "apic_id", kvm_cpus_apic_id(km->cpus, i));
+		snap_w_bytes(w, "id", h->slot[i].id, strlen(h->slot[i].id));
+		snap_w_end(w);
+	}
+}
+
+/* An id device_add could have taken: printable, no separator, unused. */
+static bool cpuhp_id_ok(const struct kvm_machine *km, const uint8_t *p, size_t n)
+{
+	if (n >= CFG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == ',' || p[i] == '"' ||
+		    p[i] == '\\')
+			return false;
+	char id[CFG_ID_MAX];
+	memcpy(id, p, n);
+	id[n] = 0;
+	return !n || !config_device(km->cfg, id);
+}
+
+int kvm_cpuhp_snap_load(struct kvm_machine *km, struct snap_r *r)
+{
+	struct kvm_cpuhp *h = km->cpuhp;
+	uint32_t max = 0, n = 0, last = 0;
+	snap_r_u32(r, "maxcpus", &max);
+	snap_r_u32(r, "nhotplugged", &n);
+	if (snap_r_check(r, h && max == h->max, "maxcpus",
+			 "the saved VM had another number of vCPU slots (-smp maxcpus)") < 0)
+		return -EINVAL;
+	snap_r_check(r, n <= h->max - h->boot, "nhotplugged", "more than the free slots");
+	struct { uint32_t index; char id[CFG_ID_MAX]; } hot[CFG_MAX_CPUS];
+	for (unsigned k = 0; k < n && !snap_r_failed(r); k++) {
+		char f[24], why[120];
+		uint32_t apic = 0;
+		const uint8_t *id = NULL;
+		size_t idlen = 0;
+		snprintf(f, sizeof(f), "hot%u", k);
+		snap_r_begin(r, f, 1, NULL);
+		snap_r_u32(r, "index", &hot[k].index);
+		snap_r_u32(r, "apic_id", &apic);
+		snap_r_blob(r, "id", &id, &idlen);
+		if (snap_r_failed(r))
+			break;
+		uint32_t i = hot[k].index;
+		snprintf(why, sizeof(why), "slot %u is not a hot-pluggable slot after "
+			 "slot %u (boot CPUs 0..%u, -smp maxcpus=%u)", i, last, h->boot - 1,
+			 h->max);
+		if (snap_r_check(r, i >= h->boot && i < h->max && (k == 0 || i > last),
+				 "index", why) < 0)
+			break;
+		last = i;
+		snprintf(why, sizeof(why), "slot %u: APIC id %u, here %u (another -smp "
+			 "shape)", i, apic, acpi_apic_id_smp(&km->cfg->smp, i));
+		snap_r_check(r, apic == acpi_apic_id_smp(&km->cfg->smp, i), "apic_id", why);
+		snap_r_check(r, cpuhp_id_ok(km, id, idlen), "id",
+			     "not an id device_add takes, or one a -device here has");
+		for (unsigned j = 0; j < k && idlen && !snap_r_failed(r); j++)
+			snap_r_check(r, strlen(hot[j].id) != idlen ||
+				     memcmp(hot[j].id, id, idlen), "id", "two vCPUs with one id");
+		if (snap_r_failed(r))
+			break;
+		memcpy(hot[k].id, id, idlen);
+		hot[k].id[idlen] = 0;
+		snap_r_end(r);
+	}
+	if (snap_r_failed(r))
+		return -EINVAL;
+	/* Checked whole: now plug them, held (the machine's vCPUs are paused
+	 * until the load is done), present from the start like a reset's. */
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = hot[k].index;
+		char err[160], why[200];
+		if (h->slot[i].plugged)
+			continue;
+		int rc = kvm_cpus_plug(km->cpus, i, true, err, sizeof(err));
+		if (rc == 0 && board_cpu_plug(km->board, i, false) < 0) {
+			kvm_cpus_unplug(km->cpus, i);
+			snprintf(err, sizeof(err), "no CPU hot-plug block");
+			rc = -ENODEV;
+		}
+		if (rc < 0) {
+			snprintf(why, sizeof(why), "plugging vCPU %u: %s", i, err);
+			snap_r_check(r, false, "index", why);
+			return -EINVAL;
+		}
+		h->slot[i].plugged = true;
+		config_cpu_set_plugged(km->cfg, i, true);
+		snprintf(h->slot[i].id, sizeof(h->slot[i].id), "%s", hot[k].id);
+		if (hot[k].id[0])
+			snprintf(h->slot[i].path, sizeof(h->slot[i].path),
+				 "/machine/peripheral/%s", hot[k].id);
+		else
+			snprintf(h->slot[i].path, sizeof(h->slot[i].path),
+				 "/machine/peripheral-anon/cpu[%u]", i);
+		log_info(km->m.log, "-incoming: vCPU %u (APIC id %u) plugged as saved%s%s", i,
+			 acpi_apic_id_smp(&km->cfg->smp, i), hot[k].id[0] ? " id=" : "",
+			 hot[k].id);
 	}
 	return 0;
 }

@@ -279,6 +279,14 @@ int kvm_cpuhp_cpu_info(struct kvm_machine *km, unsigned index,
 		       struct qmp_cpu_info *out);
 int kvm_cpuhp_eject(void *opaque, unsigned index);
 int kvm_cpuhp_rebuild(struct kvm_machine *km, char *err, size_t errlen);
+/* Snapshots: the hot-plugged slots as fields of the current section
+ * (the stream's "vm"); load checks them whole, then plugs each (held:
+ * the vCPUs are paused during a load).  0, or -EINVAL with the reader's
+ * error naming the field. */
+struct snap_w;
+struct snap_r;
+void kvm_cpuhp_snap_save(const struct kvm_machine *km, struct snap_w *w);
+int kvm_cpuhp_snap_load(struct kvm_machine *km, struct snap_r *r);
 
 /* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's
  * device_deleted hook. */

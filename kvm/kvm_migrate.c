@@ -20,7 +20,8 @@
 #include "kvm/kvm_mig_int.h"
 #include "kvm/kvm_snapshot.h"
 
-#define KVM_MIG_VM_VERSION 1
+/* Version 2: the hot-plugged vCPU slots (kvm_cpuhp_snap_save). */
+#define KVM_MIG_VM_VERSION 2
 /* A save waits this long for the vCPUs to park (each is out of KVM_RUN
  * after one exit; a vCPU blocked in a device for longer is a bug). */
 #define KVM_MIG_PARK_POLL_NS 1000000ull
@@ -62,22 +63,20 @@ static void kvm_mig_pass(struct kvm_migrate *m, unsigned pass)
 
 /* ---- the stream ------------------------------------------------------- */
 
-/* The vCPUs a stream holds: the -smp boot set, 0..N-1.  A VM whose set
- * changed by CPU hot-plug is refused: restoring it would need the slots
- * plugged again before the load, which is not built (-1 with err). */
-static int kvm_mig_ncpus(const struct kvm_machine *km, unsigned *n, char *err,
-			 size_t errlen)
+/* The vCPUs a stream holds: every present slot in index order, the boot
+ * set and the hot-plugged ones (which "vm" lists, so the restoring vmm
+ * plugs them before their state loads; docs/migration.md).  Boot vCPUs
+ * cannot be unplugged (acpi_cpuhp_request_unplug's -EPERM), so a boot
+ * slot missing is a bug, refused with its number. */
+static int kvm_mig_check_cpus(const struct kvm_machine *km, char *err, size_t errlen)
 {
 	unsigned boot = km->cfg->smp.cpus ? km->cfg->smp.cpus : 1;
-	for (unsigned i = 0; i < kvm_cpus_count(km->cpus); i++) {
-		if (kvm_cpus_present(km->cpus, i) != (i < boot)) {
-			snprintf(err, errlen, "vCPU %u was hot-%s: a VM whose vCPUs "
-				 "differ from -smp cannot be saved", i,
-				 i < boot ? "unplugged" : "plugged");
+	for (unsigned i = 0; i < boot && i < kvm_cpus_count(km->cpus); i++) {
+		if (!kvm_cpus_present(km->cpus, i)) {
+			snprintf(err, errlen, "boot vCPU %u is gone: cannot be saved", i);
 			return -1;
 		}
 	}
-	*n = boot;
 	return 0;
 }
 
@@ -87,8 +86,8 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 {
 	struct kvm_machine *km = m->km;
 	bool ignore_shared = m->caps & QMP_MIG_CAP_IGNORE_SHARED;
-	unsigned n;
-	if (kvm_mig_ncpus(km, &n, err, errlen) < 0)
+	unsigned boot = km->cfg->smp.cpus ? km->cfg->smp.cpus : 1;
+	if (kvm_mig_check_cpus(km, err, errlen) < 0)
 		return -1;
 	struct snap_w *w = snap_w_new();
 	if (!w) {
@@ -96,7 +95,7 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 		return -1;
 	}
 	snap_w_begin(w, KVM_MIG_VM_SECTION, KVM_MIG_VM_VERSION);
-	snap_w_u32(w, "ncpus", n);
+	snap_w_u32(w, "ncpus", boot);
 	snap_w_u64(w, "ram_bytes", kvm_mig_ram_bytes(km));
 	snap_w_u8(w, "machine", (uint8_t)km->cfg->machine.type);
 	snap_w_u8(w, "ignore_shared", ignore_shared);
@@ -104,6 +103,7 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 	 * runs only if it was (QEMU's global_state), so a template that
 	 * was stopped first stays stopped until cont. */
 	snap_w_u8(w, "running", m->we_paused);
+	kvm_cpuhp_snap_save(km, w);
 	snap_w_end(w);
 	int r = board_save_state(km->board, w);
 	if (r < 0) {
@@ -115,7 +115,9 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 		snprintf(err, errlen, "saving guest RAM: %s", strerror(-r));
 		goto fail;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < kvm_cpus_count(km->cpus); i++) {
+		if (!kvm_cpus_present(km->cpus, i))
+			continue;
 		r = kvm_snap_cpu_save(kvm_cpus_fd(km->cpus, i), &km->sys, i,
 				      kvm_cpus_apic_id(km->cpus, i), w, err, errlen);
 		if (r < 0)
@@ -150,7 +152,8 @@ static int kvm_mig_check_vm(struct kvm_migrate *m, struct snap_r *r, bool *ignor
 	uint64_t ram = 0;
 	uint8_t machine = 0;
 	bool ign = false;
-	snap_r_begin(r, KVM_MIG_VM_SECTION, KVM_MIG_VM_VERSION, NULL);
+	uint32_t ver = 1;
+	snap_r_begin(r, KVM_MIG_VM_SECTION, KVM_MIG_VM_VERSION, &ver);
 	snap_r_u32(r, "ncpus", &ncpus);
 	snap_r_u64(r, "ram_bytes", &ram);
 	snap_r_u8(r, "machine", &machine);
@@ -164,10 +167,30 @@ static int kvm_mig_check_vm(struct kvm_migrate *m, struct snap_r *r, bool *ignor
 	    snap_r_check(r, ram == kvm_mig_ram_bytes(km), "ram_bytes",
 			 "the saved VM had another RAM size (-m)") < 0 ||
 	    snap_r_check(r, machine == (uint8_t)km->cfg->machine.type, "machine",
-			 "the saved VM was another machine type (-machine)") < 0 ||
-	    snap_r_end(r) < 0)
+			 "the saved VM was another machine type (-machine)") < 0)
+		return -1;
+	/* Before version 2 only VMs without hot-plugged vCPUs were saved. */
+	if ((ver >= 2 && kvm_cpuhp_snap_load(km, r) < 0) || snap_r_end(r) < 0)
 		return -1;
 	*ignore_shared = ign;
+	return 0;
+}
+
+/* The loaded CPU hot-plug block and the vCPUs plugged from "vm" must
+ * agree slot by slot: a stream whose block says a CPU is there that "vm"
+ * did not list (or the other way round) is refused, naming the slot. */
+static int kvm_mig_cpus_agree(struct kvm_machine *km, struct snap_r *r)
+{
+	for (unsigned i = 0; i < kvm_cpus_count(km->cpus); i++) {
+		bool blk = board_cpu_present(km->board, i);
+		if (blk == kvm_cpus_present(km->cpus, i))
+			continue;
+		char why[120];
+		snprintf(why, sizeof(why), "slot %u is %s in the CPU hot-plug block but "
+			 "%s in the vCPU list (vm.hotN)", i, blk ? "enabled" : "empty",
+			 blk ? "absent" : "present");
+		return snap_r_check(r, false, "acpi-cpuhp.flags", why);
+	}
 	return 0;
 }
 
@@ -194,10 +217,12 @@ static int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
 	if (rc == 0)
 		rc = board_load_state(km->board, r);
 	if (rc == 0)
+		rc = kvm_mig_cpus_agree(km, r);
+	if (rc == 0)
 		rc = board_load_ram(km->board, r, ign);
-	unsigned boot = km->cfg->smp.cpus ? km->cfg->smp.cpus : 1;
-	for (unsigned i = 0; rc == 0 && i < boot; i++)
-		rc = kvm_snap_cpu_load(kvm_cpus_fd(km->cpus, i), &km->sys, i,
+	for (unsigned i = 0; rc == 0 && i < kvm_cpus_count(km->cpus); i++)
+		if (kvm_cpus_present(km->cpus, i))
+			rc = kvm_snap_cpu_load(kvm_cpus_fd(km->cpus, i), &km->sys, i,
 				       kvm_cpus_apic_id(km->cpus, i), r, km->m.log);
 	if (rc == 0)
 		rc = kvm_snap_vm_load(&km->vm, r);

@@ -91,6 +91,27 @@ static void platform_save(struct board *b, struct snap_w *w)
 		snap_w_u64(w, f, b->nvro[i].dropped);
 	}
 	snap_w_end(w);
+	/* The hot-plug register blocks, each only where -smp maxcpus / -m
+	 * slots= gave the machine one. */
+	if (b->has_cpuhp)
+		acpi_cpuhp_save(&b->cpuhp, w);
+	if (b->has_memhp)
+		memhp_save(&b->memhp, w);
+}
+
+/* A hot-plug block the saving machine had (section `name`) iff this one
+ * has it; 0, or the reader's error naming the option. */
+static int hotplug_block_present(struct snap_r *r, bool here, const char *name,
+				 const char *option)
+{
+	bool saved = snap_r_next_is(r, name);
+	char why[160];
+	if (saved == here)
+		return 0;
+	snprintf(why, sizeof(why), saved ? "the saved machine had this hot-plug block "
+		 "(%s), this one has none" : "this machine has this hot-plug block (%s), "
+		 "the saved one had none", option);
+	return snap_r_check(r, false, name, why);
 }
 
 static int platform_load(struct board *b, struct snap_r *r)
@@ -118,7 +139,80 @@ static int platform_load(struct board *b, struct snap_r *r)
 	b->flusher.errors = fe;
 	for (unsigned i = 0; i < n; i++)
 		b->nvro[i].dropped = dropped[i];
-	return 0;
+	rc = hotplug_block_present(r, b->has_cpuhp, "acpi-cpuhp", "-smp maxcpus");
+	if (!rc && b->has_cpuhp)
+		rc = acpi_cpuhp_load(&b->cpuhp, r);
+	if (!rc)
+		rc = hotplug_block_present(r, b->has_memhp, "acpi-memhp", "-m slots=");
+	if (!rc && b->has_memhp)
+		rc = memhp_load(&b->memhp, r);
+	return rc;
+}
+
+/* The memory devices that are no board item (a pc-dimm is guest RAM
+ * behind the ACPI memory hot-plug block, cold from the command line or
+ * hot from device_add), named with their place: a restore needs the same
+ * ones (QEMU's rule: the destination is started with the same devices).
+ * virtio-mem is a virtio function, listed with the devices. */
+#define BOARD_MEMDEV_NAME 128
+static unsigned board_memdevs(const struct board *b,
+			      char names[CFG_MAX_ITEMS][BOARD_MEMDEV_NAME])
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < b->cfg->ndevices && n < CFG_MAX_ITEMS; i++) {
+		const struct cfg_device *d = &b->cfg->devices[i];
+		const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
+		if (d->type != CFG_DEV_PC_DIMM || !ld || ld->mem_slot < 0)
+			continue;
+		snprintf(names[n++], BOARD_MEMDEV_NAME,
+			 "pc-dimm id=%.20s memdev=%.20s slot=%d %llu MiB at 0x%llx",
+			 d->id, d->memdev, ld->mem_slot,
+			 (unsigned long long)(ld->pmem_size >> 20),
+			 (unsigned long long)ld->pmem_base);
+	}
+	return n;
+}
+
+/* Printable copy of a name from the stream. */
+static void saved_name(char *out, size_t outlen, const uint8_t *p, size_t len)
+{
+	size_t m = len < outlen - 1 ? len : outlen - 1;
+	for (size_t j = 0; j < m; j++)
+		out[j] = p[j] >= 0x20 && p[j] < 0x7f ? (char)p[j] : '?';
+	out[m] = '\0';
+}
+
+/* board version 2's memory devices against this machine's, in order;
+ * the first difference named. */
+static void memdevs_load(const struct board *b, struct snap_r *r, uint32_t ver)
+{
+	char names[CFG_MAX_ITEMS][BOARD_MEMDEV_NAME];
+	unsigned here = board_memdevs(b, names);
+	uint32_t n = 0;
+	if (ver >= 2)
+		snap_r_u32(r, "nmemdevs", &n);
+	for (unsigned i = 0; i < n || i < here; i++) {
+		char f[24], saved[BOARD_MEMDEV_NAME], why[2 * BOARD_MEMDEV_NAME + 48];
+		const uint8_t *p = NULL;
+		size_t len = 0;
+		snprintf(f, sizeof(f), "memdev%u", i);
+		if (i < n && snap_r_blob(r, f, &p, &len) < 0)
+			return;
+		if (i < n)
+			saved_name(saved, sizeof(saved), p, len);
+		if (i >= n)
+			snprintf(why, sizeof(why), "'%s' is here but was not saved", names[i]);
+		else if (i >= here)
+			snprintf(why, sizeof(why), "'%s' was saved but is not here (start "
+				 "the restoring vmm with the same -object and -device pc-dimm)",
+				 saved);
+		else if (len != strlen(names[i]) || memcmp(p, names[i], len))
+			snprintf(why, sizeof(why), "saved '%s', here '%s'", saved, names[i]);
+		else
+			continue;
+		snap_r_check(r, false, f, why);
+		return;
+	}
 }
 
 int board_save_state(struct board *b, struct snap_w *w)
@@ -126,7 +220,8 @@ int board_save_state(struct board *b, struct snap_w *w)
 	unsigned n = 0;
 	for (unsigned i = 0; i < b->nitems; i++)
 		n += item_live(&b->items[i]);
-	snap_w_begin(w, "board", 1);
+	/* Version 2: the pc-dimms too (memdevN). */
+	snap_w_begin(w, "board", 2);
 	snap_w_bytes(w, "machine", config_machine_name(b->cfg->machine.type),
 		     strlen(config_machine_name(b->cfg->machine.type)));
 	snap_w_time(w, "now_ns", clk_now_ns(b->m->clk));
@@ -139,6 +234,14 @@ int board_save_state(struct board *b, struct snap_w *w)
 		char f[24];
 		snprintf(f, sizeof(f), "device%u", k++);
 		snap_w_bytes(w, f, it->snap_name, strlen(it->snap_name));
+	}
+	char names[CFG_MAX_ITEMS][BOARD_MEMDEV_NAME];
+	unsigned nm = board_memdevs(b, names);
+	snap_w_u32(w, "nmemdevs", nm);
+	for (unsigned i = 0; i < nm; i++) {
+		char f[24];
+		snprintf(f, sizeof(f), "memdev%u", i);
+		snap_w_bytes(w, f, names[i], strlen(names[i]));
 	}
 	snap_w_end(w);
 	for (unsigned i = 0; i < b->nitems; i++) {
@@ -168,7 +271,8 @@ static int fingerprint_load(struct board *b, struct snap_r *r)
 	uint64_t then = 0;
 	char why[160];
 	const char *mach = config_machine_name(b->cfg->machine.type);
-	snap_r_begin(r, "board", 1, NULL);
+	uint32_t ver = 1;
+	snap_r_begin(r, "board", 2, &ver);
 	snap_r_blob(r, "machine", &p, &len);
 	snap_r_check(r, len == strlen(mach) && !memcmp(p, mach, len), "machine",
 		     "saved from another machine type");
@@ -217,6 +321,8 @@ static int fingerprint_load(struct board *b, struct snap_r *r)
 			snap_r_check(r, false, f, why);
 		}
 	}
+	if (!snap_r_failed(r))
+		memdevs_load(b, r, ver);
 	int rc = snap_r_end(r);
 	if (rc)
 		return rc;

@@ -189,7 +189,10 @@ int acpi_pm_access(void *dev, uint64_t offset, void *data, unsigned len,
 
 int acpi_pm_save(const struct acpi_pm *pm, struct snap_w *w)
 {
-	snap_w_begin(w, "acpi-pm", 1);
+	/* Version 2: q35's GPE0 block, whose enable bits are what lets a
+	 * hot-plug event (CPU GPE.2, memory GPE.3) reach the guest after a
+	 * restore. */
+	snap_w_begin(w, "acpi-pm", 2);
 	snap_w_bool(w, "hw_reduced", pm->hw_reduced);
 	snap_w_u16(w, "pm1_sts", pm->pm1_sts);
 	snap_w_u16(w, "pm1_en", pm->pm1_en);
@@ -197,6 +200,8 @@ int acpi_pm_save(const struct acpi_pm *pm, struct snap_w *w)
 	snap_w_u8(w, "sleep_sts", pm->sleep_sts);
 	snap_w_u8(w, "ged_sel", pm->ged_sel);
 	snap_w_bool(w, "sci_level", pm->sci_level);
+	snap_w_u16(w, "gpe0_sts", pm->gpe0_sts);
+	snap_w_u16(w, "gpe0_en", pm->gpe0_en);
 	snap_w_end(w);
 	return 0;
 }
@@ -204,9 +209,10 @@ int acpi_pm_save(const struct acpi_pm *pm, struct snap_w *w)
 int acpi_pm_load(struct acpi_pm *pm, struct snap_r *r)
 {
 	bool hw = false, sci = false;
-	uint16_t sts = 0, en = 0, cnt = 0;
+	uint16_t sts = 0, en = 0, cnt = 0, gsts = 0, gen = 0;
 	uint8_t sleep = 0, ged = 0;
-	snap_r_begin(r, "acpi-pm", 1, NULL);
+	uint32_t ver = 1;
+	snap_r_begin(r, "acpi-pm", 2, &ver);
 	snap_r_bool(r, "hw_reduced", &hw);
 	snap_r_u16(r, "pm1_sts", &sts);
 	snap_r_u16(r, "pm1_en", &en);
@@ -214,8 +220,15 @@ int acpi_pm_load(struct acpi_pm *pm, struct snap_r *r)
 	snap_r_u8(r, "sleep_sts", &sleep);
 	snap_r_u8(r, "ged_sel", &ged);
 	snap_r_bool(r, "sci_level", &sci);
+	if (ver >= 2) {
+		snap_r_u16(r, "gpe0_sts", &gsts);
+		snap_r_u16(r, "gpe0_en", &gen);
+	}
 	snap_r_check(r, hw == pm->hw_reduced, "hw_reduced",
 		     "another machine type (q35 PM block vs microvm GED)");
+	/* A hardware-reduced machine has no GPE block (microvm: the GED). */
+	snap_r_check(r, !hw || (gsts == 0 && gen == 0), "gpe0_sts",
+		     "GPE bits on a hardware-reduced machine");
 	int rc = snap_r_end(r);
 	if (rc)
 		return rc;
@@ -225,5 +238,7 @@ int acpi_pm_load(struct acpi_pm *pm, struct snap_r *r)
 	pm->sleep_sts = sleep;
 	pm->ged_sel = ged;
 	pm->sci_level = sci;
+	pm->gpe0_sts = gsts;
+	pm->gpe0_en = gen;
 	return 0;
 }

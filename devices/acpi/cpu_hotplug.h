@@ -81,6 +81,15 @@ int acpi_cpuhp_request_unplug(struct acpi_cpuhp *hp, unsigned index);
 void acpi_cpuhp_unplugged(struct acpi_cpuhp *hp, unsigned index);
 bool acpi_cpuhp_enabled(const struct acpi_cpuhp *hp, unsigned index);
 bool acpi_cpuhp_unplug_pending(const struct acpi_cpuhp *hp, unsigned index);
+/* Snapshot, section "acpi-cpuhp" (hotplug_snap.c, docs/snapshot.md):
+ * selector, command, _OST registers, each slot's flags and APIC id.  load
+ * refuses another slot count, APIC id or boot-CPU set, and flags no
+ * guest could make; it sets `enabled` as saved and leaves matching it
+ * with the machine's vCPUs to the backend. */
+struct snap_w;
+struct snap_r;
+int acpi_cpuhp_save(const struct acpi_cpuhp *hp, struct snap_w *w);
+int acpi_cpuhp_load(struct acpi_cpuhp *hp, struct snap_r *r);
 /* bus_access_fn for [ACPI_CPUHP_IO_BASE, +ACPI_CPUHP_IO_SIZE). */
 int acpi_cpuhp_access(void *dev, uint64_t offset, void *data, unsigned len,
 		      bool is_write);

@@ -97,7 +97,11 @@ uint64_t acpi_build_madt(struct acpi_builder *bld)
 		 * which a revision-5 MADT needs for Linux to count them as
 		 * possible (acpi_is_processor_usable()); the CPU hot-plug
 		 * interface (dsdt_cpu.c) brings them in. */
-		uint32_t flags = i < nboot ? ACPI_MADT_ENABLED : ACPI_MADT_ONLINE_CAPABLE;
+		/* A slot device_add filled stays plugged across system_reset
+		 * (QEMU's too): the rebuilt MADT lists it enabled, or the
+		 * guest would boot without it while its vCPU exists. */
+		uint32_t flags = i < nboot || config_cpu_plugged(bld->cfg, i) ?
+				 ACPI_MADT_ENABLED : ACPI_MADT_ONLINE_CAPABLE;
 		/* 0xff is the xAPIC broadcast ID: it and anything above need
 		 * the x2APIC form. */
 		if (id < 0xff) {

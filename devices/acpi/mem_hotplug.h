@@ -72,6 +72,15 @@ int memhp_plug(struct memhp *h, unsigned slot, uint64_t base, uint64_t size,
 	       uint32_t node, bool notify);
 /* Ask the guest to eject: 0, -ENODEV (empty), -EALREADY (asked). */
 int memhp_request_unplug(struct memhp *h, unsigned slot);
+/* Snapshot, section "acpi-memhp" (hotplug_snap.c, docs/snapshot.md):
+ * selector and each slot's flags, place and _OST registers.  load
+ * refuses another slot count, flags no guest could make, and a slot
+ * whose DIMM (present, base, size, node) differs from the one this
+ * machine built from its command line, naming the slot. */
+struct snap_w;
+struct snap_r;
+int memhp_save(const struct memhp *h, struct snap_w *w);
+int memhp_load(struct memhp *h, struct snap_r *r);
 /* bus_access_fn for [MEMHP_IO_BASE, +MEMHP_IO_SIZE). */
 int memhp_access(void *dev, uint64_t offset, void *data, unsigned len,
 		 bool is_write);

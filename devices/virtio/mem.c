@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/log.h"
+#include "core/snapshot.h"
 #include "devices/virtio/virtio.h"
 
 struct vmem {
@@ -254,6 +255,9 @@ static void mem_reset(struct vdev *vd)
 	(void)vd;
 }
 
+static int mem_save(struct vdev *vd, struct snap_w *w);
+static int mem_load(struct vdev *vd, struct snap_r *r);
+
 static const struct vdev_ops mem_ops = {
 	.features = mem_features,
 	.config_read = mem_config_read,
@@ -261,6 +265,8 @@ static const struct vdev_ops mem_ops = {
 	.activate = mem_activate,
 	.notify = mem_notify,
 	.reset = mem_reset,
+	.save = mem_save,
+	.load = mem_load,
 };
 
 struct vmem *vmem_new(const struct vmem_config *cfg)
@@ -328,3 +334,94 @@ uint64_t vmem_requested(const struct vmem *m) { return m->requested; }
 uint64_t vmem_plugged(const struct vmem *m) { return m->plugged; }
 uint64_t vmem_block_size(const struct vmem *m) { return m->cfg.block_size; }
 const struct vmem_stats *vmem_get_stats(const struct vmem *m) { return &m->st; }
+
+/* ---- snapshot (docs/snapshot.md, section "virtio-mem") ----
+ * The sizes the driver sees and the plugged-block bitmap.  Place, region
+ * size and block size are configuration: they must match.  A request is
+ * answered within the notify that popped it, so no chain is ever held
+ * between entry points.  The bytes of the region are guest RAM (the
+ * "ram" section). */
+static int mem_save(struct vdev *vd, struct snap_w *w)
+{
+	const struct vmem *m = to_mem(vd);
+	uint8_t st[5 * 8];
+	const uint64_t v[5] = { m->st.acks, m->st.nacks, m->st.busy, m->st.errors,
+				m->st.released_bytes };
+	for (unsigned i = 0; i < 5; i++)
+		for (unsigned k = 0; k < 8; k++)
+			st[8 * i + k] = (uint8_t)(v[i] >> (8 * k));
+	snap_w_begin(w, "virtio-mem", 1);
+	snap_w_u64(w, "addr", m->cfg.addr);
+	snap_w_u64(w, "region_size", m->cfg.region_size);
+	snap_w_u64(w, "block_size", m->cfg.block_size);
+	snap_w_u64(w, "requested", m->requested);
+	snap_w_u64(w, "usable", m->usable);
+	snap_w_u64(w, "plugged", m->plugged);
+	snap_w_blob(w, "bitmap", m->bitmap, (size_t)((m->nblocks + 7) / 8));
+	snap_w_bytes(w, "stats", st, sizeof(st));
+	snap_w_end(w);
+	return 0;
+}
+
+static int mem_load(struct vdev *vd, struct snap_r *r)
+{
+	struct vmem *m = to_mem(vd);
+	uint64_t addr = 0, rsize = 0, bs = 0, req = 0, usable = 0, plugged = 0;
+	const uint8_t *bm = NULL;
+	size_t bmlen = 0;
+	uint8_t st[5 * 8];
+	snap_r_begin(r, "virtio-mem", 1, NULL);
+	snap_r_u64(r, "addr", &addr);
+	snap_r_u64(r, "region_size", &rsize);
+	snap_r_u64(r, "block_size", &bs);
+	snap_r_u64(r, "requested", &req);
+	snap_r_u64(r, "usable", &usable);
+	snap_r_u64(r, "plugged", &plugged);
+	snap_r_blob(r, "bitmap", &bm, &bmlen);
+	snap_r_bytes(r, "stats", st, sizeof(st));
+	snap_r_check(r, addr == m->cfg.addr, "addr", "the region sits elsewhere here");
+	snap_r_check(r, rsize == m->cfg.region_size, "region_size",
+		     "another memory backend size");
+	snap_r_check(r, bs == m->cfg.block_size, "block_size", "another block-size");
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	/* What qom-set and grow_usable can make: block multiples within
+	 * the region, usable at least what was requested. */
+	snap_r_check(r, req % bs == 0 && req <= rsize, "requested",
+		     "not a block multiple inside the region");
+	snap_r_check(r, (usable % bs == 0 || usable == rsize) && usable <= rsize &&
+		     usable >= req, "usable", "outside [requested, region size]");
+	snap_r_check(r, bmlen == (size_t)((m->nblocks + 7) / 8), "bitmap",
+		     "length disagrees with the region");
+	if (snap_r_failed(r))
+		return snap_r_failed(r);
+	/* Every plugged block counted in `plugged` and inside the usable
+	 * region (it only shrinks after an unplug-all); no bit past the
+	 * last block. */
+	uint64_t count = 0, ublocks = usable / bs;
+	bool outside = false;
+	for (uint64_t i = 0; i < (uint64_t)bmlen * 8; i++) {
+		if (!((bm[i / 8] >> (i % 8)) & 1))
+			continue;
+		count++;
+		outside |= i >= ublocks;
+	}
+	snap_r_check(r, !outside, "bitmap", "a plugged block outside the usable region");
+	snap_r_check(r, count * bs == plugged, "plugged", "disagrees with the bitmap");
+	int rc = snap_r_end(r);
+	if (rc)
+		return rc;
+	memcpy(m->bitmap, bm, bmlen);
+	m->requested = req;
+	m->usable = usable;
+	m->plugged = plugged;
+	uint64_t v[5];
+	for (unsigned i = 0; i < 5; i++) {
+		v[i] = 0;
+		for (unsigned k = 0; k < 8; k++)
+			v[i] |= (uint64_t)st[8 * i + k] << (8 * k);
+	}
+	m->st = (struct vmem_stats){ .acks = v[0], .nacks = v[1], .busy = v[2],
+				     .errors = v[3], .released_bytes = v[4] };
+	return 0;
+}
