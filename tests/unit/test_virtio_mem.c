@@ -13,6 +13,10 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include "core/snapshot.h"
 #include "devices/virtio/mem.h"
 #include "vdev_fixture.h"
 
@@ -195,6 +199,131 @@ static void test_bad_configs(void **state)
 	assert_null(vmem_new(&c));
 }
 
+
+/* ---- snapshot (section "virtio-mem") ---- */
+
+static struct vmem *bare_vmem(uint64_t requested)
+{
+	struct vmem_config c = { .addr = ADDR, .region_size = REGION, .block_size = BS,
+				 .requested_size = requested };
+	struct vmem *m = vmem_new(&c);
+	assert_non_null(m);
+	return m;
+}
+
+/* Load a stream (finished here) into m: 0 or the error line in err. */
+static int load_into(struct vmem *m, struct snap_w *w, char *err, size_t errlen)
+{
+	const uint8_t *buf;
+	size_t len;
+	struct snap_r *r;
+	assert_int_equal(snap_w_finish(w, &buf, &len), 0);
+	assert_int_equal(snap_r_open(&r, buf, len, err, errlen), 0);
+	struct vdev *vd = vmem_vdev(m);
+	int rc = vd->ops->load(vd, r);
+	snprintf(err, errlen, "%s", snap_r_error(r));
+	snap_r_free(r);
+	snap_w_free(w);
+	return rc;
+}
+
+/* The state after plugging: sizes, the bitmap (STATE answers), and the
+ * host releases still one per unplugged run. */
+static void test_snapshot_roundtrip(void **state)
+{
+	struct mt *t = mt_new(kind(state), 8 * BS);
+	char err[SNAP_ERR_LEN];
+	assert_int_equal(req(t, VIRTIO_MEM_REQ_PLUG, ADDR + 2 * BS, 3, NULL), VIRTIO_MEM_RESP_ACK);
+	assert_int_equal(vmem_set_requested(t->m, 16 * BS), 0);
+	struct snap_w *w = snap_w_new();
+	struct vdev *vd = vmem_vdev(t->m);
+	assert_int_equal(vd->ops->save(vd, w), 0);
+	struct vmem *m = bare_vmem(0);
+	assert_int_equal(load_into(m, w, err, sizeof(err)), 0);
+	assert_int_equal(vmem_plugged(m), 3 * BS);
+	assert_int_equal(vmem_requested(m), 16 * BS);
+	struct virtio_mem_config a, b;
+	vd->ops->config_read(vd, 0, &a, sizeof(a));
+	vmem_vdev(m)->ops->config_read(vmem_vdev(m), 0, &b, sizeof(b));
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(vmem_get_stats(m)->acks, vmem_get_stats(t->m)->acks);
+	vmem_free(m);
+	mt_free(t);
+}
+
+struct vm_fields {
+	uint64_t addr, rsize, bs, req, usable, plugged;
+	uint8_t bitmap[REGION / BS / 8];
+	size_t bmlen;
+};
+
+static struct snap_w *vm_section(const struct vm_fields *f)
+{
+	struct snap_w *w = snap_w_new();
+	uint8_t st[40] = { 0 };
+	snap_w_begin(w, "virtio-mem", 1);
+	snap_w_u64(w, "addr", f->addr);
+	snap_w_u64(w, "region_size", f->rsize);
+	snap_w_u64(w, "block_size", f->bs);
+	snap_w_u64(w, "requested", f->req);
+	snap_w_u64(w, "usable", f->usable);
+	snap_w_u64(w, "plugged", f->plugged);
+	snap_w_blob(w, "bitmap", f->bitmap, f->bmlen);
+	snap_w_bytes(w, "stats", st, sizeof(st));
+	snap_w_end(w);
+	return w;
+}
+
+static void vm_refused(const struct vm_fields *f, const char *want)
+{
+	char err[SNAP_ERR_LEN];
+	struct vmem *m = bare_vmem(4 * BS);
+	assert_true(load_into(m, vm_section(f), err, sizeof(err)) < 0);
+	if (!strstr(err, want))
+		fail_msg("got '%s', want '%s'", err, want);
+	/* Untouched. */
+	assert_int_equal(vmem_requested(m), 4 * BS);
+	assert_int_equal(vmem_plugged(m), 0);
+	vmem_free(m);
+}
+
+static void test_snapshot_hostile(void **state)
+{
+	(void)state;
+	struct vm_fields ok = { ADDR, REGION, BS, 4 * BS, 4 * BS + VMEM_USABLE_EXTENT,
+				2 * BS, { 0x03 }, REGION / BS / 8 };
+	struct vm_fields f = ok;
+	char err[SNAP_ERR_LEN];
+	struct vmem *m = bare_vmem(0);
+	assert_int_equal(load_into(m, vm_section(&ok), err, sizeof(err)), 0);
+	assert_int_equal(vmem_plugged(m), 2 * BS);
+	vmem_free(m);
+	f.addr += BS;
+	vm_refused(&f, "virtio-mem.addr: the region sits elsewhere here");
+	f = ok;
+	f.rsize *= 2;
+	vm_refused(&f, "virtio-mem.region_size: another memory backend size");
+	f = ok;
+	f.bs *= 2;
+	vm_refused(&f, "virtio-mem.block_size: another block-size");
+	f = ok;
+	f.req = REGION + BS;
+	vm_refused(&f, "virtio-mem.requested: not a block multiple inside the region");
+	f = ok;
+	f.usable = 2 * BS;
+	vm_refused(&f, "virtio-mem.usable: outside [requested, region size]");
+	f = ok;
+	f.bmlen--;
+	vm_refused(&f, "virtio-mem.bitmap: length disagrees with the region");
+	f = ok;
+	f.bitmap[f.bmlen - 1] = 0x80;   /* the region's last block, past usable */
+	f.plugged = 3 * BS;
+	vm_refused(&f, "virtio-mem.bitmap: a plugged block outside the usable region");
+	f = ok;
+	f.plugged = 3 * BS;
+	vm_refused(&f, "virtio-mem.plugged: disagrees with the bitmap");
+}
+
 /* virtio-mem is modern only (no transitional PCI id, virtio 1.2 §4.1.2.1). */
 #define MODERN(fn) cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_MMIO), \
 	cmocka_unit_test_prestate(fn, (void *)(uintptr_t)VFX_PCI)
@@ -206,6 +335,8 @@ int main(void)
 		MODERN(test_plug_unplug),
 		MODERN(test_hostile_requests),
 		cmocka_unit_test(test_bad_configs),
+		MODERN(test_snapshot_roundtrip),
+		cmocka_unit_test(test_snapshot_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
