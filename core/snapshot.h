@@ -30,7 +30,7 @@
 #define SNAP_MAX_DEPTH 12u
 #define SNAP_MAX_NAME 255u
 /* Room snap_r_error() keeps for its one line. */
-#define SNAP_ERR_LEN 200u
+#define SNAP_ERR_LEN 256u
 
 /* Writer: appends typed, named fields into sections of a growable buffer. */
 struct snap_w;

@@ -70,7 +70,7 @@ static int fail(struct snap_r *r, int err, const char *field,
 {
 	if (r->err)
 		return r->err;
-	char p[96], why[96];
+	char p[96], why[150];
 	path(r, p, sizeof(p));
 	va_list ap;
 	va_start(ap, fmt);

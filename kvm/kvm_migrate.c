@@ -410,7 +410,7 @@ static int kvm_mig_qmp_set_caps(void *opaque, unsigned caps, struct qmp_err *e)
 void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 {
 	struct kvm_machine *km = m->km;
-	char err[240];
+	char err[320];
 	if (rc == 0 && (!km->board || km->ended))
 		return;
 	if (rc == 0 && kvm_mig_load_stream(m, m->in_buf, m->in_len, err, sizeof(err)) < 0)
@@ -424,7 +424,7 @@ void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 	if (rc < 0) {
 		/* Half a state must never run: the VMM ends, as QEMU's
 		 * "load of migration failed" does. */
-		snprintf(m->error, sizeof(m->error), "%s", err);
+		snprintf(m->error, sizeof(m->error), "%.250s", err);
 		log_err(km->m.log, "vmm: -incoming: %s", err);
 		kvm_mig_event(m, "failed");
 		kvm_machine_request(km, MACHINE_ERROR, 1);

@@ -165,7 +165,7 @@ static unsigned board_memdevs(const struct board *b,
 		if (d->type != CFG_DEV_PC_DIMM || !ld || ld->mem_slot < 0)
 			continue;
 		snprintf(names[n++], BOARD_MEMDEV_NAME,
-			 "pc-dimm id=%.20s memdev=%.20s slot=%d %llu MiB at 0x%llx",
+			 "pc-dimm %.20s (%.20s) slot %d %llu MiB @0x%llx",
 			 d->id, d->memdev, ld->mem_slot,
 			 (unsigned long long)(ld->pmem_size >> 20),
 			 (unsigned long long)ld->pmem_base);

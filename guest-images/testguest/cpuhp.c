@@ -102,15 +102,15 @@ static unsigned hostile(void)
 	return bad;
 }
 
-static unsigned one_round(int bad_guest)
+/* Wait for a CPU's insert event; its slot and APIC id, acknowledged.
+ * 0, or 1 (said why). */
+static unsigned take_insert(uint32_t *sel, uint32_t *apic)
 {
-	uint32_t sel = 0;
 	uint8_t f = 0;
-	say("cpuhp waiting\n");
 	/* Bounded: the test plugs within seconds; ~10^9 polls is minutes
 	 * even at emulated speed, then the guest reports and ends. */
 	for (uint64_t i = 0; i < 1000000000ull; i++) {
-		f = next_event(&sel);
+		f = next_event(sel);
 		if (f & F_INSERT)
 			break;
 	}
@@ -119,16 +119,15 @@ static unsigned one_round(int bad_guest)
 		return 1;
 	}
 	outb(CPHP_CMD, CMD_ARCH_ID);
-	uint32_t apic = inl(CPHP_DATA);
+	*apic = inl(CPHP_DATA);
 	outb(CPHP_FLAGS, F_INSERT);         /* acknowledged */
-	if (bad_guest) {
-		/* Eject the new CPU before anyone asked: it must stay. */
-		outb(CPHP_FLAGS, F_EJECT);
-		if (!(flags_of(sel) & F_ENABLED)) {
-			say("cpuhp unrequested eject took the CPU FAILED\n");
-			return 1;
-		}
-	}
+	return 0;
+}
+
+/* INIT-SIPI-SIPI to `apic`; says "cpuhp cpu SEL apic A running" once
+ * the AP counts.  0, or 1. */
+static unsigned start_ap(uint32_t sel, uint32_t apic)
+{
 	memcpy((void *)(uintptr_t)TRAMPOLINE, ap_tramp_start,
 	       (size_t)(ap_tramp_end - ap_tramp_start));
 	ap_stack_top = (uint64_t)(uintptr_t)(ap_stack + sizeof(ap_stack));
@@ -150,7 +149,14 @@ static unsigned one_round(int bad_guest)
 		return 1;
 	}
 	con_puts(" running\n");
+	return 0;
+}
 
+/* Wait for slot sel's remove event, stop the AP and eject; says
+ * "cpuhp cpu SEL ejected".  0, or 1. */
+static unsigned eject_ap(uint32_t sel)
+{
+	uint8_t f = 0;
 	say("cpuhp waiting eject\n");
 	for (uint64_t i = 0; i < 1000000000ull; i++) {
 		outl(CPHP_SEL, sel);
@@ -173,6 +179,48 @@ static unsigned one_round(int bad_guest)
 	con_dec(sel);
 	con_puts((f & F_ENABLED) ? " still enabled FAILED\n" : " ejected\n");
 	return (f & F_ENABLED) ? 1 : 0;
+}
+
+static unsigned one_round(int bad_guest)
+{
+	uint32_t sel = 0, apic = 0;
+	say("cpuhp waiting\n");
+	if (take_insert(&sel, &apic))
+		return 1;
+	if (bad_guest) {
+		/* Eject the new CPU before anyone asked: it must stay. */
+		outb(CPHP_FLAGS, F_EJECT);
+		if (!(flags_of(sel) & F_ENABLED)) {
+			say("cpuhp unrequested eject took the CPU FAILED\n");
+			return 1;
+		}
+	}
+	if (start_ap(sel, apic))
+		return 1;
+	return eject_ap(sel);
+}
+
+/* For other actions (hpsnap.c): the same steps, one at a time. */
+unsigned cpuhp_plugged_ap(uint32_t *sel)
+{
+	uint32_t apic = 0;
+	outl(CPHP_SEL, 0);
+	return take_insert(sel, &apic) || start_ap(*sel, apic);
+}
+
+uint64_t cpuhp_ap_count(void)
+{
+	return ap_count;
+}
+
+uint8_t cpuhp_flags(uint32_t sel)
+{
+	return flags_of(sel);
+}
+
+unsigned cpuhp_eject_ap(uint32_t sel)
+{
+	return eject_ap(sel);
 }
 
 unsigned cpuhp_action(const char *opt)

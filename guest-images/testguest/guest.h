@@ -185,6 +185,13 @@ unsigned vsock_action(void);
 unsigned hotplug_action(void);
 /* testguest.action=cpuhp (cpuhp.c); opt: testguest.cpuhp= or NULL. */
 unsigned cpuhp_action(const char *opt);
+/* Its steps for other actions: wait for a plugged CPU and start it
+ * (0: running, *sel its slot); the AP's counter; a slot's status byte;
+ * wait for the eject request, stop the AP and eject (0: gone). */
+unsigned cpuhp_plugged_ap(uint32_t *sel);
+uint64_t cpuhp_ap_count(void);
+uint8_t cpuhp_flags(uint32_t sel);
+unsigned cpuhp_eject_ap(uint32_t sel);
 /* Give function dev (bus << 5 | slot) memory BARs from [*next, limit] and
  * turn on decode and bus mastering (hotplug.c).  0, or -1: no room. */
 int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
@@ -195,6 +202,15 @@ unsigned scsihp_action(void);
 /* vnet.c: testguest.action=net-mq (virtio-net multiqueue); failures. */
 unsigned vnet_mq_action(void);
 unsigned memhp_action(void);   /* memhp.c */
+/* memhp.c's steps: take a hot-plugged DIMM (0 with its place); a slot's
+ * status byte. */
+unsigned memhp_take_any(unsigned *slot, uint64_t *base, uint64_t *size);
+uint8_t memhp_status(unsigned slot);
+/* hpsnap.c: hot-plugged vCPU and DIMM across a save and restore. */
+unsigned hpsnap_action(void);
+/* hpsnap.c: print the MADT's enabled/listed LAPICs, then spin. */
+unsigned madt_action(void);
+extern const struct start_info *guest_si;
 unsigned virtio_mem_action(void);   /* virtio_mem.c */
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
 void hvc_capture(char c);

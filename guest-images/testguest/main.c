@@ -541,12 +541,17 @@ static const struct {
 	{ "scsihp", scsihp_action },
 	{ "memhp", memhp_action },
 	{ "virtio-mem", virtio_mem_action },
+	{ "hpsnap", hpsnap_action },
+	{ "madt", madt_action },
 };
+
+const struct start_info *guest_si;
 
 void guest_main(uint32_t start_info);
 void guest_main(uint32_t start_info)
 {
 	const struct start_info *si = (const void *)(uintptr_t)start_info;
+	guest_si = si;
 	const char *action = cmdline_opt(si, "testguest.action=");
 	const char *nvwrite = cmdline_opt(si, "testguest.nvdimm-write=");
 	if (action)

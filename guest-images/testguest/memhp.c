@@ -83,6 +83,28 @@ static unsigned mhp_eject(unsigned slot)
 	return gone ? 0 : 1;
 }
 
+/* For other actions (hpsnap.c): a DIMM's insert event in any slot,
+ * taken as above.  0 with its slot, base and size, or 1. */
+unsigned memhp_take_any(unsigned *slot, uint64_t *base, uint64_t *size)
+{
+	if (mhp_wait(0x02, slot, -1) < 0) {
+		say("memhp FAIL no insert event\n");
+		return 1;
+	}
+	if (mhp_take(*slot))
+		return 1;
+	outl(MHP, *slot);
+	*base = mhp_reg64(0x0);
+	*size = mhp_reg64(0x8);
+	return 0;
+}
+
+uint8_t memhp_status(unsigned slot)
+{
+	outl(MHP, slot);
+	return inb(MHP_STATUS);
+}
+
 unsigned memhp_action(void)
 {
 	unsigned slot, slot2;
