@@ -70,6 +70,7 @@ static void st_run_checks(struct selftest *t, const struct board *b,
 		st_pci(t);
 	st_acpi(t, acpi_built);
 	st_acpi_pm(t);
+	st_hotplug(t);
 	st_virtio(t);
 	st_nvdimm(t);
 	/* Last: it asks the machine to exit (recorded, checked, not obeyed). */

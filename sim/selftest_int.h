@@ -89,6 +89,8 @@ void st_debug_exit(struct selftest *t);
 /* ACPI tables and NVDIMMs (selftest_acpi.c). */
 void st_acpi(struct selftest *t, int built);
 void st_acpi_pm(struct selftest *t);
+/* The ACPI CPU and memory hot-plug blocks (selftest_hotplug.c). */
+void st_hotplug(struct selftest *t);
 void st_nvdimm(struct selftest *t);
 
 /* Virtio (selftest_virtio.c): every virtio function in the config. */

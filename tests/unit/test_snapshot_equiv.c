@@ -60,13 +60,18 @@ static void arg(struct args *a, const char *fmt, ...)
 /* Every device model: virtio-pci (modern, transitional, and a legacy-only
  * balloon), one behind a pci-bridge, one in a pcie-root-port, a
  * virtio-mmio disk, two COM ports, NVDIMMs private and
- * shared, ACPI PM, debug-exit (PIT, RTC, i8042 always). */
+ * shared, ACPI PM, the CPU and memory hot-plug blocks with a pc-dimm,
+ * debug-exit (PIT, RTC, i8042 always). */
 static void machine_q35(struct args *a, const char *dir, bool small)
 {
 	arg(a, "vmm");
 	arg(a, "-machine"); arg(a, "q35,accel=sim,nvdimm=on");
 	arg(a, "-m"); arg(a, small ? "128M,slots=2,maxmem=1G" : "256M,slots=2,maxmem=1G");
 	arg(a, "-seed"); arg(a, "11");
+	/* The ACPI CPU and memory hot-plug blocks, a DIMM in one slot. */
+	arg(a, "-smp"); arg(a, "1,maxcpus=3");
+	arg(a, "-object"); arg(a, "memory-backend-ram,id=dm0,size=16M");
+	arg(a, "-device"); arg(a, "pc-dimm,id=dimm0,memdev=dm0");
 	arg(a, "-serial"); arg(a, "stdio");
 	arg(a, "-serial"); arg(a, "file:%s/com2.txt", dir);
 	arg(a, "-drive"); arg(a, "id=d0,file=%s/disk.img,throttling.iops-total=400", dir);
@@ -102,6 +107,7 @@ static void machine_microvm(struct args *a, const char *dir, bool no_rng)
 	arg(a, "-machine"); arg(a, "microvm,accel=sim,nvdimm=on");
 	arg(a, "-m"); arg(a, "64M,slots=2,maxmem=1G");
 	arg(a, "-seed"); arg(a, "12");
+	arg(a, "-smp"); arg(a, "2,maxcpus=4");
 	arg(a, "-serial"); arg(a, "stdio");
 	arg(a, "-drive"); arg(a, "id=d0,file=%s/disk.img,throttling.iops-total=200", dir);
 	arg(a, "-device"); arg(a, "virtio-blk-device,drive=d0");
