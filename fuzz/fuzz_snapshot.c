@@ -35,7 +35,9 @@ static const char *const fz_microvm[] = {
 	NULL,
 };
 static const char *const fz_q35[] = {
-	"vmm", "-machine", "q35,accel=sim", "-m", "64M", "-seed", "4",
+	"vmm", "-machine", "q35,accel=sim", "-m", "64M,slots=2,maxmem=1G", "-seed", "4",
+	"-object", "memory-backend-ram,id=dm0,size=16M",
+	"-device", "pc-dimm,id=dimm0,memdev=dm0",
 	"-serial", "stdio",
 	"-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3",
 	"-device", "pci-bridge,bus=pcie.0,id=br0,chassis_nr=1,addr=0x8",
@@ -43,6 +45,7 @@ static const char *const fz_q35[] = {
 	"-device", "virtio-rng-pci,rng=rng0,bus=br0,addr=1",
 	"-device", "virtio-balloon-pci",
 	"-drive", "id=d0,file=/nonexistent/disk.img",
+	"-smp", "1,maxcpus=3",
 	NULL,
 };
 

@@ -4,7 +4,8 @@
  * machine (the self-test saved mid-run) edited the way a hostile file
  * would be -- an index beyond a queue size, a BAR outside the host
  * window, a newer section version, pending MSI-X bits beyond the table,
- * a console port that is not there -- are refused with one line naming
+ * a console port that is not there, hot-plug block flags no guest makes,
+ * another DIMM -- are refused with one line naming
  * the field.  The edits go through a small rewriter of the documented
  * record format (docs/snapshot.md), so the damaged stream is otherwise
  * well-formed and correctly checksummed. */
@@ -104,11 +105,13 @@ static void microvm(struct cmd *c, bool without_rng, bool small)
 	}
 }
 
-/* q35: virtio-pci, a bridge, MSI-X. */
-static void q35(struct cmd *c)
+/* q35: virtio-pci, a bridge, MSI-X; with hot: CPU hot-plug slots. */
+static void q35_opts(struct cmd *c, bool hot)
 {
 	static const char *base[] = {
-		"vmm", "-machine", "q35,accel=sim", "-m", "64M", "-seed", "4",
+		"vmm", "-machine", "q35,accel=sim", "-m", "64M,slots=2,maxmem=1G", "-seed", "4",
+		"-object", "memory-backend-ram,id=dm0,size=16M",
+		"-device", "pc-dimm,id=dimm0,memdev=dm0",
 		"-serial", "stdio",
 		"-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3",
 		"-device", "pci-bridge,bus=pcie.0,id=br0,chassis_nr=1,addr=0x8",
@@ -123,6 +126,15 @@ static void q35(struct cmd *c)
 		drive_file(c);
 	add(c, "-drive");
 	add(c, c->drive);
+	if (hot) {
+		add(c, "-smp");
+		add(c, "1,maxcpus=3");
+	}
+}
+
+static void q35(struct cmd *c)
+{
+	q35_opts(c, true);
 }
 
 static struct sim_board *board(struct cmd *c)
@@ -243,6 +255,29 @@ static void test_other_memory_refused(void **state)
 	memcpy(s.buf, buf, s.len);
 	snap_w_free(w);
 	expect_err(load(b, &s, true), "ram/region0.size: the region's place or size differs");
+	free(s.buf);
+	sim_board_free(a);
+	sim_board_free(b);
+	drive_gone(&c);
+}
+
+/* A hot-plug block the saved machine had and this one has not (or the
+ * other way round) is named with the option that makes it. */
+static void test_hotplug_block_presence(void **state)
+{
+	(void)state;
+	struct cmd c = { 0 };
+	q35_opts(&c, true);
+	struct sim_board *a = board(&c);
+	q35_opts(&c, false);
+	struct sim_board *b = board(&c);
+	struct stream s = save(a, false);
+	expect_err(load(b, &s, false), "acpi-cpuhp: the saved machine had this hot-plug "
+		   "block (-smp maxcpus), this one has none");
+	free(s.buf);
+	s = save(b, false);
+	expect_err(load(a, &s, false), "acpi-cpuhp: this machine has this hot-plug block "
+		   "(-smp maxcpus), the saved one had none");
 	free(s.buf);
 	sim_board_free(a);
 	sim_board_free(b);
@@ -452,6 +487,9 @@ static void test_hostile_microvm(void **state)
 	uint64_t feat = 1ull << 60;
 	hostile(&c, "virtio-mmio/virtio.features", &feat, 8,
 		"virtio-mmio/virtio.features: bits the device never offered");
+	uint16_t gpe = 0x4;
+	hostile(&c, "acpi-pm.gpe0_en", &gpe, 2,
+		"acpi-pm.gpe0_sts: GPE bits on a hardware-reduced machine");
 	write_seeds(&c, 0);
 	drive_gone(&c);
 }
@@ -473,6 +511,22 @@ static void test_hostile_q35(void **state)
 		"virtio-pci/msix.pba: pending bits beyond the table");
 	uint8_t mode = 2;
 	hostile(&c, "virtio-pci.mode", &mode, 1, "virtio-pci.mode: modern/transitional");
+	/* The hot-plug blocks and the DIMM list (docs/snapshot.md). */
+	uint8_t ins[16] = { 1, 0, 0, 0, 0, 0, 0, 0, 0x02 };
+	hostile(&c, "acpi-cpuhp.flags", ins, 16,
+		"acpi-cpuhp.flags: slot 1: an event on an empty slot");
+	uint8_t id7[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 7 };
+	hostile(&c, "acpi-cpuhp.apic_ids", id7, 16,
+		"acpi-cpuhp.apic_ids: slot 0: APIC id 7, here 0 (another -smp shape)");
+	uint64_t sz = 32ull << 20;
+	hostile(&c, "acpi-memhp/slot0.size", &sz, 8,
+		"acpi-memhp/slot0.size: slot 0: saved a 32 MiB DIMM");
+	uint8_t fl = 0x2;
+	hostile(&c, "acpi-memhp/slot1.flags", &fl, 1,
+		"acpi-memhp/slot1.flags: an event on an empty slot");
+	uint8_t other[16] = { 8, 0, 0, 0, 0, 0, 0, 0, 'x' };
+	hostile(&c, "board.memdev0", other, 16,
+		"board.memdev0: saved 'pc-dimm ximm0 (dm0) slot 0 16 MiB @0x");
 	write_seeds(&c, 1);
 	drive_gone(&c);
 }
@@ -485,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_other_memory_refused),
 		cmocka_unit_test(test_hostile_microvm),
 		cmocka_unit_test(test_hostile_q35),
+		cmocka_unit_test(test_hotplug_block_presence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
