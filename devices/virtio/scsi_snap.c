@@ -1,16 +1,14 @@
-/* virtio-scsi state in a snapshot (docs/snapshot.md "virtio-scsi"). */
+/* virtio-scsi state in a snapshot (docs/snapshot.md "virtio-scsi").
+ * Commands complete within the entry point that pops them, so no chain
+ * is held; the state is the guest-set CDB/sense sizes, the queues parked
+ * on an empty iops bucket and the one resume timer, and per LU its
+ * bucket and pending UNIT ATTENTION.  The LUs must be the same set. */
 #include <stdio.h>
 #include "core/snapshot.h"
 #include "core/tokenbucket.h"
 #include "devices/virtio/scsi_disk.h"
 #include "devices/virtio/scsi_disk_priv.h"
 #include "devices/virtio/scsi_priv.h"
-
-/* ---- snapshot (docs/snapshot.md "virtio-scsi") ----
- * Commands complete within the entry point that pops them, so no chain
- * is held; the state is the guest-set CDB/sense sizes, the queues parked
- * on an empty iops bucket and the one resume timer, and per LU its
- * bucket and pending UNIT ATTENTION.  The LUs must be the same set. */
 
 int vscsi_save(struct vdev *vd, struct snap_w *w)
 {
