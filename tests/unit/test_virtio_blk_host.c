@@ -1,5 +1,6 @@
-/* virtio-blk's host side through the sim guest driver on each transport: the iops limit (throttling.iops-total) over virtual time,
- * and a file backend's durability: a completed write plus FLUSH is in
+/* virtio-blk's host side through the sim guest driver on each transport:
+ * the iops limit (throttling.iops-total) over virtual time, and a file
+ * backend's durability: a completed write plus FLUSH is in
  * the file, read-only leaves it untouched, and a VMM killed right after
  * a FLUSH keeps every write the guest saw complete. */
 #include <stdarg.h>
