@@ -401,3 +401,21 @@ int kvm_cpuhp_snap_load(struct kvm_machine *km, struct snap_r *r)
 	}
 	return 0;
 }
+
+/* The loaded CPU hot-plug block and the vCPUs plugged from "vm" must
+ * agree slot by slot: a stream whose block says a CPU is there that "vm"
+ * did not list (or the other way round) is refused, naming the slot. */
+int kvm_cpuhp_snap_agree(struct kvm_machine *km, struct snap_r *r)
+{
+	for (unsigned i = 0; i < kvm_cpus_count(km->cpus); i++) {
+		bool blk = board_cpu_present(km->board, i);
+		if (blk == kvm_cpus_present(km->cpus, i))
+			continue;
+		char why[120];
+		snprintf(why, sizeof(why), "slot %u is %s in the CPU hot-plug block but "
+			 "%s in the vCPU list (vm.hotN)", i, blk ? "enabled" : "empty",
+			 blk ? "absent" : "present");
+		return snap_r_check(r, false, "acpi-cpuhp.flags", why);
+	}
+	return 0;
+}

@@ -287,6 +287,9 @@ struct snap_w;
 struct snap_r;
 void kvm_cpuhp_snap_save(const struct kvm_machine *km, struct snap_w *w);
 int kvm_cpuhp_snap_load(struct kvm_machine *km, struct snap_r *r);
+/* After the board loaded: its CPU hot-plug block and the vCPUs agree
+ * slot by slot, or the reader's error naming the slot. */
+int kvm_cpuhp_snap_agree(struct kvm_machine *km, struct snap_r *r);
 
 /* kvm_hotplug.c: device_add, device_del, qom-get into ops; the board's
  * device_deleted hook. */
@@ -318,6 +321,9 @@ int kvm_memhp_dimm_add(struct kvm_machine *km, const char *id, const char *opts,
 int kvm_memhp_dimm_del(struct kvm_machine *km, const struct cfg_device *d,
 		       struct qmp_err *e);
 void kvm_memhp_ejected(void *opaque, unsigned slot);
+/* After a restore loaded the board: the description takes virtio-mem's
+ * requested sizes from the loaded devices (kvm_memhp.c). */
+void kvm_memhp_restored(struct kvm_machine *km);
 void kvm_memhp_free(struct kvm_machine *km);
 /* virtio-mem: qom-get of requested-size / size / block-size, and the
  * board's ram_discard hook. */

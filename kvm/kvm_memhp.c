@@ -458,6 +458,20 @@ static struct json *km_vmem_entry(struct kvm_machine *km, const struct cfg_devic
 	return km_put(ent, "data", data);
 }
 
+/* virtio-mem's requested-size came from the stream (a qom-set on the
+ * saved VM): the description keeps it, as km_qom_set does, so a reset of
+ * the restored VM starts from it rather than from the command line's. */
+void kvm_memhp_restored(struct kvm_machine *km)
+{
+	for (unsigned i = 0; i < km->cfg->ndevices; i++) {
+		struct cfg_device *d = &km->cfg->devices[i];
+		struct vmem *vm = d->type == CFG_DEV_VIRTIO_MEM ?
+				  board_vmem(km->board, d->id) : NULL;
+		if (vm)
+			d->vmem_requested = vmem_requested(vm);
+	}
+}
+
 void kvm_memhp_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)
 {
 	(void)km;

@@ -176,24 +176,6 @@ static int kvm_mig_check_vm(struct kvm_migrate *m, struct snap_r *r, bool *ignor
 	return 0;
 }
 
-/* The loaded CPU hot-plug block and the vCPUs plugged from "vm" must
- * agree slot by slot: a stream whose block says a CPU is there that "vm"
- * did not list (or the other way round) is refused, naming the slot. */
-static int kvm_mig_cpus_agree(struct kvm_machine *km, struct snap_r *r)
-{
-	for (unsigned i = 0; i < kvm_cpus_count(km->cpus); i++) {
-		bool blk = board_cpu_present(km->board, i);
-		if (blk == kvm_cpus_present(km->cpus, i))
-			continue;
-		char why[120];
-		snprintf(why, sizeof(why), "slot %u is %s in the CPU hot-plug block but "
-			 "%s in the vCPU list (vm.hotN)", i, blk ? "enabled" : "empty",
-			 blk ? "absent" : "present");
-		return snap_r_check(r, false, "acpi-cpuhp.flags", why);
-	}
-	return 0;
-}
-
 /* Load a whole stream into this boot's machine.  Lock held, no vCPU has
  * run.  0, or -1 with err (one line naming the section and field). */
 static int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
@@ -217,7 +199,9 @@ static int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
 	if (rc == 0)
 		rc = board_load_state(km->board, r);
 	if (rc == 0)
-		rc = kvm_mig_cpus_agree(km, r);
+		rc = kvm_cpuhp_snap_agree(km, r);
+	if (rc == 0)
+		kvm_memhp_restored(km);
 	if (rc == 0)
 		rc = board_load_ram(km->board, r, ign);
 	for (unsigned i = 0; rc == 0 && i < kvm_cpus_count(km->cpus); i++)

@@ -10,7 +10,8 @@
 # it: vmm plugs the saved vCPU set itself (docs/migration.md).  The guest
 # then finds its DIMM bytes, its AP still counting and both hot-plug
 # blocks as saved, and gives the vCPU up when the restored VMM's
-# device_del asks by the saved id.  Refusals: the DIMM missing or of
+# device_del asks by the saved id; a virtio-mem's requested-size set on
+# the saved VM comes back.  Refusals: the DIMM missing or of
 # another size on the restoring side, another -smp maxcpus.  And
 # system_reset of a VM with a hot-plugged vCPU: the rebuilt MADT lists
 # it enabled (QEMU's too).
@@ -19,8 +20,12 @@ TMP_NAME=vmm-kvm-hpsnap
 kvm_require
 export PYTHONPATH=$ROOT/tests/integration
 
+# virtio-mem beside them: the guest does not drive it, the host's
+# qom-set requested-size on the saved VM must come back.
+VMEM=(-object memory-backend-ram,id=vmm,size=256M
+      -device virtio-mem-pci,id=vm0,memdev=vmm,block-size=2M,requested-size=0)
 BASE=(-machine q35,accel=kvm -smp 1,maxcpus=2 -m 128M,slots=2,maxmem=1G
-      -kernel "$GUEST" -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
+      -kernel "$GUEST" -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot "${VMEM[@]}")
 DIMM=(-object memory-backend-ram,id=m1,size=128M -device pc-dimm,id=dimm1,memdev=m1)
 
 # --- save ---
@@ -46,6 +51,8 @@ check('object-add m1', r == {'return': {}}, r)
 r = q.cmd('device_add', {'driver': 'pc-dimm', 'id': 'dimm1', 'memdev': 'm1'})
 check('device_add pc-dimm dimm1', r == {'return': {}}, r)
 check('guest wrote the DIMM and is ready', wait_serial(out, 'hpsnap ready'))
+r = q.cmd('qom-set', {'path': '/machine/peripheral/vm0', 'property': 'requested-size', 'value': 64 << 20})
+check('qom-set virtio-mem requested-size 64M', r == {'return': {}}, r)
 r = q.cmd('migrate-set-capabilities', {'capabilities': [{'capability': 'events', 'state': True}]})
 t0 = time.time()
 r = q.cmd('migrate', {'uri': 'file:' + tmp + '/hp.state'})
@@ -117,6 +124,9 @@ r = q.cmd('query-memory-devices')
 d = [m['data'] for m in r.get('return', []) if m.get('type') == 'dimm']
 check('query-memory-devices: dimm1 at its saved place',
       len(d) == 1 and d[0]['id'] == 'dimm1' and d[0]['size'] == 128 << 20 and d[0]['slot'] == 0, r)
+v = [m['data'] for m in r.get('return', []) if m.get('type') == 'virtio-mem']
+check('virtio-mem: requested-size from the stream (64M), not the command line (0)',
+      len(v) == 1 and v[0]['requested-size'] == 64 << 20, r)
 check('guest checked DIMM, AP and blocks, waits for the eject request',
       wait_serial(out, 'cpuhp waiting eject'))
 r = q.cmd('device_del', {'id': 'cpu-1'})
@@ -147,10 +157,10 @@ expect_line "$err" "board.memdev0: 'pc-dimm dimm1 \\(m1\\) slot 0 128 MiB @0x[0-
 restore r3 -object memory-backend-ram,id=m1,size=256M -device pc-dimm,id=dimm1,memdev=m1 \
 	-incoming file:"$TMP/hp.state"
 expect_rc "$rc" 1 "a DIMM of another size: vmm exits 1"
-expect_line "$err" "board.memdev0: saved 'pc-dimm dimm1 \\(m1\\) slot 0 128 MiB @0x100000000', here 'pc-dimm dimm1 \\(m1\\) slot 0 256 MiB @0x100000000'" \
+expect_line "$err" "board.memdev0: saved 'pc-dimm dimm1 \\(m1\\) slot 0 128 MiB @0x[0-9a-f]+', here 'pc-dimm dimm1 \\(m1\\) slot 0 256 MiB @0x[0-9a-f]+'" \
 	"a DIMM of another size: both named"
 BASE=(-machine q35,accel=kvm -smp 1,maxcpus=3 -m 128M,slots=2,maxmem=1G
-      -kernel "$GUEST" -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
+      -kernel "$GUEST" -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot "${VMEM[@]}")
 restore r4 "${DIMM[@]}" -incoming file:"$TMP/hp.state"
 expect_rc "$rc" 1 "another -smp maxcpus: vmm exits 1"
 expect_line "$err" 'vm.maxcpus: the saved VM had another number of vCPU slots' "another maxcpus: named"
