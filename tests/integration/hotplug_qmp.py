@@ -16,7 +16,11 @@ class Qmp:
                 if time.time() > end:
                     raise
                 time.sleep(0.02)
-        self.f = self.s.makefile('rw')
+        # Separate reader and writer: a write on a makefile('rw') text
+        # wrapper discards lines it had read ahead (an event that came in
+        # the same recv as a reply would be lost).
+        self.f = self.s.makefile('r')
+        self.wf = self.s.makefile('w')
         self.events = []
         json.loads(self.f.readline())
         self.cmd('qmp_capabilities')
@@ -25,8 +29,8 @@ class Qmp:
         m = {'execute': name}
         if args is not None:
             m['arguments'] = args
-        self.f.write(json.dumps(m, sort_keys=True) + '\n')
-        self.f.flush()
+        self.wf.write(json.dumps(m, sort_keys=True) + '\n')
+        self.wf.flush()
         while True:
             r = json.loads(self.f.readline())
             if 'event' in r:

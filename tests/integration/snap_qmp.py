@@ -24,7 +24,12 @@ for _ in range(800):
         time.sleep(0.025)
 else:
     sys.exit("no QMP socket " + path)
-f = s.makefile("rw")
+# One reader and one writer: a write on a makefile("rw") text wrapper
+# discards what it had read ahead (CPython's TextIOWrapper.write resets
+# its decoded buffer), which lost MIGRATION events arriving in the same
+# recv as a reply.
+f = s.makefile("r")
+wf = s.makefile("w")
 json.loads(f.readline())
 
 
@@ -42,8 +47,8 @@ def cmd(name, args=None, quiet=False):
     m = {"execute": name}
     if args is not None:
         m["arguments"] = args
-    f.write(json.dumps(m) + "\n")
-    f.flush()
+    wf.write(json.dumps(m) + "\n")
+    wf.flush()
     while True:
         line = f.readline()
         if not line:
