@@ -12,7 +12,8 @@
 # blocks as saved, and gives the vCPU up when the restored VMM's
 # device_del asks by the saved id; a virtio-mem's requested-size set on
 # the saved VM comes back.  Refusals: the DIMM missing or of
-# another size on the restoring side, another -smp maxcpus.  And
+# another size on the restoring side, another -smp maxcpus.  Again with
+# the DIMM in a shared file and x-ignore-shared (Kata's template).  And
 # system_reset of a VM with a hot-plugged vCPU: the rebuilt MADT lists
 # it enabled (QEMU's too).
 TMP_NAME=vmm-kvm-hpsnap
@@ -29,45 +30,57 @@ BASE=(-machine q35,accel=kvm -smp 1,maxcpus=2 -m 128M,slots=2,maxmem=1G
 DIMM=(-object memory-backend-ram,id=m1,size=128M -device pc-dimm,id=dimm1,memdev=m1)
 
 # --- save ---
-rm -f "$TMP/s.sock"
-timeout -k 5 90 "$VMM" "${BASE[@]}" -append "testguest.action=hpsnap" \
-	-qmp unix:"$TMP/s.sock",server,nowait -serial file:"$TMP/s.out" 2>"$TMP/s.err" &
-spid=$!
-timeout 120 python3 - "$TMP" >"$TMP/s.py" 2>&1 <<'PY'
+# save NAME BACKEND STATE [CAP...]: boot, plug a vCPU and a DIMM whose
+# memdev is memory-backend-BACKEND (file: shared, in $TMP/dimm.ram),
+# wait for "hpsnap ready", migrate to file:STATE with the capabilities.
+cat >"$TMP/save.py" <<'PY'
 import json, sys, time
 from hotplug_qmp import Qmp, wait_serial
-tmp = sys.argv[1]
-out = tmp + '/s.out'
+tmp, name, backend, state, caps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+out = '%s/%s.out' % (tmp, name)
 def check(what, cond, got=None):
     print(('ok: ' if cond else 'FAIL: ') + what + ('' if cond else ' got: ' + json.dumps(got)), flush=True)
-q = Qmp(tmp + '/s.sock')
+q = Qmp('%s/%s.sock' % (tmp, name))
 check('guest waits for a vCPU', wait_serial(out, 'hpsnap waiting cpu'))
 r = q.cmd('device_add', {'driver': 'host-x86_64-cpu', 'id': 'cpu-1', 'socket-id': 0, 'core-id': 1, 'thread-id': 0})
 check('device_add cpu-1', r == {'return': {}}, r)
 check('the hot-plugged vCPU runs guest code', wait_serial(out, 'cpuhp cpu 1 apic 1 running'))
 check('guest waits for a DIMM', wait_serial(out, 'hpsnap waiting dimm'))
-r = q.cmd('object-add', {'qom-type': 'memory-backend-ram', 'id': 'm1', 'size': 128 << 20})
-check('object-add m1', r == {'return': {}}, r)
+obj = {'qom-type': 'memory-backend-' + backend, 'id': 'm1', 'size': 128 << 20}
+if backend == 'file':
+    obj.update({'mem-path': tmp + '/dimm.ram', 'share': True})
+r = q.cmd('object-add', obj)
+check('object-add m1 (%s)' % backend, r == {'return': {}}, r)
 r = q.cmd('device_add', {'driver': 'pc-dimm', 'id': 'dimm1', 'memdev': 'm1'})
 check('device_add pc-dimm dimm1', r == {'return': {}}, r)
 check('guest wrote the DIMM and is ready', wait_serial(out, 'hpsnap ready'))
 r = q.cmd('qom-set', {'path': '/machine/peripheral/vm0', 'property': 'requested-size', 'value': 64 << 20})
 check('qom-set virtio-mem requested-size 64M', r == {'return': {}}, r)
-r = q.cmd('migrate-set-capabilities', {'capabilities': [{'capability': 'events', 'state': True}]})
+r = q.cmd('migrate-set-capabilities', {'capabilities': [{'capability': c, 'state': True} for c in ['events'] + caps]})
+check('capabilities ' + ','.join(['events'] + caps), r == {'return': {}}, r)
 t0 = time.time()
-r = q.cmd('migrate', {'uri': 'file:' + tmp + '/hp.state'})
+r = q.cmd('migrate', {'uri': 'file:' + state})
 check('migrate accepted (once refused: "a VM whose vCPUs differ from -smp")', r == {'return': {}}, r)
 e = q.wait_event('MIGRATION', lambda e: e['data']['status'] in ('completed', 'failed'))
 check('saved', e is not None and e['data']['status'] == 'completed', [e, q.cmd('query-migrate')])
 print('saved in %d ms' % ((time.time() - t0) * 1000))
 q.cmd('quit')
 PY
-wait $spid
-sed 's/^/    /' "$TMP/s.py" | grep -v '^    ok:'
-grep -c '^ok:' "$TMP/s.py" | sed 's/^/ok: save side, checks passed: /'
-if grep -q '^FAIL\|Traceback' "$TMP/s.py"; then
-	fail "save side (see above)"; sed 's/^/    /' "$TMP/s.out" "$TMP/s.err" | tail -20
-fi
+save() {
+	local name=$1
+	rm -f "$TMP/$name.sock"
+	timeout -k 5 90 "$VMM" "${BASE[@]}" -append "testguest.action=hpsnap" \
+		-qmp unix:"$TMP/$name.sock",server,nowait -serial file:"$TMP/$name.out" 2>"$TMP/$name.err" &
+	local spid=$!
+	timeout 120 python3 "$TMP/save.py" "$TMP" "$@" >"$TMP/$name.py" 2>&1
+	wait $spid
+	sed 's/^/    /' "$TMP/$name.py" | grep -v '^    ok:'
+	grep -c '^ok:' "$TMP/$name.py" | sed "s/^/ok: $name: save side, checks passed: /"
+	if grep -q '^FAIL\|Traceback' "$TMP/$name.py"; then
+		fail "$name: save side (see above)"; sed 's/^/    /' "$TMP/$name.out" "$TMP/$name.err" | tail -20
+	fi
+}
+save s1 ram "$TMP/hp.state"
 
 # restore NAME VMM-ARGS...: a new vmm from the stream, QMP on NAME.sock;
 # once it says the state is loaded, its stdin gives the guest its byte.
@@ -147,6 +160,23 @@ expect_line "$out" 'cpuhp cpu 1 ejected' "the restored vCPU ejected through the 
 expect_line "$err" 'vCPU 1 \(APIC id 1\) plugged as saved id=cpu-1' "vmm plugged the saved vCPU set itself"
 expect_no_line "$out" 'testguest: hello' "the guest did not boot again"
 [ "$rc" = 33 ] || sed 's/^/    /' "$out" "$err" | tail -20
+
+# Kata's template: the DIMM in a shared file, x-ignore-shared: its bytes
+# stay in the file (the stream is smaller than the 1 MiB the guest wrote
+# there), and the restoring vmm maps the same file again.
+save s2 file "$TMP/hp2.state" x-ignore-shared
+RESTORE_PY=$TMP/restored.py restore r5 -object memory-backend-file,id=m1,size=128M,mem-path="$TMP/dimm.ram",share=on \
+	-device pc-dimm,id=dimm1,memdev=m1 -incoming file:"$TMP/hp2.state"
+grep -q '^FAIL\|Traceback' "$TMP/r5.py" && { sed 's/^/    /' "$TMP/r5.py" | grep -v '^    ok:'; fail "x-ignore-shared: restored side"; }
+expect_rc "$rc" 33 "x-ignore-shared: the restored guest finished every check"
+expect_line "$out" 'hpsnap dimm memory ok' "x-ignore-shared: the DIMM's bytes came back from its file"
+s1=$(stat -c %s "$TMP/hp.state" 2>/dev/null || echo 0)
+s2=$(stat -c %s "$TMP/hp2.state" 2>/dev/null || echo 0)
+if [ "$s2" -gt 0 ] && [ $((s2 + 1048576)) -le "$s1" ]; then
+	pass "x-ignore-shared: the DIMM's RAM stays in its file (stream $s2 bytes, $s1 with the DIMM in it)"
+else
+	fail "x-ignore-shared: stream $s2 bytes vs $s1"
+fi
 
 # --- refusals, one line naming the field ---
 unset RESTORE_PY
