@@ -118,6 +118,29 @@ static void test_microvm_maxcpus(void **state)
 	done(&x);
 }
 
+/* A slot device_add filled (the description's cfg_smp.plugged): a
+ * rebuild's MADT -- system_reset's -- lists it enabled, as QEMU's does;
+ * the other free slots stay Online Capable. */
+static void test_plugged_slot_enabled(void **state)
+{
+	(void)state;
+	static const char *const args[] = { "-machine", "q35,accel=sim", "-smp",
+					    "1,maxcpus=4", NULL };
+	struct acpi_fixture *f = acpi_fixture_new(args);
+	assert_non_null(f);
+	config_cpu_set_plugged(&f->cfg, 2, true);
+	struct built x = { .f = f };
+	assert_int_equal(acpi_blob_build(&x.b, &f->cfg, &f->l, LAYOUT_ACPI_BASE,
+					 LAYOUT_ACPI_SIZE, NULL), 0);
+	uint32_t fl[8];
+	assert_int_equal(madt_flags(&x, fl, 8), 4);
+	assert_int_equal(fl[0], 1);
+	assert_int_equal(fl[1], 2);
+	assert_int_equal(fl[2], 1);
+	assert_int_equal(fl[3], 2);
+	done(&x);
+}
+
 static void test_no_maxcpus(void **state)
 {
 	(void)state;
@@ -138,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_q35_maxcpus),
 		cmocka_unit_test(test_microvm_maxcpus),
 		cmocka_unit_test(test_no_maxcpus),
+		cmocka_unit_test(test_plugged_slot_enabled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
