@@ -69,6 +69,7 @@ expect q35 \
 	"i8042: self-test 0x55" "pci: 6 functions on bus 0, 5 virtio, 5 of 5" \
 	"acpi: RSDP at 0xe0000, XSDT lists 5 tables [FACP APIC MCFG NFIT SRAT], checksums ok" \
 	"acpi-pm: PM timer at 0x608" \
+	"acpi-memhp: 2 memory slots, 0 DIMMs at their layout places" \
 	"virtio-blk over virtio-pci: sector 0 \"SIM-SELFTEST-DISK" \
 	"virtio-blk over virtio-mmio: sector 0 \"SIM-SELFTEST-DISK" \
 	"virtio-net over virtio-pci: netdev n0 (tap replaced by an in-memory loop" \
@@ -85,9 +86,9 @@ for p in 'channel 2 gate and OUT2 via port 0x61 ok' \
 done
 grep -qF 'share=on: no store' "$TMP/q35.out" || fail "q35: share=on nvdimm written?"
 n=$(grep -c '^selftest: ok: ' "$TMP/q35.out")
-[ "$n" -eq 17 ] || fail "q35: $n ok lines, want 17"
+[ "$n" -eq 18 ] || fail "q35: $n ok lines, want 18"
 grep -q 'FAIL' "$TMP/q35.out" && fail "q35: a check failed: $(grep FAIL "$TMP/q35.out")"
-grep -qF 'selftest: 17 checks, 0 failed' "$TMP/q35.out" || fail "q35: summary line"
+grep -qF 'selftest: 18 checks, 0 failed' "$TMP/q35.out" || fail "q35: summary line"
 [ $fails -eq 0 ] && pass "q35: every device type checked, exit 0"
 
 # Same seed: byte-identical report.
@@ -117,7 +118,7 @@ expect micro \
 	"virtio-blk over virtio-mmio" "virtio-net over virtio-mmio" \
 	"virtio-rng over virtio-mmio" "virtio-console over virtio-mmio: 1 port(s)" \
 	"virtio-balloon over virtio-mmio" "nvdimm at 0x100000000" \
-	"isa-debug-exit at 0x501"
+	"isa-debug-exit at 0x501" "acpi-memhp: 2 memory slots"
 grep -q 'FAIL' "$TMP/micro.out" && fail "microvm: $(grep FAIL "$TMP/micro.out")"
 grep -q 'selftest: ok: pci' "$TMP/micro.out" && fail "microvm: has a PCI bus?"
 [ $fails -eq $f0 ] && pass "microvm: every device type checked, exit 0"
