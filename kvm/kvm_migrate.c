@@ -107,7 +107,8 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 	snap_w_end(w);
 	int r = board_save_state(km->board, w);
 	if (r < 0) {
-		snprintf(err, errlen, "saving the devices: %s", strerror(-r));
+		const char *why = board_save_error(km->board);
+		snprintf(err, errlen, "saving the devices: %s", why ? why : strerror(-r));
 		goto fail;
 	}
 	r = board_save_ram(km->board, w, ignore_shared);
@@ -219,6 +220,10 @@ static void kvm_mig_fail(struct kvm_migrate *m, const char *why)
 	m->t_end = kvm_mig_now_ns();
 	kvm_mig_event(m, "failed");
 	kvm_mig_release_stream(m);
+	/* No stream came of it: what the save stopped (vhost-user rings)
+	 * goes on at once, whether or not the vCPUs do. */
+	if (m->km->board && !m->km->ended)
+		board_snap_resume(m->km->board);
 	/* QEMU restarts a VM whose migration failed if it was running. */
 	if (m->we_paused && m->km->cpus && !m->km->ended) {
 		kvm_cpus_resume(m->km->cpus);
@@ -413,6 +418,7 @@ void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 	 * running, and waits for cont ("paused") if it had been stopped. */
 	km->prelaunch = !m->autostart;
 	if (m->autostart && m->src_running) {
+		board_snap_resume(km->board);
 		kvm_cpus_resume(km->cpus);
 		if (km->qmp)
 			qmp_server_emit_event(km->qmp, "RESUME", NULL);

@@ -63,6 +63,8 @@ struct board {
 	bool flush_hints;
 	struct board_nvro nvro[LAYOUT_MAX_NVDIMM];
 	unsigned nnvro;
+	/* Why the last board_save_state failed (board_save_error). */
+	char snap_err[256];
 	unsigned nshared;        /* share=on, writable */
 	/* I/O threads (-object iothread), and virtio-pci functions whose
 	 * notify ioeventfds wait for BAR assignment. */

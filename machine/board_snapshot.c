@@ -121,9 +121,35 @@ static int platform_load(struct board *b, struct snap_r *r)
 	return 0;
 }
 
+/* The virtio device behind a virtio-mmio or virtio-pci item, or NULL. */
+static struct vdev *item_vdev(const struct board_item *it)
+{
+	if (it->snap_kind == BOARD_SNAP_VIRTIO_MMIO)
+		return virtio_mmio_vdev(it->obj);
+	if (it->snap_kind == BOARD_SNAP_VIRTIO_PCI)
+		return virtio_pci_vdev(it->obj);
+	return NULL;
+}
+
+const char *board_save_error(const struct board *b)
+{
+	return b->snap_err[0] ? b->snap_err : NULL;
+}
+
+void board_snap_resume(struct board *b)
+{
+	for (unsigned i = 0; i < b->nitems; i++) {
+		const struct board_item *it = &b->items[i];
+		struct vdev *vd = item_live(it) ? item_vdev(it) : NULL;
+		if (vd && vd->ops && vd->ops->resume)
+			vd->ops->resume(vd);
+	}
+}
+
 int board_save_state(struct board *b, struct snap_w *w)
 {
 	unsigned n = 0;
+	b->snap_err[0] = 0;
 	for (unsigned i = 0; i < b->nitems; i++)
 		n += item_live(&b->items[i]);
 	snap_w_begin(w, "board", 1);
@@ -146,13 +172,15 @@ int board_save_state(struct board *b, struct snap_w *w)
 		if (!item_live(it))
 			continue;
 		int rc = board_snap_dispatch(it->snap_kind, it->obj, w, NULL);
-		if (rc == -ENOTSUP) {
-			log_err(b->m->log, "snapshot: %s cannot be saved (a vhost-user "
-				"backend holds its ring state)", it->snap_name);
+		if (rc) {
+			/* One line naming the device and why, for the caller's
+			 * error (query-migrate's error-desc, the log). */
+			const struct vdev *vd = item_vdev(it);
+			snprintf(b->snap_err, sizeof(b->snap_err), "%s: %s", it->snap_name,
+				 rc == -ENOTSUP ? "this device cannot be saved" :
+				 vd && vd->save_error ? vd->save_error : strerror(-rc));
 			return rc;
 		}
-		if (rc)
-			return rc;
 	}
 	platform_save(b, w);
 	return 0;

@@ -35,6 +35,16 @@ enum {
  * be freed, not run: devices are loaded one after another. */
 int board_save_state(struct board *b, struct snap_w *w);
 int board_load_state(struct board *b, struct snap_r *r);
+/* After board_save_state failed: one line naming the device and why
+ * (NULL when no device failed). */
+const char *board_save_error(const struct board *b);
+/* The guest is about to run after a save (the VM goes on, or the save
+ * failed) or after a whole load (devices, then RAM): every device's
+ * vdev_ops.resume.  vhost-user backends stopped by a save, or fresh
+ * ones after a load, start their rings from the saved bases here, and
+ * virtio-vsock sends the driver TRANSPORT_RESET.  Cheap and idempotent:
+ * callers call it whenever the vCPUs are let go after either. */
+void board_snap_resume(struct board *b);
 /* Guest RAM: every region's bytes, or, with ignore_shared, regions backed
  * by a shared file/memfd are recorded by name+size only and must be mapped
  * again (same backend options) by the restoring VMM. */
