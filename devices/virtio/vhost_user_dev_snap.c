@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "core/log.h"
 #include "core/snapshot.h"
 #include "devices/virtio/vhost_user_priv.h"
 
@@ -70,6 +71,10 @@ int vhud_save(struct vdev *vd, struct snap_w *w)
 			vd->save_error = d->why;
 			return -EIO;
 		}
+		for (unsigned q = 0; q < vd->nqueues; q++)
+			if (r[q].num)
+				log_info(vd->log, "vhost-user: ring %u stopped for the save at base %u",
+					 q, bases[q]);
 	}
 	char f[16];
 	snap_w_begin(w, "vhost-user", 1);
@@ -186,6 +191,9 @@ void vhud_resume(struct vdev *vd)
 	d->started = true;
 	if (vhu_start(d->c, vd->gm, vd->features, vd->nqueues, r) < 0)
 		return;   /* broken: the handler set DEVICE_NEEDS_RESET */
+	for (unsigned q = 0; q < vd->nqueues; q++)
+		if (r[q].num)
+			log_info(vd->log, "vhost-user: ring %u started at base %u", q, r[q].base);
 	vhud_route(d);
 	/* A completion the backend signalled while the save drained it was
 	 * counted in the saving VMM: one interrupt per ring makes the driver

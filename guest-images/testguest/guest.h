@@ -90,6 +90,8 @@ void say(const char *s);
 /* snap.c: the save/restore action; returns the failed checks. */
 unsigned snap_action(void);
 void snap_wait_action(void);
+/* "snap ready", wait for a byte on COM1, "snap resumed". */
+void snap_pause(void);
 /* 'printable prefix' of p, up to n bytes or the first NUL. */
 void con_text(const uint8_t *p, unsigned n);
 
@@ -164,6 +166,11 @@ int vblk_pci_has_modern(unsigned dev, unsigned fn);
  * leave the device live for vblk_wait_reset() (1: NEEDS_RESET seen). */
 #define VBLK_WRITE 1
 #define VBLK_WAIT_RESET 2
+/* testguest.vhu-snap: saved and restored in the middle of a device's
+ * session (blk: between the read and the write; virtio-fs: between the
+ * read and the create), its rings live (tests/integration/
+ * test_kvm_vhost_snapshot.sh). */
+#define VBLK_SNAP 4
 extern int vblk_flags, vblk_write_result;
 /* testguest.action=blkrand:N: N 4 KiB random reads after sector 0. */
 extern uint32_t vblk_bench_reads;

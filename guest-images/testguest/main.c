@@ -555,6 +555,8 @@ void guest_main(uint32_t start_info)
 		vblk_flags |= VBLK_WRITE;
 	if (cmdline_opt(si, "testguest.blk-wait-reset"))
 		vblk_flags |= VBLK_WAIT_RESET;
+	if (cmdline_opt(si, "testguest.vhu-snap"))
+		vblk_flags |= VBLK_SNAP;
 	con_init();
 	hvc_wanted = cmdline_opt(si, "console=hvc0") != NULL;
 	check_start_info(si);

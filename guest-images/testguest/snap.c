@@ -98,6 +98,15 @@ unsigned snap_action(void)
 	return failed;
 }
 
+void snap_pause(void)
+{
+	say("snap ready\n");
+	while (!(inb(COM1 + 5) & 1))
+		barrier();
+	(void)inb(COM1);
+	say("snap resumed\n");
+}
+
 /* testguest.action=snapwait (benchmarks, and VMMs without the 8259
  * virtual-wire hand-over the snap action needs, such as QEMU's microvm):
  * "snap ready", wait for a byte on COM1, then debug-exit 0x10. */
