@@ -188,6 +188,7 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=vsock (vsock.c): failures. */
 unsigned vsock_action(void);
+unsigned vsock_snap_action(void);   /* vsock.c: saved with a connection */
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
 /* testguest.action=cpuhp (cpuhp.c); opt: testguest.cpuhp= or NULL. */

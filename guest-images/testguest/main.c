@@ -537,6 +537,7 @@ static const struct {
 	{ "cpuhp", cpuhp_run },
 	{ "hotplug", hotplug_action },
 	{ "vsock", vsock_action },
+	{ "vsocksnap", vsock_snap_action },
 	{ "shpc", shpc_action },
 	{ "scsihp", scsihp_action },
 	{ "memhp", memhp_action },

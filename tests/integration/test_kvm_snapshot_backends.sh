@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# vhost-user devices saved and restored under KVM (issue 18 item 1,
-# issue 16): the test guest (testguest.vhu-snap) is saved in the middle
+# Devices whose state lives partly outside vmm, saved and restored under
+# KVM (issue 18 item 1): vhost-user (issue 16) and virtio-vsock.
+# vhost-user: the test guest (testguest.vhu-snap) is saved in the middle
 # of a device session with the rings live at the backend, the VMM quits,
 # and a new vmm restores it against a NEW backend instance on a NEW
 # socket serving the same image or directory; the guest goes on on the
@@ -16,7 +17,12 @@
 #  3. A backend that does not answer at the save (SIGSTOP): the save
 #     fails after the bounded wait with one line naming the device, and
 #     the VM runs on.
-TMP_NAME=vmm-kvm-vhost-snap
+#  4. virtio-vsock (testguest.action=vsocksnap): saved with a connection
+#     to a host listener open; the restored guest gets TRANSPORT_RESET on
+#     its event queue, data on the old connection gets RST, and a new
+#     connection reaches the restoring vmm's listener.  Another guest-cid
+#     on the restoring command line is refused naming the field.
+TMP_NAME=vmm-kvm-snap-backends
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 QSD=$(command -v qemu-storage-daemon || true)
@@ -56,8 +62,9 @@ start_fsd() {   # start_fsd DIR SOCK
 
 stop_be() { kill "$BE_PID" 2>/dev/null; wait "$BE_PID" 2>/dev/null; }
 
-COMMON=(-machine q35,accel=kvm -m 128M -kernel "$GUEST" -append "testguest.vhu-snap testguest.blk-write"
+COMMON=(-machine q35,accel=kvm -m 128M -kernel "$GUEST"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
+VHU=(-append "testguest.vhu-snap testguest.blk-write")
 
 # save NAME VMM-ARGS... -- QMP-STEPS...: boot, "snap ready", steps, quit.
 save() {
@@ -108,7 +115,7 @@ restore() {
 make_disk "$TMP/disk.img"
 MEMFD=(-object memory-backend-memfd,id=mem,size=128M -numa node,memdev=mem)
 start_qsd "$TMP/disk.img" "$TMP/blk-a.sock" || fail "qemu-storage-daemon did not come up"
-save b1 "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-a.sock" \
+save b1 "${VHU[@]}" "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-a.sock" \
 	-device vhost-user-blk-pci,chardev=c0,num-queues=1,addr=0x3 -- \
 	ready "save-running file:$TMP/b1.state" quit
 expect_rc "$save_rc" 0 "blk: the saving VMM quit cleanly"
@@ -120,7 +127,7 @@ if dd if="$TMP/disk.img" bs=512 skip=1 count=1 2>/dev/null | grep -qa "VMM-TESTG
 	fail "blk: sector 1 was written before the save"
 fi
 start_qsd "$TMP/disk.img" "$TMP/blk-b.sock" || fail "the second qemu-storage-daemon did not come up"
-restore r1 "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-b.sock" \
+restore r1 "${VHU[@]}" "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-b.sock" \
 	-device vhost-user-blk-pci,chardev=c0,num-queues=1,addr=0x3 -incoming file:"$TMP/b1.state"
 expect_rc "$rc" 33 "blk: the restored guest finished every check"
 expect_line "$out" "sector0 'VMM-TESTGUEST-DISK-SECTOR-0'" "blk: the sector 0 read before the save is intact"
@@ -139,7 +146,7 @@ printf 'VMM-VIRTIOFS-HELLO-FROM-HOST\n' >"$TMP/share/hello.txt"
 RAMF=(-object memory-backend-file,id=mem,size=128M,mem-path="$TMP/template.ram",share=on
       -numa node,memdev=mem)
 start_fsd "$TMP/share" "$TMP/fs-a.sock" || fail "virtiofsd did not come up"
-save f1 "${RAMF[@]}" -chardev socket,id=c1,path="$TMP/fs-a.sock" \
+save f1 "${VHU[@]}" "${RAMF[@]}" -chardev socket,id=c1,path="$TMP/fs-a.sock" \
 	-device vhost-user-fs-pci,chardev=c1,tag=kataShared,addr=0x4 -- \
 	ready "caps x-ignore-shared" "save exec:cat >$TMP/f1.state" quit
 expect_line "$TMP/f1.qmp" '"status": "completed"' "fs: template saved with the request queue live at virtiofsd"
@@ -153,7 +160,7 @@ else
 fi
 stop_be
 start_fsd "$TMP/share" "$TMP/fs-b.sock" || fail "the second virtiofsd did not come up"
-CONT=1 restore r2 "${RAMF[@]}" -chardev socket,id=c1,path="$TMP/fs-b.sock" \
+CONT=1 restore r2 "${VHU[@]}" "${RAMF[@]}" -chardev socket,id=c1,path="$TMP/fs-b.sock" \
 	-device vhost-user-fs-pci,chardev=c1,tag=kataShared,addr=0x4 -incoming "exec:cat $TMP/f1.state"
 expect_line "$TMP/r2.qmp" '"status": "paused"' "fs: restored stopped, as saved"
 expect_rc "$rc" 33 "fs: the restored guest finished every check"
@@ -172,7 +179,7 @@ stop_be
 # device and ring; the VM runs on (the device is DEVICE_NEEDS_RESET) ---
 start_qsd "$TMP/disk.img" "$TMP/blk-c.sock" || fail "qemu-storage-daemon did not come up"
 rm -f "$TMP/g1.sock"
-timeout -k 5 60 "$VMM" "${COMMON[@]}" "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-c.sock" \
+timeout -k 5 60 "$VMM" "${COMMON[@]}" "${VHU[@]}" "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-c.sock" \
 	-device vhost-user-blk-pci,chardev=c0,num-queues=1,addr=0x3 -serial file:"$TMP/g1.out" \
 	-qmp unix:"$TMP/g1.sock",server,nowait 2>"$TMP/g1.err" &
 pid=$!
@@ -186,4 +193,47 @@ stop_be
 expect_line "$TMP/g1.qmp" '"error-desc": "saving the devices: virtio-pci vhost-user-blk-pci.*: vhost-user backend: ring 0: the backend did not say where it stopped' "stalled: the save failed naming the device and ring"
 expect_line "$TMP/g1.qmp" '"status": "running"' "stalled: the VM runs on"
 [ "$(grep -c "migration failed" "$TMP/g1.err")" -eq 1 ] && pass "stalled: one 'migration failed' line" || fail "stalled: not one 'migration failed' line"
+
+# --- 4. virtio-vsock: saved with a connection open ---
+# listen PATH: a host listener the guest's connections to port 5678 reach
+# (<uds>_5678): answers a line with "ack", keeps the connection open.
+listen() {
+	python3 - "$1" <<'PY' &
+import os, socket, sys, threading
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(4)
+def serve(c):
+    buf = b""
+    while b"\n" not in buf:
+        d = c.recv(64)
+        if not d:
+            return
+        buf += d
+    c.sendall(b"ack\n")
+    while c.recv(64):
+        pass
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	PIDS+=($!)
+	wait_for test -S "$1"
+}
+VS=(-append "testguest.action=vsocksnap")
+listen "$TMP/vs-a.sock_5678" || fail "vsock: host listener did not come up"
+save v1 "${VS[@]}" -device virtio-vsock-pci,guest-cid=7,uds="$TMP/vs-a.sock" -- \
+	ready "save-running file:$TMP/v1.state" quit
+expect_line "$TMP/v1.qmp" '"status": "completed"' "vsock: saved with a connection open"
+expect_line "$TMP/v1.out" "vsock port 4000 host replied 'ack'" "vsock: the guest's connection was up before the save"
+listen "$TMP/vs-b.sock_5678" || fail "vsock: second host listener did not come up"
+restore r4 "${VS[@]}" -device virtio-vsock-pci,guest-cid=7,uds="$TMP/vs-b.sock" -incoming file:"$TMP/v1.state"
+expect_rc "$rc" 33 "vsock: the restored guest finished its checks"
+expect_line "$out" "vsock event id 0 \(TRANSPORT_RESET\)" "vsock: the restored guest got VIRTIO_VSOCK_EVENT_TRANSPORT_RESET"
+expect_line "$out" "vsock old connection reset" "vsock: data on the connection of before gets RST"
+expect_line "$out" "vsock port 4001 host replied 'ack'" "vsock: a new connection reaches the restoring vmm's listener"
+expect_line "$TMP/r4.err" "virtio-vsock: restored; 1 host connection dropped" "vsock: the dropped connection is logged"
+restore r5 "${VS[@]}" -device virtio-vsock-pci,guest-cid=8,uds="$TMP/vs-c.sock" -incoming file:"$TMP/v1.state"
+expect_rc "$rc" 1 "vsock: another guest-cid is refused"
+expect_line "$TMP/r5.err" "virtio-vsock.guest_cid: saved with guest-cid=7, this device has guest-cid=8" "vsock: the refusal names the field"
 finish
