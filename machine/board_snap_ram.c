@@ -15,10 +15,11 @@
  *     every page.
  * Loading writes the stream's pages as runs of consecutive pages, and
  * makes every page the map leaves out zero without touching RAM that
- * already is: private anonymous RAM drops such runs (MADV_DONTNEED: they
- * then read as zero, and freshly mapped RAM has nothing to drop); other
- * RAM gets the same "where can a non-zero page be" walk and those pages
- * checked and cleared.  The stream is hostile: the map's length, its
+ * already is: private anonymous RAM drops the resident stretches of such
+ * runs (one mincore() of the region first; MADV_DONTNEED: they then read
+ * as zero; freshly mapped RAM has nothing resident, so nothing is done),
+ * or with swap drops the whole run; other RAM gets the same "where can
+ * a non-zero page be" walk and those pages checked and cleared.  The stream is hostile: the map's length, its
  * bits past the region's end and the byte count are checked before any
  * RAM is written, and runs come only from the checked map. */
 #include "machine/board_snap_ram.h"
@@ -249,18 +250,42 @@ static void clear_range(void *arg, uint64_t first, uint64_t n)
 	}
 }
 
-/* Pages [pg, pg + n) must read as zero. */
+/* Pages [pg, pg + n) must read as zero.  res: the region's mincore()
+ * vector taken before the load (private anonymous RAM, no swap), or
+ * NULL. */
 static void zero_run(const struct gm_region *g, uint64_t pg, uint64_t n,
-		     bool swap)
+		     bool swap, const unsigned char *res)
 {
 	uint64_t whole = n;
 	if ((pg + n) * RAM_PAGE > g->size)
 		whole--;                /* a short last page: cleared by hand */
+	if (res) {
+		/* Only resident pages can hold anything; dropping is one
+		 * syscall per resident stretch (on fresh RAM: none -- a
+		 * madvise of a whole untouched run costs more than it does). */
+		for (uint64_t i = pg; i < pg + whole;) {
+			if (!(res[i] & 1)) {
+				i++;
+				continue;
+			}
+			uint64_t j = i;
+			while (j < pg + whole && (res[j] & 1))
+				j++;
+			if (madvise(g->host + i * RAM_PAGE, (size_t)((j - i) * RAM_PAGE),
+				    MADV_DONTNEED) < 0)
+				clear_range((void *)g, i, j - i);
+			i = j;
+		}
+		if (whole < n)
+			clear_range((void *)g, pg + whole, n - whole);
+		return;
+	}
 	if (region_anon(g) && whole && ((uintptr_t)g->host % RAM_PAGE) == 0 &&
 	    sysconf(_SC_PAGESIZE) == RAM_PAGE &&
 	    madvise(g->host + pg * RAM_PAGE, (size_t)(whole * RAM_PAGE),
 		    MADV_DONTNEED) == 0) {
-		/* Private anonymous memory reads as zero after this (madvise(2)). */
+		/* Private anonymous memory reads as zero after this (madvise(2)),
+		 * swapped-out pages included. */
 		if (whole < n)
 			clear_range((void *)g, pg + whole, n - whole);
 		return;
@@ -304,6 +329,15 @@ void snapram_load_region(struct snap_r *r, const struct gm_region *g)
 	if (snap_r_failed(r))
 		return;
 	bool swap = host_has_swap();
+	unsigned char *res = NULL;
+	if (region_anon(g) && !swap && sysconf(_SC_PAGESIZE) == RAM_PAGE &&
+	    ((uintptr_t)g->host % RAM_PAGE) == 0 && npg) {
+		res = malloc((size_t)npg);
+		if (res && mincore(g->host, (size_t)g->size, res) < 0) {
+			free(res);
+			res = NULL;
+		}
+	}
 	size_t at = 0;
 	for (uint64_t pg = 0, n; pg < npg; pg += n) {
 		bool set = snapram_map_bit(map, pg);
@@ -311,7 +345,7 @@ void snapram_load_region(struct snap_r *r, const struct gm_region *g)
 		if (!n)
 			break;
 		if (!set) {
-			zero_run(g, pg, n, swap);
+			zero_run(g, pg, n, swap, res);
 			continue;
 		}
 		size_t bytes = (size_t)(n * RAM_PAGE);
@@ -320,4 +354,5 @@ void snapram_load_region(struct snap_r *r, const struct gm_region *g)
 		memcpy(g->host + pg * RAM_PAGE, data + at, bytes);
 		at += bytes;
 	}
+	free(res);
 }
