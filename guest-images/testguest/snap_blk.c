@@ -19,7 +19,7 @@
 #define MMIO_SLOTS 8
 #define CFG 0x100
 #define F_MQ (1u << 12)
-#define POLLS 4000000ul   /* a few seconds of emulated guest code */
+#define POLLS 1000000ul   /* about a second of emulated guest code */
 
 struct sb_req {
 	uint32_t type, reserved;
