@@ -13,6 +13,8 @@
  *     loaded into a fresh board; board_kicks_replay kicks the queue once
  *     and the request completes there; a second replay finds nothing new
  *     and completes nothing twice;
+ *   - virtio-pci: no kick while BAR 4 is not where the doorbell was
+ *     wired (moved, or decode off), one once it is back;
  *   - without the hook (the simulator) both are no-ops. */
 #include <stdarg.h>
 #include <stddef.h>
