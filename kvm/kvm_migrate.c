@@ -410,7 +410,13 @@ void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 		kvm_machine_request(km, MACHINE_ERROR, 1);
 		return;
 	}
+	/* Every queue an I/O thread serves is kicked once: a stream from a
+	 * vmm that did not drain its doorbells before saving may hold a
+	 * ring the device was never told about (board_iothread.c). */
+	unsigned kicks = board_kicks_replay(km->board);
 	kvm_mig_event(m, "completed");
+	if (kicks)
+		log_debug(km->m.log, "vmm: -incoming: %u queue doorbell(s) rung once", kicks);
 	log_info(km->m.log, "vmm: -incoming: restored %zu bytes in %llu ms", m->in_len,
 		 (unsigned long long)((m->t_end - m->t_start) / 1000000));
 	m->restoring = false;

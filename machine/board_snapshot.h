@@ -1,7 +1,9 @@
 /* Machine-level snapshots (docs/snapshot.md): every device on the board in
  * a fixed order behind a fingerprint of the device set, and guest RAM.
- * Callers hold the machine lock with the vCPUs stopped (and, under KVM,
- * the iothreads stopped: board_iothreads_stop). */
+ * Callers hold the machine lock with the vCPUs stopped.  I/O threads need
+ * not be stopped: they run device code only under that lock, and
+ * board_save_state first runs every queue notification still waiting in
+ * an ioeventfd (board_kicks_drain). */
 #ifndef VMM_MACHINE_BOARD_SNAPSHOT_H
 #define VMM_MACHINE_BOARD_SNAPSHOT_H
 
@@ -50,5 +52,12 @@ void board_snap_resume(struct board *b);
  * again (same backend options) by the restoring VMM. */
 int board_save_ram(struct board *b, struct snap_w *w, bool ignore_shared);
 int board_load_ram(struct board *b, struct snap_r *r, bool ignore_shared);
+/* After a whole machine was loaded (devices, RAM, vCPUs), before it runs:
+ * kick once every queue whose doorbell an I/O thread watches, so a
+ * notification that was still in its eventfd when an older vmm saved the
+ * stream is not lost (machine/board_iothread.c says why both this and
+ * the drain board_save_state does).  Lock held.  Returns the kicks made;
+ * 0 in the simulator. */
+unsigned board_kicks_replay(struct board *b);
 
 #endif

@@ -92,6 +92,11 @@ unsigned snap_action(void);
 void snap_wait_action(void);
 /* "snap ready", wait for a byte on COM1, "snap resumed". */
 void snap_pause(void);
+/* snap_blk.c: testguest.snap-blk, virtio-blk traffic across the save. */
+extern bool snap_blk;
+unsigned snapblk_start(void);
+void snapblk_poll(void);
+unsigned snapblk_finish(void);
 /* 'printable prefix' of p, up to n bytes or the first NUL. */
 void con_text(const uint8_t *p, unsigned n);
 

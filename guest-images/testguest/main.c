@@ -554,6 +554,8 @@ void guest_main(uint32_t start_info)
 		bench_action(action);
 	if (cmdline_opt(si, "testguest.blk-write"))
 		vblk_flags |= VBLK_WRITE;
+	if (cmdline_opt(si, "testguest.snap-blk"))
+		snap_blk = true;
 	if (cmdline_opt(si, "testguest.blk-wait-reset"))
 		vblk_flags |= VBLK_WAIT_RESET;
 	if (cmdline_opt(si, "testguest.vhu-snap"))
