@@ -226,9 +226,10 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 		return hp_fail(e, "DeviceNotFound", "Device '%s' not found", id, NULL);
 	if (d->type == CFG_DEV_PC_DIMM)
 		return kvm_memhp_dimm_del(km, d, e);
-	/* QEMU 7.2 (pc_virtio_md_pci_unplug_request) refuses it: the
-	 * guest may hold memory in it that it cannot give back in time. */
-	if (d->type == CFG_DEV_VIRTIO_MEM)
+	/* QEMU 7.2 (pc_virtio_md_pci_unplug_request) refuses it, once
+	 * the bus could unplug at all: the guest may hold memory in it. */
+	const struct cfg_device *port = d->parent >= 0 ? &km->cfg->devices[d->parent] : NULL;
+	if (d->type == CFG_DEV_VIRTIO_MEM && port && (port->pcie_port || port->shpc))
 		return hp_fail(e, "GenericError", "virtio based memory devices cannot be unplugged.%s",
 			       "", NULL);
 	int r = board_hotplug_del(km->board, id);

@@ -476,6 +476,17 @@ int kvm_memhp_vmem_check(struct kvm_machine *km, const char *opts, struct qmp_er
 	const struct cfg_object *o = config_object(cfg, memdev);
 	if (!o)
 		return km_fail(e, "DeviceNotFound", "Device '%s' not found", memdev);
+	uint64_t bs = CFG_VMEM_MIN_BLOCK, req = 0;
+	km_prop(opts, "block-size", v, sizeof(v));
+	if (v[0] && (config_parse_size(v, 1, &bs) < 0 || !bs))
+		return 0;   /* the option parser words it */
+	/* memory_device_pre_plug's checks, before realize's. */
+	if (o->size % bs) {
+		e->cls = G;
+		snprintf(e->desc, sizeof(e->desc), "backend memory size must be multiple of 0x%llx",
+			 (unsigned long long)bs);
+		return -1;
+	}
 	if (config_object_in_use(cfg, memdev))
 		return km_fail(e, G, "'memdev' property specifies a busy memdev: %s", memdev);
 	if (km_has_iothreads(cfg))
@@ -486,12 +497,8 @@ int kvm_memhp_vmem_check(struct kvm_machine *km, const char *opts, struct qmp_er
 	char why[256];
 	if (board_vhost_ram_check(km->board, o, why, sizeof(why)) < 0)
 		return km_fail(e, G, "%s", why);
-	uint64_t bs = CFG_VMEM_MIN_BLOCK, req = 0;
-	km_prop(opts, "block-size", v, sizeof(v));
-	if (v[0] && config_parse_size(v, 1, &bs) < 0)
-		return 0;   /* the option parser words it */
 	km_prop(opts, "requested-size", v, sizeof(v));
-	if (v[0] && config_parse_size(v, 1, &req) == 0 && bs && req % bs) {
+	if (v[0] && config_parse_size(v, 1, &req) == 0 && req % bs) {
 		e->cls = G;
 		snprintf(e->desc, sizeof(e->desc),
 			 "'requested-size' property has to be multiples of 'block-size' (0x%llx)",
