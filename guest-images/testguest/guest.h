@@ -178,6 +178,8 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
  * "hello.txt", then CREATE/WRITE/FSYNC/RELEASE of "fromguest.txt".
  * Prints its lines; returns the number of failures. */
 unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
+/* testguest.action=fs-dimm (virtiofs.c): a READ into a hot-added DIMM. */
+unsigned fs_dimm_action(void);
 
 /* testguest.action=vsock (vsock.c): failures. */
 unsigned vsock_action(void);
