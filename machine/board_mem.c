@@ -93,6 +93,10 @@ int board_dimm_plug(struct board *b, unsigned slot, uint64_t base,
 {
 	if (!b->has_memhp)
 		return -ENODEV;
+	if (slot >= b->memhp.nslots)
+		return -EINVAL;
+	if (b->memhp.slots[slot].enabled)
+		return -EBUSY;
 	/* The backends can reach it before the guest hears of it. */
 	board_vhost_ram_added(b, base);
 	return memhp_plug(&b->memhp, slot, base, size, node, true);

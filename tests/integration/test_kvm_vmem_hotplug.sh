@@ -9,8 +9,9 @@
 # region went into a KVM memory slot in the memory-device window before
 # the function appeared), sees NACK past the request, unplugs them again
 # and sees ERROR for a block never plugged.  device_del and object-del of
-# the backend are refused in QEMU 7.2's words while it is plugged, and a
-# device_add that fails leaves nothing behind (the same id then works).
+# the backend are refused in QEMU 7.2's words while it is plugged, a
+# device_add that fails leaves nothing behind (the same id then works),
+# and system_reset keeps the device where it was.
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 
@@ -62,6 +63,15 @@ want = [{'type': 'virtio-mem', 'data': {'memdev': '/objects/virtiomem', 'memaddr
          'block-size': 2 << 20, 'size': 32 << 20, 'node': 0, 'max-size': M,
          'requested-size': 32 << 20, 'id': 'virtiomem0'}}]
 check('query-memory-devices: in the window, what the guest plugged', r == {'return': want}, r)
+# system_reset keeps a hot-added device (as QEMU does): the rebuilt
+# board has it at the same place with the requested size, and the guest
+# (from scratch: the function is present at boot) plugs it again.
+r = q.cmd('system_reset')
+check('system_reset', r == {'return': {}}, r)
+check('after the reset the guest binds it again', wait_serial(out, 'virtio-mem pci 01:00.0', count=2))
+check('and plugs the requested 32M again', wait_serial(out, 'virtio-mem plugged 0x2000000 nack ok', count=2))
+r = q.cmd('query-memory-devices')
+check('query-memory-devices the same after the reset', r == {'return': want}, r)
 r = q.cmd('qom-set', {'path': P, 'property': 'requested-size', 'value': 0})
 check('qom-set requested-size 0', r == {'return': {}}, r)
 check('guest unplugged it all (and got ERROR for a block never plugged)', wait_serial(out, 'virtio-mem unplugged to 0x0 error ok'))

@@ -19,7 +19,8 @@ QEMU=$(command -v qemu-system-x86_64 || true)
 M=(-m 128M,slots=2,maxmem=1G -object memory-backend-ram,id=vmm,size=256M
    -device virtio-mem-pci,id=vm0,memdev=vmm,block-size=2M,requested-size=0
    -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,addr=0x5
-   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2,addr=0x6)
+   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2,addr=0x6
+   -device pci-bridge,id=br1,bus=pcie.0,chassis_nr=3,addr=0x7,shpc=on)
 timeout -k 5 60 "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S "${M[@]}" \
 	-qmp "unix:$TMP/qemu.sock,server=on,wait=off" >"$TMP/qemu.log" 2>&1 &
 qpid=$!
@@ -68,6 +69,9 @@ cmds = [
     ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vm0', 'memdev': 'vh1', 'bus': 'rp1'}),
     ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'vh1', 'bus': 'rp1', 'requested-size': 32 << 20}),
     ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh2', 'memdev': 'vh1', 'bus': 'rp2'}),
+    # Kata on q35 puts it on a pci-bridge, at a slot (addr).
+    ('object-add', {'qom-type': 'memory-backend-ram', 'id': 'vh3', 'size': 32 << 20}),
+    ('device_add', {'addr': '0x2', 'driver': 'virtio-mem-pci', 'id': 'vb', 'memdev': 'vh3', 'bus': 'br1'}),
     ('query-memory-devices', None),
     ('qom-set', {'path': '/machine/peripheral/vh', 'property': 'requested-size', 'value': 64 << 20}),
     ('qom-get', {'path': '/machine/peripheral/vh', 'property': 'requested-size'}),
