@@ -7,6 +7,7 @@
 # virtiofsd can only fill if vmm told it of the region (ADD_MEM_REG, or
 # a fresh SET_MEM_TABLE).  A share=off backend is refused at device_add
 # with one line naming the vhost-user device, before anything is mapped.
+# Under -no-reboot (Kata's), so inside the seccomp filter.
 . "$(dirname "$0")/kvm_common.sh"
 kvm_require
 VIRTIOFSD=/usr/lib/qemu/virtiofsd
@@ -24,7 +25,7 @@ end=$((SECONDS + 10))
 until [ -S "$TMP/fs.sock" ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
 [ -S "$TMP/fs.sock" ] || { fail "virtiofsd did not come up"; finish; }
 
-timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M,slots=2,maxmem=1G \
+timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M,slots=2,maxmem=1G -no-reboot \
 	-object memory-backend-memfd,id=mem,size=128M -numa node,memdev=mem \
 	-chardev socket,id=c1,path="$TMP/fs.sock" \
 	-device vhost-user-fs-pci,id=fs0,chardev=c1,tag=kataShared \

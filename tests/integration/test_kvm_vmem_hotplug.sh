@@ -82,4 +82,40 @@ grep -c '^ok:' "$TMP/vm.py.out" | sed 's/^/ok: virtio-mem-pci hot-add, checks pa
 grep -q '^FAIL\|Traceback' "$TMP/vm.py.out" && { fail "virtio-mem-pci (see above)"; cat "$TMP/vm.out" "$TMP/vm.log"; }
 grep -q '^ok: guest unplugged it all' "$TMP/vm.py.out" || fail "scenario did not finish"
 expect_rc $rc 33 "guest passed its checks and ended (debug-exit 0x10)"
+
+# --- -no-reboot (Kata's): under the seccomp filter the region is still
+# mapped and the guest plugs it ---
+rm -f "$TMP/nr.sock"
+timeout -k 5 60 "$VMM" -machine q35,accel=kvm -m 128M,slots=2,maxmem=1G -no-reboot \
+	-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,addr=0x5 \
+	-kernel "$GUEST" -append "testguest.action=virtio-mem-pci" \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-qmp "unix:$TMP/nr.sock,server,nowait" -serial "file:$TMP/nr.out" \
+	>"$TMP/nr.log" 2>&1 &
+vpid=$!
+PYTHONPATH=$ROOT/tests/integration timeout 60 python3 - "$TMP" >"$TMP/nr.py.out" 2>&1 <<'PY'
+import json, sys
+from hotplug_qmp import Qmp, wait_serial
+tmp = sys.argv[1]
+out = tmp + '/nr.out'
+def check(what, cond, got=None):
+    print(('ok: ' if cond else 'FAIL: ') + what + ('' if cond else ' got: ' + json.dumps(got)))
+q = Qmp(tmp + '/nr.sock')
+check('guest waits behind the root port', wait_serial(out, 'hotplug waiting on 00:'))
+r = q.cmd('object-add', {'qom-type': 'memory-backend-memfd', 'id': 'virtiomem', 'size': 64 << 20})
+check('object-add', r == {'return': {}}, r)
+r = q.cmd('device_add', {'driver': 'virtio-mem-pci', 'id': 'virtiomem0', 'memdev': 'virtiomem',
+                         'bus': 'rp1', 'requested-size': 32 << 20})
+check('device_add virtio-mem-pci with requested-size', r == {'return': {}}, r)
+check('guest plugged 32M', wait_serial(out, 'virtio-mem plugged 0x2000000 nack ok'))
+r = q.cmd('qom-set', {'path': 'virtiomem0', 'property': 'requested-size', 'value': 0})
+check('qom-set requested-size 0', r == {'return': {}}, r)
+check('guest unplugged it all', wait_serial(out, 'virtio-mem unplugged to 0x0 error ok'))
+PY
+wait "$vpid"; rc=$?
+sed 's/^/    /' "$TMP/nr.py.out" | grep -v '^    ok:'
+grep -c '^ok:' "$TMP/nr.py.out" | sed 's/^/ok: -no-reboot, checks passed: /'
+grep -q '^FAIL\|Traceback' "$TMP/nr.py.out" && { fail "-no-reboot (see above)"; cat "$TMP/nr.out" "$TMP/nr.log"; }
+grep -q '^ok: guest unplugged it all' "$TMP/nr.py.out" || fail "-no-reboot scenario did not finish"
+expect_rc $rc 33 "-no-reboot: guest passed its checks and ended"
 finish
