@@ -1,5 +1,6 @@
 /* vhost-user frontend connection (vhost_user.h). */
 #include "core/vhost_user.h"
+#include "core/vhost_user_mem.h"
 #include "core/evloop.h"
 #include "core/gm.h"
 #include "core/log.h"
@@ -19,7 +20,7 @@
 #define VHU_DEFAULT_TIMEOUT_MS 1000
 /* Protocol features the frontend asks for. */
 #define VHU_PF_WANTED ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | \
-		       (1ull << VHU_PF_CONFIG))
+		       (1ull << VHU_PF_CONFIG) | (1ull << VHU_PF_CONFIGURE_MEM_SLOTS))
 
 struct vhu {
 	int fd;
@@ -649,4 +650,17 @@ void vhu_route_call(struct vhu *c, unsigned q, bool on, uint64_t addr, uint32_t 
 	c->routed[q] = true;
 	c->raddr[q] = addr;
 	c->rdata[q] = data;
+}
+
+/* For core/vhost_user_mem.c (hot-plugged RAM): one exchange as above,
+ * and whether the backend holds a memory table (a device started). */
+int vhu_request(struct vhu *c, struct vhu_msg *m, const int *fds, unsigned nfds,
+		bool getter, uint64_t *out)
+{
+	return request(c, m, fds, nfds, getter, out, NULL, 0);
+}
+
+bool vhu_has_mem_table(const struct vhu *c)
+{
+	return !c->broken && c->nstarted > 0;
 }

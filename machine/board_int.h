@@ -216,6 +216,13 @@ int board_nvdimm(struct board *b, char *err, size_t errlen);
 int board_mem(struct board *b, char *err, size_t errlen);
 /* virtio-mem -device i: its region mapped into gm, the model. */
 struct vdev *board_vmem_device(struct board *b, unsigned i, char *err, size_t errlen);
+/* The board's live vhost-user devices (board_vhost.c), at most max. */
+struct vhud;
+unsigned board_vhost_devices(struct board *b, struct vhud **out, unsigned max);
+/* Hot-plugged RAM at gpa for them (board_vhost_mem.c; board.h has the
+ * check): just mapped / about to be unmapped. */
+void board_vhost_ram_added(struct board *b, uint64_t gpa);
+void board_vhost_ram_removing(struct board *b, uint64_t gpa);
 void board_nvdimm_shutdown(struct board *b);
 
 #endif

@@ -190,6 +190,8 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
  * "hello.txt", then CREATE/WRITE/FSYNC/RELEASE of "fromguest.txt".
  * Prints its lines; returns the number of failures. */
 unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
+/* testguest.action=fs-dimm (virtiofs.c): a READ into a hot-added DIMM. */
+unsigned fs_dimm_action(void);
 
 /* testguest.action=vsock (vsock.c): failures. */
 unsigned vsock_action(void);
@@ -201,6 +203,12 @@ unsigned cpuhp_action(const char *opt);
 /* Give function dev (bus << 5 | slot) memory BARs from [*next, limit] and
  * turn on decode and bus mastering (hotplug.c).  0, or -1: no room. */
 int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
+/* Wait on the first hot-plug capable Root Port for a function to arrive
+ * behind it (bus 1, device 0) (hotplug.c).  0, or -1: no such port. */
+int hp_port_wait(unsigned *port, unsigned *cap, uint64_t *next, uint64_t *limit);
+/* The device-specific configuration of a virtio-pci function (its
+ * type-4 capability), 0 when it has none (virtio.c). */
+uint64_t vpci_device_cfg(unsigned dev, unsigned fn);
 /* testguest.action=shpc (shpc.c): failures. */
 unsigned shpc_action(void);
 /* testguest.action=scsihp (scsi_hp.c): failures. */
@@ -209,6 +217,7 @@ unsigned scsihp_action(void);
 unsigned vnet_mq_action(void);
 unsigned memhp_action(void);   /* memhp.c */
 unsigned virtio_mem_action(void);   /* virtio_mem.c */
+unsigned virtio_mem_pci_action(void);   /* virtio_mem.c: hot-added on PCIe */
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
 void hvc_capture(char c);
 void hvc_found(unsigned dev, unsigned fn);

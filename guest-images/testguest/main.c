@@ -50,6 +50,9 @@
  *                the debug-exit as above
  *   virtio-mem   the guest side of virtio-mem on virtio-mmio
  *                (virtio_mem.c), then the debug-exit as above
+ *   virtio-mem-pci  the same on a virtio-mem-pci hot-added behind a
+ *                Root Port (virtio_mem.c)
+ *   fs-dimm      virtio-fs READ into a hot-added DIMM (virtiofs.c)
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -542,6 +545,8 @@ static const struct {
 	{ "scsihp", scsihp_action },
 	{ "memhp", memhp_action },
 	{ "virtio-mem", virtio_mem_action },
+	{ "virtio-mem-pci", virtio_mem_pci_action },
+	{ "fs-dimm", fs_dimm_action },
 };
 
 void guest_main(uint32_t start_info);

@@ -278,3 +278,17 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
 	*status_reg = t.common + 20;
 	return 0;
 }
+
+uint64_t vpci_device_cfg(unsigned dev, unsigned fn)
+{
+	unsigned ptr = pci_read8(dev, fn, 0x34) & 0xfc;
+	for (unsigned n = 0; ptr && n < 48; n++) {
+		if (pci_read8(dev, fn, ptr) == 0x09 && pci_read8(dev, fn, ptr + 3) == 4) {
+			uint8_t bar = pci_read8(dev, fn, ptr + 4);
+			uint64_t at = bar < 6 ? pci_bar(dev, fn, bar) + pci_read32(dev, fn, ptr + 8) : 0;
+			return at < GUEST_MAPPED_TOP ? at : 0;
+		}
+		ptr = pci_read8(dev, fn, ptr + 1) & 0xfc;
+	}
+	return 0;
+}
