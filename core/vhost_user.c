@@ -1,5 +1,6 @@
 /* vhost-user frontend connection (vhost_user.h). */
 #include "core/vhost_user.h"
+#include "core/vhost_user_mem.h"
 #include "core/evloop.h"
 #include "core/gm.h"
 #include "core/log.h"
@@ -19,7 +20,7 @@
 #define VHU_DEFAULT_TIMEOUT_MS 1000
 /* Protocol features the frontend asks for. */
 #define VHU_PF_WANTED ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | \
-		       (1ull << VHU_PF_CONFIG))
+		       (1ull << VHU_PF_CONFIG) | (1ull << VHU_PF_CONFIGURE_MEM_SLOTS))
 
 struct vhu {
 	int fd;
@@ -493,19 +494,39 @@ int vhu_start(struct vhu *c, const struct gm *gm, uint64_t features,
 	return 0;
 }
 
+int vhu_get_vring_base(struct vhu *c, unsigned q, uint32_t *base)
+{
+	if (q >= VHU_MAX_QUEUES || !c->started[q])
+		return -1;
+	c->started[q] = false;
+	c->nstarted--;
+	if (c->broken)
+		return -1;
+	struct vhu_msg m;
+	uint64_t v = q;
+	vhu_msg_state(&m, VHU_GET_VRING_BASE, q, 0, false);
+	if (request(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
+		return -1;
+	*base = (uint32_t)v;
+	return 0;
+}
+
+bool vhu_ring_started(const struct vhu *c, unsigned q)
+{
+	return q < VHU_MAX_QUEUES && c->started[q];
+}
+
+int vhu_timeout(const struct vhu *c)
+{
+	return c->timeout_ms;
+}
+
 void vhu_stop(struct vhu *c)
 {
 	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++) {
-		if (!c->started[q])
-			continue;
-		c->started[q] = false;
-		c->nstarted--;
-		if (c->broken)
-			continue;
-		struct vhu_msg m;
-		uint64_t v = q;
-		vhu_msg_state(&m, VHU_GET_VRING_BASE, q, 0, false);
-		request(c, &m, NULL, 0, true, &v, NULL, 0);
+		uint32_t base;
+		if (c->started[q])
+			(void)vhu_get_vring_base(c, q, &base);
 	}
 }
 
@@ -629,4 +650,17 @@ void vhu_route_call(struct vhu *c, unsigned q, bool on, uint64_t addr, uint32_t 
 	c->routed[q] = true;
 	c->raddr[q] = addr;
 	c->rdata[q] = data;
+}
+
+/* For core/vhost_user_mem.c (hot-plugged RAM): one exchange as above,
+ * and whether the backend holds a memory table (a device started). */
+int vhu_request(struct vhu *c, struct vhu_msg *m, const int *fds, unsigned nfds,
+		bool getter, uint64_t *out)
+{
+	return request(c, m, fds, nfds, getter, out, NULL, 0);
+}
+
+bool vhu_has_mem_table(const struct vhu *c)
+{
+	return !c->broken && c->nstarted > 0;
 }

@@ -56,7 +56,7 @@ int vhu_msg_check_reply(const struct vhu_msg *m, uint32_t req, bool ack,
 	if (*why)
 		return -EPROTO;
 	if (ack || req == VHU_GET_FEATURES || req == VHU_GET_PROTOCOL_FEATURES ||
-	    req == VHU_GET_QUEUE_NUM) {
+	    req == VHU_GET_QUEUE_NUM || req == VHU_GET_MAX_MEM_SLOTS) {
 		if (m->size != 8) {
 			*why = "a u64 reply of the wrong size";
 			return -EPROTO;
@@ -137,6 +137,18 @@ void vhu_msg_mem_table(struct vhu_msg *m, const struct vhu_mem_region *r,
 		put64(p + 24, r[i].mmap_offset);
 	}
 	m->size = 8 + 32 * n;
+}
+
+void vhu_msg_mem_reg(struct vhu_msg *m, uint32_t req, const struct vhu_mem_region *r,
+		     bool need_reply)
+{
+	vhu_msg_init(m, req, need_reply);
+	put64(m->payload, 0);
+	put64(m->payload + 8, r->gpa);
+	put64(m->payload + 16, r->size);
+	put64(m->payload + 24, r->uaddr);
+	put64(m->payload + 32, r->mmap_offset);
+	m->size = 40;
 }
 
 void vhu_msg_config(struct vhu_msg *m, uint32_t req, uint32_t offset,

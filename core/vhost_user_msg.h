@@ -18,6 +18,9 @@ enum vhu_req {
 	VHU_GET_PROTOCOL_FEATURES = 15, VHU_SET_PROTOCOL_FEATURES = 16,
 	VHU_GET_QUEUE_NUM = 17, VHU_SET_VRING_ENABLE = 18,
 	VHU_GET_CONFIG = 24, VHU_SET_CONFIG = 25,
+	/* Memory slots one at a time (CONFIGURE_MEM_SLOTS): hot-plugged
+	 * RAM (core/vhost_user_mem.c). */
+	VHU_GET_MAX_MEM_SLOTS = 36, VHU_ADD_MEM_REG = 37, VHU_REM_MEM_REG = 38,
 };
 
 /* Header flags: version 1 in bits 0-1, REPLY bit 2, NEED_REPLY bit 3. */
@@ -29,6 +32,7 @@ enum vhu_req {
 #define VHU_PF_MQ 0
 #define VHU_PF_REPLY_ACK 3
 #define VHU_PF_CONFIG 9
+#define VHU_PF_CONFIGURE_MEM_SLOTS 15
 /* Virtio feature bit 30: the backend speaks protocol features. */
 #define VHU_F_PROTOCOL_FEATURES 30
 
@@ -71,6 +75,10 @@ struct vhu_mem_region {
 };
 void vhu_msg_mem_table(struct vhu_msg *m, const struct vhu_mem_region *r,
 		       unsigned n, bool need_reply);
+/* ADD_MEM_REG / REM_MEM_REG: one region, after 8 bytes of padding
+ * ("Single memory region description"). */
+void vhu_msg_mem_reg(struct vhu_msg *m, uint32_t req, const struct vhu_mem_region *r,
+		     bool need_reply);
 void vhu_msg_config(struct vhu_msg *m, uint32_t req, uint32_t offset,
 		    const uint8_t *data, uint32_t len, bool need_reply);
 

@@ -102,7 +102,10 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	bool vsock = !strcmp(driver, "virtio-vsock-pci") || !strcmp(driver, "vhost-vsock-pci");
 	/* vhost-user devices on a chardev-add'ed socket (issue 16 item 7). */
 	bool vhu = !strcmp(driver, "vhost-user-blk-pci") || !strcmp(driver, "vhost-user-fs-pci");
-	if (!blk && !net && !vsock && !vhu)
+	/* virtio-mem as Kata resizes with it (issue 17): a PCI function
+	 * whose region goes into the memory-device window. */
+	bool vmem = !strcmp(driver, "virtio-mem-pci");
+	if (!blk && !net && !vsock && !vhu && !vmem)
 		return hp_fail(e, G, "'%s' is not a valid device model name", driver, NULL);
 	if (id && config_device(cfg, id))
 		return hp_fail(e, G, "Duplicate device ID '%s'", id, NULL);
@@ -140,6 +143,9 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 			if (!strcmp(cfg->devices[i].chardev, ref))
 				return hp_fail(e, G, "Property '%s.chardev' can't use value '%s', it's in use",
 					       driver, ref);
+	} else if (vmem) {
+		if (kvm_memhp_vmem_check(km, opts, e) < 0)
+			return -1;
 	} else if (vsock) {
 		/* virtio-vsock binds its socket now: under the seccomp filter of
 		 * a -no-reboot VM (no socket/bind after boot) that would kill
@@ -187,9 +193,18 @@ static int kvm_hp_add(void *opaque, const char *driver, const char *id,
 	}
 	unsigned idx = cfg->ndevices - 1;
 	struct layout nl;
-	if (layout_build(&nl, cfg, err, sizeof(err)) < 0 ||
-	    (km->layout = nl, board_hotplug_add(km->board, idx, err, sizeof(err)) < 0)) {
+	bool mapped = false;
+	int lr = layout_build(&nl, cfg, err, sizeof(err));
+	if (lr == 0)
+		km->layout = nl;
+	/* virtio-mem: its memory is in the guest (gm and a KVM slot)
+	 * before the function appears, as a DIMM's is before its event. */
+	if (lr == 0 && vmem)
+		mapped = (lr = kvm_memhp_vmem_map(km, idx, err, sizeof(err))) == 0;
+	if (lr < 0 || board_hotplug_add(km->board, idx, err, sizeof(err)) < 0) {
 		/* Roll back: the description and address map as before. */
+		if (mapped)
+			kvm_memhp_vmem_unmap(km, idx);
 		cfg->ndevices--;
 		layout_build(&km->layout, cfg, NULL, 0);
 		const char *m = strncmp(err, "vmm: ", 5) ? err : err + 5;
@@ -211,6 +226,12 @@ static int kvm_hp_del(void *opaque, const char *id, struct qmp_err *e)
 		return hp_fail(e, "DeviceNotFound", "Device '%s' not found", id, NULL);
 	if (d->type == CFG_DEV_PC_DIMM)
 		return kvm_memhp_dimm_del(km, d, e);
+	/* QEMU 7.2 (pc_virtio_md_pci_unplug_request) refuses it, once
+	 * the bus could unplug at all: the guest may hold memory in it. */
+	const struct cfg_device *port = d->parent >= 0 ? &km->cfg->devices[d->parent] : NULL;
+	if (d->type == CFG_DEV_VIRTIO_MEM && port && (port->pcie_port || port->shpc))
+		return hp_fail(e, "GenericError", "virtio based memory devices cannot be unplugged.%s",
+			       "", NULL);
 	int r = board_hotplug_del(km->board, id);
 	if (r == -EALREADY)
 		return hp_fail(e, "GenericError", "Device %s is already in the process of unplug",

@@ -330,6 +330,12 @@ void kvm_memhp_free(struct kvm_machine *km);
 int kvm_memhp_qom_get(struct kvm_machine *km, const struct cfg_device *d,
 		      const char *prop, struct json **out, struct qmp_err *e);
 void kvm_ram_discard(void *opaque, uint64_t gpa, uint64_t len);
+/* device_add virtio-mem-pci: QEMU's checks; the region mapped into gm
+ * and a KVM slot before the board builds the function, and undone when
+ * it refuses.  QEMU 7.2 refuses device_del of it, and so do we. */
+int kvm_memhp_vmem_check(struct kvm_machine *km, const char *opts, struct qmp_err *e);
+int kvm_memhp_vmem_map(struct kvm_machine *km, unsigned idx, char *err, size_t errlen);
+void kvm_memhp_vmem_unmap(struct kvm_machine *km, unsigned idx);
 
 /* The machine's ctl.request: the first request decides how the run ends
  * (big lock held). */

@@ -196,6 +196,8 @@ int kvm_memhp_dimm_add(struct kvm_machine *km, const char *id, const char *opts,
 	struct kvm_memhp *h = km_state(km);
 	if (!h || !km->board)
 		return km_fail(e, G, "out of memory", NULL);
+	if (board_vhost_ram_check(km->board, config_object(cfg, memdev), err, sizeof(err)) < 0)
+		return km_fail(e, G, "%s", err);
 	if (config_add_device(cfg, opts, err, sizeof(err)) < 0)
 		return km_fail(e, G, "%s", km_reason(err));
 	unsigned idx = cfg->ndevices - 1;
@@ -470,6 +472,130 @@ void kvm_memhp_restored(struct kvm_machine *km)
 		if (vm)
 			d->vmem_requested = vmem_requested(vm);
 	}
+}
+
+/* ---- virtio-mem-pci hot-add ---- */
+
+/* device_add virtio-mem-pci, QEMU 7.2's property and realize checks in
+ * its words (the bus was checked by the caller; sizes and room come
+ * from layout_build after).  0 or -1 with e. */
+int kvm_memhp_vmem_check(struct kvm_machine *km, const char *opts, struct qmp_err *e)
+{
+	const struct machine_config *cfg = km->cfg;
+	const char *G = "GenericError";
+	char memdev[CFG_ID_MAX], v[32];
+	km_prop(opts, "memdev", memdev, sizeof(memdev));
+	if (!memdev[0])
+		return km_fail(e, G, "'memdev' property must be set", NULL);
+	const struct cfg_object *o = config_object(cfg, memdev);
+	if (!o)
+		return km_fail(e, "DeviceNotFound", "Device '%s' not found", memdev);
+	uint64_t bs = CFG_VMEM_MIN_BLOCK, req = 0;
+	km_prop(opts, "block-size", v, sizeof(v));
+	if (v[0] && (config_parse_size(v, 1, &bs) < 0 || !bs))
+		return 0;   /* the option parser words it */
+	/* memory_device_pre_plug's checks, before realize's. */
+	if (o->size % bs) {
+		e->cls = G;
+		snprintf(e->desc, sizeof(e->desc), "backend memory size must be multiple of 0x%llx",
+			 (unsigned long long)bs);
+		return -1;
+	}
+	if (config_object_in_use(cfg, memdev))
+		return km_fail(e, G, "'memdev' property specifies a busy memdev: %s", memdev);
+	if (km_has_iothreads(cfg))
+		return km_fail(e, G, "memory hot-plug beside -object iothread is not supported (vmm)",
+			       NULL);
+	if (!km->board || !km_state(km))
+		return km_fail(e, G, "out of memory", NULL);
+	char why[256];
+	if (board_vhost_ram_check(km->board, o, why, sizeof(why)) < 0)
+		return km_fail(e, G, "%s", why);
+	km_prop(opts, "requested-size", v, sizeof(v));
+	if (v[0] && config_parse_size(v, 1, &req) == 0 && req % bs) {
+		e->cls = G;
+		snprintf(e->desc, sizeof(e->desc),
+			 "'requested-size' property has to be multiples of 'block-size' (0x%llx)",
+			 (unsigned long long)bs);
+		return -1;
+	}
+	return 0;
+}
+
+/* The KVM slot of hot-added virtio-mem region k (k-th hot-added one
+ * not mapped at boot): below the DIMMs' range from the top.  QEMU 7.2
+ * cannot unplug virtio-mem, so k of a region never changes while it is
+ * mapped. */
+static int km_vmem_slot(struct kvm_machine *km, unsigned idx)
+{
+	struct kvm_memhp *h = km_state(km);
+	if (!h)
+		return -1;
+	unsigned k = 0;
+	for (unsigned i = 0; i < km->cfg->ndevices; i++) {
+		const struct cfg_device *d = &km->cfg->devices[i];
+		const struct layout_dev *ld = layout_dev_for(&km->layout, (int)i);
+		if (d->type != CFG_DEV_VIRTIO_MEM || !ld)
+			continue;
+		bool boot = false;
+		for (unsigned j = 0; j < h->nboot; j++)
+			boot |= h->boot[j].gpa == ld->pmem_base;
+		if (boot)
+			continue;
+		if (i == idx)
+			break;
+		k++;
+	}
+	unsigned top = CFG_MAX_MEM_SLOTS + 1 + k;
+	return km->sys.nr_memslots > top + h->nboot ? (int)(km->sys.nr_memslots - top) : -1;
+}
+
+/* Map the region of the virtio-mem -device idx (placed by layout_build)
+ * into gm and a KVM memory slot before the board builds the function:
+ * from then on it keeps that place, across resets too. */
+int kvm_memhp_vmem_map(struct kvm_machine *km, unsigned idx, char *err, size_t errlen)
+{
+	struct cfg_device *d = &km->cfg->devices[idx];
+	const struct layout_dev *ld = layout_dev_for(&km->layout, (int)idx);
+	if (!ld || !ld->pmem_size) {
+		snprintf(err, errlen, "virtio-mem '%s' not placed", d->id);
+		return -1;
+	}
+	d->mem_addr = ld->pmem_base;
+	d->hotplugged = true;
+	struct gm_mmap_spec spec;
+	char name[40];
+	snprintf(name, sizeof(name), "vmem-%.24s", d->memdev);
+	int slot = km_vmem_slot(km, idx);
+	int r = slot < 0 ? -ENOSPC : board_ram_spec(config_object(km->cfg, d->memdev), &spec, 0);
+	if (!r)
+		r = gm_add_mmap(km->m.gm, ld->pmem_base, ld->pmem_size, &spec, 0, name);
+	if (r < 0) {
+		snprintf(err, errlen, slot < 0 ? "hypervisor has no free memory slots left" :
+			 "cannot map memdev '%s': %s", d->memdev, strerror(-r));
+		return -1;
+	}
+	const struct gm_region *g = gm_region_find(km->m.gm, ld->pmem_base);
+	r = g ? km_set_slot(km, (unsigned)slot, ld->pmem_base, ld->pmem_size, g->host) : -ENOENT;
+	if (r < 0) {
+		gm_remove_region(km->m.gm, ld->pmem_base);
+		snprintf(err, errlen, "hypervisor has no free memory slots left (%s)", strerror(-r));
+		return -1;
+	}
+	log_info(km->m.log, "device_add: virtio-mem %s region 0x%llx+0x%llx in KVM slot %d",
+		 d->id, (unsigned long long)ld->pmem_base, (unsigned long long)ld->pmem_size, slot);
+	return 0;
+}
+
+/* Undo kvm_memhp_vmem_map (the board refused the function). */
+void kvm_memhp_vmem_unmap(struct kvm_machine *km, unsigned idx)
+{
+	const struct layout_dev *ld = layout_dev_for(&km->layout, (int)idx);
+	int slot = km_vmem_slot(km, idx);
+	if (!ld || slot < 0)
+		return;
+	if (km_set_slot(km, (unsigned)slot, ld->pmem_base, 0, NULL) == 0)
+		gm_remove_region(km->m.gm, ld->pmem_base);
 }
 
 void kvm_memhp_ops(struct kvm_machine *km, struct qmp_machine_ops *ops)

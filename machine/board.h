@@ -229,6 +229,13 @@ bool board_cpu_unplug_pending(const struct board *b, unsigned index);
 int board_dimm_plug(struct board *b, unsigned slot, uint64_t base,
 		    uint64_t size, unsigned node);
 int board_dimm_unplug_request(struct board *b, unsigned slot);
+/* Before hot-adding RAM from memory backend o (pc-dimm, virtio-mem):
+ * with vhost-user devices present, o must be shareable and every
+ * backend must have a memory slot left.  0, or -1 with one line in why
+ * (machine/board_vhost_mem.c).  The plug itself tells the backends. */
+struct cfg_object;
+int board_vhost_ram_check(struct board *b, const struct cfg_object *o, char *why,
+			  size_t whylen);
 struct vmem;
 /* The virtio-mem with this -device id, or NULL (QMP qom-set/qom-get
  * requested-size). */

@@ -168,7 +168,7 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 	}
 	if (d->type != CFG_DEV_VIRTIO_BLK && d->type != CFG_DEV_VIRTIO_NET &&
 	    d->type != CFG_DEV_VIRTIO_VSOCK && d->type != CFG_DEV_VHOST_VSOCK &&
-	    !board_is_vhost(d)) {
+	    d->type != CFG_DEV_VIRTIO_MEM && !board_is_vhost(d)) {
 		snprintf(err, errlen, "Device '%s' can not be hotplugged on this machine",
 			 config_device_name(d));
 		return -1;
@@ -177,13 +177,16 @@ int board_hotplug_add(struct board *b, unsigned i, char *err, size_t errlen)
 		snprintf(err, errlen, "iothread= is not supported on a hot-plugged device");
 		return -1;
 	}
-	unsigned first = b->nitems, ndev = b->ndevices;
+	unsigned first = b->nitems, ndev = b->ndevices, nvmems = b->nvmems;
 	b->hotplugging = true;
 	int r = board_virtio_device(b, i, err, errlen);
 	b->hotplugging = false;
 	if (r < 0) {
 		bh_free_items(b, first, b->nitems);
 		b->ndevices = ndev;
+		/* A virtio-mem built before the failure was freed with the
+		 * items: qom-set must not find it. */
+		b->nvmems = nvmems;
 		return -1;
 	}
 	board_hot_note(b, i, first);

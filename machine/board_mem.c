@@ -24,6 +24,12 @@ static void bm_notify(void *opaque)
 static void bm_ejected(void *opaque, unsigned slot)
 {
 	struct board *b = opaque;
+	/* vhost-user backends let go of it before its memory goes. */
+	for (unsigned i = 0; i < b->cfg->ndevices; i++) {
+		const struct layout_dev *ld = layout_dev_for(b->l, (int)i);
+		if (b->cfg->devices[i].type == CFG_DEV_PC_DIMM && ld && ld->mem_slot == (int)slot)
+			board_vhost_ram_removing(b, ld->pmem_base);
+	}
 	if (b->host && b->host->dimm_ejected)
 		b->host->dimm_ejected(b->host->dimm_ejected_opaque, slot);
 }
@@ -87,6 +93,12 @@ int board_dimm_plug(struct board *b, unsigned slot, uint64_t base,
 {
 	if (!b->has_memhp)
 		return -ENODEV;
+	if (slot >= b->memhp.nslots)
+		return -EINVAL;
+	if (b->memhp.slots[slot].enabled)
+		return -EBUSY;
+	/* The backends can reach it before the guest hears of it. */
+	board_vhost_ram_added(b, base);
 	return memhp_plug(&b->memhp, slot, base, size, node, true);
 }
 
@@ -117,9 +129,16 @@ struct vdev *board_vmem_device(struct board *b, unsigned i, char *err, size_t er
 	}
 	/* The whole region is guest memory (one memory slot); the driver
 	 * uses only what it plugged, and what it unplugs goes back to the
-	 * host through ram_discard. */
-	if (bm_map(b, d, ld, err, errlen) < 0)
+	 * host through ram_discard.  A hot-added one (device_add) was
+	 * mapped by the backend already, with its memory slot (as DIMMs
+	 * are: kvm/kvm_memhp.c); the simulator's board maps it here. */
+	const struct gm_region *have = gm_region_find(b->m->gm, ld->pmem_base);
+	bool mapped = b->hotplugging && have && have->gpa == ld->pmem_base &&
+		      have->size == ld->pmem_size;
+	if (!mapped && bm_map(b, d, ld, err, errlen) < 0)
 		return NULL;
+	if (b->hotplugging)
+		board_vhost_ram_added(b, ld->pmem_base);
 	struct vmem_config c = {
 		.gm = b->m->gm, .log = b->m->log, .clk = b->m->clk,
 		.addr = ld->pmem_base, .region_size = ld->pmem_size,

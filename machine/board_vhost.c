@@ -138,3 +138,12 @@ int board_vhost_kicks(struct board *b, struct vdev *vd, uint64_t base,
 	}
 	return 0;
 }
+
+unsigned board_vhost_devices(struct board *b, struct vhud **out, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < b->nitems && n < max; k++)
+		if (b->items[k].free == bvh_free && b->items[k].obj)
+			out[n++] = b->items[k].obj;
+	return n;
+}

@@ -90,6 +90,13 @@ void say(const char *s);
 /* snap.c: the save/restore action; returns the failed checks. */
 unsigned snap_action(void);
 void snap_wait_action(void);
+/* "snap ready", wait for a byte on COM1, "snap resumed". */
+void snap_pause(void);
+/* snap_blk.c: testguest.snap-blk, virtio-blk traffic across the save. */
+extern bool snap_blk;
+unsigned snapblk_start(void);
+void snapblk_poll(void);
+unsigned snapblk_finish(void);
 /* 'printable prefix' of p, up to n bytes or the first NUL. */
 void con_text(const uint8_t *p, unsigned n);
 
@@ -164,6 +171,11 @@ int vblk_pci_has_modern(unsigned dev, unsigned fn);
  * leave the device live for vblk_wait_reset() (1: NEEDS_RESET seen). */
 #define VBLK_WRITE 1
 #define VBLK_WAIT_RESET 2
+/* testguest.vhu-snap: saved and restored in the middle of a device's
+ * session (blk: between the read and the write; virtio-fs: between the
+ * read and the create), its rings live (tests/integration/
+ * test_kvm_vhost_snapshot.sh). */
+#define VBLK_SNAP 4
 extern int vblk_flags, vblk_write_result;
 /* testguest.action=blkrand:N: N 4 KiB random reads after sector 0. */
 extern uint32_t vblk_bench_reads;
@@ -178,9 +190,12 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
  * "hello.txt", then CREATE/WRITE/FSYNC/RELEASE of "fromguest.txt".
  * Prints its lines; returns the number of failures. */
 unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
+/* testguest.action=fs-dimm (virtiofs.c): a READ into a hot-added DIMM. */
+unsigned fs_dimm_action(void);
 
 /* testguest.action=vsock (vsock.c): failures. */
 unsigned vsock_action(void);
+unsigned vsock_snap_action(void);   /* vsock.c: saved with a connection */
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
 /* testguest.action=cpuhp (cpuhp.c); opt: testguest.cpuhp= or NULL. */
@@ -195,6 +210,12 @@ unsigned cpuhp_eject_ap(uint32_t sel);
 /* Give function dev (bus << 5 | slot) memory BARs from [*next, limit] and
  * turn on decode and bus mastering (hotplug.c).  0, or -1: no room. */
 int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit);
+/* Wait on the first hot-plug capable Root Port for a function to arrive
+ * behind it (bus 1, device 0) (hotplug.c).  0, or -1: no such port. */
+int hp_port_wait(unsigned *port, unsigned *cap, uint64_t *next, uint64_t *limit);
+/* The device-specific configuration of a virtio-pci function (its
+ * type-4 capability), 0 when it has none (virtio.c). */
+uint64_t vpci_device_cfg(unsigned dev, unsigned fn);
 /* testguest.action=shpc (shpc.c): failures. */
 unsigned shpc_action(void);
 /* testguest.action=scsihp (scsi_hp.c): failures. */
@@ -212,6 +233,7 @@ unsigned hpsnap_action(void);
 unsigned madt_action(void);
 extern const struct start_info *guest_si;
 unsigned virtio_mem_action(void);   /* virtio_mem.c */
+unsigned virtio_mem_pci_action(void);   /* virtio_mem.c: hot-added on PCIe */
 /* hvc.c: Kata's console (the virtconsole on a legacy virtio-serial). */
 void hvc_capture(char c);
 void hvc_found(unsigned dev, unsigned fn);

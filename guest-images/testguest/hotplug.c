@@ -94,8 +94,12 @@ int hp_assign_bars(unsigned dev, uint64_t *next, uint64_t limit)
 	return 0;
 }
 
-/* Returns the number of failures. */
-unsigned hotplug_action(void)
+/* The first hot-plug capable Root Port on bus 0: its secondary bus
+ * numbered 1, "hotplug waiting on 00:NN", then wait for a function to
+ * arrive in its slot, power it and wait for the link.  Its slot and
+ * capability into *port / *cap, the port's 32-bit window into *next /
+ * *limit.  0, or -1 without such a port.  Also virtio_mem.c's. */
+int hp_port_wait(unsigned *port_out, unsigned *cap_out, uint64_t *next, uint64_t *limit)
 {
 	unsigned port = 0, cap = 0;
 	for (unsigned slot = 1; slot < 32 && !cap; slot++) {
@@ -109,11 +113,11 @@ unsigned hotplug_action(void)
 	}
 	if (!cap) {
 		say("hotplug no hot-plug capable root port\n");
-		return 1;
+		return -1;
 	}
 	w32(port, 0x18, 1u << 16 | 1u << 8);    /* primary 0, secondary = subordinate = 1 */
-	uint64_t next = (uint64_t)(pci_read16(port, 0, 0x20) & 0xfff0) << 16;
-	uint64_t limit = ((uint64_t)(pci_read16(port, 0, 0x22) & 0xfff0) << 16) | 0xfffff;
+	*next = (uint64_t)(pci_read16(port, 0, 0x20) & 0xfff0) << 16;
+	*limit = ((uint64_t)(pci_read16(port, 0, 0x22) & 0xfff0) << 16) | 0xfffff;
 	pci_write16(port, 0, 0x04, 0x6);
 	pci_write16(port, 0, cap + EXP_SLTSTA, 0xffff);
 	say("hotplug waiting on 00:");
@@ -126,6 +130,18 @@ unsigned hotplug_action(void)
 	slot_cmd(port, cap, SLTCTL_AIC_OFF | SLTCTL_PIC_ON);
 	while (!(pci_read16(port, 0, cap + EXP_LNKSTA) & LNKSTA_DLLLA))
 		;
+	*port_out = port;
+	*cap_out = cap;
+	return 0;
+}
+
+/* Returns the number of failures. */
+unsigned hotplug_action(void)
+{
+	unsigned port, cap;
+	uint64_t next, limit;
+	if (hp_port_wait(&port, &cap, &next, &limit) < 0)
+		return 1;
 	unsigned dev = 1u << 5;                 /* bus 1, device 0 */
 	uint32_t id = pci_read32(dev, 0, 0);
 	say("hotplug pci 01:00.0 ");

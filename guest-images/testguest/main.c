@@ -50,6 +50,9 @@
  *                the debug-exit as above
  *   virtio-mem   the guest side of virtio-mem on virtio-mmio
  *                (virtio_mem.c), then the debug-exit as above
+ *   virtio-mem-pci  the same on a virtio-mem-pci hot-added behind a
+ *                Root Port (virtio_mem.c)
+ *   fs-dimm      virtio-fs READ into a hot-added DIMM (virtiofs.c)
  * With "console=hvc0" (Kata's command line) and no debug-exit device, the
  * lines are replayed on the virtconsole instead of powering off (hvc.c).
  * "testguest.nvdimm-write=TEXT" writes TEXT at the start of the first
@@ -537,10 +540,13 @@ static const struct {
 	{ "cpuhp", cpuhp_run },
 	{ "hotplug", hotplug_action },
 	{ "vsock", vsock_action },
+	{ "vsocksnap", vsock_snap_action },
 	{ "shpc", shpc_action },
 	{ "scsihp", scsihp_action },
 	{ "memhp", memhp_action },
 	{ "virtio-mem", virtio_mem_action },
+	{ "virtio-mem-pci", virtio_mem_pci_action },
+	{ "fs-dimm", fs_dimm_action },
 	{ "hpsnap", hpsnap_action },
 	{ "madt", madt_action },
 };
@@ -558,8 +564,12 @@ void guest_main(uint32_t start_info)
 		bench_action(action);
 	if (cmdline_opt(si, "testguest.blk-write"))
 		vblk_flags |= VBLK_WRITE;
+	if (cmdline_opt(si, "testguest.snap-blk"))
+		snap_blk = true;
 	if (cmdline_opt(si, "testguest.blk-wait-reset"))
 		vblk_flags |= VBLK_WAIT_RESET;
+	if (cmdline_opt(si, "testguest.vhu-snap"))
+		vblk_flags |= VBLK_SNAP;
 	con_init();
 	hvc_wanted = cmdline_opt(si, "console=hvc0") != NULL;
 	check_start_info(si);

@@ -81,6 +81,8 @@ static int vblk_run(struct vtrans *t, uint8_t *buf)
 		return -5;
 	if (status != 0)
 		return -6;
+	if (vblk_flags & VBLK_SNAP)
+		snap_pause();   /* saved here: the write goes on the same ring */
 	if (vblk_flags & VBLK_WRITE) {
 		/* VIRTIO_BLK_T_OUT of sector 1 (§5.2.6): the host checks it. */
 		static const char text[] = "VMM-TESTGUEST-WROTE-SECTOR-1";
@@ -274,5 +276,19 @@ int vpci_setup_queue(unsigned dev, unsigned fn, unsigned q, unsigned qsz,
 	mmio_write16(t.common + 28, 1);
 	t.set_status(&t, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
 	*status_reg = t.common + 20;
+	return 0;
+}
+
+uint64_t vpci_device_cfg(unsigned dev, unsigned fn)
+{
+	unsigned ptr = pci_read8(dev, fn, 0x34) & 0xfc;
+	for (unsigned n = 0; ptr && n < 48; n++) {
+		if (pci_read8(dev, fn, ptr) == 0x09 && pci_read8(dev, fn, ptr + 3) == 4) {
+			uint8_t bar = pci_read8(dev, fn, ptr + 4);
+			uint64_t at = bar < 6 ? pci_bar(dev, fn, bar) + pci_read32(dev, fn, ptr + 8) : 0;
+			return at < GUEST_MAPPED_TOP ? at : 0;
+		}
+		ptr = pci_read8(dev, fn, ptr + 1) & 0xfc;
+	}
 	return 0;
 }

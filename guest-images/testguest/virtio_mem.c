@@ -9,7 +9,11 @@
  *   - shrink: UNPLUG the top blocks down to requested_size; UNPLUG a
  *     block never plugged and expect ERROR; "virtio-mem unplugged to
  *     0x... error ok";
- * and end through debug-exit once requested_size is back to 0. */
+ * and end through debug-exit once requested_size is back to 0.
+ * testguest.action=virtio-mem-pci: the same on a virtio-mem-pci that
+ * arrives by PCIe native hot-plug behind the first hot-plug capable
+ * Root Port (hotplug.c's "hotplug waiting on 00:NN"), as Kata adds it;
+ * "virtio-mem pci 01:00.0" once it is bound. */
 #include "guest.h"
 #include "vring.h"
 
@@ -31,10 +35,14 @@ static struct __attribute__((packed)) {
 	uint16_t state;
 } rs;
 static uint16_t next;
+/* The transport: where the device config is, how to notify. */
+static uint64_t vm_cfg, vm_notify;
+static bool vm_pci;
 
 static uint64_t cfg64(uint64_t b, unsigned off)
 {
-	return mmio_read32(b + CFG + off) | (uint64_t)mmio_read32(b + CFG + off + 4) << 32;
+	(void)b;
+	return mmio_read32(vm_cfg + off) | (uint64_t)mmio_read32(vm_cfg + off + 4) << 32;
 }
 
 /* One request; the response type, or 0xffff on a timeout. */
@@ -50,7 +58,10 @@ static unsigned vmem_req(uint64_t b, uint16_t type, uint64_t addr, uint16_t nb)
 	barrier();
 	avail.idx = ++next;
 	barrier();
-	mmio_write32(b + 0x50, 0);
+	if (vm_pci)
+		mmio_write16(vm_notify, 0);
+	else
+		mmio_write32(b + 0x50, 0);
 	for (unsigned long i = 0; i < 50000000ul; i++) {
 		barrier();
 		if (*(volatile uint16_t *)&used.idx == next)
@@ -69,6 +80,8 @@ static uint64_t vmem_find(void)
 	}
 	return 0;
 }
+
+static unsigned vmem_follow(uint64_t b);
 
 unsigned virtio_mem_action(void)
 {
@@ -93,6 +106,13 @@ unsigned virtio_mem_action(void)
 	}
 	avail.flags = 1;                          /* we poll */
 	mmio_write32(b + 0x70, 1 | 2 | 4 | 8);
+	vm_cfg = b + CFG;
+	return vmem_follow(b);
+}
+
+/* Follow requested_size as above; failures. */
+static unsigned vmem_follow(uint64_t b)
+{
 	uint64_t bs = cfg64(b, 0), base = cfg64(b, 16);
 	say("virtio-mem waiting\n");
 	uint64_t plugged = 0;
@@ -149,4 +169,29 @@ unsigned virtio_mem_action(void)
 	}
 	say("virtio-mem FAIL timeout\n");
 	return 1;
+}
+
+unsigned virtio_mem_pci_action(void)
+{
+	unsigned port, cap;
+	uint64_t nxt, limit, st;
+	if (hp_port_wait(&port, &cap, &nxt, &limit) < 0)
+		return 1;
+	unsigned dev = 1u << 5;                 /* bus 1, device 0 */
+	uint32_t id = pci_read32(dev, 0, 0);
+	if (id != 0x10581af4u || hp_assign_bars(dev, &nxt, limit) != 0) {
+		say("virtio-mem FAIL no virtio-mem-pci or no room for its BARs\n");
+		return 1;
+	}
+	/* avail.flags before the device may look: we poll. */
+	avail.flags = 1;
+	int r = vpci_setup_queue(dev, 0, 0, VRING_QSZ, desc, &avail, &used, &vm_notify, &st);
+	vm_cfg = vpci_device_cfg(dev, 0);
+	if (r < 0 || !vm_cfg) {
+		say("virtio-mem FAIL pci setup\n");
+		return 1;
+	}
+	vm_pci = true;
+	say("virtio-mem pci 01:00.0\n");
+	return vmem_follow(0);
 }

@@ -40,6 +40,8 @@ static struct vused fused __attribute__((aligned(4)));
 static uint8_t inbuf[4096] __attribute__((aligned(8)));
 static uint8_t outbuf[4096] __attribute__((aligned(8)));
 static uint64_t notify_addr, unique;
+/* Where replies land: outbuf, or (fs-dimm) a buffer in a hot-added DIMM. */
+static uint8_t *obuf = outbuf;
 
 static uint32_t strsz(const char *s)
 {
@@ -65,9 +67,9 @@ static int fuse_call(uint32_t op, uint64_t nodeid, const void *args,
 	memcpy(inbuf + sizeof(*h), args, alen);
 	if (elen)
 		memcpy(inbuf + sizeof(*h) + alen, extra, elen);
-	memset(outbuf, 0, 256);
+	memset(obuf, 0, 256);
 	fdesc[0] = (struct vdesc){ (uintptr_t)inbuf, len, 1, 1 };
-	fdesc[1] = (struct vdesc){ (uintptr_t)outbuf, sizeof(outbuf), 2, 0 };
+	fdesc[1] = (struct vdesc){ (uintptr_t)obuf, sizeof(outbuf), 2, 0 };
 	uint16_t idx = favail.idx;
 	favail.ring[idx % QSZ] = 0;
 	barrier();
@@ -81,7 +83,7 @@ static int fuse_call(uint32_t op, uint64_t nodeid, const void *args,
 	}
 	if (*(volatile uint16_t *)&fused.idx != (uint16_t)(idx + 1))
 		return -1000;
-	const struct fuse_out_header *o = (const void *)outbuf;
+	const struct fuse_out_header *o = (const void *)obuf;
 	if (o->unique != h->unique)
 		return -1001;
 	return o->error;
@@ -142,6 +144,15 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn)
 		rel = { fh, 0, 0, 0 };
 	if ((r = fuse_call(FUSE_RELEASE, node, &rel, sizeof(rel), 0, 0)) != 0)
 		return step_fail("release", r);
+	if (vblk_flags & VBLK_SNAP) {
+		/* Saved here with the request queue live; restored on a new
+		 * virtiofsd, whose FUSE session is new: INIT again, on the
+		 * same ring. */
+		snap_pause();
+		if ((r = fuse_call(FUSE_INIT, 0, init, sizeof(init), 0, 0)) != 0)
+			return step_fail("init after restore", r);
+		say("virtio-fs init again after restore\n");
+	}
 
 	/* Create, write, fsync, release. */
 	const char *nname = "fromguest.txt";
@@ -171,4 +182,70 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn)
 	con_puts(" bytes, fsync ok\n");
 	mmio_write8(status_reg, 0);   /* reset: the device lets go */
 	return bad + (written != sizeof(text) - 1);
+}
+
+/* testguest.action=fs-dimm: the virtio-fs device on bus 0 up, FUSE_INIT,
+ * LOOKUP and OPEN of hello.txt; "fs-dimm waiting"; then wait for a DIMM
+ * hot-added through the ACPI memory hot-plug block (port 0xa00, as
+ * memhp.c) and READ hello.txt with the reply buffer inside that DIMM:
+ * the backend must have been told of the DIMM to write there.
+ * "fs-dimm read into 0x... 'TEXT' match".  Failures. */
+unsigned fs_dimm_action(void)
+{
+	unsigned dev = 0;
+	uint64_t status_reg;
+	int r;
+	for (unsigned slot = 1; slot < 32 && !dev; slot++)
+		if (pci_read32(slot, 0, 0) == 0x105a1af4u)
+			dev = slot;
+	if (!dev)
+		return step_fail("no device", 0);
+	favail.flags = 1;
+	if ((r = vpci_setup_queue(dev, 0, 1, QSZ, fdesc, &favail, &fused,
+				  &notify_addr, &status_reg)) < 0)
+		return step_fail("setup", r);
+	uint32_t init[16] = { 7, 31, 0, 0 };
+	const char *name = "hello.txt";
+	if ((r = fuse_call(FUSE_INIT, 0, init, sizeof(init), 0, 0)) != 0)
+		return step_fail("init", r);
+	if ((r = fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, name, strsz(name), 0, 0)) != 0)
+		return step_fail("lookup", r);
+	uint64_t node, fh;
+	memcpy(&node, outbuf + 16, 8);
+	uint32_t open_in[2] = { 0, 0 };
+	if ((r = fuse_call(FUSE_OPEN, node, open_in, sizeof(open_in), 0, 0)) != 0)
+		return step_fail("open", r);
+	memcpy(&fh, outbuf + 16, 8);
+	say("fs-dimm waiting\n");
+	unsigned slot = 0;
+	bool found = false;
+	for (unsigned long i = 0; i < 400000000ul && !found; i++)
+		for (slot = 0; slot < 32 && !found; slot++) {
+			outl(0xa00, slot);
+			found = inb(0xa14) & 0x02;      /* insert event */
+		}
+	if (!found)
+		return step_fail("no dimm", 0);
+	outl(0xa00, slot - 1);
+	uint64_t base = inl(0xa00) | (uint64_t)inl(0xa04) << 32;
+	outb(0xa14, 0x02);
+	obuf = (uint8_t *)(uintptr_t)(base + 0x1000);
+	struct { uint64_t fh, offset; uint32_t size, read_flags; uint64_t lock_owner;
+		 uint32_t flags, padding; } rd = { fh, 0, 64, 0, 0, 0, 0 };
+	r = fuse_call(FUSE_READ, node, &rd, sizeof(rd), 0, 0);
+	const uint8_t *got = obuf + 16;
+	obuf = outbuf;
+	if (r != 0)
+		return step_fail("read into dimm", r);
+	static const char want[] = "VMM-VIRTIOFS-HELLO-FROM-HOST";
+	unsigned bad = 0;
+	for (unsigned i = 0; i < sizeof(want) - 1; i++)
+		bad |= got[i] != (uint8_t)want[i];
+	say("fs-dimm read into ");
+	con_hex(base + 0x1000);
+	con_puts(" ");
+	con_text(got, sizeof(want) - 1);
+	con_puts(bad ? " FAIL\n" : " match\n");
+	mmio_write8(status_reg, 0);
+	return bad;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Memory hot-plug's QMP against QEMU 7.2 (issue 17, issue 15 item 2):
-# the same machine -- q35, -m 128M,slots=2,maxmem=1G, a virtio-mem-pci --
+# the same machine -- q35, -m 128M,slots=2,maxmem=1G, a virtio-mem-pci,
+# two pcie-root-ports --
 # started paused (-S) on each side, the same commands (object-add /
 # object-del of memory backends, device_add / device_del pc-dimm,
-# query-memory-devices, qom-set / qom-get requested-size, with the usual
+# query-memory-devices, qom-set / qom-get requested-size, device_add of a
+# virtio-mem-pci behind a root port as Kata's govmm sends it (bus,
+# memdev, requested-size) and its device_del, with the usual
 # mistakes), and every reply must match: error class and words exactly,
 # returns by shape (keys and value types) and, where both place memory
 # the same way, by value.  vmm runs the test guest under KVM; QEMU needs
@@ -14,7 +17,10 @@ QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
 
 M=(-m 128M,slots=2,maxmem=1G -object memory-backend-ram,id=vmm,size=256M
-   -device virtio-mem-pci,id=vm0,memdev=vmm,block-size=2M,requested-size=0)
+   -device virtio-mem-pci,id=vm0,memdev=vmm,block-size=2M,requested-size=0
+   -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,addr=0x5
+   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2,addr=0x6
+   -device pci-bridge,id=br1,bus=pcie.0,chassis_nr=3,addr=0x7,shpc=on)
 timeout -k 5 60 "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S "${M[@]}" \
 	-qmp "unix:$TMP/qemu.sock,server=on,wait=off" >"$TMP/qemu.log" 2>&1 &
 qpid=$!
@@ -50,6 +56,30 @@ cmds = [
     ('device_add', {'driver': 'pc-dimm', 'id': 'd2', 'memdev': 'm2'}),
     ('device_add', {'driver': 'pc-dimm', 'id': 'd3', 'memdev': 'm3'}),
     ('query-memory-devices', None),
+    # virtio-mem-pci hot-added (Kata: ExecMemdevAdd with virtio-mem).
+    ('object-add', {'qom-type': 'memory-backend-ram', 'id': 'vh1', 'size': 64 << 20}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'bus': 'rp1'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'nope', 'bus': 'rp1'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'vh1', 'bus': 'nobus'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'vh1', 'bus': 'pcie.0'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'odd', 'bus': 'rp1'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'big', 'bus': 'rp1'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'vmm', 'bus': 'rp1'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'vh1', 'bus': 'rp1', 'requested-size': 1000}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vm0', 'memdev': 'vh1', 'bus': 'rp1'}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh', 'memdev': 'vh1', 'bus': 'rp1', 'requested-size': 32 << 20}),
+    ('device_add', {'driver': 'virtio-mem-pci', 'id': 'vh2', 'memdev': 'vh1', 'bus': 'rp2'}),
+    # Kata on q35 puts it on a pci-bridge, at a slot (addr).
+    ('object-add', {'qom-type': 'memory-backend-ram', 'id': 'vh3', 'size': 32 << 20}),
+    ('device_add', {'addr': '0x2', 'driver': 'virtio-mem-pci', 'id': 'vb', 'memdev': 'vh3', 'bus': 'br1'}),
+    ('query-memory-devices', None),
+    ('qom-set', {'path': '/machine/peripheral/vh', 'property': 'requested-size', 'value': 64 << 20}),
+    ('qom-get', {'path': '/machine/peripheral/vh', 'property': 'requested-size'}),
+    ('qom-set', {'path': '/machine/peripheral/vh', 'property': 'requested-size', 'value': 128 << 20}),
+    ('qom-get', {'path': '/machine/peripheral/vh', 'property': 'block-size'}),
+    ('object-del', {'id': 'vh1'}),
+    ('device_del', {'id': 'vh'}),
+    ('device_del', {'id': 'vm0'}),
     ('object-del', {'id': 'm1'}),
     ('object-del', {'id': 'nope'}),
     ('object-del', {'id': 'odd'}),

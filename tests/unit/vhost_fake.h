@@ -40,8 +40,19 @@ struct fake_be {
 	uint32_t vring_num[16];
 	uint64_t acked_features;
 	unsigned get_vring_base;
+	/* Where each ring is: SET_VRING_BASE sets it, GET_VRING_BASE
+	 * answers it (a test moves or falsifies it between the two). */
+	uint32_t base[16];
+	unsigned set_vring_base;
 	bool echo_kicks;     /* answer each kick on queue 0 with a call */
 	int stop_pipe[2];
+	/* Memory slots (CONFIGURE_MEM_SLOTS): GET_MAX_MEM_SLOTS' answer;
+	 * ADD_MEM_REG / REM_MEM_REG seen, with their fds and the last gpa;
+	 * nack_mem_reg acks them with failure. */
+	uint64_t max_mem_slots;
+	unsigned add_reg, rem_reg, add_reg_fds, rem_reg_fds, memtables;
+	uint64_t last_reg_gpa, last_reg_size;
+	bool nack_mem_reg;
 };
 
 static int fake_recv(struct fake_be *f, struct vhu_msg *m, int *fds, unsigned *nfds)
@@ -162,7 +173,7 @@ static void *fake_main(void *arg)
 			continue;
 		}
 		case VHU_GET_VRING_BASE: {
-			uint32_t st[2] = { idx, 0 };
+			uint32_t st[2] = { idx, idx < 16 ? f->base[idx] : 0 };
 			f->get_vring_base++;
 			fake_send(f, m.request, st, 8, NULL, 0);
 			continue;
@@ -170,10 +181,34 @@ static void *fake_main(void *arg)
 		case VHU_SET_FEATURES:
 			memcpy(&f->acked_features, m.payload, 8);
 			break;
+		case VHU_GET_MAX_MEM_SLOTS:
+			fake_u64(f, m.request, f->max_mem_slots);
+			continue;
+		case VHU_ADD_MEM_REG:
+		case VHU_REM_MEM_REG:
+			if (m.request == VHU_ADD_MEM_REG) {
+				f->add_reg++;
+				f->add_reg_fds = nfds;
+			} else {
+				f->rem_reg++;
+				f->rem_reg_fds = nfds;
+			}
+			if (m.size == 40) {
+				memcpy(&f->last_reg_gpa, m.payload + 8, 8);
+				memcpy(&f->last_reg_size, m.payload + 16, 8);
+			}
+			if (f->nack_mem_reg && (m.flags & VHU_FLAG_NEED_REPLY)) {
+				for (unsigned i = 0; i < nfds; i++)
+					close(fds[i]);
+				fake_u64(f, m.request, 1);
+				continue;
+			}
+			break;
 		case VHU_SET_MEM_TABLE:
 			if (f->mode == FAKE_CLOSE_AT_MEMTABLE)
 				goto out;
 			f->memtable_fds = nfds;
+			f->memtables++;
 			memcpy(&f->memtable_regions, m.payload, 4);
 			for (unsigned i = 0; i < nfds; i++)
 				close(fds[i]);
@@ -182,6 +217,11 @@ static void *fake_main(void *arg)
 				fake_u64(f, m.request, 1);
 				continue;
 			}
+			break;
+		case VHU_SET_VRING_BASE:
+			if (idx < 16)
+				memcpy(&f->base[idx], m.payload + 4, 4);
+			f->set_vring_base++;
 			break;
 		case VHU_SET_VRING_NUM:
 			if (idx < 16)
@@ -234,6 +274,7 @@ static int fake_start_fd(struct fake_be *f, enum fake_mode mode, int fd)
 		      (1ull << 24);
 	f->pfeatures = (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG) |
 		       (1ull << VHU_PF_MQ);
+	f->max_mem_slots = 32;  /* libvhost-user's VHOST_USER_MAX_RAM_SLOTS */
 	f->config[0] = 0x00;   /* capacity 0x20000 sectors (64 MiB) */
 	f->config[2] = 0x02;
 	if (pipe(f->stop_pipe) < 0)
