@@ -41,7 +41,10 @@ for _ in range(800):
         s = socket.socket(socket.AF_UNIX); s.connect(path); break
     except OSError:
         time.sleep(0.025)
-f = s.makefile('rw')
+# A reader and a writer: a write on a makefile('rw') text wrapper drops
+# the lines it had read ahead (events that came in one recv with a reply).
+f = s.makefile('r')
+wf = s.makefile('w')
 json.loads(f.readline())
 events = []
 def shape(v):
@@ -54,7 +57,7 @@ def cmd(name, args=None):
     m = {'execute': name}
     if args is not None:
         m['arguments'] = args
-    f.write(json.dumps(m) + '\n'); f.flush()
+    wf.write(json.dumps(m) + '\n'); wf.flush()
     while True:
         r = json.loads(f.readline())
         if 'event' in r:
