@@ -201,6 +201,8 @@ struct machine_config;
  * per-boot part (guest RAM, buses, VM, board, vCPUs) from the
  * description; the big lock, the event loop, /dev/kvm, the signalfd and
  * the QMP server with its clients live across resets. */
+struct trace_rec;
+
 struct kvm_machine {
 	struct machine m;
 	struct kvm_sys sys;
@@ -249,6 +251,9 @@ struct kvm_machine {
 	struct kvm_migrate *mig;
 	/* Memory hot-plug's KVM memory slots (kvm_memhp.c). */
 	struct kvm_memhp *memhp;
+	/* -trace-record: the recording, while it lasts (NULL after it
+	 * ended).  A restore records the board's part of the stream. */
+	struct trace_rec *trace;
 };
 
 /* kvm_startup.c: termination signals before the loop runs.  begin
