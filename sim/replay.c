@@ -206,6 +206,15 @@ static void rp_timer_arm(void *opaque, struct clk_timer *t, uint64_t deadline)
 			       "timer (%d) armed", (unsigned long long)e->a, have);
 		return;
 	}
+	/* The recorder numbers timers in the order they are first armed. */
+	if (have < 0 && e->a != rp->ntimers) {
+		replay_diverge(rp, idx, "expected timer %llu armed, got a timer "
+			       "armed for the first time (timer %u)",
+			       (unsigned long long)e->a, rp->ntimers);
+		return;
+	}
+	if (have < 0)
+		rp->ntimers++;
 	rp->timers[e->a] = t;
 	if (e->b != deadline)
 		replay_diverge(rp, idx, "expected timer %llu armed for %llu ns, got "
@@ -476,6 +485,7 @@ static void rp_reset(struct replay *rp, size_t i)
 	replay_backends_free(rp);
 	memset(rp->stand_in, 0, sizeof(rp->stand_in));
 	memset(rp->timers, 0, sizeof(rp->timers));
+	rp->ntimers = 0;
 	rp->stop = false;
 	/* What the backend's build does for a new boot (kvm_machine_build):
 	 * new buses and guest memory without the old board's regions

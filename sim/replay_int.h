@@ -30,6 +30,7 @@ struct replay {
 	struct irq_chip chip;
 	struct clk clk;
 	struct clk_timer *timers[TRACE_MAX_TIMERS];   /* by recorded id */
+	unsigned ntimers;     /* timers armed so far by this machine */
 	/* Backends the trace declares (TR_BACKEND), and their stand-ins. */
 	const struct trace_ev *decl[TRACE_MAX_BACKENDS];
 	const char *decl_id[TRACE_MAX_BACKENDS];
