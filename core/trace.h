@@ -217,8 +217,10 @@ void trace_rec_state(struct trace_rec *tr, const void *stream, size_t len,
  * teardown is no device activity) and gives m->gm back.  The rebuilt
  * machine is attached again (trace_rec_attach, by board_trace_attach:
  * its construction is recorded, timer ids start at 0 again, backends
- * keep their indexes) and started (trace_rec_start).  NULL tr: nothing. */
-void trace_rec_reset(struct trace_rec *tr);
+ * keep their indexes) and started (trace_rec_start).  False when the
+ * trace cannot go on (it ended at a host limit, or never started): it is
+ * finished as trace_rec_finish does.  NULL tr: false. */
+bool trace_rec_reset(struct trace_rec *tr);
 /* Host-side work that touches the devices but is no input to them
  * (board_save_state reads the clock): not recorded while paused. */
 void trace_rec_pause(struct trace_rec *tr, bool pause);

@@ -405,14 +405,15 @@ void trace_rec_finish(struct trace_rec *tr)
 	tr->done = true;
 }
 
-void trace_rec_reset(struct trace_rec *tr)
+bool trace_rec_reset(struct trace_rec *tr)
 {
-	if (!tr || tr->done)
-		return;
-	if (!tr->m || (!tr->live && !tr->dev_gm)) {
-		/* Never started: nothing a replay could go on from. */
+	if (!tr)
+		return false;
+	if (tr->done || !tr->m || !tr->dev_gm) {
+		/* Ended already (a host limit), or never started: nothing a
+		 * replay could go on from. */
 		trace_rec_finish(tr);
-		return;
+		return false;
 	}
 	tr->boots++;
 	struct trace_ev e = { .kind = TR_RESET, .a = tr->boots };
@@ -423,6 +424,7 @@ void trace_rec_reset(struct trace_rec *tr)
 	tr->rebuilding = true;
 	bus_set_observer(tr->m->pio, NULL, NULL);
 	bus_set_observer(tr->m->mmio, NULL, NULL);
+	return true;
 }
 
 int trace_rec_close(struct trace_rec *tr, char *err, size_t errlen)

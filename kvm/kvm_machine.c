@@ -568,11 +568,11 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		 * reset path of its own.  -no-reboot turns it into an exit. */
 		bool rebuild = res->ev == MACHINE_RESET && !km->no_reboot;
 		const char *why = NULL;
-		if (tr && rebuild && kvm_machine_trace_spans(km, recorded, &why)) {
+		if (tr && rebuild && kvm_machine_trace_spans(km, recorded, &why) &&
+		    trace_rec_reset(tr)) {
 			/* The trace goes on: a reset record, then the rebuilt
 			 * machine's construction (replay rebuilds its board
 			 * there).  The teardown is not recorded. */
-			trace_rec_reset(tr);
 		} else if (tr) {
 			trace_rec_finish(tr);  /* teardown is not recorded */
 			tr = NULL;

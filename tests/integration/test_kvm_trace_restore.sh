@@ -9,7 +9,10 @@
 #     is recorded across the reset; the second boot ends the VM through
 #     the debug-exit, and vmm-replay replays both boots, the rebuild in
 #     between, with zero divergence;
-#  3. the same with the reset asked for over QMP (system_reset).
+#  3. the same with the reset asked for over QMP (system_reset);
+#  4. after QMP object-add changed the machine, a reset ends the trace
+#     (replay rebuilds only the recorded command line), with a log line;
+#     the first boot still replays.
 # The guest says "snap ready" and waits for a byte on COM1 (the vmm's
 # stdin), so no step waits a fixed time.
 TMP_NAME=vmm-kvm-trace-restore
@@ -133,4 +136,24 @@ wait $pid
 rc=$?
 expect_rc "$rc" 33 "system_reset: the second boot ended through the debug-exit"
 replay_ok "$TMP/q.trace" "system_reset: both boots replay" ' .*2 boots \(1 resets\)'
+
+# ---- 4. hot-plug changed the machine: the reset ends the trace ----
+mkfifo "$TMP/h.in"
+rm -f "$TMP/h.sock"
+VMM_LOG_LEVEL=2 timeout -k 5 60 "$VMM" "${BASE[@]}" -append "testguest.action=snapwait" \
+	-serial stdio -qmp unix:"$TMP/h.sock",server,nowait -trace-record "$TMP/h.trace" \
+	<"$TMP/h.in" >"$TMP/h.out" 2>"$TMP/h.err" &
+pid=$!
+exec 7>"$TMP/h.in"
+timeout 60 python3 "$QMPPY" "$TMP/h.sock" "$TMP/h.out" ready \
+	'cmd object-add {"qom-type": "memory-backend-ram", "id": "m1", "size": 1048576}' \
+	"cmd system_reset" >"$TMP/h.qmp" 2>&1
+wait_lines "$TMP/h.out" 'snap ready' 2 $pid && (printf 'g' >&7) 2>/dev/null
+exec 7>&-
+wait $pid
+rc=$?
+expect_rc "$rc" 33 "object-add, reset: the second boot ended through the debug-exit"
+expect_line "$TMP/h.err" 'trace: the guest reset after hot-plug changed the machine; the trace ends here' \
+	"object-add, reset: the trace ends at the reset, saying why"
+replay_ok "$TMP/h.trace" "object-add, reset: the first boot replays" ' \([0-9]+ bus accesses, [0-9]+ timer firings and backend deliveries\)$'
 finish

@@ -142,7 +142,7 @@ static void record_two_boots(struct fix *f)
 	boot_activity(s, &l, com1);
 
 	/* The guest reset: the machine is rebuilt from its description. */
-	trace_rec_reset(tr);
+	assert_true(trace_rec_reset(tr));
 	board_free(b);
 	sim_renew_buses(s);
 	/* The second boot reads the wall clock again (the RTC's base). */
@@ -214,6 +214,39 @@ static void test_reset_replays(void **state)
 	assert_false(res.partial);
 	assert_int_equal(res.resets, 1);
 	assert_true(res.accesses > 20);
+}
+
+/* A machine that never started, or a trace that ended at a host limit,
+ * cannot go on: trace_rec_reset finishes it and says so. */
+static void test_reset_needs_a_started_machine(void **state)
+{
+	struct fix *f = *state;
+	char err[512];
+	struct machine_config *cfg = calloc(1, sizeof(*cfg));
+	struct layout l;
+	assert_int_equal(config_parse(cfg, f->argc, f->argv, err, sizeof(err)), 0);
+	assert_int_equal(layout_build(&l, cfg, err, sizeof(err)), 0);
+	struct sim_config sc = { .ram_size = l.ram[0].size, .seed = cfg->seed };
+	struct sim *s = sim_new(&sc);
+	assert_non_null(s);
+	assert_false(trace_rec_reset(NULL));
+	struct trace_rec *tr = trace_rec_open(f->trace, f->argc, f->argv, cfg,
+					      false, 0, NULL, err, sizeof(err));
+	assert_non_null(tr);
+	struct board_host host = { .wall_epoch = EPOCH };
+	assert_int_equal(board_trace_attach(&host, &s->m, tr, err, sizeof(err)), 0);
+	struct board *b = board_new(&s->m, cfg, &l, &host, err, sizeof(err));
+	assert_non_null(b);
+	assert_false(trace_rec_reset(tr));   /* built, never started */
+	board_free(b);
+	assert_int_equal(trace_rec_close(tr, err, sizeof(err)), 0);
+	struct trace_reader r;
+	if (trace_reader_open(&r, f->trace, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(find_kind(&r, TR_RESET, 0), SIZE_MAX);
+	trace_reader_close(&r);
+	sim_free(s);
+	free(cfg);
 }
 
 /* ---- hostile variants, rewritten from the recording ---- */
@@ -503,6 +536,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reset_replays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_needs_a_started_machine,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_refuses_misplaced_reset,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version1_replays, setup, teardown),
