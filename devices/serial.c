@@ -1,7 +1,7 @@
 /* NS16550A UART model.  Register and bit names follow the PC16550D
- * datasheet (National Semiconductor, 1995), section 8 "Registers". */
+ * datasheet (National Semiconductor, 1995), section 8 "Registers".
+ * The snapshot is in serial_snap.c. */
 #include "serial.h"
-#include "core/snapshot.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "core/chardev.h"
 #include "core/log.h"
+#include "serial_priv.h"
 
 /* Register offsets (datasheet Table II). */
 enum {
@@ -69,26 +70,6 @@ enum {
 #define MSR_DSR 0x20
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
-
-#define FIFO_SIZE 16u
-
-struct fifo {
-	uint8_t buf[FIFO_SIZE];
-	unsigned head, count;
-};
-
-struct serial {
-	struct serial_config cfg;
-	struct clk_timer cti_timer;
-	struct fifo rx, tx;
-	uint8_t ier, lcr, mcr, lsr, msr, scr, fcr;
-	uint16_t divisor;
-	bool thr_ipending; /* THRE interrupt latched until IIR read/THR write */
-	bool cti_pending;  /* character timeout indication */
-	bool in_flush;     /* chr_write -> writable -> flush re-entry guard */
-	int irq_level;
-	struct log_rl rl;
-};
 
 static void fifo_clear(struct fifo *f)
 {
@@ -544,84 +525,4 @@ void serial_free(struct serial *s)
 		chr_attach(s->cfg.chr, &none);
 	}
 	free(s);
-}
-
-/* ---- snapshot (docs/snapshot.md "16550A") ---- */
-
-static void fifo_save(struct snap_w *w, const char *name, const struct fifo *f)
-{
-	uint8_t b[FIFO_SIZE];
-	for (unsigned i = 0; i < f->count; i++)
-		b[i] = f->buf[(f->head + i) % FIFO_SIZE];
-	snap_w_bytes(w, name, b, f->count);
-}
-
-static void fifo_load(struct snap_r *r, const char *name, struct fifo *f)
-{
-	const uint8_t *p = NULL;
-	size_t n = 0;
-	snap_r_blob(r, name, &p, &n);
-	if (snap_r_check(r, n <= FIFO_SIZE, name, "more bytes than the FIFO holds"))
-		return;
-	f->head = 0;
-	f->count = (unsigned)n;
-	if (n)
-		memcpy(f->buf, p, n);
-}
-
-int serial_save(const struct serial *s, struct snap_w *w)
-{
-	snap_w_begin(w, "serial", 1);
-	fifo_save(w, "rx", &s->rx);
-	fifo_save(w, "tx", &s->tx);
-	const uint8_t regs[7] = { s->ier, s->lcr, s->mcr, s->lsr, s->msr,
-				  s->scr, s->fcr };
-	snap_w_bytes(w, "regs", regs, sizeof(regs));
-	snap_w_u16(w, "divisor", s->divisor);
-	snap_w_bool(w, "thr_ipending", s->thr_ipending);
-	snap_w_bool(w, "cti_pending", s->cti_pending);
-	snap_w_u8(w, "irq_level", (uint8_t)(s->irq_level != 0));
-	snap_w_timer(w, "cti_timer", &s->cti_timer);
-	snap_w_end(w);
-	return 0;
-}
-
-int serial_load(struct serial *s, struct snap_r *r)
-{
-	struct fifo rx = { 0 }, tx = { 0 };
-	uint8_t regs[7] = { 0 }, level = 0;
-	uint16_t div = 0;
-	bool thr = false, cti = false;
-	struct snap_timer t;
-	snap_r_begin(r, "serial", 1, NULL);
-	fifo_load(r, "rx", &rx);
-	fifo_load(r, "tx", &tx);
-	snap_r_bytes(r, "regs", regs, sizeof(regs));
-	snap_r_u16(r, "divisor", &div);
-	snap_r_bool(r, "thr_ipending", &thr);
-	snap_r_bool(r, "cti_pending", &cti);
-	snap_r_u8(r, "irq_level", &level);
-	snap_r_timer(r, "cti_timer", &t);
-	snap_r_check(r, level <= 1, "irq_level", "not 0 or 1");
-	/* IER's top nibble is reserved (reads 0, 16550A datasheet). */
-	snap_r_check(r, (regs[0] & 0xf0) == 0, "regs", "IER reserved bits set");
-	int rc = snap_r_end(r);
-	if (rc)
-		return rc;
-	s->rx = rx;
-	s->tx = tx;
-	s->ier = regs[0];
-	s->lcr = regs[1];
-	s->mcr = regs[2];
-	s->lsr = regs[3];
-	s->msr = regs[4];
-	s->scr = regs[5];
-	s->fcr = regs[6];
-	s->divisor = div;
-	s->thr_ipending = thr;
-	s->cti_pending = cti;
-	s->irq_level = level;
-	s->in_flush = false;
-	snap_timer_apply(&t, s->cfg.clk, &s->cti_timer);
-	return 0;
 }

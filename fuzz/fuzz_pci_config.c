@@ -2,7 +2,7 @@
  * programming and decode, MSI-X table and PBA accesses, interrupts and
  * sim-driver steps interleaved; see fuzz_pci_config.h for the format and
  * the invariants checked.  Seeds in fuzz/corpus/pci_config are recorded by
- * tests/unit/test_virtio_pci.c. */
+ * tests/unit/test_virtio_pci_seeds.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include "fuzz_pci_config.h"

@@ -1,5 +1,5 @@
 /* The PCI config-space fuzz scenario, shared by the libFuzzer harness
- * (fuzz/fuzz_pci_config.c) and tests/unit/test_virtio_pci.c, which
+ * (fuzz/fuzz_pci_config.c) and tests/unit/test_virtio_pci_seeds.c, which
  * records real driver scenarios into this format as seeds
  * (VMM_WRITE_SEEDS_PCI=DIR writes them; fuzz/corpus/pci_config is that
  * output) and replays them here.

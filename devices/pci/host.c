@@ -4,36 +4,17 @@
  * device << 15 | function << 12 | register), BAR placement on the machine
  * buses, and INTx routing with the standard swizzle.  Requests for other
  * buses go to the PCI-to-PCI bridge on bus 0 whose bus range holds them
- * (bridge.h), and a BAR behind a bridge decodes only through its windows. */
+ * (bridge.h), and a BAR behind a bridge decodes only through its windows.
+ *
+ * Resource assignment is in host_assign.c, the snapshot in host_snap.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/layout.h"
 #include "bridge.h"
+#include "host_priv.h"
 #include "pci.h"
 #include "pci_snap.h"
-#include "core/snapshot.h"
-
-#define CF8_PORT 0xcf8
-#define CFC_PORT 0xcfc
-#define CF8_ENABLE 0x80000000u
-/* Bits a guest can latch in CONFIG_ADDRESS: enable, bus, device, function,
- * dword register number; 30:24 and 1:0 are reserved and read 0. */
-#define CF8_MASK (CF8_ENABLE | 0x00fffffcu)
-#define NUM_INTX 4
-
-struct pci_host {
-	struct bus *pio, *mmio;
-	uint64_t ecam_base;
-	struct pci_host_windows win;
-	struct irq_chip *chip;
-	struct log *log;
-	struct log_rl rl;
-	uint32_t cf8;
-	struct pci_dev *devs[PCI_SLOTS * PCI_FUNCS];
-	int line_level[NUM_INTX];      /* what we last drove on 16..19 */
-	struct pci_dev bridge;
-};
 
 unsigned pci_host_intx_gsi(unsigned slot, unsigned pin)
 {
@@ -344,13 +325,23 @@ static bool in_window(uint64_t addr, uint64_t size, uint64_t base, uint64_t wsiz
 	return wsize && addr >= base && size <= wsize && addr - base <= wsize - size;
 }
 
+/* Also what a snapshot's BARs are checked against (pci_snap.h). */
+bool pci_host_window_ok(const struct pci_host *h, bool io, bool mem64,
+			uint64_t addr, uint64_t size)
+{
+	const struct pci_host_windows *w = &h->win;
+	if (io)
+		return in_window(addr, size, w->io_base, w->io_size);
+	return in_window(addr, size, w->mmio32_base, w->mmio32_size) ||
+	       (mem64 && in_window(addr, size, w->mmio64_base, w->mmio64_size));
+}
+
 /* Where BAR b of d should be mapped now, if anywhere: decode enabled for
  * its space, an address inside one of the host's windows (a BAR left at 0
  * or mid-sizing is not decoded). */
 static bool bar_target(const struct pci_dev *d, unsigned i, uint64_t *addr)
 {
 	const struct pci_bar *b = &d->bars[i];
-	const struct pci_host_windows *w = &d->host->win;
 	uint64_t a = pci_bar_addr(d, i);
 	*addr = a;
 	if (a == 0)
@@ -358,13 +349,10 @@ static bool bar_target(const struct pci_dev *d, unsigned i, uint64_t *addr)
 	if (d->parent && !pci_bridge_forwards(d->parent, b->kind == PCI_BAR_IO,
 					      a, b->size))
 		return false;
-	if (b->kind == PCI_BAR_IO)
-		return pci_io_enabled(d) && in_window(a, b->size, w->io_base, w->io_size);
-	if (!pci_mem_enabled(d))
+	bool io = b->kind == PCI_BAR_IO;
+	if (io ? !pci_io_enabled(d) : !pci_mem_enabled(d))
 		return false;
-	return in_window(a, b->size, w->mmio32_base, w->mmio32_size) ||
-	       (b->kind == PCI_BAR_MEM64 &&
-		in_window(a, b->size, w->mmio64_base, w->mmio64_size));
+	return pci_host_window_ok(d->host, io, b->kind == PCI_BAR_MEM64, a, b->size);
 }
 
 static struct bus *bar_bus(const struct pci_dev *d, unsigned i)
@@ -424,189 +412,4 @@ void pci_host_update_mappings(struct pci_dev *d)
 		if (c)
 			pci_host_update_mappings(c);
 	}
-}
-
-static int alloc_from(uint64_t *next, uint64_t end, uint64_t size, uint64_t *out)
-{
-	uint64_t a = (*next + size - 1) & ~(size - 1);
-	if (a < *next || a > end || end - a < size)
-		return -ENOSPC;
-	*out = a;
-	*next = a + size;
-	return 0;
-}
-
-/* Allocation cursors over the host's windows. */
-struct cursors {
-	uint64_t io, io_end, m32, m32_end, m64, m64_end;
-};
-
-/* BARs of d from the cursors, then decode and bus mastering on.  Behind a
- * bridge only its 32-bit memory window can carry a non-prefetchable BAR
- * (the prefetchable window is the only 64-bit one, §3.2.5.9), so a 64-bit
- * BAR goes above 4 GiB there only when it is prefetchable. */
-static int assign_dev(struct pci_dev *d, struct cursors *c, bool has64)
-{
-	uint16_t cmd = PCI_COMMAND_MASTER;
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
-		struct pci_bar *b = &d->bars[i];
-		uint64_t a;
-		int rc;
-		if (b->kind == PCI_BAR_NONE)
-			continue;
-		if (b->kind == PCI_BAR_IO) {
-			rc = alloc_from(&c->io, c->io_end, b->size, &a);
-			cmd |= PCI_COMMAND_IO;
-		} else {
-			rc = -ENOSPC;
-			if (b->kind == PCI_BAR_MEM64 && has64 &&
-			    (!d->parent || b->prefetch))
-				rc = alloc_from(&c->m64, c->m64_end, b->size, &a);
-			if (rc)
-				rc = alloc_from(&c->m32, c->m32_end, b->size, &a);
-			cmd |= PCI_COMMAND_MEMORY;
-		}
-		if (rc)
-			return rc;
-		uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * i;
-		pci_cfg_write(d, reg, 4, (uint32_t)a);
-		if (b->kind == PCI_BAR_MEM64)
-			pci_cfg_write(d, reg + 4, 4, (uint32_t)(a >> 32));
-	}
-	pci_cfg_write(d, PCI_COMMAND, 2, pci_cfg_get16(d, PCI_COMMAND) | cmd);
-	return 0;
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
-
-/* A bridge as SeaBIOS sets one up: each window starts on its granularity,
- * the children's BARs are packed inside, the window ends rounded up; a
- * window with nothing behind it stays closed (base > limit). */
-static int assign_bridge(struct pci_bridge *br, struct cursors *c, bool has64)
-{
-	struct cursors start;
-	/* The bridge's own BARs (a pci-bridge's SHPC registers, shpc.h)
-	 * sit on the primary side, outside its windows. */
-	int rc0 = assign_dev(pci_bridge_dev(br), c, has64);
-	if (rc0)
-		return rc0;
-	c->io = align_up(c->io, PCI_BRIDGE_IO_ALIGN);
-	c->m32 = align_up(c->m32, PCI_BRIDGE_MEM_ALIGN);
-	c->m64 = align_up(c->m64, PCI_BRIDGE_MEM_ALIGN);
-	start = *c;
-	for (unsigned fn = 0; fn < PCI_SLOTS * PCI_FUNCS; fn++) {
-		struct pci_dev *d = pci_bridge_child(br, fn);
-		int rc = d ? assign_dev(d, c, has64) : 0;
-		if (rc)
-			return rc;
-	}
-	uint64_t rio, rmem, rpref;
-	pci_bridge_get_reserve(br, &rio, &rmem, &rpref);
-	if (c->io - start.io < rio)
-		c->io = start.io + rio;
-	if (c->m32 - start.m32 < rmem)
-		c->m32 = start.m32 + rmem;
-	/* Without a 64-bit host window the prefetchable reservation has
-	 * nowhere to go (the 32-bit one already covers such BARs). */
-	if (has64 && c->m64 - start.m64 < rpref)
-		c->m64 = start.m64 + rpref;
-	c->io = align_up(c->io, PCI_BRIDGE_IO_ALIGN);
-	c->m32 = align_up(c->m32, PCI_BRIDGE_MEM_ALIGN);
-	c->m64 = align_up(c->m64, PCI_BRIDGE_MEM_ALIGN);
-	if (c->io > c->io_end || c->m32 > c->m32_end || c->m64 > c->m64_end)
-		return -ENOSPC;
-	struct pci_bridge_windows w = {
-		.io_base = start.io, .io_limit = c->io - 1,
-		.mem_base = start.m32, .mem_limit = c->m32 - 1,
-		.pref_base = start.m64, .pref_limit = c->m64 - 1,
-	};
-	/* Empty windows: base > limit. */
-	if (c->io == start.io)
-		w.io_base = 1, w.io_limit = 0;
-	if (c->m32 == start.m32)
-		w.mem_base = 1, w.mem_limit = 0;
-	if (c->m64 == start.m64)
-		w.pref_base = 1, w.pref_limit = 0;
-	pci_bridge_set_windows(br, &w);
-	struct pci_dev *bd = pci_bridge_dev(br);
-	pci_cfg_write(bd, PCI_COMMAND, 2, pci_cfg_get16(bd, PCI_COMMAND) |
-		      PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	return 0;
-}
-
-int pci_host_assign_resources(struct pci_host *h)
-{
-	struct cursors c = {
-		.io = h->win.io_base, .io_end = h->win.io_base + h->win.io_size,
-		.m32 = h->win.mmio32_base,
-		.m32_end = h->win.mmio32_base + h->win.mmio32_size,
-		.m64 = h->win.mmio64_base,
-		.m64_end = h->win.mmio64_base + h->win.mmio64_size,
-	};
-	bool has64 = h->win.mmio64_size != 0;
-	for (unsigned fn = 1; fn < PCI_SLOTS * PCI_FUNCS; fn++) {
-		struct pci_dev *d = h->devs[fn];
-		int rc = 0;
-		if (d && d->bridge)
-			rc = assign_bridge(d->bridge, &c, has64);
-		else if (d)
-			rc = assign_dev(d, &c, has64);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* ---- snapshot (docs/snapshot.md "PCI") ---- */
-
-bool pci_host_window_ok(const struct pci_host *h, bool io, bool mem64,
-			uint64_t addr, uint64_t size)
-{
-	const struct pci_host_windows *w = &h->win;
-	if (io)
-		return in_window(addr, size, w->io_base, w->io_size);
-	return in_window(addr, size, w->mmio32_base, w->mmio32_size) ||
-	       (mem64 && in_window(addr, size, w->mmio64_base, w->mmio64_size));
-}
-
-int pci_host_save(const struct pci_host *h, struct snap_w *w)
-{
-	snap_w_begin(w, "pci-host", 1);
-	snap_w_u32(w, "cf8", h->cf8);
-	uint8_t lv[NUM_INTX];
-	for (unsigned i = 0; i < NUM_INTX; i++)
-		lv[i] = (uint8_t)(h->line_level[i] != 0);
-	snap_w_bytes(w, "line_level", lv, sizeof(lv));
-	pci_dev_save(&h->bridge, w);
-	snap_w_end(w);
-	return 0;
-}
-
-int pci_host_load(struct pci_host *h, struct snap_r *r)
-{
-	uint32_t cf8 = 0;
-	uint8_t lv[NUM_INTX];
-	snap_r_begin(r, "pci-host", 1, NULL);
-	snap_r_u32(r, "cf8", &cf8);
-	snap_r_bytes(r, "line_level", lv, sizeof(lv));
-	snap_r_check(r, (cf8 & ~CF8_MASK) == 0, "cf8",
-		     "bits CONFIG_ADDRESS does not keep");
-	bool ok = true;
-	for (unsigned i = 0; i < NUM_INTX; i++)
-		ok &= lv[i] <= 1;
-	snap_r_check(r, ok, "line_level", "a level other than 0 or 1");
-	if (snap_r_failed(r))
-		return snap_r_failed(r);
-	int rc = pci_dev_load(&h->bridge, r);
-	if (rc)
-		return rc;
-	h->cf8 = cf8;
-	/* The lines as last driven; the interrupt controller's own state
-	 * is restored by the backend, so nothing is driven here. */
-	for (unsigned i = 0; i < NUM_INTX; i++)
-		h->line_level[i] = lv[i];
-	return snap_r_end(r);
 }

@@ -23,11 +23,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,31 +35,9 @@
 #include "sim/replay.h"
 #include "sim/selftest.h"
 #include "sim/sim.h"
+#include "board_fixture.h"
 
 /* ---- the machines ---- */
-
-#define MAX_ARGS 96
-
-struct args {
-	int argc;
-	char *argv[MAX_ARGS];
-	char buf[8192];
-	size_t used;
-};
-
-static void arg(struct args *a, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *p = a->buf + a->used;
-	int n = vsnprintf(p, sizeof(a->buf) - a->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(a->buf) - a->used || a->argc + 1 >= MAX_ARGS)
-		abort();
-	a->used += (size_t)n + 1;
-	a->argv[a->argc++] = p;
-	a->argv[a->argc] = NULL;
-}
 
 /* Every device model the board has.  q35: virtio-pci for most devices, one
  * behind a pci-bridge, one virtio-mmio disk, two COM ports, two nvdimms,
@@ -261,26 +237,12 @@ struct fx {
 	char out[2][96];
 };
 
-static void put_file(const char *dir, const char *name, const char *text, off_t size)
-{
-	char p[128];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(ftruncate(fd, size), 0);
-	close(fd);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	strcpy(f->dir, "/tmp/vmm-determinism.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (boardfx_dir_make(f->dir, "DETERMINISM") != 0)
 		return -1;
-	put_file(f->dir, "disk.img", "DETERMINISM-DISK", 1 << 20);
-	put_file(f->dir, "pmem.img", "DETERMINISM-PMEM", 2 << 20);
-	put_file(f->dir, "pmem2.img", "DETERMINISM-PMEM2", 2 << 20);
 	for (int i = 0; i < 2; i++) {
 		char p[sizeof(f->out[i])];
 		snprintf(p, sizeof(p), "%s/out%d", f->dir, i);
@@ -293,14 +255,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	const char *names[] = { "disk.img", "pmem.img", "pmem2.img", "out0", "out1",
-				"trace0", "trace1", "com2.txt", "console.txt" };
-	char p[128];
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	boardfx_dir_remove(f->dir, (const char *const[]){ "out0", "out1", "trace0",
+							  "trace1", NULL });
 	free(f);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * command against a fake machine (and against a machine with no ops),
  * QEMU's error classes and wording, id echo, framing of split and merged
  * input, oversized messages, unread output, events and their order.
- * The unix socket server is in test_qmp_server.c. */
+ * The unix socket server is in test_qmp_server*.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

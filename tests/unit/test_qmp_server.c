@@ -1,7 +1,8 @@
 /* core/qmp server level: a real unix socket in a temp dir, driven with
  * evloop_run_once: greeting, commands, events to negotiated clients only,
  * several clients at once and in sequence, a client vanishing
- * mid-command, oversized input, the client limit, socket path handling.
+ * mid-command, oversized input, the client limit.  Socket path handling
+ * and -qmp unix:fd=N are in test_qmp_server_paths.c.
  *
  * Two extra modes serve tests/integration/test_qmp_vs_qemu.sh:
  *   test_qmp_server --serve PATH NAME UUID   a QMP server with a fake
@@ -17,190 +18,17 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "core/evloop.h"
 #include "core/json.h"
 #include "core/qmp.h"
-
-struct sfake {
-	struct evloop *loop;
-	struct qmp_server *srv;
-	const char *status;
-	int stops;
-};
-
-static int sf_stop(void *o)
-{
-	struct sfake *f = o;
-	f->stops++;
-	f->status = "paused";
-	return qmp_server_emit_event(f->srv, "STOP", NULL);
-}
-static int sf_cont(void *o)
-{
-	struct sfake *f = o;
-	f->status = "running";
-	return qmp_server_emit_event(f->srv, "RESUME", NULL);
-}
-static int sf_reset(void *o)
-{
-	struct sfake *f = o;
-	return qmp_server_emit_event(f->srv, "RESET",
-				     "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
-}
-static int sf_powerdown(void *o)
-{
-	return qmp_server_emit_event(((struct sfake *)o)->srv, "POWERDOWN", NULL);
-}
-static int sf_quit(void *o)
-{
-	struct sfake *f = o;
-	int rc = qmp_server_emit_event(f->srv, "SHUTDOWN",
-				       "{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
-	evloop_stop(f->loop, 0);
-	return rc;
-}
-static const char *sf_status(void *o) { return ((struct sfake *)o)->status; }
-static uint64_t sf_clock(void *o)
-{
-	(void)o;
-	return 42000000000ull;
-}
-
-static const struct qmp_machine_ops sf_ops = {
-	.name = "srv", .ncpus = 1, .kvm_present = true,
-	.stop = sf_stop, .cont = sf_cont, .reset = sf_reset, .powerdown = sf_powerdown,
-	.quit = sf_quit, .status = sf_status, .realtime_ns = sf_clock,
-};
-
-struct env {
-	char dir[64], path[128];
-	struct evloop *loop;
-	struct sfake f;
-};
-
-struct conn {
-	int fd;
-	char buf[1 << 17];
-	size_t len;
-	bool eof;
-};
-
-static int env_setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	strcpy(e->dir, "/tmp/test_qmp_XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->path, sizeof(e->path), "%s/qmp.sock", e->dir);
-	e->loop = evloop_new(NULL);
-	e->f.loop = e->loop;
-	e->f.status = "running";
-	char err[256];
-	e->f.srv = qmp_server_new(e->loop, e->path, &sf_ops, &e->f, NULL, err, sizeof(err));
-	if (!e->f.srv)
-		fail_msg("%s", err);
-	*state = e;
-	return 0;
-}
-
-static int env_teardown(void **state)
-{
-	struct env *e = *state;
-	qmp_server_free(e->f.srv);
-	/* The server removed its socket: the directory is empty again. */
-	int rc = rmdir(e->dir);
-	evloop_free(e->loop);
-	free(e);
-	return rc;
-}
-
-static struct conn *conn_open(const char *path)
-{
-	struct conn *c = calloc(1, sizeof(*c));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	strcpy(sa.sun_path, path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(c->fd >= 0);
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return c;
-}
-
-static void conn_close(struct conn *c)
-{
-	close(c->fd);
-	free(c);
-}
-
-static void conn_send(struct conn *c, const char *s)
-{
-	size_t n = strlen(s);
-	assert_int_equal(send(c->fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-static void conn_pull(struct conn *c)
-{
-	ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
-	if (r == 0)
-		c->eof = true;
-	else if (r > 0)
-		c->len += (size_t)r;
-}
-
-/* Run the loop until c has a whole line (returned without "\r\n", caller
- * frees) or, after a bounded number of rounds, NULL. */
-static char *conn_line(struct env *e, struct conn *c)
-{
-	for (int round = 0; round < 200; round++) {
-		c->buf[c->len] = '\0';
-		char *nl = strstr(c->buf, "\r\n");
-		if (nl) {
-			char *line = strndup(c->buf, (size_t)(nl - c->buf));
-			size_t used = (size_t)(nl - c->buf) + 2;
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			return line;
-		}
-		if (c->eof)
-			return NULL;
-		evloop_run_once(e->loop, round < 5 ? 0 : 5);
-		conn_pull(c);
-	}
-	return NULL;
-}
-
-static void expect_line(struct env *e, struct conn *c, const char *want)
-{
-	char *got = conn_line(e, c);
-	if (!got || strcmp(got, want) != 0)
-		fail_msg("got: %s\nwant: %s", got ? got : "(nothing)", want);
-	free(got);
-}
-
-static void pump(struct env *e, int rounds)
-{
-	for (int i = 0; i < rounds; i++)
-		evloop_run_once(e->loop, 2);
-}
-
-static struct conn *conn_negotiated(struct env *e)
-{
-	struct conn *c = conn_open(e->path);
-	char *g = conn_line(e, c);
-	assert_non_null(g);
-	assert_non_null(strstr(g, "{\"QMP\": {\"version\""));
-	free(g);
-	conn_send(c, "{\"execute\":\"qmp_capabilities\"}\n");
-	expect_line(e, c, "{\"return\": {}}");
-	return c;
-}
+#include "qmp_server_fixture.h"
 
 static void test_server_commands(void **state)
 {
@@ -405,94 +233,6 @@ static void test_server_unread_events(void **state)
 	pump(e, 5);
 	assert_int_equal(qmp_server_nclients(e->f.srv), 0);
 }
-
-static void test_server_paths(void **state)
-{
-	(void)state;
-	char dir[64] = "/tmp/test_qmp_XXXXXX", path[256], err[256];
-	assert_non_null(mkdtemp(dir));
-	struct evloop *loop = evloop_new(NULL);
-	struct sfake f = { .loop = loop, .status = "running" };
-
-	/* A stale socket file (its server died) is replaced. */
-	snprintf(path, sizeof(path), "%s/stale.sock", dir);
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	strcpy(sa.sun_path, path);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	close(fd);
-	struct qmp_server *srv = qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err));
-	if (!srv)
-		fail_msg("%s", err);
-	/* Another file put in its place is not ours to delete on free. */
-	assert_int_equal(unlink(path), 0);
-	int rf = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(rf >= 0);
-	close(rf);
-	qmp_server_free(srv);
-	struct stat st;
-	assert_int_equal(stat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-
-	/* Another program's live socket (it accepts connections): refused,
-	 * never unlinked or taken over. */
-	snprintf(path, sizeof(path), "%s/live.sock", dir);
-	int live = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un la = { .sun_family = AF_UNIX };
-	strcpy(la.sun_path, path);
-	assert_int_equal(bind(live, (struct sockaddr *)&la, sizeof(la)), 0);
-	assert_int_equal(listen(live, 1), 0);
-	struct stat lst;
-	assert_int_equal(lstat(path, &lst), 0);
-	assert_null(qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "a live socket is there"));
-	struct stat lst2;
-	assert_int_equal(lstat(path, &lst2), 0);
-	assert_true(lst2.st_ino == lst.st_ino);
-	int probe = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(connect(probe, (struct sockaddr *)&la, sizeof(la)), 0);
-	close(probe);
-	close(live);
-	assert_int_equal(unlink(path), 0);
-	snprintf(path, sizeof(path), "%s/stale.sock", dir);
-
-	/* A regular file at the path: refused, and left alone. */
-	srv = qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err));
-	assert_null(srv);
-	assert_non_null(strstr(err, "exists and is not a socket"));
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(unlink(path), 0);
-
-	/* A directory too. */
-	snprintf(path, sizeof(path), "%s/d", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	assert_null(qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "exists and is not a socket"));
-	assert_int_equal(rmdir(path), 0);
-
-	/* Missing directory, over-long and empty paths. */
-	snprintf(path, sizeof(path), "%s/nodir/q.sock", dir);
-	assert_null(qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "cannot listen"));
-	memset(path, 'a', 200);
-	path[200] = '\0';
-	assert_null(qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "socket path must be"));
-	assert_null(qmp_server_new(loop, "", &sf_ops, &f, NULL, err, sizeof(err)));
-	assert_null(qmp_server_new(loop, NULL, &sf_ops, &f, NULL, err, sizeof(err)));
-
-	/* free() removes its own socket file. */
-	snprintf(path, sizeof(path), "%s/ok.sock", dir);
-	srv = qmp_server_new(loop, path, &sf_ops, &f, NULL, err, sizeof(err));
-	assert_non_null(srv);
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISSOCK(st.st_mode));
-	qmp_server_free(srv);
-	assert_int_equal(lstat(path, &st), -1);
-	evloop_free(loop);
-	assert_int_equal(rmdir(dir), 0);
-}
-
 /* ---- modes for tests/integration/test_qmp_vs_qemu.sh ------------------- */
 
 static int serve(const char *path, const char *name, const char *uuid)
@@ -629,64 +369,6 @@ static int client(const char *path)
 	return 0;
 }
 
-/* -qmp unix:fd=N: the launcher bound and listens; clients connect by its
- * path, and the file is the launcher's to remove. */
-static void test_server_fd(void **state)
-{
-	(void)state;
-	struct env *e = calloc(1, sizeof(*e));
-	char err[256];
-	strcpy(e->dir, "/tmp/test_qmp_XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->path, sizeof(e->path), "%s/kata.sock", e->dir);
-	e->loop = evloop_new(NULL);
-	e->f.loop = e->loop;
-	e->f.status = "running";
-
-	/* Not a socket, not listening, not open: refused with the reason. */
-	int nf = open("/dev/null", O_RDONLY);
-	assert_null(qmp_server_new_fd(e->loop, nf, &sf_ops, &e->f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "not a listening stream socket"));
-	close(nf);
-	int us = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_null(qmp_server_new_fd(e->loop, us, &sf_ops, &e->f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "not a listening"));
-	close(us);
-	int dg = socket(AF_UNIX, SOCK_DGRAM, 0);
-	assert_null(qmp_server_new_fd(e->loop, dg, &sf_ops, &e->f, NULL, err, sizeof(err)));
-	close(dg);
-	assert_null(qmp_server_new_fd(e->loop, 1000000, &sf_ops, &e->f, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "is not open"));
-
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	strcpy(sa.sun_path, e->path);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 4), 0);
-	e->f.srv = qmp_server_new_fd(e->loop, lfd, &sf_ops, &e->f, NULL, err, sizeof(err));
-	if (!e->f.srv)
-		fail_msg("%s", err);
-	assert_true(fcntl(lfd, F_GETFD) & FD_CLOEXEC);
-	assert_true(fcntl(lfd, F_GETFL) & O_NONBLOCK);
-	for (int i = 0; i < 2; i++) { /* one client after another, by path */
-		struct conn *c = conn_negotiated(e);
-		conn_send(c, "{\"execute\":\"query-status\"}");
-		expect_line(e, c, "{\"return\": {\"status\": \"running\", \"singlestep\": false, \"running\": true}}");
-		conn_close(c);
-		pump(e, 5);
-	}
-	qmp_server_free(e->f.srv);
-	/* The server owned the fd (closed now) but not the file. */
-	assert_int_equal(fcntl(lfd, F_GETFD), -1);
-	struct stat st;
-	assert_int_equal(lstat(e->path, &st), 0);
-	assert_true(S_ISSOCK(st.st_mode));
-	assert_int_equal(unlink(e->path), 0);
-	assert_int_equal(rmdir(e->dir), 0);
-	evloop_free(e->loop);
-	free(e);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "--serve") == 0)
@@ -702,8 +384,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_server_quit, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_throttle, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_server_unread_events, env_setup, env_teardown),
-		cmocka_unit_test(test_server_paths),
-		cmocka_unit_test(test_server_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

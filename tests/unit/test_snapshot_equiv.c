@@ -20,42 +20,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/config.h"
 #include "core/layout.h"
 #include "core/snapshot.h"
 #include "sim/selftest.h"
 #include "sim/sim.h"
+#include "board_fixture.h"
 
-#define MAX_ARGS 96
 #define MAX_POINTS 4096u
-
-struct args {
-	int argc;
-	char *argv[MAX_ARGS];
-	char buf[8192];
-	size_t used;
-};
-
-static void arg(struct args *a, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *p = a->buf + a->used;
-	int n = vsnprintf(p, sizeof(a->buf) - a->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(a->buf) - a->used || a->argc + 1 >= MAX_ARGS)
-		abort();
-	a->used += (size_t)n + 1;
-	a->argv[a->argc++] = p;
-	a->argv[a->argc] = NULL;
-}
 
 /* Every device model: virtio-pci (modern, transitional, and a legacy-only
  * balloon), one behind a pci-bridge, one in a pcie-root-port, a
@@ -125,26 +101,12 @@ struct fx {
 	char dir[64];
 };
 
-static void put_file(const char *dir, const char *name, const char *text, off_t size)
-{
-	char p[128];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(ftruncate(fd, size), 0);
-	close(fd);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	strcpy(f->dir, "/tmp/vmm-snapequiv.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (boardfx_dir_make(f->dir, "SNAPSHOT") != 0)
 		return -1;
-	put_file(f->dir, "disk.img", "SNAPSHOT-DISK", 1 << 20);
-	put_file(f->dir, "pmem.img", "SNAPSHOT-PMEM", 2 << 20);
-	put_file(f->dir, "pmem2.img", "SNAPSHOT-PMEM2", 2 << 20);
 	*state = f;
 	return 0;
 }
@@ -152,14 +114,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	const char *names[] = { "disk.img", "pmem.img", "pmem2.img", "com2.txt",
-				"console.txt" };
-	char p[128];
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	boardfx_dir_remove(f->dir, NULL);
 	free(f);
 	return 0;
 }
@@ -189,9 +144,10 @@ static void parse(struct machine_config *cfg, struct args *a)
 }
 
 /* The self-test on a fresh simulator, saving and restoring at `at`
- * (UINT64_MAX: never). */
+ * (UINT64_MAX: never); with phase (MAX_POINTS entries), phase[n] gets
+ * the number of checks finished at point n. */
 static void run_one(const struct machine_config *cfg, uint64_t at,
-		    bool ignore_shared, struct run *out)
+		    bool ignore_shared, uint32_t *phase, struct run *out)
 {
 	char err[512];
 	struct layout l;
@@ -205,33 +161,10 @@ static void run_one(const struct machine_config *cfg, uint64_t at,
 	assert_non_null(mem);
 	out->sn.at = at;
 	out->sn.ignore_shared = ignore_shared;
-	out->rc = selftest_sim_snap(s, cfg, NULL, mem, &out->sn, err, sizeof(err));
-	fclose(mem);
-	out->nev = sim_event_count(s);
-	out->ev = malloc(out->nev * sizeof(*out->ev) + 1);
-	assert_non_null(out->ev);
-	memcpy(out->ev, sim_events(s), out->nev * sizeof(*out->ev));
-	out->now = s->now_ns;
-	out->digest = sim_digest(s);
-	sim_free(s);
-}
-
-static void run_one_phase(const struct machine_config *cfg, uint32_t *phase,
-			  struct run *out)
-{
-	char err[512];
-	struct layout l;
-	memset(out, 0, sizeof(*out));
-	assert_int_equal(layout_build(&l, cfg, err, sizeof(err)), 0);
-	struct sim_config sc = { .ram_size = l.ram[0].size, .seed = cfg->seed,
-				 .record_events = true };
-	struct sim *s = sim_new(&sc);
-	assert_non_null(s);
-	FILE *mem = open_memstream(&out->report, &out->report_len);
-	assert_non_null(mem);
-	out->sn.at = UINT64_MAX;
-	out->sn.phase = phase;
-	out->sn.phase_cap = MAX_POINTS;
+	if (phase) {
+		out->sn.phase = phase;
+		out->sn.phase_cap = MAX_POINTS;
+	}
 	out->rc = selftest_sim_snap(s, cfg, NULL, mem, &out->sn, err, sizeof(err));
 	fclose(mem);
 	out->nev = sim_event_count(s);
@@ -296,7 +229,7 @@ static void equivalence(struct fx *f, bool q35, unsigned per_check)
 	uint32_t *phase = calloc(MAX_POINTS, sizeof(*phase));
 	assert_non_null(phase);
 	memset(&base, 0, sizeof(base));
-	run_one_phase(cfg, phase, &base);
+	run_one(cfg, UINT64_MAX, false, phase, &base);
 	if (base.rc != 0 || getenv("SNAP_EQUIV_VERBOSE"))
 		fprintf(stderr, "%s\npoints %llu events %zu\n", base.report,
 			(unsigned long long)base.sn.points, base.nev);
@@ -324,7 +257,7 @@ static void equivalence(struct fx *f, bool q35, unsigned per_check)
 			if (all)
 				at = lo + i;
 			struct run r;
-			run_one(cfg, at, (at & 1) != 0, &r);
+			run_one(cfg, at, (at & 1) != 0, NULL, &r);
 			expect_equal_runs(&base, &r, at);
 			assert_int_equal(r.sn.checks_at, k);
 			assert_true(r.sn.bytes > 4096);

@@ -1,113 +1,15 @@
 /* virtio-blk through the sim guest driver on virtio-mmio and virtio-pci:
  * every request type, every feature, and every bad request the guest can
- * make (the device must answer or drop it and carry on). */
+ * make (the device must answer or drop it and carry on).  The host side
+ * (iops limit, file backend durability) is in test_virtio_blk_host.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <endian.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include "core/blockdev.h"
-#include "devices/virtio/blk.h"
-#include "vdev_fixture.h"
-
-#define DISK (1u << 20) /* 2048 sectors */
-#define QSZ 64u
-
-struct bt {
-	struct vfx *f;
-	struct blockdev *bd;
-	struct vblk *b;
-	uint32_t last_len;
-	unsigned out; /* run_load: requests in flight */
-};
-
-static struct bt *bt_new_bd(enum vfx_kind k, struct blockdev *bd, uint64_t iops,
-			    uint64_t want)
-{
-	struct bt *t = calloc(1, sizeof(*t));
-	assert_non_null(t);
-	t->f = vfx_new(k);
-	t->bd = bd;
-	struct vblk_config c = {
-		.gm = vfx_gm(t->f), .log = t->f->log, .clk = vfx_clk(t->f),
-		.bd = bd, .serial = "vblk-serial-0123", .iops_total = iops,
-	};
-	t->b = vblk_new(&c);
-	assert_non_null(t->b);
-	vfx_attach(t->f, vblk_vdev(t->b));
-	vfx_start(t->f, want, 1, QSZ);
-	return t;
-}
-
-static struct bt *bt_new(enum vfx_kind k, bool ro, uint64_t iops, uint64_t want)
-{
-	struct blockdev *bd = blockdev_mem_new("d0", DISK, ro);
-	assert_non_null(bd);
-	for (unsigned i = 0; i < DISK; i++)
-		blockdev_mem_data(bd)[i] = (uint8_t)(i * 7 + i / 512);
-	return bt_new_bd(k, bd, iops, want);
-}
-
-static void bt_free(struct bt *t)
-{
-	vfx_detach(t->f);
-	vblk_free(t->b);
-	vfx_free(t->f);
-	blockdev_close(t->bd);
-	free(t);
-}
-
-static uint64_t hdr_at(struct bt *t, uint32_t type, uint64_t sector)
-{
-	struct virtio_blk_outhdr h = { htole32(type), 0, htole64(sector) };
-	return vfx_put(t->f, &h, sizeof(h));
-}
-
-/* Wait for the one outstanding request; returns its used length. */
-static uint32_t complete(struct bt *t)
-{
-	uint16_t id;
-	uint32_t len;
-	assert_int_equal(vfx_used(t->f, 0, &id, &len), 1);
-	t->last_len = len;
-	return len;
-}
-
-static uint8_t status_at(struct bt *t, uint64_t st)
-{
-	uint8_t s = 0xee;
-	assert_int_equal(gm_read(vfx_gm(t->f), st, &s, 1), 0);
-	return s;
-}
-
-/* A request with one data buffer (gpa, len) and a separate status byte. */
-static uint8_t req(struct bt *t, uint32_t type, uint64_t sector, uint64_t data,
-		   uint32_t len, bool data_writable)
-{
-	uint64_t st = vfx_alloc(t->f, 1);
-	assert_int_equal(gm_write_u8(vfx_gm(t->f), st, 0xee), 0);
-	struct vdq_buf b[3] = { { hdr_at(t, type, sector), 16, false } };
-	unsigned n = 1;
-	if (len)
-		b[n++] = (struct vdq_buf){ data, len, data_writable };
-	b[n++] = (struct vdq_buf){ st, 1, true };
-	vfx_add(t->f, 0, b, n);
-	complete(t);
-	return status_at(t, st);
-}
-
-static enum vfx_kind kind(void **state)
-{
-	return (enum vfx_kind)(uintptr_t)*state;
-}
+#include "virtio_blk_fixture.h"
 
 static void test_config_and_features(void **state)
 {
@@ -456,145 +358,6 @@ static void test_packed_ring(void **state)
 	}
 	bt_free(t);
 }
-
-/* Keep the queue full of 512-byte reads for `ns` of virtual time in 1 ms
- * steps; returns completed requests. */
-static uint64_t run_load(struct bt *t, uint64_t ns)
-{
-	uint64_t done = 0, st = vfx_alloc(t->f, 1), d = vfx_alloc(t->f, 512);
-	uint64_t h = hdr_at(t, VIRTIO_BLK_T_IN, 1);
-	struct vdq_buf b[3] = { { h, 16, false }, { d, 512, true }, { st, 1, true } };
-	for (uint64_t tns = 0; tns < ns; tns += 1000000) {
-		while (t->out < QSZ / 3) {
-			vfx_add_nokick(t->f, 0, b, 3);
-			t->out++;
-		}
-		vfx_kick(t->f, 0);
-		sim_clock_step(t->f->sim, 1000000);
-		uint16_t id;
-		uint32_t len;
-		while (vfx_used(t->f, 0, &id, &len)) {
-			done++;
-			t->out--;
-		}
-	}
-	return done;
-}
-
-static void test_throttle_iops(void **state)
-{
-	const uint64_t iops = 1000;
-	struct bt *t = bt_new(kind(state), false, iops, 0);
-	uint64_t secs = 3;
-	uint64_t done = run_load(t, secs * 1000000000ull);
-	/* Never above the limit on average (plus the 100 ms initial burst),
-	 * and not far below it either. */
-	assert_true(done <= iops * secs + iops / 10);
-	assert_true(done >= iops * secs * 9 / 10);
-	assert_true(vblk_get_stats(t->b)->throttled > 0);
-	/* A second window, after the burst is spent, is within the limit. */
-	uint64_t again = run_load(t, 1000000000ull);
-	assert_true(again <= iops + 1);
-	assert_true(again >= iops * 9 / 10);
-	/* Reset while parked: the timer is cancelled, nothing fires later. */
-	vdriver_reset(&t->f->d);
-	sim_clock_step(t->f->sim, 1000000000ull);
-	bt_free(t);
-}
-
-static void test_unlimited_not_throttled(void **state)
-{
-	struct bt *t = bt_new(kind(state), false, 0, 0);
-	uint64_t done = run_load(t, 50 * 1000000ull);
-	assert_int_equal(vblk_get_stats(t->b)->throttled, 0);
-	assert_true(done >= 50 * (QSZ / 3) - QSZ);
-	bt_free(t);
-}
-
-static char tmpl[] = "/tmp/vblk-test-XXXXXX";
-
-static void test_file_backend_durable(void **state)
-{
-	char path[sizeof(tmpl)];
-	memcpy(path, tmpl, sizeof(tmpl));
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, DISK), 0);
-	struct blockdev *bd = blockdev_file_open("f0", path, false, false);
-	assert_non_null(bd);
-	struct bt *t = bt_new_bd(kind(state), bd, 0, ~0ull);
-	assert_int_equal(vfx_cfg(t->f, 0, 8), DISK / 512);
-	uint8_t buf[1024];
-	memset(buf, 0x77, sizeof(buf));
-	uint64_t w = vfx_put(t->f, buf, sizeof(buf));
-	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 2, w, sizeof(buf), false),
-			 VIRTIO_BLK_S_OK);
-	assert_int_equal(req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), VIRTIO_BLK_S_OK);
-	uint8_t back[1024];
-	assert_int_equal(pread(fd, back, sizeof(back), 1024), (ssize_t)sizeof(back));
-	assert_memory_equal(back, buf, sizeof(buf));
-	bt_free(t);
-	/* Read-only: writes fail and the file is untouched. */
-	struct stat st0, st1;
-	assert_int_equal(fstat(fd, &st0), 0);
-	bd = blockdev_file_open("f0", path, true, false);
-	assert_non_null(bd);
-	t = bt_new_bd(kind(state), bd, 0, ~0ull);
-	memset(buf, 0x11, sizeof(buf));
-	w = vfx_put(t->f, buf, sizeof(buf));
-	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 2, w, sizeof(buf), false),
-			 VIRTIO_BLK_S_IOERR);
-	bt_free(t);
-	assert_int_equal(pread(fd, back, sizeof(back), 1024), (ssize_t)sizeof(back));
-	memset(buf, 0x77, sizeof(buf));
-	assert_memory_equal(back, buf, sizeof(buf));
-	assert_int_equal(fstat(fd, &st1), 0);
-	assert_int_equal(st0.st_mtim.tv_nsec, st1.st_mtim.tv_nsec);
-	assert_int_equal(st0.st_mtim.tv_sec, st1.st_mtim.tv_sec);
-	close(fd);
-	unlink(path);
-}
-
-static void test_killed_after_flush(void **state)
-{
-	/* A VMM killed right after a completed FLUSH keeps every write the
-	 * guest saw complete: the child writes and flushes through the
-	 * device, then dies by SIGKILL; the file has the data. */
-	char path[sizeof(tmpl)];
-	memcpy(path, tmpl, sizeof(tmpl));
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, DISK), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct blockdev *bd = blockdev_file_open("k", path, false, false);
-		struct bt *t = bt_new_bd(kind(state), bd, 0, ~0ull);
-		uint8_t buf[4096];
-		for (unsigned i = 0; i < 4; i++) {
-			memset(buf, 0x10 + i, sizeof(buf));
-			uint64_t w = vfx_put(t->f, buf, sizeof(buf));
-			if (req(t, VIRTIO_BLK_T_OUT, i * 8, w, sizeof(buf), false))
-				_exit(2);
-		}
-		if (req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false))
-			_exit(3);
-		raise(SIGKILL);
-		_exit(4);
-	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	uint8_t back[4096], want[4096];
-	for (unsigned i = 0; i < 4; i++) {
-		memset(want, 0x10 + i, sizeof(want));
-		assert_int_equal(pread(fd, back, sizeof(back), i * 4096), 4096);
-		assert_memory_equal(back, want, sizeof(want));
-	}
-	close(fd);
-	unlink(path);
-}
-
 /* num-queues=4 (VIRTIO_BLK_F_MQ, §5.2.5): four request queues, each
  * served on its own kick; without MQ only queue 0 is offered to the
  * driver's use, and one queue means no MQ at all. */
@@ -657,10 +420,6 @@ int main(void)
 		BOTH(test_hostile_header_and_status),
 		BOTH(test_broken_ring_needs_reset),
 		BOTH(test_packed_ring),
-		BOTH(test_throttle_iops),
-		BOTH(test_unlimited_not_throttled),
-		BOTH(test_file_backend_durable),
-		BOTH(test_killed_after_flush),
 		BOTH(test_multiqueue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
