@@ -197,12 +197,12 @@ struct board;
 struct board_qmp;
 struct machine_config;
 
+struct trace_rec;
+
 /* A KVM machine (kvm/kvm.h kvm_machine_run).  A reset rebuilds the
  * per-boot part (guest RAM, buses, VM, board, vCPUs) from the
  * description; the big lock, the event loop, /dev/kvm, the signalfd and
  * the QMP server with its clients live across resets. */
-struct trace_rec;
-
 struct kvm_machine {
 	struct machine m;
 	struct kvm_sys sys;

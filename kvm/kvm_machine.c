@@ -384,7 +384,7 @@ static bool kvm_machine_trace_spans(const struct kvm_machine *km,
 				    const char **why)
 {
 	if (memcmp(km->cfg, recorded, sizeof(*recorded)) != 0) {
-		*why = "hot-plug changed the machine";
+		*why = "QMP changed the machine (hot-plug)";
 		return false;
 	}
 	unsigned boot = km->cfg->smp.cpus ? km->cfg->smp.cpus : 1;

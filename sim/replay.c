@@ -416,13 +416,26 @@ static bool rp_cpu_end(struct replay *rp, size_t i, size_t j)
 	const struct trace_reader *r = rp->r;
 	if (j >= r->nev || i == j)
 		return false;
-	for (size_t k = i; k < j; k++)
-		if (r->ev[k].kind != TR_REQUEST)
+	size_t k = i;
+	while (k < j && r->ev[k].kind == TR_REQUEST)
+		k++;
+	if (k == i)
+		return false;
+	/* The machine runs on until its loop sees the request: a timer or
+	 * a backend may still deliver (whole brackets, no access).  The
+	 * walk replays those after the request. */
+	for (size_t m = k; m < j;) {
+		if (r->ev[m].kind == TR_REQUEST)
+			m++;
+		else if (trace_kind_is_begin(r->ev[m].kind) && r->match[m] != SIZE_MAX)
+			m = r->match[m] + 1;
+		else
 			return false;
+	}
 	rp->res->cpu_end = true;
-	rp->res->cpu_event = r->ev[j - 1].a;
-	rp->res->cpu_status = (int64_t)r->ev[j - 1].b;
-	rp->cur = j;
+	rp->res->cpu_event = r->ev[k - 1].a;
+	rp->res->cpu_status = (int64_t)r->ev[k - 1].b;
+	rp->cur = k;
 	return true;
 }
 

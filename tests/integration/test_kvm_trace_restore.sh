@@ -153,7 +153,7 @@ exec 7>&-
 wait $pid
 rc=$?
 expect_rc "$rc" 33 "object-add, reset: the second boot ended through the debug-exit"
-expect_line "$TMP/h.err" 'trace: the guest reset after hot-plug changed the machine; the trace ends here' \
+expect_line "$TMP/h.err" 'trace: the guest reset after QMP changed the machine \(hot-plug\); the trace ends here' \
 	"object-add, reset: the trace ends at the reset, saying why"
 replay_ok "$TMP/h.trace" "object-add, reset: the first boot replays" ' \([0-9]+ bus accesses, [0-9]+ timer firings and backend deliveries\)$'
 finish
