@@ -109,8 +109,12 @@ static void on_event(void *arg, int fd, unsigned events)
 	struct notifier *n = arg;
 	uint64_t v;
 	/* Drain the eventfd: several kicks coalesce into one pass over the
-	 * queue, which then picks up everything that is available. */
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	 * queue, which then picks up everything that is available.  Empty:
+	 * someone holding the lock took the count while this thread waited
+	 * for it (a save drains the doorbells, machine/board_iothread.c), and
+	 * ran the callback itself; running it again would touch a device
+	 * after its state was written out. */
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v) || !v)
 		return;
 	n->fn(n->arg);
 }

@@ -255,6 +255,15 @@ void snap_w_blob(struct snap_w *w, const char *field, const void *data,
 	snap_w_bytes(w, field, data, n);
 }
 
+void *snap_w_bytes_reserve(struct snap_w *w, const char *field, size_t n)
+{
+	uint8_t *p = record(w, SNAP_K_BYTES, field, 8 + n);
+	if (!p)
+		return NULL;
+	snap_put64(p, n);
+	return p + 8;
+}
+
 int snap_w_finish(struct snap_w *w, const uint8_t **buf, size_t *len)
 {
 	if (!w)

@@ -47,6 +47,10 @@ void snap_w_bytes(struct snap_w *w, const char *field, const void *p, size_t n);
  * learns the length from the stream. */
 void snap_w_blob(struct snap_w *w, const char *field, const void *p, size_t n);
 void snap_w_bool(struct snap_w *w, const char *field, bool v);
+/* The record of snap_w_bytes with its n bytes left for the caller to fill
+ * (no copy through a buffer of its own: guest RAM goes straight in).  The
+ * pointer is valid until the next append; NULL once the writer failed. */
+void *snap_w_bytes_reserve(struct snap_w *w, const char *field, size_t n);
 /* Seals the stream (header, checksum) and returns it; valid until free.
  * Returns -ENOMEM if any earlier append failed (appends record errors),
  * -EINVAL on unbalanced sections. */

@@ -493,19 +493,39 @@ int vhu_start(struct vhu *c, const struct gm *gm, uint64_t features,
 	return 0;
 }
 
+int vhu_get_vring_base(struct vhu *c, unsigned q, uint32_t *base)
+{
+	if (q >= VHU_MAX_QUEUES || !c->started[q])
+		return -1;
+	c->started[q] = false;
+	c->nstarted--;
+	if (c->broken)
+		return -1;
+	struct vhu_msg m;
+	uint64_t v = q;
+	vhu_msg_state(&m, VHU_GET_VRING_BASE, q, 0, false);
+	if (request(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
+		return -1;
+	*base = (uint32_t)v;
+	return 0;
+}
+
+bool vhu_ring_started(const struct vhu *c, unsigned q)
+{
+	return q < VHU_MAX_QUEUES && c->started[q];
+}
+
+int vhu_timeout(const struct vhu *c)
+{
+	return c->timeout_ms;
+}
+
 void vhu_stop(struct vhu *c)
 {
 	for (unsigned q = 0; q < VHU_MAX_QUEUES; q++) {
-		if (!c->started[q])
-			continue;
-		c->started[q] = false;
-		c->nstarted--;
-		if (c->broken)
-			continue;
-		struct vhu_msg m;
-		uint64_t v = q;
-		vhu_msg_state(&m, VHU_GET_VRING_BASE, q, 0, false);
-		request(c, &m, NULL, 0, true, &v, NULL, 0);
+		uint32_t base;
+		if (c->started[q])
+			(void)vhu_get_vring_base(c, q, &base);
 	}
 }
 

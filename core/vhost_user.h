@@ -25,7 +25,10 @@ struct evloop;
 struct vhu_vring {
 	uint32_t num;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	uint16_t base;        /* next avail index the backend starts from */
+	/* Where the backend starts (SET_VRING_BASE): split rings, the next
+	 * avail index (bits 0-15); packed, last avail index and wrap
+	 * counter (bits 0-15) and last used index and wrap (16-31). */
+	uint32_t base;
 };
 
 /* What the connection tells its device: the backend used buffers on
@@ -73,6 +76,29 @@ int vhu_start(struct vhu *c, const struct gm *gm, uint64_t features,
 /* Stop: GET_VRING_BASE on every started ring (the backend stops them).
  * Fine on a broken connection (nothing sent). */
 void vhu_stop(struct vhu *c);
+
+/* GET_VRING_BASE on started ring q: the backend stops it and answers
+ * where it would go on (vhost-user.rst "Stopping rings").  0 with *base,
+ * or -1 (not started, or broken: logged).  The ring counts as stopped
+ * either way. */
+int vhu_get_vring_base(struct vhu *c, unsigned q, uint32_t *base);
+bool vhu_ring_started(const struct vhu *c, unsigned q);
+int vhu_timeout(const struct vhu *c);
+
+/* A save (core/vhost_user_snap.c): stop every started ring among
+ * rings[0..nq) with GET_VRING_BASE into bases[], check each answer
+ * against the ring in guest RAM (a split ring's base lies between the
+ * used and the avail index; packed, both indices below the size), and
+ * wait, bounded by the connection's timeout, until every request the
+ * backend took is in the used ring, so guest RAM and the bases agree.
+ * 0, or -1 with why (one line; a lying backend is also broken). */
+int vhu_stop_for_save(struct vhu *c, const struct gm *gm, unsigned nq,
+		      const struct vhu_vring *rings, bool packed,
+		      uint32_t *bases, char *why, size_t whylen);
+/* Check a base to start from (a loaded one) against the ring in guest
+ * RAM the same way: 0, or -1 with why. */
+int vhu_check_base(const struct gm *gm, const struct vhu_vring *ring,
+		   bool packed, char *why, size_t whylen);
 
 /* The guest kicked queue q. */
 void vhu_kick(struct vhu *c, unsigned q);

@@ -95,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	}
 	sim_load_finish(sb->s);
+	board_snap_resume(sb->b);
 	/* A loaded machine runs and saves again. */
 	sim_clock_step(sb->s, 20u * 1000u * 1000u);
 	struct snap_w *w = snap_w_new();

@@ -112,7 +112,8 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 	int r = board_save_state(km->board, w);
 	trace_rec_pause(km->trace, false);
 	if (r < 0) {
-		snprintf(err, errlen, "saving the devices: %s", strerror(-r));
+		const char *why = board_save_error(km->board);
+		snprintf(err, errlen, "saving the devices: %s", why ? why : strerror(-r));
 		goto fail;
 	}
 	r = board_save_ram(km->board, w, ignore_shared);
@@ -283,6 +284,10 @@ static void kvm_mig_fail(struct kvm_migrate *m, const char *why)
 	m->t_end = kvm_mig_now_ns();
 	kvm_mig_event(m, "failed");
 	kvm_mig_release_stream(m);
+	/* No stream came of it: what the save stopped (vhost-user rings)
+	 * goes on at once, whether or not the vCPUs do. */
+	if (m->km->board && !m->km->ended)
+		board_snap_resume(m->km->board);
 	/* QEMU restarts a VM whose migration failed if it was running. */
 	if (m->we_paused && m->km->cpus && !m->km->ended) {
 		kvm_cpus_resume(m->km->cpus);
@@ -469,7 +474,13 @@ void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 		kvm_machine_request(km, MACHINE_ERROR, 1);
 		return;
 	}
+	/* Every queue an I/O thread serves is kicked once: a stream from a
+	 * vmm that did not drain its doorbells before saving may hold a
+	 * ring the device was never told about (board_iothread.c). */
+	unsigned kicks = board_kicks_replay(km->board);
 	kvm_mig_event(m, "completed");
+	if (kicks)
+		log_debug(km->m.log, "vmm: -incoming: %u queue doorbell(s) rung once", kicks);
 	log_info(km->m.log, "vmm: -incoming: restored %zu bytes in %llu ms", m->in_len,
 		 (unsigned long long)((m->t_end - m->t_start) / 1000000));
 	m->restoring = false;
@@ -477,6 +488,7 @@ void kvm_mig_load_done(struct kvm_migrate *m, int rc, const char *why)
 	 * running, and waits for cont ("paused") if it had been stopped. */
 	km->prelaunch = !m->autostart;
 	if (m->autostart && m->src_running) {
+		board_snap_resume(km->board);
 		kvm_cpus_resume(km->cpus);
 		if (km->qmp)
 			qmp_server_emit_event(km->qmp, "RESUME", NULL);

@@ -12,6 +12,7 @@
 #include "core/gm.h"
 #include "core/qmp.h"
 #include "machine/board.h"
+#include "machine/board_snapshot.h"
 #include "devices/virtio/balloon.h"
 #include "kvm/kvm_int.h"
 #include "kvm/kvm_migrate.h"
@@ -129,6 +130,9 @@ static int kvm_qmp_cont(void *opaque)
 		return 0;   /* -incoming: runs once the stream is loaded */
 	if (kvm_cpus_paused(km->cpus)) {
 		km->prelaunch = false;
+		/* After a save or a restore: devices restart first. */
+		if (km->board)
+			board_snap_resume(km->board);
 		kvm_cpus_resume(km->cpus);
 		qmp_server_emit_event(km->qmp, "RESUME", NULL);
 	}

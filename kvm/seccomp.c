@@ -50,6 +50,9 @@ static const int kvm_seccomp_always[] = {
 	SCMP_SYS(gettid), SCMP_SYS(getrandom),
 	SCMP_SYS(sched_getaffinity), /* sanitizers' pthread_create */
 	SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mremap),
+	/* A save skips RAM never touched (machine/board_snap_ram.c): which
+	 * of our own pages are resident, and whether the host swaps. */
+	SCMP_SYS(mincore), SCMP_SYS(sysinfo),
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack),
 	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),

@@ -63,11 +63,16 @@ struct board {
 	bool flush_hints;
 	struct board_nvro nvro[LAYOUT_MAX_NVDIMM];
 	unsigned nnvro;
+	/* Why the last board_save_state failed (board_save_error). */
+	char snap_err[256];
 	unsigned nshared;        /* share=on, writable */
 	/* I/O threads (-object iothread), and virtio-pci functions whose
 	 * notify ioeventfds wait for BAR assignment. */
 	struct { const char *id; struct iothread *it; } iothreads[IOTHREAD_MAX];
 	unsigned niothreads;
+	/* Queue doorbells routed to ioeventfds an I/O thread watches
+	 * (board_iothread.c): drained before a save, kicked after a load. */
+	struct board_kick *kicks;
 	struct { const struct cfg_device *d; struct virtio_pci *t; unsigned nq;
 		 struct vdev *vd; } pci_iothread[CFG_MAX_ITEMS];
 	unsigned npci_iothread;
@@ -165,9 +170,17 @@ void board_shpc_removed(void *opaque, struct shpc *s, unsigned slot,
 			struct pci_dev *dev);
 
 int board_iothreads_create(struct board *b, char *err, size_t errlen);
+/* pd: the virtio-pci function whose notify area base is in BAR 4, so a
+ * kick after a load goes only where the guest still has it; NULL for
+ * virtio-mmio (a fixed window). */
+struct pci_dev;
 int board_iothread_attach(struct board *b, const struct cfg_device *d,
-			  uint64_t base, unsigned stride, unsigned width,
-			  unsigned nq, char *err, size_t errlen);
+			  const struct pci_dev *pd, uint64_t base,
+			  unsigned stride, unsigned width, unsigned nq,
+			  char *err, size_t errlen);
+/* Run every queue notification the guest made that no I/O thread has
+ * taken yet (board_save_state, lock held).  Returns how many ran. */
+unsigned board_kicks_drain(struct board *b);
 int board_iothreads_start(struct board *b, char *err, size_t errlen);
 void board_iothreads_stop(struct board *b);
 

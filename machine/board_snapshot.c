@@ -25,6 +25,7 @@
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/pci.h"
 #include "machine/board_int.h"
+#include "machine/board_snap_ram.h"
 #include "machine/board_snapshot.h"
 
 static const char *const kind_names[BOARD_SNAP_KINDS] = {
@@ -121,9 +122,39 @@ static int platform_load(struct board *b, struct snap_r *r)
 	return 0;
 }
 
+/* The virtio device behind a virtio-mmio or virtio-pci item, or NULL. */
+static struct vdev *item_vdev(const struct board_item *it)
+{
+	if (it->snap_kind == BOARD_SNAP_VIRTIO_MMIO)
+		return virtio_mmio_vdev(it->obj);
+	if (it->snap_kind == BOARD_SNAP_VIRTIO_PCI)
+		return virtio_pci_vdev(it->obj);
+	return NULL;
+}
+
+const char *board_save_error(const struct board *b)
+{
+	return b->snap_err[0] ? b->snap_err : NULL;
+}
+
+void board_snap_resume(struct board *b)
+{
+	for (unsigned i = 0; i < b->nitems; i++) {
+		const struct board_item *it = &b->items[i];
+		struct vdev *vd = item_live(it) ? item_vdev(it) : NULL;
+		if (vd && vd->ops && vd->ops->resume)
+			vd->ops->resume(vd);
+	}
+}
+
 int board_save_state(struct board *b, struct snap_w *w)
 {
+	/* A doorbell the guest rang that no I/O thread took yet is part of
+	 * this instant: the devices see it before they are written out
+	 * (board_iothread.c).  Nothing to do in the simulator. */
+	board_kicks_drain(b);
 	unsigned n = 0;
+	b->snap_err[0] = 0;
 	for (unsigned i = 0; i < b->nitems; i++)
 		n += item_live(&b->items[i]);
 	snap_w_begin(w, "board", 1);
@@ -146,13 +177,15 @@ int board_save_state(struct board *b, struct snap_w *w)
 		if (!item_live(it))
 			continue;
 		int rc = board_snap_dispatch(it->snap_kind, it->obj, w, NULL);
-		if (rc == -ENOTSUP) {
-			log_err(b->m->log, "snapshot: %s cannot be saved (a vhost-user "
-				"backend holds its ring state)", it->snap_name);
+		if (rc) {
+			/* One line naming the device and why, for the caller's
+			 * error (query-migrate's error-desc, the log). */
+			const struct vdev *vd = item_vdev(it);
+			snprintf(b->snap_err, sizeof(b->snap_err), "%s: %s", it->snap_name,
+				 rc == -ENOTSUP ? "this device cannot be saved" :
+				 vd && vd->save_error ? vd->save_error : strerror(-rc));
 			return rc;
 		}
-		if (rc)
-			return rc;
 	}
 	platform_save(b, w);
 	return 0;
@@ -251,102 +284,6 @@ static bool region_in_file(const struct gm_region *g)
 	return fcntl(g->fd, F_GET_SEALS) < 0;
 }
 
-/* RAM goes as its non-zero pages: a map with one bit per 4 KiB page
- * (the last one may be short), then those pages' bytes in order.  Most of
- * a guest's RAM is untouched zeroes, and reading it maps no memory. */
-#define RAM_PAGE 4096u
-
-static bool page_zero(const uint8_t *p, size_t n)
-{
-	uint64_t acc = 0;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t v;
-		memcpy(&v, p + i, 8);
-		acc |= v;
-	}
-	for (; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
-static size_t page_len(const struct gm_region *g, uint64_t pg)
-{
-	uint64_t off = pg * RAM_PAGE;
-	return g->size - off < RAM_PAGE ? (size_t)(g->size - off) : RAM_PAGE;
-}
-
-static void ram_pages_save(struct snap_w *w, const struct gm_region *g)
-{
-	uint64_t npg = (g->size + RAM_PAGE - 1) / RAM_PAGE;
-	size_t mlen = (size_t)((npg + 7) / 8);
-	uint8_t *map = calloc(1, mlen ? mlen : 1);
-	uint8_t *data = NULL;
-	size_t dlen = 0, dcap = 0;
-	bool oom = !map;
-	for (uint64_t pg = 0; pg < npg && !oom; pg++) {
-		const uint8_t *p = g->host + pg * RAM_PAGE;
-		size_t n = page_len(g, pg);
-		if (page_zero(p, n))
-			continue;
-		map[pg / 8] |= (uint8_t)(1u << (pg % 8));
-		if (dlen + n > dcap) {
-			size_t cap = dcap ? dcap * 2 : (1u << 20);
-			while (cap < dlen + n)
-				cap *= 2;
-			uint8_t *nd = realloc(data, cap);
-			if (!nd) {
-				oom = true;
-				break;
-			}
-			data = nd;
-			dcap = cap;
-		}
-		memcpy(data + dlen, p, n);
-		dlen += n;
-	}
-	if (oom) {
-		/* The writer records the failure: an empty name is refused. */
-		snap_w_u8(w, "", 0);
-	} else {
-		snap_w_blob(w, "page_map", map, mlen);
-		snap_w_blob(w, "pages", data, dlen);
-	}
-	free(map);
-	free(data);
-}
-
-static void ram_pages_load(struct snap_r *r, const struct gm_region *g)
-{
-	uint64_t npg = (g->size + RAM_PAGE - 1) / RAM_PAGE;
-	size_t mlen = (size_t)((npg + 7) / 8);
-	const uint8_t *map = NULL, *data = NULL;
-	size_t gotm = 0, dlen = 0, need = 0;
-	snap_r_blob(r, "page_map", &map, &gotm);
-	snap_r_blob(r, "pages", &data, &dlen);
-	snap_r_check(r, gotm == mlen, "page_map", "length disagrees with the region size");
-	if (snap_r_failed(r))
-		return;
-	for (uint64_t pg = 0; pg < npg; pg++)
-		if (map[pg / 8] >> (pg % 8) & 1)
-			need += page_len(g, pg);
-	snap_r_check(r, (mlen == 0 || (map[mlen - 1] >> (npg % 8 ? npg % 8 : 8)) == 0) &&
-		     need == dlen, "pages", "length disagrees with the page map");
-	if (snap_r_failed(r))
-		return;
-	size_t at = 0;
-	for (uint64_t pg = 0; pg < npg; pg++) {
-		uint8_t *p = g->host + pg * RAM_PAGE;
-		size_t n = page_len(g, pg);
-		if (map[pg / 8] >> (pg % 8) & 1) {
-			memcpy(p, data + at, n);
-			at += n;
-		} else if (!page_zero(p, n)) {
-			memset(p, 0, n);
-		}
-	}
-}
-
 int board_save_ram(struct board *b, struct snap_w *w, bool ignore_shared)
 {
 	const struct gm *gm = b->m->gm;
@@ -369,7 +306,7 @@ int board_save_ram(struct board *b, struct snap_w *w, bool ignore_shared)
 		snap_w_u32(w, "flags", g->flags);
 		snap_w_bool(w, "has_bytes", !skip);
 		if (!skip)
-			ram_pages_save(w, g);
+			snapram_save_region(w, g);
 		snap_w_end(w);
 	}
 	snap_w_end(w);
@@ -418,7 +355,7 @@ int board_load_ram(struct board *b, struct snap_r *r, bool ignore_shared)
 			     skip ? "bytes for a region that stays in its file" :
 				    "no bytes for a region that needs them");
 		if (has && !snap_r_failed(r))
-			ram_pages_load(r, g);
+			snapram_load_region(r, g);
 		snap_r_end(r);
 	}
 	return snap_r_end(r);

@@ -463,7 +463,7 @@ static int bv_transport(struct board *b, int index, struct vdev *vd,
 		if (board_vhost_kicks(b, vd, ld->mmio_base + 0x50, 0, 4, err,
 				      errlen) < 0)
 			return -1;
-		return board_iothread_attach(b, d, ld->mmio_base + 0x50, 0, 4,
+		return board_iothread_attach(b, d, NULL, ld->mmio_base + 0x50, 0, 4,
 					     vd->nqueues, err, errlen);
 	}
 	/* Behind a pci-bridge: the bridge function bv_bridges put where
@@ -670,7 +670,7 @@ int board_virtio(struct board *b, char *err, size_t errlen)
 		struct pci_dev *pd = virtio_pci_dev(b->pci_iothread[i].t);
 		uint64_t base = pci_bar_addr(pd, VIRTIO_PCI_BAR_REGS) +
 				VIRTIO_PCI_NOTIFY_OFF;
-		if (board_iothread_attach(b, b->pci_iothread[i].d, base,
+		if (board_iothread_attach(b, b->pci_iothread[i].d, pd, base,
 					  VIRTIO_PCI_NOTIFY_MULT, 2,
 					  b->pci_iothread[i].nq, err, errlen) < 0 ||
 		    board_vhost_kicks(b, b->pci_iothread[i].vd, base,

@@ -83,10 +83,13 @@ static void st_snap_restore(struct selftest *t, struct sim *s,
 		rc = board_load_ram(b, r, sn->ignore_shared);
 	if (!rc)
 		rc = snap_r_done(r);
-	if (rc)
+	if (rc) {
 		st_snap_fail(sn, rc, "load", snap_r_error(r));
-	else
+	} else {
 		sim_load_finish(s);
+		/* The guest driver runs on from here. */
+		board_snap_resume(b);
+	}
 	snap_r_free(r);
 }
 

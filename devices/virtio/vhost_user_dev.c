@@ -1,5 +1,6 @@
 /* vhost-user-blk and vhost-user-fs device models (vhost_user_dev.h). */
 #include "devices/virtio/vhost_user_dev.h"
+#include "devices/virtio/vhost_user_priv.h"
 #include "core/vhost_user.h"
 
 #include <stdio.h>
@@ -16,14 +17,6 @@
  * BLK_SIZE 6, FLUSH 9, TOPOLOGY 10, CONFIG_WCE 11, MQ 12, DISCARD 13,
  * WRITE_ZEROES 14. */
 #define VHUD_BLK_FEATURES 0x7e76ull
-
-struct vhud {
-	struct vdev vd;
-	struct vhu *c;
-	enum vhud_kind kind;
-	uint8_t config[VHU_CONFIG_MAX];
-	bool started;
-};
 
 static struct vhud *of(struct vdev *vd)
 {
@@ -66,7 +59,7 @@ static void vhud_config_write(struct vdev *vd, uint32_t off, const void *data,
  * transport has a live one and the host can bind it (KVM irqfd), else
  * through the connection's call handler (vhud_call): re-read whenever
  * the vectors may have changed, and on start, stop and breakage. */
-static void vhud_route(struct vhud *d)
+void vhud_route(struct vhud *d)
 {
 	struct vdev *vd = &d->vd;
 	for (unsigned q = 0; q < vd->nqueues && q < VHU_MAX_QUEUES; q++) {
@@ -102,6 +95,7 @@ static int vhud_activate(struct vdev *vd)
 	/* Ring features the guest took go to the backend with the device's
 	 * own (VERSION_1, EVENT_IDX, INDIRECT_DESC, RING_PACKED). */
 	d->started = true;
+	d->restart = false;
 	if (vhu_start(d->c, vd->gm, vd->features, vd->nqueues, r) < 0)
 		return -1;
 	vhud_route(d);
@@ -119,6 +113,7 @@ static void vhud_reset(struct vdev *vd)
 	if (d->started)
 		vhu_stop(d->c);   /* GET_VRING_BASE: the backend stops */
 	d->started = false;
+	d->restart = false;   /* rings a save stopped stay stopped */
 	vhud_route(d);
 }
 
@@ -130,6 +125,9 @@ static const struct vdev_ops vhud_ops = {
 	.notify = vhud_notify,
 	.reset = vhud_reset,
 	.vectors_changed = vhud_vectors_changed,
+	.save = vhud_save,
+	.load = vhud_load,
+	.resume = vhud_resume,
 };
 
 /* The backend used buffers: interrupt the driver.  The backend already

@@ -75,10 +75,18 @@ struct vdev_ops {
 	 * after the transport saved the common state and the queues.  load
 	 * validates against the loaded queues and the model's configuration
 	 * and returns 0 or a negative errno (the reader holds the message).
-	 * NULL save: the device cannot be saved (vhost-user: its rings live
-	 * in another process), and saving the machine fails naming it. */
+	 * NULL save: the device cannot be saved, and saving the machine
+	 * fails naming it.  A save that fails for a reason of its own (a
+	 * vhost-user backend that lies) may point save_error at one line
+	 * saying why. */
 	int (*save)(struct vdev *vd, struct snap_w *w);
 	int (*load)(struct vdev *vd, struct snap_r *r);
+	/* Optional: the guest is about to run after a save or a load
+	 * (board_snap_resume): restart what the save stopped, start what
+	 * the load left to start (a vhost-user backend's rings), send what
+	 * a restore owes the driver (vsock's TRANSPORT_RESET).  Guest RAM
+	 * is loaded by then. */
+	void (*resume)(struct vdev *vd);
 };
 
 /* What a transport offers the device: interrupts. */
@@ -138,6 +146,9 @@ struct vdev {
 	/* Nonzero: only these of VIRTIO_TRANSPORT_FEATURES are offered (a
 	 * vhost-user backend serves the rings, so it decides). */
 	uint64_t transport_mask;
+
+	/* Set by a failing vdev_ops.save: one line, the model's storage. */
+	const char *save_error;
 
 	/* Owned by the transport: */
 	uint8_t status;

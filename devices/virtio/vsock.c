@@ -444,8 +444,8 @@ static void vs_notify(struct vdev *vd, unsigned q)
 		process_tx(v);
 	else if (q == VVSOCK_RXQ)
 		vvsock_process_rx(v);
-	/* The event queue only holds buffers for events we never send
-	 * (TRANSPORT_RESET is for migration, §5.10.6.6). */
+	else if (q == VVSOCK_EVQ)
+		vvsock_send_reset(v);   /* a restore's event waiting for a buffer */
 }
 
 static void vs_reset(struct vdev *vd)
@@ -453,6 +453,7 @@ static void vs_reset(struct vdev *vd)
 	/* §5.10.6.6: a reset ends every connection; host peers see them
 	 * closed. */
 	vvsock_close_all(to_vs(vd));
+	to_vs(vd)->reset_pending = false;   /* a new driver has no sockets */
 	vdev_resume_cancel(vd);
 }
 
@@ -463,6 +464,9 @@ static const struct vdev_ops vs_ops = {
 	.activate = vs_activate,
 	.notify = vs_notify,
 	.reset = vs_reset,
+	.save = vvsock_save,
+	.load = vvsock_load,
+	.resume = vvsock_resume,
 };
 
 struct vvsock *vvsock_new(const struct vvsock_config *cfg)

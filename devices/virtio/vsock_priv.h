@@ -56,6 +56,8 @@ struct vvsock {
 	unsigned nrst;
 	bool tx_stalled;           /* waiting for rx room for replies */
 	bool in_rx;                /* process_rx running (no re-entry) */
+	/* A restore owes the driver TRANSPORT_RESET (vsock_snap.c). */
+	bool reset_pending;
 	/* One element per queue loop: rx runs from inside tx handling. */
 	struct vq_elem *rxe, *txe;
 	uint8_t *scratch;          /* VVSOCK_MAX_PKT bytes */
@@ -92,5 +94,14 @@ void vvsock_ready(void *opaque, int h, unsigned events);
 
 /* vsock.c */
 void vvsock_process_rx(struct vvsock *v);
+
+/* vsock_snap.c: vdev_ops save, load and resume; send a pending
+ * TRANSPORT_RESET event if the event queue has a buffer. */
+struct snap_w;
+struct snap_r;
+int vvsock_save(struct vdev *vd, struct snap_w *w);
+int vvsock_load(struct vdev *vd, struct snap_r *r);
+void vvsock_resume(struct vdev *vd);
+void vvsock_send_reset(struct vvsock *v);
 
 #endif

@@ -90,6 +90,13 @@ void say(const char *s);
 /* snap.c: the save/restore action; returns the failed checks. */
 unsigned snap_action(void);
 void snap_wait_action(void);
+/* "snap ready", wait for a byte on COM1, "snap resumed". */
+void snap_pause(void);
+/* snap_blk.c: testguest.snap-blk, virtio-blk traffic across the save. */
+extern bool snap_blk;
+unsigned snapblk_start(void);
+void snapblk_poll(void);
+unsigned snapblk_finish(void);
 /* 'printable prefix' of p, up to n bytes or the first NUL. */
 void con_text(const uint8_t *p, unsigned n);
 
@@ -164,6 +171,11 @@ int vblk_pci_has_modern(unsigned dev, unsigned fn);
  * leave the device live for vblk_wait_reset() (1: NEEDS_RESET seen). */
 #define VBLK_WRITE 1
 #define VBLK_WAIT_RESET 2
+/* testguest.vhu-snap: saved and restored in the middle of a device's
+ * session (blk: between the read and the write; virtio-fs: between the
+ * read and the create), its rings live (tests/integration/
+ * test_kvm_vhost_snapshot.sh). */
+#define VBLK_SNAP 4
 extern int vblk_flags, vblk_write_result;
 /* testguest.action=blkrand:N: N 4 KiB random reads after sector 0. */
 extern uint32_t vblk_bench_reads;
@@ -181,6 +193,7 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn);
 
 /* testguest.action=vsock (vsock.c): failures. */
 unsigned vsock_action(void);
+unsigned vsock_snap_action(void);   /* vsock.c: saved with a connection */
 /* testguest.action=hotplug (hotplug.c): failures. */
 unsigned hotplug_action(void);
 /* testguest.action=cpuhp (cpuhp.c); opt: testguest.cpuhp= or NULL. */

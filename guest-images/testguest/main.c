@@ -538,6 +538,7 @@ static const struct {
 	{ "cpuhp", cpuhp_run },
 	{ "hotplug", hotplug_action },
 	{ "vsock", vsock_action },
+	{ "vsocksnap", vsock_snap_action },
 	{ "shpc", shpc_action },
 	{ "scsihp", scsihp_action },
 	{ "memhp", memhp_action },
@@ -554,8 +555,12 @@ void guest_main(uint32_t start_info)
 		bench_action(action);
 	if (cmdline_opt(si, "testguest.blk-write"))
 		vblk_flags |= VBLK_WRITE;
+	if (cmdline_opt(si, "testguest.snap-blk"))
+		snap_blk = true;
 	if (cmdline_opt(si, "testguest.blk-wait-reset"))
 		vblk_flags |= VBLK_WAIT_RESET;
+	if (cmdline_opt(si, "testguest.vhu-snap"))
+		vblk_flags |= VBLK_SNAP;
 	con_init();
 	hvc_wanted = cmdline_opt(si, "console=hvc0") != NULL;
 	check_start_info(si);

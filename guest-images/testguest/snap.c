@@ -18,6 +18,7 @@
 #define SNAP_PATTERN_WORDS (1u << 17)   /* 1 MiB of uint64_t */
 
 extern volatile uint64_t pit_ticks;
+bool snap_blk;
 static uint64_t pattern[SNAP_PATTERN_WORDS];
 
 static inline uint64_t rdtsc(void)
@@ -63,10 +64,15 @@ unsigned snap_action(void)
 	uint64_t sum = pattern_sum();
 	uint64_t t0 = rdtsc();
 	volatile uint64_t counter = 0;
+	if (snap_blk)
+		failed += snapblk_start();
 	say("snap ready\n");
 	/* LSR bit 0: data ready (16550 datasheet, line status register). */
-	while (!(inb(COM1 + 5) & 1))
+	while (!(inb(COM1 + 5) & 1)) {
 		counter++;
+		if (snap_blk)
+			snapblk_poll();
+	}
 	(void)inb(COM1);
 	uint64_t t1 = rdtsc();
 	say("snap resumed after ");
@@ -84,6 +90,8 @@ unsigned snap_action(void)
 		say("snap tsc FAIL went backwards\n");
 		failed++;
 	}
+	if (snap_blk)
+		failed += snapblk_finish();
 	uint64_t before = pit_ticks;
 	if (wait_ticks(3)) {
 		say("snap pit irq0 after restore ");
@@ -96,6 +104,15 @@ unsigned snap_action(void)
 	__asm__ volatile("cli");
 	outb(0x21, 0xff);
 	return failed;
+}
+
+void snap_pause(void)
+{
+	say("snap ready\n");
+	while (!(inb(COM1 + 5) & 1))
+		barrier();
+	(void)inb(COM1);
+	say("snap resumed\n");
 }
 
 /* testguest.action=snapwait (benchmarks, and VMMs without the 8259

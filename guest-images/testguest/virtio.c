@@ -81,6 +81,8 @@ static int vblk_run(struct vtrans *t, uint8_t *buf)
 		return -5;
 	if (status != 0)
 		return -6;
+	if (vblk_flags & VBLK_SNAP)
+		snap_pause();   /* saved here: the write goes on the same ring */
 	if (vblk_flags & VBLK_WRITE) {
 		/* VIRTIO_BLK_T_OUT of sector 1 (§5.2.6): the host checks it. */
 		static const char text[] = "VMM-TESTGUEST-WROTE-SECTOR-1";

@@ -142,6 +142,15 @@ unsigned check_virtio_fs(unsigned bus, unsigned dev, unsigned fn)
 		rel = { fh, 0, 0, 0 };
 	if ((r = fuse_call(FUSE_RELEASE, node, &rel, sizeof(rel), 0, 0)) != 0)
 		return step_fail("release", r);
+	if (vblk_flags & VBLK_SNAP) {
+		/* Saved here with the request queue live; restored on a new
+		 * virtiofsd, whose FUSE session is new: INIT again, on the
+		 * same ring. */
+		snap_pause();
+		if ((r = fuse_call(FUSE_INIT, 0, init, sizeof(init), 0, 0)) != 0)
+			return step_fail("init after restore", r);
+		say("virtio-fs init again after restore\n");
+	}
 
 	/* Create, write, fsync, release. */
 	const char *nname = "fromguest.txt";

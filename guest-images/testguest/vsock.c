@@ -309,3 +309,99 @@ unsigned vsock_action(void)
 	set_status(0);   /* reset: the device lets go */
 	return !(reply[0] == 'a' && reply[1] == 'c' && reply[2] == 'k');
 }
+
+/* Connect from guest port gport to the host's listener (HOST_PORT),
+ * send a line, read "ack".  0, or 1 with a FAIL line. */
+static unsigned hello_host(uint32_t gport)
+{
+	struct vs_hdr h;
+	static uint8_t d[VS_BUF];
+	int n;
+	fwd_cnt = 0;
+	if (send(gport, HOST_PORT, OP_REQUEST, 0, 0) < 0)
+		return fail("REQUEST");
+	do {
+		if (recv(&h, d, sizeof(d)) < 0)
+			return fail("no RESPONSE from the host");
+	} while (h.dst_port != gport);
+	if (h.op != OP_RESPONSE)
+		return fail("host refused the connection");
+	static const char msg[] = "hello-from-guest\n";
+	if (send(gport, HOST_PORT, OP_RW, msg, sizeof(msg) - 1) < 0)
+		return fail("send");
+	uint8_t reply[4] = { 0 };
+	uint32_t got = 0;
+	while (got < 3) {
+		if ((n = recv(&h, d, sizeof(d))) < 0)
+			return fail("no reply from the host");
+		if (h.dst_port != gport)
+			continue;
+		if (h.op != OP_RW)
+			return fail("host closed without replying");
+		for (int i = 0; i < n && got < 3; i++)
+			reply[got++] = d[i];
+		fwd_cnt += (uint32_t)n;
+	}
+	say("vsock port ");
+	con_dec(gport);
+	con_puts(" host replied ");
+	con_text(reply, 3);
+	con_puts("\n");
+	return !(reply[0] == 'a' && reply[1] == 'c' && reply[2] == 'k');
+}
+
+/* testguest.action=vsocksnap (tests/integration/test_kvm_vhost_snapshot.sh):
+ * a connection to the host is open when the VM is saved; the restoring
+ * VMM cannot have it, so it sends VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on
+ * the event queue (virtio 1.2 §5.10.6.6): the guest sees the event, data
+ * on the old connection gets RST, and a new connection reaches the
+ * restoring VMM's listener. */
+unsigned vsock_snap_action(void)
+{
+	static volatile uint32_t evbuf;
+	struct vs_hdr h;
+	static uint8_t d[VS_BUF];
+	if (setup() < 0)
+		return fail("setup");
+	say("vsock cid ");
+	con_dec(cid);
+	con_puts("\n");
+	/* One event buffer, as Linux keeps its event queue filled. */
+	struct vs_q *e = &qs[2];
+	evbuf = 0xffffffffu;
+	e->desc[0] = (struct vdesc){ (uintptr_t)&evbuf, 4, VRING_DESC_F_WRITE, 0 };
+	e->avail.ring[0] = 0;
+	barrier();
+	e->avail.idx = 1;
+	barrier();
+	kick(2);
+	if (hello_host(GUEST_PORT_OUT))
+		return 1;
+	snap_pause();
+	unsigned long i;
+	for (i = 0; i < POLL_MAX; i++) {
+		barrier();
+		if (*(volatile uint16_t *)&e->used.idx == 1)
+			break;
+	}
+	if (i == POLL_MAX)
+		return fail("no event after the restore");
+	say("vsock event id ");
+	con_dec(evbuf);
+	con_puts(evbuf == 0 ? " (TRANSPORT_RESET)\n" : "\n");
+	/* The connection of before is gone. */
+	fwd_cnt = 0;
+	if (send(GUEST_PORT_OUT, HOST_PORT, OP_RW, "x", 1) < 0)
+		return fail("send on the old connection");
+	do {
+		if (recv(&h, d, sizeof(d)) < 0)
+			return fail("no answer on the old connection");
+	} while (h.dst_port != GUEST_PORT_OUT);
+	if (h.op == OP_RST)
+		say("vsock old connection reset\n");
+	else
+		return fail("the old connection answered");
+	unsigned failed = hello_host(GUEST_PORT_OUT + 1);
+	set_status(0);
+	return failed + (evbuf != 0);
+}

@@ -11,7 +11,12 @@
 #     is stopped (as QEMU's: the saved one was) until QMP cont;
 #  3. -incoming defer + QMP migrate-incoming (inmigrate until then);
 #  4. refusals: a QEMU stream (QEVM), another -smp, a command that fails
-#     (migration failed, the VM runs on).
+#     (migration failed, the VM runs on);
+#  5. the disk on an I/O thread (two queues, testguest.snap-blk): saved
+#     with reads in flight on queue 0 -- kicked, in the ioeventfd or on
+#     the I/O thread -- and one read on queue 1 published with no
+#     doorbell (what a stream looks like when the doorbell was still in
+#     the eventfd at the save); the restored guest gets both back.
 # The guest sends "snap ready", then waits for a byte on COM1; the
 # restored vmm's stdin gives it, so no step waits a fixed time.
 TMP_NAME=vmm-kvm-snapshot
@@ -135,6 +140,23 @@ out=$TMP/r3.out
 expect_line "$TMP/r3.qmp" '"status": "inmigrate"' "defer: query-status says inmigrate"
 expect_line "$TMP/r3.qmp" 'The incoming migration has already been started' "defer: a second migrate-incoming is refused"
 guest_finished "defer"
+
+# 5. Requests in flight on a disk served by an I/O thread.
+BASE_PLAIN=("${BASE[@]}")
+BASE=(-machine microvm,accel=kvm -m 128M -kernel "$GUEST"
+      -append "testguest.action=snap testguest.snap-blk"
+      -object iothread,id=io0 -drive id=d0,file="$DISK",readonly=on
+      -device virtio-blk-device,drive=d0,iothread=io0,num-queues=2
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
+SAVE_ARGS=()
+save s7 ready "save-running file:$TMP/s7.state" quit
+expect_rc "$save_rc" 0 "iothread: save: the VMM quit cleanly"
+expect_line "$TMP/s7.qmp" '"status": "completed"' "iothread: save completed (nothing about I/O threads refused)"
+restore r7 -incoming file:"$TMP/s7.state"
+guest_finished "iothread"
+expect_line "$out" 'snap blk in-flight reads ok after [0-9]+ requests' "iothread: the reads in flight at the save completed"
+expect_line "$out" 'snap blk unnotified request completed' "iothread: a request with no doorbell seen is kicked after the restore"
+BASE=("${BASE_PLAIN[@]}")
 
 # 4. Refusals.
 printf 'QEVM\0\0\0\3' >"$TMP/qemu.state"

@@ -40,6 +40,10 @@ struct fake_be {
 	uint32_t vring_num[16];
 	uint64_t acked_features;
 	unsigned get_vring_base;
+	/* Where each ring is: SET_VRING_BASE sets it, GET_VRING_BASE
+	 * answers it (a test moves or falsifies it between the two). */
+	uint32_t base[16];
+	unsigned set_vring_base;
 	bool echo_kicks;     /* answer each kick on queue 0 with a call */
 	int stop_pipe[2];
 };
@@ -162,7 +166,7 @@ static void *fake_main(void *arg)
 			continue;
 		}
 		case VHU_GET_VRING_BASE: {
-			uint32_t st[2] = { idx, 0 };
+			uint32_t st[2] = { idx, idx < 16 ? f->base[idx] : 0 };
 			f->get_vring_base++;
 			fake_send(f, m.request, st, 8, NULL, 0);
 			continue;
@@ -182,6 +186,11 @@ static void *fake_main(void *arg)
 				fake_u64(f, m.request, 1);
 				continue;
 			}
+			break;
+		case VHU_SET_VRING_BASE:
+			if (idx < 16)
+				memcpy(&f->base[idx], m.payload + 4, 4);
+			f->set_vring_base++;
 			break;
 		case VHU_SET_VRING_NUM:
 			if (idx < 16)
