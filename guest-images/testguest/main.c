@@ -33,7 +33,8 @@
  *   nvdimm       only the nvdimm lines, then the debug-exit as above
  *   hotplug      the guest side of PCIe hot-plug (hotplug.c), then the
  *                debug-exit as above
- *   snapwait     "snap ready", a byte on COM1, debug-exit (snap.c)
+ *   snapwait     "snap ready", a byte on COM1, debug-exit (snap.c); the
+ *                byte 'r' resets through the i8042 instead
  *   snap         every check, with a save and restore in the middle
  *                (snap.c): "snap ready", then it waits for a byte on
  *                COM1; the checks go on in the restored VM
