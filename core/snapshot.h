@@ -84,6 +84,16 @@ int snap_r_bool(struct snap_r *r, const char *field, bool *v);
 int snap_r_check(struct snap_r *r, bool ok, const char *field, const char *why);
 /* Skips the next section whole (a loader that knows it need not read it). */
 int snap_r_skip(struct snap_r *r);
+/* Where the reader stands: bytes from the start of the stream.  Between
+ * top-level sections it is where the next one starts. */
+size_t snap_r_offset(const struct snap_r *r);
+/* A new stream (header of buf's format version, sealed) holding the
+ * top-level records buf[from, to) of the stream buf: a part of a stream
+ * loadable on its own, e.g. the board's sections of a KVM stream
+ * (-trace-record of a restore).  Offsets from snap_r_offset between
+ * top-level sections.  0 with *out malloc'd, or -EINVAL/-ENOMEM. */
+int snap_stream_slice(const uint8_t *buf, size_t len, size_t from, size_t to,
+		      uint8_t **out, size_t *outlen);
 /* Error unless every top-level section has been read. */
 int snap_r_done(struct snap_r *r);
 /* The first error, one line naming the section and field ("" if none). */

@@ -354,6 +354,29 @@ int snap_r_end(struct snap_r *r)
 	return 0;
 }
 
+size_t snap_r_offset(const struct snap_r *r)
+{
+	return r->pos;
+}
+
+int snap_stream_slice(const uint8_t *buf, size_t len, size_t from, size_t to,
+		      uint8_t **out, size_t *outlen)
+{
+	*out = NULL;
+	if (len < SNAP_HDR_SIZE || from < SNAP_HDR_SIZE || from > to || to > len)
+		return -EINVAL;
+	size_t n = SNAP_HDR_SIZE + (to - from);
+	uint8_t *p = malloc(n);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, buf, SNAP_HDR_SIZE);   /* magic, version, flags */
+	memcpy(p + SNAP_HDR_SIZE, buf + from, to - from);
+	snap_reseal(p, n);
+	*out = p;
+	*outlen = n;
+	return 0;
+}
+
 int snap_r_skip(struct snap_r *r)
 {
 	unsigned k;

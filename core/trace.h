@@ -23,7 +23,10 @@
 #include <stdint.h>
 
 #define TRACE_MAGIC "VMMTRACE"
-#define TRACE_VERSION 1u
+/* 2: TR_RESET (a trace goes on across a guest reset).  Version 1 traces
+ * (no reset record) still replay. */
+#define TRACE_VERSION 2u
+#define TRACE_VERSION_MIN 1u
 /* Default bound on a trace file: recording stops (with a log line and a
  * TR_STOP record) before the file would pass it. */
 #define TRACE_DEFAULT_LIMIT (1ull << 30)
@@ -91,6 +94,10 @@ enum trace_kind {
 	TR_STATE_BEGIN,   /* payload: a state stream (docs/snapshot.md) the
 			   * board was loaded from: the trace goes on from
 			   * that state ... TR_END */
+	TR_RESET,         /* a number of the boot that starts (2, 3, ...):
+			   * the machine was torn down and built again from
+			   * its description; its construction and a new
+			   * TR_START follow (version 2) */
 	TR_KIND_MAX
 };
 
@@ -130,6 +137,7 @@ struct trace_reader {
 	const uint8_t *data;  /* whole file (mmap'd or caller's buffer) */
 	size_t len;
 	bool mapped;
+	uint32_t version;     /* TRACE_VERSION_MIN..TRACE_VERSION */
 	uint32_t flags;
 	const void *dtb;
 	uint32_t dtb_size;
@@ -203,6 +211,16 @@ void trace_rec_call(void *opaque, int what, uint64_t arg, bool begin);
  * from its snapshot; a reset can be recorded as the power-on state). */
 void trace_rec_state(struct trace_rec *tr, const void *stream, size_t len,
 		     bool begin);
+/* The guest reset and the machine is rebuilt from its description (KVM:
+ * a reset without -no-reboot): call before the teardown, with the machine
+ * lock held.  Writes TR_RESET, stops recording the old machine (its
+ * teardown is no device activity) and gives m->gm back.  The rebuilt
+ * machine is attached again (trace_rec_attach, by board_trace_attach:
+ * its construction is recorded, timer ids start at 0 again, backends
+ * keep their indexes) and started (trace_rec_start).  False when the
+ * trace cannot go on (it ended at a host limit, or never started): it is
+ * finished as trace_rec_finish does.  NULL tr: false. */
+bool trace_rec_reset(struct trace_rec *tr);
 /* Host-side work that touches the devices but is no input to them
  * (board_save_state reads the clock): not recorded while paused. */
 void trace_rec_pause(struct trace_rec *tr, bool pause);

@@ -41,6 +41,7 @@ static const char *const trace_names[TR_KIND_MAX] = {
 	[TR_NET_ACCEPT] = "net-accept", [TR_NET_RX_BEGIN] = "net-rx",
 	[TR_ENT_READ] = "entropy-read", [TR_STOP] = "stop", [TR_EOF] = "eof",
 	[TR_CALL_BEGIN] = "host-call", [TR_STATE_BEGIN] = "state",
+	[TR_RESET] = "reset",
 };
 
 const char *trace_kind_name(unsigned kind)
@@ -229,5 +230,6 @@ int trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
 _Static_assert(sizeof(struct trace_file_hdr) == 32, "trace header layout");
 _Static_assert(sizeof(struct trace_ev) == 40, "trace record header layout");
 _Static_assert(TR_BUS == 4 && TR_END == 13 && TR_ENT_READ == 29 &&
-	       TR_EOF == 31 && TR_CALL_BEGIN == 32 && TR_STATE_BEGIN == 33,
+	       TR_EOF == 31 && TR_CALL_BEGIN == 32 && TR_STATE_BEGIN == 33 &&
+	       TR_RESET == 34,
 	       "trace record kind numbers");

@@ -29,6 +29,8 @@ struct trace_rec {
 	bool done;            /* finished: nothing more is written */
 	bool paused;          /* trace_rec_pause: host-side work, not recorded */
 	bool limit_logged;
+	bool rebuilding;      /* trace_rec_reset until the next attach */
+	uint64_t boots;       /* TR_RESET's boot number (1: the first) */
 	struct machine *m;
 	struct irq_chip chip;
 	struct irq_chip *inner_chip;
@@ -47,6 +49,11 @@ struct trace_rec {
 	void *backends[TRACE_MAX_BACKENDS];
 	void (*backend_free[TRACE_MAX_BACKENDS])(void *);
 	int backend_kind[TRACE_MAX_BACKENDS];
+	char backend_id[TRACE_MAX_BACKENDS][64];
+	/* Hooked by the machine of this boot: a rebuilt machine gets the
+	 * unit of the same kind and id again (its backends outlive the
+	 * reset), so replay's stand-ins keep their indexes too. */
+	bool claimed[TRACE_MAX_BACKENDS];
 	unsigned nbackends;
 };
 

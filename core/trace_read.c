@@ -96,6 +96,39 @@ static const char *tr_check_ev(const struct trace_ev *e, unsigned nbackends)
 	}
 }
 
+/* Where start and reset records may stand: a reset only at top level
+ * (no delivery is open: the machine is torn down between accesses), only
+ * in a machine that was started, with the boot numbers in sequence; one
+ * start per boot.  A machine's records between a reset and its start are
+ * its construction, checked by replay like the first one's. */
+static const char *tr_check_place(const struct trace_ev *e, uint32_t version,
+				  unsigned depth, bool *started, uint64_t *boots)
+{
+	if (e->kind == TR_START) {
+		if (depth)
+			return "start record inside a delivery";
+		if (*started)
+			return "a second start record without a reset record";
+		*started = true;
+		return NULL;
+	}
+	if (e->kind != TR_RESET)
+		return NULL;
+	if (version < 2)
+		return "reset record in a version 1 trace";
+	if (e->size)
+		return "reset record with a payload";
+	if (depth)
+		return "reset record inside a delivery";
+	if (!*started)
+		return "reset record before the machine's start record";
+	if (e->a != *boots + 1)
+		return "reset record's boot number out of sequence";
+	*started = false;
+	(*boots)++;
+	return NULL;
+}
+
 static int tr_fail(struct trace_reader *r, char *err, size_t errlen,
 		   const char *fmt, const char *what, size_t where)
 {
@@ -126,9 +159,10 @@ int trace_reader_parse(struct trace_reader *r, const void *buf, size_t len,
 		snprintf(err, errlen, "trace: not a vmm trace (bad magic)");
 		return -1;
 	}
-	if (h.version != TRACE_VERSION) {
+	if (h.version < TRACE_VERSION_MIN || h.version > TRACE_VERSION) {
 		snprintf(err, errlen, "trace: version %u is not supported (this "
-			 "vmm-replay reads version %u)", h.version, TRACE_VERSION);
+			 "vmm-replay reads versions %u to %u)", h.version,
+			 TRACE_VERSION_MIN, TRACE_VERSION);
 		return -1;
 	}
 	if (h.hdr_size != sizeof(h)) {
@@ -155,6 +189,7 @@ int trace_reader_parse(struct trace_reader *r, const void *buf, size_t len,
 	}
 	r->data = d;
 	r->len = len;
+	r->version = h.version;
 	r->flags = h.flags;
 	r->dtb = dtb;
 	r->dtb_size = h.dtb_size;
@@ -169,6 +204,10 @@ int trace_reader_parse(struct trace_reader *r, const void *buf, size_t len,
 			       "out of memory", max);
 	size_t stack[TRACE_MAX_DEPTH];
 	unsigned depth = 0, nbackends = 0;
+	/* Boots: a start record opens one, a reset record (version 2)
+	 * closes it and the next start opens the rebuilt machine's. */
+	bool started = false;
+	uint64_t boots = 1;
 	size_t off = start;
 	bool eof = false;
 	while (off < len) {
@@ -195,6 +234,9 @@ int trace_reader_parse(struct trace_reader *r, const void *buf, size_t len,
 			return tr_fail(r, err, errlen, "trace: %s (record %zu)", bad, i);
 		if (e->kind == TR_BACKEND)
 			nbackends++;
+		bad = tr_check_place(e, h.version, depth, &started, &boots);
+		if (bad)
+			return tr_fail(r, err, errlen, "trace: %s (record %zu)", bad, i);
 		r->match[i] = SIZE_MAX;
 		if (trace_kind_is_begin(e->kind)) {
 			if (depth == TRACE_MAX_DEPTH)

@@ -22,7 +22,7 @@
 void trace_rec_emit2(struct trace_rec *tr, const struct trace_ev *e,
 		     const void *p1, size_t n1, const void *p2, size_t n2)
 {
-	if (tr->done || tr->paused)
+	if (tr->done || tr->paused || tr->rebuilding)
 		return;
 	if (trace_writer_add2(tr->w, e, p1, n1, p2, n2) < 0 && !tr->limit_logged &&
 	    trace_writer_stopped(tr->w)) {
@@ -99,15 +99,9 @@ int trace_rec_check(const struct machine_config *cfg, char *err, size_t errlen)
 				 config_device_name(&cfg->devices[i]));
 			return -1;
 		}
-	/* The simulator can replay from a state record (trace_rec_state),
-	 * but a KVM restore's stream also holds vCPU and RAM state that no
-	 * replay loads: such a trace would diverge from its first record. */
-	if (cfg->incoming != CFG_INCOMING_NONE) {
-		snprintf(err, errlen, "vmm: -trace-record cannot be used with "
-			 "-incoming: a trace of a restored KVM machine is not "
-			 "recorded yet (record the VM before it is saved)");
-		return -1;
-	}
+	/* -incoming is recorded: the board's part of the restored stream
+	 * becomes a state record (kvm/kvm_migrate.c), vCPU and RAM state
+	 * need no replay (device reads of RAM are in the trace). */
 	return 0;
 }
 
@@ -137,6 +131,7 @@ struct trace_rec *trace_rec_open(const char *path, int argc, char **argv,
 		return NULL;
 	}
 	tr->log = log;
+	tr->boots = 1;
 	return tr;
 }
 
@@ -306,21 +301,47 @@ void trace_rec_chain_backend(struct trace_rec *tr, trace_backend_fn *inner,
 	tr->inner_backend_opaque = inner_opaque;
 }
 
+/* A machine attached again after trace_rec_reset: the old machine's
+ * timers are gone (its teardown cancelled them; a shadow still armed
+ * would fire into freed device state, so it is cancelled here), and the
+ * new machine's timers get ids from 0 in the order they are first armed,
+ * as replay's freshly built board numbers them. */
+static void tr_forget_machine(struct trace_rec *tr)
+{
+	for (unsigned i = 0; i < tr->ntimers; i++)
+		if (clk_timer_armed(&tr->timers[i].shadow))
+			clk_timer_cancel(tr->inner_clk, &tr->timers[i].shadow);
+	memset(tr->timers, 0, sizeof(tr->timers));
+	tr->ntimers = 0;
+	memset(tr->claimed, 0, sizeof(tr->claimed));
+	tr->rebuilding = false;
+}
+
 int trace_rec_attach(struct trace_rec *tr, struct machine *m,
 		     int64_t wall_epoch, int64_t utc_offset,
 		     char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
+	if (tr->m)
+		tr_forget_machine(tr);
 	tr->m = m;
-	tr->inner_chip = m->irqchip;
-	tr->chip = (struct irq_chip){ &tr_chip_ops, tr };
-	m->irqchip = &tr->chip;
-	tr->inner_clk = m->clk;
-	tr->clk = (struct clk){ &tr_clk_ops, tr };
-	m->clk = &tr->clk;
-	tr->inner_ctl = m->ctl;
-	m->ctl = (struct machine_ctl){ tr_request, tr };
+	/* A machine rebuilt in place may still hold our wrappers (the
+	 * simulator keeps its interfaces): never wrap ourselves. */
+	if (m->irqchip != &tr->chip) {
+		tr->inner_chip = m->irqchip;
+		tr->chip = (struct irq_chip){ &tr_chip_ops, tr };
+		m->irqchip = &tr->chip;
+	}
+	if (m->clk != &tr->clk) {
+		tr->inner_clk = m->clk;
+		tr->clk = (struct clk){ &tr_clk_ops, tr };
+		m->clk = &tr->clk;
+	}
+	if (m->ctl.request != tr_request || m->ctl.opaque != tr) {
+		tr->inner_ctl = m->ctl;
+		m->ctl = (struct machine_ctl){ tr_request, tr };
+	}
 	bus_set_observer(m->pio, tr_bus, tr);
 	bus_set_observer(m->mmio, tr_bus, tr);
 	struct trace_ev e = { .kind = TR_HOST, .a = (uint64_t)wall_epoch,
@@ -363,18 +384,47 @@ void trace_rec_start(struct trace_rec *tr)
 	trace_rec_backends_start(tr);
 }
 
-void trace_rec_finish(struct trace_rec *tr)
+/* Stop observing the devices' guest memory and give m->gm back (the
+ * machine frees it with its RAM). */
+static void tr_unobserve(struct trace_rec *tr)
 {
-	if (!tr)
-		return;
 	tr->live = false;
-	tr->done = true;
 	if (tr->dev_gm) {
 		gm_set_observer(tr->dev_gm, NULL, NULL);
 		tr->m->gm = tr->dev_gm;
 		gm_free(tr->view_gm);
 		tr->dev_gm = tr->view_gm = NULL;
 	}
+}
+
+void trace_rec_finish(struct trace_rec *tr)
+{
+	if (!tr)
+		return;
+	tr_unobserve(tr);
+	tr->done = true;
+}
+
+bool trace_rec_reset(struct trace_rec *tr)
+{
+	if (!tr)
+		return false;
+	if (tr->done || !tr->m || !tr->dev_gm) {
+		/* Ended already (a host limit), or never started: nothing a
+		 * replay could go on from. */
+		trace_rec_finish(tr);
+		return false;
+	}
+	tr->boots++;
+	struct trace_ev e = { .kind = TR_RESET, .a = tr->boots };
+	trace_rec_emit(tr, &e, NULL, 0);
+	tr_unobserve(tr);
+	/* The teardown (timers cancelled, lines dropped, backends let go)
+	 * is not recorded, as replay's teardown is not checked. */
+	tr->rebuilding = true;
+	bus_set_observer(tr->m->pio, NULL, NULL);
+	bus_set_observer(tr->m->mmio, NULL, NULL);
+	return true;
 }
 
 int trace_rec_close(struct trace_rec *tr, char *err, size_t errlen)

@@ -68,10 +68,18 @@ static const struct chr_ops trb_chr_ops = {
 	trb_chr_write, trb_chr_accept, trb_chr_close,
 };
 
+/* A wrapper whose machine is gone (a reset rebuilt it and hooked the
+ * unit again with a new wrapper, or has not yet) takes no input: its
+ * front end was the old device. */
+static bool trb_current(const struct trace_rec *tr, unsigned unit, const void *w)
+{
+	return tr->live && tr->claimed[unit] && tr->backends[unit] == w;
+}
+
 static size_t trb_fe_can_receive(void *opaque)
 {
 	struct trb_chr *w = opaque;
-	return w->tr->live ? chr_fe_can_receive(&w->c) : 0;
+	return trb_current(w->tr, w->unit, w) ? chr_fe_can_receive(&w->c) : 0;
 }
 
 static void trb_fe_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -277,7 +285,8 @@ static const struct netdev_ops trb_net_ops = {
 static bool trb_net_can_receive(void *opaque)
 {
 	struct trb_net *w = opaque;
-	return w->tr->live && w->nd.attached && w->nd.fe.can_receive(w->nd.fe.opaque);
+	return trb_current(w->tr, w->unit, w) && w->nd.attached &&
+	       w->nd.fe.can_receive(w->nd.fe.opaque);
 }
 
 static void trb_net_receive(void *opaque, const uint8_t *frame, size_t len)
@@ -365,12 +374,21 @@ int trace_rec_backend(void *opaque, int kind, const char *id, void *opened,
 	}
 	if (!opened)
 		return 0;   /* no backend: nothing to record */
-	if (tr->nbackends == TRACE_MAX_BACKENDS) {
+	/* A machine rebuilt after a reset hooks the backends it keeps
+	 * again: the same unit, no new declaration. */
+	unsigned unit = tr->nbackends;
+	bool again = false;
+	for (unsigned u = 0; u < tr->nbackends && !again; u++)
+		if (!tr->claimed[u] && tr->backend_kind[u] == kind &&
+		    !strncmp(tr->backend_id[u], id, sizeof(tr->backend_id[u]) - 1)) {
+			unit = u;
+			again = true;
+		}
+	if (!again && tr->nbackends == TRACE_MAX_BACKENDS) {
 		snprintf(err, errlen, "vmm: -trace-record: more than %u host "
 			 "backends", TRACE_MAX_BACKENDS);
 		return -1;
 	}
-	unsigned unit = tr->nbackends;
 	void *w = NULL;
 	uint64_t size = 0, flags = 0;
 	switch (kind) {
@@ -399,12 +417,20 @@ int trace_rec_backend(void *opaque, int kind, const char *id, void *opened,
 		snprintf(err, errlen, "vmm: -trace-record: out of memory");
 		return -1;
 	}
+	/* The old wrapper: its device is gone and its backend now feeds
+	 * the new one (trb_*_new attached it), so nothing points at it. */
+	if (again)
+		tr->backend_free[unit](tr->backends[unit]);
 	tr->backends[unit] = w;
 	tr->backend_free[unit] = kind == TRACE_BK_CHR ? trb_chr_free : trb_free;
 	tr->backend_kind[unit] = kind;
+	tr->claimed[unit] = true;
+	*out = w;
+	if (again)
+		return 0;
+	snprintf(tr->backend_id[unit], sizeof(tr->backend_id[unit]), "%.63s", id);
 	tr->nbackends++;
 	trb_declare(tr, unit, (unsigned)kind, id, size, flags);
-	*out = w;
 	return 0;
 }
 
@@ -412,6 +438,8 @@ void trace_rec_backends_start(struct trace_rec *tr)
 {
 	for (unsigned i = 0; i < tr->nbackends; i++) {
 		void *w = tr->backends[i];
+		if (!tr->claimed[i])
+			continue;   /* the machine of this boot has no such backend */
 		if (tr->backend_kind[i] == TRACE_BK_CHR)
 			chr_accept_input(((struct trb_chr *)w)->inner);
 		else if (tr->backend_kind[i] == TRACE_BK_NET)

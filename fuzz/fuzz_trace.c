@@ -4,7 +4,10 @@
  * trace must describe, dump its argv and replay (match, divergence or a
  * refusal to rebuild the machine with a message) without a crash, a hang
  * or a leak.  Seeds in fuzz/corpus/trace are recordings of the accel=sim
- * self-test and of the test guest under KVM. */
+ * self-test and of the test guest under KVM: a plain boot, a guest that
+ * resets (reset records, machines rebuilt) and a restore (-incoming: a
+ * state record with the board's stream), the last two cut by the size
+ * limit. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -197,6 +197,8 @@ struct board;
 struct board_qmp;
 struct machine_config;
 
+struct trace_rec;
+
 /* A KVM machine (kvm/kvm.h kvm_machine_run).  A reset rebuilds the
  * per-boot part (guest RAM, buses, VM, board, vCPUs) from the
  * description; the big lock, the event loop, /dev/kvm, the signalfd and
@@ -249,6 +251,9 @@ struct kvm_machine {
 	struct kvm_migrate *mig;
 	/* Memory hot-plug's KVM memory slots (kvm_memhp.c). */
 	struct kvm_memhp *memhp;
+	/* -trace-record: the recording, while it lasts (NULL after it
+	 * ended).  A restore records the board's part of the stream. */
+	struct trace_rec *trace;
 };
 
 /* kvm_startup.c: termination signals before the loop runs.  begin

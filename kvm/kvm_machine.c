@@ -374,6 +374,28 @@ static int kvm_machine_build(struct kvm_machine *km, const struct machine_config
 	return 0;
 }
 
+/* Whether the trace can go on across this reset (trace_rec_reset):
+ * replay rebuilds its board from the recorded command line, so the
+ * machine rebuilt here must be that one, not one hot-plug changed (a
+ * device, object or backend added or removed, a vCPU plugged).  Else
+ * false with why. */
+static bool kvm_machine_trace_spans(const struct kvm_machine *km,
+				    const struct machine_config *recorded,
+				    const char **why)
+{
+	if (memcmp(km->cfg, recorded, sizeof(*recorded)) != 0) {
+		*why = "QMP changed the machine (hot-plug)";
+		return false;
+	}
+	unsigned boot = km->cfg->smp.cpus ? km->cfg->smp.cpus : 1;
+	for (unsigned i = 0; km->cpus && i < kvm_cpus_count(km->cpus); i++)
+		if (kvm_cpus_present(km->cpus, i) != (i < boot)) {
+			*why = "a vCPU was hot-plugged or unplugged";
+			return false;
+		}
+	return true;
+}
+
 /* VMM_BENCH_TIMESTAMPS: how much of the guest's RAM is resident once the
  * kernel and tables are in, so bench_startup can report peak RSS minus
  * guest memory (issue 10).  Before seccomp, which has no mincore: right
@@ -435,11 +457,14 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		return -1;
 	}
 	memcpy(km->cfg, cfg, sizeof(*cfg));
+	/* The command line a trace records (replay rebuilds from it). */
+	const struct machine_config *recorded = cfg;
 	cfg = km->cfg;
 	km->m.log = log;
 	pthread_mutex_init(&km->m.lock, NULL);
 	int ret = -1;
 	struct trace_rec *tr = opts ? opts->trace : NULL;
+	km->trace = tr;
 
 	/* Termination signals go to the loop (a signalfd, below) once the
 	 * VM runs: blocked then, before the vCPU threads exist, so they
@@ -538,23 +563,30 @@ int kvm_machine_run(const struct machine_config *cfg, struct log *log,
 		pthread_mutex_lock(&km->m.lock);
 		*res = km->res;
 		hold = km->prelaunch || kvm_cpus_paused(km->cpus);
-		pthread_mutex_unlock(&km->m.lock);
-		bool traced = tr != NULL;
-		if (tr)
-			trace_rec_finish(tr);  /* teardown is not recorded */
-		tr = NULL;
-		kvm_machine_reset_event(km);
-		kvm_machine_unbuild(km);
 		/* A reset rebuilds the whole machine from the description:
 		 * the state a power cycle gives, with no device needing a
 		 * reset path of its own.  -no-reboot turns it into an exit. */
-		if (res->ev != MACHINE_RESET || km->no_reboot)
+		bool rebuild = res->ev == MACHINE_RESET && !km->no_reboot;
+		const char *why = NULL;
+		if (tr && rebuild && kvm_machine_trace_spans(km, recorded, &why) &&
+		    trace_rec_reset(tr)) {
+			/* The trace goes on: a reset record, then the rebuilt
+			 * machine's construction (replay rebuilds its board
+			 * there).  The teardown is not recorded. */
+		} else if (tr) {
+			trace_rec_finish(tr);  /* teardown is not recorded */
+			tr = NULL;
+			km->trace = NULL;
+		}
+		pthread_mutex_unlock(&km->m.lock);
+		kvm_machine_reset_event(km);
+		kvm_machine_unbuild(km);
+		if (!rebuild)
 			break;
 		log_info(log, "guest reset: rebooting");
-		/* A trace holds one boot: replay builds one machine. */
-		if (traced)
-			log_warn(log, "trace: the guest reset; the trace ends with "
-				 "the first boot");
+		if (why)
+			log_warn(log, "trace: the guest reset after %s; the trace ends "
+				 "here (replay rebuilds the recorded command line)", why);
 	}
 	ret = 0;
 out:

@@ -14,6 +14,7 @@
 #include "core/qmp.h"
 #include "core/snapshot.h"
 #include "core/spawn.h"
+#include "core/trace.h"
 #include "machine/board_snapshot.h"
 #include "kvm/kvm_int.h"
 #include "kvm/kvm_migrate.h"
@@ -105,7 +106,11 @@ static int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen)
 	snap_w_u8(w, "running", m->we_paused);
 	kvm_cpuhp_snap_save(km, w);
 	snap_w_end(w);
+	/* The save's clock read is the host's, no device input: a trace
+	 * of the saved VM goes on unchanged (trace_rec_pause). */
+	trace_rec_pause(km->trace, true);
 	int r = board_save_state(km->board, w);
+	trace_rec_pause(km->trace, false);
 	if (r < 0) {
 		const char *why = board_save_error(km->board);
 		snprintf(err, errlen, "saving the devices: %s", why ? why : strerror(-r));
@@ -177,6 +182,56 @@ static int kvm_mig_check_vm(struct kvm_migrate *m, struct snap_r *r, bool *ignor
 	return 0;
 }
 
+/* Under -trace-record, the board's sections of the stream (they follow
+ * the "vm" section, "ram" follows them) become a stream of their own,
+ * and the board is loaded from it inside a state record: a replay loads
+ * the very same bytes into its rebuilt board there and checks the load's
+ * effects (clock read for the time shift, timers armed and cancelled,
+ * interrupt lines) as the recorder saw them.  The vCPU, irqchip and RAM
+ * state that follow are no device model's and are not recorded: a
+ * replay serves device reads of guest memory from the trace.  r stands
+ * after the "vm" section and is left after the board's sections. */
+static int kvm_mig_load_board_traced(struct kvm_migrate *m, struct trace_rec *tr,
+				     const uint8_t *buf, size_t len,
+				     struct snap_r *r, char *err, size_t errlen)
+{
+	size_t from = snap_r_offset(r);
+	while (!snap_r_failed(r) && !snap_r_next_is(r, "ram"))
+		if (snap_r_skip(r) < 0)
+			break;
+	if (snap_r_failed(r)) {
+		snprintf(err, errlen, "%s", snap_r_error(r));
+		return -1;
+	}
+	uint8_t *part;
+	size_t plen;
+	if (snap_stream_slice(buf, len, from, snap_r_offset(r), &part, &plen) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct snap_r *br;
+	char e[SNAP_ERR_LEN];
+	int rc = snap_r_open(&br, part, plen, e, sizeof(e));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", e);
+		free(part);
+		return -1;
+	}
+	trace_rec_pause(tr, false);
+	trace_rec_state(tr, part, plen, true);
+	rc = board_load_state(m->km->board, br);
+	if (rc == 0)
+		rc = snap_r_done(br);
+	trace_rec_state(tr, NULL, 0, false);
+	trace_rec_pause(tr, true);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", snap_r_failed(br) ? snap_r_error(br) :
+			 strerror(-rc));
+	snap_r_free(br);
+	free(part);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Load a whole stream into this boot's machine.  Lock held, no vCPU has
  * run.  0, or -1 with err (one line naming the section and field). */
 static int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
@@ -196,9 +251,17 @@ static int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
 		return -1;
 	}
 	bool ign = false;
+	/* Recording: the vCPU, irqchip and RAM state are no device input. */
+	struct trace_rec *tr = km->trace;
+	trace_rec_pause(tr, true);
 	int rc = kvm_mig_check_vm(m, r, &ign);
-	if (rc == 0)
+	bool board_err = false;
+	if (rc == 0 && tr) {
+		rc = kvm_mig_load_board_traced(m, tr, buf, len, r, err, errlen);
+		board_err = rc < 0;
+	} else if (rc == 0) {
 		rc = board_load_state(km->board, r);
+	}
 	if (rc == 0)
 		rc = kvm_cpuhp_snap_agree(km, r);
 	if (rc == 0)
@@ -213,7 +276,8 @@ static int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
 		rc = kvm_snap_vm_load(&km->vm, r);
 	if (rc == 0)
 		rc = snap_r_done(r);
-	if (rc < 0)
+	trace_rec_pause(tr, false);
+	if (rc < 0 && !board_err)
 		snprintf(err, errlen, "%s", snap_r_failed(r) ? snap_r_error(r) :
 			 strerror(-rc));
 	snap_r_free(r);

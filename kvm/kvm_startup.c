@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <ucontext.h>
 
 #include "core/log.h"
 #include "kvm/kvm_int.h"
@@ -12,16 +14,31 @@
  * runs, the start-up handler before. */
 static const int kvm_term_signals[3] = { SIGTERM, SIGINT, SIGHUP };
 
-/* Start-up handler.  It does nothing: being there is what matters.  Not
- * SA_RESTART, so a start-up step blocked in a system call (an open() of a
- * FIFO for -serial file:, a wait for a chardev client) returns EINTR and
- * start-up fails over to the check below; SA_RESETHAND, so the kernel
- * puts SIG_DFL back on delivery, which is how start-up learns that a
- * signal came (no flag in memory), and a second signal ends the process
- * outright. */
-static void kvm_startup_signal(int sig)
+/* Start-up handler.  Not SA_RESTART, so a start-up step blocked in a
+ * system call (an open() of a FIFO for -serial file:, a poll for a
+ * chardev client) returns EINTR and start-up fails over to the check in
+ * kvm_startup_end; SA_RESETHAND, so the kernel puts SIG_DFL back on
+ * delivery, which is how start-up learns that a signal came (no flag in
+ * memory).
+ *
+ * The signal must also outlive the handler: it may come between two
+ * steps, before the next one blocks (the socket file of a wait=on chardev
+ * exists from bind(), before its wait polls), and that step would then
+ * wait for a client with nothing left to stop it.  So the handler leaves
+ * it pending and blocked -- blocked now, re-raised, and still blocked
+ * after the return through the saved context's mask -- and every
+ * blocking start-up step that polls (chr_socket_wait_client) sees it in
+ * sigpending(). */
+static void kvm_startup_signal(int sig, siginfo_t *si, void *uctx)
 {
-	(void)sig;
+	(void)si;
+	ucontext_t *uc = uctx;
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_BLOCK, &one, NULL);
+	raise(sig);
+	sigaddset(&uc->uc_sigmask, sig);
 }
 
 /* Start-up begins: until kvm_startup_end, a termination signal
@@ -32,9 +49,10 @@ void kvm_startup_begin(struct kvm_machine *km)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kvm_startup_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
+	sa.sa_sigaction = kvm_startup_signal;
+	sa.sa_flags = SA_RESETHAND | SA_SIGINFO;
+	/* One at a time: the handler blocks the one it took. */
+	kvm_term_sigset(&sa.sa_mask);
 	for (unsigned i = 0; i < 3; i++)
 		sigaction(kvm_term_signals[i], &sa, &km->startup_old[i]);
 	km->starting = true;
@@ -53,9 +71,17 @@ bool kvm_startup_end(struct kvm_machine *km, const sigset_t *set)
 	for (unsigned i = 0; i < 3; i++) {
 		struct sigaction cur;
 		if (sigaction(kvm_term_signals[i], NULL, &cur) == 0 &&
-		    cur.sa_handler != kvm_startup_signal)
+		    cur.sa_sigaction != kvm_startup_signal)
 			signalled = true;
 		sigaction(kvm_term_signals[i], &km->startup_old[i], NULL);
+	}
+	/* What the handler left pending is taken here: it has been
+	 * answered (start-up ends), and must not reach the loop's signalfd
+	 * or a default disposition a second time. */
+	if (signalled) {
+		const struct timespec now = { 0, 0 };
+		while (sigtimedwait(set, NULL, &now) > 0)
+			;
 	}
 	km->starting = false;
 	return signalled;

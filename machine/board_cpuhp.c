@@ -71,7 +71,8 @@ int board_cpu_plug(struct board *b, unsigned index, bool notify)
 		return r;
 	}
 	/* A rebuild (reset) of a machine that had it plugged: present from
-	 * the start, no event.  (A trace holds one boot: nothing to record.) */
+	 * the start, no event.  (A trace ends at a reset after a vCPU plug,
+	 * kvm_machine_trace_spans: nothing to record.) */
 	if (index >= b->cpuhp.n)
 		return -ERANGE;
 	b->cpuhp.slot[index].enabled = true;

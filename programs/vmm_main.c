@@ -79,34 +79,22 @@ static int vmm_run_kvm(const struct machine_config *cfg, struct log *log,
 {
 	struct kvm_run_opts opts = { .ready = proc_ready, .ready_arg = p,
 				     .trace = tr };
-	for (;;) {
-		char err[512] = "";
-		struct kvm_result res = { MACHINE_ERROR, 1 };
-		int r = kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err));
-		if (r < 0) {
-			vmm_report(err);
-			/* With -D the log file gets it too (stderr has it once). */
-			if (cfg->logfile[0])
-				log_err(log, "%s", vmm_msg(err));
-			return r == -2 ? 2 : 1;
-		}
-		/* A reset rebuilds the whole machine from the description:
-		 * the same state a power cycle gives, with no device needing a
-		 * reset path of its own.  -no-reboot turns it into an exit. */
-		if (res.ev == MACHINE_RESET && !cfg->no_reboot) {
-			log_info(log, "guest reset: rebooting");
-			opts.ready = NULL;
-			/* A trace holds one boot: replay builds one machine. */
-			if (opts.trace)
-				log_warn(log, "trace: the guest reset; the trace ends "
-					 "with the first boot");
-			opts.trace = NULL;
-			continue;
-		}
-		log_info(log, "guest ended: event %d status %d", (int)res.ev,
-			 res.status);
-		return vmm_exit_status(&res);
+	/* kvm_machine_run rebuilds the machine itself on a guest reset
+	 * (and keeps a trace going across it); it returns a reset only
+	 * under -no-reboot, as an exit. */
+	char err[512] = "";
+	struct kvm_result res = { MACHINE_ERROR, 1 };
+	int r = kvm_machine_run(cfg, log, &opts, &res, err, sizeof(err));
+	if (r < 0) {
+		vmm_report(err);
+		/* With -D the log file gets it too (stderr has it once). */
+		if (cfg->logfile[0])
+			log_err(log, "%s", vmm_msg(err));
+		return r == -2 ? 2 : 1;
 	}
+	log_info(log, "guest ended: event %d status %d", (int)res.ev,
+		 res.status);
+	return vmm_exit_status(&res);
 }
 
 int main(int argc, char **argv)

@@ -112,9 +112,13 @@ int main(int argc, char **argv)
 					 "run (machine request %llu status %lld)",
 					 (unsigned long long)res.cpu_event,
 					 (long long)res.cpu_status);
+			char boots[64] = "";
+			if (res.resets)
+				snprintf(boots, sizeof(boots), ", %zu boots (%zu "
+					 "resets)", res.resets + 1, res.resets);
 			printf("vmm-replay: match: %zu events replayed (%zu bus accesses, "
-			       "%zu timer firings and backend deliveries)%s%s\n",
-			       res.events, res.accesses, res.deliveries, res.partial ?
+			       "%zu timer firings and backend deliveries%s)%s%s\n",
+			       res.events, res.accesses, res.deliveries, boots, res.partial ?
 			       "; the recording stopped early, checked up to there" : "",
 			       end);
 			rc = 0;

@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/gm.h"
 #include "core/layout.h"
+#include "core/prng.h"
 #include "machine/board.h"
 #include "sim/replay_int.h"
 #include "sim/sim.h"
@@ -205,6 +206,15 @@ static void rp_timer_arm(void *opaque, struct clk_timer *t, uint64_t deadline)
 			       "timer (%d) armed", (unsigned long long)e->a, have);
 		return;
 	}
+	/* The recorder numbers timers in the order they are first armed. */
+	if (have < 0 && e->a != rp->ntimers) {
+		replay_diverge(rp, idx, "expected timer %llu armed, got a timer "
+			       "armed for the first time (timer %u)",
+			       (unsigned long long)e->a, rp->ntimers);
+		return;
+	}
+	if (have < 0)
+		rp->ntimers++;
 	rp->timers[e->a] = t;
 	if (e->b != deadline)
 		replay_diverge(rp, idx, "expected timer %llu armed for %llu ns, got "
@@ -406,14 +416,117 @@ static bool rp_cpu_end(struct replay *rp, size_t i, size_t j)
 	const struct trace_reader *r = rp->r;
 	if (j >= r->nev || i == j)
 		return false;
-	for (size_t k = i; k < j; k++)
-		if (r->ev[k].kind != TR_REQUEST)
+	size_t k = i;
+	while (k < j && r->ev[k].kind == TR_REQUEST)
+		k++;
+	if (k == i)
+		return false;
+	/* The machine runs on until its loop sees the request: a timer or
+	 * a backend may still deliver (whole brackets, no access).  The
+	 * walk replays those after the request. */
+	for (size_t m = k; m < j;) {
+		if (r->ev[m].kind == TR_REQUEST)
+			m++;
+		else if (trace_kind_is_begin(r->ev[m].kind) && r->match[m] != SIZE_MAX)
+			m = r->match[m] + 1;
+		else
 			return false;
+	}
 	rp->res->cpu_end = true;
-	rp->res->cpu_event = r->ev[j - 1].a;
-	rp->res->cpu_status = (int64_t)r->ev[j - 1].b;
-	rp->cur = j;
+	rp->res->cpu_event = r->ev[k - 1].a;
+	rp->res->cpu_status = (int64_t)r->ev[k - 1].b;
+	rp->cur = k;
 	return true;
+}
+
+/* Records from..to-1 hold the machine's declarations: its wall clock
+ * (TR_HOST, the RTC's base) and the backends it hooked first (TR_BACKEND;
+ * the reader checked their indexes run in sequence). */
+static void rp_declarations(struct replay *rp, size_t from, size_t to)
+{
+	const struct trace_reader *r = rp->r;
+	for (size_t i = from; i < to; i++) {
+		const struct trace_ev *e = &r->ev[i];
+		if (e->kind == TR_HOST) {
+			rp->host->wall_epoch = (int64_t)e->a;
+			rp->host->utc_offset = (int64_t)e->b;
+		} else if (e->kind == TR_BACKEND && rp->ndecl < TRACE_MAX_BACKENDS) {
+			rp->decl[rp->ndecl] = e;
+			rp->decl_id[rp->ndecl] = (const char *)r->payload[i];
+			rp->ndecl++;
+		}
+	}
+}
+
+/* Guest-memory regions a board added (NVDIMMs) go with it; the RAM of
+ * the layout stays. */
+static void rp_drop_board_regions(struct replay *rp)
+{
+	struct gm *gm = rp->s->m.gm;
+	for (unsigned i = 0; i < gm_region_count(gm);) {
+		uint64_t gpa = gm_region_at(gm, i)->gpa;
+		bool ram = false;
+		for (unsigned k = 0; k < rp->l->nram && !ram; k++)
+			ram = rp->l->ram[k].gpa == gpa;
+		if (ram || gm_remove_region(gm, gpa) < 0)
+			i++;
+	}
+}
+
+/* A reset record: the recorded machine was torn down and built again
+ * from its description.  Do the same -- the teardown unchecked, as the
+ * recorder did not record it; the construction checked against the
+ * records up to the rebuilt machine's start record -- and go on. */
+static void rp_reset(struct replay *rp, size_t i)
+{
+	const struct trace_reader *r = rp->r;
+	size_t start = i + 1;
+	while (start < r->nev && r->ev[start].kind != TR_START &&
+	       !rp_end_kind(r->ev[start].kind))
+		start++;
+	if (start >= r->nev || r->ev[start].kind != TR_START) {
+		/* The recording ended while the machine was being rebuilt. */
+		rp->res->partial = true;
+		rp->cur = start;
+		rp->stop = true;
+		return;
+	}
+	rp->stop = true;   /* teardown effects are not part of the recording */
+	gm_set_observer(rp->s->m.gm, NULL, NULL);
+	board_free(rp->b);
+	rp->b = NULL;
+	replay_backends_free(rp);
+	memset(rp->stand_in, 0, sizeof(rp->stand_in));
+	memset(rp->timers, 0, sizeof(rp->timers));
+	rp->ntimers = 0;
+	rp->stop = false;
+	/* What the backend's build does for a new boot (kvm_machine_build):
+	 * new buses and guest memory without the old board's regions
+	 * (NVDIMMs), the PRNG seeded again. */
+	sim_renew_buses(rp->s);
+	rp_drop_board_regions(rp);
+	prng_seed(&rp->s->m.prng, rp->cfg->seed);
+	rp_declarations(rp, i + 1, start);
+	rp->cur = i + 1;
+	rp->limit = start;
+	char err[256] = "";
+	rp->b = board_new(&rp->s->m, rp->cfg, rp->l, rp->host, err, sizeof(err));
+	if (!rp->b) {
+		replay_diverge(rp, i, "expected the machine to be rebuilt at the "
+			       "reset record, got: %s", err);
+		return;
+	}
+	rp_skip_decls(rp);
+	if (!rp->stop && rp->cur != start) {
+		char ebuf[256];
+		replay_describe(r, rp->cur, ebuf, sizeof(ebuf));
+		replay_diverge(rp, rp->cur, "expected %s while rebuilding the machine "
+			       "after the reset at record %zu, got nothing more", ebuf, i);
+		return;
+	}
+	gm_set_observer(rp->s->m.gm, rp_gm, rp);
+	rp->res->resets++;
+	rp->cur = start + 1;
 }
 
 static void rp_walk(struct replay *rp)
@@ -429,6 +542,10 @@ static void rp_walk(struct replay *rp)
 		}
 		if (k == TR_HOST || k == TR_BACKEND || k == TR_START) {
 			rp->cur++;
+			continue;
+		}
+		if (k == TR_RESET) {
+			rp_reset(rp, i);
 			continue;
 		}
 		if (trace_kind_is_begin(k)) {
@@ -454,29 +571,19 @@ static void rp_walk(struct replay *rp)
 
 /* ---- building the machine ---- */
 
-static int rp_load(struct replay *rp, int64_t *wall, int64_t *utc, size_t *start,
-		   char *err, size_t errlen)
+static int rp_load(struct replay *rp, size_t *start, char *err, size_t errlen)
 {
 	const struct trace_reader *r = rp->r;
 	*start = SIZE_MAX;
-	for (size_t i = 0; i < r->nev && *start == SIZE_MAX; i++) {
-		const struct trace_ev *e = &r->ev[i];
-		if (e->kind == TR_HOST) {
-			*wall = (int64_t)e->a;
-			*utc = (int64_t)e->b;
-		} else if (e->kind == TR_BACKEND) {
-			rp->decl[rp->ndecl] = e;
-			rp->decl_id[rp->ndecl] = (const char *)r->payload[i];
-			rp->ndecl++;
-		} else if (e->kind == TR_START) {
+	for (size_t i = 0; i < r->nev && *start == SIZE_MAX; i++)
+		if (r->ev[i].kind == TR_START)
 			*start = i;
-		}
-	}
 	if (*start == SIZE_MAX) {
 		snprintf(err, errlen, "vmm-replay: the trace has no start record (the "
 			 "machine was never built)");
 		return -1;
 	}
+	rp_declarations(rp, 0, *start);
 	return 0;
 }
 
@@ -494,7 +601,6 @@ int replay_run(const struct trace_reader *r, struct log *log,
 	struct replay *rp = calloc(1, sizeof(*rp));
 	struct layout *l = calloc(1, sizeof(*l));
 	struct sim *s = NULL;
-	struct board *b = NULL;
 	int ret = -1;
 	char e2[512] = "";
 	if (!cfg || !rp || !l) {
@@ -514,9 +620,19 @@ int replay_run(const struct trace_reader *r, struct log *log,
 		snprintf(err, errlen, "vmm-replay: %s", e2);
 		goto out;
 	}
-	int64_t wall = 0, utc = 0;
+	struct board_host host = {
+		.backend = replay_backend, .backend_opaque = rp,
+		.backend_replace = true,
+		/* Every field of a trace is hostile: the recorded command
+		 * line's paths are never opened (nvdimms get anonymous
+		 * memory, the rest stand-ins above). */
+		.no_host_paths = true,
+	};
+	rp->cfg = cfg;
+	rp->l = l;
+	rp->host = &host;
 	size_t start;
-	if (rp_load(rp, &wall, &utc, &start, err, errlen) < 0)
+	if (rp_load(rp, &start, err, errlen) < 0)
 		goto out;
 	struct sim_config sc = { .ram_size = l->ram[0].size, .seed = cfg->seed,
 				 .log = log };
@@ -537,21 +653,11 @@ int replay_run(const struct trace_reader *r, struct log *log,
 	s->m.irqchip = &rp->chip;
 	s->m.clk = &rp->clk;
 	s->m.ctl = (struct machine_ctl){ rp_request, rp };
-	struct board_host host = {
-		.wall_epoch = wall, .utc_offset = utc,
-		.backend = replay_backend, .backend_opaque = rp,
-		.backend_replace = true,
-		/* Every field of a trace is hostile: the recorded command
-		 * line's paths are never opened (nvdimms get anonymous
-		 * memory, the rest stand-ins above). */
-		.no_host_paths = true,
-	};
 	/* Construction: the board must do what the recorded one did. */
 	rp->cur = 0;
 	rp->limit = start;
-	b = board_new(&s->m, cfg, l, &host, e2, sizeof(e2));
-	rp->b = b;
-	if (!b) {
+	rp->b = board_new(&s->m, cfg, l, &host, e2, sizeof(e2));
+	if (!rp->b) {
 		snprintf(err, errlen, "vmm-replay: cannot rebuild the machine: %s", e2);
 		goto out;
 	}
@@ -571,9 +677,10 @@ int replay_run(const struct trace_reader *r, struct log *log,
 	ret = 0;
 out:
 	/* Teardown effects are not part of the recording. */
-	if (rp)
+	if (rp) {
 		rp->stop = true;
-	board_free(b);
+		board_free(rp->b);
+	}
 	if (s)
 		gm_set_observer(s->m.gm, NULL, NULL);
 	if (rp)

@@ -28,6 +28,7 @@ struct replay_result {
 	size_t events;       /* records replayed */
 	size_t accesses;     /* bus accesses dispatched */
 	size_t deliveries;   /* timer firings and backend deliveries */
+	size_t resets;       /* reset records: machines rebuilt */
 	bool partial;        /* the recording stopped early (size limit, or
 			      * an access still in flight when it ended) */
 	uint64_t digest;     /* sim_digest() of the replaying machine when

@@ -10,6 +10,8 @@
 
 struct sim;
 struct board;
+struct layout;
+struct machine_config;
 
 struct replay {
 	const struct trace_reader *r;
@@ -21,9 +23,14 @@ struct replay {
 	uint64_t now;
 	struct sim *s;
 	struct board *b;
+	/* What the board is built from, again at each reset record. */
+	const struct machine_config *cfg;
+	const struct layout *l;
+	struct board_host *host;
 	struct irq_chip chip;
 	struct clk clk;
 	struct clk_timer *timers[TRACE_MAX_TIMERS];   /* by recorded id */
+	unsigned ntimers;     /* timers armed so far by this machine */
 	/* Backends the trace declares (TR_BACKEND), and their stand-ins. */
 	const struct trace_ev *decl[TRACE_MAX_BACKENDS];
 	const char *decl_id[TRACE_MAX_BACKENDS];

@@ -569,19 +569,8 @@ void sim_load_finish(struct sim *s)
 		p->q.next_seq = p->restore_seq;
 }
 
-void sim_make_fresh(struct sim *s, uint64_t seed)
+void sim_renew_buses(struct sim *s)
 {
-	struct sim_priv *p = sim_p(s);
-	timerq_destroy(&p->q);
-	s->now_ns = 0;
-	memset(s->gsi_level, 0, sizeof(s->gsi_level));
-	memset(s->gsi_edges, 0, sizeof(s->gsi_edges));
-	s->msi_count = 0;
-	s->last_msi_addr = 0;
-	s->last_msi_data = 0;
-	s->last_request = MACHINE_RUNNING;
-	s->last_request_status = 0;
-	prng_seed(&s->m.prng, seed);
 	/* New buses: a freed board leaves its ranges registered (a machine
 	 * is normally torn down whole). */
 	struct bus *pio = bus_new("pio", s->m.log), *mmio = bus_new("mmio", s->m.log);
@@ -596,6 +585,22 @@ void sim_make_fresh(struct sim *s, uint64_t seed)
 		bus_free(pio);
 		bus_free(mmio);
 	}
+}
+
+void sim_make_fresh(struct sim *s, uint64_t seed)
+{
+	struct sim_priv *p = sim_p(s);
+	timerq_destroy(&p->q);
+	s->now_ns = 0;
+	memset(s->gsi_level, 0, sizeof(s->gsi_level));
+	memset(s->gsi_edges, 0, sizeof(s->gsi_edges));
+	s->msi_count = 0;
+	s->last_msi_addr = 0;
+	s->last_msi_data = 0;
+	s->last_request = MACHINE_RUNNING;
+	s->last_request_status = 0;
+	prng_seed(&s->m.prng, seed);
+	sim_renew_buses(s);
 	/* Regions a board added (NVDIMMs) go with it; the RAM sim_new made
 	 * (region 0, at gpa 0) stays, zeroed. */
 	while (gm_region_count(s->m.gm) > 1)

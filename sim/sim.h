@@ -111,6 +111,10 @@ int sim_save_state(struct sim *s, struct snap_w *w);
  * its timers with their saved sequence numbers. */
 int sim_load_state(struct sim *s, struct snap_r *r);
 void sim_load_finish(struct sim *s);
+/* New, empty buses in place of the machine's: a board freed on them
+ * leaves its ranges registered (replay rebuilds its board at a reset
+ * record on the same simulator). */
+void sim_renew_buses(struct sim *s);
 /* Return the simulator to its state at sim_new (no board may be built on
  * it: timers none, RAM zeroed, time 0) except the event log and hook. */
 void sim_make_fresh(struct sim *s, uint64_t seed);

@@ -117,13 +117,23 @@ void snap_pause(void)
 
 /* testguest.action=snapwait (benchmarks, and VMMs without the 8259
  * virtual-wire hand-over the snap action needs, such as QEMU's microvm):
- * "snap ready", wait for a byte on COM1, then debug-exit 0x10. */
+ * "snap ready", wait for a byte on COM1, then debug-exit 0x10.  The byte
+ * 'r' asks for a reset instead (i8042 command 0xFE, as the reboot
+ * action), so a host can have the guest reset exactly once: the next
+ * boot waits again. */
 void snap_wait_action(void)
 {
 	say("snap ready\n");
 	while (!(inb(COM1 + 5) & 1))
 		barrier();
-	(void)inb(COM1);
+	if (inb(COM1) == 'r') {
+		say("snap reset\n");
+		for (unsigned i = 0; i < 100000 && (inb(0x64) & 2); i++)
+			;
+		outb(0x64, 0xfe);
+		for (;;)
+			barrier();     /* the VMM rebuilds us */
+	}
 	say("snap resumed\n");
 	outb(0xf4, 0x10);
 	for (;;)

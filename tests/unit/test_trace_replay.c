@@ -41,6 +41,8 @@ struct fix {
 	int argc;
 	char drive[128];
 	bool cpu_end;   /* end the recording as a KVM vCPU does on an error */
+	bool fire_after_end;   /* and a device timer fires before the loop
+				* sees the request */
 };
 
 static void mk_tmp(char *buf, size_t len, const char *what)
@@ -190,8 +192,16 @@ static void record(struct fix *f, uint64_t limit)
 	drive_blk(s, &l);
 	/* What kvm_vcpu.c does on KVM_EXIT_INTERNAL_ERROR: the CPU, not a
 	 * device, asks for the end, outside any bus access. */
+	if (f->fire_after_end) {
+		/* PIT channel 0 as a ~1 ms rate generator again. */
+		sim_pio_write(s, 0x43, 1, 0x34);
+		sim_pio_write(s, 0x40, 1, 1193 & 0xff);
+		sim_pio_write(s, 0x40, 1, 1193 >> 8);
+	}
 	if (f->cpu_end)
 		machine_request(&s->m.ctl, MACHINE_ERROR, 1);
+	if (f->fire_after_end)
+		sim_clock_step(s, 5000000);
 	trace_rec_finish(tr);
 	board_free(b);
 	err[0] = '\0';
@@ -491,6 +501,35 @@ static void test_cpu_end(void **state)
 	trace_reader_close(&r);
 }
 
+/* Under KVM the loop may fire a due device timer between a vCPU's
+ * request and seeing it end the run: the request is still the CPU's
+ * end, and the firings after it replay. */
+static void test_cpu_end_then_timer(void **state)
+{
+	struct fix *f = *state;
+	char err[512];
+	f->cpu_end = true;
+	f->fire_after_end = true;
+	record(f, 0);
+	struct trace_reader r;
+	assert_int_equal(trace_reader_open(&r, f->trace, err, sizeof(err)), 0);
+	size_t req = SIZE_MAX;
+	for (size_t i = 0; i < r.nev; i++)
+		if (r.ev[i].kind == TR_REQUEST)
+			req = i;
+	assert_true(req != SIZE_MAX);
+	assert_int_equal(r.ev[req + 1].kind, TR_TIMER_BEGIN);
+	struct replay_result res;
+	assert_int_equal(replay_run(&r, NULL, &res, err, sizeof(err)), 0);
+	if (res.diverged)
+		fail_msg("diverged at %zu: %s", res.event, res.msg);
+	assert_false(res.partial);
+	assert_true(res.cpu_end);
+	assert_int_equal(res.cpu_event, MACHINE_ERROR);
+	assert_int_equal(res.events, r.nev - 1);
+	trace_reader_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backend_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_end_then_timer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
