@@ -55,7 +55,10 @@ class Qmp:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.01)
-        self.f = self.s.makefile("rw")
+        # Apart: a makefile("rw") text wrapper drops read-ahead lines on
+        # every write (see tests/integration/qmpio.py).
+        self.f = self.s.makefile("r")
+        self.wf = self.s.makefile("w")
         json.loads(self.f.readline())
         self.cmd("qmp_capabilities")
 
@@ -63,8 +66,8 @@ class Qmp:
         m = {"execute": name}
         if args is not None:
             m["arguments"] = args
-        self.f.write(json.dumps(m) + "\n")
-        self.f.flush()
+        self.wf.write(json.dumps(m) + "\n")
+        self.wf.flush()
         while True:
             r = json.loads(self.f.readline())
             if "event" not in r:

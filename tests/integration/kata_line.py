@@ -8,6 +8,7 @@ the refusal's one line), and for the started VM what the test guest found,
 read from the virtconsole socket the line names (the guest replays its
 report there: guest-images/testguest/hvc.c)."""
 import fcntl, json, os, socket, struct, subprocess, sys, time
+import qmpio
 
 SANDBOX = '/run/vc/vm/aed7737ccc2f20ca2bffd069324b86e2ec6357023a8ee1034c7f9e532cd17eae/'
 ROOTFS = '/opt/kata/share/kata-containers/kata-clearlinux-latest.image'
@@ -149,7 +150,7 @@ def qmp(path):
     s = socket.socket(socket.AF_UNIX)
     s.connect(path)
     s.settimeout(60)
-    f = s.makefile('rw')
+    f = qmpio.QmpFile(s)
     json.loads(f.readline())
 
     def cmd(c, **a):

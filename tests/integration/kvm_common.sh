@@ -5,6 +5,8 @@ set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
 VMM=${VMM:-$BUILD/vmm}
+# The QMP helpers' reader/writer (qmpio.py) for the scripts' Python.
+export PYTHONPATH="$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH}"
 GUEST=$BUILD/guest-images/testguest.elf
 
 kvm_require() {

@@ -19,6 +19,7 @@ check() {
 	shift 2
 	timeout -k 5 90 python3 - "$TMP/$name" "$kind" "$@" >"$TMP/$name.res" 2>"$TMP/$name.py" <<'PY'
 import json, os, socket, subprocess, sys, time
+import qmpio
 base, kind, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
 sock, pidf = base + '.sock', base + '.pid'
 fds = ()
@@ -52,7 +53,7 @@ try:
 except OSError as e:
     print('connect no', e); os.kill(pid, 9); sys.exit(0)
 s.settimeout(30)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 g = json.loads(f.readline())
 print('greeting', 'QMP' in g)
 def cmd(c):

@@ -10,6 +10,8 @@
 # the parts that need a running vmm do.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# The QMP helpers' reader/writer (tests/integration/qmpio.py).
+export PYTHONPATH="$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH}"
 BUILD=${BUILD:-$ROOT/build}
 VMM=${VMM:-$BUILD/vmm}
 GUEST=$BUILD/guest-images/testguest.elf
@@ -54,6 +56,7 @@ wait_locked() {
 qmp_ready() {
 	timeout 60 python3 - "$1" "$2" <<'PY'
 import json, os, socket, sys, time
+import qmpio
 path, pid = sys.argv[1], int(sys.argv[2])
 while True:
     try:
@@ -64,7 +67,7 @@ while True:
         s = socket.socket(socket.AF_UNIX); s.connect(path); break
     except OSError:
         time.sleep(0.05)
-f = s.makefile('rw'); f.readline()
+f = qmpio.QmpFile(s); f.readline()
 f.write(json.dumps({'execute': 'qmp_capabilities'}) + '\n'); f.flush()
 while 'return' not in json.loads(f.readline()):
     pass

@@ -97,12 +97,13 @@ timeout -k 5 30 "$VMM" -machine microvm,accel=kvm -m 64M -smp 2 -kernel "$GUEST"
 qpid=$!
 timeout 20 python3 - "$TMP/qmp.sock" >"$TMP/qmp.out" 2>&1 <<'PY'
 import json, socket, sys, time
+import qmpio
 for _ in range(100):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
     except OSError:
         time.sleep(0.1)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 print("greeting", "QMP" in json.loads(f.readline()))
 for cmd in ('qmp_capabilities', 'query-status', 'query-cpus-fast',
             'query-balloon', 'stop', 'query-status', 'cont', 'quit'):

@@ -131,12 +131,13 @@ pid=$!
 for _ in $(seq 100); do grep -q 'action spin' "$TMP/qmp.out" 2>/dev/null && break; sleep 0.1; done
 timeout 20 python3 - "$TMP/qmp.sock" >"$TMP/qmp.py" 2>&1 <<'PY'
 import json, socket, sys, time
+import qmpio
 for _ in range(100):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
     except OSError:
         time.sleep(0.1)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 f.readline()
 for cmd in ('qmp_capabilities', 'quit'):
     f.write(json.dumps({'execute': cmd}) + '\n'); f.flush()

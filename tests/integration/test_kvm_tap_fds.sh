@@ -28,6 +28,7 @@ trap 'ip netns del "$ns" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 # OUT.fds.
 cat >"$TMP/launch.py" <<'PY'
 import fcntl, json, os, signal, socket, struct, subprocess, sys, time
+import qmpio
 TUNSETIFF = 0x400454ca
 n, name, out, qsock = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 argv = sys.argv[5:]
@@ -63,7 +64,7 @@ while time.time() < end:
             break
         time.sleep(0.02)
 if pid:
-    f = s.makefile('rw')
+    f = qmpio.QmpFile(s)
     f.readline()
     for cmd in ('qmp_capabilities', 'cont'):
         if cmd == 'cont':
@@ -131,6 +132,7 @@ expect_line "$TMP/q3.out.link" 'multi_queue numqueues 1 numdisabled 2' "two of t
 # frame on the tap, and both tap queues attached once the guest asked.
 cat >"$TMP/netmq.py" <<'PY'
 import fcntl, json, os, signal, socket, struct, subprocess, sys, time
+import qmpio
 TUNSETIFF = 0x400454ca
 out, qsock = sys.argv[1], sys.argv[2]
 argv = sys.argv[3:]
@@ -164,7 +166,7 @@ while True:
         if time.time() > end or os.waitpid(pid, os.WNOHANG)[0]:
             print('vmm did not start'); sys.exit(1)
         time.sleep(0.02)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 f.readline()
 for cmd in ('qmp_capabilities', 'cont'):
     if cmd == 'cont':

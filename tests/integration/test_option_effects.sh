@@ -15,6 +15,8 @@
 # A row whose method needs KVM prints a SKIP line when there is none.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The QMP helpers' reader/writer (tests/integration/qmpio.py).
+export PYTHONPATH="$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH}"
 BUILD=${BUILD:-$ROOT/build}
 VMM=${VMM:-$BUILD/vmm}
 GUEST=$BUILD/guest-images/testguest.elf
@@ -78,12 +80,13 @@ fn_qmp() {
 	local pid=$!
 	timeout 30 python3 - "$TMP/q.sock" "$TMP/vm.pid" >"$TMP/o" 2>&1 <<'PY'
 import json, os, socket, sys, time
+import qmpio
 for _ in range(400):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
     except OSError:
         time.sleep(0.05)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 json.loads(f.readline())
 def ex(c):
     f.write(json.dumps({'execute': c}) + '\n'); f.flush()

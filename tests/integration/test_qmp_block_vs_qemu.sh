@@ -13,6 +13,8 @@
 # behind a bridge before firmware numbered its bus).
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The QMP helpers' reader/writer (tests/integration/qmpio.py).
+export PYTHONPATH="$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH}"
 BUILD=${BUILD:-$ROOT/build}
 VMM=${VMM:-$BUILD/vmm}
 GUEST=$BUILD/guest-images/testguest.elf
@@ -90,13 +92,14 @@ CMDS
 # functions both machines have.
 cat >"$TMP/run.py" <<'PY'
 import json, socket, sys, time
+import qmpio
 path, tmp = sys.argv[1], sys.argv[2]
 for _ in range(600):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(path); break
     except OSError:
         time.sleep(0.05)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 json.loads(f.readline())
 def shape(v):
     if isinstance(v, dict):

@@ -37,6 +37,7 @@ start() {
 client() {
 	timeout 40 python3 - "$TMP/$1.sock" "$TMP/$1.out" "$2" >"$TMP/$1.py" 2>&1 <<'PY'
 import json, os, signal, socket, sys, time
+import qmpio
 path, serial, script = sys.argv[1], sys.argv[2], sys.argv[3]
 seen = []
 for _ in range(400):
@@ -44,7 +45,7 @@ for _ in range(400):
         s = socket.socket(socket.AF_UNIX); s.connect(path); break
     except OSError:
         time.sleep(0.05)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 json.loads(f.readline())
 def show(m):
     m.pop('timestamp', None)

@@ -24,6 +24,8 @@
 # our guest must not have run before cont.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The QMP helpers' reader/writer (tests/integration/qmpio.py).
+export PYTHONPATH="$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH}"
 BUILD=${BUILD:-$ROOT/build}
 PROG=$BUILD/tests/test_qmp_server
 QEMU=$(command -v qemu-system-x86_64 || true)
@@ -141,13 +143,14 @@ fi
 machine() {
 	timeout 120 python3 - "$1" "$2" >"$3" 2>&1 <<'PY'
 import json, os, signal, socket, sys, time
+import qmpio
 path, pid = sys.argv[1], int(open(sys.argv[2]).read())
 for _ in range(400):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(path); break
     except OSError:
         time.sleep(0.05)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 json.loads(f.readline())
 def send(cmd, args=None):
     m = {'execute': cmd}

@@ -88,13 +88,14 @@ vmm_all spin -append "testguest.action=spin" &
 pid=$!
 timeout 30 python3 - "$TMP/spin.qmp" "$TMP/spin.out" "$sandboxed" >"$TMP/spin.py" 2>&1 <<'PY'
 import json, os, socket, subprocess, sys, time
+import qmpio
 path, serial, sandboxed = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 for _ in range(200):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(path); break
     except OSError:
         time.sleep(0.05)
-f = s.makefile('rw')
+f = qmpio.QmpFile(s)
 json.loads(f.readline())
 seen = []   # events read while waiting for a reply (QEMU sends RESET first)
 def cmd(c):

@@ -35,12 +35,13 @@ timeout 90 "$QEMU" -machine q35,accel=kvm -cpu host,-arch-capabilities -m 64M \
 qpid=$!
 timeout 80 python3 - "$TMP/q.sock" >"$TMP/qemu.pci" 2>"$TMP/qemu.py.err" <<'PY'
 import json, socket, sys, time
+import qmpio
 for _ in range(300):
     try:
         s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
     except OSError:
         time.sleep(0.1)
-f = s.makefile('rw'); f.readline()
+f = qmpio.QmpFile(s); f.readline()
 def cmd(c):
     f.write(json.dumps({'execute': c}) + '\n'); f.flush()
     while True:
