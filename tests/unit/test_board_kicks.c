@@ -288,8 +288,9 @@ static void test_replay_pci_bar_moved(void **state)
 	uint32_t lo = vdriver_pci_cfg_read(&drv, PCI_BASE_ADDRESS_4, 4);
 	uint32_t hi = vdriver_pci_cfg_read(&drv, PCI_BASE_ADDRESS_5, 4);
 	uint64_t bar = ((uint64_t)hi << 32) | (lo & ~0xfu);
-	if (bar + VIRTIO_PCI_NOTIFY_OFF == bell)
-		skip();   /* the driver put it where firmware did: nothing moved */
+	/* The case needs the doorbell moved: the sim driver assigns BARs
+	 * itself, apart from the board's firmware-style assignment. */
+	assert_true(bar + VIRTIO_PCI_NOTIFY_OFF != bell);
 	assert_int_equal(board_kicks_replay(f->b), 0);
 	assert_int_equal(used_idx(f->s, &vq), 0);
 	/* Back where firmware had it (decode off while moving, as an OS does). */
