@@ -1,10 +1,13 @@
-/* Shared between sim/replay.c (engine, machine interfaces) and
- * sim/replay_backend.c (host backend stand-ins). */
+/* Shared between sim/replay.c (engine), sim/replay_check.c (machine
+ * interfaces as checkers) and sim/replay_backend.c (host backend
+ * stand-ins). */
 #ifndef VMM_SIM_REPLAY_INT_H
 #define VMM_SIM_REPLAY_INT_H
 
 #include "core/clk.h"
+#include "core/gm.h"
 #include "core/irq.h"
+#include "core/machine.h"
 #include "core/trace.h"
 #include "sim/replay.h"
 
@@ -52,6 +55,14 @@ const uint8_t *replay_payload(const struct replay *rp, const struct trace_ev *e)
 void replay_drain(struct replay *rp);
 /* Replay the delivery (a *_BEGIN record) at index i. */
 void replay_deliver(struct replay *rp, size_t i);
+
+/* The machine's interfaces as checkers (replay_check.c); opaque is the
+ * struct replay. */
+extern const struct irq_chip_ops replay_chip_ops;
+extern const struct clk_ops replay_clk_ops;
+void replay_request(void *opaque, enum machine_event ev, int status);
+void replay_gm(void *opaque, enum gm_obs_op op, uint64_t gpa, void *buf,
+	       size_t len);
 
 /* board_host.backend hook in replace mode (replay_backend.c). */
 int replay_backend(void *opaque, int kind, const char *id, void *opened,
