@@ -154,6 +154,11 @@ int board_chardev(struct board *b, const char *id, struct chr **chr,
  * q * stride, a width-byte write of q) to its iothread; start; stop. */
 /* One -device's virtio function (board_virtio.c), at start-up or hot. */
 int board_virtio_device(struct board *b, unsigned i, char *err, size_t errlen);
+/* Device index's transport for its model vd: a virtio-mmio window or a
+ * virtio-pci function where the layout put it (board_virtio_transport.c).
+ * 0, or -1 with err. */
+int board_virtio_transport(struct board *b, int index, struct vdev *vd,
+			   char *err, size_t errlen);
 /* The scsi-hd/scsi-cd device i as an LU of its virtio-scsi (at build,
  * or hot: the driver is told).  0, or -1 with err. */
 int board_scsi_lun(struct board *b, unsigned i, bool hot, char *err, size_t errlen);
@@ -184,7 +189,7 @@ unsigned board_kicks_drain(struct board *b);
 int board_iothreads_start(struct board *b, char *err, size_t errlen);
 void board_iothreads_stop(struct board *b);
 
-/* Device families (board_platform.c, board_virtio.c). */
+/* Device families (board_platform.c, board_virtio_transport.c). */
 int board_platform(struct board *b, char *err, size_t errlen);
 /* The CPU hot-plug block and q35's GPE0 (board_cpuhp.c). */
 int board_cpuhp(struct board *b, char *err, size_t errlen);
