@@ -1,6 +1,8 @@
-/* vhost-user frontend connection (vhost_user.h). */
+/* vhost-user frontend connection (vhost_user.h): what is said when; the
+ * wire exchange itself is vhost_user_wire.c. */
 #include "core/vhost_user.h"
 #include "core/vhost_user_mem.h"
+#include "core/vhost_user_priv.h"
 #include "core/evloop.h"
 #include "core/gm.h"
 #include "core/log.h"
@@ -21,35 +23,6 @@
 /* Protocol features the frontend asks for. */
 #define VHU_PF_WANTED ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | \
 		       (1ull << VHU_PF_CONFIG) | (1ull << VHU_PF_CONFIGURE_MEM_SLOTS))
-
-struct vhu {
-	int fd;
-	char id[64];
-	struct log *log;
-	int timeout_ms;
-	bool broken;
-	uint64_t features, pfeatures;
-	uint32_t queue_num;
-	int kick[VHU_MAX_QUEUES], call[VHU_MAX_QUEUES];
-	bool started[VHU_MAX_QUEUES];
-	unsigned nstarted;
-	struct evloop *loop;
-	struct vhu_handlers h;
-	/* Calls bound to an MSI through the host's irqfd. */
-	vhu_irqfd_fn *irqfd;
-	void *irqfd_opaque;
-	int route[VHU_MAX_QUEUES];
-	bool routed[VHU_MAX_QUEUES];
-	uint64_t raddr[VHU_MAX_QUEUES];
-	uint32_t rdata[VHU_MAX_QUEUES];
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void unwatch(struct vhu *c)
 {
@@ -157,212 +130,33 @@ void vhu_set_timeout(struct vhu *c, int timeout_ms)
 	c->timeout_ms = timeout_ms;
 }
 
-/* Wait for fd to be ready for events until deadline.  0, or -1. */
-static int wait_fd(struct vhu *c, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return -1;
-		struct pollfd p = { c->fd, events, 0 };
-		int r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		if (p.revents & events)
-			return 0;
-		return -1;  /* POLLHUP/POLLERR without the event */
-	}
-}
-
-static int send_msg(struct vhu *c, const struct vhu_msg *m, const int *fds,
-		    unsigned nfds)
-{
-	uint8_t buf[VHU_HDR_SIZE + VHU_MAX_PAYLOAD];
-	size_t len = VHU_HDR_SIZE + m->size, off = 0;
-	int64_t deadline = now_ms() + c->timeout_ms;
-	memcpy(buf, &m->request, 4);
-	memcpy(buf + 4, &m->flags, 4);
-	memcpy(buf + 8, &m->size, 4);
-	memcpy(buf + VHU_HDR_SIZE, m->payload, m->size);
-	while (off < len) {
-		struct iovec iov = { buf + off, len - off };
-		union {
-			char b[CMSG_SPACE(sizeof(int) * VHU_MAX_REGIONS)];
-			struct cmsghdr align;
-		} u;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (off == 0 && nfds) {
-			memset(&u, 0, sizeof(u));
-			mh.msg_control = u.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-		}
-		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_fd(c, POLLOUT, deadline) == 0)
-			continue;
-		return -1;
-	}
-	return 0;
-}
-
-/* Read exactly len bytes by deadline; any fds the backend passes are
- * closed (the frontend asks for none). */
-static int recv_exact(struct vhu *c, uint8_t *buf, size_t len, int64_t deadline)
-{
-	size_t off = 0;
-	while (off < len) {
-		struct iovec iov = { buf + off, len - off };
-		union {
-			char b[CMSG_SPACE(sizeof(int) * 16)];
-			struct cmsghdr align;
-		} u;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = u.b,
-				     .msg_controllen = sizeof(u.b) };
-		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n > 0) {
-			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-			     cm = CMSG_NXTHDR(&mh, cm)) {
-				if (cm->cmsg_level != SOL_SOCKET ||
-				    cm->cmsg_type != SCM_RIGHTS)
-					continue;
-				size_t nf = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				for (size_t i = 0; i < nf; i++) {
-					int f;
-					memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-					close(f);
-				}
-			}
-			off += (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			return -1;      /* disconnected */
-		if (errno == EINTR)
-			continue;
-		if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_fd(c, POLLIN, deadline) == 0)
-			continue;
-		return -1;
-	}
-	return 0;
-}
-
-static int recv_msg(struct vhu *c, struct vhu_msg *m, const char **why)
-{
-	uint8_t hdr[VHU_HDR_SIZE];
-	int64_t deadline = now_ms() + c->timeout_ms;
-	if (recv_exact(c, hdr, sizeof(hdr), deadline) < 0) {
-		*why = "no reply (timeout or disconnect)";
-		return -1;
-	}
-	if (vhu_msg_parse_hdr(hdr, m) < 0) {
-		*why = "a malformed or oversized message header";
-		return -1;
-	}
-	if (recv_exact(c, m->payload, m->size, deadline) < 0) {
-		*why = "a truncated message";
-		return -1;
-	}
-	return 0;
-}
-
-/* Bytes waiting on a socket nobody asked to speak: a reply-ack for a
- * request never made, or anything else unprompted. */
-static bool unprompted(struct vhu *c)
-{
-	struct pollfd p = { c->fd, POLLIN, 0 };
-	return poll(&p, 1, 0) > 0 && p.revents;
-}
-
-static bool has_ack(const struct vhu *c)
-{
-	return (c->pfeatures >> VHU_PF_REPLY_ACK) & 1;
-}
-
-/* One exchange.  Setters get NEED_REPLY under REPLY_ACK; getters always
- * have a reply.  *out gets a u64 reply.  0 or -1 (broken). */
-static int request(struct vhu *c, struct vhu_msg *m, const int *fds,
-		   unsigned nfds, bool getter, uint64_t *out, uint8_t *cfg,
-		   uint32_t cfg_len)
-{
-	char why[128];
-	const char *r = NULL;
-	if (c->broken)
-		return -1;
-	if (unprompted(c)) {
-		vhu_break(c, "the backend spoke unprompted (or hung up)");
-		return -1;
-	}
-	bool ack = !getter && has_ack(c);
-	if (ack)
-		m->flags |= VHU_FLAG_NEED_REPLY;
-	uint32_t req = m->request;
-	if (send_msg(c, m, fds, nfds) < 0) {
-		snprintf(why, sizeof(why), "request %u: cannot send", req);
-		vhu_break(c, why);
-		return -1;
-	}
-	if (!getter && !ack)
-		return 0;
-	uint64_t v = out ? *out : 0;
-	if (recv_msg(c, m, &r) < 0 ||
-	    vhu_msg_check_reply(m, req, ack, &v, cfg, cfg_len, &r) < 0) {
-		snprintf(why, sizeof(why), "request %u: %s", req, r);
-		vhu_break(c, why);
-		return -1;
-	}
-	if (ack && v != 0) {
-		snprintf(why, sizeof(why), "request %u: refused (ack %llu)", req,
-			 (unsigned long long)v);
-		vhu_break(c, why);
-		return -1;
-	}
-	if (out)
-		*out = v;
-	return 0;
-}
-
 int vhu_handshake(struct vhu *c)
 {
 	struct vhu_msg m;
 	uint64_t v = 0;
 	vhu_msg_init(&m, VHU_GET_FEATURES, false);
-	if (request(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
+	if (vhu_exchange(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
 		return -1;
 	c->features = v;
 	if ((c->features >> VHU_F_PROTOCOL_FEATURES) & 1) {
 		vhu_msg_init(&m, VHU_GET_PROTOCOL_FEATURES, false);
-		if (request(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
+		if (vhu_exchange(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
 			return -1;
 		uint64_t pf = v & VHU_PF_WANTED;
 		vhu_msg_u64(&m, VHU_SET_PROTOCOL_FEATURES, pf, false);
 		/* No ack yet: REPLY_ACK applies once it is negotiated. */
-		if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
+		if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
 			return -1;
 		c->pfeatures = pf;
 		if ((pf >> VHU_PF_MQ) & 1) {
 			vhu_msg_init(&m, VHU_GET_QUEUE_NUM, false);
-			if (request(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
+			if (vhu_exchange(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
 				return -1;
 			c->queue_num = (uint32_t)(v > VHU_MAX_QUEUES ? VHU_MAX_QUEUES : v);
 		}
 	}
 	vhu_msg_init(&m, VHU_SET_OWNER, false);
-	return request(c, &m, NULL, 0, false, NULL, NULL, 0);
+	return vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0);
 }
 
 uint64_t vhu_features(const struct vhu *c) { return c->features; }
@@ -376,7 +170,7 @@ int vhu_get_config(struct vhu *c, uint32_t off, void *buf, uint32_t len)
 	if (!((c->pfeatures >> VHU_PF_CONFIG) & 1) || len > VHU_CONFIG_MAX)
 		return -1;
 	vhu_msg_config(&m, VHU_GET_CONFIG, off, NULL, len, false);
-	return request(c, &m, NULL, 0, true, NULL, buf, len);
+	return vhu_exchange(c, &m, NULL, 0, true, NULL, buf, len);
 }
 
 int vhu_set_config(struct vhu *c, uint32_t off, const void *buf, uint32_t len)
@@ -385,7 +179,7 @@ int vhu_set_config(struct vhu *c, uint32_t off, const void *buf, uint32_t len)
 	if (!((c->pfeatures >> VHU_PF_CONFIG) & 1) || len > VHU_CONFIG_MAX)
 		return -1;
 	vhu_msg_config(&m, VHU_SET_CONFIG, off, buf, len, false);
-	return request(c, &m, NULL, 0, false, NULL, NULL, 0);
+	return vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0);
 }
 
 bool vhu_gm_shareable(const struct gm *gm)
@@ -431,14 +225,14 @@ static int set_mem_table(struct vhu *c, const struct gm *gm)
 	}
 	struct vhu_msg m;
 	vhu_msg_mem_table(&m, reg, n, false);
-	return request(c, &m, fds, n, false, NULL, NULL, 0);
+	return vhu_exchange(c, &m, fds, n, false, NULL, NULL, 0);
 }
 
 static int ring_fd(struct vhu *c, uint32_t req, unsigned q, int fd)
 {
 	struct vhu_msg m;
 	vhu_msg_u64(&m, req, q, false);
-	return request(c, &m, &fd, 1, false, NULL, NULL, 0);
+	return vhu_exchange(c, &m, &fd, 1, false, NULL, NULL, 0);
 }
 
 int vhu_start(struct vhu *c, const struct gm *gm, uint64_t features,
@@ -450,7 +244,7 @@ int vhu_start(struct vhu *c, const struct gm *gm, uint64_t features,
 	if (c->pfeatures || ((c->features >> VHU_F_PROTOCOL_FEATURES) & 1))
 		features |= 1ull << VHU_F_PROTOCOL_FEATURES;
 	vhu_msg_u64(&m, VHU_SET_FEATURES, features, false);
-	if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0 ||
+	if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0 ||
 	    set_mem_table(c, gm) < 0)
 		return -1;
 	for (unsigned q = 0; q < nq; q++) {
@@ -468,26 +262,26 @@ int vhu_start(struct vhu *c, const struct gm *gm, uint64_t features,
 		if (read(c->call[q], &junk, sizeof(junk)) < 0)
 			(void)junk;
 		vhu_msg_state(&m, VHU_SET_VRING_NUM, q, v->num, false);
-		if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
+		if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
 			return -1;
 		vhu_msg_state(&m, VHU_SET_VRING_BASE, q, v->base, false);
-		if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
+		if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
 			return -1;
 		vhu_msg_addr(&m, q, d, u, a, false);
-		if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
+		if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
 			return -1;
 		if (ring_fd(c, VHU_SET_VRING_KICK, q, c->kick[q]) < 0 ||
 		    ring_fd(c, VHU_SET_VRING_CALL, q, c->call[q]) < 0)
 			return -1;
 		/* No error fd: u64 with the invalid-fd bit, no fd passed. */
 		vhu_msg_u64(&m, VHU_SET_VRING_ERR, q | VHU_VRING_NOFD, false);
-		if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
+		if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
 			return -1;
 		c->started[q] = true;
 		c->nstarted++;
 		if ((c->features >> VHU_F_PROTOCOL_FEATURES) & 1) {
 			vhu_msg_state(&m, VHU_SET_VRING_ENABLE, q, 1, false);
-			if (request(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
+			if (vhu_exchange(c, &m, NULL, 0, false, NULL, NULL, 0) < 0)
 				return -1;
 		}
 	}
@@ -505,7 +299,7 @@ int vhu_get_vring_base(struct vhu *c, unsigned q, uint32_t *base)
 	struct vhu_msg m;
 	uint64_t v = q;
 	vhu_msg_state(&m, VHU_GET_VRING_BASE, q, 0, false);
-	if (request(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
+	if (vhu_exchange(c, &m, NULL, 0, true, &v, NULL, 0) < 0)
 		return -1;
 	*base = (uint32_t)v;
 	return 0;
@@ -567,7 +361,7 @@ static void on_sock(void *arg, int fd, unsigned events)
 	(void)events;
 	/* Woken by a reply a request already took (it ran under the same
 	 * lock first): nothing is waiting now, nothing is wrong. */
-	if (unprompted(c))
+	if (vhu_unprompted(c))
 		vhu_break(c, "the backend spoke unprompted or disconnected");
 }
 
@@ -589,7 +383,7 @@ void vhu_poll(struct vhu *c)
 {
 	if (c->broken)
 		return;
-	if (unprompted(c)) {
+	if (vhu_unprompted(c)) {
 		vhu_break(c, "the backend spoke unprompted or disconnected");
 		return;
 	}
@@ -650,14 +444,6 @@ void vhu_route_call(struct vhu *c, unsigned q, bool on, uint64_t addr, uint32_t 
 	c->routed[q] = true;
 	c->raddr[q] = addr;
 	c->rdata[q] = data;
-}
-
-/* For core/vhost_user_mem.c (hot-plugged RAM): one exchange as above,
- * and whether the backend holds a memory table (a device started). */
-int vhu_request(struct vhu *c, struct vhu_msg *m, const int *fds, unsigned nfds,
-		bool getter, uint64_t *out)
-{
-	return request(c, m, fds, nfds, getter, out, NULL, 0);
 }
 
 bool vhu_has_mem_table(const struct vhu *c)
