@@ -1,5 +1,6 @@
-/* Between kvm_migrate.c (what is saved and loaded, QMP) and kvm_mig_io.c
- * (the threads that move the bytes).  Not a public interface. */
+/* Between kvm_migrate.c (saving and restoring over QMP), kvm_mig_stream.c
+ * (what is saved and loaded) and kvm_mig_io.c (the threads that move the
+ * bytes).  Not a public interface. */
 #ifndef VMM_KVM_KVM_MIG_INT_H
 #define VMM_KVM_KVM_MIG_INT_H
 
@@ -60,6 +61,13 @@ struct kvm_migrate {
 
 uint64_t kvm_mig_now_ns(void);
 void kvm_mig_event(struct kvm_migrate *m, const char *status);
+uint64_t kvm_mig_ram_bytes(const struct kvm_machine *km);
+/* kvm_mig_stream.c: the whole stream for a save (into m->w/buf/len), and
+ * loading one into this boot's machine (lock held, no vCPU has run).
+ * 0, or -1 with err. */
+int kvm_mig_build_stream(struct kvm_migrate *m, char *err, size_t errlen);
+int kvm_mig_load_stream(struct kvm_migrate *m, const uint8_t *buf,
+			size_t len, char *err, size_t errlen);
 /* kvm_mig_io.c */
 int kvm_mig_io_init(struct kvm_migrate *m, char *err, size_t errlen);
 void kvm_mig_io_stop(struct kvm_migrate *m);
