@@ -191,6 +191,10 @@ bool kvm_cpus_quiesced(const struct kvm_cpus *c);
 
 /* Load the register state `boot` describes into a vCPU (regs + sregs). */
 int kvm_vcpu_load_boot(int vcpu_fd, const struct boot_cpu *boot);
+/* kvm_vcpu_regs.c: LINT0/LINT1 in virtual-wire mode (ExtINT on the BSP,
+ * NMI everywhere), and the FPU's reset state.  0 or -errno. */
+int kvm_vcpu_set_lint(int fd, bool bsp);
+int kvm_vcpu_set_fpu(int fd);
 
 /* ---- kvm_machine.c / kvm_qmp.c ---- */
 struct board;
