@@ -16,33 +16,12 @@
 #include "core/log.h"
 #include "core/snapshot.h"
 #include "core/timerq.h"
+#include "sim/sim_priv.h"
 
 #define SIM_DEFAULT_RAM (64ull << 20)
 /* Below the 32-bit PCI hole the machine layout starts at, and far below
  * what any allocator can hand out: a larger request is a typo. */
 #define SIM_MAX_RAM (3ull << 30)
-
-struct sim_priv {
-	struct timerq q;
-	struct clk clk;
-	struct irq_chip chip;
-	bool record;
-	struct sim_event *ev;
-	size_t nev, cap;
-	uint64_t dropped;
-	struct log_rl bad_gsi_rl;
-	/* Snapshot points (sim_set_point_hook) and restore (sim_snap.c). */
-	sim_point_fn point_fn;
-	void *point_opaque;
-	uint64_t points;
-	bool in_point;
-	uint64_t restore_seq;
-};
-
-static struct sim_priv *sim_p(const struct sim *s)
-{
-	return s->priv;
-}
 
 struct timerq *sim_timerq(struct sim *s)
 {
@@ -387,103 +366,6 @@ void sim_mmio_write(struct sim *s, uint64_t addr, unsigned len, uint64_t val)
 {
 	sim_point(s);
 	bus_write(s->m.mmio, addr, len, val);
-}
-
-/* ---- event log and digest ---- */
-
-size_t sim_event_count(const struct sim *s)
-{
-	return sim_p(s)->nev;
-}
-
-const struct sim_event *sim_events(const struct sim *s)
-{
-	return sim_p(s)->ev;
-}
-
-uint64_t sim_events_dropped(const struct sim *s)
-{
-	return sim_p(s)->dropped;
-}
-
-void sim_events_clear(struct sim *s)
-{
-	sim_p(s)->nev = 0;
-}
-
-#define SIM_FNV_OFFSET 0xcbf29ce484222325ull
-#define SIM_FNV_PRIME 0x100000001b3ull
-
-static uint64_t sim_fnv(uint64_t h, const void *buf, size_t len)
-{
-	const uint8_t *b = buf;
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= SIM_FNV_PRIME;
-	}
-	return h;
-}
-
-/* Hash a value as 8 little-endian bytes so the digest does not depend on
- * struct layout or host byte order. */
-static uint64_t sim_fnv_u64(uint64_t h, uint64_t v)
-{
-	uint8_t b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	return sim_fnv(h, b, sizeof(b));
-}
-
-#define SIM_DIGEST_PAGE 4096u
-
-static bool sim_all_zero(const uint8_t *p, size_t n)
-{
-	uint64_t acc = 0;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		acc |= w;
-	}
-	for (; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
-uint64_t sim_digest(const struct sim *s)
-{
-	const struct sim_priv *p = sim_p(s);
-	uint64_t h = SIM_FNV_OFFSET;
-	h = sim_fnv_u64(h, s->now_ns);
-	h = sim_fnv_u64(h, p->nev);
-	h = sim_fnv_u64(h, p->dropped);
-	for (size_t i = 0; i < p->nev; i++) {
-		const struct sim_event *e = &p->ev[i];
-		h = sim_fnv_u64(h, e->time_ns);
-		h = sim_fnv_u64(h, e->kind);
-		h = sim_fnv_u64(h, e->len_or_level);
-		h = sim_fnv_u64(h, e->addr);
-		h = sim_fnv_u64(h, e->data);
-		h = sim_fnv_u64(h, e->is_write);
-		h = sim_fnv_u64(h, e->rc);
-	}
-	for (unsigned i = 0; i < gm_region_count(s->m.gm); i++) {
-		const struct gm_region *r = gm_region_at(s->m.gm, i);
-		h = sim_fnv_u64(h, r->gpa);
-		h = sim_fnv_u64(h, r->size);
-		/* RAM is mostly untouched zeroes: hash only non-zero pages,
-		 * each tagged with its offset, so a digest of a 64 MiB
-		 * machine costs milliseconds, not a byte-wise FNV of all. */
-		for (uint64_t off = 0; off < r->size; off += SIM_DIGEST_PAGE) {
-			size_t n = r->size - off < SIM_DIGEST_PAGE ?
-				   (size_t)(r->size - off) : SIM_DIGEST_PAGE;
-			if (sim_all_zero(r->host + off, n))
-				continue;
-			h = sim_fnv_u64(h, off);
-			h = sim_fnv(h, r->host + off, n);
-		}
-	}
-	return h;
 }
 
 /* ---- snapshots ---- */
