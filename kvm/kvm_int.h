@@ -339,6 +339,11 @@ void kvm_memhp_free(struct kvm_machine *km);
 int kvm_memhp_qom_get(struct kvm_machine *km, const struct cfg_device *d,
 		      const char *prop, struct json **out, struct qmp_err *e);
 void kvm_ram_discard(void *opaque, uint64_t gpa, uint64_t len);
+/* kvm_memhp_qom.c: query-memory-devices and qom-set for ops
+ * (qmp_machine_ops signatures, opaque the kvm_machine). */
+int kvm_memhp_query(void *opaque, struct json **out, struct qmp_err *e);
+int kvm_memhp_qom_set(void *opaque, const char *path, const char *prop,
+		      const struct json *val, struct qmp_err *e);
 /* device_add virtio-mem-pci: QEMU's checks; the region mapped into gm
  * and a KVM slot before the board builds the function, and undone when
  * it refuses.  QEMU 7.2 refuses device_del of it, and so do we. */
