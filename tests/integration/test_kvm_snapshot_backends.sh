@@ -32,6 +32,7 @@ if [ -z "$QSD" ] || [ ! -x "$VIRTIOFSD" ]; then
 	exit 77
 fi
 QMPPY="$(dirname "$0")/snap_qmp.py"
+. "$(dirname "$0")/snap_common.sh"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -62,7 +63,7 @@ start_fsd() {   # start_fsd DIR SOCK
 
 stop_be() { kill "$BE_PID" 2>/dev/null; wait "$BE_PID" 2>/dev/null; }
 
-COMMON=(-machine q35,accel=kvm -m 128M -kernel "$GUEST"
+BASE=(-machine q35,accel=kvm -m 128M -kernel "$GUEST"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot)
 VHU=(-append "testguest.vhu-snap testguest.blk-write")
 
@@ -73,7 +74,7 @@ save() {
 	while [ "$1" != -- ]; do args+=("$1"); shift; done
 	shift
 	rm -f "$TMP/$name.sock"
-	VMM_LOG_LEVEL=2 timeout -k 5 60 "$VMM" "${COMMON[@]}" "${args[@]}" -serial file:"$TMP/$name.out" \
+	VMM_LOG_LEVEL=2 timeout -k 5 60 "$VMM" "${BASE[@]}" "${args[@]}" -serial file:"$TMP/$name.out" \
 		-qmp unix:"$TMP/$name.sock",server,nowait 2>"$TMP/$name.err" &
 	local pid=$!
 	timeout 90 python3 "$QMPPY" "$TMP/$name.sock" "$TMP/$name.out" "$@" >"$TMP/$name.qmp" 2>&1
@@ -81,35 +82,6 @@ save() {
 	save_rc=$?
 }
 
-# restore NAME VMM-ARGS...: as test_kvm_snapshot.sh's: stdin gives the
-# byte the guest waits for once the state is loaded; CONT=1 sends cont.
-restore() {
-	local name=$1
-	shift
-	out=$TMP/$name.out
-	rm -f "$TMP/$name.in" "$TMP/$name.sock"
-	mkfifo "$TMP/$name.in"
-	local q=()
-	[ "${CONT:-0}" = 1 ] && q=(-qmp unix:"$TMP/$name.sock",server,nowait)
-	VMM_LOG_LEVEL=2 timeout -k 5 60 "$VMM" "${COMMON[@]}" "$@" "${q[@]}" -serial stdio \
-		<"$TMP/$name.in" >"$out" 2>"$TMP/$name.err" &
-	local pid=$!
-	exec 7>"$TMP/$name.in"
-	local i
-	for i in $(seq 600); do
-		grep -q 'restored' "$TMP/$name.err" 2>/dev/null && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ "${CONT:-0}" = 1 ]; then
-		timeout 30 python3 "$QMPPY" "$TMP/$name.sock" "$out" "cmd query-status" "cmd cont" \
-			>"$TMP/$name.qmp" 2>&1
-	fi
-	(printf 'g' >&7) 2>/dev/null
-	exec 7>&-
-	wait $pid
-	rc=$?
-}
 
 # --- 1. vhost-user-blk, RAM in the stream, saved running ---
 make_disk "$TMP/disk.img"
@@ -179,7 +151,7 @@ stop_be
 # device and ring; the VM runs on (the device is DEVICE_NEEDS_RESET) ---
 start_qsd "$TMP/disk.img" "$TMP/blk-c.sock" || fail "qemu-storage-daemon did not come up"
 rm -f "$TMP/g1.sock"
-timeout -k 5 60 "$VMM" "${COMMON[@]}" "${VHU[@]}" "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-c.sock" \
+timeout -k 5 60 "$VMM" "${BASE[@]}" "${VHU[@]}" "${MEMFD[@]}" -chardev socket,id=c0,path="$TMP/blk-c.sock" \
 	-device vhost-user-blk-pci,chardev=c0,num-queues=1,addr=0x3 -serial file:"$TMP/g1.out" \
 	-qmp unix:"$TMP/g1.sock",server,nowait 2>"$TMP/g1.err" &
 pid=$!
